@@ -1,0 +1,19 @@
+export { CellSyntaxError } from "./errors.ts";
+export {
+  formatHeaderValue,
+  type ParsedCell,
+  parseCell,
+  RESERVED_KEYS,
+  type ReservedKey,
+  type ReservedTimeKeys,
+} from "./header.ts";
+export {
+  formatDuration,
+  formatTimeRangeSetting,
+  parseDuration,
+  parseTime,
+  type ResolvedTimeRange,
+  resolveSetting,
+  resolveTimeRange,
+  type TimeRangeSetting,
+} from "./time.ts";
