@@ -10,12 +10,18 @@ const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
   const script = `source "${join(root, "scripts", "node24.sh")}" >&2 && exec node "$@"`;
-  const child = spawnSync("bash", ["-c", script, "databook", fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: "inherit",
-    env: { ...process.env, DATABOOK_FORCE_BUNDLED_NODE: "1" },
-  });
+  const child = spawnSync(
+    "bash",
+    ["-c", script, "databook", fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+      env: { ...process.env, DATABOOK_FORCE_BUNDLED_NODE: "1" },
+    },
+  );
   if (child.error) {
-    console.error(`databook: could not start Node 24 (${child.error.message}); run scripts/node24.sh by hand to see why`);
+    console.error(
+      `databook: could not start Node 24 (${child.error.message}); run scripts/node24.sh by hand to see why`,
+    );
     process.exit(1);
   }
   process.exit(child.status ?? 1);

@@ -14,7 +14,7 @@ test("a query cell splits into plugin, options, reserved keys and input", () => 
   });
 });
 
-test("quoted values keep spaces and unescape only \\\" and \\\\", () => {
+test('quoted values keep spaces and unescape only \\" and \\\\', () => {
   const cell = parseCell('@plugin=alertmanager @comment="disk \\"full\\" on C:\\\\" @duration=2h\nseverity="critical"');
   assert.equal(cell.kind, "query");
   if (cell.kind !== "query") return;

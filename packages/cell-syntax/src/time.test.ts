@@ -25,7 +25,8 @@ test("bad durations say what form is expected", () => {
   for (const bad of ["", "5", "m5", "1.5h", "30m1h", "1h 30m", "0s", "-5m"]) {
     assert.throws(
       () => parseDuration(bad, "@range"),
-      (e: unknown) => e instanceof CellSyntaxError && /@range '.*' (is not a duration|must be a positive)/.test(e.message),
+      (e: unknown) =>
+        e instanceof CellSyntaxError && /@range '.*' (is not a duration|must be a positive)/.test(e.message),
       bad,
     );
   }
@@ -74,7 +75,10 @@ test("cell keys override the notebook's range", () => {
 
 test("contradictory or incomplete ranges are bad input", () => {
   assert.throws(() => resolveTimeRange({ range: "1h", start: "now-2h", end: "now" }, undefined, NOW), /all set/);
-  assert.throws(() => resolveTimeRange({ start: "now", end: "now-1h" }, undefined, NOW), /starts .* at or after it ends/);
+  assert.throws(
+    () => resolveTimeRange({ start: "now", end: "now-1h" }, undefined, NOW),
+    /starts .* at or after it ends/,
+  );
   assert.throws(() => resolveTimeRange({ step: "1m" }, undefined, NOW), /@step needs a time range/);
   assert.throws(() => resolveTimeRange({ end: "now" }, undefined, NOW), /@end needs @start or @range/);
   assert.throws(() => resolveTimeRange({ range: "soon" }, undefined, NOW), /@range 'soon' is not a duration/);

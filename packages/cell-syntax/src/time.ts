@@ -159,6 +159,10 @@ export function resolveSetting(setting: TimeRangeSetting, nowMs: number): { star
 /** Human text for a setting: `last 1h`, or `2026-11-29 03:00:00 → 2026-11-29 04:00:00 UTC`. */
 export function formatTimeRangeSetting(setting: TimeRangeSetting): string {
   if (setting.kind === "relative") return `last ${setting.range}`;
-  const fmt = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "");
+  const fmt = (ms: number) =>
+    new Date(ms)
+      .toISOString()
+      .replace("T", " ")
+      .replace(/\.\d+Z$/, "");
   return `${fmt(setting.startMs)} → ${fmt(setting.endMs)} UTC`;
 }
