@@ -1,0 +1,28 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { DB_FILE } from "../db/open.ts";
+
+/** Default data directory when `--data` is not given: `./data` under the working directory. */
+export const DEFAULT_DATA_DIR = "data";
+
+/** A user mistake on the command line: printed as `databook <cmd>: message`, exit code 2. */
+export type UsageError = { kind: "bad-input"; message: string };
+
+/**
+ * Opens an existing notebook database read-only (for `log verify`, `export`), without migrating.
+ * Throws a {@link UsageError} naming the path and `--data` when there is no database there.
+ */
+export function openExisting(dataDir: string): Database.Database {
+  const file = join(resolve(dataDir), DB_FILE);
+  if (!existsSync(file)) {
+    throw { kind: "bad-input", message: `no Databook database at ${file}; pass --data DIR (the folder given to 'databook serve --data')` } satisfies UsageError;
+  }
+  return new Database(file, { readonly: true, fileMustExist: true });
+}
+
+/** Prints a thrown value as one line: a `{ kind, message }` as its message, anything else as text. */
+export function describeError(e: unknown): string {
+  if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
+  return String(e);
+}

@@ -1,0 +1,97 @@
+import type { Database } from "better-sqlite3";
+import { canonicalJson, entryHash, GENESIS_HASH, sha256Hex, type HashedEntry } from "./canonical.ts";
+
+/** Kinds of incident-log entries (docs/incident-log.md lists each one's `data`). */
+export type LogEntryType =
+  | "notebook.created"
+  | "notebook.renamed"
+  | "notebook.archived"
+  | "notebook.time-range-changed"
+  | "run.started"
+  | "run.finished";
+
+/** A stored entry: the hashed fields plus its own hash. */
+export type LogEntry = HashedEntry & { type: LogEntryType | string; hash: string };
+
+/** What a caller appends; seq, prevHash and hash are filled in by {@link appendEntry}. */
+export type NewLogEntry = {
+  notebookId: string;
+  type: LogEntryType;
+  atMs: number;
+  actor: string;
+  cellId?: string;
+  runId?: string;
+  data: Record<string, unknown>;
+};
+
+type Row = {
+  notebook_id: string; seq: number; type: string; at_ms: number; actor: string;
+  cell_id: string | null; run_id: string | null; data: string; prev_hash: string; hash: string;
+};
+
+/** Turns a `log_entries` row into a {@link LogEntry}. */
+export function rowToEntry(r: Row): LogEntry {
+  return {
+    notebookId: r.notebook_id, seq: r.seq, type: r.type, atMs: r.at_ms, actor: r.actor,
+    cellId: r.cell_id, runId: r.run_id, data: JSON.parse(r.data) as Record<string, unknown>,
+    prevHash: r.prev_hash, hash: r.hash,
+  };
+}
+
+/**
+ * The incident log's SQL access. `append` chains the new entry to the notebook's last one inside
+ * one transaction (better-sqlite3 is synchronous, so appends never interleave within a process;
+ * the transaction guards against a second process).
+ */
+export function createLogStore(db: Database) {
+  const last = db.prepare("SELECT seq, hash FROM log_entries WHERE notebook_id = ? ORDER BY seq DESC LIMIT 1");
+  const insert = db.prepare(`INSERT INTO log_entries
+    (notebook_id, seq, type, at_ms, actor, cell_id, run_id, data, prev_hash, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const byNotebook = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
+  const putBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?)");
+  const getBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ?");
+
+  const appendTx = db.transaction((e: NewLogEntry): LogEntry => {
+    const prev = last.get(e.notebookId) as { seq: number; hash: string } | undefined;
+    const hashed: HashedEntry = {
+      notebookId: e.notebookId,
+      seq: (prev?.seq ?? 0) + 1,
+      type: e.type,
+      atMs: e.atMs,
+      actor: e.actor,
+      cellId: e.cellId ?? null,
+      runId: e.runId ?? null,
+      // round-trip so the stored data is exactly what gets hashed (undefined members dropped)
+      data: JSON.parse(canonicalJson(e.data)) as Record<string, unknown>,
+      prevHash: prev?.hash ?? GENESIS_HASH,
+    };
+    const hash = entryHash(hashed);
+    insert.run(hashed.notebookId, hashed.seq, hashed.type, hashed.atMs, hashed.actor, hashed.cellId,
+      hashed.runId, canonicalJson(hashed.data), hashed.prevHash, hash);
+    return { ...hashed, hash };
+  });
+
+  return {
+    /** Appends one entry; returns it with its seq and hash. */
+    append: (e: NewLogEntry): LogEntry => appendTx(e),
+    /** Every entry of a notebook in seq order. */
+    entries: (notebookId: string): LogEntry[] => (byNotebook.all(notebookId) as Row[]).map(rowToEntry),
+    /** Hash of the notebook's newest entry (the head), or the genesis hash when it has none. */
+    head: (notebookId: string): string => (last.get(notebookId) as { hash: string } | undefined)?.hash ?? GENESIS_HASH,
+    /** Stores a body once under its SHA-256; returns the hash. */
+    putBlob: (body: string, contentType: string): string => {
+      const bytes = Buffer.from(body, "utf8");
+      const hash = sha256Hex(bytes);
+      putBlob.run(hash, contentType, bytes.length, bytes);
+      return hash;
+    },
+    /** A stored body by hash, or undefined. */
+    getBlob: (hash: string): { contentType: string; body: string } | undefined => {
+      const r = getBlob.get(hash) as { content_type: string; data: Buffer } | undefined;
+      return r && { contentType: r.content_type, body: r.data.toString("utf8") };
+    },
+  };
+}
+
+export type LogStore = ReturnType<typeof createLogStore>;

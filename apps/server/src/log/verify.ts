@@ -1,0 +1,75 @@
+import type { Database } from "better-sqlite3";
+import { entryHash, GENESIS_HASH, sha256Hex } from "./canonical.ts";
+import { rowToEntry } from "./store.ts";
+
+/** The result of checking one or every notebook's chain. */
+export type VerifyResult =
+  | { ok: true; entries: number; notebooks: number; head?: { notebookId: string; seq: number; later: number } }
+  | { ok: false; notebookId: string; seq: number | null; reason: string; entries: number };
+
+/**
+ * Walks each notebook's log in seq order and checks: seqs run 1, 2, 3 … without a gap, each
+ * prev_hash equals the previous entry's hash (64 zeros first), each stored hash equals the hash
+ * of the entry's canonical form, and each output it references (`data.outputHash`) is stored with
+ * that SHA-256. With `head` (a hash kept elsewhere, shown by the timeline and the export) the
+ * chain must contain that hash: otherwise its tail was cut off or the whole chain was rewritten.
+ * `head` needs `notebookId`. Stops at the first bad entry.
+ */
+export function verifyLog(db: Database, opts: { notebookId?: string; head?: string } = {}): VerifyResult {
+  if (opts.head && !opts.notebookId) {
+    return { ok: false, notebookId: "", seq: null, reason: "--head needs --notebook ID (a head hash belongs to one notebook)", entries: 0 };
+  }
+  const ids = opts.notebookId
+    ? [opts.notebookId]
+    : (db.prepare("SELECT DISTINCT notebook_id AS id FROM log_entries ORDER BY id").all() as { id: string }[]).map((r) => r.id);
+  const rows = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
+  const blob = db.prepare("SELECT data FROM blobs WHERE hash = ?");
+  let count = 0;
+  let headAt: { notebookId: string; seq: number; later: number } | undefined;
+  for (const id of ids) {
+    let prevHash = GENESIS_HASH;
+    let expectSeq = 1;
+    let n = 0;
+    for (const raw of rows.iterate(id) as Iterable<Parameters<typeof rowToEntry>[0]>) {
+      let e;
+      try {
+        e = rowToEntry(raw);
+      } catch {
+        return { ok: false, notebookId: id, seq: raw.seq, reason: "its data column is not valid JSON", entries: count };
+      }
+      if (e.seq !== expectSeq) {
+        const reason = e.seq > expectSeq
+          ? `expected seq ${expectSeq} but found ${e.seq}: entries ${expectSeq}..${e.seq - 1} were removed`
+          : `seq ${e.seq} appears out of order (expected ${expectSeq})`;
+        return { ok: false, notebookId: id, seq: e.seq, reason, entries: count };
+      }
+      if (e.prevHash !== prevHash) {
+        return { ok: false, notebookId: id, seq: e.seq, reason: "its prev_hash does not match the previous entry's hash (an entry before it was changed, inserted or removed)", entries: count };
+      }
+      if (entryHash(e) !== e.hash) {
+        return { ok: false, notebookId: id, seq: e.seq, reason: "its content does not match its hash (the entry was changed)", entries: count };
+      }
+      const ref = e.data.outputHash;
+      if (typeof ref === "string") {
+        const b = blob.get(ref) as { data: Buffer } | undefined;
+        if (!b) return { ok: false, notebookId: id, seq: e.seq, reason: `its stored output ${ref} is missing`, entries: count };
+        if (sha256Hex(b.data) !== ref) {
+          return { ok: false, notebookId: id, seq: e.seq, reason: `its stored output ${ref} was changed (SHA-256 differs)`, entries: count };
+        }
+      }
+      if (opts.head && e.hash === opts.head) headAt = { notebookId: id, seq: e.seq, later: 0 };
+      prevHash = e.hash;
+      expectSeq++;
+      n++;
+      count++;
+    }
+    if (headAt) headAt.later = n - headAt.seq;
+  }
+  if (opts.head && !headAt) {
+    return {
+      ok: false, notebookId: opts.notebookId!, seq: null, entries: count,
+      reason: `head ${opts.head} is not in the chain: its tail was cut off or the chain was rewritten`,
+    };
+  }
+  return headAt ? { ok: true, entries: count, notebooks: ids.length, head: headAt } : { ok: true, entries: count, notebooks: ids.length };
+}

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openDatabase } from "../src/db/open.ts";
+import { canonicalJson, entryHash } from "../src/log/canonical.ts";
+import { createLogStore } from "../src/log/store.ts";
+import { verifyLog } from "../src/log/verify.ts";
+import { tempDir } from "./helpers.ts";
+
+const BIN = fileURLToPath(new URL("../bin/databook.js", import.meta.url));
+const dirs: (() => void)[] = [];
+after(() => dirs.forEach((c) => c()));
+
+function setup(entries = 6) {
+  const t = tempDir();
+  dirs.push(t.cleanup);
+  const db = openDatabase({ dataDir: t.dir });
+  const log = createLogStore(db);
+  const big = "x".repeat(100_000);
+  for (let i = 0; i < entries; i++) {
+    const outputHash = i === 3 ? log.putBlob(big, "text/plain") : undefined;
+    log.append({ notebookId: "nb1", type: i % 2 ? "run.finished" : "run.started", atMs: 1_764_000_000_000 + i, actor: "ana", cellId: "c1", runId: `r${i >> 1}`, data: { input: `up ${i}`, outputHash } });
+  }
+  log.append({ notebookId: "nb2", type: "notebook.created", atMs: 1, actor: "bo", data: { title: "other" } });
+  return { dir: t.dir, db, log };
+}
+
+function dropTriggers(db: ReturnType<typeof openDatabase>) {
+  for (const t of ["log_entries_no_update", "log_entries_no_delete", "blobs_no_update", "blobs_no_delete"]) db.exec(`DROP TRIGGER ${t}`);
+}
+
+function cli(dataDir: string, ...args: string[]) {
+  return spawnSync(process.execPath, [BIN, "log", "verify", "--data", dataDir, ...args], { encoding: "utf8" });
+}
+
+describe("incident log hash chain", () => {
+  it("canonical JSON sorts keys, drops undefined and rejects NaN", () => {
+    assert.equal(canonicalJson({ b: 1, a: [1, "x", null], c: undefined, d: { z: true, y: "é" } }), '{"a":[1,"x",null],"b":1,"d":{"y":"é","z":true}}');
+    assert.throws(() => canonicalJson({ a: Number.NaN }), { kind: "internal" });
+  });
+
+  it("an intact chain verifies, and the CLI exits 0 with the count", () => {
+    const { dir, db } = setup();
+    assert.deepEqual(verifyLog(db), { ok: true, entries: 7, notebooks: 2 });
+    db.close();
+    const r = cli(dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ok: 7 entries in 2 notebook/);
+  });
+
+  it("triggers refuse UPDATE and DELETE of entries and stored outputs", () => {
+    const { db } = setup();
+    assert.throws(() => db.prepare("UPDATE log_entries SET actor = 'eve' WHERE seq = 1").run(), /append-only: UPDATE refused/);
+    assert.throws(() => db.prepare("DELETE FROM log_entries WHERE seq = 1").run(), /append-only: DELETE refused/);
+    assert.throws(() => db.prepare("UPDATE blobs SET data = x'00'").run(), /immutable: UPDATE refused/);
+    assert.throws(() => db.prepare("DELETE FROM blobs").run(), /immutable: DELETE refused/);
+    assert.equal(verifyLog(db).ok, true);
+  });
+
+  it("catches an edited row and the CLI exits 1 naming it", () => {
+    const { dir, db } = setup();
+    dropTriggers(db);
+    db.prepare("UPDATE log_entries SET data = ? WHERE notebook_id = 'nb1' AND seq = 3").run('{"input":"rm -rf"}');
+    const r = verifyLog(db);
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.seq, 3);
+    assert.match(!r.ok ? r.reason : "", /changed/);
+    db.close();
+    const c = cli(dir, "--notebook", "nb1");
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /notebook nb1, entry seq 3/);
+  });
+
+  it("catches an edited actor even when the row's hash is recomputed", () => {
+    const { db } = setup();
+    dropTriggers(db);
+    const row = db.prepare("SELECT * FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as Record<string, never>;
+    const forged = { notebookId: "nb1", seq: 2, type: row.type, atMs: row.at_ms, actor: "mallory", cellId: row.cell_id, runId: row.run_id, data: JSON.parse(row.data), prevHash: row.prev_hash };
+    db.prepare("UPDATE log_entries SET actor='mallory', hash=? WHERE notebook_id='nb1' AND seq=2").run(entryHash(forged));
+    const r = verifyLog(db, { notebookId: "nb1" });
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.seq, 3, "the next entry's prev_hash no longer matches");
+  });
+
+  it("catches a row inserted inside the chain", () => {
+    const { db } = setup();
+    dropTriggers(db);
+    // make room at seq 3 and insert a self-consistent forged entry chained to seq 2
+    db.prepare("UPDATE log_entries SET seq = seq + 100 WHERE notebook_id='nb1' AND seq >= 3").run();
+    db.prepare("UPDATE log_entries SET seq = seq - 99 WHERE notebook_id='nb1' AND seq >= 103").run();
+    const prev = db.prepare("SELECT hash FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as { hash: string };
+    const forged = { notebookId: "nb1", seq: 3, type: "run.started", atMs: 5, actor: "eve", cellId: null, runId: null, data: { input: "forged" }, prevHash: prev.hash };
+    db.prepare("INSERT INTO log_entries VALUES ('nb1', 3, 'run.started', 5, 'eve', NULL, NULL, ?, ?, ?)").run(canonicalJson(forged.data), prev.hash, entryHash(forged));
+    const r = verifyLog(db, { notebookId: "nb1" });
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.seq, 4);
+  });
+
+  it("catches a row removed inside the chain", () => {
+    const { db } = setup();
+    dropTriggers(db);
+    db.prepare("DELETE FROM log_entries WHERE notebook_id='nb1' AND seq=4").run();
+    const r = verifyLog(db);
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.seq, 5);
+    assert.match(!r.ok ? r.reason : "", /removed/);
+  });
+
+  it("catches a stored large output that was edited", () => {
+    const { db } = setup();
+    dropTriggers(db);
+    db.prepare("UPDATE blobs SET data = ?").run(Buffer.from("y".repeat(100_000)));
+    const r = verifyLog(db);
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.seq, 4);
+    assert.match(!r.ok ? r.reason : "", /stored output .* was changed/);
+  });
+
+  it("with --head catches a cut-off tail that a plain verify cannot see", () => {
+    const { dir, db, log } = setup();
+    const head = log.head("nb1");
+    const earlier = log.entries("nb1")[2]!.hash;
+    dropTriggers(db);
+    db.prepare("DELETE FROM log_entries WHERE notebook_id='nb1' AND seq >= 5").run();
+    assert.equal(verifyLog(db).ok, true, "a cut tail leaves a consistent chain");
+    const r = verifyLog(db, { notebookId: "nb1", head });
+    assert.equal(r.ok, false);
+    assert.match(!r.ok ? r.reason : "", /tail was cut off/);
+    const older = verifyLog(db, { notebookId: "nb1", head: earlier });
+    assert.deepEqual(older, { ok: true, entries: 4, notebooks: 1, head: { notebookId: "nb1", seq: 3, later: 1 } });
+    db.close();
+    const c = cli(dir, "--notebook", "nb1", "--head", head);
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /not in the chain/);
+    assert.equal(cli(dir, "--head", head).status, 1, "--head without --notebook is refused");
+  });
+
+  it("the CLI names the --data flag when no database is there", () => {
+    const t = tempDir();
+    dirs.push(t.cleanup);
+    const c = cli(join(t.dir, "nope"));
+    assert.equal(c.status, 2);
+    assert.match(c.stderr, /no Databook database .* pass --data DIR/);
+  });
+});
+
