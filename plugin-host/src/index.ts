@@ -1,0 +1,7 @@
+/**
+ * @databook/plugin-host: loads plugin folders, validates config.toml, compiles each component
+ * once and invokes it with a fresh, sandboxed instance per call in a pool of worker threads.
+ * See docs/plugin-host.md.
+ */
+export { CONFIG_SCHEMA, parseConfig, parseHostEntry } from "./config.ts";
+export type { ConfigResult, HostRule, Limits, PluginConfig } from "./config.ts";
