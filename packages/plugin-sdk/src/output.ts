@@ -1,0 +1,90 @@
+import {
+  CONTENT_TYPES,
+  type HttpResponseBody,
+  type LogLine,
+  type TableColumn,
+  type TimeseriesBody,
+} from "@databook/wire";
+
+/** What `invoke` returns: a content type (docs/content-types.md), a UTF-8 body and warnings. */
+export type PluginOutput = { contentType: string; body: string; warnings: string[] };
+
+/**
+ * Formats a number as a sample-value string the way the Prometheus API writes them, keeping the
+ * values JSON cannot carry distinct: `NaN`, `+Inf`, `-Inf`, `-0`.
+ */
+export function sampleValue(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Number.POSITIVE_INFINITY) return "+Inf";
+  if (n === Number.NEGATIVE_INFINITY) return "-Inf";
+  if (Object.is(n, -0)) return "-0";
+  return String(n);
+}
+
+/**
+ * Parses a sample-value string (`"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`, `"-0"`) to a number. Plain
+ * `Number()` is not enough: it reads `"+Inf"` as NaN.
+ */
+export function parseSampleValue(value: string): number {
+  if (value === "+Inf" || value === "Inf") return Number.POSITIVE_INFINITY;
+  if (value === "-Inf") return Number.NEGATIVE_INFINITY;
+  return Number(value);
+}
+
+/**
+ * A series' display name as Prometheus shows it: `metric{a="b", c="d"}` with labels sorted by
+ * name and values quoted (`"` and `\` escaped); `{}` for a series without labels.
+ */
+export function seriesName(labels: Record<string, string>): string {
+  const name = labels.__name__ ?? "";
+  const rest = Object.keys(labels)
+    .filter((k) => k !== "__name__")
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`);
+  if (name && rest.length === 0) return name;
+  return `${name}{${rest.join(", ")}}`;
+}
+
+/** `application/vnd.databook.timeseries+json` (series with labels and points). */
+export function timeseriesOutput(body: TimeseriesBody, warnings: string[] = []): PluginOutput {
+  return { contentType: CONTENT_TYPES.timeseries, body: JSON.stringify(body), warnings };
+}
+
+/**
+ * `application/vnd.databook.table+json`. Each row must have one cell per column: `number` cells
+ * are value strings (use {@link sampleValue}), `time` cells ms since epoch, `null` an empty cell.
+ * @throws Error when a row's length differs from the columns' (a bug in the plugin).
+ */
+export function tableOutput(columns: TableColumn[], rows: unknown[][], warnings: string[] = []): PluginOutput {
+  rows.forEach((row, i) => {
+    if (row.length !== columns.length) {
+      throw new Error(`table row ${i} has ${row.length} cells for ${columns.length} columns`);
+    }
+  });
+  return { contentType: CONTENT_TYPES.table, body: JSON.stringify({ columns, rows }), warnings };
+}
+
+/** `application/vnd.databook.logs+json` (timestamped lines, ms since epoch). */
+export function logsOutput(lines: LogLine[], warnings: string[] = []): PluginOutput {
+  return { contentType: CONTENT_TYPES.logs, body: JSON.stringify({ lines }), warnings };
+}
+
+/** `application/vnd.databook.http-response+json` (status, selected headers, body). */
+export function httpResponseOutput(body: HttpResponseBody, warnings: string[] = []): PluginOutput {
+  return { contentType: CONTENT_TYPES.http, body: JSON.stringify(body), warnings };
+}
+
+/** `text/markdown` (rendered sanitised). */
+export function markdownOutput(text: string, warnings: string[] = []): PluginOutput {
+  return { contentType: CONTENT_TYPES.markdown, body: text, warnings };
+}
+
+/** `text/plain` (shown preformatted). */
+export function textOutput(text: string, warnings: string[] = []): PluginOutput {
+  return { contentType: CONTENT_TYPES.text, body: text, warnings };
+}
+
+/** `application/json` (shown pretty-printed). */
+export function jsonOutput(value: unknown, warnings: string[] = []): PluginOutput {
+  return { contentType: CONTENT_TYPES.json, body: JSON.stringify(value), warnings };
+}
