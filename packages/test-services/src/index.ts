@@ -1,0 +1,22 @@
+/**
+ * @databook/test-services — real servers for tests: Debian's Prometheus (loaded with a
+ * deterministic OpenMetrics fixture) and Alertmanager on loopback, plus small HTTP servers.
+ */
+export { ALERTMANAGER_BIN, type RunningAlertmanager, startAlertmanager } from "./alertmanager.ts";
+export {
+  BULK_SERIES,
+  bucketAt,
+  FIXTURE_END_MS,
+  FIXTURE_INTERVAL_MS,
+  FIXTURE_START_MS,
+  type FixtureSeries,
+  fixtureOpenMetrics,
+  HISTOGRAM_BOUNDS,
+  parseOpenMetrics,
+  requestsAt,
+  seriesKey,
+  TRICKY_LABEL_VALUE,
+} from "./fixture.ts";
+export { startBearerProxy, startHttpServer, type TestServer } from "./http-servers.ts";
+export { freePort, requireBinary } from "./process.ts";
+export { PROMETHEUS_BIN, PROMTOOL_BIN, type RunningPrometheus, startPrometheus } from "./prometheus.ts";

@@ -1,0 +1,82 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fixtureOpenMetrics } from "./fixture.ts";
+import { freePort, requireBinary, startService } from "./process.ts";
+
+const run = promisify(execFile);
+
+/** Debian's binaries (package `prometheus`). */
+export const PROMETHEUS_BIN = "/usr/bin/prometheus";
+export const PROMTOOL_BIN = "/usr/bin/promtool";
+
+/** A running Prometheus on loopback. `url` has no trailing slash; `stop()` ends it and removes its dir. */
+export type RunningPrometheus = { url: string; dir: string; stop: () => Promise<void> };
+
+/**
+ * Starts Debian's Prometheus on 127.0.0.1 with a free port and a temp dir, loaded with
+ * OpenMetrics data via `promtool tsdb create-blocks-from openmetrics` (no scrape targets, 100-year
+ * retention, so queries at the data's timestamps always see it).
+ * @param opts.openMetrics OpenMetrics text to load (default: {@link fixtureOpenMetrics}); or
+ *   `opts.openMetricsFile`, a path to such a file.
+ * @throws Error when the binaries are missing, the backfill fails or the server does not start.
+ */
+export async function startPrometheus(
+  opts: { openMetrics?: string; openMetricsFile?: string } = {},
+): Promise<RunningPrometheus> {
+  requireBinary(PROMETHEUS_BIN, "prometheus");
+  requireBinary(PROMTOOL_BIN, "prometheus");
+  const dir = await mkdtemp(join(tmpdir(), "databook-prometheus-"));
+  try {
+    let file = opts.openMetricsFile;
+    if (!file) {
+      file = join(dir, "fixture.om");
+      await writeFile(file, opts.openMetrics ?? fixtureOpenMetrics());
+    }
+    const data = join(dir, "data");
+    try {
+      await run(PROMTOOL_BIN, ["tsdb", "create-blocks-from", "openmetrics", file, data], { maxBuffer: 16 << 20 });
+    } catch (err) {
+      const e = err as { stderr?: string; stdout?: string; message: string };
+      throw new Error(`promtool could not load ${file}: ${e.stderr || e.stdout || e.message}`);
+    }
+    const config = join(dir, "prometheus.yml");
+    await writeFile(config, "global:\n  evaluation_interval: 1h\nscrape_configs: []\n");
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      try {
+        const proc = await startService({
+          name: "prometheus",
+          bin: PROMETHEUS_BIN,
+          cwd: dir,
+          readyUrl: `${url}/-/ready`,
+          args: [
+            `--config.file=${config}`,
+            `--storage.tsdb.path=${data}`,
+            "--storage.tsdb.retention.time=100y",
+            `--web.listen-address=127.0.0.1:${port}`,
+            "--log.level=warn",
+          ],
+        });
+        return {
+          url,
+          dir,
+          stop: async () => {
+            await proc.stop();
+            await rm(dir, { recursive: true, force: true });
+          },
+        };
+      } catch (err) {
+        // Another process may have taken the port between our check and the bind: try another.
+        if (attempt < 3 && /address already in use/.test(String(err))) continue;
+        throw err;
+      }
+    }
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
