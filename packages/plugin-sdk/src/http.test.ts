@@ -79,6 +79,13 @@ describe("fetchJson", () => {
     );
   });
 
+  it("returns a non-JSON body as text when asked to", async () => {
+    const res = await fetchJson(`${server.url}/html`, { allowNonJson: true });
+    assert.equal(res.status, 502);
+    assert.equal(res.json, undefined);
+    assert.match(res.text, /<h1>502 Bad Gateway<\/h1>/);
+  });
+
   it("says so when the body is empty", async () => {
     assert.match(await upstreamMessage(fetchJson(`${server.url}/empty`)), /HTTP 204 .* instead of JSON \(empty body\)/);
   });

@@ -2,7 +2,16 @@ import { PluginError } from "./errors.ts";
 import { redactUrl } from "./secrets.ts";
 
 /** A JSON answer: the HTTP status, headers and parsed body. */
-export type JsonResponse = { status: number; statusText: string; ok: boolean; headers: Headers; json: unknown };
+export type JsonResponse = {
+  status: number;
+  statusText: string;
+  ok: boolean;
+  headers: Headers;
+  /** The parsed body; undefined when the body was not JSON and `allowNonJson` was set. */
+  json: unknown;
+  /** The raw body text. */
+  text: string;
+};
 
 /** Options for {@link fetchJson}. */
 export type FetchJsonInit = {
@@ -14,6 +23,8 @@ export type FetchJsonInit = {
   json?: unknown;
   /** Names the upstream in messages ("Prometheus at http://…"); default "the server". */
   service?: string;
+  /** Return a body that is not JSON (an empty 200, a plain-text error) as `text` instead of failing. */
+  allowNonJson?: boolean;
 };
 
 /** How much of a non-JSON body is quoted in an error message (characters). */
@@ -55,8 +66,18 @@ export async function fetchJson(url: string, init: FetchJsonInit = {}): Promise<
   const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
   try {
     const json: unknown = JSON.parse(text);
-    return { status: res.status, statusText: res.statusText, ok: res.ok, headers: res.headers, json };
+    return { status: res.status, statusText: res.statusText, ok: res.ok, headers: res.headers, json, text };
   } catch {
+    if (init.allowNonJson) {
+      return {
+        status: res.status,
+        statusText: res.statusText,
+        ok: res.ok,
+        headers: res.headers,
+        json: undefined,
+        text,
+      };
+    }
     const type = res.headers.get("content-type") ?? "no content type";
     const quote = quoteBody(text);
     throw new PluginError(
