@@ -1,3 +1,9 @@
+import type { AddressInfo } from "node:net";
+import { WebSocket } from "ws";
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
+import { type AppOptions, createApp } from "../src/app.ts";
+import { openDatabase } from "../src/db/open.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,4 +21,67 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 10
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** An in-process server on 127.0.0.1 with a real SQLite file in `dataDir`. */
+export async function startApp(dataDir: string, extra: Partial<AppOptions> = {}) {
+  const db = openDatabase({ dataDir });
+  const a = await createApp({ db, ...extra });
+  await a.app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (a.app.server.address() as AddressInfo).port;
+  return {
+    ...a, db, port, url: `http://127.0.0.1:${port}`, wsBase: `ws://127.0.0.1:${port}/ws/notebooks`,
+    async stop() {
+      await a.shutdown();
+      db.close();
+    },
+  };
+}
+
+/** POSTs JSON and returns status + parsed body. */
+export async function api(url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
+  const r = await fetch(url, { method, headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: r.status, body: json };
+}
+
+/** A real y-websocket client (yjs + y-websocket provider over `ws`) for one notebook. */
+export function connectClient(wsBase: string, notebookId: string, token: string, name: string, doc = new Y.Doc()) {
+  const provider = new WebsocketProvider(wsBase, notebookId, doc, {
+    WebSocketPolyfill: WebSocket as never, params: { token, name }, disableBc: true, maxBackoffTime: 200,
+  });
+  const synced = new Promise<void>((resolve) => {
+    if (provider.synced) resolve();
+    provider.on("sync", (s: boolean) => s && resolve());
+  });
+  return { doc, provider, synced, destroy: () => { provider.destroy(); doc.destroy(); } };
+}
+
+/** Adds a cell (id, kind, source) to a notebook doc the way the web app does. */
+export function addCell(doc: Y.Doc, id: string, source: string, kind = "query"): Y.Text {
+  const m = new Y.Map<unknown>();
+  const text = new Y.Text(source);
+  m.set("id", id);
+  m.set("kind", kind);
+  m.set("source", text);
+  doc.getArray("cells").push([m]);
+  return text;
+}
+
+/** The source Y.Text of cell `id` in `doc`, or undefined. */
+export function cellText(doc: Y.Doc, id: string): Y.Text | undefined {
+  for (const c of doc.getArray<Y.Map<unknown>>("cells")) if (c.get("id") === id) return c.get("source") as Y.Text;
+  return undefined;
+}
+
+/** The `run` value of cell `id` in `doc`. */
+export function cellRun(doc: Y.Doc, id: string): any {
+  for (const c of doc.getArray<Y.Map<unknown>>("cells")) if (c.get("id") === id) return c.get("run");
+  return undefined;
 }

@@ -1,0 +1,302 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import fastifyStatic from "@fastify/static";
+import fastifyWebsocket from "@fastify/websocket";
+import type { PluginHost } from "@databook/plugin-host";
+import { CLOSE_CODES, closeReason, type DatabookError, isErrorKind } from "@databook/wire";
+import type { Database } from "better-sqlite3";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { servePeer } from "./collab/connection.ts";
+import { createDocManager, type DocHooks } from "./collab/docs.ts";
+import { cellsSnapshot, titleOf } from "./collab/schema.ts";
+import { renderExport } from "./export-md.ts";
+import { createLogStore, type NewLogEntry } from "./log/store.ts";
+import { createMetrics } from "./metrics.ts";
+import { createNotebookStore, type NotebookRow } from "./notebooks/store.ts";
+import { createRunService } from "./runs/run.ts";
+import { createSearchIndex } from "./search.ts";
+import { buildTimeline } from "./timeline.ts";
+
+/** Options of {@link createApp}. Sizes in bytes, times in ms. */
+export type AppOptions = {
+  db: Database;
+  /** The plugin host runs go through; without one, runs fail with `plugin-broken`. */
+  host?: PluginHost;
+  /** Folder of the web app's static build (served at `/` with an SPA fallback) when it exists. */
+  webDir?: string;
+  /** Largest y-websocket frame accepted; larger ones close the socket with 4413. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Stored updates per notebook between two compactions. Default 500. */
+  compactEvery?: number;
+  /** Delay before a notebook's changed cell sources are re-indexed for search. Default 1000 ms. */
+  indexDelayMs?: number;
+  /** Fastify's logger (pino) on or off. */
+  logger?: boolean;
+  nowMs?: () => number;
+};
+
+/** A failure with the HTTP status to answer with; the body is `{ error: { kind, message } }`. */
+type HttpError = DatabookError & { status: number };
+
+const STATUS_OF: Record<string, number> = { "bad-input": 400, denied: 403, "not-found": 404, "too-many-requests": 429, timeout: 504 };
+
+function httpError(status: number, kind: DatabookError["kind"], message: string): HttpError {
+  return { status, kind, message };
+}
+
+/** The token of a REST call: `Authorization: Bearer <token>` or `?token=`. */
+function tokenOf(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (h?.startsWith("Bearer ")) return h.slice(7).trim();
+  const q = (req.query as Record<string, unknown>)?.token;
+  return typeof q === "string" ? q : undefined;
+}
+
+/** The display name of a REST call: body `user`, `X-Databook-User`, or `?name=`; "anonymous" otherwise. */
+function userOf(req: FastifyRequest): string {
+  const b = (req.body as Record<string, unknown> | undefined)?.user;
+  const h = req.headers["x-databook-user"];
+  const q = (req.query as Record<string, unknown>)?.name;
+  const name = typeof b === "string" ? b : typeof h === "string" ? h : typeof q === "string" ? q : "";
+  return name.trim().slice(0, 100) || "anonymous";
+}
+
+/**
+ * Builds the Fastify app: REST routes (docs/api.md), the co-editing WebSocket, `/healthz`,
+ * `/metrics` and the static web app. Returns the app plus the services it wired (for the CLI, the
+ * gRPC service and tests) and `shutdown`, which waits for runs, compacts open docs and closes
+ * the app (the caller closes the database and the plugin host).
+ */
+export async function createApp(opts: AppOptions) {
+  const { db } = opts;
+  const now = opts.nowMs ?? Date.now;
+  const metrics = createMetrics();
+  const log = createLogStore(db);
+  const appendLog = (e: NewLogEntry) => {
+    log.append(e);
+    metrics.logEntries.inc({ type: e.type });
+  };
+  const search = createSearchIndex(db);
+  const hooks: DocHooks = {};
+  const docs = createDocManager({ db, hooks, compactEvery: opts.compactEvery, nowMs: now });
+  const notebooks = createNotebookStore({ db, log: { ...log, append: (e) => { const r = log.append(e); metrics.logEntries.inc({ type: e.type }); return r; } }, docs, nowMs: now });
+  const runs = createRunService({ docs, log, appendLog, host: opts.host, search, metrics, nowMs: now });
+
+  // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads.
+  const indexTimers = new Map<string, NodeJS.Timeout>();
+  const indexNow = (notebookId: string, cells: { id: string; source: string }[]) => {
+    clearTimeout(indexTimers.get(notebookId));
+    indexTimers.delete(notebookId);
+    search.setCells(notebookId, cells);
+  };
+  hooks.onStored = (_id, bytes) => {
+    metrics.docUpdates.inc();
+    metrics.docUpdateBytes.inc(bytes);
+  };
+  hooks.onLoad = (o) => {
+    metrics.openDocs.set(docs.open.size);
+    runs.recoverStale(o);
+  };
+  hooks.onUnload = (o) => {
+    if (indexTimers.has(o.notebookId)) indexNow(o.notebookId, cellsSnapshot(o.doc));
+    metrics.openDocs.set(docs.open.size - 1);
+  };
+  hooks.onCellsChange = (o) => {
+    if (indexTimers.has(o.notebookId)) return;
+    indexTimers.set(o.notebookId, setTimeout(() => {
+      indexTimers.delete(o.notebookId);
+      const cur = docs.open.get(o.notebookId);
+      if (cur) search.setCells(o.notebookId, cellsSnapshot(cur.doc));
+    }, opts.indexDelayMs ?? 1000));
+  };
+  hooks.onMetaChange = (notebookId, change, actor) => {
+    const t = now();
+    if (change.title) {
+      appendLog({ notebookId, type: "notebook.renamed", atMs: t, actor, data: { from: change.title.from, to: change.title.to } });
+      search.setTitle(notebookId, change.title.to);
+    }
+    if (change.timeRange) appendLog({ notebookId, type: "notebook.time-range-changed", atMs: t, actor, data: { from: change.timeRange.from ?? null, to: change.timeRange.to ?? null } });
+  };
+  hooks.onStoreError = (notebookId, e) => app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
+
+  const maxFrameBytes = opts.maxFrameBytes ?? 16 * 1024 * 1024;
+  const app: FastifyInstance = Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  await app.register(fastifyWebsocket, { options: { maxPayload: maxFrameBytes * 4 } });
+
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    const e = err as Partial<HttpError> & { statusCode?: number; validation?: unknown };
+    if (e.status && e.kind && isErrorKind(e.kind)) return reply.code(e.status).send({ error: { kind: e.kind, message: e.message } });
+    if (e.kind && isErrorKind(e.kind)) return reply.code(STATUS_OF[e.kind] ?? 500).send({ error: { kind: e.kind, message: e.message } });
+    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: { kind: "bad-input", message: e.message ?? "bad request" } });
+    app.log.error(err);
+    return reply.code(500).send({ error: { kind: "internal", message: "internal server error; the server log has the details" } });
+  });
+
+  /** The notebook and the caller's role; throws 404 / 401 as HttpError. */
+  function authorize(req: FastifyRequest, need: "viewer" | "editor"): { nb: NotebookRow; role: "editor" | "viewer" } {
+    const id = (req.params as { id: string }).id;
+    const nb = notebooks.get(id);
+    if (!nb) throw httpError(404, "not-found", `no notebook ${id}`);
+    const role = notebooks.roleFor(nb, tokenOf(req));
+    if (!role) throw httpError(401, "denied", "missing or wrong notebook token: pass the editor or viewer token as 'Authorization: Bearer <token>' or ?token=");
+    if (need === "editor" && role !== "editor") throw httpError(403, "denied", "this is a viewer link: it can follow the notebook but not change it or run cells");
+    return { nb, role };
+  }
+
+  const publicNotebook = (nb: NotebookRow, role: "editor" | "viewer") => ({
+    id: nb.id, title: nb.title, timeRange: nb.timeRange, archived: nb.archived, role,
+    createdAtMs: nb.createdAtMs, updatedAtMs: nb.updatedAtMs, viewToken: nb.viewToken,
+    ...(role === "editor" ? { editToken: nb.editToken } : {}),
+  });
+
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/metrics", async (_req, reply) => {
+    metrics.openDocs.set(docs.open.size);
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.post("/api/notebooks", async (req, reply) => {
+    const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown; templateId?: unknown };
+    if (b.title !== undefined && typeof b.title !== "string") throw httpError(400, "bad-input", "title must be a string");
+    if (b.templateId !== undefined && typeof b.templateId !== "string") throw httpError(400, "bad-input", "templateId must be a notebook id");
+    const nb = notebooks.create({ title: b.title, timeRange: b.timeRange, templateId: b.templateId, actor: userOf(req) });
+    search.setTitle(nb.id, nb.title);
+    reply.code(201);
+    return { id: nb.id, title: nb.title, editToken: nb.editToken, viewToken: nb.viewToken, timeRange: nb.timeRange };
+  });
+
+  app.get("/api/notebooks", async (req) => {
+    const archived = (req.query as Record<string, string>).archived;
+    return {
+      notebooks: notebooks.list(archived === "1" || archived === "true").map((nb) => ({
+        id: nb.id, title: nb.title, createdAtMs: nb.createdAtMs, updatedAtMs: nb.updatedAtMs, timeRange: nb.timeRange,
+        participants: notebooks.participants(nb.id), archived: nb.archived, editToken: nb.editToken, viewToken: nb.viewToken,
+      })),
+    };
+  });
+
+  app.get("/api/notebooks/:id", async (req) => {
+    const { nb, role } = authorize(req, "viewer");
+    return publicNotebook(nb, role);
+  });
+
+  app.patch("/api/notebooks/:id", async (req) => {
+    const { nb } = authorize(req, "editor");
+    const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown };
+    return publicNotebook(notebooks.update(nb.id, b, userOf(req)), "editor");
+  });
+
+  app.post("/api/notebooks/:id/archive", async (req) => {
+    const { nb } = authorize(req, "editor");
+    return publicNotebook(notebooks.archive(nb.id, userOf(req)), "editor");
+  });
+
+  app.post("/api/notebooks/:id/cells/:cellId/run", async (req, reply) => {
+    const { nb } = authorize(req, "editor");
+    const { runId } = runs.start(nb.id, (req.params as { cellId: string }).cellId, userOf(req));
+    reply.code(202);
+    return { runId };
+  });
+
+  app.get("/api/notebooks/:id/timeline", async (req) => {
+    const { nb } = authorize(req, "viewer");
+    return { headHash: log.head(nb.id), entries: buildTimeline(log.entries(nb.id)) };
+  });
+
+  /** The postmortem Markdown of a notebook (also used by `databook export`). */
+  function exportMarkdown(nb: NotebookRow): string {
+    const entries = log.entries(nb.id);
+    const cells = notebooks.withDoc(nb.id, (doc) => ({ title: titleOf(doc), cells: cellsSnapshot(doc) }));
+    return renderExport({
+      notebook: { ...nb, title: cells.title || nb.title }, participants: notebooks.participants(nb.id), headHash: log.head(nb.id),
+      timeline: buildTimeline(entries), cells: cells.cells,
+      outputOf: (runId) => {
+        const fin = entries.find((e) => e.runId === runId && e.type === "run.finished");
+        const h = fin?.data.outputHash;
+        return typeof h === "string" ? log.getBlob(h) : undefined;
+      },
+    });
+  }
+
+  app.get("/api/notebooks/:id/export.md", async (req, reply) => {
+    const { nb } = authorize(req, "viewer");
+    reply.header("content-type", "text/markdown; charset=utf-8");
+    reply.header("content-disposition", `inline; filename="${nb.id}.md"`);
+    return exportMarkdown(nb);
+  });
+
+  app.get("/api/runs/:runId/output", async (req, reply) => {
+    const runId = (req.params as { runId: string }).runId;
+    const fin = db.prepare("SELECT notebook_id, data FROM log_entries WHERE run_id = ? AND type = 'run.finished'").get(runId) as { notebook_id: string; data: string } | undefined;
+    if (!fin) throw httpError(404, "not-found", `no finished run ${runId}`);
+    const nb = notebooks.get(fin.notebook_id)!;
+    if (!notebooks.roleFor(nb, tokenOf(req))) throw httpError(401, "denied", "pass a token of the run's notebook as 'Authorization: Bearer <token>' or ?token=");
+    const h = (JSON.parse(fin.data) as { outputHash?: string }).outputHash;
+    const blob = h ? log.getBlob(h) : undefined;
+    if (!blob) throw httpError(404, "not-found", `run ${runId} has no output (it failed)`);
+    reply.header("content-type", blob.contentType);
+    return blob.body;
+  });
+
+  app.get("/api/search", async (req) => {
+    const q = (req.query as Record<string, unknown>).q;
+    if (typeof q !== "string") throw httpError(400, "bad-input", "pass the search words as ?q=");
+    return { results: search.search(q) };
+  });
+
+  app.get("/api/plugins", async () => {
+    if (!opts.host) return { plugins: [], broken: [] };
+    const { plugins, broken } = opts.host.list();
+    return {
+      plugins: plugins.map((p) => ({ name: p.name, description: p.description, version: p.version, options: p.options, contentTypes: p.contentTypes })),
+      broken,
+    };
+  });
+
+  app.get("/ws/notebooks/:id", { websocket: true }, (socket, req) => {
+    const id = (req.params as { id: string }).id;
+    const q = req.query as Record<string, unknown>;
+    const nb = notebooks.get(id);
+    if (!nb) return socket.close(CLOSE_CODES.NOT_FOUND, closeReason(CLOSE_CODES.NOT_FOUND) ?? "");
+    const role = notebooks.roleFor(nb, typeof q.token === "string" ? q.token : tokenOf(req));
+    if (!role) return socket.close(CLOSE_CODES.UNAUTHORIZED, closeReason(CLOSE_CODES.UNAUTHORIZED) ?? "");
+    const name = (typeof q.name === "string" ? q.name : "").trim().slice(0, 100) || "anonymous";
+    servePeer({
+      socket, docs, notebookId: id, role, name, maxFrameBytes,
+      stats: {
+        message: (direction, type) => metrics.wsMessages.inc({ direction, type }),
+        dropped: (reason) => metrics.wsDropped.inc({ reason }),
+        connected: (r, delta) => metrics.connections.inc({ role: r }, delta),
+      },
+    });
+  });
+
+  if (opts.webDir && existsSync(join(opts.webDir, "index.html")) || (opts.webDir && existsSync(join(opts.webDir, "200.html")))) {
+    const webDir = opts.webDir;
+    const fallback = existsSync(join(webDir, "200.html")) ? "200.html" : "index.html";
+    await app.register(fastifyStatic, { root: webDir, wildcard: true });
+    app.setNotFoundHandler((req, reply: FastifyReply) => {
+      if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.startsWith("/ws/")) return reply.sendFile(fallback);
+      return reply.code(404).send({ error: { kind: "not-found", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
+    });
+  } else {
+    app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { kind: "not-found", message: `no route ${req.method} ${req.url.split("?")[0]}` } }));
+  }
+
+  return {
+    app, docs, log, notebooks, runs, search, metrics, exportMarkdown,
+    /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
+    async shutdown(): Promise<void> {
+      await runs.drain();
+      // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
+      for (const o of [...docs.open.values()]) for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
+      for (const t of indexTimers.values()) clearTimeout(t);
+      for (const o of docs.open.values()) search.setCells(o.notebookId, cellsSnapshot(o.doc));
+      docs.flushAll();
+      await app.close();
+    },
+  };
+}
+
+export type App = Awaited<ReturnType<typeof createApp>>;

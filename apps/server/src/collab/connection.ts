@@ -1,0 +1,179 @@
+import { CLOSE_CODES, closeReason } from "@databook/wire";
+import * as decoding from "lib0/decoding";
+import * as encoding from "lib0/encoding";
+import * as awarenessProtocol from "y-protocols/awareness";
+import * as syncProtocol from "y-protocols/sync";
+import * as Y from "yjs";
+import { awarenessMessage, type DocManager, MSG, type OpenDoc, type Peer } from "./docs.ts";
+
+/** The WebSocket surface a peer needs (the `ws` package's socket satisfies it). */
+export type SocketLike = {
+  readonly readyState: number;
+  send(data: Uint8Array, opts: { binary: true }, cb?: (err?: Error) => void): void;
+  close(code: number, reason: string): void;
+  ping(): void;
+  terminate(): void;
+  on(event: "message", fn: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
+  on(event: "close", fn: () => void): unknown;
+  on(event: "pong", fn: () => void): unknown;
+  on(event: "error", fn: (err: Error) => void): unknown;
+};
+
+/** Counters the connection reports to (metrics). */
+export type ConnectionStats = {
+  message(direction: "in" | "out", type: string): void;
+  dropped(reason: "viewer-update" | "bad-frame" | "too-large"): void;
+  connected(role: "editor" | "viewer", delta: 1 | -1): void;
+};
+
+const OPEN = 1;
+
+/**
+ * Serves one y-websocket peer on an accepted socket: sends sync step 1 and the current presence,
+ * answers sync step 1 with step 2, applies editors' updates (the doc manager stores each one before
+ * broadcasting it), drops viewers' updates, relays presence, and cleans up on close.
+ * A text frame, an undecodable message or an invalid Yjs update closes this socket with 4400;
+ * a frame over `maxFrameBytes` with 4413. Other peers are unaffected.
+ */
+export function servePeer(opts: {
+  socket: SocketLike;
+  docs: DocManager;
+  notebookId: string;
+  role: "editor" | "viewer";
+  name: string;
+  maxFrameBytes: number;
+  stats?: ConnectionStats;
+  pingIntervalMs?: number;
+}): void {
+  const { socket, docs, role, stats } = opts;
+  let closed = false;
+  const peer: Peer = {
+    actor: opts.name,
+    role,
+    send(message) {
+      if (closed || socket.readyState !== OPEN) return;
+      socket.send(message, { binary: true }, (err) => {
+        if (err) finish();
+      });
+      stats?.message("out", "any");
+    },
+    close(code, reason) {
+      if (socket.readyState === OPEN) socket.close(code, reason);
+      finish();
+    },
+  };
+  let o: OpenDoc;
+  try {
+    o = docs.acquire(opts.notebookId);
+  } catch (e) {
+    const notFound = (e as { kind?: string }).kind === "not-found";
+    const code = notFound ? CLOSE_CODES.NOT_FOUND : CLOSE_CODES.SERVER_ERROR;
+    socket.close(code, closeReason(code) ?? "");
+    return;
+  }
+  o.peers.set(peer, new Set());
+  stats?.connected(role, 1);
+
+  function finish(): void {
+    if (closed) return;
+    closed = true;
+    clearInterval(pinger);
+    const ids = o.peers.get(peer);
+    o.peers.delete(peer);
+    stats?.connected(role, -1);
+    if (ids && ids.size > 0) awarenessProtocol.removeAwarenessStates(o.awareness, [...ids], null);
+    docs.release(o);
+  }
+
+  function refuse(code: number, reason: "bad-frame" | "too-large"): void {
+    stats?.dropped(reason);
+    peer.close(code, closeReason(code) ?? "");
+  }
+
+  socket.on("message", (raw, isBinary) => {
+    if (closed) return;
+    const data = Array.isArray(raw) ? Buffer.concat(raw) : raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw;
+    if (data.byteLength > opts.maxFrameBytes) return refuse(CLOSE_CODES.TOO_LARGE, "too-large");
+    if (!isBinary) return refuse(CLOSE_CODES.BAD_FRAME, "bad-frame");
+    try {
+      handle(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch {
+      refuse(CLOSE_CODES.BAD_FRAME, "bad-frame");
+    }
+  });
+  socket.on("close", finish);
+  socket.on("error", finish);
+
+  // Drop peers that stopped answering pings (half-open TCP), as y-websocket's server does.
+  let alive = true;
+  socket.on("pong", () => (alive = true));
+  const pinger = setInterval(() => {
+    if (!alive) {
+      socket.terminate();
+      finish();
+      return;
+    }
+    alive = false;
+    try {
+      socket.ping();
+    } catch {
+      finish();
+    }
+  }, opts.pingIntervalMs ?? 30_000);
+  pinger.unref();
+
+  function handle(msg: Uint8Array): void {
+    const dec = decoding.createDecoder(msg);
+    const type = decoding.readVarUint(dec);
+    switch (type) {
+      case MSG.sync: {
+        const sub = decoding.readVarUint(dec);
+        if (sub === syncProtocol.messageYjsSyncStep1) {
+          const sv = decoding.readVarUint8Array(dec);
+          const enc = encoding.createEncoder();
+          encoding.writeVarUint(enc, MSG.sync);
+          syncProtocol.writeSyncStep2(enc, o.doc, sv);
+          stats?.message("in", "sync-step1");
+          peer.send(encoding.toUint8Array(enc));
+          return;
+        }
+        if (sub === syncProtocol.messageYjsSyncStep2 || sub === syncProtocol.messageYjsUpdate) {
+          const update = decoding.readVarUint8Array(dec);
+          stats?.message("in", sub === syncProtocol.messageYjsUpdate ? "update" : "sync-step2");
+          if (role === "viewer") {
+            stats?.dropped("viewer-update");
+            return;
+          }
+          // Parse fully first: a malformed update must close the socket, never half-apply.
+          Y.decodeUpdate(update);
+          Y.applyUpdate(o.doc, update, peer);
+          return;
+        }
+        throw new Error(`unknown sync message ${sub}`);
+      }
+      case MSG.awareness: {
+        stats?.message("in", "awareness");
+        awarenessProtocol.applyAwarenessUpdate(o.awareness, decoding.readVarUint8Array(dec), peer);
+        return;
+      }
+      case MSG.queryAwareness: {
+        stats?.message("in", "query-awareness");
+        const states = [...o.awareness.getStates().keys()];
+        if (states.length) peer.send(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(o.awareness, states)));
+        return;
+      }
+      case MSG.auth:
+        return; // the token travels in the URL; auth messages carry nothing for us
+      default:
+        throw new Error(`unknown message type ${type}`);
+    }
+  }
+
+  // Start the sync: our state vector, then everyone's presence.
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, MSG.sync);
+  syncProtocol.writeSyncStep1(enc, o.doc);
+  peer.send(encoding.toUint8Array(enc));
+  const states = [...o.awareness.getStates().keys()];
+  if (states.length) peer.send(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(o.awareness, states)));
+}

@@ -1,0 +1,246 @@
+import type { Database } from "better-sqlite3";
+import { CELL_KEYS, META_KEYS, type CellRun, type TimeRangeSetting } from "@databook/wire";
+import * as encoding from "lib0/encoding";
+import * as awarenessProtocol from "y-protocols/awareness";
+import * as syncProtocol from "y-protocols/sync";
+import * as Y from "yjs";
+import { cellsOf, metaOf, timeRangeOf, titleOf } from "./schema.ts";
+
+/**
+ * Who made a change, as the Y.Doc transaction origin: a peer connection (its display name), or the
+ * server acting for someone (`{ actor }`). Used to name the actor of logged renames.
+ */
+export type ChangeOrigin = { actor: string; role?: "editor" | "viewer"; server?: boolean };
+
+/** A connected peer as the doc manager sees it: the y-websocket layer implements it. */
+export type Peer = ChangeOrigin & {
+  role: "editor" | "viewer";
+  /** Sends one binary y-websocket message; must not throw. */
+  send(message: Uint8Array): void;
+  /** Closes the connection with a WebSocket close code. */
+  close(code: number, reason: string): void;
+};
+
+/** One loaded notebook document. */
+export type OpenDoc = {
+  notebookId: string;
+  doc: Y.Doc;
+  awareness: awarenessProtocol.Awareness;
+  /** Peers and the awareness client ids each controls. */
+  peers: Map<Peer, Set<number>>;
+  /** Holders: peers plus in-flight runs and REST calls; the doc is unloaded at 0. */
+  refs: number;
+  /** Updates stored since the last compaction. */
+  pending: number;
+};
+
+/** What the doc manager tells the rest of the server about. All optional. */
+export type DocHooks = {
+  /** After an update is stored (before it is broadcast); `bytes` is its size. */
+  onStored?: (notebookId: string, bytes: number) => void;
+  /** The title or time range changed (already mirrored to SQLite). */
+  onMetaChange?: (notebookId: string, change: { title?: { from: string; to: string }; timeRange?: { from?: TimeRangeSetting; to?: TimeRangeSetting } }, actor: string) => void;
+  /** Cell sources changed (debounced by the caller as it likes). */
+  onCellsChange?: (open: OpenDoc) => void;
+  /** A doc was just loaded from SQLite (its update handler is attached: changes are stored). */
+  onLoad?: (open: OpenDoc) => void;
+  /** The doc is about to be unloaded (last holder left). */
+  onUnload?: (open: OpenDoc) => void;
+  /** Storing an update failed: every peer has been closed with 4500. */
+  onStoreError?: (notebookId: string, error: unknown) => void;
+};
+
+/** Stores a fresh notebook's initial state (already built in `doc`) as its snapshot. */
+export function storeInitialDoc(db: Database, notebookId: string, doc: Y.Doc): void {
+  db.prepare("INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, 0)").run(notebookId, Y.encodeStateAsUpdate(doc));
+}
+
+/**
+ * Keeps at most one in-memory Y.Doc per notebook. `acquire` loads synchronously from SQLite (the
+ * snapshot, then every update stored after it), so a notebook is never loaded twice at once;
+ * `release` unloads it when its last holder lets go (after a final compaction).
+ *
+ * Every update to a loaded doc — from a peer or from the server — is inserted into `doc_updates`
+ * inside the Y.Doc `update` event, before any peer is sent it: with better-sqlite3 the insert has
+ * returned (WAL, committed) by the time the broadcast starts, so a `kill -9` never loses an update
+ * that a peer received. After `compactEvery` updates, a background task folds them into the
+ * snapshot.
+ */
+export function createDocManager(opts: { db: Database; hooks?: DocHooks; compactEvery?: number; nowMs?: () => number }) {
+  const { db } = opts;
+  const hooks = opts.hooks ?? {};
+  const compactEvery = opts.compactEvery ?? 500;
+  const now = opts.nowMs ?? Date.now;
+  const open = new Map<string, OpenDoc>();
+
+  const selSnap = db.prepare("SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?");
+  const selUpdates = db.prepare("SELECT seq, data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq");
+  const insUpdate = db.prepare("INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?)");
+  const maxSeq = db.prepare("SELECT max(seq) AS s FROM doc_updates WHERE notebook_id = ?");
+  const upSnap = db.prepare("INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, ?) ON CONFLICT (notebook_id) DO UPDATE SET data = excluded.data, upto_seq = excluded.upto_seq");
+  const delUpdates = db.prepare("DELETE FROM doc_updates WHERE notebook_id = ? AND seq <= ?");
+  const mirrorTitle = db.prepare("UPDATE notebooks SET title = ?, updated_at_ms = ? WHERE id = ?");
+  const mirrorRange = db.prepare("UPDATE notebooks SET time_range = ?, updated_at_ms = ? WHERE id = ?");
+  const touch = db.prepare("UPDATE notebooks SET updated_at_ms = ? WHERE id = ?");
+  const lastTouch = new Map<string, number>();
+
+  const compactTx = db.transaction((o: OpenDoc) => {
+    const upto = (maxSeq.get(o.notebookId) as { s: number | null }).s;
+    if (upto === null) return;
+    // The in-memory doc holds exactly what is stored: every stored update passed through it.
+    upSnap.run(o.notebookId, Y.encodeStateAsUpdate(o.doc), upto);
+    delUpdates.run(o.notebookId, upto);
+  });
+
+  /** Folds stored updates into the snapshot now. */
+  function compact(o: OpenDoc): void {
+    compactTx(o);
+    o.pending = 0;
+  }
+
+  function broadcast(o: OpenDoc, message: Uint8Array, except?: unknown): void {
+    for (const p of o.peers.keys()) if (p !== except) p.send(message);
+  }
+
+  function load(notebookId: string): OpenDoc {
+    const doc = new Y.Doc({ gc: true });
+    const snap = selSnap.get(notebookId) as { data: Buffer; upto_seq: number } | undefined;
+    if (!snap) throw { kind: "not-found", message: `notebook ${notebookId} has no stored document` };
+    const updates = selUpdates.all(notebookId, snap.upto_seq) as { data: Buffer }[];
+    Y.applyUpdate(doc, snap.data, "load");
+    for (const u of updates) Y.applyUpdate(doc, u.data, "load");
+    const awareness = new awarenessProtocol.Awareness(doc);
+    awareness.setLocalState(null); // the server itself has no presence
+    const o: OpenDoc = { notebookId, doc, awareness, peers: new Map(), refs: 0, pending: updates.length };
+
+    doc.on("update", (update: Uint8Array, origin: unknown) => {
+      try {
+        insUpdate.run(notebookId, update);
+      } catch (e) {
+        // Never broadcast what was not stored: drop every peer and the in-memory copy.
+        for (const p of o.peers.keys()) p.close(4500, "the server could not store the notebook");
+        open.delete(notebookId);
+        hooks.onStoreError?.(notebookId, e);
+        return;
+      }
+      hooks.onStored?.(notebookId, update.length);
+      const t = now();
+      if (t - (lastTouch.get(notebookId) ?? 0) > 1000) {
+        lastTouch.set(notebookId, t);
+        touch.run(t, notebookId);
+      }
+      broadcast(o, syncUpdateMessage(update), origin);
+      if (++o.pending >= compactEvery) setImmediate(() => open.get(notebookId) === o && o.pending >= compactEvery && compact(o));
+    });
+
+    awareness.on("update", ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      const changed = added.concat(updated, removed);
+      const ctl = o.peers.get(origin as Peer);
+      if (ctl) {
+        for (const id of added) ctl.add(id);
+        for (const id of removed) ctl.delete(id);
+      }
+      broadcast(o, awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(awareness, changed)));
+    });
+
+    metaOf(doc).observe((ev, tr) => {
+      if (tr.origin === "load") return;
+      const actor = (tr.origin as ChangeOrigin | null)?.actor ?? "system";
+      const change: Parameters<NonNullable<DocHooks["onMetaChange"]>>[1] = {};
+      const t = now();
+      if (ev.keysChanged.has(META_KEYS.title)) {
+        const from = ev.changes.keys.get(META_KEYS.title)?.oldValue;
+        const to = titleOf(doc);
+        if (from !== to) {
+          mirrorTitle.run(to, t, notebookId);
+          change.title = { from: typeof from === "string" ? from : "", to };
+        }
+      }
+      if (ev.keysChanged.has(META_KEYS.timeRange)) {
+        const to = timeRangeOf(doc);
+        if (to) mirrorRange.run(JSON.stringify(to), t, notebookId);
+        change.timeRange = { from: ev.changes.keys.get(META_KEYS.timeRange)?.oldValue as TimeRangeSetting | undefined, to };
+      }
+      if (change.title || change.timeRange) hooks.onMetaChange?.(notebookId, change, actor);
+    });
+
+    cellsOf(doc).observeDeep((events, tr) => {
+      if (tr.origin === "load") return;
+      const origin = tr.origin as ChangeOrigin | null;
+      if (!origin?.server) {
+        // `run` is the server's: put back whatever a peer wrote there.
+        for (const ev of events) {
+          if (!(ev instanceof Y.YMapEvent) || !ev.keysChanged.has(CELL_KEYS.run)) continue;
+          const old = ev.changes.keys.get(CELL_KEYS.run)?.oldValue as CellRun | undefined;
+          const cell = ev.target as Y.Map<unknown>;
+          doc.transact(() => (old === undefined ? cell.delete(CELL_KEYS.run) : cell.set(CELL_KEYS.run, old)), SERVER_ORIGIN);
+        }
+      }
+      hooks.onCellsChange?.(o);
+    });
+    return o;
+  }
+
+  return {
+    /** Loaded docs by notebook id (read-only use). */
+    open: open as ReadonlyMap<string, OpenDoc>,
+    /**
+     * Returns the notebook's loaded doc, loading it when needed, and counts one more holder.
+     * Throws `{ kind: "not-found" }` when the notebook has no stored document.
+     */
+    acquire(notebookId: string): OpenDoc {
+      let o = open.get(notebookId);
+      if (!o) {
+        o = load(notebookId);
+        open.set(notebookId, o);
+        o.refs++;
+        hooks.onLoad?.(o);
+        return o;
+      }
+      o.refs++;
+      return o;
+    },
+    /** Drops one holder; at zero the doc is compacted and unloaded. */
+    release(o: OpenDoc): void {
+      if (--o.refs > 0 || open.get(o.notebookId) !== o) return;
+      hooks.onUnload?.(o);
+      try {
+        if (o.pending > 0) compact(o);
+      } finally {
+        open.delete(o.notebookId);
+        o.awareness.destroy();
+        o.doc.destroy();
+      }
+    },
+    compact,
+    broadcast,
+    /** Compacts every loaded doc (at shutdown). */
+    flushAll(): void {
+      for (const o of open.values()) if (o.pending > 0) compact(o);
+    },
+  };
+}
+
+export type DocManager = ReturnType<typeof createDocManager>;
+
+/** Transaction origin for the server's own writes (run state). */
+export const SERVER_ORIGIN: ChangeOrigin = { actor: "system", server: true };
+
+/** y-websocket message type numbers (the protocol's first varuint). */
+export const MSG = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;
+
+/** A y-websocket `sync/update` message carrying `update`. */
+export function syncUpdateMessage(update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG.sync);
+  syncProtocol.writeUpdate(e, update);
+  return encoding.toUint8Array(e);
+}
+
+/** A y-websocket awareness message carrying an encoded awareness update. */
+export function awarenessMessage(update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG.awareness);
+  encoding.writeVarUint8Array(e, update);
+  return encoding.toUint8Array(e);
+}

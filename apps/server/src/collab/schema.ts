@@ -1,0 +1,60 @@
+import { CELL_KEYS, type CellRun, META_KEYS, type TimeRangeSetting, YDOC } from "@databook/wire";
+import * as Y from "yjs";
+
+/** The notebook's `meta` map (title, timeRange): docs/ydoc-schema.md. */
+export const metaOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(YDOC.meta);
+/** The notebook's `cells` array of cell maps, in display order. */
+export const cellsOf = (doc: Y.Doc): Y.Array<Y.Map<unknown>> => doc.getArray(YDOC.cells);
+
+/** The title in the doc, or "" when unset. */
+export function titleOf(doc: Y.Doc): string {
+  const t = metaOf(doc).get(META_KEYS.title);
+  return typeof t === "string" ? t : "";
+}
+
+/** The notebook's time range in the doc, or undefined when unset or malformed. */
+export function timeRangeOf(doc: Y.Doc): TimeRangeSetting | undefined {
+  const t = metaOf(doc).get(META_KEYS.timeRange) as TimeRangeSetting | undefined;
+  if (t && t.kind === "relative" && typeof t.range === "string") return t;
+  if (t && t.kind === "absolute" && Number.isFinite(t.startMs) && Number.isFinite(t.endMs)) return t;
+  return undefined;
+}
+
+/** The cell map with `id`, or undefined. */
+export function findCell(doc: Y.Doc, id: string): Y.Map<unknown> | undefined {
+  for (const c of cellsOf(doc)) if (c instanceof Y.Map && c.get(CELL_KEYS.id) === id) return c;
+  return undefined;
+}
+
+/** A cell's source text ("" when its `source` is missing or not a Y.Text). */
+export function sourceOf(cell: Y.Map<unknown>): string {
+  const s = cell.get(CELL_KEYS.source);
+  return s instanceof Y.Text ? s.toString() : typeof s === "string" ? s : "";
+}
+
+/** A cell's current run (written by the server only), or undefined. */
+export function runOf(cell: Y.Map<unknown>): CellRun | undefined {
+  return cell.get(CELL_KEYS.run) as CellRun | undefined;
+}
+
+/** Builds a cell map with a fresh Y.Text source (for new notebooks and template copies). */
+export function newCell(id: string, kind: string, source: string): Y.Map<unknown> {
+  const m = new Y.Map<unknown>();
+  m.set(CELL_KEYS.id, id);
+  m.set(CELL_KEYS.kind, kind);
+  m.set(CELL_KEYS.source, new Y.Text(source));
+  return m;
+}
+
+/** Every cell as plain data: id, kind, source, run (for export and search indexing). */
+export function cellsSnapshot(doc: Y.Doc): { id: string; kind: string; source: string; run?: CellRun }[] {
+  const out: { id: string; kind: string; source: string; run?: CellRun }[] = [];
+  for (const c of cellsOf(doc)) {
+    if (!(c instanceof Y.Map)) continue;
+    const id = c.get(CELL_KEYS.id);
+    if (typeof id !== "string") continue;
+    const kind = c.get(CELL_KEYS.kind);
+    out.push({ id, kind: typeof kind === "string" ? kind : "markdown", source: sourceOf(c), run: runOf(c) });
+  }
+  return out;
+}

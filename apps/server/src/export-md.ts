@@ -1,0 +1,121 @@
+import { formatTimeRangeSetting } from "@databook/cell-syntax";
+import { CONTENT_TYPES, type HttpResponseBody, type LogsBody, type TableBody, type TimeseriesBody, type TimeRangeSetting } from "@databook/wire";
+import type { TimelineEntry } from "./timeline.ts";
+
+/** Everything the postmortem export is made from. */
+export type ExportInput = {
+  notebook: { id: string; title: string; timeRange: TimeRangeSetting; createdAtMs: number; archived: boolean };
+  participants: string[];
+  headHash: string;
+  timeline: TimelineEntry[];
+  cells: { id: string; kind: string; source: string; run?: { id: string; status: string } }[];
+  /** The recorded output of a run (from the incident log), or undefined when it has none. */
+  outputOf: (runId: string) => { contentType: string; body: string } | undefined;
+};
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+
+/** A fenced code block whose fence is longer than any backtick run inside `text`. */
+export function codeBlock(text: string, lang = ""): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}${lang}\n${text.replace(/\n$/, "")}\n${fence}`;
+}
+
+/** One Markdown table cell: pipes escaped, line breaks as spaces. */
+const cell = (v: unknown) => (v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v)).replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+
+/** A Markdown table from a header row and body rows. */
+export function mdTable(header: string[], rows: unknown[][]): string {
+  return [`| ${header.map(cell).join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${header.map((_, i) => cell(r[i])).join(" | ")} |`)].join("\n");
+}
+
+/**
+ * Summarises a time series body as a table of min/max/last per series. Values stay the strings
+ * Prometheus wrote (NaN, ±Inf kept); min and max skip NaN.
+ */
+export function summariseTimeseries(body: TimeseriesBody): string {
+  if (!body.series?.length) return "_No data._";
+  const rows = body.series.map((s) => {
+    const pts = s.points ?? [];
+    let min: [number, string] | undefined;
+    let max: [number, string] | undefined;
+    for (const [, v] of pts) {
+      const n = Number(v);
+      if (Number.isNaN(n)) continue;
+      if (!min || n < min[0]) min = [n, v];
+      if (!max || n > max[0]) max = [n, v];
+    }
+    return [s.name, pts.length, min?.[1] ?? "", max?.[1] ?? "", pts.at(-1)?.[1] ?? ""];
+  });
+  return mdTable(["series", "points", "min", "max", "last"], rows);
+}
+
+/** Renders a recorded output by content type (unknown types as a text block). */
+export function renderOutput(contentType: string, body: string): string {
+  try {
+    switch (contentType) {
+      case CONTENT_TYPES.timeseries:
+        return summariseTimeseries(JSON.parse(body) as TimeseriesBody);
+      case CONTENT_TYPES.table: {
+        const t = JSON.parse(body) as TableBody;
+        return t.rows.length ? mdTable(t.columns.map((c) => c.name), t.rows.map((r) => r.map((v, i) => (t.columns[i]?.type === "time" && typeof v === "number" ? iso(v) : v)))) : "_No rows._";
+      }
+      case CONTENT_TYPES.logs: {
+        const l = JSON.parse(body) as LogsBody;
+        return l.lines.length ? codeBlock(l.lines.map((x) => `${iso(x.timeMs)}${x.level ? ` ${x.level}` : ""} ${x.line}`).join("\n")) : "_No log lines._";
+      }
+      case CONTENT_TYPES.http: {
+        const h = JSON.parse(body) as HttpResponseBody;
+        const head = `\`${h.request?.method ?? "GET"} ${h.request?.url ?? ""}\` → **${h.status} ${h.statusText ?? ""}**`;
+        return h.bodyKind === "binary" ? `${head} (${h.bodyBytes} bytes, binary)` : `${head}\n\n${codeBlock(h.body, h.bodyKind === "json" ? "json" : "")}`;
+      }
+      case CONTENT_TYPES.markdown:
+        return body;
+      case CONTENT_TYPES.json:
+        return codeBlock(JSON.stringify(JSON.parse(body), null, 2), "json");
+      default:
+        return codeBlock(body);
+    }
+  } catch {
+    return codeBlock(body); // a body that does not match its type is still shown, as text
+  }
+}
+
+/** The Markdown postmortem: title, time range, participants, head hash, timeline, cells with outputs. */
+export function renderExport(x: ExportInput): string {
+  const out: string[] = [];
+  out.push(`# ${x.notebook.title}`, "");
+  out.push(`- **Notebook:** \`${x.notebook.id}\`${x.notebook.archived ? " (archived)" : ""}`);
+  out.push(`- **Created:** ${iso(x.notebook.createdAtMs)}`);
+  out.push(`- **Time range:** ${formatTimeRangeSetting(x.notebook.timeRange)}`);
+  out.push(`- **Participants:** ${x.participants.length ? x.participants.join(", ") : "none"}`);
+  out.push(`- **Incident-log head:** \`${x.headHash}\` (check with \`databook log verify --notebook ${x.notebook.id} --head ${x.headHash}\`)`, "");
+  out.push("## Timeline", "");
+  const rows = x.timeline.map((e) => {
+    let what: string = e.type;
+    if (e.type === "run.started") what = `ran ${e.plugin ?? "?"}${e.action ? " ⚠ action" : ""}: ${(e.input ?? "").split("\n")[0]!.slice(0, 80)}`;
+    else if (e.type === "run.finished") what = e.outcome === "done" ? `run finished (${e.contentType ?? ""})` : `run failed: ${e.errorKind}: ${e.errorMessage ?? ""}`;
+    else if (e.type === "notebook.created") what = `created “${e.title ?? ""}”`;
+    else if (e.type === "notebook.renamed") what = `renamed “${String(e.from)}” → “${String(e.to)}”`;
+    else if (e.type === "notebook.time-range-changed") what = "changed the time range";
+    else if (e.type === "notebook.archived") what = "archived the notebook";
+    return [iso(e.atMs), e.actor, what, e.cellId ?? "", e.durationMs === undefined ? "" : `${e.durationMs} ms`];
+  });
+  out.push(rows.length ? mdTable(["time (UTC)", "who", "what", "cell", "duration"], rows) : "_Nothing recorded._", "");
+  out.push("## Cells", "");
+  x.cells.forEach((c, i) => {
+    const isQuery = /^@plugin=/m.test(c.source) || c.kind === "query";
+    if (!isQuery) {
+      out.push(c.source.trim() || "_(empty markdown cell)_", "");
+      return;
+    }
+    out.push(`### Cell ${i + 1} \`${c.id}\``, "", codeBlock(c.source), "");
+    const rec = c.run && x.outputOf(c.run.id);
+    const fin = c.run && x.timeline.find((e) => e.type === "run.finished" && e.runId === c.run!.id);
+    if (rec) out.push(`Output (run \`${c.run!.id}\`, ${rec.contentType}):`, "", renderOutput(rec.contentType, rec.body), "");
+    else if (fin?.outcome === "failed") out.push(`Run \`${c.run!.id}\` failed: **${fin.errorKind}**: ${fin.errorMessage ?? ""}`, "");
+    else out.push("_Not run._", "");
+  });
+  return `${out.join("\n").trimEnd()}\n`;
+}

@@ -1,0 +1,175 @@
+import type { Database } from "better-sqlite3";
+import { META_KEYS, type TimeRangeSetting } from "@databook/wire";
+import { parseDuration } from "@databook/cell-syntax";
+import * as Y from "yjs";
+import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
+import { cellsOf, cellsSnapshot, metaOf, newCell } from "../collab/schema.ts";
+import { newToken, randomId } from "../ids.ts";
+import type { LogStore } from "../log/store.ts";
+
+/** A notebook as the REST API returns it (docs/api.md). */
+export type NotebookRow = {
+  id: string;
+  title: string;
+  timeRange: TimeRangeSetting;
+  archived: boolean;
+  createdAtMs: number;
+  updatedAtMs: number;
+  editToken: string;
+  viewToken: string;
+  templateId: string | null;
+};
+
+type Row = {
+  id: string; title: string; time_range: string; edit_token: string; view_token: string; template_id: string | null;
+  created_at_ms: number; updated_at_ms: number; archived_at_ms: number | null;
+};
+
+const toNotebook = (r: Row): NotebookRow => ({
+  id: r.id, title: r.title, timeRange: JSON.parse(r.time_range) as TimeRangeSetting, archived: r.archived_at_ms !== null,
+  createdAtMs: r.created_at_ms, updatedAtMs: r.updated_at_ms, editToken: r.edit_token, viewToken: r.view_token, templateId: r.template_id,
+});
+
+/** The default time range of a new notebook: the last hour. */
+export const DEFAULT_TIME_RANGE: TimeRangeSetting = { kind: "relative", range: "1h" };
+
+/**
+ * Checks a time range from a request body. Returns it, or throws `{ kind: "bad-input" }` saying
+ * which shape is expected.
+ */
+export function checkTimeRange(x: unknown): TimeRangeSetting {
+  const t = x as Record<string, unknown> | null;
+  if (t && t.kind === "relative" && typeof t.range === "string") {
+    try {
+      parseDuration(t.range, "timeRange.range");
+    } catch (e) {
+      throw { kind: "bad-input", message: (e as Error).message };
+    }
+    return { kind: "relative", range: t.range };
+  }
+  if (t && t.kind === "absolute" && Number.isSafeInteger(t.startMs) && Number.isSafeInteger(t.endMs) && (t.startMs as number) < (t.endMs as number)) {
+    return { kind: "absolute", startMs: t.startMs as number, endMs: t.endMs as number };
+  }
+  throw {
+    kind: "bad-input",
+    message: 'timeRange must be {"kind":"relative","range":"1h"} or {"kind":"absolute","startMs":…,"endMs":…} with startMs < endMs (ms since epoch)',
+  };
+}
+
+/**
+ * Notebook records: creation (optionally from a template), listing, lookup by token, rename and
+ * time-range changes (through the Y.Doc, so they are live and mirrored), archiving. Nothing is ever
+ * deleted. Each change is logged with its actor.
+ */
+export function createNotebookStore(opts: { db: Database; log: LogStore; docs: DocManager; nowMs?: () => number }) {
+  const { db, log, docs } = opts;
+  const now = opts.nowMs ?? Date.now;
+  const sel = db.prepare("SELECT * FROM notebooks WHERE id = ?");
+  const ins = db.prepare(`INSERT INTO notebooks (id, title, time_range, edit_token, view_token, template_id, created_at_ms, updated_at_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  const archive = db.prepare("UPDATE notebooks SET archived_at_ms = ?, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL");
+
+  function get(id: string): NotebookRow | undefined {
+    const r = sel.get(id) as Row | undefined;
+    return r && toNotebook(r);
+  }
+
+  /** Runs `fn` with the notebook's loaded doc, loading and unloading it around the call. */
+  function withDoc<T>(id: string, fn: (doc: Y.Doc) => T): T {
+    const o = docs.acquire(id);
+    try {
+      return fn(o.doc);
+    } finally {
+      docs.release(o);
+    }
+  }
+
+  const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: string) => {
+    ins.run(nb.id, nb.title, JSON.stringify(nb.timeRange), nb.editToken, nb.viewToken, nb.templateId, nb.createdAtMs, nb.updatedAtMs);
+    storeInitialDoc(db, nb.id, doc);
+    log.append({
+      notebookId: nb.id, type: "notebook.created", atMs: nb.createdAtMs, actor,
+      data: { title: nb.title, timeRange: nb.timeRange, templateId: nb.templateId ?? undefined },
+    });
+  });
+
+  return {
+    get,
+    withDoc,
+    /**
+     * Creates a notebook. With `templateId`, copies that notebook's cells (sources only, never
+     * outputs or runs) and, unless given, its time range. Throws `{ kind: "not-found" }` for an
+     * unknown template and `{ kind: "bad-input" }` for a bad time range.
+     */
+    create(input: { title?: string; timeRange?: unknown; templateId?: string; actor: string }): NotebookRow {
+      const template = input.templateId ? get(input.templateId) : undefined;
+      if (input.templateId && !template) throw { kind: "not-found", message: `template notebook ${input.templateId} does not exist` };
+      const timeRange = input.timeRange !== undefined ? checkTimeRange(input.timeRange) : (template?.timeRange ?? DEFAULT_TIME_RANGE);
+      const t = now();
+      const nb: NotebookRow = {
+        id: randomId(), title: (input.title ?? "").trim() || (template ? `${template.title} (copy)` : "Untitled incident"),
+        timeRange, archived: false, createdAtMs: t, updatedAtMs: t, editToken: newToken(), viewToken: newToken(),
+        templateId: template?.id ?? null,
+      };
+      const cells = template ? withDoc(template.id, cellsSnapshot) : [];
+      const doc = new Y.Doc();
+      doc.transact(() => {
+        metaOf(doc).set(META_KEYS.title, nb.title);
+        metaOf(doc).set(META_KEYS.timeRange, nb.timeRange);
+        cellsOf(doc).push(cells.map((c) => newCell(randomId(), c.kind, c.source)));
+      });
+      createTx(nb, doc, input.actor);
+      doc.destroy();
+      return nb;
+    },
+    /** All notebooks, newest change first; archived ones only with `includeArchived`. */
+    list(includeArchived: boolean): NotebookRow[] {
+      const q = includeArchived ? "SELECT * FROM notebooks ORDER BY updated_at_ms DESC" : "SELECT * FROM notebooks WHERE archived_at_ms IS NULL ORDER BY updated_at_ms DESC";
+      return (db.prepare(q).all() as Row[]).map(toNotebook);
+    },
+    /** Distinct actors of a notebook's log (who created, renamed, ran…), in order of appearance. */
+    participants(id: string): string[] {
+      const rows = db.prepare("SELECT actor, min(seq) AS s FROM log_entries WHERE notebook_id = ? AND actor <> 'system' GROUP BY actor ORDER BY s").all(id) as { actor: string }[];
+      return rows.map((r) => r.actor);
+    },
+    /** The role a token grants on a notebook, or undefined for a wrong token. */
+    roleFor(nb: NotebookRow, token: string | undefined): "editor" | "viewer" | undefined {
+      if (!token) return undefined;
+      if (token === nb.editToken) return "editor";
+      if (token === nb.viewToken) return "viewer";
+      return undefined;
+    },
+    /**
+     * Sets title and/or time range in the notebook's Y.Doc (live for every peer); the doc
+     * manager mirrors them to SQLite and the server logs the change with `actor`.
+     */
+    update(id: string, patch: { title?: unknown; timeRange?: unknown }, actor: string): NotebookRow {
+      let title: string | undefined;
+      if (patch.title !== undefined) {
+        if (typeof patch.title !== "string" || !patch.title.trim()) throw { kind: "bad-input", message: "title must be a non-empty string" };
+        title = patch.title.trim();
+      }
+      const timeRange = patch.timeRange !== undefined ? checkTimeRange(patch.timeRange) : undefined;
+      withDoc(id, (doc) =>
+        doc.transact(() => {
+          if (title !== undefined) metaOf(doc).set(META_KEYS.title, title);
+          if (timeRange !== undefined) metaOf(doc).set(META_KEYS.timeRange, timeRange);
+        }, { actor }),
+      );
+      return get(id)!;
+    },
+    /** Archives (hides from the default list; nothing is deleted) and logs it. Idempotent. */
+    archive(id: string, actor: string): NotebookRow {
+      const t = now();
+      const changed = db.transaction(() => {
+        const r = archive.run(t, t, id);
+        if (r.changes) log.append({ notebookId: id, type: "notebook.archived", atMs: t, actor, data: {} });
+        return r.changes;
+      })();
+      void changed;
+      return get(id)!;
+    },
+  };
+}
+
+export type NotebookStore = ReturnType<typeof createNotebookStore>;

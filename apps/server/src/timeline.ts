@@ -1,0 +1,60 @@
+import type { LogEntry } from "./log/store.ts";
+
+/** One line of a notebook's timeline (docs/api.md). */
+export type TimelineEntry = {
+  seq: number;
+  type: string;
+  atMs: number;
+  actor: string;
+  cellId?: string;
+  runId?: string;
+  plugin?: string;
+  input?: string;
+  options?: [string, string][];
+  outcome?: "done" | "failed";
+  errorKind?: string;
+  errorMessage?: string;
+  durationMs?: number;
+  contentType?: string;
+  action: boolean;
+  title?: string;
+  from?: unknown;
+  to?: unknown;
+  hash: string;
+};
+
+/**
+ * Turns a notebook's log into its timeline: who ran what, when, how long, with what outcome.
+ * A `run.finished` line repeats the plugin and input of its `run.started` so each line reads alone.
+ */
+export function buildTimeline(entries: LogEntry[]): TimelineEntry[] {
+  const started = new Map<string, LogEntry>();
+  return entries.map((e) => {
+    const d = e.data as Record<string, unknown>;
+    const out: TimelineEntry = { seq: e.seq, type: e.type, atMs: e.atMs, actor: e.actor, action: false, hash: e.hash };
+    if (e.cellId) out.cellId = e.cellId;
+    if (e.runId) out.runId = e.runId;
+    if (e.type === "run.started" && e.runId) started.set(e.runId, e);
+    const s = e.runId ? (started.get(e.runId)?.data as Record<string, unknown> | undefined) : undefined;
+    if (s) {
+      if (typeof s.plugin === "string") out.plugin = s.plugin;
+      if (typeof s.input === "string") out.input = s.input;
+      if (Array.isArray(s.options)) out.options = s.options as [string, string][];
+      out.action = s.action === true;
+    }
+    if (e.type === "run.finished") {
+      out.outcome = d.outcome === "done" ? "done" : "failed";
+      if (typeof d.durationMs === "number") out.durationMs = d.durationMs;
+      if (typeof d.contentType === "string") out.contentType = d.contentType;
+      const err = d.error as { kind?: string; message?: string } | undefined;
+      if (err?.kind) out.errorKind = err.kind;
+      if (err?.message) out.errorMessage = err.message;
+    }
+    if (e.type === "notebook.created" && typeof d.title === "string") out.title = d.title;
+    if (e.type === "notebook.renamed" || e.type === "notebook.time-range-changed") {
+      out.from = d.from;
+      out.to = d.to;
+    }
+    return out;
+  });
+}
