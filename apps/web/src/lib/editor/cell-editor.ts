@@ -1,0 +1,237 @@
+/**
+ * The CodeMirror 6 editor of one cell, bound to the cell's Y.Text with y-codemirror.next (remote
+ * cursors with name labels, per-user undo). Header lines (`@key=value`) are styled apart and
+ * complete from the server's plugin list; a prometheus cell gets PromQL highlighting and function
+ * completion from @prometheus-io/codemirror-promql.
+ */
+import {
+  autocompletion,
+  type CompletionContext,
+  type CompletionResult,
+  closeBrackets,
+  closeBracketsKeymap,
+  completionKeymap,
+} from "@codemirror/autocomplete";
+import { defaultKeymap, indentWithTab } from "@codemirror/commands";
+import { bracketMatching, HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { Compartment, EditorState, type Extension, Prec, RangeSetBuilder } from "@codemirror/state";
+import {
+  Decoration,
+  type DecorationSet,
+  drawSelection,
+  EditorView,
+  keymap,
+  placeholder,
+  ViewPlugin,
+  type ViewUpdate,
+} from "@codemirror/view";
+import { RESERVED_KEYS } from "@databook/cell-syntax";
+import { tags } from "@lezer/highlight";
+import { PromQLExtension } from "@prometheus-io/codemirror-promql";
+import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
+import type { Awareness } from "y-protocols/awareness";
+import * as Y from "yjs";
+import type { PluginInfo } from "../api.ts";
+
+/** What the editor needs. `onRun(stay)`: Shift+Enter → stay=false, Ctrl/Cmd+Enter → stay=true. */
+export type CellEditorOptions = {
+  text: Y.Text;
+  awareness: Awareness;
+  readOnly: boolean;
+  plugins: () => PluginInfo[];
+  onRun?: (stay: boolean) => void;
+  onEscape?: () => void;
+  onBlur?: () => void;
+  placeholderText?: string;
+};
+
+/** The editor and a way to switch its language when the cell's `@plugin` changes. */
+export type CellEditor = { view: EditorView; setPlugin: (plugin: string | undefined) => void; destroy: () => void };
+
+const RESERVED_HELP: Record<string, string> = {
+  plugin: "which plugin runs this cell",
+  range: "time range ending at @end or now, e.g. 1h",
+  start: "range start: RFC 3339, ms since epoch, or now-1h",
+  end: "range end: RFC 3339, ms since epoch, or now",
+  step: "resolution of the range, e.g. 30s",
+};
+
+/** True when every line from the first to `lineNo` (1-based) is a header line. */
+function inHeader(state: EditorState, lineNo: number): boolean {
+  for (let n = 1; n <= lineNo; n++) if (!state.doc.line(n).text.trimStart().startsWith("@")) return false;
+  return true;
+}
+
+function headerCompletion(plugins: () => PluginInfo[]) {
+  return (ctx: CompletionContext): CompletionResult | null => {
+    const line = ctx.state.doc.lineAt(ctx.pos);
+    if (!inHeader(ctx.state, line.number)) return null;
+    const before = line.text.slice(0, ctx.pos - line.from);
+    const value = /(?:^|\s)@plugin=([\w.-]*)$/.exec(before);
+    if (value) {
+      const typed = value[1] ?? "";
+      return {
+        from: ctx.pos - typed.length,
+        options: plugins().map((p) => ({ label: p.name, type: "class", detail: p.version, info: p.description })),
+        validFor: /^[\w.-]*$/,
+      };
+    }
+    const key = /(?:^|\s)@([\w.-]*)$/.exec(before);
+    if (!key) return null;
+    const typed = key[1] ?? "";
+    const header = ctx.state.doc.sliceString(0, line.to);
+    const pluginName = /(?:^|\s)@plugin=([\w.-]+)/.exec(header)?.[1];
+    const plugin = plugins().find((p) => p.name === pluginName);
+    const options = [
+      ...RESERVED_KEYS.map((k) => ({ label: k, apply: `${k}=`, type: "keyword", info: RESERVED_HELP[k] })),
+      ...(plugin?.options ?? []).map((o) => ({
+        label: o.name,
+        apply: `${o.name}=`,
+        type: "property",
+        detail: o.action ? "action (asks first)" : undefined,
+        info: o.description,
+      })),
+    ];
+    return { from: ctx.pos - typed.length, options, validFor: /^[\w.-]*$/ };
+  };
+}
+
+const headerLine = Decoration.line({ class: "cm-db-header" });
+const headerKey = Decoration.mark({ class: "cm-db-key" });
+
+/** Styles the header block: a tinted band, keys in the accent colour. */
+const headerDecorations = ViewPlugin.fromClass(
+  class {
+    decorations: DecorationSet;
+    constructor(view: EditorView) {
+      this.decorations = this.build(view);
+    }
+    update(u: ViewUpdate) {
+      if (u.docChanged) this.decorations = this.build(u.view);
+    }
+    build(view: EditorView): DecorationSet {
+      const b = new RangeSetBuilder<Decoration>();
+      const doc = view.state.doc;
+      for (let n = 1; n <= doc.lines; n++) {
+        const line = doc.line(n);
+        if (!line.text.trimStart().startsWith("@")) break;
+        b.add(line.from, line.from, headerLine);
+        const re = /(^|\s)(@[\w.-]+=)/g;
+        for (let m = re.exec(line.text); m; m = re.exec(line.text)) {
+          const from = line.from + m.index + (m[1]?.length ?? 0);
+          b.add(from, from + (m[2]?.length ?? 0), headerKey);
+        }
+      }
+      return b.finish();
+    }
+  },
+  { decorations: (v) => v.decorations },
+);
+
+/** Colours from CSS variables, so the editor follows the page theme without rebuilding. */
+const highlight = HighlightStyle.define([
+  { tag: [tags.keyword, tags.operatorKeyword, tags.modifier], color: "var(--hl-keyword)" },
+  { tag: [tags.function(tags.variableName)], color: "var(--hl-function)" },
+  { tag: [tags.string], color: "var(--hl-string)" },
+  { tag: [tags.number], color: "var(--hl-number)" },
+  { tag: [tags.labelName], color: "var(--hl-label)" },
+  { tag: [tags.comment], color: "var(--muted)", fontStyle: "italic" },
+  { tag: [tags.operator, tags.logicOperator, tags.arithmeticOperator], color: "var(--hl-operator)" },
+  { tag: [tags.invalid], color: "var(--danger)" },
+]);
+
+const theme = EditorView.theme({
+  "&": { backgroundColor: "var(--code-bg)", color: "var(--text)", borderRadius: "var(--radius)", fontSize: "13px" },
+  "&.cm-focused": { outline: "2px solid var(--accent)", outlineOffset: "0" },
+  ".cm-scroller": { fontFamily: "var(--font-mono)", lineHeight: "1.5" },
+  ".cm-content": { padding: "14px 0 8px", caretColor: "var(--text)" },
+  ".cm-line": { padding: "0 10px" },
+  ".cm-cursor, .cm-dropCursor": { borderLeftColor: "var(--text)" },
+  "&.cm-focused .cm-selectionBackground, .cm-selectionBackground, ::selection": {
+    backgroundColor: "var(--selection) !important",
+  },
+  ".cm-db-header": { backgroundColor: "var(--header-band)" },
+  ".cm-db-key": { color: "var(--accent)", fontWeight: "600" },
+  ".cm-placeholder": { color: "var(--muted)" },
+  // Remote carets always carry their owner's name (y-codemirror.next hides it until hover).
+  ".cm-ySelectionInfo": {
+    opacity: "1",
+    fontFamily: "var(--font-ui)",
+    fontSize: "11px",
+    top: "-1.25em",
+    borderRadius: "3px 3px 3px 0",
+    padding: "0 4px",
+  },
+  ".cm-tooltip": { backgroundColor: "var(--surface)", border: "1px solid var(--border)", color: "var(--text)" },
+  ".cm-tooltip-autocomplete > ul > li[aria-selected]": {
+    backgroundColor: "var(--accent)",
+    color: "var(--accent-text)",
+  },
+});
+
+function languageFor(plugin: string | undefined): Extension {
+  if (plugin !== "prometheus") return [];
+  return new PromQLExtension().activateLinter(false).activateCompletion(true).asExtension();
+}
+
+/** Calls `fn`, then answers `handled` (CodeMirror's "did this key/event get handled"). */
+function runAnd(fn: () => void, handled: boolean): boolean {
+  fn();
+  return handled;
+}
+
+/** Creates the editor inside `parent`. The caller must call destroy(). */
+export function createCellEditor(
+  parent: HTMLElement,
+  opts: CellEditorOptions,
+  initialPlugin: string | undefined,
+): CellEditor {
+  const language = new Compartment();
+  let currentPlugin = initialPlugin;
+  const undoManager = new Y.UndoManager(opts.text);
+  const runKeys = opts.readOnly
+    ? []
+    : [
+        Prec.highest(
+          keymap.of([
+            { key: "Shift-Enter", run: () => runAnd(() => opts.onRun?.(false), true) },
+            { key: "Mod-Enter", run: () => runAnd(() => opts.onRun?.(true), true) },
+            { key: "Escape", run: () => runAnd(() => opts.onEscape?.(), false) },
+          ]),
+        ),
+      ];
+  const extensions: Extension[] = [
+    ...runKeys,
+    yCollab(opts.text, opts.awareness, { undoManager }),
+    keymap.of([...closeBracketsKeymap, ...completionKeymap, ...yUndoManagerKeymap, ...defaultKeymap, indentWithTab]),
+    drawSelection(),
+    bracketMatching(),
+    closeBrackets(),
+    autocompletion({ activateOnTyping: true }),
+    EditorState.languageData.of(() => [{ autocomplete: headerCompletion(opts.plugins) }]),
+    language.of(languageFor(initialPlugin)),
+    syntaxHighlighting(highlight),
+    headerDecorations,
+    EditorView.lineWrapping,
+    theme,
+    EditorView.contentAttributes.of({ "aria-label": "Cell source", spellcheck: "false" }),
+    EditorView.domEventHandlers({ blur: () => runAnd(() => opts.onBlur?.(), false) }),
+  ];
+  if (opts.placeholderText) extensions.push(placeholder(opts.placeholderText));
+  if (opts.readOnly) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false));
+
+  const view = new EditorView({ state: EditorState.create({ doc: opts.text.toString(), extensions }), parent });
+  return {
+    view,
+    setPlugin(plugin) {
+      if (plugin === currentPlugin) return;
+      const wasProm = currentPlugin === "prometheus";
+      currentPlugin = plugin;
+      if (wasProm !== (plugin === "prometheus")) view.dispatch({ effects: language.reconfigure(languageFor(plugin)) });
+    },
+    destroy() {
+      view.destroy();
+      undoManager.destroy();
+    },
+  };
+}

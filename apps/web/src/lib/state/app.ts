@@ -1,0 +1,17 @@
+/** Page-wide state shared through context by the root layout: theme and the local user's identity. */
+import { getContext, setContext } from "svelte";
+import type { Identity } from "./identity.svelte.ts";
+import type { Theme } from "./theme.svelte.ts";
+
+export type AppContext = { theme: Theme; identity: Identity };
+const KEY = Symbol("databook.app");
+
+export function setAppContext(ctx: AppContext): void {
+  setContext(KEY, ctx);
+}
+
+export function getAppContext(): AppContext {
+  const ctx = getContext<AppContext | undefined>(KEY);
+  if (!ctx) throw new Error("getAppContext outside the root layout");
+  return ctx;
+}

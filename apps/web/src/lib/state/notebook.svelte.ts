@@ -1,0 +1,305 @@
+/**
+ * One open notebook: the Y.Doc (schema in docs/ydoc-schema.md), its y-websocket connection, and
+ * runes state the components read (cells, title, time range, connection status, who is here).
+ *
+ * The Y.Doc is the single source of truth; the runes fields are mirrors refreshed by Yjs observers,
+ * so a remote edit, a local edit and a server-written run result all reach the page the same way.
+ */
+import { CellSyntaxError, parseCell } from "@databook/cell-syntax";
+import {
+  CELL_KEYS,
+  type CellKind,
+  type CellRun,
+  closeReason,
+  isPermanentClose,
+  META_KEYS,
+  type TimeRangeSetting,
+  YDOC,
+} from "@databook/wire";
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
+
+/** What the shared parser says about a cell's source. `invalid` keeps the message to show. */
+export type CellParse =
+  | { kind: "markdown" }
+  | { kind: "query"; plugin: string; options: [string, string][]; headerLines: number }
+  | { kind: "invalid"; plugin: string | undefined; message: string; line?: number };
+
+/** Parses with @databook/cell-syntax, never throwing: a bad header becomes `invalid`. */
+export function parseSource(source: string): CellParse {
+  try {
+    const p = parseCell(source);
+    if (p.kind === "markdown") return p;
+    return { kind: "query", plugin: p.plugin, options: p.options, headerLines: p.headerLines };
+  } catch (err) {
+    const plugin = /(?:^|\s)@plugin=([^\s"]+)/.exec(source)?.[1];
+    if (err instanceof CellSyntaxError) return { kind: "invalid", plugin, message: err.message, line: err.line };
+    return { kind: "invalid", plugin, message: String(err) };
+  }
+}
+
+/** A cell id as docs/ydoc-schema.md asks: 12 characters of [A-Za-z0-9_-]. */
+export function newCellId(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => alphabet[b & 63]).join("");
+}
+
+/** One cell: mirrors its Y.Map (`run`) and Y.Text (`source`). Call destroy() when it leaves the doc. */
+export class CellState {
+  readonly id: string;
+  readonly map: Y.Map<unknown>;
+  readonly text: Y.Text;
+  source = $state("");
+  run = $state.raw<CellRun | undefined>(undefined);
+  parsed = $derived(parseSource(this.source));
+  #onText = () => {
+    this.source = this.text.toString();
+  };
+  #onMap = (e: Y.YMapEvent<unknown>) => {
+    if (e.keysChanged.has(CELL_KEYS.run)) this.run = this.map.get(CELL_KEYS.run) as CellRun | undefined;
+  };
+
+  constructor(map: Y.Map<unknown>, text: Y.Text) {
+    this.map = map;
+    this.text = text;
+    this.id = String(map.get(CELL_KEYS.id));
+    this.source = text.toString();
+    this.run = map.get(CELL_KEYS.run) as CellRun | undefined;
+    text.observe(this.#onText);
+    map.observe(this.#onMap);
+  }
+
+  destroy(): void {
+    this.text.unobserve(this.#onText);
+    this.map.unobserve(this.#onMap);
+  }
+}
+
+export type ConnectionStatus = "connecting" | "online" | "offline" | "closed";
+
+/** Someone in the notebook, from y-websocket awareness. */
+export type Peer = { clientId: number; name: string; color: string; role: string; self: boolean };
+
+/** What the session needs to start. `wsUrl` is the y-websocket base, e.g. ws://host/ws/notebooks. */
+export type SessionOptions = {
+  id: string;
+  token: string;
+  role: "editor" | "viewer";
+  user: { name: string; color: string };
+  wsUrl: string;
+};
+
+/** Handle an editor registers so the page can move focus between cells. */
+export type EditorHandle = { focus: () => void };
+
+export class NotebookSession {
+  readonly id: string;
+  readonly role: "editor" | "viewer";
+  readonly doc = new Y.Doc();
+  readonly provider: WebsocketProvider;
+  readonly undoOrigin = {};
+  cells = $state.raw<CellState[]>([]);
+  title = $state("");
+  timeRange = $state.raw<TimeRangeSetting | undefined>(undefined);
+  status = $state<ConnectionStatus>("connecting");
+  synced = $state(false);
+  closedReason = $state<string | undefined>(undefined);
+  peers = $state.raw<Peer[]>([]);
+  /** Bumped whenever a run or the notebook's metadata changes: the timeline refetches on it. */
+  logVersion = $state(0);
+  /** Editors by cell id (not reactive: only used to move focus). */
+  readonly editors = new Map<string, EditorHandle>();
+  #byMap = new Map<Y.Map<unknown>, CellState>();
+  #cells: Y.Array<Y.Map<unknown>>;
+  #meta: Y.Map<unknown>;
+  #cleanup: (() => void)[] = [];
+
+  constructor(opts: SessionOptions) {
+    this.id = opts.id;
+    this.role = opts.role;
+    this.#cells = this.doc.getArray<Y.Map<unknown>>(YDOC.cells);
+    this.#meta = this.doc.getMap<unknown>(YDOC.meta);
+
+    const onCells = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
+      if (events.some((e) => e.target === this.#cells)) this.#rebuildCells();
+      if (events.some((e) => e instanceof Y.YMapEvent && e.target !== this.#meta && e.keysChanged.has(CELL_KEYS.run))) {
+        this.logVersion++;
+      }
+    };
+    this.#cells.observeDeep(onCells);
+    const onMeta = () => {
+      this.title = String(this.#meta.get(META_KEYS.title) ?? "");
+      this.timeRange = this.#meta.get(META_KEYS.timeRange) as TimeRangeSetting | undefined;
+      this.logVersion++;
+    };
+    this.#meta.observe(onMeta);
+    this.#cleanup.push(
+      () => this.#cells.unobserveDeep(onCells),
+      () => this.#meta.unobserve(onMeta),
+    );
+
+    this.provider = new WebsocketProvider(opts.wsUrl, opts.id, this.doc, {
+      params: { token: opts.token, name: opts.user.name },
+      maxBackoffTime: 2000,
+      // 4401/4403/4404 cannot get better by retrying; everything else (drops, 4500) reconnects.
+      shouldReconnect: (event: CloseEvent) => !isPermanentClose(event.code),
+    } as ConstructorParameters<typeof WebsocketProvider>[3]);
+    this.setUser(opts.user);
+
+    this.provider.on("status", ({ status }: { status: string }) => {
+      if (this.status === "closed") return;
+      this.status = status === "connected" ? "online" : status === "connecting" ? "connecting" : "offline";
+      if (status !== "connected") this.synced = false;
+    });
+    this.provider.on("sync", (isSynced: boolean) => {
+      this.synced = isSynced;
+    });
+    this.provider.on("connection-close", (event: CloseEvent | null) => {
+      if (event && isPermanentClose(event.code)) {
+        this.status = "closed";
+        this.closedReason = closeReason(event.code) ?? `closed with code ${event.code}`;
+      }
+    });
+    const awareness = this.provider.awareness;
+    const onAwareness = () => this.#rebuildPeers();
+    awareness.on("change", onAwareness);
+    this.#cleanup.push(() => awareness.off("change", onAwareness));
+
+    // A dropped network rarely closes an open socket promptly; follow the browser's own signal.
+    const goOffline = () => {
+      if (this.status === "closed") return;
+      this.status = "offline";
+      this.synced = false;
+      this.provider.disconnect();
+    };
+    const goOnline = () => {
+      if (this.status === "closed") return;
+      this.provider.connect();
+    };
+    window.addEventListener("offline", goOffline);
+    window.addEventListener("online", goOnline);
+    this.#cleanup.push(
+      () => window.removeEventListener("offline", goOffline),
+      () => window.removeEventListener("online", goOnline),
+    );
+    this.#rebuildCells();
+    onMeta();
+  }
+
+  /** Publishes this user's name and colour to everyone (y-codemirror.next reads `user`). */
+  setUser(user: { name: string; color: string }): void {
+    this.provider.awareness.setLocalStateField("user", {
+      name: user.name,
+      color: user.color,
+      colorLight: `${user.color}33`,
+      role: this.role,
+    });
+  }
+
+  #rebuildCells(): void {
+    const next: CellState[] = [];
+    const seen = new Set<Y.Map<unknown>>();
+    for (const map of this.#cells.toArray()) {
+      if (!(map instanceof Y.Map)) continue;
+      const text = map.get(CELL_KEYS.source);
+      if (!(text instanceof Y.Text)) continue;
+      let cell = this.#byMap.get(map);
+      if (!cell) {
+        cell = new CellState(map, text);
+        this.#byMap.set(map, cell);
+      }
+      seen.add(map);
+      next.push(cell);
+    }
+    for (const [map, cell] of this.#byMap) {
+      if (!seen.has(map)) {
+        cell.destroy();
+        this.#byMap.delete(map);
+      }
+    }
+    this.cells = next;
+  }
+
+  #rebuildPeers(): void {
+    const self = this.doc.clientID;
+    const peers: Peer[] = [];
+    for (const [clientId, state] of this.provider.awareness.getStates()) {
+      const user = (state as { user?: { name?: unknown; color?: unknown; role?: unknown } }).user;
+      if (!user || typeof user.name !== "string") continue;
+      peers.push({
+        clientId,
+        name: user.name,
+        color: typeof user.color === "string" ? user.color : "#888",
+        role: typeof user.role === "string" ? user.role : "editor",
+        self: clientId === self,
+      });
+    }
+    peers.sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
+    this.peers = peers;
+  }
+
+  /** Inserts a new cell at `index` (clamped); returns its id. */
+  addCell(kind: CellKind, index: number, source = ""): string {
+    const id = newCellId();
+    const map = new Y.Map<unknown>();
+    map.set(CELL_KEYS.id, id);
+    map.set(CELL_KEYS.kind, kind);
+    map.set(CELL_KEYS.source, new Y.Text(source));
+    const at = Math.max(0, Math.min(index, this.#cells.length));
+    this.doc.transact(() => this.#cells.insert(at, [map]), this.undoOrigin);
+    return id;
+  }
+
+  indexOf(id: string): number {
+    return this.cells.findIndex((c) => c.id === id);
+  }
+
+  /**
+   * Moves a cell by `delta` places. Yjs has no move, so the cell is cloned (same id, text, run) and
+   * the original deleted in one transaction; an edit someone makes in that very cell at the same
+   * instant can be lost.
+   */
+  moveCell(id: string, delta: number): void {
+    const from = this.#cells.toArray().findIndex((m) => m.get(CELL_KEYS.id) === id);
+    const to = from + delta;
+    if (from < 0 || to < 0 || to >= this.#cells.length) return;
+    this.doc.transact(() => {
+      const original = this.#cells.get(from);
+      const copy = original.clone();
+      this.#cells.delete(from, 1);
+      this.#cells.insert(to, [copy]);
+    }, this.undoOrigin);
+  }
+
+  deleteCell(id: string): void {
+    const at = this.#cells.toArray().findIndex((m) => m.get(CELL_KEYS.id) === id);
+    if (at >= 0) this.doc.transact(() => this.#cells.delete(at, 1), this.undoOrigin);
+  }
+
+  setTitle(title: string): void {
+    if (title !== this.title) this.#meta.set(META_KEYS.title, title);
+  }
+
+  setTimeRange(range: TimeRangeSetting): void {
+    this.#meta.set(META_KEYS.timeRange, range);
+  }
+
+  /** Moves keyboard focus to the cell after `id`; returns false when it was the last one. */
+  focusAfter(id: string): boolean {
+    const i = this.indexOf(id);
+    const next = this.cells[i + 1];
+    if (!next) return false;
+    this.editors.get(next.id)?.focus();
+    document.getElementById(`cell-${next.id}`)?.scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
+  destroy(): void {
+    for (const fn of this.#cleanup) fn();
+    for (const cell of this.#byMap.values()) cell.destroy();
+    this.#byMap.clear();
+    this.provider.destroy();
+    this.doc.destroy();
+  }
+}
