@@ -5,7 +5,18 @@
  */
 
 export { formatDuration, parseDuration, parseTime } from "@databook/cell-syntax";
-export { CONTENT_TYPES } from "@databook/wire";
+export {
+  CONTENT_TYPES,
+  type HttpResponseBody,
+  type LogLine,
+  type LogsBody,
+  type NativeHistogram,
+  type Point,
+  type Series,
+  type TableBody,
+  type TableColumn,
+  type TimeseriesBody,
+} from "@databook/wire";
 export { authHeaders } from "./auth.ts";
 export {
   type Call,
