@@ -85,3 +85,41 @@ export function cellRun(doc: Y.Doc, id: string): any {
   for (const c of doc.getArray<Y.Map<unknown>>("cells")) if (c.get("id") === id) return c.get("run");
   return undefined;
 }
+
+/** `databook serve` as a child process on free ports with `dataDir`; resolves once it listens. */
+export async function spawnServer(dataDir: string, extra: string[] = []) {
+  const { spawn } = await import("node:child_process");
+  const bin = new URL("../bin/databook.js", import.meta.url).pathname;
+  const proc = spawn(process.execPath, [bin, "serve", "--port", "0", "--grpc-port", "0", "--data", dataDir, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stderr.on("data", (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s: ${err}`)), 30_000);
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = /running at (http:\/\/[^\s/]+)\//.exec(out);
+      const g = /gRPC .* at (http:\/\/\S+)/.exec(out);
+      if (m && g) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.on("exit", (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+  });
+  const grpcUrl = /gRPC .* at (http:\/\/\S+)/.exec(out)![1]!;
+  const exited = new Promise<number | null>((r) => proc.on("exit", (c) => r(c)));
+  return {
+    proc, url, grpcUrl, wsBase: `${url.replace("http", "ws")}/ws/notebooks`, output: () => out, errors: () => err,
+    /** SIGTERM and wait; resolves with the exit code. */
+    async stop() {
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      return exited;
+    },
+    /** SIGKILL (kill -9) and wait. */
+    async kill9() {
+      proc.kill("SIGKILL");
+      return exited;
+    },
+  };
+}

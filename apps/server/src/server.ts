@@ -1,0 +1,88 @@
+import { existsSync } from "node:fs";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { PluginHost } from "@databook/plugin-host";
+import { createApp } from "./app.ts";
+import { openDatabase } from "./db/open.ts";
+import { pluginServiceRoutes } from "./grpc/service.ts";
+
+/** The web app's static build inside the repository (apps/web/build), used when present. */
+export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../web/build");
+
+/** Options of {@link startServer}. */
+export type ServerOptions = {
+  host: string;
+  /** Web port (REST, WebSocket, Connect, gRPC-Web, /metrics); 0 picks a free one. */
+  port: number;
+  /** gRPC (HTTP/2 cleartext) port; 0 picks a free one; `false` serves no gRPC port. */
+  grpcPort: number | false;
+  /** Folder holding databook.db. */
+  dataDir: string;
+  /** Folder of plugin folders; undefined starts without plugins. */
+  pluginsDir?: string;
+  webDir?: string;
+  logger?: boolean;
+  maxFrameBytes?: number;
+  /** Environment plugins may read allowed variables from (default process.env). */
+  env?: Record<string, string | undefined>;
+};
+
+/**
+ * Starts Databook: opens (and migrates) the database, loads the plugins, and listens on the web
+ * port and the gRPC port. Returns the bound URLs and `close()`, which stops accepting, waits for
+ * runs, stores every open document and closes the database and plugin host.
+ * Throws when a port is taken or the database cannot be opened.
+ */
+export async function startServer(opts: ServerOptions) {
+  const db = openDatabase({ dataDir: opts.dataDir });
+  let host: PluginHost | undefined;
+  try {
+    if (opts.pluginsDir) {
+      const mod = (await import("@databook/plugin-host")) as { createPluginHost?: (o: object) => Promise<PluginHost> };
+      if (!mod.createPluginHost) throw { kind: "internal", message: "@databook/plugin-host has no createPluginHost export yet" };
+      host = await mod.createPluginHost({ pluginsDir: resolve(opts.pluginsDir), ...(opts.env ? { env: opts.env } : {}) });
+    }
+    const webDir = opts.webDir ?? (existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : undefined);
+    const a = await createApp({ db, host, webDir, logger: opts.logger, maxFrameBytes: opts.maxFrameBytes });
+    const routes = pluginServiceRoutes(host);
+    await a.app.register(fastifyConnectPlugin, { routes });
+    await a.app.listen({ host: opts.host, port: opts.port });
+    const port = (a.app.server.address() as AddressInfo).port;
+    const hostForUrl = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+    let grpc: http2.Http2Server | undefined;
+    let grpcUrl: string | undefined;
+    if (opts.grpcPort !== false) {
+      grpc = http2.createServer(connectNodeAdapter({ routes }));
+      const g = grpc;
+      await new Promise<void>((res, rej) => {
+        g.once("error", rej);
+        g.listen(opts.grpcPort as number, opts.host, () => res());
+      });
+      grpcUrl = `http://${hostForUrl}:${(g.address() as AddressInfo).port}`;
+    }
+    return {
+      url: `http://${hostForUrl}:${port}`,
+      grpcUrl,
+      app: a,
+      db,
+      /** Loaded and broken plugins (empty without a plugins directory). */
+      plugins: () => host?.list() ?? { plugins: [], broken: [] },
+      async close(): Promise<void> {
+        if (grpc) await new Promise<void>((res) => grpc!.close(() => res()));
+        await a.shutdown();
+        await host?.close();
+        db.close();
+      },
+    };
+  } catch (e) {
+    await host?.close();
+    db.close();
+    throw e;
+  }
+}
+
+export type RunningServer = Awaited<ReturnType<typeof startServer>>;
