@@ -1,0 +1,127 @@
+/**
+ * `databook get`: runs one plugin call in-process (no server) and prints its output.
+ * With `--server URL`, the call goes to a running server instead (./get-remote.ts, which exports
+ * `runRemote(req: RemoteGet): Promise<number>`; that form belongs to the notebook server).
+ */
+import { readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
+import { createPluginHost } from "@databook/plugin-host";
+import { ERROR_TITLES } from "@databook/wire";
+
+export const usage = `  get <plugin> <input> [--option key=value]... [--range D | --start T --end T] [--step D]
+      [--plugins DIR] [--server URL] [--user NAME] [--verbose]
+                     run one plugin call and print its output (input "-" reads standard input);
+                     exit 0 on success, 1 when the call failed, 2 for a usage mistake`;
+
+/** What the `--server` form receives (implemented by ./get-remote.ts). */
+export type RemoteGet = {
+  server: string;
+  plugin: string;
+  input: string;
+  options: [string, string][];
+  timeRange?: { startMs: number; endMs: number; stepMs?: number };
+  user: string;
+};
+
+/** Parses the flags, runs the call, prints the body (stdout) and warnings/errors (stderr). */
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        option: { type: "string", multiple: true, short: "o" },
+        range: { type: "string" },
+        start: { type: "string" },
+        end: { type: "string" },
+        step: { type: "string" },
+        plugins: { type: "string" },
+        server: { type: "string" },
+        user: { type: "string" },
+        verbose: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 2) return usageError(`expected <plugin> and <input>, got ${positionals.length} argument(s) (quote an input with spaces)`);
+  const [plugin, rawInput] = positionals as [string, string];
+
+  const options: [string, string][] = [];
+  for (const o of values.option ?? []) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) return usageError(`--option ${o}: use --option key=value`);
+    const key = o.slice(0, eq);
+    if (["plugin", "range", "start", "end", "step"].includes(key)) {
+      return usageError(`--option ${key}=…: "${key}" is reserved; use --${key === "plugin" ? "<plugin> argument" : key} instead`);
+    }
+    options.push([key, o.slice(eq + 1)]);
+  }
+
+  let timeRange;
+  try {
+    timeRange = resolveTimeRange(
+      {
+        ...(values.range !== undefined ? { range: values.range } : {}),
+        ...(values.start !== undefined ? { start: values.start } : {}),
+        ...(values.end !== undefined ? { end: values.end } : {}),
+        ...(values.step !== undefined ? { step: values.step } : {}),
+      },
+      undefined,
+      Date.now(),
+    );
+  } catch (e) {
+    if (e instanceof CellSyntaxError) return usageError(e.message.replaceAll("@", "--"));
+    throw e;
+  }
+
+  const input = rawInput === "-" ? await readFile(0, "utf8") : rawInput;
+  const user = values.user ?? safeUserName();
+
+  if (values.server !== undefined) {
+    const remote = (await import("./get-remote.ts")) as { runRemote(req: RemoteGet): Promise<number> };
+    return remote.runRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user });
+  }
+
+  const pluginsDir = resolve(values.plugins ?? "plugins");
+  const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1, only: [plugin] });
+  try {
+    const result = await host.invoke(plugin, { input, options, ...(timeRange ? { timeRange } : {}), user });
+    if (values.verbose) {
+      for (const l of result.logs) console.error(`[${l.stream}${l.level ? ` ${l.level}` : ""}] ${l.message}`);
+      console.error(`(${result.durationMs.toFixed(1)} ms, request ${result.requestId})`);
+    }
+    if (!result.ok) {
+      if (result.error.kind === "not-found" && !values.plugins) {
+        console.error(`databook get: ${ERROR_TITLES[result.error.kind]}: ${result.error.message} (looked in ${pluginsDir}; pass --plugins DIR)`);
+      } else {
+        console.error(`databook get: ${ERROR_TITLES[result.error.kind]}: ${result.error.message}`);
+      }
+      return 1;
+    }
+    for (const w of result.output.warnings) console.error(`warning: ${w}`);
+    process.stdout.write(result.output.body.endsWith("\n") ? result.output.body : `${result.output.body}\n`);
+    return 0;
+  } finally {
+    await host.close();
+  }
+}
+
+function usageError(message: string): number {
+  console.error(`databook get: ${message}\nusage:\n${usage}`);
+  return 2;
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "cli";
+  }
+}
