@@ -8,8 +8,8 @@ import type { Database } from "better-sqlite3";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { servePeer } from "./collab/connection.ts";
 import { createDocManager, type DocHooks } from "./collab/docs.ts";
-import { cellsSnapshot, titleOf } from "./collab/schema.ts";
-import { renderExport } from "./export-md.ts";
+import { cellsSnapshot } from "./collab/schema.ts";
+import { exportNotebook } from "./export-md.ts";
 import { createLogStore, type NewLogEntry } from "./log/store.ts";
 import { createMetrics } from "./metrics.ts";
 import { createNotebookStore, type NotebookRow } from "./notebooks/store.ts";
@@ -204,26 +204,11 @@ export async function createApp(opts: AppOptions) {
     return { headHash: log.head(nb.id), entries: buildTimeline(log.entries(nb.id)) };
   });
 
-  /** The postmortem Markdown of a notebook (also used by `databook export`). */
-  function exportMarkdown(nb: NotebookRow): string {
-    const entries = log.entries(nb.id);
-    const cells = notebooks.withDoc(nb.id, (doc) => ({ title: titleOf(doc), cells: cellsSnapshot(doc) }));
-    return renderExport({
-      notebook: { ...nb, title: cells.title || nb.title }, participants: notebooks.participants(nb.id), headHash: log.head(nb.id),
-      timeline: buildTimeline(entries), cells: cells.cells,
-      outputOf: (runId) => {
-        const fin = entries.find((e) => e.runId === runId && e.type === "run.finished");
-        const h = fin?.data.outputHash;
-        return typeof h === "string" ? log.getBlob(h) : undefined;
-      },
-    });
-  }
-
   app.get("/api/notebooks/:id/export.md", async (req, reply) => {
     const { nb } = authorize(req, "viewer");
     reply.header("content-type", "text/markdown; charset=utf-8");
     reply.header("content-disposition", `inline; filename="${nb.id}.md"`);
-    return exportMarkdown(nb);
+    return exportNotebook(db, nb.id);
   });
 
   app.get("/api/runs/:runId/output", async (req, reply) => {
@@ -285,7 +270,7 @@ export async function createApp(opts: AppOptions) {
   }
 
   return {
-    app, docs, log, notebooks, runs, search, metrics, exportMarkdown,
+    app, docs, log, notebooks, runs, search, metrics,
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
       await runs.drain();

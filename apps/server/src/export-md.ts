@@ -1,6 +1,10 @@
 import { formatTimeRangeSetting } from "@databook/cell-syntax";
 import { CONTENT_TYPES, type HttpResponseBody, type LogsBody, type TableBody, type TimeseriesBody, type TimeRangeSetting } from "@databook/wire";
-import type { TimelineEntry } from "./timeline.ts";
+import type { Database } from "better-sqlite3";
+import { readStoredDoc } from "./collab/docs.ts";
+import { cellsSnapshot, titleOf } from "./collab/schema.ts";
+import { createLogStore } from "./log/store.ts";
+import { buildTimeline, type TimelineEntry } from "./timeline.ts";
 
 /** Everything the postmortem export is made from. */
 export type ExportInput = {
@@ -118,4 +122,31 @@ export function renderExport(x: ExportInput): string {
     else out.push("_Not run._", "");
   });
   return `${out.join("\n").trimEnd()}\n`;
+}
+
+/**
+ * The postmortem Markdown of notebook `id`, read from the database (every update of a live
+ * document is stored, so this is current). Undefined when there is no such notebook.
+ */
+export function exportNotebook(db: Database, id: string): string | undefined {
+  const row = db.prepare("SELECT * FROM notebooks WHERE id = ?").get(id) as
+    | { id: string; title: string; time_range: string; created_at_ms: number; archived_at_ms: number | null }
+    | undefined;
+  if (!row) return undefined;
+  const log = createLogStore(db);
+  const entries = log.entries(id);
+  const doc = readStoredDoc(db, id);
+  const cells = doc ? cellsSnapshot(doc) : [];
+  const title = (doc && titleOf(doc)) || row.title;
+  doc?.destroy();
+  const participants = [...new Set(entries.map((e) => e.actor).filter((a) => a !== "system"))];
+  return renderExport({
+    notebook: { id, title, timeRange: JSON.parse(row.time_range) as TimeRangeSetting, createdAtMs: row.created_at_ms, archived: row.archived_at_ms !== null },
+    participants, headHash: log.head(id), timeline: buildTimeline(entries), cells,
+    outputOf: (runId) => {
+      const fin = entries.find((e) => e.runId === runId && e.type === "run.finished");
+      const h = fin?.data.outputHash;
+      return typeof h === "string" ? log.getBlob(h) : undefined;
+    },
+  });
 }

@@ -4,7 +4,7 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { type AppOptions, createApp } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -122,4 +122,20 @@ export async function spawnServer(dataDir: string, extra: string[] = []) {
       return exited;
     },
   };
+}
+
+/**
+ * A plugins directory holding copies of the repository's built plugins `names` (config.toml +
+ * plugin.wasm); throws a clear error when one is not built yet.
+ */
+export function pluginsDirWith(names: string[]): { dir: string; cleanup: () => void } {
+  const t = tempDir("databook-plugins-");
+  const repo = new URL("../../../plugins/", import.meta.url).pathname;
+  for (const n of names) {
+    const src = join(repo, n);
+    if (!existsSync(join(src, "plugin.wasm"))) throw new Error(`plugins/${n}/plugin.wasm is missing: build it first (npx turbo run build --filter=./plugins/${n})`);
+    mkdirSync(join(t.dir, n));
+    for (const f of ["config.toml", "plugin.wasm"]) copyFileSync(join(src, f), join(t.dir, n, f));
+  }
+  return t;
 }

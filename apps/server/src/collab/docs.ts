@@ -244,3 +244,16 @@ export function awarenessMessage(update: Uint8Array): Uint8Array {
   encoding.writeVarUint8Array(e, update);
   return encoding.toUint8Array(e);
 }
+
+/**
+ * Builds a notebook's Y.Doc from storage without loading it into a doc manager (read-only use:
+ * `databook export` next to a running server). Undefined when the notebook has no document.
+ */
+export function readStoredDoc(db: Database, notebookId: string): Y.Doc | undefined {
+  const snap = db.prepare("SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?").get(notebookId) as { data: Buffer; upto_seq: number } | undefined;
+  if (!snap) return undefined;
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, snap.data);
+  for (const u of db.prepare("SELECT data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq").all(notebookId, snap.upto_seq) as { data: Buffer }[]) Y.applyUpdate(doc, u.data);
+  return doc;
+}

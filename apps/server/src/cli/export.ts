@@ -1,0 +1,44 @@
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { exportNotebook } from "../export-md.ts";
+import { DEFAULT_DATA_DIR, describeError, openExisting } from "./common.ts";
+
+export const usage = `  export ID [--data DIR] [--out FILE]
+                     write notebook ID as a Markdown postmortem (title, time range, participants,
+                     log head hash, timeline, every cell with its recorded output) to stdout or FILE`;
+
+/** `databook export ID`: exit 0 on success, 1 when there is no such notebook, 2 on a usage error. */
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options: { data: { type: "string" }, out: { type: "string", short: "o" } }, allowPositionals: true, strict: true }));
+  } catch (e) {
+    console.error(`databook export: ${describeError(e)}\n${usage}`);
+    return 2;
+  }
+  const id = positionals[0];
+  if (!id || positionals.length > 1) {
+    console.error(`databook export: give exactly one notebook id (the part after /n/ in its link)\n${usage}`);
+    return 2;
+  }
+  let db;
+  try {
+    db = openExisting(values.data ?? DEFAULT_DATA_DIR);
+  } catch (e) {
+    console.error(`databook export: ${describeError(e)}`);
+    return 2;
+  }
+  try {
+    const md = exportNotebook(db, id);
+    if (md === undefined) {
+      console.error(`databook export: no notebook '${id}' in ${values.data ?? DEFAULT_DATA_DIR}`);
+      return 1;
+    }
+    if (values.out) writeFileSync(values.out, md);
+    else process.stdout.write(md);
+    return 0;
+  } finally {
+    db.close();
+  }
+}

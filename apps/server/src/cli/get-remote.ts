@@ -1,0 +1,103 @@
+import { parseArgs } from "node:util";
+import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
+import { type DatabookError, ERROR_TITLES } from "@databook/wire";
+import { errorFromConnect, pluginClient } from "../grpc/client.ts";
+import { describeError } from "./common.ts";
+
+export const usage = `  get PLUGIN [INPUT] --server URL [--range 1h] [--start T] [--end T] [--step 30s]
+        [--option KEY=VALUE]... [--user NAME]
+                     run a plugin on a Databook server over gRPC (URL = its gRPC address, e.g.
+                     http://127.0.0.1:50051); INPUT from stdin when omitted; body to stdout,
+                     warnings to stderr; exit 1 with the error kind and message on failure`;
+
+/** One remote call's answer: the output, or a typed error (never throws). */
+export type RemoteResult =
+  | { ok: true; contentType: string; body: string; warnings: string[]; requestId: string; durationMs: number }
+  | { ok: false; error: DatabookError };
+
+/**
+ * Calls `databook.v1.PluginService/Get` over gRPC (HTTP/2) at `server`. Error statuses come back
+ * as `{ kind, message }` (the kind from the server's `databook-error-kind` metadata); an
+ * unreachable server is `upstream`.
+ */
+export async function getRemote(req: {
+  server: string;
+  plugin: string;
+  input: string;
+  options: [string, string][];
+  timeRange?: { startMs: number; endMs: number; stepMs?: number };
+  user?: string;
+}): Promise<RemoteResult> {
+  const client = pluginClient(req.server);
+  try {
+    const r = await client.get({
+      plugin: req.plugin, input: req.input, options: req.options.map(([key, value]) => ({ key, value })), user: req.user ?? "",
+      ...(req.timeRange ? { timeRange: { startMs: BigInt(req.timeRange.startMs), endMs: BigInt(req.timeRange.endMs), ...(req.timeRange.stepMs !== undefined ? { stepMs: BigInt(req.timeRange.stepMs) } : {}) } } : {}),
+    });
+    return { ok: true, contentType: r.contentType, body: r.body, warnings: r.warnings, requestId: r.requestId, durationMs: Number(r.durationMs) };
+  } catch (e) {
+    const { kind, message } = errorFromConnect(e, req.server);
+    return { ok: false, error: { kind, message } };
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `databook get … --server URL`: exit 0 with the body on stdout, 1 on a call error, 2 on a usage error. */
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        server: { type: "string" }, range: { type: "string" }, start: { type: "string" }, end: { type: "string" }, step: { type: "string" },
+        option: { type: "string", short: "o", multiple: true }, user: { type: "string" },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`databook get: ${describeError(e)}\n${usage}`);
+    return 2;
+  }
+  const [plugin, inputArg, ...extra] = positionals;
+  if (!values.server) {
+    console.error(`databook get: --server URL is required for a remote call\n${usage}`);
+    return 2;
+  }
+  if (!plugin || extra.length) {
+    console.error(`databook get: give the plugin name, then at most one INPUT argument (quote it)\n${usage}`);
+    return 2;
+  }
+  const options: [string, string][] = [];
+  for (const o of values.option ?? []) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) {
+      console.error(`databook get: --option '${o}' must look like KEY=VALUE`);
+      return 2;
+    }
+    options.push([o.slice(0, eq), o.slice(eq + 1)]);
+  }
+  let timeRange;
+  try {
+    timeRange = resolveTimeRange({ range: values.range, start: values.start, end: values.end, step: values.step }, undefined, Date.now());
+  } catch (e) {
+    if (!(e instanceof CellSyntaxError)) throw e;
+    console.error(`databook get: ${e.message.replaceAll("@", "--")}`);
+    return 2;
+  }
+  const input = inputArg ?? (process.stdin.isTTY ? "" : await readStdin());
+  const r = await getRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user: values.user ?? process.env.USER ?? "cli" });
+  if (!r.ok) {
+    console.error(`databook get: ${ERROR_TITLES[r.error.kind]} (${r.error.kind}): ${r.error.message}`);
+    return 1;
+  }
+  for (const w of r.warnings) console.error(`warning: ${w}`);
+  process.stdout.write(r.body.endsWith("\n") ? r.body : `${r.body}\n`);
+  return 0;
+}

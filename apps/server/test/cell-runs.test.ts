@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createPluginHost, type PluginHost } from "@databook/plugin-host";
+import { verifyLog } from "../src/log/verify.ts";
+import { addCell, api, cellRun, connectClient, pluginsDirWith, startApp, tempDir, waitFor } from "./helpers.ts";
+
+const cleanups: (() => unknown)[] = [];
+let host: PluginHost;
+let s: Awaited<ReturnType<typeof startApp>>;
+let nb: { id: string; editToken: string; viewToken: string };
+let editor: ReturnType<typeof connectClient>;
+let follower: ReturnType<typeof connectClient>;
+
+before(async () => {
+  const plugins = pluginsDirWith(["echo", "alertmanager"]);
+  cleanups.push(plugins.cleanup);
+  // loopback only: a closed port, so an action run fails fast as upstream
+  host = await createPluginHost({ pluginsDir: plugins.dir, watch: false, poolSize: 1, env: { ALERTMANAGER_URL: "http://127.0.0.1:9" } });
+  cleanups.push(() => host.close());
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  s = await startApp(t.dir, { host, indexDelayMs: 10 });
+  cleanups.push(() => s.stop());
+  nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "checkout errors", timeRange: { kind: "absolute", startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 } }, { "x-databook-user": "ana" })).body;
+  editor = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+  follower = connectClient(s.wsBase, nb.id, nb.viewToken, "stakeholder");
+  cleanups.push(editor.destroy, follower.destroy);
+  await Promise.all([editor.synced, follower.synced]);
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function runCell(cellId: string, user = "ana") {
+  return api(`${s.url}/api/notebooks/${nb.id}/cells/${cellId}/run`, "POST", { user }, { authorization: `Bearer ${nb.editToken}` });
+}
+
+async function cellAtServer(id: string) {
+  await waitFor(() => s.docs.open.get(nb.id) !== undefined && cellRun(s.docs.open.get(nb.id)!.doc, id) !== undefined || [...(s.docs.open.get(nb.id)?.doc.getArray("cells") ?? [])].some((c: any) => c.get("id") === id), `cell ${id} at the server`);
+}
+
+describe("cell runs", () => {
+  it("runs a cell through the echo plugin and every follower sees queued → running → done", async () => {
+    addCell(editor.doc, "hello", "@plugin=echo @case=upper\nhello world");
+    await cellAtServer("hello");
+    const seen: string[] = [];
+    follower.doc.getArray("cells").observeDeep(() => {
+      const st = cellRun(follower.doc, "hello")?.status;
+      if (st && seen.at(-1) !== st) seen.push(st);
+    });
+    const r = await runCell("hello");
+    assert.equal(r.status, 202);
+    await waitFor(() => cellRun(follower.doc, "hello")?.status === "done", "the run to finish at the follower");
+    const run = cellRun(follower.doc, "hello");
+    assert.equal(run.id, r.body.runId);
+    assert.equal(run.output, "HELLO WORLD");
+    assert.equal(run.contentType, "text/plain");
+    assert.equal(run.user, "ana");
+    assert.equal(run.plugin, "echo");
+    assert.equal(run.action, false);
+    assert.ok(run.finishedAtMs >= run.startedAtMs && typeof run.durationMs === "number");
+    assert.equal(seen.at(-1), "done");
+    assert.ok(seen.includes("running") || seen.includes("queued"), `intermediate states seen: ${seen}`);
+    const entries = s.log.entries(nb.id);
+    const started = entries.find((e) => e.type === "run.started" && e.runId === run.id)!;
+    const finished = entries.find((e) => e.type === "run.finished" && e.runId === run.id)!;
+    assert.deepEqual(started.data.options, [["case", "upper"]]);
+    assert.equal(started.data.input, "hello world");
+    assert.deepEqual(started.data.timeRange, { startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 }, "the notebook's range");
+    assert.equal(finished.data.outcome, "done");
+    assert.equal(s.log.getBlob(finished.data.outputHash as string)?.body, "HELLO WORLD");
+  });
+
+  it("a cell's @range overrides the notebook range and @step sets the step", async () => {
+    addCell(editor.doc, "ranged", "@plugin=echo @start=2026-11-29T03:00:00Z @end=2026-11-29T04:00:00Z @step=30s\nx");
+    await cellAtServer("ranged");
+    const { body } = await runCell("ranged");
+    await waitFor(() => cellRun(editor.doc, "ranged")?.status === "done", "the run");
+    const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
+    assert.deepEqual(started.data.timeRange, { startMs: Date.parse("2026-11-29T03:00:00Z"), endMs: Date.parse("2026-11-29T04:00:00Z"), stepMs: 30_000 });
+  });
+
+  it("different cells run concurrently and re-running a running cell gets 409", async () => {
+    addCell(editor.doc, "a", "@plugin=echo\naaa");
+    addCell(editor.doc, "b", "@plugin=echo\nbbb");
+    await cellAtServer("b");
+    const first = s.runs.start(nb.id, "a", "ana");
+    const other = s.runs.start(nb.id, "b", "bo");
+    assert.throws(() => s.runs.start(nb.id, "a", "cy"), (e: any) => e.status === 409 && /already running/.test(e.message) && e.message.includes(first.runId));
+    await Promise.all([first.done, other.done]);
+    assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "a").output, "aaa");
+    assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "b").output, "bbb");
+    assert.equal((await runCell("a")).status, 202, "it can run again once finished");
+  });
+
+  it("an unknown plugin, a bad header and a plugin error land in the cell and in the log", async () => {
+    addCell(editor.doc, "unknown", "@plugin=nosuch\nq");
+    addCell(editor.doc, "badheader", '@plugin=echo @comment="unterminated\nq');
+    addCell(editor.doc, "pluginerr", "@plugin=echo @case=sideways\nq");
+    await cellAtServer("pluginerr");
+    for (const [id, kind, msg] of [["unknown", "not-found", /nosuch/], ["badheader", "bad-input", /quote|line 1/i], ["pluginerr", "bad-input", /@case=sideways/]] as const) {
+      const r = await runCell(id);
+      assert.equal(r.status, 202, id);
+      await waitFor(() => cellRun(follower.doc, id)?.status === "failed", `${id} to fail`);
+      const run = cellRun(follower.doc, id);
+      assert.equal(run.error.kind, kind, id);
+      assert.match(run.error.message, msg);
+      const fin = s.log.entries(nb.id).find((e) => e.runId === run.id && e.type === "run.finished")!;
+      assert.deepEqual(fin.data.error, run.error);
+    }
+  });
+
+  it("a markdown cell, a missing cell and a viewer are refused with clear statuses", async () => {
+    addCell(editor.doc, "md", "# Summary\nnothing to run", "markdown");
+    await cellAtServer("md");
+    const md = await runCell("md");
+    assert.equal(md.status, 400);
+    assert.match(md.body.error.message, /no @plugin line/);
+    assert.equal((await runCell("nope")).status, 404);
+    const v = await api(`${s.url}/api/notebooks/${nb.id}/cells/md/run`, "POST", {}, { authorization: `Bearer ${nb.viewToken}` });
+    assert.equal(v.status, 403);
+  });
+
+  it("runs that set an option the plugin marks as an action are flagged", async () => {
+    addCell(editor.doc, "silence", '@plugin=alertmanager @action=silence @comment="deploy"\nalertname="HighLatency"');
+    await cellAtServer("silence");
+    const { body } = await runCell("silence");
+    await waitFor(() => ["done", "failed"].includes(cellRun(follower.doc, "silence")?.status), "the action run to end");
+    const run = cellRun(follower.doc, "silence");
+    assert.equal(run.action, true);
+    const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
+    assert.equal(started.data.action, true);
+    assert.deepEqual(started.data.actionOptions, ["action"]);
+    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
+    assert.equal(tl.entries.find((e: any) => e.runId === body.runId && e.type === "run.started").action, true);
+  });
+
+  it("a peer cannot forge a run: the server puts its own value back", async () => {
+    const cells = editor.doc.getArray<any>("cells");
+    const hello = [...cells].find((c) => c.get("id") === "hello");
+    const real = hello.get("run");
+    hello.set("run", { ...real, output: "FORGED" });
+    await waitFor(() => cellRun(editor.doc, "hello")?.output === "HELLO WORLD", "the server to restore the run");
+    assert.equal(cellRun(follower.doc, "hello").output, "HELLO WORLD");
+  });
+
+  it("timeline, export and search return the runs, and the log verifies", async () => {
+    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline`, "GET", undefined, { authorization: `Bearer ${nb.viewToken}` })).body;
+    assert.equal(tl.headHash, s.log.head(nb.id));
+    const fin = tl.entries.find((e: any) => e.type === "run.finished" && e.plugin === "echo" && e.outcome === "done");
+    assert.equal(fin.actor, "ana");
+    assert.equal(fin.input, "hello world");
+    assert.equal(typeof fin.durationMs, "number");
+    assert.ok(tl.entries.some((e: any) => e.outcome === "failed" && e.errorKind === "not-found"));
+
+    const md = await fetch(`${s.url}/api/notebooks/${nb.id}/export.md?token=${nb.viewToken}`);
+    assert.match(md.headers.get("content-type")!, /text\/markdown/);
+    const text = await md.text();
+    assert.match(text, /^# checkout errors$/m);
+    assert.match(text, /Participants:\*\* ana, /);
+    assert.ok(text.includes(tl.headHash), "the export shows the head hash");
+    assert.match(text, /```\nHELLO WORLD\n```/);
+    assert.match(text, /\| .* \| ana \| ran echo: hello world \|/);
+    assert.match(text, /failed: \*\*not-found\*\*/);
+
+    await waitFor(() => s.search.search("HELLO").length > 0, "the output to be indexed");
+    const found = (await api(`${s.url}/api/search?q=${encodeURIComponent("hello world")}`, "GET")).body.results;
+    assert.ok(found.some((r: any) => r.where === "output" && r.snippet.includes("<mark>HELLO</mark>")));
+    await waitFor(() => s.search.search("HighLatency").length > 0, "cell sources to be indexed");
+    const cell = (await api(`${s.url}/api/search?q=HighLat`, "GET")).body.results;
+    assert.equal(cell[0].where, "cell");
+    assert.equal(cell[0].cellId, "silence");
+    assert.match(cell[0].snippet, /&#34;<mark>HighLatency<\/mark>&#34;/, "HTML escaped around the mark");
+    const title = (await api(`${s.url}/api/search?q=checkout`, "GET")).body.results;
+    assert.deepEqual(title.map((r: any) => r.where), ["title"]);
+    assert.deepEqual(verifyLog(s.db), { ok: true, entries: s.db.prepare("SELECT count(*) AS n FROM log_entries").pluck().get(), notebooks: 1 });
+  });
+});
