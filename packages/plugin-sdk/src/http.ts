@@ -23,6 +23,11 @@ export type FetchJsonInit = {
   json?: unknown;
   /** Names the upstream in messages ("Prometheus at http://…"); default "the server". */
   service?: string;
+  /**
+   * The env var the URL came from, named in messages ("… at http://… (PROMETHEUS_URL)") so the
+   * user knows what to fix even where the host redacts env values.
+   */
+  urlEnvVar?: string;
   /** Return a body that is not JSON (an empty 200, a plain-text error) as `text` instead of failing. */
   allowNonJson?: boolean;
 };
@@ -39,7 +44,7 @@ const QUOTE_CHARS = 200;
  *   or when the body is not JSON (an HTML error page from a proxy, an empty body), quoting its start.
  */
 export async function fetchJson(url: string, init: FetchJsonInit = {}): Promise<JsonResponse> {
-  const where = `${init.service ?? "the server"} at ${displayUrl(url)}`;
+  const where = `${init.service ?? "the server"} at ${displayUrl(url)}${init.urlEnvVar ? ` (${init.urlEnvVar})` : ""}`;
   const headers: Record<string, string> = { accept: "application/json", ...init.headers };
   let body: string | undefined;
   if (init.form !== undefined) {

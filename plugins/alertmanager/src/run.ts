@@ -209,6 +209,7 @@ async function call(api: Api, method: string, path: string, json?: unknown): Pro
     json,
     headers: api.headers,
     service: "Alertmanager",
+    urlEnvVar: "ALERTMANAGER_URL",
     allowNonJson: true,
   });
   if (res.ok) {

@@ -20,7 +20,7 @@ export function promError(status: number, body: PromErrorBody, plan: QueryPlan):
     const points = pointCount(span, stepMs);
     return new PluginError(
       "bad-input",
-      `too many points: a range of ${formatDuration(span)} at @step=${formatDuration(stepMs)} gives ${points.toLocaleString("en-US")} points per series, above Prometheus's limit of ${MAX_POINTS.toLocaleString("en-US")}. Increase @step to at least ${formatDuration(minimumStep(span))}, or shorten the range.`,
+      `too many points: a range of ${formatDuration(span)} at @step=${formatDuration(stepMs)} gives ${groupThousands(points)} points per series, above Prometheus's limit of ${groupThousands(MAX_POINTS)}. Increase @step to at least ${formatDuration(minimumStep(span))}, or shorten the range.`,
     );
   }
   const kind = type === "bad_data" ? "bad-input" : "upstream";
@@ -31,4 +31,9 @@ export function promError(status: number, body: PromErrorBody, plan: QueryPlan):
 /** True when `value` is an error answer of the Prometheus API. */
 export function isPromError(value: unknown): value is PromErrorBody {
   return typeof value === "object" && value !== null && (value as { status?: unknown }).status === "error";
+}
+
+/** 86401 → "86,401" (the plugin's JS engine has no Intl, so no toLocaleString grouping). */
+export function groupThousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }

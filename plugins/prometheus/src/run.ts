@@ -32,7 +32,12 @@ export async function runQuery(call: Call, ctx: Context): Promise<PluginOutput> 
   const plan = planQuery(call, ctx.nowMs());
   const headers = authHeaders(ctx, "PROMETHEUS");
   ctx.log.debug(`${plan.kind} query via ${plan.path}`);
-  const res = await fetchJson(`${base}${plan.path}`, { form: plan.params, headers, service: "Prometheus" });
+  const res = await fetchJson(`${base}${plan.path}`, {
+    form: plan.params,
+    headers,
+    service: "Prometheus",
+    urlEnvVar: "PROMETHEUS_URL",
+  });
   const answer = res.json as { status?: unknown; data?: unknown; warnings?: unknown; infos?: unknown };
   if (isPromError(answer)) throw promError(res.status, answer, plan);
   if (!res.ok || answer?.status !== "success" || !isPromData(answer.data)) {
