@@ -227,7 +227,9 @@ async function call(api: Api, method: string, path: string, json?: unknown): Pro
       : typeof (res.json as { message?: unknown })?.message === "string"
         ? (res.json as { message: string }).message
         : quoteBody(res.text) || "(no message)";
-  const kind = res.status === 400 || res.status === 404 || res.status === 422 ? "bad-input" : "upstream";
+  // Alertmanager 0.25 answers an unknown silence id with 500 "silence not found"; newer ones with 404.
+  const notFound = res.status === 404 || /\bnot found\b/i.test(detail);
+  const kind = res.status === 400 || res.status === 422 || notFound ? "bad-input" : "upstream";
   throw new PluginError(kind, `Alertmanager refused ${method} ${path.split("?")[0]} (HTTP ${res.status}): ${detail}`);
 }
 
