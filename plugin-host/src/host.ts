@@ -18,7 +18,7 @@ import { type LoadedFolder, loadFolder } from "./load.ts";
 import { type Connector, type Resolver, systemConnector, systemResolver } from "./net.ts";
 import { createPool, type Pool, type PoolTiming } from "./pool.ts";
 import type { HttpResponseMessage, WitRequest } from "./protocol.ts";
-import { makeScrubber } from "./scrub.ts";
+import { createLineScrubber, longestSecretForm, makeScrubber } from "./scrub.ts";
 
 /** A call as the server, the CLI or gRPC asks for it. */
 export type InvokeRequest = {
@@ -133,6 +133,7 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       maxOutputBytes: folder.config.limits.maxOutputBytes,
       timeoutMs: folder.config.limits.timeoutMs,
       onLog: () => {},
+      onOutput: () => {},
       onHttp: async () => ({ ok: false, error: { tag: "HTTP-request-denied" } }),
       onEnvRefused: () => {},
       onRefused: () => {},
@@ -290,12 +291,19 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       const v = env[k];
       if (v !== undefined) envPairs.push([k, v]);
     }
-    const scrub = makeScrubber(envPairs.map(([, v]) => v));
+    const secrets = envPairs.map(([, v]) => v);
+    const scrub = makeScrubber(secrets);
     const logs: PluginLogLine[] = [];
     const addLog = (line: Omit<PluginLogLine, "plugin" | "requestId">) => {
       const full: PluginLogLine = { plugin: name, requestId, ...line, message: scrub(line.message) };
       logs.push(full);
       opts.onLog?.(full);
+    };
+    const holdBack = Math.max(0, longestSecretForm(secrets) - 1);
+    let lastOutputMs = Date.now();
+    const streams = {
+      stdout: createLineScrubber(scrub, holdBack, (message) => addLog({ stream: "stdout", message, timeMs: lastOutputMs })),
+      stderr: createLineScrubber(scrub, holdBack, (message) => addLog({ stream: "stderr", message, timeMs: lastOutputMs })),
     };
     let httpCount = 0;
     let denial: string | undefined;
@@ -322,6 +330,10 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       maxOutputBytes: config.limits.maxOutputBytes,
       timeoutMs: config.limits.timeoutMs,
       onLog: addLog,
+      onOutput: (stream, text, timeMs) => {
+        lastOutputMs = timeMs;
+        streams[stream].push(text);
+      },
       onEnvRefused: (varName) => {
         const allowed = config.allowedEnvVars.includes(varName);
         addLog({
@@ -358,6 +370,10 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       },
     });
 
+    streams.stdout.end();
+    streams.stderr.end();
+    // stdout/stderr lines may be held back for scrubbing; present the call's lines in time order.
+    logs.sort((a, b) => a.timeMs - b.timeMs);
     const durationMs = performance.now() - started;
     // Host verdicts first: limits the host enforced, then denials, then the plugin's own answer.
     let error: { kind: ErrorKind; message: string } | undefined;

@@ -16,7 +16,9 @@ export type PoolCall = {
   env: [string, string][];
   maxOutputBytes: number;
   timeoutMs: number;
-  onLog(line: { stream: "stdout" | "stderr" | "log"; level?: "trace" | "debug" | "info" | "warn" | "error"; message: string; timeMs: number }): void;
+  onLog(line: { stream: "log"; level?: "trace" | "debug" | "info" | "warn" | "error"; message: string; timeMs: number }): void;
+  /** Raw stdout/stderr text, in order (not split into lines). */
+  onOutput(stream: "stdout" | "stderr", text: string, timeMs: number): void;
   onHttp(req: HttpRequestMessage, signal: AbortSignal): Promise<HttpResponseMessage>;
   onEnvRefused(name: string): void;
   onRefused(what: string): void;
@@ -137,6 +139,9 @@ export function createPool(opts: PoolOptions): Pool {
     switch (msg.type) {
       case "log":
         r.call.onLog({ stream: msg.stream, ...(msg.level ? { level: msg.level } : {}), message: msg.message, timeMs: msg.timeMs });
+        break;
+      case "output":
+        r.call.onOutput(msg.stream, msg.text, msg.timeMs);
         break;
       case "env-refused":
         r.call.onEnvRefused(msg.name);

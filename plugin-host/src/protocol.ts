@@ -60,7 +60,9 @@ export type WorkerOutcome =
 
 export type FromWorker =
   | { type: "ready" }
-  | { type: "log"; callId: number; stream: "stdout" | "stderr" | "log"; level?: "trace" | "debug" | "info" | "warn" | "error"; message: string; timeMs: number }
+  | { type: "log"; callId: number; stream: "log"; level?: "trace" | "debug" | "info" | "warn" | "error"; message: string; timeMs: number }
+  /** Raw text the plugin wrote; the host splits it into lines after scrubbing (a secret may span lines). */
+  | { type: "output"; callId: number; stream: "stdout" | "stderr"; text: string; timeMs: number }
   | { type: "http"; callId: number; request: HttpRequestMessage }
   | { type: "env-refused"; callId: number; name: string }
   | { type: "refused"; callId: number; what: string }

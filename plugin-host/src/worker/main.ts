@@ -182,41 +182,39 @@ function memoryExhausted(p: LoadedPlugin): boolean {
   return false;
 }
 
-/** Splits a call's stdout/stderr into lines and forwards them, with a size cap. */
+/**
+ * Forwards a call's stdout/stderr text and log lines to the host, with a size cap. Line splitting
+ * and scrubbing happen on the host, which knows the secrets.
+ */
 class LineCapture {
   readonly callId: number;
-  #partial = { stdout: "", stderr: "" };
   #decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   #bytes = 0;
   #capped = false;
   constructor(callId: number) {
     this.callId = callId;
   }
-  #emit(stream: "stdout" | "stderr" | "log", message: string, level?: "trace" | "debug" | "info" | "warn" | "error"): void {
-    if (this.#capped) return;
-    this.#bytes += message.length;
-    if (this.#bytes > MAX_LOG_BYTES) {
-      this.#capped = true;
-      message = `[the host dropped further output: more than ${MAX_LOG_BYTES} bytes of logs in one call]`;
-      stream = "log";
-      level = "warn";
-    }
-    post({ type: "log", callId: this.callId, stream, ...(level ? { level } : {}), message, timeMs: Date.now() });
+  #room(n: number): boolean {
+    if (this.#capped) return false;
+    this.#bytes += n;
+    if (this.#bytes <= MAX_LOG_BYTES) return true;
+    this.#capped = true;
+    post({ type: "log", callId: this.callId, stream: "log", level: "warn", message: `host: dropped further output: more than ${MAX_LOG_BYTES} bytes of logs in one call`, timeMs: Date.now() });
+    return false;
   }
   write(stream: "stdout" | "stderr", bytes: Uint8Array): void {
-    const text = this.#partial[stream] + this.#decoders[stream].decode(bytes, { stream: true });
-    const parts = text.split("\n");
-    this.#partial[stream] = parts.pop() ?? "";
-    for (const line of parts) this.#emit(stream, line);
+    if (!this.#room(bytes.length)) return;
+    const text = this.#decoders[stream].decode(bytes, { stream: true });
+    if (text !== "") post({ type: "output", callId: this.callId, stream, text, timeMs: Date.now() });
   }
   log(level: "trace" | "debug" | "info" | "warn" | "error", message: string): void {
-    this.#emit("log", message, level);
+    if (!this.#room(message.length)) return;
+    post({ type: "log", callId: this.callId, stream: "log", level, message, timeMs: Date.now() });
   }
   flush(): void {
     for (const stream of ["stdout", "stderr"] as const) {
-      const rest = this.#partial[stream] + this.#decoders[stream].decode();
-      if (rest !== "") this.#emit(stream, rest);
-      this.#partial[stream] = "";
+      const rest = this.#decoders[stream].decode();
+      if (rest !== "") post({ type: "output", callId: this.callId, stream, text: rest, timeMs: Date.now() });
     }
   }
 }
