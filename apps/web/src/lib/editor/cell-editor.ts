@@ -42,11 +42,18 @@ export type CellEditorOptions = {
   onRun?: (stay: boolean) => void;
   onEscape?: () => void;
   onBlur?: () => void;
+  onFocus?: () => void;
   placeholderText?: string;
 };
 
 /** The editor and a way to switch its language when the cell's `@plugin` changes. */
-export type CellEditor = { view: EditorView; setPlugin: (plugin: string | undefined) => void; destroy: () => void };
+export type CellEditor = {
+  view: EditorView;
+  setPlugin: (plugin: string | undefined) => void;
+  /** Focuses the editor with the cursor at the end of the text (where a new cell's input goes). */
+  focusEnd: () => void;
+  destroy: () => void;
+};
 
 const RESERVED_HELP: Record<string, string> = {
   plugin: "which plugin runs this cell",
@@ -215,7 +222,10 @@ export function createCellEditor(
     EditorView.lineWrapping,
     theme,
     EditorView.contentAttributes.of({ "aria-label": "Cell source", spellcheck: "false" }),
-    EditorView.domEventHandlers({ blur: () => runAnd(() => opts.onBlur?.(), false) }),
+    EditorView.domEventHandlers({
+      blur: () => runAnd(() => opts.onBlur?.(), false),
+      focus: () => runAnd(() => opts.onFocus?.(), false),
+    }),
   ];
   if (opts.placeholderText) extensions.push(placeholder(opts.placeholderText));
   if (opts.readOnly) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false));
@@ -228,6 +238,10 @@ export function createCellEditor(
       const wasProm = currentPlugin === "prometheus";
       currentPlugin = plugin;
       if (wasProm !== (plugin === "prometheus")) view.dispatch({ effects: language.reconfigure(languageFor(plugin)) });
+    },
+    focusEnd() {
+      view.focus();
+      view.dispatch({ selection: { anchor: view.state.doc.length }, scrollIntoView: true });
     },
     destroy() {
       view.destroy();

@@ -91,7 +91,7 @@ export type SessionOptions = {
 };
 
 /** Handle an editor registers so the page can move focus between cells. */
-export type EditorHandle = { focus: () => void };
+export type EditorHandle = { focus: () => void; hasFocus: () => boolean };
 
 export class NotebookSession {
   readonly id: string;

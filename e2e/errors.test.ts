@@ -1,0 +1,33 @@
+import { expect, test } from "@playwright/test";
+import { addQueryCell, contextAs, createNotebook, openNotebook, waitForRun } from "./support/notebook.ts";
+
+test("a plugin error and a denied host are shown as readable errors in the cell", async ({ browser }) => {
+  const nb = await createNotebook("Errors");
+  const ctx = await contextAs(browser, "Alice");
+  const page = await openNotebook(ctx, nb.editorUrl);
+
+  // Prometheus rejects the query: its own message reaches the cell.
+  const bad = await addQueryCell(page, "@plugin=prometheus\nsum(");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await waitForRun(bad);
+  await expect(bad).toHaveAttribute("data-status", "failed");
+  const badBox = bad.getByRole("alert");
+  await expect(badBox).toHaveAttribute("data-error-kind", "bad-input");
+  await expect(badBox).toContainText("parse error");
+
+  // The http plugin may not call a host its config does not list: the box names host and key.
+  const denied = await addQueryCell(page, "@plugin=http\nGET http://127.0.0.1:9/health");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await waitForRun(denied);
+  const deniedBox = denied.getByRole("alert");
+  await expect(deniedBox).toHaveAttribute("data-error-kind", "denied");
+  await expect(deniedBox).toContainText("127.0.0.1:9");
+  await expect(deniedBox).toContainText("allowed_hosts");
+  // A stack trace is never what a person sees.
+  await expect(page.locator(".error-box").filter({ hasText: /\bat .+\.(ts|js):\d+/ })).toHaveCount(0);
+
+  // An unknown plugin is caught while typing, before anything runs.
+  const unknown = await addQueryCell(page, "@plugin=nosuch\nx");
+  await expect(unknown.getByText(/No plugin named “nosuch”/)).toBeVisible();
+  await ctx.close();
+});

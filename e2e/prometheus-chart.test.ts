@@ -1,0 +1,78 @@
+import { FIXTURE_END_MS, FIXTURE_START_MS, fixtureOpenMetrics, parseOpenMetrics } from "@databook/test-services";
+import { expect, test } from "@playwright/test";
+import { addQueryCell, cell, contextAs, createNotebook, openNotebook, waitForRun } from "./support/notebook.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+
+/** The fixture's fixture_special series, by their `kind` label: [ms, value][] with NaN and ±Inf. */
+function expectedSpecial(): Map<string, [number, number][]> {
+  const out = new Map<string, [number, number][]>();
+  for (const s of parseOpenMetrics(fixtureOpenMetrics()).values()) {
+    if (s.labels.__name__ === "fixture_special") out.set(s.labels.kind as string, s.samples);
+  }
+  return out;
+}
+
+test("an editor's range query draws for a viewer: a legend entry per series, NaN as gaps, never 0", async ({
+  browser,
+}) => {
+  const expected = expectedSpecial();
+  expect(expected.size).toBeGreaterThan(0);
+  const nb = await createNotebook("Chart for a viewer");
+  const editor = await contextAs(browser, "Alice");
+  const viewer = await contextAs(browser, "Victor");
+  const pe = await openNotebook(editor, nb.editorUrl);
+  const pv = await openNotebook(viewer, nb.viewerUrl);
+  await expect(pv.getByTestId("connection")).toHaveText("Following live");
+
+  const c = await addQueryCell(
+    pe,
+    `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_special`,
+  );
+  await pe.keyboard.press("Shift+Enter");
+  await waitForRun(c);
+  await expect(c).toHaveAttribute("data-status", "done");
+
+  const vc = cell(pv, 0);
+  await expect(vc).toHaveAttribute("data-status", "done");
+  await expect(vc.locator("canvas")).toBeVisible();
+  await expect(vc.locator(".ts")).toHaveAttribute("data-series-count", String(expected.size));
+  const legend = await vc.locator(".legend .label").allTextContents();
+  expect(legend).toHaveLength(expected.size);
+  for (const kind of expected.keys()) {
+    expect(legend.filter((l) => l.includes("fixture_special") && l.includes(`kind="${kind}"`))).toHaveLength(1);
+  }
+  await expect(vc.getByText(/samples are \+Inf/)).toBeVisible();
+  await expect(vc.getByText(/samples are −Inf/)).toBeVisible();
+  await expect(vc.getByText(/Alice ran prometheus/)).toBeVisible();
+
+  const drawn = await vc
+    .locator("canvas")
+    .evaluate((el) =>
+      (
+        el as HTMLCanvasElement & {
+          databookChart: { data: { datasets: { label: string; data: { x: number; y: number | null }[] }[] } };
+        }
+      ).databookChart.data.datasets.map((d) => ({ label: d.label, points: d.data.map((p) => [p.x, p.y] as const) })),
+    );
+  let nanPoints = 0;
+  for (const [kind, samples] of expected) {
+    const ds = drawn.find((d) => d.label.includes(`kind="${kind}"`));
+    expect(ds, `a dataset for kind=${kind}`).toBeDefined();
+    const byTime = new Map(ds?.points ?? []);
+    for (const [ms, value] of samples) {
+      expect(byTime.has(ms), `a point at ${iso(ms)} for kind=${kind}`).toBe(true);
+      const y = byTime.get(ms);
+      if (Number.isFinite(value)) {
+        expect(y, `${kind} at ${iso(ms)} is ${value}`).not.toBeNull();
+        expect(Math.abs((y as number) - value), `${kind} at ${iso(ms)} drawn as ${y}, not ${value}`).toBe(0);
+      } else {
+        if (Number.isNaN(value)) nanPoints++;
+        expect(y, `${kind} at ${iso(ms)} is ${value}: a gap`).toBeNull();
+      }
+    }
+  }
+  expect(nanPoints).toBeGreaterThan(0);
+  await editor.close();
+  await viewer.close();
+});

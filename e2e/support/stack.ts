@@ -1,0 +1,140 @@
+/**
+ * Starts the real stack the end-to-end tests and the web benchmark drive: Debian's Prometheus
+ * loaded with the deterministic fixture (@databook/test-services), Debian's Alertmanager, and
+ * `databook serve` (the real CLI, real compiled plugins from plugins/, the web app's static build)
+ * on 127.0.0.1 with free ports and a temporary data folder. Everything stops with `stop()`.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type RunningAlertmanager,
+  type RunningPrometheus,
+  startAlertmanager,
+  startPrometheus,
+} from "@databook/test-services";
+
+/** The repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const WEB_BUILD = join(ROOT, "apps", "web", "build");
+
+/** A running stack: `url` is the Databook server origin (no trailing slash). */
+export type Stack = {
+  url: string;
+  prometheusUrl?: string;
+  alertmanagerUrl?: string;
+  dataDir: string;
+  /** Everything the server printed so far (for failure messages). */
+  serverOutput: () => string;
+  stop: () => Promise<void>;
+};
+
+/** Builds apps/web when its static build is missing (the test script normally builds it first). */
+export function ensureWebBuild(): void {
+  if (existsSync(join(WEB_BUILD, "200.html"))) return;
+  execFileSync("npx", ["vite", "build"], { cwd: join(ROOT, "apps", "web"), stdio: "inherit" });
+}
+
+/** Waits for `databook serve` to print its URL; rejects with its output if it exits or takes > `timeoutMs`. */
+function waitForUrl(child: ChildProcess, output: () => string, timeoutMs: number): Promise<string> {
+  return new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`databook serve printed no URL within ${timeoutMs} ms:\n${output()}`));
+    }, timeoutMs);
+    const onData = () => {
+      const m = /Databook is running at (http:\/\/[^\s/]+)/.exec(output());
+      if (m?.[1]) {
+        cleanup();
+        resolveUrl(m[1]);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`databook serve exited with ${code} before listening:\n${output()}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.off("exit", onExit);
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}
+
+/**
+ * Starts the stack. `prometheus`/`alertmanager` (default true) start those services and pass
+ * their URLs to the plugins through PROMETHEUS_URL / ALERTMANAGER_URL.
+ * @throws Error when a binary is missing or a service does not come up (with its output).
+ */
+export async function startStack(opts: { prometheus?: boolean; alertmanager?: boolean } = {}): Promise<Stack> {
+  ensureWebBuild();
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    let prom: RunningPrometheus | undefined;
+    let am: RunningAlertmanager | undefined;
+    if (opts.prometheus !== false) {
+      prom = await startPrometheus();
+      stops.push(prom.stop);
+    }
+    if (opts.alertmanager !== false) {
+      am = await startAlertmanager();
+      stops.push(am.stop);
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), "databook-e2e-"));
+    stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (prom) env.PROMETHEUS_URL = prom.url;
+    if (am) env.ALERTMANAGER_URL = am.url;
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, "apps", "server", "bin", "databook.js"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--grpc-port",
+        "0",
+        "--data",
+        dataDir,
+        "--plugins",
+        join(ROOT, "plugins"),
+        "--web",
+        WEB_BUILD,
+      ],
+      { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    stops.push(
+      () =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null) return done();
+          const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          child.once("exit", () => {
+            clearTimeout(kill);
+            done();
+          });
+          child.kill("SIGTERM");
+        }),
+    );
+    const url = await waitForUrl(child, () => out, 60_000);
+    return { url, prometheusUrl: prom?.url, alertmanagerUrl: am?.url, dataDir, serverOutput: () => out, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
