@@ -1,6 +1,14 @@
 import { FIXTURE_END_MS, FIXTURE_START_MS, fixtureOpenMetrics, parseOpenMetrics } from "@databook/test-services";
 import { expect, test } from "@playwright/test";
-import { addQueryCell, cell, contextAs, createNotebook, openNotebook, waitForRun } from "./support/notebook.ts";
+import {
+  addQueryCell,
+  cell,
+  chartData,
+  contextAs,
+  createNotebook,
+  openNotebook,
+  waitForRun,
+} from "./support/notebook.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
@@ -46,15 +54,7 @@ test("an editor's range query draws for a viewer: a legend entry per series, NaN
   await expect(vc.getByText(/samples are −Inf/)).toBeVisible();
   await expect(vc.getByText(/Alice ran prometheus/)).toBeVisible();
 
-  const drawn = await vc
-    .locator("canvas")
-    .evaluate((el) =>
-      (
-        el as HTMLCanvasElement & {
-          databookChart: { data: { datasets: { label: string; data: { x: number; y: number | null }[] }[] } };
-        }
-      ).databookChart.data.datasets.map((d) => ({ label: d.label, points: d.data.map((p) => [p.x, p.y] as const) })),
-    );
+  const drawn = await chartData(vc);
   let nanPoints = 0;
   for (const [kind, samples] of expected) {
     const ds = drawn.find((d) => d.label.includes(`kind="${kind}"`));

@@ -104,3 +104,16 @@ export function sourceOf(c: Locator): Promise<string> {
     }).join("\n"),
   );
 }
+
+type DrawnChart = { data: { datasets: { label: string; data: { x: number; y: number | null }[] }[] } };
+
+/** What the cell's chart actually holds: per dataset its label and [x ms, y or null] points. */
+export function chartData(c: Locator): Promise<{ label: string; points: [number, number | null][] }[]> {
+  return c.locator("canvas").evaluate((el) => {
+    const chart = (el as HTMLCanvasElement & { databookChart: DrawnChart }).databookChart;
+    return chart.data.datasets.map((d) => ({
+      label: d.label,
+      points: d.data.map((p): [number, number | null] => [p.x, p.y]),
+    }));
+  });
+}
