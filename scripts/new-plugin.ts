@@ -59,7 +59,14 @@ import { DESCRIPTION, run } from "./greet.ts";
 
 export const { describe, invoke } = definePlugin({ describe: DESCRIPTION, invoke: run });
 `,
-    "src/greet.ts": `import { type Call, type Context, CONTENT_TYPES, markdownOutput, type PluginOutput, PluginError } from "@databook/plugin-sdk";
+    "src/greet.ts": `import {
+  type Call,
+  CONTENT_TYPES,
+  type Context,
+  markdownOutput,
+  PluginError,
+  type PluginOutput,
+} from "@databook/plugin-sdk";
 
 /** What describe() answers: shown in the UI and by \`databook plugins list\`. */
 export const DESCRIPTION = {
@@ -97,17 +104,18 @@ describe("greeting", () => {
   });
 });
 `,
-    "test/plugin.test.ts": `// Runs the built plugin.wasm in the real plugin host (build first: npm run build -w plugins/${name}).
+    "test/plugin.test.ts": `// Runs the built plugin.wasm in the real plugin host (build it first: npm run build).
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { type StagedPlugins, stagePlugins } from "@databook/test-services";
 
+const PLUGIN = "${name}";
 const pluginDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-describe("the ${name} plugin in the plugin host", () => {
+describe("the plugin in the plugin host", () => {
   let staged: StagedPlugins;
   let host: PluginHost;
   before(async () => {
@@ -122,19 +130,22 @@ describe("the ${name} plugin in the plugin host", () => {
   it("loads and describes itself", () => {
     const { plugins, broken } = host.list();
     assert.deepEqual(broken, []);
-    assert.equal(plugins[0]?.name, "${name}");
-    assert.deepEqual(plugins[0]?.options.map((o) => o.name), ["shout"]);
+    assert.equal(plugins[0]?.name, PLUGIN);
+    assert.deepEqual(
+      plugins[0]?.options.map((o) => o.name),
+      ["shout"],
+    );
   });
 
   it("greets the name in the cell", async () => {
-    const res = await host.invoke("${name}", { input: "world", options: [["shout", "true"]], user: "tester" });
+    const res = await host.invoke(PLUGIN, { input: "world", options: [["shout", "true"]], user: "tester" });
     assert.ok(res.ok, JSON.stringify(res));
     assert.equal(res.output.contentType, "text/markdown");
     assert.equal(res.output.body, "**HELLO, WORLD!**");
   });
 
   it("reports a bad option as bad input", async () => {
-    const res = await host.invoke("${name}", { input: "world", options: [["shout", "loudly"]], user: "tester" });
+    const res = await host.invoke(PLUGIN, { input: "world", options: [["shout", "loudly"]], user: "tester" });
     assert.equal(res.ok, false);
     assert.equal(!res.ok && res.error.kind, "bad-input");
   });
@@ -189,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   console.log(
     `\nnext:\n  npm test -w ${rel}          # unit test + the plugin in the real host\n` +
-      `  npx databook get ${name} --input world   # after putting it in the server's plugins folder\n` +
+      `  npx databook get ${name} world --option shout=true   # run it from the repository root\n` +
       `  edit ${rel}/src/greet.ts and ${rel}/config.toml; docs/writing-plugins.md explains the rest`,
   );
   return 0;
