@@ -32,6 +32,7 @@ function failure(res: InvokeResult): { kind: string; message: string } {
 describe("the HTTP plugin against loopback servers", () => {
   let api: TestServer;
   let forbidden: TestServer;
+  let other: TestServer;
   let staged: StagedPlugins;
   let host: PluginHost;
   const logs: PluginLogLine[] = [];
@@ -39,6 +40,10 @@ describe("the HTTP plugin against loopback servers", () => {
     host.invoke("http", { input, options, user: "alice" });
 
   before(async () => {
+    other = await startHttpServer((_req, _body, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("other origin");
+    });
     forbidden = await startHttpServer((_req, _body, res) => {
       res.end("you should not be here");
     });
@@ -62,6 +67,9 @@ describe("the HTTP plugin against loopback servers", () => {
       } else if (path === "/moved") {
         res.writeHead(302, { location: "/health" });
         res.end();
+      } else if (path === "/cross") {
+        res.writeHead(307, { location: `${other.url}/landing` });
+        res.end();
       } else if (path === "/escape") {
         res.writeHead(302, { location: `${forbidden.url}/steal` });
         res.end();
@@ -74,7 +82,11 @@ describe("the HTTP plugin against loopback servers", () => {
       {
         from: pluginDir,
         edit: (toml) =>
-          setTomlKey(setTomlKey(toml, "allowed_hosts", `["${api.url}"]`), "allowed_env_vars", '["OPS_API_TOKEN"]'),
+          setTomlKey(
+            setTomlKey(toml, "allowed_hosts", `["${api.url}", "${other.url}"]`),
+            "allowed_env_vars",
+            '["OPS_API_TOKEN"]',
+          ),
       },
     ]);
     host = await createPluginHost({
@@ -90,6 +102,7 @@ describe("the HTTP plugin against loopback servers", () => {
     await staged?.remove();
     await api?.close();
     await forbidden?.close();
+    await other?.close();
   });
 
   it("shows status, selected headers and pretty JSON", async () => {
@@ -167,6 +180,21 @@ describe("the HTTP plugin against loopback servers", () => {
     const r = response(await invoke(`GET ${api.url}/moved`));
     assert.equal(r.status, 200);
     assert.equal(r.bodyKind, "json");
+  });
+
+  it("shows a redirect instead of following it with @follow=false", async () => {
+    const r = response(await invoke(`GET ${api.url}/moved`, [["follow", "false"]]));
+    assert.equal(r.status, 302);
+    assert.ok(r.headers.some(([k, v]) => k === "location" && v === "/health"));
+  });
+
+  it("does not send credentials to another origin on a redirect", async () => {
+    const r = response(await invoke(`GET ${api.url}/cross\nAuthorization: Bearer \${OPS_API_TOKEN}\nX-Trace: t1`));
+    assert.equal(r.body, "other origin");
+    assert.ok(r.warnings.some((w) => w.includes("followed 1 redirect")));
+    assert.equal(api.requests.at(-1)?.headers.authorization, `Bearer ${TOKEN}`);
+    assert.equal(other.requests.at(-1)?.headers.authorization, undefined);
+    assert.equal(other.requests.at(-1)?.headers["x-trace"], "t1");
   });
 
   it("is denied a host that is not allowed, which never sees a request", async () => {
