@@ -154,15 +154,11 @@ const PLUGIN_KINDS = new Set(["bad-input", "upstream", "denied", "internal"]);
 function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
   // A `{ kind, message }` the plugin threw: the WIT result's `err` case, lifted by the glue.
   const payload = (err as { payload?: unknown })?.payload;
-  if (payload && typeof payload === "object" && "kind" in payload) {
-    const pe = payload as { kind: string; message?: unknown };
-    const message = typeof pe.message === "string" ? pe.message : "";
-    if (PLUGIN_KINDS.has(pe.kind)) return { ok: false, kind: pe.kind as "internal", message };
-    return { ok: false, kind: "internal", message: `the plugin returned error kind "${pe.kind}", which only the host may use: ${message}` };
-  }
-  if (err instanceof CallAborted) return { ok: false, kind: "internal", message: err.message };
-  const text = err instanceof Error ? `${err.message}` : String(err);
-  if (memoryExhausted(p) || /out of memory|Out of memory|allocation failed|Maximum memory size exceeded/i.test(text)) {
+  const typed = payload && typeof payload === "object" && "kind" in payload ? (payload as { kind: string; message?: unknown }) : undefined;
+  const text = typed ? String(typed.message ?? "") : err instanceof Error ? err.message : String(err);
+  // Running out of linear memory shows up as a trap, or — when the plugin's wrapper caught
+  // SpiderMonkey's "out of memory" exception — as an internal error; either way it is the limit.
+  if ((!typed || typed.kind === "internal") && !(err instanceof CallAborted) && (memoryExhausted(p) || /out of memory/i.test(text))) {
     const max = Math.max(...[...p.plans.values()].flat().map((pl) => pl.maxPages));
     return {
       ok: false,
@@ -170,6 +166,11 @@ function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
       message: `the plugin ran out of memory: it may use at most ${(max * PAGE) / 1048576} MiB (limits.memory_mb in its config.toml)`,
     };
   }
+  if (typed) {
+    if (PLUGIN_KINDS.has(typed.kind)) return { ok: false, kind: typed.kind as "internal", message: text };
+    return { ok: false, kind: "internal", message: `the plugin returned error kind "${typed.kind}", which only the host may use: ${text}` };
+  }
+  if (err instanceof CallAborted) return { ok: false, kind: "internal", message: err.message };
   if (err instanceof WebAssembly.RuntimeError) return { ok: false, kind: "internal", message: `the plugin crashed (WebAssembly trap: ${text})` };
   return { ok: false, kind: "internal", message: `the plugin failed: ${text}` };
 }
