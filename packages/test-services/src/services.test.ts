@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { startAlertmanager } from "./alertmanager.ts";
 import { BULK_SERIES, FIXTURE_END_MS, fixtureOpenMetrics, parseOpenMetrics, TRICKY_LABEL_VALUE } from "./fixture.ts";
+import { requireBinary } from "./process.ts";
 import { startPrometheus } from "./prometheus.ts";
 
 describe("the OpenMetrics fixture", () => {
@@ -44,5 +45,14 @@ describe("startAlertmanager", () => {
       await am.stop();
     }
     assert.equal(existsSync(am.dir), false);
+  });
+});
+
+describe("requireBinary", () => {
+  it("says which Debian package to install when a binary is missing", () => {
+    assert.throws(
+      () => requireBinary("/nonexistent/promtool", "prometheus"),
+      /\/nonexistent\/promtool is missing: install Debian's prometheus \(run scripts\/ensure-system-packages.sh prometheus:promtool as root/,
+    );
   });
 });

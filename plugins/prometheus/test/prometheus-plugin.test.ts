@@ -333,6 +333,44 @@ describe("the Prometheus plugin against a real Prometheus", () => {
     assert.match(err.message, /answered HTTP 502 .*text\/html instead of JSON: 502 Bad Gateway nginx/);
   });
 
+  it("passes native histograms, warnings and infos from newer Prometheus versions through", async () => {
+    // Debian's Prometheus 2.42 can neither backfill native histograms nor send `infos`, so a
+    // loopback server answers with a response shaped as the Prometheus HTTP API documents it.
+    const histogram = {
+      count: "12",
+      sum: "3.5",
+      buckets: [
+        [0, "0.1", "0.2", "4"],
+        [3, "-0.2", "-0.1", "8"],
+      ],
+    };
+    const modern = await startHttpServer((_req, _body, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          status: "success",
+          data: {
+            resultType: "vector",
+            result: [{ metric: { __name__: "rpc_seconds", job: "api" }, histogram: [T / 1000, histogram] }],
+          },
+          warnings: ["some chunks were dropped"],
+          infos: ["PromQL info: metric might not be a counter"],
+        }),
+      );
+    });
+    servers.push(modern);
+    const h = await hostWith({ PROMETHEUS_URL: modern.url });
+    const res = await h.invoke("prometheus", req("rpc_seconds", { options: [["time", String(T)]] }));
+    const out = body(res);
+    assert.deepEqual(out.series[0]?.histograms, [[T, histogram]]);
+    assert.deepEqual(out.series[0]?.points, []);
+    assert.deepEqual(res.ok && res.output.warnings, [
+      "some chunks were dropped",
+      "PromQL info: metric might not be a counter",
+    ]);
+    assert.equal(new URLSearchParams(modern.requests[0]?.body).get("query"), "rpc_seconds");
+  });
+
   it("sends the bearer token and never shows it in outputs, errors, logs or files", async () => {
     const proxy = await startBearerProxy(prom.url, TOKEN);
     const rejecting = await startBearerProxy(prom.url, "another-token-entirely");
