@@ -92,7 +92,16 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const input = inputArg ?? (process.stdin.isTTY ? "" : await readStdin());
-  const r = await getRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user: values.user ?? process.env.USER ?? "cli" });
+  return runRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user: values.user ?? process.env.USER ?? "cli" });
+}
+
+/**
+ * The `--server` form of `databook get` after its flags are parsed (called by ./get.ts too):
+ * calls the server, prints the body to stdout and warnings to stderr. Returns the exit code:
+ * 0 on success, 1 when the call failed (kind and message printed).
+ */
+export async function runRemote(req: Parameters<typeof getRemote>[0]): Promise<number> {
+  const r = await getRemote(req);
   if (!r.ok) {
     console.error(`databook get: ${ERROR_TITLES[r.error.kind]} (${r.error.kind}): ${r.error.message}`);
     return 1;
