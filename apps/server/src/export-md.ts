@@ -34,6 +34,13 @@ export function mdTable(header: string[], rows: unknown[][]): string {
   return [`| ${header.map(cell).join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${header.map((_, i) => cell(r[i])).join(" | ")} |`)].join("\n");
 }
 
+/** A Prometheus sample string as a number: `+Inf`/`-Inf` too (plain `Number()` makes those NaN). */
+export function promValue(v: string): number {
+  if (v === "+Inf" || v === "Inf") return Number.POSITIVE_INFINITY;
+  if (v === "-Inf") return Number.NEGATIVE_INFINITY;
+  return Number(v);
+}
+
 /**
  * Summarises a time series body as a table of min/max/last per series. Values stay the strings
  * Prometheus wrote (NaN, ±Inf kept); min and max skip NaN.
@@ -45,7 +52,7 @@ export function summariseTimeseries(body: TimeseriesBody): string {
     let min: [number, string] | undefined;
     let max: [number, string] | undefined;
     for (const [, v] of pts) {
-      const n = Number(v);
+      const n = promValue(v);
       if (Number.isNaN(n)) continue;
       if (!min || n < min[0]) min = [n, v];
       if (!max || n > max[0]) max = [n, v];

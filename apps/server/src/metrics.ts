@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "databook_process_" });
+  collectDefaultMetrics({ register: registry }); // standard process_* and nodejs_* names
   const runs = new Counter({ name: "databook_runs_total", help: "Cell runs finished, by plugin and outcome (done, or the error kind)", labelNames: ["plugin", "outcome"], registers: [registry] });
   const runDuration = new Histogram({
     name: "databook_run_duration_seconds", help: "Time spent in the plugin call of a cell run", labelNames: ["plugin"],

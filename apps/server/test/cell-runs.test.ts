@@ -135,6 +135,25 @@ describe("cell runs", () => {
     assert.equal(tl.entries.find((e: any) => e.runId === body.runId && e.type === "run.started").action, true);
   });
 
+  it("a large output is stored once and referenced from the cell, not copied into the doc", async () => {
+    const big = "0123456789".repeat(7000); // 70,000 bytes > 64 KiB inline limit
+    addCell(editor.doc, "big", `@plugin=echo\n${big}`);
+    await cellAtServer("big");
+    const { body } = await runCell("big");
+    await waitFor(() => cellRun(follower.doc, "big")?.status === "done", "the big run");
+    const run = cellRun(follower.doc, "big");
+    assert.equal(run.output, undefined);
+    assert.equal(run.outputBytes, 70_000);
+    assert.match(run.outputRef, /^[0-9a-f]{64}$/);
+    const out = await fetch(`${s.url}/api/runs/${body.runId}/output?token=${nb.viewToken}`);
+    assert.equal(out.headers.get("content-type"), "text/plain");
+    assert.equal(await out.text(), big);
+    assert.equal((await fetch(`${s.url}/api/runs/${body.runId}/output?token=wrong`)).status, 401);
+    const again = await runCell("big");
+    await waitFor(() => cellRun(follower.doc, "big")?.id === again.body.runId && cellRun(follower.doc, "big").status === "done", "the second run");
+    assert.equal(s.db.prepare("SELECT count(*) FROM blobs WHERE hash = ?").pluck().get(run.outputRef), 1, "stored once");
+  });
+
   it("a peer cannot forge a run: the server puts its own value back", async () => {
     const cells = editor.doc.getArray<any>("cells");
     const hello = [...cells].find((c) => c.get("id") === "hello");
