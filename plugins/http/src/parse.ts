@@ -80,6 +80,7 @@ export function parseHttpRequest(text: string): HttpRequestSpec {
     if (method === "GET" || method === "HEAD") fail(`a ${method} request cannot have a body; use POST, PUT or PATCH`);
     ENV_REF.lastIndex = 0;
     if (ENV_REF.test(body)) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: names the .http ${VAR} syntax literally
       fail("${…} references are only allowed in header values (so secrets never show up in the output)");
     }
     spec.body = body;
