@@ -32,7 +32,7 @@ export function pluginFiles(name: string): Record<string, string> {
   return {
     "package.json": `${JSON.stringify(pkg, null, 2)}\n`,
     ".gitignore": "plugin.wasm\nbuild/\n",
-    "tsconfig.json": `${JSON.stringify({ extends: "../../tsconfig.base.json", include: ["src", "test"] }, null, 2)}\n`,
+    "tsconfig.json": '{\n  "extends": "../../tsconfig.base.json",\n  "include": ["src", "test"]\n}\n',
     "config.toml": `# The ${name} plugin. Field reference: docs/writing-plugins.md ("config.toml").
 name = "${name}"
 description = "Greets whoever is named in the cell (a starting point: replace with what ${name} does)."
