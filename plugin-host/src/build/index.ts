@@ -1,0 +1,284 @@
+/**
+ * The plugin build: a plugin folder's `src/index.ts` (TypeScript, may import npm packages such as
+ * `@databook/plugin-sdk`) → one bundled ESM file → componentize-js → `plugin.wasm`, a WebAssembly
+ * component of the `plugin` world in `wit/`.
+ *
+ * Also builds tiny hand-written components from WAT (`jco parse` + `embed` + `new`), which the
+ * host's tests and benchmark use as fixtures.
+ *
+ * Builds are cached by content hash: a build whose inputs (bundled JS or WAT text, every file
+ * under `wit/`, tool versions) hash to the value stored beside the output is skipped. That keeps
+ * re-runs of `turbo run build` and of the test suite from repeating ~10 s componentize runs.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { createRequire, registerHooks } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** The repository's `wit/` folder (the `databook:plugin` package and its pinned deps). */
+export const DEFAULT_WIT_DIR: string = resolve(dirname(fileURLToPath(import.meta.url)), "../../../wit");
+
+/** Tool versions folded into every cache key, so upgrading a tool rebuilds everything. */
+const TOOLCHAIN = "componentize-js@0.23.0 jco@1.35.0 rolldown@1.3.3 build-v2";
+
+/** Result of one build step. `cached` is true when the output was already up to date. */
+export type BuildResult = { wasmPath: string; bytes: number; cached: boolean; ms: number };
+
+/** Thrown for a build that cannot succeed (missing source, bundling or componentize error). */
+export class PluginBuildError extends Error {
+  readonly kind = "bad-input" as const;
+}
+
+/**
+ * Builds `<dir>/plugin.wasm` from `<dir>/src/index.ts` (or `index.js`).
+ * Intermediate files go to `<dir>/build/` (gitignored): `plugin.js` (the bundle) and
+ * `plugin.hash` (the cache key of the current `plugin.wasm`).
+ * @param opts.dir plugin folder; `opts.witDir` defaults to {@link DEFAULT_WIT_DIR};
+ *   `opts.out` defaults to `<dir>/plugin.wasm`; `opts.force` ignores the cache.
+ * @throws PluginBuildError with a message naming the file and the problem.
+ */
+export async function buildPlugin(opts: {
+  dir: string;
+  witDir?: string;
+  out?: string;
+  force?: boolean;
+}): Promise<BuildResult> {
+  const dir = resolve(opts.dir);
+  const entry = ["src/index.ts", "src/index.js"].map((p) => join(dir, p)).find((p) => existsSync(p));
+  if (!entry) throw new PluginBuildError(`${dir}: no src/index.ts to build (a plugin's entry point is src/index.ts)`);
+  const buildDir = join(dir, "build");
+  const bundlePath = join(buildDir, "plugin.js");
+  const js = await bundle(entry);
+  await mkdir(buildDir, { recursive: true });
+  await writeFile(bundlePath, js);
+  return componentizeJs({
+    jsPath: bundlePath,
+    out: opts.out ?? join(dir, "plugin.wasm"),
+    hashPath: join(buildDir, "plugin.hash"),
+    witDir: opts.witDir ?? DEFAULT_WIT_DIR,
+    worldName: "plugin",
+    force: opts.force ?? false,
+  });
+}
+
+/**
+ * Bundles a plugin's entry and everything it imports into one ESM string that StarlingMonkey can
+ * evaluate (no `node:` built-ins), behind a small wrapper (see {@link ENTRY_WRAPPER}) that turns
+ * any exception escaping `invoke`/`describe` into an `internal` plugin error carrying the
+ * exception's message. Without it, componentize-js would try to lower e.g. an `Error` as the WIT
+ * `plugin-error`, fail, and abort the instance: the user would see a bare trap instead of the
+ * plugin's message.
+ * @throws PluginBuildError with rolldown's diagnostics, or when the entry does not export
+ *   `describe` and `invoke`.
+ */
+export async function bundle(entry: string): Promise<string> {
+  const { rolldown } = await import("rolldown");
+  const run = async (input: string, plugins: import("rolldown").RolldownPluginOption = []) => {
+    // WIT imports (`databook:plugin/runtime@0.1.0`, `wasi:…`) stay imports: componentize-js binds them.
+    const bundler = await rolldown({ input, platform: "neutral", logLevel: "warn", external: [/^(wasi|databook):/], plugins });
+    try {
+      const { output } = await bundler.generate({ format: "esm", codeSplitting: false });
+      const chunk = output.find((o) => o.type === "chunk");
+      if (!chunk) throw new Error("the bundler produced no JavaScript");
+      return chunk;
+    } finally {
+      await bundler.close();
+    }
+  };
+  try {
+    const plain = await run(entry);
+    const missing = ["describe", "invoke"].filter((e) => !plain.exports.includes(e));
+    if (missing.length > 0) {
+      throw new PluginBuildError(`${entry} must export ${missing.join(" and ")} (the functions of the plugin world in wit/plugin.wit)`);
+    }
+    const wrapperId = "\0databook-plugin-entry";
+    const wrapped = await run(wrapperId, {
+      name: "databook-plugin-entry",
+      resolveId: (id) => (id === wrapperId ? wrapperId : undefined),
+      load: (id) => (id === wrapperId ? ENTRY_WRAPPER.replace("__ENTRY__", JSON.stringify(entry)) : undefined),
+    });
+    return wrapped.code;
+  } catch (err) {
+    if (err instanceof PluginBuildError) throw err;
+    throw new PluginBuildError(`bundling ${entry} failed: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The module componentize-js sees: the plugin's exports, with exceptions mapped to plugin errors.
+ * A thrown `{ kind, message }` (or an error whose `payload` is one) passes through unchanged.
+ */
+export const ENTRY_WRAPPER = `
+import * as plugin from __ENTRY__;
+const KINDS = new Set(["bad-input", "upstream", "denied", "internal", "not-found", "timeout",
+  "memory-limit", "output-limit", "too-many-requests", "plugin-broken"]);
+function toPluginError(e) {
+  const p = e !== null && typeof e === "object" && "payload" in e ? e.payload : e;
+  if (p !== null && typeof p === "object" && KINDS.has(p.kind)) return { kind: p.kind, message: String(p.message ?? "") };
+  if (e instanceof Error) return { kind: "internal", message: (e.name && e.name !== "Error" ? e.name + ": " : "") + e.message };
+  return { kind: "internal", message: "the plugin threw " + String(e) };
+}
+export function describe() {
+  return plugin.describe();
+}
+export function invoke(req) {
+  let result;
+  try {
+    result = plugin.invoke(req);
+  } catch (e) {
+    throw toPluginError(e);
+  }
+  if (result !== null && typeof result === "object" && typeof result.then === "function") {
+    return result.then(undefined, (e) => { throw toPluginError(e); });
+  }
+  return result;
+}
+`;
+
+/**
+ * Turns one ESM file into a component with the componentize-js API (the CLI of jco would pick its
+ * nested, older componentize-js). Skips the work when the cache key stored at `hashPath` matches.
+ * @param opts.jsPath bundled ESM; `opts.witDir` + `opts.worldName` the target world;
+ *   `opts.out` where the component goes; `opts.hashPath` where its cache key goes.
+ */
+export async function componentizeJs(opts: {
+  jsPath: string;
+  out: string;
+  hashPath: string;
+  witDir: string;
+  worldName: string;
+  force?: boolean;
+}): Promise<BuildResult> {
+  const started = performance.now();
+  const key = await cacheKey([await readFile(opts.jsPath), await witDigest(opts.witDir), opts.worldName, "js"]);
+  if (!opts.force && (await isFresh(opts.out, opts.hashPath, key))) {
+    return { wasmPath: opts.out, bytes: (await readFile(opts.out)).length, cached: true, ms: performance.now() - started };
+  }
+  await linkPreview2ShimForComponentize();
+  const { componentize } = await import("@bytecodealliance/componentize-js");
+  let component: Uint8Array;
+  try {
+    ({ component } = await componentize({ sourcePath: opts.jsPath, witPath: opts.witDir, worldName: opts.worldName }));
+  } catch (err) {
+    throw new PluginBuildError(`componentize ${opts.jsPath} failed: ${(err as Error).message}`);
+  }
+  await writeAtomically(opts.out, component);
+  await writeAtomically(opts.hashPath, key);
+  return { wasmPath: opts.out, bytes: component.length, cached: false, ms: performance.now() - started };
+}
+
+/**
+ * Builds a component from a core module written in WAT: `jco parse` (WAT → core wasm),
+ * `embed` (attach the world's component-type metadata) and `new` (wrap as a component).
+ * @param opts.watPath the `.wat` source; `opts.witDir`/`opts.worldName` the world it targets
+ *   (a folder whose `deps/` may link to the repository's WASI packages).
+ */
+export async function buildWatComponent(opts: {
+  watPath: string;
+  out: string;
+  hashPath: string;
+  witDir: string;
+  worldName: string;
+  force?: boolean;
+}): Promise<BuildResult> {
+  const started = performance.now();
+  const wat = await readFile(opts.watPath, "utf8");
+  const key = await cacheKey([wat, await witDigest(opts.witDir), opts.worldName, "wat"]);
+  if (!opts.force && (await isFresh(opts.out, opts.hashPath, key))) {
+    return { wasmPath: opts.out, bytes: (await readFile(opts.out)).length, cached: true, ms: performance.now() - started };
+  }
+  await grantJcoToolsFilesystem();
+  const jco = await import("@bytecodealliance/jco");
+  let component: Uint8Array;
+  try {
+    const core = await jco.parse(wat);
+    const embedded = await jco.componentEmbed({
+      binary: core,
+      witPath: opts.witDir,
+      world: opts.worldName,
+      stringEncoding: "utf8",
+    } as Parameters<typeof jco.componentEmbed>[0]);
+    component = await jco.componentNew(embedded, []);
+  } catch (err) {
+    throw new PluginBuildError(`building ${opts.watPath} failed: ${String((err as Error)?.message ?? err)}`);
+  }
+  await writeAtomically(opts.out, component);
+  await writeAtomically(opts.hashPath, key);
+  return { wasmPath: opts.out, bytes: component.length, cached: false, ms: performance.now() - started };
+}
+
+let shimLinked = false;
+/**
+ * componentize-js 0.23 imports `@bytecodealliance/preview2-shim` without declaring it, so it only
+ * works when npm happens to hoist a copy next to it. Resolve that one import from this package's
+ * own dependency instead, so the build does not depend on the lockfile's hoisting.
+ */
+async function linkPreview2ShimForComponentize(): Promise<void> {
+  if (shimLinked) return;
+  shimLinked = true;
+  const own = import.meta.resolve("@bytecodealliance/preview2-shim");
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (context.parentURL?.includes("/@bytecodealliance/componentize-js/")) {
+        if (specifier === "@bytecodealliance/preview2-shim") return { url: own, shortCircuit: true };
+        if (specifier.startsWith("@bytecodealliance/preview2-shim/")) {
+          return nextResolve(specifier, { ...context, parentURL: import.meta.url });
+        }
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+  // preview2-shim 0.26 grants no filesystem by default; the splicer (trusted build-time code,
+  // not a plugin) must read the WIT folder and the bundle.
+  const fs = (await import("@bytecodealliance/preview2-shim/filesystem")) as { _setPreopens(p: Record<string, string>): void };
+  fs._setPreopens({ "/": "/" });
+}
+
+/**
+ * jco's wasm-tools (parse/embed/new) is itself a component running on *its own* copy of
+ * preview2-shim, which grants no filesystem by default (0.26); `embed` must read the WIT folder.
+ * Give that copy (trusted build-time code, not a plugin) the host filesystem.
+ */
+async function grantJcoToolsFilesystem(): Promise<void> {
+  const jcoEntry = fileURLToPath(import.meta.resolve("@bytecodealliance/jco"));
+  const tools = createRequire(jcoEntry).resolve("@bytecodealliance/jco-transpile/wasm-tools");
+  const shimFs = createRequire(tools).resolve("@bytecodealliance/preview2-shim/filesystem");
+  const fs = (await import(pathToFileURL(shimFs).href)) as { _setPreopens(p: Record<string, string>): void };
+  fs._setPreopens({ "/": "/" });
+}
+
+async function isFresh(out: string, hashPath: string, key: string): Promise<boolean> {
+  if (!existsSync(out) || !existsSync(hashPath)) return false;
+  return (await readFile(hashPath, "utf8")) === key;
+}
+
+async function cacheKey(parts: (string | Uint8Array)[]): Promise<string> {
+  const h = createHash("sha256").update(TOOLCHAIN);
+  for (const p of parts) h.update("\0").update(p);
+  return h.digest("hex");
+}
+
+/** Hash of every file under a WIT folder (names and contents), so a WIT change rebuilds. */
+async function witDigest(witDir: string): Promise<string> {
+  const h = createHash("sha256");
+  const walk = async (d: string): Promise<void> => {
+    const entries = (await readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith(".wit")) h.update(relative(witDir, p)).update("\0").update(await readFile(p));
+    }
+  };
+  await walk(witDir);
+  return h.digest("hex");
+}
+
+/** Write to a temp name then rename, so a reader (the host's hot reload) never sees half a file. */
+async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
