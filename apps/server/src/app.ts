@@ -239,6 +239,15 @@ export async function createApp(opts: AppOptions) {
     };
   });
 
+  // Bound children: a fan-out sends one message per peer per update, so skip the label hashing.
+  const messageCounters = new Map<string, ReturnType<typeof metrics.wsMessages.labels>>();
+  const messageCounter = (direction: string, type: string) => {
+    const k = `${direction}|${type}`;
+    let c = messageCounters.get(k);
+    if (!c) messageCounters.set(k, (c = metrics.wsMessages.labels(direction, type)));
+    return c;
+  };
+
   app.get("/ws/notebooks/:id", { websocket: true }, (socket, req) => {
     const id = (req.params as { id: string }).id;
     const q = req.query as Record<string, unknown>;
@@ -250,7 +259,7 @@ export async function createApp(opts: AppOptions) {
     servePeer({
       socket, docs, notebookId: id, role, name, maxFrameBytes,
       stats: {
-        message: (direction, type) => metrics.wsMessages.inc({ direction, type }),
+        message: (direction, type) => messageCounter(direction, type).inc(),
         dropped: (reason) => metrics.wsDropped.inc({ reason }),
         connected: (r, delta) => metrics.connections.inc({ role: r }, delta),
       },
