@@ -1,7 +1,9 @@
 import {
   CONTENT_TYPES,
+  formatSampleValue,
   type HttpResponseBody,
   type LogLine,
+  parseSampleValue,
   type TableColumn,
   type TimeseriesBody,
 } from "@databook/wire";
@@ -9,27 +11,10 @@ import {
 /** What `invoke` returns: a content type (docs/content-types.md), a UTF-8 body and warnings. */
 export type PluginOutput = { contentType: string; body: string; warnings: string[] };
 
-/**
- * Formats a number as a sample-value string the way the Prometheus API writes them, keeping the
- * values JSON cannot carry distinct: `NaN`, `+Inf`, `-Inf`, `-0`.
- */
-export function sampleValue(n: number): string {
-  if (Number.isNaN(n)) return "NaN";
-  if (n === Number.POSITIVE_INFINITY) return "+Inf";
-  if (n === Number.NEGATIVE_INFINITY) return "-Inf";
-  if (Object.is(n, -0)) return "-0";
-  return String(n);
-}
+/** Formats a number as a Prometheus-style sample string (`NaN`, `+Inf`, `-Inf`, `-0` kept). */
+export const sampleValue = formatSampleValue;
 
-/**
- * Parses a sample-value string (`"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`, `"-0"`) to a number. Plain
- * `Number()` is not enough: it reads `"+Inf"` as NaN.
- */
-export function parseSampleValue(value: string): number {
-  if (value === "+Inf" || value === "Inf") return Number.POSITIVE_INFINITY;
-  if (value === "-Inf") return Number.NEGATIVE_INFINITY;
-  return Number(value);
-}
+export { parseSampleValue };
 
 /**
  * A series' display name as Prometheus shows it: `metric{a="b", c="d"}` with labels sorted by

@@ -70,3 +70,34 @@ export type HttpResponseBody = {
   truncated: boolean;
   bodyBytes: number;
 };
+
+/**
+ * Formats a number as a sample-value string the way the Prometheus HTTP API writes them, keeping
+ * the values JSON cannot carry distinct: `NaN`, `+Inf`, `-Inf`, `-0`.
+ */
+export function formatSampleValue(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Number.POSITIVE_INFINITY) return "+Inf";
+  if (n === Number.NEGATIVE_INFINITY) return "-Inf";
+  if (Object.is(n, -0)) return "-0";
+  return String(n);
+}
+
+/**
+ * Parses a sample-value string (`"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`, `"-0"`) to a number. Plain
+ * `Number()` is not enough: it reads `"+Inf"` as NaN. Empty or unparsable text gives NaN (a gap).
+ */
+export function parseSampleValue(value: string): number {
+  switch (value) {
+    case "+Inf":
+    case "Inf":
+    case "+inf":
+    case "inf":
+      return Number.POSITIVE_INFINITY;
+    case "-Inf":
+    case "-inf":
+      return Number.NEGATIVE_INFINITY;
+    default:
+      return value.trim() === "" ? Number.NaN : Number(value);
+  }
+}

@@ -36,3 +36,15 @@ test("every close code is 4000 + an HTTP status, has a reason and is documented"
     assert.match(doc, new RegExp(`\\| ${code} \\| ${name} \\|`), `${name} missing from docs/api.md`);
   }
 });
+
+test("sample values round-trip NaN, ±Inf and -0 through their Prometheus strings", async () => {
+  const { formatSampleValue, parseSampleValue } = await import("./index.ts");
+  for (const n of [1.5, -2, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-300]) {
+    assert.ok(Object.is(parseSampleValue(formatSampleValue(n)), n), String(n));
+  }
+  assert.deepEqual(
+    ["NaN", "+Inf", "-Inf", "-0"].map((s) => formatSampleValue(parseSampleValue(s))),
+    ["NaN", "+Inf", "-Inf", "-0"],
+  );
+  assert.ok(Number.isNaN(parseSampleValue("")));
+});
