@@ -18,21 +18,52 @@ try {
   const input = 'sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))';
   let t = performance.now();
   for (let i = 0; i < n; i++) {
-    log.append({ notebookId: `nb${i % 10}`, type: "run.started", atMs: Date.now(), actor: "ana", cellId: "c1", runId: `r${i}`, data: { plugin: "prometheus", input, options: [["format", "table"]], timeRange: { startMs: 1, endMs: 2 }, action: false, actionOptions: [] } });
+    log.append({
+      notebookId: `nb${i % 10}`,
+      type: "run.started",
+      atMs: Date.now(),
+      actor: "ana",
+      cellId: "c1",
+      runId: `r${i}`,
+      data: {
+        plugin: "prometheus",
+        input,
+        options: [["format", "table"]],
+        timeRange: { startMs: 1, endMs: 2 },
+        action: false,
+        actionOptions: [],
+      },
+    });
   }
   const startedPerSec = n / ((performance.now() - t) / 1000);
   t = performance.now();
   for (let i = 0; i < n; i++) {
     const body = `${i}:`.padEnd(4096, "x");
     const outputHash = log.putBlob(body, "text/plain");
-    log.append({ notebookId: `nb${i % 10}`, type: "run.finished", atMs: Date.now(), actor: "ana", cellId: "c1", runId: `r${i}`, data: { outcome: "done", durationMs: 12, contentType: "text/plain", outputHash, outputBytes: 4096, warnings: [] } });
+    log.append({
+      notebookId: `nb${i % 10}`,
+      type: "run.finished",
+      atMs: Date.now(),
+      actor: "ana",
+      cellId: "c1",
+      runId: `r${i}`,
+      data: { outcome: "done", durationMs: 12, contentType: "text/plain", outputHash, outputBytes: 4096, warnings: [] },
+    });
   }
   const finishedPerSec = n / ((performance.now() - t) / 1000);
   t = performance.now();
   const v = verifyLog(db);
   const verifyPerSec = (v.ok ? v.entries : 0) / ((performance.now() - t) / 1000);
   db.close();
-  console.log(JSON.stringify({ entries: n, node: process.version, appendsPerSec: { runStarted: Math.round(startedPerSec), runFinishedWith4KiBOutput: Math.round(finishedPerSec) }, verifyEntriesPerSec: Math.round(verifyPerSec), verifyOk: v.ok }));
+  console.log(
+    JSON.stringify({
+      entries: n,
+      node: process.version,
+      appendsPerSec: { runStarted: Math.round(startedPerSec), runFinishedWith4KiBOutput: Math.round(finishedPerSec) },
+      verifyEntriesPerSec: Math.round(verifyPerSec),
+      verifyOk: v.ok,
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

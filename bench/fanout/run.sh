@@ -67,7 +67,7 @@ run_one() { # peer n rep
   url="ws://127.0.0.1:$port/{room}"
   if [ "$peer" = databook ]; then
     url="ws://127.0.0.1:$port/ws/notebooks/{room}?token=$(node -p 'JSON.parse(process.argv[1]).token' "$info")&name=bench"
-    extra=(--room "$(node -p 'JSON.parse(process.argv[1]).room' "$info")")
+    extra=("--room=$(node -p 'JSON.parse(process.argv[1]).room' "$info")")
   fi
   [ "$peer" = hocuspocus ] && proto=hocuspocus
   busy=$(quiet_gate)

@@ -1,11 +1,20 @@
 #!/usr/bin/env node
 // Prints a Markdown table from run.sh's runs.jsonl: per (N, peer) the median over repetitions of
 // p50/p99 latency, edits lost, server CPU, other processes' CPU, and p50/p99 as ratios to
-// @y/websocket-server in the same run. Usage: node summarize.mjs runs.jsonl [CLEAN_MAX=…]
+// @y/websocket-server in the same run. Usage: node summarize.mjs runs.jsonl [--clean-max=PCT]
 import { readFileSync } from "node:fs";
 
-const runs = process.argv.slice(2).flatMap((f) => readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)));
-const cleanMax = process.env.CLEAN_MAX ? Number(process.env.CLEAN_MAX) : undefined;
+const runs = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith("--"))
+  .flatMap((f) =>
+    readFileSync(f, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  );
+const cleanArg = process.argv.find((a) => a.startsWith("--clean-max="));
+const cleanMax = cleanArg ? Number(cleanArg.split("=")[1]) : undefined;
 const median = (xs) => {
   const a = xs.filter((x) => x != null && Number.isFinite(x)).sort((p, q) => p - q);
   if (!a.length) return null;
@@ -41,8 +50,11 @@ for (const n of ns) {
     if (!rs) continue;
     const s = stat(rs);
     const ratio = (a, b) => (a == null || !b ? "-" : (a / b).toFixed(2));
-    lines.push(`| ${n} | ${peer} | ${s.n} | ${s.synced}/${n} | ${f(s.p50)} | ${f(s.p99)} | ${f(s.lost, 0)} | ${f(s.srv)} | ${f(s.others)} | ${ratio(s.p50, base?.p50)} | ${ratio(s.p99, base?.p99)} |`);
+    lines.push(
+      `| ${n} | ${peer} | ${s.n} | ${s.synced}/${n} | ${f(s.p50)} | ${f(s.p99)} | ${f(s.lost, 0)} | ${f(s.srv)} | ${f(s.others)} | ${ratio(s.p50, base?.p50)} | ${ratio(s.p99, base?.p99)} |`,
+    );
   }
 }
 console.log(lines.join("\n"));
-if (cleanMax !== undefined) console.log(`\n(only runs where other processes used ≤ ${cleanMax} % of a core: ${pick.length} of ${runs.length})`);
+if (cleanMax !== undefined)
+  console.log(`\n(only runs where other processes used ≤ ${cleanMax} % of a core: ${pick.length} of ${runs.length})`);

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import fastifyStatic from "@fastify/static";
-import fastifyWebsocket from "@fastify/websocket";
 import type { PluginHost } from "@databook/plugin-host";
 import { CLOSE_CODES, closeReason, type DatabookError, isErrorKind } from "@databook/wire";
+import fastifyStatic from "@fastify/static";
+import fastifyWebsocket from "@fastify/websocket";
 import type { Database } from "better-sqlite3";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { servePeer } from "./collab/connection.ts";
@@ -38,7 +38,13 @@ export type AppOptions = {
 /** A failure with the HTTP status to answer with; the body is `{ error: { kind, message } }`. */
 type HttpError = DatabookError & { status: number };
 
-const STATUS_OF: Record<string, number> = { "bad-input": 400, denied: 403, "not-found": 404, "too-many-requests": 429, timeout: 504 };
+const STATUS_OF: Record<string, number> = {
+  "bad-input": 400,
+  denied: 403,
+  "not-found": 404,
+  "too-many-requests": 429,
+  timeout: 504,
+};
 
 function httpError(status: number, kind: DatabookError["kind"], message: string): HttpError {
   return { status, kind, message };
@@ -79,7 +85,19 @@ export async function createApp(opts: AppOptions) {
   const search = createSearchIndex(db);
   const hooks: DocHooks = {};
   const docs = createDocManager({ db, hooks, compactEvery: opts.compactEvery, nowMs: now });
-  const notebooks = createNotebookStore({ db, log: { ...log, append: (e) => { const r = log.append(e); metrics.logEntries.inc({ type: e.type }); return r; } }, docs, nowMs: now });
+  const notebooks = createNotebookStore({
+    db,
+    log: {
+      ...log,
+      append: (e) => {
+        const r = log.append(e);
+        metrics.logEntries.inc({ type: e.type });
+        return r;
+      },
+    },
+    docs,
+    nowMs: now,
+  });
   const runs = createRunService({ docs, log, appendLog, host: opts.host, search, metrics, nowMs: now });
 
   // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads.
@@ -103,21 +121,38 @@ export async function createApp(opts: AppOptions) {
   };
   hooks.onCellsChange = (o) => {
     if (indexTimers.has(o.notebookId)) return;
-    indexTimers.set(o.notebookId, setTimeout(() => {
-      indexTimers.delete(o.notebookId);
-      const cur = docs.open.get(o.notebookId);
-      if (cur) search.setCells(o.notebookId, cellsSnapshot(cur.doc));
-    }, opts.indexDelayMs ?? 1000));
+    indexTimers.set(
+      o.notebookId,
+      setTimeout(() => {
+        indexTimers.delete(o.notebookId);
+        const cur = docs.open.get(o.notebookId);
+        if (cur) search.setCells(o.notebookId, cellsSnapshot(cur.doc));
+      }, opts.indexDelayMs ?? 1000),
+    );
   };
   hooks.onMetaChange = (notebookId, change, actor) => {
     const t = now();
     if (change.title) {
-      appendLog({ notebookId, type: "notebook.renamed", atMs: t, actor, data: { from: change.title.from, to: change.title.to } });
+      appendLog({
+        notebookId,
+        type: "notebook.renamed",
+        atMs: t,
+        actor,
+        data: { from: change.title.from, to: change.title.to },
+      });
       search.setTitle(notebookId, change.title.to);
     }
-    if (change.timeRange) appendLog({ notebookId, type: "notebook.time-range-changed", atMs: t, actor, data: { from: change.timeRange.from ?? null, to: change.timeRange.to ?? null } });
+    if (change.timeRange)
+      appendLog({
+        notebookId,
+        type: "notebook.time-range-changed",
+        atMs: t,
+        actor,
+        data: { from: change.timeRange.from ?? null, to: change.timeRange.to ?? null },
+      });
   };
-  hooks.onStoreError = (notebookId, e) => app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
+  hooks.onStoreError = (notebookId, e) =>
+    app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
 
   const maxFrameBytes = opts.maxFrameBytes ?? 16 * 1024 * 1024;
   const app: FastifyInstance = Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
@@ -125,11 +160,16 @@ export async function createApp(opts: AppOptions) {
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const e = err as Partial<HttpError> & { statusCode?: number; validation?: unknown };
-    if (e.status && e.kind && isErrorKind(e.kind)) return reply.code(e.status).send({ error: { kind: e.kind, message: e.message } });
-    if (e.kind && isErrorKind(e.kind)) return reply.code(STATUS_OF[e.kind] ?? 500).send({ error: { kind: e.kind, message: e.message } });
-    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: { kind: "bad-input", message: e.message ?? "bad request" } });
+    if (e.status && e.kind && isErrorKind(e.kind))
+      return reply.code(e.status).send({ error: { kind: e.kind, message: e.message } });
+    if (e.kind && isErrorKind(e.kind))
+      return reply.code(STATUS_OF[e.kind] ?? 500).send({ error: { kind: e.kind, message: e.message } });
+    if (e.statusCode && e.statusCode < 500)
+      return reply.code(e.statusCode).send({ error: { kind: "bad-input", message: e.message ?? "bad request" } });
     app.log.error(err);
-    return reply.code(500).send({ error: { kind: "internal", message: "internal server error; the server log has the details" } });
+    return reply
+      .code(500)
+      .send({ error: { kind: "internal", message: "internal server error; the server log has the details" } });
   });
 
   /** The notebook and the caller's role; throws 404 / 401 as HttpError. */
@@ -138,14 +178,30 @@ export async function createApp(opts: AppOptions) {
     const nb = notebooks.get(id);
     if (!nb) throw httpError(404, "not-found", `no notebook ${id}`);
     const role = notebooks.roleFor(nb, tokenOf(req));
-    if (!role) throw httpError(401, "denied", "missing or wrong notebook token: pass the editor or viewer token as 'Authorization: Bearer <token>' or ?token=");
-    if (need === "editor" && role !== "editor") throw httpError(403, "denied", "this is a viewer link: it can follow the notebook but not change it or run cells");
+    if (!role)
+      throw httpError(
+        401,
+        "denied",
+        "missing or wrong notebook token: pass the editor or viewer token as 'Authorization: Bearer <token>' or ?token=",
+      );
+    if (need === "editor" && role !== "editor")
+      throw httpError(
+        403,
+        "denied",
+        "this is a viewer link: it can follow the notebook but not change it or run cells",
+      );
     return { nb, role };
   }
 
   const publicNotebook = (nb: NotebookRow, role: "editor" | "viewer") => ({
-    id: nb.id, title: nb.title, timeRange: nb.timeRange, archived: nb.archived, role,
-    createdAtMs: nb.createdAtMs, updatedAtMs: nb.updatedAtMs, viewToken: nb.viewToken,
+    id: nb.id,
+    title: nb.title,
+    timeRange: nb.timeRange,
+    archived: nb.archived,
+    role,
+    createdAtMs: nb.createdAtMs,
+    updatedAtMs: nb.updatedAtMs,
+    viewToken: nb.viewToken,
     ...(role === "editor" ? { editToken: nb.editToken } : {}),
   });
 
@@ -158,9 +214,16 @@ export async function createApp(opts: AppOptions) {
 
   app.post("/api/notebooks", async (req, reply) => {
     const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown; templateId?: unknown };
-    if (b.title !== undefined && typeof b.title !== "string") throw httpError(400, "bad-input", "title must be a string");
-    if (b.templateId !== undefined && typeof b.templateId !== "string") throw httpError(400, "bad-input", "templateId must be a notebook id");
-    const nb = notebooks.create({ title: b.title, timeRange: b.timeRange, templateId: b.templateId, actor: userOf(req) });
+    if (b.title !== undefined && typeof b.title !== "string")
+      throw httpError(400, "bad-input", "title must be a string");
+    if (b.templateId !== undefined && typeof b.templateId !== "string")
+      throw httpError(400, "bad-input", "templateId must be a notebook id");
+    const nb = notebooks.create({
+      title: b.title,
+      timeRange: b.timeRange,
+      templateId: b.templateId,
+      actor: userOf(req),
+    });
     search.setTitle(nb.id, nb.title);
     reply.code(201);
     return { id: nb.id, title: nb.title, editToken: nb.editToken, viewToken: nb.viewToken, timeRange: nb.timeRange };
@@ -170,8 +233,15 @@ export async function createApp(opts: AppOptions) {
     const archived = (req.query as Record<string, string>).archived;
     return {
       notebooks: notebooks.list(archived === "1" || archived === "true").map((nb) => ({
-        id: nb.id, title: nb.title, createdAtMs: nb.createdAtMs, updatedAtMs: nb.updatedAtMs, timeRange: nb.timeRange,
-        participants: notebooks.participants(nb.id), archived: nb.archived, editToken: nb.editToken, viewToken: nb.viewToken,
+        id: nb.id,
+        title: nb.title,
+        createdAtMs: nb.createdAtMs,
+        updatedAtMs: nb.updatedAtMs,
+        timeRange: nb.timeRange,
+        participants: notebooks.participants(nb.id),
+        archived: nb.archived,
+        editToken: nb.editToken,
+        viewToken: nb.viewToken,
       })),
     };
   });
@@ -213,10 +283,17 @@ export async function createApp(opts: AppOptions) {
 
   app.get("/api/runs/:runId/output", async (req, reply) => {
     const runId = (req.params as { runId: string }).runId;
-    const fin = db.prepare("SELECT notebook_id, data FROM log_entries WHERE run_id = ? AND type = 'run.finished'").get(runId) as { notebook_id: string; data: string } | undefined;
+    const fin = db
+      .prepare("SELECT notebook_id, data FROM log_entries WHERE run_id = ? AND type = 'run.finished'")
+      .get(runId) as { notebook_id: string; data: string } | undefined;
     if (!fin) throw httpError(404, "not-found", `no finished run ${runId}`);
     const nb = notebooks.get(fin.notebook_id)!;
-    if (!notebooks.roleFor(nb, tokenOf(req))) throw httpError(401, "denied", "pass a token of the run's notebook as 'Authorization: Bearer <token>' or ?token=");
+    if (!notebooks.roleFor(nb, tokenOf(req)))
+      throw httpError(
+        401,
+        "denied",
+        "pass a token of the run's notebook as 'Authorization: Bearer <token>' or ?token=",
+      );
     const h = (JSON.parse(fin.data) as { outputHash?: string }).outputHash;
     const blob = h ? log.getBlob(h) : undefined;
     if (!blob) throw httpError(404, "not-found", `run ${runId} has no output (it failed)`);
@@ -234,7 +311,13 @@ export async function createApp(opts: AppOptions) {
     if (!opts.host) return { plugins: [], broken: [] };
     const { plugins, broken } = opts.host.list();
     return {
-      plugins: plugins.map((p) => ({ name: p.name, description: p.description, version: p.version, options: p.options, contentTypes: p.contentTypes })),
+      plugins: plugins.map((p) => ({
+        name: p.name,
+        description: p.description,
+        version: p.version,
+        options: p.options,
+        contentTypes: p.contentTypes,
+      })),
       broken,
     };
   });
@@ -244,7 +327,10 @@ export async function createApp(opts: AppOptions) {
   const messageCounter = (direction: string, type: string) => {
     const k = `${direction}|${type}`;
     let c = messageCounters.get(k);
-    if (!c) messageCounters.set(k, (c = metrics.wsMessages.labels(direction, type)));
+    if (!c) {
+      c = metrics.wsMessages.labels(direction, type);
+      messageCounters.set(k, c);
+    }
     return c;
   };
 
@@ -257,7 +343,12 @@ export async function createApp(opts: AppOptions) {
     if (!role) return socket.close(CLOSE_CODES.UNAUTHORIZED, closeReason(CLOSE_CODES.UNAUTHORIZED) ?? "");
     const name = (typeof q.name === "string" ? q.name : "").trim().slice(0, 100) || "anonymous";
     servePeer({
-      socket, docs, notebookId: id, role, name, maxFrameBytes,
+      socket,
+      docs,
+      notebookId: id,
+      role,
+      name,
+      maxFrameBytes,
       stats: {
         message: (direction, type) => messageCounter(direction, type).inc(),
         dropped: (reason) => metrics.wsDropped.inc({ reason }),
@@ -266,25 +357,42 @@ export async function createApp(opts: AppOptions) {
     });
   });
 
-  if (opts.webDir && existsSync(join(opts.webDir, "index.html")) || (opts.webDir && existsSync(join(opts.webDir, "200.html")))) {
+  if (
+    (opts.webDir && existsSync(join(opts.webDir, "index.html"))) ||
+    (opts.webDir && existsSync(join(opts.webDir, "200.html")))
+  ) {
     const webDir = opts.webDir;
     const fallback = existsSync(join(webDir, "200.html")) ? "200.html" : "index.html";
     await app.register(fastifyStatic, { root: webDir, wildcard: true });
     app.setNotFoundHandler((req, reply: FastifyReply) => {
-      if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.startsWith("/ws/")) return reply.sendFile(fallback);
-      return reply.code(404).send({ error: { kind: "not-found", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
+      if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.startsWith("/ws/"))
+        return reply.sendFile(fallback);
+      return reply
+        .code(404)
+        .send({ error: { kind: "not-found", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
     });
   } else {
-    app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { kind: "not-found", message: `no route ${req.method} ${req.url.split("?")[0]}` } }));
+    app.setNotFoundHandler((req, reply) =>
+      reply
+        .code(404)
+        .send({ error: { kind: "not-found", message: `no route ${req.method} ${req.url.split("?")[0]}` } }),
+    );
   }
 
   return {
-    app, docs, log, notebooks, runs, search, metrics,
+    app,
+    docs,
+    log,
+    notebooks,
+    runs,
+    search,
+    metrics,
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
       await runs.drain();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
-      for (const o of [...docs.open.values()]) for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
+      for (const o of [...docs.open.values()])
+        for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
       for (const t of indexTimers.values()) clearTimeout(t);
       for (const o of docs.open.values()) search.setCells(o.notebookId, cellsSnapshot(o.doc));
       docs.flushAll();

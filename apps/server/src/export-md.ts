@@ -1,5 +1,12 @@
 import { formatTimeRangeSetting } from "@databook/cell-syntax";
-import { CONTENT_TYPES, type HttpResponseBody, type LogsBody, type TableBody, type TimeseriesBody, type TimeRangeSetting } from "@databook/wire";
+import {
+  CONTENT_TYPES,
+  type HttpResponseBody,
+  type LogsBody,
+  type TableBody,
+  type TimeRangeSetting,
+  type TimeseriesBody,
+} from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import { readStoredDoc } from "./collab/docs.ts";
 import { cellsSnapshot, titleOf } from "./collab/schema.ts";
@@ -27,11 +34,18 @@ export function codeBlock(text: string, lang = ""): string {
 }
 
 /** One Markdown table cell: pipes escaped, line breaks as spaces. */
-const cell = (v: unknown) => (v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v)).replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+const cell = (v: unknown) =>
+  (v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v))
+    .replace(/\|/g, "\\|")
+    .replace(/\r?\n/g, " ");
 
 /** A Markdown table from a header row and body rows. */
 export function mdTable(header: string[], rows: unknown[][]): string {
-  return [`| ${header.map(cell).join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${header.map((_, i) => cell(r[i])).join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.map(cell).join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${header.map((_, i) => cell(r[i])).join(" | ")} |`),
+  ].join("\n");
 }
 
 /** A Prometheus sample string as a number: `+Inf`/`-Inf` too (plain `Number()` makes those NaN). */
@@ -70,16 +84,25 @@ export function renderOutput(contentType: string, body: string): string {
         return summariseTimeseries(JSON.parse(body) as TimeseriesBody);
       case CONTENT_TYPES.table: {
         const t = JSON.parse(body) as TableBody;
-        return t.rows.length ? mdTable(t.columns.map((c) => c.name), t.rows.map((r) => r.map((v, i) => (t.columns[i]?.type === "time" && typeof v === "number" ? iso(v) : v)))) : "_No rows._";
+        return t.rows.length
+          ? mdTable(
+              t.columns.map((c) => c.name),
+              t.rows.map((r) => r.map((v, i) => (t.columns[i]?.type === "time" && typeof v === "number" ? iso(v) : v))),
+            )
+          : "_No rows._";
       }
       case CONTENT_TYPES.logs: {
         const l = JSON.parse(body) as LogsBody;
-        return l.lines.length ? codeBlock(l.lines.map((x) => `${iso(x.timeMs)}${x.level ? ` ${x.level}` : ""} ${x.line}`).join("\n")) : "_No log lines._";
+        return l.lines.length
+          ? codeBlock(l.lines.map((x) => `${iso(x.timeMs)}${x.level ? ` ${x.level}` : ""} ${x.line}`).join("\n"))
+          : "_No log lines._";
       }
       case CONTENT_TYPES.http: {
         const h = JSON.parse(body) as HttpResponseBody;
         const head = `\`${h.request?.method ?? "GET"} ${h.request?.url ?? ""}\` → **${h.status} ${h.statusText ?? ""}**`;
-        return h.bodyKind === "binary" ? `${head} (${h.bodyBytes} bytes, binary)` : `${head}\n\n${codeBlock(h.body, h.bodyKind === "json" ? "json" : "")}`;
+        return h.bodyKind === "binary"
+          ? `${head} (${h.bodyBytes} bytes, binary)`
+          : `${head}\n\n${codeBlock(h.body, h.bodyKind === "json" ? "json" : "")}`;
       }
       case CONTENT_TYPES.markdown:
         return body;
@@ -101,12 +124,20 @@ export function renderExport(x: ExportInput): string {
   out.push(`- **Created:** ${iso(x.notebook.createdAtMs)}`);
   out.push(`- **Time range:** ${formatTimeRangeSetting(x.notebook.timeRange)}`);
   out.push(`- **Participants:** ${x.participants.length ? x.participants.join(", ") : "none"}`);
-  out.push(`- **Incident-log head:** \`${x.headHash}\` (check with \`databook log verify --notebook ${x.notebook.id} --head ${x.headHash}\`)`, "");
+  out.push(
+    `- **Incident-log head:** \`${x.headHash}\` (check with \`databook log verify --notebook ${x.notebook.id} --head ${x.headHash}\`)`,
+    "",
+  );
   out.push("## Timeline", "");
   const rows = x.timeline.map((e) => {
     let what: string = e.type;
-    if (e.type === "run.started") what = `ran ${e.plugin ?? "?"}${e.action ? " ⚠ action" : ""}: ${(e.input ?? "").split("\n")[0]!.slice(0, 80)}`;
-    else if (e.type === "run.finished") what = e.outcome === "done" ? `run finished (${e.contentType ?? ""})` : `run failed: ${e.errorKind}: ${e.errorMessage ?? ""}`;
+    if (e.type === "run.started")
+      what = `ran ${e.plugin ?? "?"}${e.action ? " ⚠ action" : ""}: ${(e.input ?? "").split("\n")[0]!.slice(0, 80)}`;
+    else if (e.type === "run.finished")
+      what =
+        e.outcome === "done"
+          ? `run finished (${e.contentType ?? ""})`
+          : `run failed: ${e.errorKind}: ${e.errorMessage ?? ""}`;
     else if (e.type === "notebook.created") what = `created “${e.title ?? ""}”`;
     else if (e.type === "notebook.renamed") what = `renamed “${String(e.from)}” → “${String(e.to)}”`;
     else if (e.type === "notebook.time-range-changed") what = "changed the time range";
@@ -124,8 +155,10 @@ export function renderExport(x: ExportInput): string {
     out.push(`### Cell ${i + 1} \`${c.id}\``, "", codeBlock(c.source), "");
     const rec = c.run && x.outputOf(c.run.id);
     const fin = c.run && x.timeline.find((e) => e.type === "run.finished" && e.runId === c.run!.id);
-    if (rec) out.push(`Output (run \`${c.run!.id}\`, ${rec.contentType}):`, "", renderOutput(rec.contentType, rec.body), "");
-    else if (fin?.outcome === "failed") out.push(`Run \`${c.run!.id}\` failed: **${fin.errorKind}**: ${fin.errorMessage ?? ""}`, "");
+    if (rec)
+      out.push(`Output (run \`${c.run!.id}\`, ${rec.contentType}):`, "", renderOutput(rec.contentType, rec.body), "");
+    else if (fin?.outcome === "failed")
+      out.push(`Run \`${c.run!.id}\` failed: **${fin.errorKind}**: ${fin.errorMessage ?? ""}`, "");
     else out.push("_Not run._", "");
   });
   return `${out.join("\n").trimEnd()}\n`;
@@ -148,8 +181,17 @@ export function exportNotebook(db: Database, id: string): string | undefined {
   doc?.destroy();
   const participants = [...new Set(entries.map((e) => e.actor).filter((a) => a !== "system"))];
   return renderExport({
-    notebook: { id, title, timeRange: JSON.parse(row.time_range) as TimeRangeSetting, createdAtMs: row.created_at_ms, archived: row.archived_at_ms !== null },
-    participants, headHash: log.head(id), timeline: buildTimeline(entries), cells,
+    notebook: {
+      id,
+      title,
+      timeRange: JSON.parse(row.time_range) as TimeRangeSetting,
+      createdAtMs: row.created_at_ms,
+      archived: row.archived_at_ms !== null,
+    },
+    participants,
+    headHash: log.head(id),
+    timeline: buildTimeline(entries),
+    cells,
     outputOf: (runId) => {
       const fin = entries.find((e) => e.runId === runId && e.type === "run.finished");
       const h = fin?.data.outputHash;

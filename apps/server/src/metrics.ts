@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * The server's Prometheus metrics in their own registry (one per server instance, so tests can run
@@ -7,21 +7,72 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry }); // standard process_* and nodejs_* names
-  const runs = new Counter({ name: "databook_runs_total", help: "Cell runs finished, by plugin and outcome (done, or the error kind)", labelNames: ["plugin", "outcome"], registers: [registry] });
-  const runDuration = new Histogram({
-    name: "databook_run_duration_seconds", help: "Time spent in the plugin call of a cell run", labelNames: ["plugin"],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry],
+  const runs = new Counter({
+    name: "databook_runs_total",
+    help: "Cell runs finished, by plugin and outcome (done, or the error kind)",
+    labelNames: ["plugin", "outcome"],
+    registers: [registry],
   });
-  const connections = new Gauge({ name: "databook_connections", help: "Open co-editing WebSocket connections by role (editor, viewer = follower)", labelNames: ["role"], registers: [registry] });
-  const wsMessages = new Counter({ name: "databook_ws_messages_total", help: "y-websocket messages received (in, by type) and sent (out)", labelNames: ["direction", "type"], registers: [registry] });
-  const wsDropped = new Counter({ name: "databook_ws_dropped_total", help: "Messages dropped or connections refused: viewer updates, bad frames, oversized frames", labelNames: ["reason"], registers: [registry] });
-  const logEntries = new Counter({ name: "databook_log_entries_total", help: "Incident-log entries appended, by type", labelNames: ["type"], registers: [registry] });
-  const docUpdates = new Counter({ name: "databook_doc_updates_total", help: "Y.Doc updates stored", registers: [registry] });
-  const docUpdateBytes = new Counter({ name: "databook_doc_update_bytes_total", help: "Bytes of Y.Doc updates stored", registers: [registry] });
-  const openDocs = new Gauge({ name: "databook_open_docs", help: "Notebook documents loaded in memory", registers: [registry] });
+  const runDuration = new Histogram({
+    name: "databook_run_duration_seconds",
+    help: "Time spent in the plugin call of a cell run",
+    labelNames: ["plugin"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const connections = new Gauge({
+    name: "databook_connections",
+    help: "Open co-editing WebSocket connections by role (editor, viewer = follower)",
+    labelNames: ["role"],
+    registers: [registry],
+  });
+  const wsMessages = new Counter({
+    name: "databook_ws_messages_total",
+    help: "y-websocket messages received (in, by type) and sent (out)",
+    labelNames: ["direction", "type"],
+    registers: [registry],
+  });
+  const wsDropped = new Counter({
+    name: "databook_ws_dropped_total",
+    help: "Messages dropped or connections refused: viewer updates, bad frames, oversized frames",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const logEntries = new Counter({
+    name: "databook_log_entries_total",
+    help: "Incident-log entries appended, by type",
+    labelNames: ["type"],
+    registers: [registry],
+  });
+  const docUpdates = new Counter({
+    name: "databook_doc_updates_total",
+    help: "Y.Doc updates stored",
+    registers: [registry],
+  });
+  const docUpdateBytes = new Counter({
+    name: "databook_doc_update_bytes_total",
+    help: "Bytes of Y.Doc updates stored",
+    registers: [registry],
+  });
+  const openDocs = new Gauge({
+    name: "databook_open_docs",
+    help: "Notebook documents loaded in memory",
+    registers: [registry],
+  });
   connections.set({ role: "editor" }, 0);
   connections.set({ role: "viewer" }, 0);
-  return { registry, runs, runDuration, connections, wsMessages, wsDropped, logEntries, docUpdates, docUpdateBytes, openDocs };
+  return {
+    registry,
+    runs,
+    runDuration,
+    connections,
+    wsMessages,
+    wsDropped,
+    logEntries,
+    docUpdates,
+    docUpdateBytes,
+    openDocs,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,7 +1,14 @@
 import type { Database } from "better-sqlite3";
 
 /** One search hit (docs/api.md): snippet is HTML-escaped with hits wrapped in `<mark>`…`</mark>`. */
-export type SearchResult = { notebookId: string; title: string; where: "title" | "cell" | "output"; cellId?: string; runId?: string; snippet: string };
+export type SearchResult = {
+  notebookId: string;
+  title: string;
+  where: "title" | "cell" | "output";
+  cellId?: string;
+  runId?: string;
+  snippet: string;
+};
 
 /** Largest output text indexed per run (characters); the rest of a huge output is not searchable. */
 export const MAX_INDEXED_OUTPUT_CHARS = 200_000;
@@ -52,7 +59,14 @@ export function createSearchIndex(db: Database) {
     search(q: string, limit = 50): SearchResult[] {
       const fts = toFtsQuery(q);
       if (!fts) return [];
-      const rows = query.all(fts, limit) as { notebook_id: string; kind: SearchResult["where"]; cell_id: string | null; run_id: string | null; title: string; snip: string }[];
+      const rows = query.all(fts, limit) as {
+        notebook_id: string;
+        kind: SearchResult["where"];
+        cell_id: string | null;
+        run_id: string | null;
+        title: string;
+        snip: string;
+      }[];
       return rows.map((r) => ({
         notebookId: r.notebook_id,
         title: r.title,

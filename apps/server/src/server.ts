@@ -43,8 +43,12 @@ export async function startServer(opts: ServerOptions) {
   try {
     if (opts.pluginsDir) {
       const mod = (await import("@databook/plugin-host")) as { createPluginHost?: (o: object) => Promise<PluginHost> };
-      if (!mod.createPluginHost) throw { kind: "internal", message: "@databook/plugin-host has no createPluginHost export yet" };
-      host = await mod.createPluginHost({ pluginsDir: resolve(opts.pluginsDir), ...(opts.env ? { env: opts.env } : {}) });
+      if (!mod.createPluginHost)
+        throw { kind: "internal", message: "@databook/plugin-host has no createPluginHost export yet" };
+      host = await mod.createPluginHost({
+        pluginsDir: resolve(opts.pluginsDir),
+        ...(opts.env ? { env: opts.env } : {}),
+      });
     }
     const webDir = opts.webDir ?? (existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : undefined);
     const a = await createApp({ db, host, webDir, logger: opts.logger, maxFrameBytes: opts.maxFrameBytes });

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { verifyLog } from "../src/log/verify.ts";
@@ -7,6 +9,7 @@ import { addCell, api, cellRun, connectClient, pluginsDirWith, startApp, tempDir
 const cleanups: (() => unknown)[] = [];
 let host: PluginHost;
 let s: Awaited<ReturnType<typeof startApp>>;
+let dataDir: string;
 let nb: { id: string; editToken: string; viewToken: string };
 let editor: ReturnType<typeof connectClient>;
 let follower: ReturnType<typeof connectClient>;
@@ -15,13 +18,29 @@ before(async () => {
   const plugins = pluginsDirWith(["echo", "alertmanager"]);
   cleanups.push(plugins.cleanup);
   // loopback only: a closed port, so an action run fails fast as upstream
-  host = await createPluginHost({ pluginsDir: plugins.dir, watch: false, poolSize: 1, env: { ALERTMANAGER_URL: "http://127.0.0.1:9" } });
+  host = await createPluginHost({
+    pluginsDir: plugins.dir,
+    watch: false,
+    poolSize: 1,
+    env: { ALERTMANAGER_URL: "http://127.0.0.1:9" },
+  });
   cleanups.push(() => host.close());
   const t = tempDir();
   cleanups.push(t.cleanup);
+  dataDir = t.dir;
   s = await startApp(t.dir, { host, indexDelayMs: 10 });
   cleanups.push(() => s.stop());
-  nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "checkout errors", timeRange: { kind: "absolute", startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 } }, { "x-databook-user": "ana" })).body;
+  nb = (
+    await api(
+      `${s.url}/api/notebooks`,
+      "POST",
+      {
+        title: "checkout errors",
+        timeRange: { kind: "absolute", startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 },
+      },
+      { "x-databook-user": "ana" },
+    )
+  ).body;
   editor = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
   follower = connectClient(s.wsBase, nb.id, nb.viewToken, "stakeholder");
   cleanups.push(editor.destroy, follower.destroy);
@@ -32,11 +51,21 @@ after(async () => {
 });
 
 async function runCell(cellId: string, user = "ana") {
-  return api(`${s.url}/api/notebooks/${nb.id}/cells/${cellId}/run`, "POST", { user }, { authorization: `Bearer ${nb.editToken}` });
+  return api(
+    `${s.url}/api/notebooks/${nb.id}/cells/${cellId}/run`,
+    "POST",
+    { user },
+    { authorization: `Bearer ${nb.editToken}` },
+  );
 }
 
 async function cellAtServer(id: string) {
-  await waitFor(() => s.docs.open.get(nb.id) !== undefined && cellRun(s.docs.open.get(nb.id)!.doc, id) !== undefined || [...(s.docs.open.get(nb.id)?.doc.getArray("cells") ?? [])].some((c: any) => c.get("id") === id), `cell ${id} at the server`);
+  await waitFor(
+    () =>
+      (s.docs.open.get(nb.id) !== undefined && cellRun(s.docs.open.get(nb.id)!.doc, id) !== undefined) ||
+      [...(s.docs.open.get(nb.id)?.doc.getArray("cells") ?? [])].some((c: any) => c.get("id") === id),
+    `cell ${id} at the server`,
+  );
 }
 
 describe("cell runs", () => {
@@ -66,7 +95,11 @@ describe("cell runs", () => {
     const finished = entries.find((e) => e.type === "run.finished" && e.runId === run.id)!;
     assert.deepEqual(started.data.options, [["case", "upper"]]);
     assert.equal(started.data.input, "hello world");
-    assert.deepEqual(started.data.timeRange, { startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 }, "the notebook's range");
+    assert.deepEqual(
+      started.data.timeRange,
+      { startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 },
+      "the notebook's range",
+    );
     assert.equal(finished.data.outcome, "done");
     assert.equal(s.log.getBlob(finished.data.outputHash as string)?.body, "HELLO WORLD");
   });
@@ -77,7 +110,11 @@ describe("cell runs", () => {
     const { body } = await runCell("ranged");
     await waitFor(() => cellRun(editor.doc, "ranged")?.status === "done", "the run");
     const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
-    assert.deepEqual(started.data.timeRange, { startMs: Date.parse("2026-11-29T03:00:00Z"), endMs: Date.parse("2026-11-29T04:00:00Z"), stepMs: 30_000 });
+    assert.deepEqual(started.data.timeRange, {
+      startMs: Date.parse("2026-11-29T03:00:00Z"),
+      endMs: Date.parse("2026-11-29T04:00:00Z"),
+      stepMs: 30_000,
+    });
   });
 
   it("different cells run concurrently and re-running a running cell gets 409", async () => {
@@ -86,7 +123,10 @@ describe("cell runs", () => {
     await cellAtServer("b");
     const first = s.runs.start(nb.id, "a", "ana");
     const other = s.runs.start(nb.id, "b", "bo");
-    assert.throws(() => s.runs.start(nb.id, "a", "cy"), (e: any) => e.status === 409 && /already running/.test(e.message) && e.message.includes(first.runId));
+    assert.throws(
+      () => s.runs.start(nb.id, "a", "cy"),
+      (e: any) => e.status === 409 && /already running/.test(e.message) && e.message.includes(first.runId),
+    );
     await Promise.all([first.done, other.done]);
     assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "a").output, "aaa");
     assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "b").output, "bbb");
@@ -98,7 +138,11 @@ describe("cell runs", () => {
     addCell(editor.doc, "badheader", '@plugin=echo @comment="unterminated\nq');
     addCell(editor.doc, "pluginerr", "@plugin=echo @case=sideways\nq");
     await cellAtServer("pluginerr");
-    for (const [id, kind, msg] of [["unknown", "not-found", /nosuch/], ["badheader", "bad-input", /quote|line 1/i], ["pluginerr", "bad-input", /@case=sideways/]] as const) {
+    for (const [id, kind, msg] of [
+      ["unknown", "not-found", /nosuch/],
+      ["badheader", "bad-input", /quote|line 1/i],
+      ["pluginerr", "bad-input", /@case=sideways/],
+    ] as const) {
       const r = await runCell(id);
       assert.equal(r.status, 202, id);
       await waitFor(() => cellRun(follower.doc, id)?.status === "failed", `${id} to fail`);
@@ -117,7 +161,12 @@ describe("cell runs", () => {
     assert.equal(md.status, 400);
     assert.match(md.body.error.message, /no @plugin line/);
     assert.equal((await runCell("nope")).status, 404);
-    const v = await api(`${s.url}/api/notebooks/${nb.id}/cells/md/run`, "POST", {}, { authorization: `Bearer ${nb.viewToken}` });
+    const v = await api(
+      `${s.url}/api/notebooks/${nb.id}/cells/md/run`,
+      "POST",
+      {},
+      { authorization: `Bearer ${nb.viewToken}` },
+    );
     assert.equal(v.status, 403);
   });
 
@@ -150,8 +199,15 @@ describe("cell runs", () => {
     assert.equal(await out.text(), big);
     assert.equal((await fetch(`${s.url}/api/runs/${body.runId}/output?token=wrong`)).status, 401);
     const again = await runCell("big");
-    await waitFor(() => cellRun(follower.doc, "big")?.id === again.body.runId && cellRun(follower.doc, "big").status === "done", "the second run");
-    assert.equal(s.db.prepare("SELECT count(*) FROM blobs WHERE hash = ?").pluck().get(run.outputRef), 1, "stored once");
+    await waitFor(
+      () => cellRun(follower.doc, "big")?.id === again.body.runId && cellRun(follower.doc, "big").status === "done",
+      "the second run",
+    );
+    assert.equal(
+      s.db.prepare("SELECT count(*) FROM blobs WHERE hash = ?").pluck().get(run.outputRef),
+      1,
+      "stored once",
+    );
   });
 
   it("a peer cannot forge a run: the server puts its own value back", async () => {
@@ -164,7 +220,11 @@ describe("cell runs", () => {
   });
 
   it("timeline, export and search return the runs, and the log verifies", async () => {
-    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline`, "GET", undefined, { authorization: `Bearer ${nb.viewToken}` })).body;
+    const tl = (
+      await api(`${s.url}/api/notebooks/${nb.id}/timeline`, "GET", undefined, {
+        authorization: `Bearer ${nb.viewToken}`,
+      })
+    ).body;
     assert.equal(tl.headHash, s.log.head(nb.id));
     const fin = tl.entries.find((e: any) => e.type === "run.finished" && e.plugin === "echo" && e.outcome === "done");
     assert.equal(fin.actor, "ana");
@@ -191,7 +251,22 @@ describe("cell runs", () => {
     assert.equal(cell[0].cellId, "silence");
     assert.match(cell[0].snippet, /&#34;<mark>HighLatency<\/mark>&#34;/, "HTML escaped around the mark");
     const title = (await api(`${s.url}/api/search?q=checkout`, "GET")).body.results;
-    assert.deepEqual(title.map((r: any) => r.where), ["title"]);
-    assert.deepEqual(verifyLog(s.db), { ok: true, entries: s.db.prepare("SELECT count(*) AS n FROM log_entries").pluck().get(), notebooks: 1 });
+    assert.deepEqual(
+      title.map((r: any) => r.where),
+      ["title"],
+    );
+    assert.deepEqual(verifyLog(s.db), {
+      ok: true,
+      entries: s.db.prepare("SELECT count(*) AS n FROM log_entries").pluck().get(),
+      notebooks: 1,
+    });
+  });
+
+  it("databook export prints the same postmortem from the database while the server runs", async () => {
+    const bin = new URL("../bin/databook.js", import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, "export", nb.id, "--data", dataDir], { encoding: "utf8" });
+    const api = await (await fetch(`${s.url}/api/notebooks/${nb.id}/export.md?token=${nb.viewToken}`)).text();
+    assert.equal(stdout, api);
+    assert.match(stdout, /^# checkout errors\n/);
   });
 });

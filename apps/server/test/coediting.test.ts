@@ -27,7 +27,9 @@ function client(s: { wsBase: string }, nb: { id: string }, token: string, name: 
 /** Opens a raw socket and resolves with its close code and reason. */
 function rawSocket(url: string) {
   const ws = new WebSocket(url);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   const opened = new Promise<void>((resolve, reject) => {
     ws.on("open", () => resolve());
     ws.on("error", reject);
@@ -74,7 +76,13 @@ describe("co-editing over y-websocket", () => {
     assert.equal(cellText(a.doc, "c")!.toString(), "ONLINE select 1", "a has not seen the offline edit");
     b.provider.connect();
     const want = "ONLINE select 1 OFFLINE";
-    await waitFor(() => cellText(a.doc, "c")?.toString() === want && cellText(b.doc, "c")?.toString() === want && cellText(a.doc, "c2") !== undefined, "the offline edits to merge");
+    await waitFor(
+      () =>
+        cellText(a.doc, "c")?.toString() === want &&
+        cellText(b.doc, "c")?.toString() === want &&
+        cellText(a.doc, "c2") !== undefined,
+      "the offline edits to merge",
+    );
     assert.equal(a.doc.getArray("cells").length, 2);
     assert.deepEqual(Y.encodeStateVector(a.doc), Y.encodeStateVector(b.doc));
   });
@@ -91,7 +99,10 @@ describe("co-editing over y-websocket", () => {
     for (let i = 0; i < 40; i++) text.insert(text.length, `${i};`);
     const expected = text.toString();
     // wait until the server's copy has everything, then restart it
-    await waitFor(() => s.docs.open.get(nb.id) !== undefined && cellText(s.docs.open.get(nb.id)!.doc, "c")?.toString() === expected, "server to have every edit");
+    await waitFor(
+      () => s.docs.open.get(nb.id) !== undefined && cellText(s.docs.open.get(nb.id)!.doc, "c")?.toString() === expected,
+      "server to have every edit",
+    );
     a.destroy();
     await s.stop();
     s = await startApp(t.dir);
@@ -101,7 +112,9 @@ describe("co-editing over y-websocket", () => {
     assert.equal(cellText(b.doc, "c")?.toString(), expected);
     assert.equal(b.doc.getMap("meta").get("title"), "restart me");
     // the last peer leaving compacted every stored update into the snapshot
-    const left = s.db.prepare("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?").get(nb.id) as { n: number };
+    const left = s.db.prepare("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?").get(nb.id) as {
+      n: number;
+    };
     assert.equal(left.n, 0);
   });
 
@@ -117,13 +130,26 @@ describe("co-editing over y-websocket", () => {
     // presence is relayed and travels on the same socket after the edit: once the editor sees it,
     // the server has handled (and dropped) the viewer's edit
     viewer.provider.awareness.setLocalStateField("user", { name: "stakeholder" });
-    await waitFor(() => [...ed.provider.awareness.getStates().values()].some((st: any) => st.user?.name === "stakeholder"), "the viewer's presence");
+    await waitFor(
+      () => [...ed.provider.awareness.getStates().values()].some((st: any) => st.user?.name === "stakeholder"),
+      "the viewer's presence",
+    );
     assert.equal(cellText(ed.doc, "c")!.toString(), "@plugin=echo\nhello");
     assert.equal(cellText(s.docs.open.get(nb.id)!.doc, "c")!.toString(), "@plugin=echo\nhello");
-    const run = await api(`${s.url}/api/notebooks/${nb.id}/cells/c/run`, "POST", {}, { authorization: `Bearer ${nb.viewToken}` });
+    const run = await api(
+      `${s.url}/api/notebooks/${nb.id}/cells/c/run`,
+      "POST",
+      {},
+      { authorization: `Bearer ${nb.viewToken}` },
+    );
     assert.equal(run.status, 403);
     assert.equal(run.body.error.kind, "denied");
-    const patch = await api(`${s.url}/api/notebooks/${nb.id}`, "PATCH", { title: "x" }, { authorization: `Bearer ${nb.viewToken}` });
+    const patch = await api(
+      `${s.url}/api/notebooks/${nb.id}`,
+      "PATCH",
+      { title: "x" },
+      { authorization: `Bearer ${nb.viewToken}` },
+    );
     assert.equal(patch.status, 403);
     // a fresh peer loads from storage: the viewer's edit was never stored
     const late = client(s, nb, nb.editToken, "late");

@@ -17,22 +17,29 @@ it("kill -9 during heavy editing loses no update that any peer had received", as
   const editors = ["ana", "bo", "cy"].map((n) => connectClient(s.wsBase, nb.id, nb.editToken, n));
   const follower = connectClient(s.wsBase, nb.id, nb.viewToken, "follower");
   const peers = [...editors, follower];
-  cleanups.push(() => peers.forEach((p) => p.destroy()));
+  cleanups.push(() => {
+    for (const p of peers) p.destroy();
+  });
   await Promise.all(peers.map((p) => p.synced));
   addCell(editors[0]!.doc, "c", "");
-  await waitFor(() => editors.every((e) => cellText(e.doc, "c")) && cellText(follower.doc, "c") !== undefined, "every peer to see the cell");
+  await waitFor(
+    () => editors.every((e) => cellText(e.doc, "c")) && cellText(follower.doc, "c") !== undefined,
+    "every peer to see the cell",
+  );
 
   // every editor types as fast as its timer allows, at random places, also adding cells
   let typing = true;
-  const loops = editors.map((e, i) => (async () => {
-    let n = 0;
-    while (typing) {
-      const text = cellText(e.doc, "c")!;
-      text.insert(Math.floor(Math.random() * (text.length + 1)), `${"abc"[i]}${n++}`);
-      if (n % 50 === 0) addCell(e.doc, `c-${i}-${n}`, `cell ${n}`);
-      await new Promise((r) => setImmediate(r));
-    }
-  })());
+  const loops = editors.map((e, i) =>
+    (async () => {
+      let n = 0;
+      while (typing) {
+        const text = cellText(e.doc, "c")!;
+        text.insert(Math.floor(Math.random() * (text.length + 1)), `${"abc"[i]}${n++}`);
+        if (n % 50 === 0) addCell(e.doc, `c-${i}-${n}`, `cell ${n}`);
+        await new Promise((r) => setImmediate(r));
+      }
+    })(),
+  );
   await waitFor(() => cellText(follower.doc, "c")!.length > 3000, "heavy editing to reach the follower", 30_000);
   await s.kill9();
   typing = false;
@@ -54,7 +61,10 @@ it("kill -9 during heavy editing loses no update that any peer had received", as
     const own = p === follower ? -1 : p.doc.clientID;
     for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(p.doc))) {
       if (client === own) continue;
-      assert.ok((stored.get(client) ?? 0) >= clock, `peer ${p.provider.awareness.clientID} had received client ${client} up to clock ${clock}, stored only ${stored.get(client) ?? 0}`);
+      assert.ok(
+        (stored.get(client) ?? 0) >= clock,
+        `peer ${p.provider.awareness.clientID} had received client ${client} up to clock ${clock}, stored only ${stored.get(client) ?? 0}`,
+      );
       checked++;
     }
   }

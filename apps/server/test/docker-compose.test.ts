@@ -52,9 +52,14 @@ describe("docker-compose.yml", () => {
 
   it("builds with the README's own install and run steps", () => {
     const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-    assert.match(dockerfile, /^RUN bash scripts\/setup\.sh$/m, "installs and builds with scripts/setup.sh, as npm start does");
+    assert.match(
+      dockerfile,
+      /^RUN bash scripts\/setup\.sh$/m,
+      "installs and builds with scripts/setup.sh, as npm start does",
+    );
     assert.match(dockerfile, /^CMD \["node", "apps\/server\/bin\/databook\.js", "serve"/m);
     assert.ok(existsSync(join(ROOT, "scripts/setup.sh")));
-    for (const m of dockerfile.matchAll(/^COPY (\S+) /gm)) assert.ok(existsSync(join(ROOT, m[1]!)), `COPY source ${m[1]}`);
+    for (const m of dockerfile.matchAll(/^COPY (\S+) /gm))
+      assert.ok(existsSync(join(ROOT, m[1]!)), `COPY source ${m[1]}`);
   });
 });

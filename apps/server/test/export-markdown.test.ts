@@ -8,34 +8,80 @@ describe("Markdown export rendering", () => {
     const body = JSON.stringify({
       resultType: "matrix",
       series: [
-        { name: 'up{job="api"}', labels: { job: "api" }, points: [[1, "1"], [2, "NaN"], [3, "0.5"], [4, "+Inf"]] },
+        {
+          name: 'up{job="api"}',
+          labels: { job: "api" },
+          points: [
+            [1, "1"],
+            [2, "NaN"],
+            [3, "0.5"],
+            [4, "+Inf"],
+          ],
+        },
         { name: "empty", labels: {}, points: [] },
       ],
     });
-    assert.equal(renderOutput(CONTENT_TYPES.timeseries, body), [
-      "| series | points | min | max | last |",
-      "|---|---|---|---|---|",
-      '| up{job="api"} | 4 | 0.5 | +Inf | +Inf |',
-      "| empty | 0 |  |  |  |",
-    ].join("\n"));
+    assert.equal(
+      renderOutput(CONTENT_TYPES.timeseries, body),
+      [
+        "| series | points | min | max | last |",
+        "|---|---|---|---|---|",
+        '| up{job="api"} | 4 | 0.5 | +Inf | +Inf |',
+        "| empty | 0 |  |  |  |",
+      ].join("\n"),
+    );
     assert.equal(renderOutput(CONTENT_TYPES.timeseries, '{"resultType":"matrix","series":[]}'), "_No data._");
   });
 
   it("renders tables as Markdown tables with escaped pipes and ISO times", () => {
-    const body = JSON.stringify({ columns: [{ name: "alert", type: "string" }, { name: "since", type: "time" }, { name: "v", type: "number" }], rows: [["a|b", 1764385200000, "0.9"], ["line\nbreak", null, "1"]] });
-    assert.equal(renderOutput(CONTENT_TYPES.table, body), [
-      "| alert | since | v |",
-      "|---|---|---|",
-      "| a\\|b | 2025-11-29T03:00:00Z | 0.9 |",
-      "| line break |  | 1 |",
-    ].join("\n"));
+    const body = JSON.stringify({
+      columns: [
+        { name: "alert", type: "string" },
+        { name: "since", type: "time" },
+        { name: "v", type: "number" },
+      ],
+      rows: [
+        ["a|b", 1764385200000, "0.9"],
+        ["line\nbreak", null, "1"],
+      ],
+    });
+    assert.equal(
+      renderOutput(CONTENT_TYPES.table, body),
+      [
+        "| alert | since | v |",
+        "|---|---|---|",
+        "| a\\|b | 2025-11-29T03:00:00Z | 0.9 |",
+        "| line break |  | 1 |",
+      ].join("\n"),
+    );
   });
 
   it("renders text, JSON, logs and HTTP responses as code blocks, and bad bodies as text", () => {
     assert.equal(renderOutput("text/plain", "a\nb"), "```\na\nb\n```");
     assert.equal(renderOutput(CONTENT_TYPES.json, '{"a":1}'), '```json\n{\n  "a": 1\n}\n```');
-    assert.equal(renderOutput(CONTENT_TYPES.logs, JSON.stringify({ lines: [{ timeMs: 1764385200000, line: "GET / 502", level: "error" }] })), "```\n2025-11-29T03:00:00Z error GET / 502\n```");
-    assert.match(renderOutput(CONTENT_TYPES.http, JSON.stringify({ request: { method: "GET", url: "http://x/h" }, status: 503, statusText: "Service Unavailable", headers: [], bodyKind: "text", body: "down", truncated: false, bodyBytes: 4 })), /`GET http:\/\/x\/h` → \*\*503 Service Unavailable\*\*\n\n```\ndown\n```/);
+    assert.equal(
+      renderOutput(
+        CONTENT_TYPES.logs,
+        JSON.stringify({ lines: [{ timeMs: 1764385200000, line: "GET / 502", level: "error" }] }),
+      ),
+      "```\n2025-11-29T03:00:00Z error GET / 502\n```",
+    );
+    assert.match(
+      renderOutput(
+        CONTENT_TYPES.http,
+        JSON.stringify({
+          request: { method: "GET", url: "http://x/h" },
+          status: 503,
+          statusText: "Service Unavailable",
+          headers: [],
+          bodyKind: "text",
+          body: "down",
+          truncated: false,
+          bodyBytes: 4,
+        }),
+      ),
+      /`GET http:\/\/x\/h` → \*\*503 Service Unavailable\*\*\n\n```\ndown\n```/,
+    );
     assert.equal(renderOutput(CONTENT_TYPES.table, "not json"), "```\nnot json\n```");
     assert.equal(renderOutput("application/x-unknown", "raw"), "```\nraw\n```");
     assert.equal(codeBlock("has ``` inside"), "````\nhas ``` inside\n````");
@@ -43,17 +89,61 @@ describe("Markdown export rendering", () => {
 
   it("puts title, range, participants, head hash, timeline and cells in order", () => {
     const md = renderExport({
-      notebook: { id: "nb", title: "API 502s", timeRange: { kind: "relative", range: "1h" }, createdAtMs: 1764385200000, archived: false },
+      notebook: {
+        id: "nb",
+        title: "API 502s",
+        timeRange: { kind: "relative", range: "1h" },
+        createdAtMs: 1764385200000,
+        archived: false,
+      },
       participants: ["ana", "bo"],
       headHash: "ab".repeat(32),
       timeline: [
-        { seq: 1, type: "run.started", atMs: 1764385200000, actor: "ana", cellId: "c1", runId: "r1", plugin: "echo", input: "hi", action: false, hash: "h1" },
-        { seq: 2, type: "run.finished", atMs: 1764385200050, actor: "ana", cellId: "c1", runId: "r1", outcome: "done", durationMs: 50, contentType: "text/plain", action: false, hash: "h2" },
+        {
+          seq: 1,
+          type: "run.started",
+          atMs: 1764385200000,
+          actor: "ana",
+          cellId: "c1",
+          runId: "r1",
+          plugin: "echo",
+          input: "hi",
+          action: false,
+          hash: "h1",
+        },
+        {
+          seq: 2,
+          type: "run.finished",
+          atMs: 1764385200050,
+          actor: "ana",
+          cellId: "c1",
+          runId: "r1",
+          outcome: "done",
+          durationMs: 50,
+          contentType: "text/plain",
+          action: false,
+          hash: "h2",
+        },
       ],
-      cells: [{ id: "m", kind: "markdown", source: "Customers see 502s." }, { id: "c1", kind: "query", source: "@plugin=echo\nhi", run: { id: "r1", status: "done" } }],
+      cells: [
+        { id: "m", kind: "markdown", source: "Customers see 502s." },
+        { id: "c1", kind: "query", source: "@plugin=echo\nhi", run: { id: "r1", status: "done" } },
+      ],
       outputOf: (id) => (id === "r1" ? { contentType: "text/plain", body: "hi" } : undefined),
     });
-    const order = ["# API 502s", "last 1h", "ana, bo", "ab".repeat(32), "## Timeline", "ran echo: hi", "50 ms", "## Cells", "Customers see 502s.", "@plugin=echo", "```\nhi\n```"];
+    const order = [
+      "# API 502s",
+      "last 1h",
+      "ana, bo",
+      "ab".repeat(32),
+      "## Timeline",
+      "ran echo: hi",
+      "50 ms",
+      "## Cells",
+      "Customers see 502s.",
+      "@plugin=echo",
+      "```\nhi\n```",
+    ];
     let at = -1;
     for (const part of order) {
       const i = md.indexOf(part, at + 1);

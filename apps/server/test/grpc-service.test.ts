@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { PluginService } from "../gen/databook/v1/plugins_pb.js";
@@ -43,21 +43,37 @@ before(async () => {
     res.writeHead(200, { "content-type": "application/json" }).end("[null]");
   });
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  cleanups.push(() => { upstream.closeAllConnections(); upstream.close(); });
+  cleanups.push(() => {
+    upstream.closeAllConnections();
+    upstream.close();
+  });
   const amUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
 
   const p = pluginsDirWith(["echo", "alertmanager", "http"]);
   cleanups.push(p.cleanup);
   variant(p.dir, "echo", "echo-small", [[/^max_output_bytes = .*$/m, "max_output_bytes = 10"]]);
-  variant(p.dir, "echo", "echo-mem", [[/^memory_mb = .*$/m, "memory_mb = 11"], [/^max_output_bytes = .*$/m, "max_output_bytes = 67108864"]]);
+  variant(p.dir, "echo", "echo-mem", [
+    [/^memory_mb = .*$/m, "memory_mb = 11"],
+    [/^max_output_bytes = .*$/m, "max_output_bytes = 67108864"],
+  ]);
   variant(p.dir, "alertmanager", "am-limited", [[/^max_http_requests = .*$/m, "max_http_requests = 0"]]);
   variant(p.dir, "alertmanager", "am-quick", [[/^timeout_ms = .*$/m, "timeout_ms = 1000"]]);
   mkdirSync(join(p.dir, "broken"));
-  writeFileSync(join(p.dir, "broken", "config.toml"), 'name = "broken"\ndescription = "no wasm"\nversion = "0.1.0"\nallowed_env_vars = []\nallowed_hosts = []\n');
+  writeFileSync(
+    join(p.dir, "broken", "config.toml"),
+    'name = "broken"\ndescription = "no wasm"\nversion = "0.1.0"\nallowed_env_vars = []\nallowed_hosts = []\n',
+  );
 
   const data = tempDir();
   cleanups.push(data.cleanup);
-  server = await startServer({ host: "127.0.0.1", port: 0, grpcPort: 0, dataDir: data.dir, pluginsDir: p.dir, env: { ALERTMANAGER_URL: amUrl } });
+  server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    grpcPort: 0,
+    dataDir: data.dir,
+    pluginsDir: p.dir,
+    env: { ALERTMANAGER_URL: amUrl },
+  });
   cleanups.push(() => server.close());
   client = pluginClient(server.grpcUrl!);
 });
@@ -74,7 +90,15 @@ async function failing(req: Parameters<typeof client.get>[0]): Promise<ConnectEr
 
 describe("gRPC PluginService", () => {
   it("Get returns the plugin's output", async () => {
-    const r = await client.get({ plugin: "echo", input: "hi there", options: [{ key: "case", value: "upper" }, { key: "colour", value: "red" }], user: "grpc-test" });
+    const r = await client.get({
+      plugin: "echo",
+      input: "hi there",
+      options: [
+        { key: "case", value: "upper" },
+        { key: "colour", value: "red" },
+      ],
+      user: "grpc-test",
+    });
     assert.equal(r.body, "HI THERE");
     assert.equal(r.contentType, "text/plain");
     assert.deepEqual(r.warnings, ["echo ignores the option @colour"]);
@@ -84,11 +108,26 @@ describe("gRPC PluginService", () => {
   it("Get maps every error kind to its gRPC code, with the kind in metadata", async () => {
     const cases: [string, Parameters<typeof client.get>[0], Code, string, typeof mode?][] = [
       ["not-found", { plugin: "nosuch", input: "" }, Code.NotFound, "not-found"],
-      ["bad-input (plugin)", { plugin: "echo", input: "x", options: [{ key: "case", value: "sideways" }] }, Code.InvalidArgument, "bad-input"],
-      ["bad-input (request)", { plugin: "echo", input: "x", options: [{ key: "range", value: "1h" }] }, Code.InvalidArgument, "bad-input"],
+      [
+        "bad-input (plugin)",
+        { plugin: "echo", input: "x", options: [{ key: "case", value: "sideways" }] },
+        Code.InvalidArgument,
+        "bad-input",
+      ],
+      [
+        "bad-input (request)",
+        { plugin: "echo", input: "x", options: [{ key: "range", value: "1h" }] },
+        Code.InvalidArgument,
+        "bad-input",
+      ],
       ["denied", { plugin: "http", input: "GET http://127.0.0.1:9/x" }, Code.PermissionDenied, "denied"],
       ["timeout", { plugin: "am-quick", input: "" }, Code.DeadlineExceeded, "timeout", "hang"],
-      ["memory-limit", { plugin: "echo-mem", input: "x".repeat(512 * 1024), options: [{ key: "repeat", value: "100" }] }, Code.ResourceExhausted, "memory-limit"],
+      [
+        "memory-limit",
+        { plugin: "echo-mem", input: "x".repeat(512 * 1024), options: [{ key: "repeat", value: "100" }] },
+        Code.ResourceExhausted,
+        "memory-limit",
+      ],
       ["output-limit", { plugin: "echo-small", input: "x".repeat(100) }, Code.ResourceExhausted, "output-limit"],
       ["too-many-requests", { plugin: "am-limited", input: "" }, Code.ResourceExhausted, "too-many-requests", "error"],
       ["upstream", { plugin: "alertmanager", input: "" }, Code.Unavailable, "upstream", "error"],
@@ -112,14 +151,21 @@ describe("gRPC PluginService", () => {
     assert.ok(r.plugins.some((p) => p.name === "echo" && p.contentTypes.includes("text/plain")));
     assert.ok(r.broken.some((b) => b.dir.endsWith("broken") && b.reason.length > 0));
     const web = createClient(PluginService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
-    assert.deepEqual((await web.listPlugins({})).plugins.map((p) => p.name).sort(), r.plugins.map((p) => p.name).sort());
-    const rest = await (await fetch(`${server.url}/api/plugins`)).json();
+    assert.deepEqual(
+      (await web.listPlugins({})).plugins.map((p) => p.name).sort(),
+      r.plugins.map((p) => p.name).sort(),
+    );
+    const rest = (await (await fetch(`${server.url}/api/plugins`)).json()) as { plugins: { name: string }[] };
     assert.deepEqual(rest.plugins.map((p: { name: string }) => p.name).sort(), r.plugins.map((p) => p.name).sort());
   });
 
   it("databook get --server is a gRPC client: body on stdout, typed error and exit 1 on failure", async () => {
     // asynchronous child: this process serves the call, so its event loop must keep running
-    const run = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { encoding: "utf8" }).then((r) => ({ status: 0, ...r }), (e) => ({ status: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }));
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, [BIN, ...args], { encoding: "utf8" }).then(
+        (r) => ({ status: 0, ...r }),
+        (e) => ({ status: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+      );
     const ok = await run(["get", "echo", "from the cli", "--server", server.grpcUrl!, "--option", "case=upper"]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stdout, "FROM THE CLI\n");

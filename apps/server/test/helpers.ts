@@ -1,12 +1,12 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { WebSocket } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { type AppOptions, createApp } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = "databook-test-"): { dir: string; cleanup: () => void } {
@@ -30,7 +30,11 @@ export async function startApp(dataDir: string, extra: Partial<AppOptions> = {})
   await a.app.listen({ host: "127.0.0.1", port: 0 });
   const port = (a.app.server.address() as AddressInfo).port;
   return {
-    ...a, db, port, url: `http://127.0.0.1:${port}`, wsBase: `ws://127.0.0.1:${port}/ws/notebooks`,
+    ...a,
+    db,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    wsBase: `ws://127.0.0.1:${port}/ws/notebooks`,
     async stop() {
       await a.shutdown();
       db.close();
@@ -40,7 +44,11 @@ export async function startApp(dataDir: string, extra: Partial<AppOptions> = {})
 
 /** POSTs JSON and returns status + parsed body. */
 export async function api(url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
-  const r = await fetch(url, { method, headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
   let json: any;
   try {
@@ -54,13 +62,24 @@ export async function api(url: string, method: string, body?: unknown, headers: 
 /** A real y-websocket client (yjs + y-websocket provider over `ws`) for one notebook. */
 export function connectClient(wsBase: string, notebookId: string, token: string, name: string, doc = new Y.Doc()) {
   const provider = new WebsocketProvider(wsBase, notebookId, doc, {
-    WebSocketPolyfill: WebSocket as never, params: { token, name }, disableBc: true, maxBackoffTime: 200,
+    WebSocketPolyfill: WebSocket as never,
+    params: { token, name },
+    disableBc: true,
+    maxBackoffTime: 200,
   });
   const synced = new Promise<void>((resolve) => {
     if (provider.synced) resolve();
     provider.on("sync", (s: boolean) => s && resolve());
   });
-  return { doc, provider, synced, destroy: () => { provider.destroy(); doc.destroy(); } };
+  return {
+    doc,
+    provider,
+    synced,
+    destroy: () => {
+      provider.destroy();
+      doc.destroy();
+    },
+  };
 }
 
 /** Adds a cell (id, kind, source) to a notebook doc the way the web app does. */
@@ -90,7 +109,9 @@ export function cellRun(doc: Y.Doc, id: string): any {
 export async function spawnServer(dataDir: string, extra: string[] = []) {
   const { spawn } = await import("node:child_process");
   const bin = new URL("../bin/databook.js", import.meta.url).pathname;
-  const proc = spawn(process.execPath, [bin, "serve", "--port", "0", "--grpc-port", "0", "--data", dataDir, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [bin, "serve", "--port", "0", "--grpc-port", "0", "--data", dataDir, ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   proc.stderr.on("data", (d) => (err += d));
@@ -110,7 +131,12 @@ export async function spawnServer(dataDir: string, extra: string[] = []) {
   const grpcUrl = /gRPC .* at (http:\/\/\S+)/.exec(out)![1]!;
   const exited = new Promise<number | null>((r) => proc.on("exit", (c) => r(c)));
   return {
-    proc, url, grpcUrl, wsBase: `${url.replace("http", "ws")}/ws/notebooks`, output: () => out, errors: () => err,
+    proc,
+    url,
+    grpcUrl,
+    wsBase: `${url.replace("http", "ws")}/ws/notebooks`,
+    output: () => out,
+    errors: () => err,
     /** SIGTERM and wait; resolves with the exit code. */
     async stop() {
       if (proc.exitCode === null) proc.kill("SIGTERM");
@@ -133,7 +159,10 @@ export function pluginsDirWith(names: string[]): { dir: string; cleanup: () => v
   const repo = new URL("../../../plugins/", import.meta.url).pathname;
   for (const n of names) {
     const src = join(repo, n);
-    if (!existsSync(join(src, "plugin.wasm"))) throw new Error(`plugins/${n}/plugin.wasm is missing: build it first (npx turbo run build --filter=./plugins/${n})`);
+    if (!existsSync(join(src, "plugin.wasm")))
+      throw new Error(
+        `plugins/${n}/plugin.wasm is missing: build it first (npx turbo run build --filter=./plugins/${n})`,
+      );
     mkdirSync(join(t.dir, n));
     for (const f of ["config.toml", "plugin.wasm"]) copyFileSync(join(src, f), join(t.dir, n, f));
   }

@@ -11,7 +11,9 @@ import { tempDir } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../bin/databook.js", import.meta.url));
 const dirs: (() => void)[] = [];
-after(() => dirs.forEach((c) => c()));
+after(() => {
+  for (const c of dirs) c();
+});
 
 function setup(entries = 6) {
   const t = tempDir();
@@ -21,14 +23,23 @@ function setup(entries = 6) {
   const big = "x".repeat(100_000);
   for (let i = 0; i < entries; i++) {
     const outputHash = i === 3 ? log.putBlob(big, "text/plain") : undefined;
-    log.append({ notebookId: "nb1", type: i % 2 ? "run.finished" : "run.started", atMs: 1_764_000_000_000 + i, actor: "ana", cellId: "c1", runId: `r${i >> 1}`, data: { input: `up ${i}`, outputHash } });
+    log.append({
+      notebookId: "nb1",
+      type: i % 2 ? "run.finished" : "run.started",
+      atMs: 1_764_000_000_000 + i,
+      actor: "ana",
+      cellId: "c1",
+      runId: `r${i >> 1}`,
+      data: { input: `up ${i}`, outputHash },
+    });
   }
   log.append({ notebookId: "nb2", type: "notebook.created", atMs: 1, actor: "bo", data: { title: "other" } });
   return { dir: t.dir, db, log };
 }
 
 function dropTriggers(db: ReturnType<typeof openDatabase>) {
-  for (const t of ["log_entries_no_update", "log_entries_no_delete", "blobs_no_update", "blobs_no_delete"]) db.exec(`DROP TRIGGER ${t}`);
+  for (const t of ["log_entries_no_update", "log_entries_no_delete", "blobs_no_update", "blobs_no_delete"])
+    db.exec(`DROP TRIGGER ${t}`);
 }
 
 function cli(dataDir: string, ...args: string[]) {
@@ -37,7 +48,10 @@ function cli(dataDir: string, ...args: string[]) {
 
 describe("incident log hash chain", () => {
   it("canonical JSON sorts keys, drops undefined and rejects NaN", () => {
-    assert.equal(canonicalJson({ b: 1, a: [1, "x", null], c: undefined, d: { z: true, y: "é" } }), '{"a":[1,"x",null],"b":1,"d":{"y":"é","z":true}}');
+    assert.equal(
+      canonicalJson({ b: 1, a: [1, "x", null], c: undefined, d: { z: true, y: "é" } }),
+      '{"a":[1,"x",null],"b":1,"d":{"y":"é","z":true}}',
+    );
     assert.throws(() => canonicalJson({ a: Number.NaN }), { kind: "internal" });
   });
 
@@ -52,7 +66,10 @@ describe("incident log hash chain", () => {
 
   it("triggers refuse UPDATE and DELETE of entries and stored outputs", () => {
     const { db } = setup();
-    assert.throws(() => db.prepare("UPDATE log_entries SET actor = 'eve' WHERE seq = 1").run(), /append-only: UPDATE refused/);
+    assert.throws(
+      () => db.prepare("UPDATE log_entries SET actor = 'eve' WHERE seq = 1").run(),
+      /append-only: UPDATE refused/,
+    );
     assert.throws(() => db.prepare("DELETE FROM log_entries WHERE seq = 1").run(), /append-only: DELETE refused/);
     assert.throws(() => db.prepare("UPDATE blobs SET data = x'00'").run(), /immutable: UPDATE refused/);
     assert.throws(() => db.prepare("DELETE FROM blobs").run(), /immutable: DELETE refused/);
@@ -76,9 +93,28 @@ describe("incident log hash chain", () => {
   it("catches an edited actor even when the row's hash is recomputed", () => {
     const { db } = setup();
     dropTriggers(db);
-    const row = db.prepare("SELECT * FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as Record<string, never>;
-    const forged = { notebookId: "nb1", seq: 2, type: row.type, atMs: row.at_ms, actor: "mallory", cellId: row.cell_id, runId: row.run_id, data: JSON.parse(row.data), prevHash: row.prev_hash };
-    db.prepare("UPDATE log_entries SET actor='mallory', hash=? WHERE notebook_id='nb1' AND seq=2").run(entryHash(forged));
+    const row = db.prepare("SELECT * FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as {
+      type: string;
+      at_ms: number;
+      cell_id: string | null;
+      run_id: string | null;
+      data: string;
+      prev_hash: string;
+    };
+    const forged = {
+      notebookId: "nb1",
+      seq: 2,
+      type: row.type,
+      atMs: row.at_ms,
+      actor: "mallory",
+      cellId: row.cell_id,
+      runId: row.run_id,
+      data: JSON.parse(row.data),
+      prevHash: row.prev_hash,
+    };
+    db.prepare("UPDATE log_entries SET actor='mallory', hash=? WHERE notebook_id='nb1' AND seq=2").run(
+      entryHash(forged),
+    );
     const r = verifyLog(db, { notebookId: "nb1" });
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 3, "the next entry's prev_hash no longer matches");
@@ -91,8 +127,22 @@ describe("incident log hash chain", () => {
     db.prepare("UPDATE log_entries SET seq = seq + 100 WHERE notebook_id='nb1' AND seq >= 3").run();
     db.prepare("UPDATE log_entries SET seq = seq - 99 WHERE notebook_id='nb1' AND seq >= 103").run();
     const prev = db.prepare("SELECT hash FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as { hash: string };
-    const forged = { notebookId: "nb1", seq: 3, type: "run.started", atMs: 5, actor: "eve", cellId: null, runId: null, data: { input: "forged" }, prevHash: prev.hash };
-    db.prepare("INSERT INTO log_entries VALUES ('nb1', 3, 'run.started', 5, 'eve', NULL, NULL, ?, ?, ?)").run(canonicalJson(forged.data), prev.hash, entryHash(forged));
+    const forged = {
+      notebookId: "nb1",
+      seq: 3,
+      type: "run.started",
+      atMs: 5,
+      actor: "eve",
+      cellId: null,
+      runId: null,
+      data: { input: "forged" },
+      prevHash: prev.hash,
+    };
+    db.prepare("INSERT INTO log_entries VALUES ('nb1', 3, 'run.started', 5, 'eve', NULL, NULL, ?, ?, ?)").run(
+      canonicalJson(forged.data),
+      prev.hash,
+      entryHash(forged),
+    );
     const r = verifyLog(db, { notebookId: "nb1" });
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 4);
@@ -145,4 +195,3 @@ describe("incident log hash chain", () => {
     assert.match(c.stderr, /no Databook database .* pass --data DIR/);
   });
 });
-

@@ -18,7 +18,12 @@ async function setup() {
 describe("notebooks REST", () => {
   it("creates, lists, gets with roles, renames live and logged, archives without deleting", async () => {
     const s = await setup();
-    const created = await api(`${s.url}/api/notebooks`, "POST", { title: "  Payments down ", timeRange: { kind: "relative", range: "6h" } }, { "x-databook-user": "ana" });
+    const created = await api(
+      `${s.url}/api/notebooks`,
+      "POST",
+      { title: "  Payments down ", timeRange: { kind: "relative", range: "6h" } },
+      { "x-databook-user": "ana" },
+    );
     assert.equal(created.status, 201);
     const nb = created.body;
     assert.equal(nb.title, "Payments down");
@@ -28,7 +33,9 @@ describe("notebooks REST", () => {
     const asViewer = await api(`${s.url}/api/notebooks/${nb.id}?token=${nb.viewToken}`, "GET");
     assert.equal(asViewer.body.role, "viewer");
     assert.equal(asViewer.body.editToken, undefined, "viewers never learn the editor token");
-    const asEditor = await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, { authorization: `Bearer ${nb.editToken}` });
+    const asEditor = await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, {
+      authorization: `Bearer ${nb.editToken}`,
+    });
     assert.equal(asEditor.body.role, "editor");
     assert.equal(asEditor.body.editToken, nb.editToken);
     assert.equal((await api(`${s.url}/api/notebooks/${nb.id}`, "GET")).status, 401);
@@ -37,12 +44,25 @@ describe("notebooks REST", () => {
     const follower = connectClient(s.wsBase, nb.id, nb.viewToken, "watcher");
     cleanups.push(follower.destroy);
     await follower.synced;
-    const renamed = await api(`${s.url}/api/notebooks/${nb.id}`, "PATCH", { title: "Payments down (EU)", timeRange: { kind: "relative", range: "1h" } }, { authorization: `Bearer ${nb.editToken}`, "x-databook-user": "bo" });
+    const renamed = await api(
+      `${s.url}/api/notebooks/${nb.id}`,
+      "PATCH",
+      { title: "Payments down (EU)", timeRange: { kind: "relative", range: "1h" } },
+      { authorization: `Bearer ${nb.editToken}`, "x-databook-user": "bo" },
+    );
     assert.equal(renamed.status, 200);
     assert.equal(renamed.body.title, "Payments down (EU)");
-    await waitFor(() => follower.doc.getMap("meta").get("title") === "Payments down (EU)", "the rename to reach the follower live");
+    await waitFor(
+      () => follower.doc.getMap("meta").get("title") === "Payments down (EU)",
+      "the rename to reach the follower live",
+    );
     assert.deepEqual(follower.doc.getMap("meta").get("timeRange"), { kind: "relative", range: "1h" });
-    const bad = await api(`${s.url}/api/notebooks/${nb.id}`, "PATCH", { timeRange: { kind: "relative", range: "soon" } }, { authorization: `Bearer ${nb.editToken}` });
+    const bad = await api(
+      `${s.url}/api/notebooks/${nb.id}`,
+      "PATCH",
+      { timeRange: { kind: "relative", range: "soon" } },
+      { authorization: `Bearer ${nb.editToken}` },
+    );
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.kind, "bad-input");
 
@@ -53,22 +73,42 @@ describe("notebooks REST", () => {
     ed.doc.getMap("meta").set("title", "EU payments outage");
     await waitFor(() => s.notebooks.get(nb.id)?.title === "EU payments outage", "the title mirrored to SQLite");
 
-    const archived = await api(`${s.url}/api/notebooks/${nb.id}/archive`, "POST", {}, { authorization: `Bearer ${nb.editToken}`, "x-databook-user": "bo" });
+    const archived = await api(
+      `${s.url}/api/notebooks/${nb.id}/archive`,
+      "POST",
+      {},
+      { authorization: `Bearer ${nb.editToken}`, "x-databook-user": "bo" },
+    );
     assert.equal(archived.body.archived, true);
     assert.deepEqual((await api(`${s.url}/api/notebooks`, "GET")).body.notebooks, []);
     const all = (await api(`${s.url}/api/notebooks?archived=1`, "GET")).body.notebooks;
     assert.equal(all.length, 1);
     assert.deepEqual(all[0].participants, ["ana", "bo", "cy"]);
-    assert.equal((await api(`${s.url}/api/notebooks/${nb.id}?token=${nb.viewToken}`, "GET")).body.archived, true, "archived notebooks stay readable");
+    assert.equal(
+      (await api(`${s.url}/api/notebooks/${nb.id}?token=${nb.viewToken}`, "GET")).body.archived,
+      true,
+      "archived notebooks stay readable",
+    );
 
     const types = s.log.entries(nb.id).map((e) => `${e.type}:${e.actor}`);
-    assert.deepEqual(types, ["notebook.created:ana", "notebook.renamed:bo", "notebook.time-range-changed:bo", "notebook.renamed:cy", "notebook.archived:bo"]);
+    assert.deepEqual(types, [
+      "notebook.created:ana",
+      "notebook.renamed:bo",
+      "notebook.time-range-changed:bo",
+      "notebook.renamed:cy",
+      "notebook.archived:bo",
+    ]);
     assert.deepEqual(s.log.entries(nb.id)[1]!.data, { from: "Payments down", to: "Payments down (EU)" });
   });
 
   it("creates from a template: cells copied, outputs and runs not", async () => {
     const s = await setup();
-    const tpl = (await api(`${s.url}/api/notebooks`, "POST", { title: "DB runbook", timeRange: { kind: "relative", range: "30m" } })).body;
+    const tpl = (
+      await api(`${s.url}/api/notebooks`, "POST", {
+        title: "DB runbook",
+        timeRange: { kind: "relative", range: "30m" },
+      })
+    ).body;
     const ed = connectClient(s.wsBase, tpl.id, tpl.editToken, "ana");
     cleanups.push(ed.destroy);
     await ed.synced;
@@ -78,7 +118,19 @@ describe("notebooks REST", () => {
     await waitFor(() => s.docs.open.get(tpl.id)?.doc.getArray("cells").length === 2, "cells at the server");
     const { SERVER_ORIGIN } = await import("../src/collab/docs.ts");
     const doc = s.docs.open.get(tpl.id)!.doc;
-    doc.transact(() => (doc.getArray<any>("cells").get(0)).set("run", { id: "r1", status: "done", output: "secret output", user: "ana", startedAtMs: 1, action: false, warnings: [] }), SERVER_ORIGIN);
+    doc.transact(
+      () =>
+        doc.getArray<any>("cells").get(0).set("run", {
+          id: "r1",
+          status: "done",
+          output: "secret output",
+          user: "ana",
+          startedAtMs: 1,
+          action: false,
+          warnings: [],
+        }),
+      SERVER_ORIGIN,
+    );
 
     const copy = await api(`${s.url}/api/notebooks`, "POST", { templateId: tpl.id }, { "x-databook-user": "bo" });
     assert.equal(copy.status, 201);
@@ -88,7 +140,13 @@ describe("notebooks REST", () => {
     cleanups.push(c.destroy);
     await c.synced;
     const cells = c.doc.getArray<any>("cells").toArray();
-    assert.deepEqual(cells.map((m) => [m.get("kind"), m.get("source").toString(), m.get("run")]), [["query", "@plugin=echo\nselect 1", undefined], ["markdown", "## Checks", undefined]]);
+    assert.deepEqual(
+      cells.map((m) => [m.get("kind"), m.get("source").toString(), m.get("run")]),
+      [
+        ["query", "@plugin=echo\nselect 1", undefined],
+        ["markdown", "## Checks", undefined],
+      ],
+    );
     assert.ok(cellText(c.doc, cells[0].get("id")));
     assert.notEqual(cells[0].get("id"), "q1", "copied cells get fresh ids");
     assert.equal(s.log.entries(copy.body.id)[0]!.data.templateId, tpl.id);

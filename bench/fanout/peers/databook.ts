@@ -10,10 +10,16 @@ import { startServer } from "../../../apps/server/src/server.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "databook-bench-"));
 const server = await startServer({ host: "127.0.0.1", port: 0, grpcPort: false, dataDir });
-const res = await fetch(`${server.url}/api/notebooks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ title: "fan-out bench" }) });
+const res = await fetch(`${server.url}/api/notebooks`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ title: "fan-out bench" }),
+});
 const nb = (await res.json()) as { id: string; editToken: string };
 const port = Number(new URL(server.url).port);
-process.stdout.write(`${JSON.stringify({ peer: "databook", port, pid: process.pid, room: nb.id, token: nb.editToken, node: process.version, dataDir })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ peer: "databook", port, pid: process.pid, room: nb.id, token: nb.editToken, node: process.version, dataDir })}\n`,
+);
 const stop = async () => {
   setTimeout(() => process.exit(0), 5000).unref();
   await server.close();

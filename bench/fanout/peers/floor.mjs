@@ -28,7 +28,9 @@ wss.on("connection", (ws, req) => {
   });
 });
 server.listen(0, "127.0.0.1", () => {
-  process.stdout.write(`${JSON.stringify({ peer: "floor", port: server.address().port, pid: process.pid, node: process.version })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ peer: "floor", port: server.address().port, pid: process.pid, node: process.version })}\n`,
+  );
 });
 const stop = () => {
   for (const c of wss.clients) c.terminate();

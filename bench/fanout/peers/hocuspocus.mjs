@@ -6,7 +6,9 @@ import { Server } from "@hocuspocus/server";
 
 const server = new Server({ port: 0, address: "127.0.0.1", quiet: true, stopOnSignals: false });
 await server.listen();
-process.stdout.write(`${JSON.stringify({ peer: "hocuspocus", port: server.address.port, pid: process.pid, node: process.version })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ peer: "hocuspocus", port: server.address.port, pid: process.pid, node: process.version })}\n`,
+);
 const stop = async () => {
   setTimeout(() => process.exit(0), 2000).unref();
   await server.destroy();

@@ -13,9 +13,13 @@ const WebSocket = req("ws");
 const wss = new WebSocket.Server({ noServer: true });
 const server = http.createServer((_q, r) => r.end("okay"));
 wss.on("connection", setupWSConnection);
-server.on("upgrade", (request, socket, head) => wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request)));
+server.on("upgrade", (request, socket, head) =>
+  wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request)),
+);
 server.listen(0, "127.0.0.1", () => {
-  process.stdout.write(`${JSON.stringify({ peer: "ywebsocket", port: server.address().port, pid: process.pid, node: process.version })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ peer: "ywebsocket", port: server.address().port, pid: process.pid, node: process.version })}\n`,
+  );
 });
 const stop = () => {
   for (const c of wss.clients) c.terminate();

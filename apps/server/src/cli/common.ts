@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { DB_FILE } from "../db/open.ts";
 
@@ -16,7 +17,10 @@ export type UsageError = { kind: "bad-input"; message: string };
 export function openExisting(dataDir: string): Database.Database {
   const file = join(resolve(dataDir), DB_FILE);
   if (!existsSync(file)) {
-    throw { kind: "bad-input", message: `no Databook database at ${file}; pass --data DIR (the folder given to 'databook serve --data')` } satisfies UsageError;
+    throw {
+      kind: "bad-input",
+      message: `no Databook database at ${file}; pass --data DIR (the folder given to 'databook serve --data')`,
+    } satisfies UsageError;
   }
   return new Database(file, { readonly: true, fileMustExist: true });
 }
@@ -25,4 +29,16 @@ export function openExisting(dataDir: string): Database.Database {
 export function describeError(e: unknown): string {
   if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
   return String(e);
+}
+
+/**
+ * `node:util` parseArgs that returns `{ error }` (the message) instead of throwing on an unknown
+ * or malformed flag, so each command can print its usage.
+ */
+export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> | { error: string } {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    return { error: describeError(e) };
+  }
 }

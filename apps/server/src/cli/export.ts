@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import type Database from "better-sqlite3";
 import { exportNotebook } from "../export-md.ts";
-import { DEFAULT_DATA_DIR, describeError, openExisting } from "./common.ts";
+import { DEFAULT_DATA_DIR, describeError, openExisting, parseFlags } from "./common.ts";
 
 export const usage = `  export ID [--data DIR] [--out FILE]
                      write notebook ID as a Markdown postmortem (title, time range, participants,
@@ -9,20 +9,23 @@ export const usage = `  export ID [--data DIR] [--out FILE]
 
 /** `databook export ID`: exit 0 on success, 1 when there is no such notebook, 2 on a usage error. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({ args: argv, options: { data: { type: "string" }, out: { type: "string", short: "o" } }, allowPositionals: true, strict: true }));
-  } catch (e) {
-    console.error(`databook export: ${describeError(e)}\n${usage}`);
+  const parsed = parseFlags({
+    args: argv,
+    options: { data: { type: "string" }, out: { type: "string", short: "o" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if ("error" in parsed) {
+    console.error(`databook export: ${parsed.error}\n${usage}`);
     return 2;
   }
+  const { values, positionals } = parsed;
   const id = positionals[0];
   if (!id || positionals.length > 1) {
     console.error(`databook export: give exactly one notebook id (the part after /n/ in its link)\n${usage}`);
     return 2;
   }
-  let db;
+  let db: Database.Database;
   try {
     db = openExisting(values.data ?? DEFAULT_DATA_DIR);
   } catch (e) {

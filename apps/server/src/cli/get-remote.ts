@@ -1,8 +1,7 @@
-import { parseArgs } from "node:util";
 import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
 import { type DatabookError, ERROR_TITLES } from "@databook/wire";
 import { errorFromConnect, pluginClient } from "../grpc/client.ts";
-import { describeError } from "./common.ts";
+import { describeError, parseFlags } from "./common.ts";
 
 export const usage = `  get PLUGIN [INPUT] --server URL [--range 1h] [--start T] [--end T] [--step 30s]
         [--option KEY=VALUE]... [--user NAME]
@@ -31,10 +30,28 @@ export async function getRemote(req: {
   const client = pluginClient(req.server);
   try {
     const r = await client.get({
-      plugin: req.plugin, input: req.input, options: req.options.map(([key, value]) => ({ key, value })), user: req.user ?? "",
-      ...(req.timeRange ? { timeRange: { startMs: BigInt(req.timeRange.startMs), endMs: BigInt(req.timeRange.endMs), ...(req.timeRange.stepMs !== undefined ? { stepMs: BigInt(req.timeRange.stepMs) } : {}) } } : {}),
+      plugin: req.plugin,
+      input: req.input,
+      options: req.options.map(([key, value]) => ({ key, value })),
+      user: req.user ?? "",
+      ...(req.timeRange
+        ? {
+            timeRange: {
+              startMs: BigInt(req.timeRange.startMs),
+              endMs: BigInt(req.timeRange.endMs),
+              ...(req.timeRange.stepMs !== undefined ? { stepMs: BigInt(req.timeRange.stepMs) } : {}),
+            },
+          }
+        : {}),
     });
-    return { ok: true, contentType: r.contentType, body: r.body, warnings: r.warnings, requestId: r.requestId, durationMs: Number(r.durationMs) };
+    return {
+      ok: true,
+      contentType: r.contentType,
+      body: r.body,
+      warnings: r.warnings,
+      requestId: r.requestId,
+      durationMs: Number(r.durationMs),
+    };
   } catch (e) {
     const { kind, message } = errorFromConnect(e, req.server);
     return { ok: false, error: { kind, message } };
@@ -49,22 +66,25 @@ async function readStdin(): Promise<string> {
 
 /** `databook get … --server URL`: exit 0 with the body on stdout, 1 on a call error, 2 on a usage error. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        server: { type: "string" }, range: { type: "string" }, start: { type: "string" }, end: { type: "string" }, step: { type: "string" },
-        option: { type: "string", short: "o", multiple: true }, user: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`databook get: ${describeError(e)}\n${usage}`);
+  const parsed = parseFlags({
+    args: argv,
+    options: {
+      server: { type: "string" },
+      range: { type: "string" },
+      start: { type: "string" },
+      end: { type: "string" },
+      step: { type: "string" },
+      option: { type: "string", short: "o", multiple: true },
+      user: { type: "string" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if ("error" in parsed) {
+    console.error(`databook get: ${parsed.error}\n${usage}`);
     return 2;
   }
+  const { values, positionals } = parsed;
   const [plugin, inputArg, ...extra] = positionals;
   if (!values.server) {
     console.error(`databook get: --server URL is required for a remote call\n${usage}`);
@@ -83,16 +103,27 @@ export async function run(argv: string[]): Promise<number> {
     }
     options.push([o.slice(0, eq), o.slice(eq + 1)]);
   }
-  let timeRange;
+  let timeRange: ReturnType<typeof resolveTimeRange>;
   try {
-    timeRange = resolveTimeRange({ range: values.range, start: values.start, end: values.end, step: values.step }, undefined, Date.now());
+    timeRange = resolveTimeRange(
+      { range: values.range, start: values.start, end: values.end, step: values.step },
+      undefined,
+      Date.now(),
+    );
   } catch (e) {
     if (!(e instanceof CellSyntaxError)) throw e;
     console.error(`databook get: ${e.message.replaceAll("@", "--")}`);
     return 2;
   }
   const input = inputArg ?? (process.stdin.isTTY ? "" : await readStdin());
-  return runRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user: values.user ?? process.env.USER ?? "cli" });
+  return runRemote({
+    server: values.server,
+    plugin,
+    input,
+    options,
+    ...(timeRange ? { timeRange } : {}),
+    user: values.user ?? process.env.USER ?? "cli",
+  });
 }
 
 /**

@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { startServer } from "../server.ts";
-import { DEFAULT_DATA_DIR, describeError } from "./common.ts";
+import { DEFAULT_DATA_DIR, describeError, parseFlags } from "./common.ts";
 
 export const usage = `  serve [--host 127.0.0.1] [--port 8080] [--grpc-port 50051] [--data DIR] [--plugins DIR] [--web DIR] [--log]
                      start the notebook server (web app, REST, WebSocket, /metrics, Connect/gRPC-Web on
@@ -9,7 +8,8 @@ export const usage = `  serve [--host 127.0.0.1] [--port 8080] [--grpc-port 5005
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw { kind: "bad-input", message: `${flag} must be a port number from 0 to 65535, not '${value}'` };
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw { kind: "bad-input", message: `${flag} must be a port number from 0 to 65535, not '${value}'` };
   return n;
 }
 
@@ -19,21 +19,25 @@ function port(value: string | undefined, fallback: number, flag: string): number
  * 1 when it cannot start, 2 on a usage error.
  */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        host: { type: "string" }, port: { type: "string" }, "grpc-port": { type: "string" },
-        data: { type: "string" }, plugins: { type: "string" }, web: { type: "string" }, log: { type: "boolean" },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`databook serve: ${describeError(e)}\n${usage}`);
+  const parsed = parseFlags({
+    args: argv,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      "grpc-port": { type: "string" },
+      data: { type: "string" },
+      plugins: { type: "string" },
+      web: { type: "string" },
+      log: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if ("error" in parsed) {
+    console.error(`databook serve: ${parsed.error}\n${usage}`);
     return 2;
   }
-  let opts;
+  const { values } = parsed;
+  let opts: Parameters<typeof startServer>[0];
   try {
     opts = {
       host: values.host ?? "127.0.0.1",
@@ -48,19 +52,22 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`databook serve: ${describeError(e)}`);
     return 2;
   }
-  let server;
+  let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(opts);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const hint = code === "EADDRINUSE" ? " (the port is taken: pick another with --port / --grpc-port, or 0 for a free one)" : "";
+    const hint =
+      code === "EADDRINUSE" ? " (the port is taken: pick another with --port / --grpc-port, or 0 for a free one)" : "";
     console.error(`databook serve: could not start: ${describeError(e)}${hint}`);
     return 1;
   }
   const { plugins, broken } = server.plugins();
   console.log(`Databook is running at ${server.url}/`);
   if (server.grpcUrl) console.log(`gRPC (databook.v1.PluginService) at ${server.grpcUrl}`);
-  console.log(`data: ${opts.dataDir}   plugins: ${opts.pluginsDir ?? "(none: pass --plugins DIR)"} (${plugins.length} loaded${broken.length ? `, ${broken.length} broken` : ""})`);
+  console.log(
+    `data: ${opts.dataDir}   plugins: ${opts.pluginsDir ?? "(none: pass --plugins DIR)"} (${plugins.length} loaded${broken.length ? `, ${broken.length} broken` : ""})`,
+  );
   for (const b of broken) console.log(`  broken plugin ${b.dir}: ${b.reason}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

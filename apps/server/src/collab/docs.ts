@@ -1,5 +1,5 @@
+import { CELL_KEYS, type CellRun, META_KEYS, type TimeRangeSetting } from "@databook/wire";
 import type { Database } from "better-sqlite3";
-import { CELL_KEYS, META_KEYS, type CellRun, type TimeRangeSetting } from "@databook/wire";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
@@ -39,7 +39,11 @@ export type DocHooks = {
   /** After an update is stored (before it is broadcast); `bytes` is its size. */
   onStored?: (notebookId: string, bytes: number) => void;
   /** The title or time range changed (already mirrored to SQLite). */
-  onMetaChange?: (notebookId: string, change: { title?: { from: string; to: string }; timeRange?: { from?: TimeRangeSetting; to?: TimeRangeSetting } }, actor: string) => void;
+  onMetaChange?: (
+    notebookId: string,
+    change: { title?: { from: string; to: string }; timeRange?: { from?: TimeRangeSetting; to?: TimeRangeSetting } },
+    actor: string,
+  ) => void;
   /** Cell sources changed (debounced by the caller as it likes). */
   onCellsChange?: (open: OpenDoc) => void;
   /** A doc was just loaded from SQLite (its update handler is attached: changes are stored). */
@@ -52,7 +56,10 @@ export type DocHooks = {
 
 /** Stores a fresh notebook's initial state (already built in `doc`) as its snapshot. */
 export function storeInitialDoc(db: Database, notebookId: string, doc: Y.Doc): void {
-  db.prepare("INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, 0)").run(notebookId, Y.encodeStateAsUpdate(doc));
+  db.prepare("INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, 0)").run(
+    notebookId,
+    Y.encodeStateAsUpdate(doc),
+  );
 }
 
 /**
@@ -66,7 +73,12 @@ export function storeInitialDoc(db: Database, notebookId: string, doc: Y.Doc): v
  * that a peer received. After `compactEvery` updates, a background task folds them into the
  * snapshot.
  */
-export function createDocManager(opts: { db: Database; hooks?: DocHooks; compactEvery?: number; nowMs?: () => number }) {
+export function createDocManager(opts: {
+  db: Database;
+  hooks?: DocHooks;
+  compactEvery?: number;
+  nowMs?: () => number;
+}) {
   const { db } = opts;
   const hooks = opts.hooks ?? {};
   const compactEvery = opts.compactEvery ?? 500;
@@ -77,7 +89,9 @@ export function createDocManager(opts: { db: Database; hooks?: DocHooks; compact
   const selUpdates = db.prepare("SELECT seq, data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq");
   const insUpdate = db.prepare("INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?)");
   const maxSeq = db.prepare("SELECT max(seq) AS s FROM doc_updates WHERE notebook_id = ?");
-  const upSnap = db.prepare("INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, ?) ON CONFLICT (notebook_id) DO UPDATE SET data = excluded.data, upto_seq = excluded.upto_seq");
+  const upSnap = db.prepare(
+    "INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, ?) ON CONFLICT (notebook_id) DO UPDATE SET data = excluded.data, upto_seq = excluded.upto_seq",
+  );
   const delUpdates = db.prepare("DELETE FROM doc_updates WHERE notebook_id = ? AND seq <= ?");
   const mirrorTitle = db.prepare("UPDATE notebooks SET title = ?, updated_at_ms = ? WHERE id = ?");
   const mirrorRange = db.prepare("UPDATE notebooks SET time_range = ?, updated_at_ms = ? WHERE id = ?");
@@ -130,18 +144,22 @@ export function createDocManager(opts: { db: Database; hooks?: DocHooks; compact
         touch.run(t, notebookId);
       }
       broadcast(o, syncUpdateMessage(update), origin);
-      if (++o.pending >= compactEvery) setImmediate(() => open.get(notebookId) === o && o.pending >= compactEvery && compact(o));
+      if (++o.pending >= compactEvery)
+        setImmediate(() => open.get(notebookId) === o && o.pending >= compactEvery && compact(o));
     });
 
-    awareness.on("update", ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-      const changed = added.concat(updated, removed);
-      const ctl = o.peers.get(origin as Peer);
-      if (ctl) {
-        for (const id of added) ctl.add(id);
-        for (const id of removed) ctl.delete(id);
-      }
-      broadcast(o, awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(awareness, changed)));
-    });
+    awareness.on(
+      "update",
+      ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+        const changed = added.concat(updated, removed);
+        const ctl = o.peers.get(origin as Peer);
+        if (ctl) {
+          for (const id of added) ctl.add(id);
+          for (const id of removed) ctl.delete(id);
+        }
+        broadcast(o, awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(awareness, changed)));
+      },
+    );
 
     metaOf(doc).observe((ev, tr) => {
       if (tr.origin === "load") return;
@@ -159,7 +177,10 @@ export function createDocManager(opts: { db: Database; hooks?: DocHooks; compact
       if (ev.keysChanged.has(META_KEYS.timeRange)) {
         const to = timeRangeOf(doc);
         if (to) mirrorRange.run(JSON.stringify(to), t, notebookId);
-        change.timeRange = { from: ev.changes.keys.get(META_KEYS.timeRange)?.oldValue as TimeRangeSetting | undefined, to };
+        change.timeRange = {
+          from: ev.changes.keys.get(META_KEYS.timeRange)?.oldValue as TimeRangeSetting | undefined,
+          to,
+        };
       }
       if (change.title || change.timeRange) hooks.onMetaChange?.(notebookId, change, actor);
     });
@@ -173,7 +194,10 @@ export function createDocManager(opts: { db: Database; hooks?: DocHooks; compact
           if (!(ev instanceof Y.YMapEvent) || !ev.keysChanged.has(CELL_KEYS.run)) continue;
           const old = ev.changes.keys.get(CELL_KEYS.run)?.oldValue as CellRun | undefined;
           const cell = ev.target as Y.Map<unknown>;
-          doc.transact(() => (old === undefined ? cell.delete(CELL_KEYS.run) : cell.set(CELL_KEYS.run, old)), SERVER_ORIGIN);
+          doc.transact(
+            () => (old === undefined ? cell.delete(CELL_KEYS.run) : cell.set(CELL_KEYS.run, old)),
+            SERVER_ORIGIN,
+          );
         }
       }
       hooks.onCellsChange?.(o);
@@ -250,10 +274,15 @@ export function awarenessMessage(update: Uint8Array): Uint8Array {
  * `databook export` next to a running server). Undefined when the notebook has no document.
  */
 export function readStoredDoc(db: Database, notebookId: string): Y.Doc | undefined {
-  const snap = db.prepare("SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?").get(notebookId) as { data: Buffer; upto_seq: number } | undefined;
+  const snap = db.prepare("SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?").get(notebookId) as
+    | { data: Buffer; upto_seq: number }
+    | undefined;
   if (!snap) return undefined;
   const doc = new Y.Doc();
   Y.applyUpdate(doc, snap.data);
-  for (const u of db.prepare("SELECT data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq").all(notebookId, snap.upto_seq) as { data: Buffer }[]) Y.applyUpdate(doc, u.data);
+  for (const u of db
+    .prepare("SELECT data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq")
+    .all(notebookId, snap.upto_seq) as { data: Buffer }[])
+    Y.applyUpdate(doc, u.data);
   return doc;
 }

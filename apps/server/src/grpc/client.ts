@@ -29,6 +29,11 @@ export function errorFromConnect(e: unknown, baseUrl: string): { kind: ErrorKind
   const ce = ConnectError.from(e);
   const k = ce.metadata.get(ERROR_KIND_HEADER);
   if (isErrorKind(k)) return { kind: k, message: ce.rawMessage, code: ce.code };
-  if (ce.code === Code.Unavailable && !k) return { kind: "upstream", message: `could not reach the Databook gRPC server at ${baseUrl}: ${ce.rawMessage}`, code: ce.code };
+  if (ce.code === Code.Unavailable && !k)
+    return {
+      kind: "upstream",
+      message: `could not reach the Databook gRPC server at ${baseUrl}: ${ce.rawMessage}`,
+      code: ce.code,
+    };
   return { kind: KIND_OF_CODE[ce.code] ?? "internal", message: ce.rawMessage, code: ce.code };
 }

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import type { PluginHost } from "@databook/plugin-host";
 import { RESERVED_KEYS } from "@databook/cell-syntax";
+import type { PluginHost } from "@databook/plugin-host";
 import type { ErrorKind } from "@databook/wire";
 import { PluginService } from "../../gen/databook/v1/plugins_pb.js";
 
@@ -35,28 +35,57 @@ export function pluginServiceRoutes(host: PluginHost | undefined) {
   return (router: ConnectRouter) =>
     router.service(PluginService, {
       async get(req) {
-        if (!req.plugin) throw toConnectError("bad-input", "plugin is required: the name of a loaded plugin (see ListPlugins)");
+        if (!req.plugin)
+          throw toConnectError("bad-input", "plugin is required: the name of a loaded plugin (see ListPlugins)");
         const reserved = req.options.find((o) => (RESERVED_KEYS as readonly string[]).includes(o.key));
-        if (reserved) throw toConnectError("bad-input", `option '${reserved.key}' is reserved; put the time range in time_range instead`);
+        if (reserved)
+          throw toConnectError(
+            "bad-input",
+            `option '${reserved.key}' is reserved; put the time range in time_range instead`,
+          );
         let timeRange: { startMs: number; endMs: number; stepMs?: number } | undefined;
         if (req.timeRange) {
           const { startMs, endMs, stepMs } = req.timeRange;
-          if (endMs <= startMs) throw toConnectError("bad-input", "time_range.end_ms must be greater than time_range.start_ms (ms since epoch)");
-          if (stepMs !== undefined && stepMs <= 0n) throw toConnectError("bad-input", "time_range.step_ms must be positive");
-          timeRange = { startMs: Number(startMs), endMs: Number(endMs), ...(stepMs !== undefined ? { stepMs: Number(stepMs) } : {}) };
+          if (endMs <= startMs)
+            throw toConnectError(
+              "bad-input",
+              "time_range.end_ms must be greater than time_range.start_ms (ms since epoch)",
+            );
+          if (stepMs !== undefined && stepMs <= 0n)
+            throw toConnectError("bad-input", "time_range.step_ms must be positive");
+          timeRange = {
+            startMs: Number(startMs),
+            endMs: Number(endMs),
+            ...(stepMs !== undefined ? { stepMs: Number(stepMs) } : {}),
+          };
         }
-        if (!host) throw toConnectError("plugin-broken", "this server was started without a plugins directory (--plugins DIR)");
+        if (!host)
+          throw toConnectError("plugin-broken", "this server was started without a plugins directory (--plugins DIR)");
         const res = await host.invoke(req.plugin, {
-          input: req.input, options: req.options.map((o) => [o.key, o.value]), user: req.user || "grpc",
+          input: req.input,
+          options: req.options.map((o) => [o.key, o.value]),
+          user: req.user || "grpc",
           ...(timeRange ? { timeRange } : {}),
         });
         if (!res.ok) throw toConnectError(res.error.kind, res.error.message);
-        return { contentType: res.output.contentType, body: res.output.body, warnings: res.output.warnings, requestId: res.requestId, durationMs: BigInt(Math.round(res.durationMs)) };
+        return {
+          contentType: res.output.contentType,
+          body: res.output.body,
+          warnings: res.output.warnings,
+          requestId: res.requestId,
+          durationMs: BigInt(Math.round(res.durationMs)),
+        };
       },
       async listPlugins() {
         const { plugins, broken } = host ? host.list() : { plugins: [], broken: [] };
         return {
-          plugins: plugins.map((p) => ({ name: p.name, description: p.description, version: p.version, options: p.options, contentTypes: p.contentTypes })),
+          plugins: plugins.map((p) => ({
+            name: p.name,
+            description: p.description,
+            version: p.version,
+            options: p.options,
+            contentTypes: p.contentTypes,
+          })),
           broken: broken.map((b) => ({ dir: b.dir, reason: b.reason, ...(b.name ? { name: b.name } : {}) })),
         };
       },

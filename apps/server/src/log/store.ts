@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { canonicalJson, entryHash, GENESIS_HASH, sha256Hex, type HashedEntry } from "./canonical.ts";
+import { canonicalJson, entryHash, GENESIS_HASH, type HashedEntry, sha256Hex } from "./canonical.ts";
 
 /** Kinds of incident-log entries (docs/incident-log.md lists each one's `data`). */
 export type LogEntryType =
@@ -25,16 +25,31 @@ export type NewLogEntry = {
 };
 
 type Row = {
-  notebook_id: string; seq: number; type: string; at_ms: number; actor: string;
-  cell_id: string | null; run_id: string | null; data: string; prev_hash: string; hash: string;
+  notebook_id: string;
+  seq: number;
+  type: string;
+  at_ms: number;
+  actor: string;
+  cell_id: string | null;
+  run_id: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
 };
 
 /** Turns a `log_entries` row into a {@link LogEntry}. */
 export function rowToEntry(r: Row): LogEntry {
   return {
-    notebookId: r.notebook_id, seq: r.seq, type: r.type, atMs: r.at_ms, actor: r.actor,
-    cellId: r.cell_id, runId: r.run_id, data: JSON.parse(r.data) as Record<string, unknown>,
-    prevHash: r.prev_hash, hash: r.hash,
+    notebookId: r.notebook_id,
+    seq: r.seq,
+    type: r.type,
+    atMs: r.at_ms,
+    actor: r.actor,
+    cellId: r.cell_id,
+    runId: r.run_id,
+    data: JSON.parse(r.data) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
   };
 }
 
@@ -67,8 +82,18 @@ export function createLogStore(db: Database) {
       prevHash: prev?.hash ?? GENESIS_HASH,
     };
     const hash = entryHash(hashed);
-    insert.run(hashed.notebookId, hashed.seq, hashed.type, hashed.atMs, hashed.actor, hashed.cellId,
-      hashed.runId, canonicalJson(hashed.data), hashed.prevHash, hash);
+    insert.run(
+      hashed.notebookId,
+      hashed.seq,
+      hashed.type,
+      hashed.atMs,
+      hashed.actor,
+      hashed.cellId,
+      hashed.runId,
+      canonicalJson(hashed.data),
+      hashed.prevHash,
+      hash,
+    );
     return { ...hashed, hash };
   });
 

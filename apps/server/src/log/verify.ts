@@ -17,11 +17,19 @@ export type VerifyResult =
  */
 export function verifyLog(db: Database, opts: { notebookId?: string; head?: string } = {}): VerifyResult {
   if (opts.head && !opts.notebookId) {
-    return { ok: false, notebookId: "", seq: null, reason: "--head needs --notebook ID (a head hash belongs to one notebook)", entries: 0 };
+    return {
+      ok: false,
+      notebookId: "",
+      seq: null,
+      reason: "--head needs --notebook ID (a head hash belongs to one notebook)",
+      entries: 0,
+    };
   }
   const ids = opts.notebookId
     ? [opts.notebookId]
-    : (db.prepare("SELECT DISTINCT notebook_id AS id FROM log_entries ORDER BY id").all() as { id: string }[]).map((r) => r.id);
+    : (db.prepare("SELECT DISTINCT notebook_id AS id FROM log_entries ORDER BY id").all() as { id: string }[]).map(
+        (r) => r.id,
+      );
   const rows = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
   const blob = db.prepare("SELECT data FROM blobs WHERE hash = ?");
   let count = 0;
@@ -31,30 +39,57 @@ export function verifyLog(db: Database, opts: { notebookId?: string; head?: stri
     let expectSeq = 1;
     let n = 0;
     for (const raw of rows.iterate(id) as Iterable<Parameters<typeof rowToEntry>[0]>) {
-      let e;
+      let e: ReturnType<typeof rowToEntry>;
       try {
         e = rowToEntry(raw);
       } catch {
         return { ok: false, notebookId: id, seq: raw.seq, reason: "its data column is not valid JSON", entries: count };
       }
       if (e.seq !== expectSeq) {
-        const reason = e.seq > expectSeq
-          ? `expected seq ${expectSeq} but found ${e.seq}: entries ${expectSeq}..${e.seq - 1} were removed`
-          : `seq ${e.seq} appears out of order (expected ${expectSeq})`;
+        const reason =
+          e.seq > expectSeq
+            ? `expected seq ${expectSeq} but found ${e.seq}: entries ${expectSeq}..${e.seq - 1} were removed`
+            : `seq ${e.seq} appears out of order (expected ${expectSeq})`;
         return { ok: false, notebookId: id, seq: e.seq, reason, entries: count };
       }
       if (e.prevHash !== prevHash) {
-        return { ok: false, notebookId: id, seq: e.seq, reason: "its prev_hash does not match the previous entry's hash (an entry before it was changed, inserted or removed)", entries: count };
+        return {
+          ok: false,
+          notebookId: id,
+          seq: e.seq,
+          reason:
+            "its prev_hash does not match the previous entry's hash (an entry before it was changed, inserted or removed)",
+          entries: count,
+        };
       }
       if (entryHash(e) !== e.hash) {
-        return { ok: false, notebookId: id, seq: e.seq, reason: "its content does not match its hash (the entry was changed)", entries: count };
+        return {
+          ok: false,
+          notebookId: id,
+          seq: e.seq,
+          reason: "its content does not match its hash (the entry was changed)",
+          entries: count,
+        };
       }
       const ref = e.data.outputHash;
       if (typeof ref === "string") {
         const b = blob.get(ref) as { data: Buffer } | undefined;
-        if (!b) return { ok: false, notebookId: id, seq: e.seq, reason: `its stored output ${ref} is missing`, entries: count };
+        if (!b)
+          return {
+            ok: false,
+            notebookId: id,
+            seq: e.seq,
+            reason: `its stored output ${ref} is missing`,
+            entries: count,
+          };
         if (sha256Hex(b.data) !== ref) {
-          return { ok: false, notebookId: id, seq: e.seq, reason: `its stored output ${ref} was changed (SHA-256 differs)`, entries: count };
+          return {
+            ok: false,
+            notebookId: id,
+            seq: e.seq,
+            reason: `its stored output ${ref} was changed (SHA-256 differs)`,
+            entries: count,
+          };
         }
       }
       if (opts.head && e.hash === opts.head) headAt = { notebookId: id, seq: e.seq, later: 0 };
@@ -67,9 +102,14 @@ export function verifyLog(db: Database, opts: { notebookId?: string; head?: stri
   }
   if (opts.head && !headAt) {
     return {
-      ok: false, notebookId: opts.notebookId!, seq: null, entries: count,
+      ok: false,
+      notebookId: opts.notebookId!,
+      seq: null,
+      entries: count,
       reason: `head ${opts.head} is not in the chain: its tail was cut off or the chain was rewritten`,
     };
   }
-  return headAt ? { ok: true, entries: count, notebooks: ids.length, head: headAt } : { ok: true, entries: count, notebooks: ids.length };
+  return headAt
+    ? { ok: true, entries: count, notebooks: ids.length, head: headAt }
+    : { ok: true, entries: count, notebooks: ids.length };
 }

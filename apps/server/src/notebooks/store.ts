@@ -1,6 +1,6 @@
-import type { Database } from "better-sqlite3";
-import { META_KEYS, type TimeRangeSetting } from "@databook/wire";
 import { parseDuration } from "@databook/cell-syntax";
+import { META_KEYS, type TimeRangeSetting } from "@databook/wire";
+import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
 import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
 import { cellsOf, cellsSnapshot, metaOf, newCell } from "../collab/schema.ts";
@@ -21,13 +21,27 @@ export type NotebookRow = {
 };
 
 type Row = {
-  id: string; title: string; time_range: string; edit_token: string; view_token: string; template_id: string | null;
-  created_at_ms: number; updated_at_ms: number; archived_at_ms: number | null;
+  id: string;
+  title: string;
+  time_range: string;
+  edit_token: string;
+  view_token: string;
+  template_id: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  archived_at_ms: number | null;
 };
 
 const toNotebook = (r: Row): NotebookRow => ({
-  id: r.id, title: r.title, timeRange: JSON.parse(r.time_range) as TimeRangeSetting, archived: r.archived_at_ms !== null,
-  createdAtMs: r.created_at_ms, updatedAtMs: r.updated_at_ms, editToken: r.edit_token, viewToken: r.view_token, templateId: r.template_id,
+  id: r.id,
+  title: r.title,
+  timeRange: JSON.parse(r.time_range) as TimeRangeSetting,
+  archived: r.archived_at_ms !== null,
+  createdAtMs: r.created_at_ms,
+  updatedAtMs: r.updated_at_ms,
+  editToken: r.edit_token,
+  viewToken: r.view_token,
+  templateId: r.template_id,
 });
 
 /** The default time range of a new notebook: the last hour. */
@@ -47,12 +61,19 @@ export function checkTimeRange(x: unknown): TimeRangeSetting {
     }
     return { kind: "relative", range: t.range };
   }
-  if (t && t.kind === "absolute" && Number.isSafeInteger(t.startMs) && Number.isSafeInteger(t.endMs) && (t.startMs as number) < (t.endMs as number)) {
+  if (
+    t &&
+    t.kind === "absolute" &&
+    Number.isSafeInteger(t.startMs) &&
+    Number.isSafeInteger(t.endMs) &&
+    (t.startMs as number) < (t.endMs as number)
+  ) {
     return { kind: "absolute", startMs: t.startMs as number, endMs: t.endMs as number };
   }
   throw {
     kind: "bad-input",
-    message: 'timeRange must be {"kind":"relative","range":"1h"} or {"kind":"absolute","startMs":…,"endMs":…} with startMs < endMs (ms since epoch)',
+    message:
+      'timeRange must be {"kind":"relative","range":"1h"} or {"kind":"absolute","startMs":…,"endMs":…} with startMs < endMs (ms since epoch)',
   };
 }
 
@@ -65,9 +86,12 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
   const { db, log, docs } = opts;
   const now = opts.nowMs ?? Date.now;
   const sel = db.prepare("SELECT * FROM notebooks WHERE id = ?");
-  const ins = db.prepare(`INSERT INTO notebooks (id, title, time_range, edit_token, view_token, template_id, created_at_ms, updated_at_ms)
+  const ins =
+    db.prepare(`INSERT INTO notebooks (id, title, time_range, edit_token, view_token, template_id, created_at_ms, updated_at_ms)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-  const archive = db.prepare("UPDATE notebooks SET archived_at_ms = ?, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL");
+  const archive = db.prepare(
+    "UPDATE notebooks SET archived_at_ms = ?, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL",
+  );
 
   function get(id: string): NotebookRow | undefined {
     const r = sel.get(id) as Row | undefined;
@@ -85,10 +109,22 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
   }
 
   const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: string) => {
-    ins.run(nb.id, nb.title, JSON.stringify(nb.timeRange), nb.editToken, nb.viewToken, nb.templateId, nb.createdAtMs, nb.updatedAtMs);
+    ins.run(
+      nb.id,
+      nb.title,
+      JSON.stringify(nb.timeRange),
+      nb.editToken,
+      nb.viewToken,
+      nb.templateId,
+      nb.createdAtMs,
+      nb.updatedAtMs,
+    );
     storeInitialDoc(db, nb.id, doc);
     log.append({
-      notebookId: nb.id, type: "notebook.created", atMs: nb.createdAtMs, actor,
+      notebookId: nb.id,
+      type: "notebook.created",
+      atMs: nb.createdAtMs,
+      actor,
       data: { title: nb.title, timeRange: nb.timeRange, templateId: nb.templateId ?? undefined },
     });
   });
@@ -103,12 +139,20 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
      */
     create(input: { title?: string; timeRange?: unknown; templateId?: string; actor: string }): NotebookRow {
       const template = input.templateId ? get(input.templateId) : undefined;
-      if (input.templateId && !template) throw { kind: "not-found", message: `template notebook ${input.templateId} does not exist` };
-      const timeRange = input.timeRange !== undefined ? checkTimeRange(input.timeRange) : (template?.timeRange ?? DEFAULT_TIME_RANGE);
+      if (input.templateId && !template)
+        throw { kind: "not-found", message: `template notebook ${input.templateId} does not exist` };
+      const timeRange =
+        input.timeRange !== undefined ? checkTimeRange(input.timeRange) : (template?.timeRange ?? DEFAULT_TIME_RANGE);
       const t = now();
       const nb: NotebookRow = {
-        id: randomId(), title: (input.title ?? "").trim() || (template ? `${template.title} (copy)` : "Untitled incident"),
-        timeRange, archived: false, createdAtMs: t, updatedAtMs: t, editToken: newToken(), viewToken: newToken(),
+        id: randomId(),
+        title: (input.title ?? "").trim() || (template ? `${template.title} (copy)` : "Untitled incident"),
+        timeRange,
+        archived: false,
+        createdAtMs: t,
+        updatedAtMs: t,
+        editToken: newToken(),
+        viewToken: newToken(),
         templateId: template?.id ?? null,
       };
       const cells = template ? withDoc(template.id, cellsSnapshot) : [];
@@ -124,12 +168,18 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     },
     /** All notebooks, newest change first; archived ones only with `includeArchived`. */
     list(includeArchived: boolean): NotebookRow[] {
-      const q = includeArchived ? "SELECT * FROM notebooks ORDER BY updated_at_ms DESC" : "SELECT * FROM notebooks WHERE archived_at_ms IS NULL ORDER BY updated_at_ms DESC";
+      const q = includeArchived
+        ? "SELECT * FROM notebooks ORDER BY updated_at_ms DESC"
+        : "SELECT * FROM notebooks WHERE archived_at_ms IS NULL ORDER BY updated_at_ms DESC";
       return (db.prepare(q).all() as Row[]).map(toNotebook);
     },
     /** Distinct actors of a notebook's log (who created, renamed, ran…), in order of appearance. */
     participants(id: string): string[] {
-      const rows = db.prepare("SELECT actor, min(seq) AS s FROM log_entries WHERE notebook_id = ? AND actor <> 'system' GROUP BY actor ORDER BY s").all(id) as { actor: string }[];
+      const rows = db
+        .prepare(
+          "SELECT actor, min(seq) AS s FROM log_entries WHERE notebook_id = ? AND actor <> 'system' GROUP BY actor ORDER BY s",
+        )
+        .all(id) as { actor: string }[];
       return rows.map((r) => r.actor);
     },
     /** The role a token grants on a notebook, or undefined for a wrong token. */
@@ -146,15 +196,19 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     update(id: string, patch: { title?: unknown; timeRange?: unknown }, actor: string): NotebookRow {
       let title: string | undefined;
       if (patch.title !== undefined) {
-        if (typeof patch.title !== "string" || !patch.title.trim()) throw { kind: "bad-input", message: "title must be a non-empty string" };
+        if (typeof patch.title !== "string" || !patch.title.trim())
+          throw { kind: "bad-input", message: "title must be a non-empty string" };
         title = patch.title.trim();
       }
       const timeRange = patch.timeRange !== undefined ? checkTimeRange(patch.timeRange) : undefined;
       withDoc(id, (doc) =>
-        doc.transact(() => {
-          if (title !== undefined) metaOf(doc).set(META_KEYS.title, title);
-          if (timeRange !== undefined) metaOf(doc).set(META_KEYS.timeRange, timeRange);
-        }, { actor }),
+        doc.transact(
+          () => {
+            if (title !== undefined) metaOf(doc).set(META_KEYS.title, title);
+            if (timeRange !== undefined) metaOf(doc).set(META_KEYS.timeRange, timeRange);
+          },
+          { actor },
+        ),
       );
       return get(id)!;
     },

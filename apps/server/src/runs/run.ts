@@ -41,7 +41,14 @@ export function createRunService(opts: {
   }
 
   /** Logs run.finished, indexes the output, updates metrics and returns the cell's final state. */
-  function finish(o: OpenDoc, cellId: string, base: CellRun, result: { ok: true; contentType: string; body: string; warnings: string[]; durationMs: number } | { ok: false; error: DatabookError; durationMs: number }): CellRun {
+  function finish(
+    o: OpenDoc,
+    cellId: string,
+    base: CellRun,
+    result:
+      | { ok: true; contentType: string; body: string; warnings: string[]; durationMs: number }
+      | { ok: false; error: DatabookError; durationMs: number },
+  ): CellRun {
     const t = now();
     const plugin = base.plugin ?? "(none)";
     let run: CellRun;
@@ -49,20 +56,49 @@ export function createRunService(opts: {
       const bytes = Buffer.byteLength(result.body, "utf8");
       const hash = log.putBlob(result.body, result.contentType);
       run = {
-        ...base, status: "done", finishedAtMs: t, durationMs: result.durationMs, contentType: result.contentType,
-        outputBytes: bytes, warnings: result.warnings,
+        ...base,
+        status: "done",
+        finishedAtMs: t,
+        durationMs: result.durationMs,
+        contentType: result.contentType,
+        outputBytes: bytes,
+        warnings: result.warnings,
         ...(bytes <= INLINE_OUTPUT_MAX_BYTES ? { output: result.body } : { outputRef: hash }),
       };
       appendLog({
-        notebookId: o.notebookId, type: "run.finished", atMs: t, actor: base.user, cellId, runId: base.id,
-        data: { outcome: "done", durationMs: result.durationMs, contentType: result.contentType, outputHash: hash, outputBytes: bytes, warnings: result.warnings },
+        notebookId: o.notebookId,
+        type: "run.finished",
+        atMs: t,
+        actor: base.user,
+        cellId,
+        runId: base.id,
+        data: {
+          outcome: "done",
+          durationMs: result.durationMs,
+          contentType: result.contentType,
+          outputHash: hash,
+          outputBytes: bytes,
+          warnings: result.warnings,
+        },
       });
       search.addOutput(o.notebookId, cellId, base.id, result.body);
       metrics?.runs.inc({ plugin, outcome: "done" });
     } else {
-      run = { ...base, status: "failed", finishedAtMs: t, durationMs: result.durationMs, warnings: [], error: result.error };
+      run = {
+        ...base,
+        status: "failed",
+        finishedAtMs: t,
+        durationMs: result.durationMs,
+        warnings: [],
+        error: result.error,
+      };
       appendLog({
-        notebookId: o.notebookId, type: "run.finished", atMs: t, actor: base.user, cellId, runId: base.id,
+        notebookId: o.notebookId,
+        type: "run.finished",
+        atMs: t,
+        actor: base.user,
+        cellId,
+        runId: base.id,
         data: { outcome: "failed", durationMs: result.durationMs, warnings: [], error: result.error },
       });
       metrics?.runs.inc({ plugin, outcome: result.error.kind });
@@ -71,23 +107,53 @@ export function createRunService(opts: {
     return run;
   }
 
-  async function execute(o: OpenDoc, cellId: string, base: CellRun, req: { input: string; options: [string, string][]; timeRange?: { startMs: number; endMs: number; stepMs?: number } }): Promise<void> {
+  async function execute(
+    o: OpenDoc,
+    cellId: string,
+    base: CellRun,
+    req: {
+      input: string;
+      options: [string, string][];
+      timeRange?: { startMs: number; endMs: number; stepMs?: number };
+    },
+  ): Promise<void> {
     const key = `${o.notebookId}/${cellId}`;
     try {
       writeRun(o, cellId, { ...base, status: "running" });
       let res: InvokeResult;
       if (!host) {
-        res = { ok: false, error: { kind: "plugin-broken", message: "this server was started without a plugins directory (--plugins DIR)" }, logs: [], durationMs: 0, requestId: base.id };
+        res = {
+          ok: false,
+          error: {
+            kind: "plugin-broken",
+            message: "this server was started without a plugins directory (--plugins DIR)",
+          },
+          logs: [],
+          durationMs: 0,
+          requestId: base.id,
+        };
       } else {
         try {
           res = await host.invoke(base.plugin!, { ...req, user: base.user, requestId: base.id });
         } catch (e) {
           // the host promises not to throw for plugin failures; anything else is our bug, shown as such
-          res = { ok: false, error: { kind: "internal", message: `the plugin host failed: ${(e as Error).message ?? String(e)}` }, logs: [], durationMs: 0, requestId: base.id };
+          res = {
+            ok: false,
+            error: { kind: "internal", message: `the plugin host failed: ${(e as Error).message ?? String(e)}` },
+            logs: [],
+            durationMs: 0,
+            requestId: base.id,
+          };
         }
       }
       const final = res.ok
-        ? finish(o, cellId, base, { ok: true, contentType: res.output.contentType, body: res.output.body, warnings: res.output.warnings, durationMs: res.durationMs })
+        ? finish(o, cellId, base, {
+            ok: true,
+            contentType: res.output.contentType,
+            body: res.output.body,
+            warnings: res.output.warnings,
+            durationMs: res.durationMs,
+          })
         : finish(o, cellId, base, { ok: false, error: res.error, durationMs: res.durationMs });
       writeRun(o, cellId, final);
     } finally {
@@ -108,13 +174,22 @@ export function createRunService(opts: {
       let handedOff = false;
       try {
         const cell = findCell(o.doc, cellId);
-        if (!cell) throw { status: 404, kind: "not-found", message: `notebook ${notebookId} has no cell ${cellId}` } satisfies RunRefusal;
+        if (!cell)
+          throw {
+            status: 404,
+            kind: "not-found",
+            message: `notebook ${notebookId} has no cell ${cellId}`,
+          } satisfies RunRefusal;
         const key = `${notebookId}/${cellId}`;
         const current = inflight.get(key);
         if (current) {
           const r = runOf(cell);
           const by = r && r.id === current ? ` by ${r.user}, started ${new Date(r.startedAtMs).toISOString()}` : "";
-          throw { status: 409, kind: "bad-input", message: `cell ${cellId} is already running (run ${current}${by}); wait for it to finish, then run it again` } satisfies RunRefusal;
+          throw {
+            status: 409,
+            kind: "bad-input",
+            message: `cell ${cellId} is already running (run ${current}${by}); wait for it to finish, then run it again`,
+          } satisfies RunRefusal;
         }
         const source = sourceOf(cell);
         const t = now();
@@ -125,7 +200,11 @@ export function createRunService(opts: {
         try {
           parsed = parseCell(source);
           if (parsed.kind === "markdown") {
-            throw { status: 400, kind: "bad-input", message: `cell ${cellId} has no @plugin line, so it is markdown and cannot run; start it with a line such as @plugin=prometheus` } satisfies RunRefusal;
+            throw {
+              status: 400,
+              kind: "bad-input",
+              message: `cell ${cellId} has no @plugin line, so it is markdown and cannot run; start it with a line such as @plugin=prometheus`,
+            } satisfies RunRefusal;
           }
           timeRange = resolveTimeRange(parsed.reserved, timeRangeOf(o.doc), t);
         } catch (e) {
@@ -135,13 +214,33 @@ export function createRunService(opts: {
         }
         const query = parsed && parsed.kind === "query" ? parsed : undefined;
         const info = query && host?.list().plugins.find((p) => p.name === query.plugin);
-        const actionOptions = query && info ? query.options.filter(([k]) => info.options.some((op) => op.name === k && op.action)).map(([k]) => k) : [];
-        const base: CellRun = { id: runId, status: "queued", user, startedAtMs: t, action: actionOptions.length > 0, warnings: [], ...(query ? { plugin: query.plugin } : {}) };
+        const actionOptions =
+          query && info
+            ? query.options.filter(([k]) => info.options.some((op) => op.name === k && op.action)).map(([k]) => k)
+            : [];
+        const base: CellRun = {
+          id: runId,
+          status: "queued",
+          user,
+          startedAtMs: t,
+          action: actionOptions.length > 0,
+          warnings: [],
+          ...(query ? { plugin: query.plugin } : {}),
+        };
         appendLog({
-          notebookId, type: "run.started", atMs: t, actor: user, cellId, runId,
+          notebookId,
+          type: "run.started",
+          atMs: t,
+          actor: user,
+          cellId,
+          runId,
           data: {
-            plugin: query?.plugin, input: query ? query.input : source, options: query?.options ?? [],
-            timeRange: timeRange!, action: base.action, actionOptions,
+            plugin: query?.plugin,
+            input: query ? query.input : source,
+            options: query?.options ?? [],
+            timeRange: timeRange!,
+            action: base.action,
+            actionOptions,
           },
         });
         inflight.set(key, runId);
@@ -153,7 +252,11 @@ export function createRunService(opts: {
         }
         writeRun(o, cellId, base);
         handedOff = true;
-        const done = execute(o, cellId, base, { input: query.input, options: query.options, ...(timeRange ? { timeRange } : {}) });
+        const done = execute(o, cellId, base, {
+          input: query.input,
+          options: query.options,
+          ...(timeRange ? { timeRange } : {}),
+        });
         running.add(done);
         void done.finally(() => running.delete(done));
         return { runId, done };
@@ -167,14 +270,31 @@ export function createRunService(opts: {
      * as failed, and logs their end once.
      */
     recoverStale(o: OpenDoc): void {
-      const hasFinished = (runId: string) => log.entries(o.notebookId).some((e) => e.runId === runId && e.type === "run.finished");
+      const hasFinished = (runId: string) =>
+        log.entries(o.notebookId).some((e) => e.runId === runId && e.type === "run.finished");
       for (const c of cellsOf(o.doc)) {
         const r = runOf(c as Y.Map<unknown>);
         const cellId = (c as Y.Map<unknown>).get(CELL_KEYS.id) as string;
-        if (!r || (r.status !== "queued" && r.status !== "running") || inflight.get(`${o.notebookId}/${cellId}`) === r.id) continue;
-        const error: DatabookError = { kind: "internal", message: "the server stopped during this run; run the cell again" };
+        if (
+          !r ||
+          (r.status !== "queued" && r.status !== "running") ||
+          inflight.get(`${o.notebookId}/${cellId}`) === r.id
+        )
+          continue;
+        const error: DatabookError = {
+          kind: "internal",
+          message: "the server stopped during this run; run the cell again",
+        };
         if (!hasFinished(r.id)) {
-          appendLog({ notebookId: o.notebookId, type: "run.finished", atMs: now(), actor: "system", cellId, runId: r.id, data: { outcome: "failed", durationMs: 0, warnings: [], error } });
+          appendLog({
+            notebookId: o.notebookId,
+            type: "run.finished",
+            atMs: now(),
+            actor: "system",
+            cellId,
+            runId: r.id,
+            data: { outcome: "failed", durationMs: 0, warnings: [], error },
+          });
         }
         writeRun(o, cellId, { ...r, status: "failed", finishedAtMs: now(), error });
       }
