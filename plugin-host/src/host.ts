@@ -94,6 +94,9 @@ export type PluginHostOptions = {
   onLog?: (line: PluginLogLine) => void;
   /** Transpiled-component cache; default `<os tmpdir>/databook-plugin-cache`. */
   cacheDir?: string;
+  /** Make each plugin's next instance while a worker is idle; default true. Off only to measure
+   *  the cost of instantiation (the benchmark's case b): every call then waits for it. */
+  preinstantiate?: boolean;
   /** Only load folders whose config.toml `name` is one of these (the CLI's `get` loads one). */
   only?: string[];
 };
@@ -114,7 +117,11 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
   const cacheDir = opts.cacheDir ?? join(tmpdir(), "databook-plugin-cache");
   const hostLog = (message: string) =>
     opts.onLog?.({ plugin: "(host)", requestId: "", stream: "log", level: "warn", message, timeMs: Date.now() });
-  const pool: Pool = createPool({ size: Math.max(1, opts.poolSize ?? availableParallelism()), onHostLog: hostLog });
+  const pool: Pool = createPool({
+    size: Math.max(1, opts.poolSize ?? availableParallelism()),
+    preinstantiate: opts.preinstantiate !== false,
+    onHostLog: hostLog,
+  });
 
   const byName = new Map<string, Entry>();
   let broken: BrokenPlugin[] = [];

@@ -50,6 +50,8 @@ type Running = {
 /** Options of {@link createPool}. */
 export type PoolOptions = {
   size: number;
+  /** Make each plugin's next instance while a worker is idle (default true; off only to measure). */
+  preinstantiate?: boolean;
   /** Host-level problems (a worker that failed to load a plugin), for the host's log. */
   onHostLog(message: string): void;
 };
@@ -80,7 +82,7 @@ export function createPool(opts: PoolOptions): Pool {
     const { port1, port2 } = new MessageChannel();
     const flagBuffer = new SharedArrayBuffer(4);
     const worker = new Worker(WORKER_URL, {
-      workerData: { httpPort: port2, httpFlag: flagBuffer },
+      workerData: { httpPort: port2, httpFlag: flagBuffer, preinstantiate: opts.preinstantiate !== false },
       transferList: [port2],
       // The JS heap of a worker holds only glue objects and one call's strings; this bounds a
       // plugin that makes the glue allocate without end. Linear memory is capped separately.

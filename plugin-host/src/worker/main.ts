@@ -3,41 +3,40 @@
  * time; the host terminates it when a call passes its deadline.
  *
  * Freshness: every call runs in an instance that has never run anything before and is dropped
- * after the call. While idle, the worker makes the next instance of each plugin ahead of time
- * ("spare"), so a caller does not wait for instantiation. Host-owned memories (see
- * ../core-module.ts) are reused across instances only after being reset to the module's starting
- * image; a memory that grew is replaced by a new one, so every instance starts with a linear memory
- * byte-for-byte equal to a never-used one, and with new globals and tables.
+ * after the call (./instance.ts says what fresh means). While idle, the worker makes the next
+ * instance of each plugin ahead of time ("spare"), so a caller does not wait for instantiation.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
-import type { FromWorker, MemoryPlan, PluginImage, ToWorker, WitRequest, WorkerOutcome } from "../protocol.ts";
+import type { FromWorker, PluginImage, ToWorker, WorkerOutcome } from "../protocol.ts";
+import { createInstanceFactory, type InstanceFactory, type PluginExports } from "./instance.ts";
 import { CallAborted, type CallContext, createImports, type HttpRequestMessage, type HttpResponseMessage } from "./wasi.ts";
 
-type Instance = { describe(): unknown; invoke(req: WitRequest): unknown };
-type Glue = (
-  getCoreModule: (name: string) => WebAssembly.Module,
-  imports: Record<string, Record<string, unknown>>,
-  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
-) => Instance;
-
 type LoadedPlugin = {
-  image: PluginImage;
-  instantiate: Glue;
-  /** Memory plans by compiled module. */
-  plans: Map<WebAssembly.Module, MemoryPlan[]>;
-  /** The memory each plan's next instance will use (reset to the image before use). */
-  memories: Map<MemoryPlan, WebAssembly.Memory>;
-  /** Memories handed to the spare/current instance, to check for growth afterwards. */
-  inUse: WebAssembly.Memory[];
-  spare: { instance: Instance; memories: WebAssembly.Memory[] } | undefined;
+  factory: InstanceFactory;
+  /** The instance made ahead of time for the next call, never used yet. */
+  spare: PluginExports | undefined;
 };
 
-const PAGE = 65536;
+/**
+ * Instances made between two full garbage collections. Each instance of a componentize-js plugin
+ * holds ~200 KB outside the JS heap (V8's dispatch table for its ~7,800-entry function table);
+ * V8 frees it only when a full GC finds the instance dead, and a worker's small JS heap rarely
+ * triggers one. Without this, RSS grew by ~15 MB per 1,000 calls (see docs/plugin-host.md).
+ */
+const INSTANCES_PER_GC = 64;
+
+/** A full GC on demand (the flag only exposes `gc` to contexts created after it is set). */
+setFlagsFromString("--expose-gc");
+const fullGc = runInNewContext("gc") as () => void;
+let instancesSinceGc = 0;
+
 /** Cap of captured stdout/stderr/log text per call; more is dropped with one note. */
 const MAX_LOG_BYTES = 256 * 1024;
 
 const port = parentPort!;
-const { httpPort, httpFlag } = workerData as { httpPort: MessagePort; httpFlag: SharedArrayBuffer };
+const { httpPort, httpFlag, preinstantiate } = workerData as { httpPort: MessagePort; httpFlag: SharedArrayBuffer; preinstantiate: boolean };
 const flag = new Int32Array(httpFlag);
 const plugins = new Map<number, LoadedPlugin>();
 let current: CallContext | undefined;
@@ -48,40 +47,7 @@ function post(msg: FromWorker): void {
 }
 
 function load(image: PluginImage): void {
-  // The glue is jco's generated module turned into a function body (see ../load.ts).
-  const instantiate = new Function(image.glue)() as Glue;
-  const plans = new Map<WebAssembly.Module, MemoryPlan[]>();
-  for (const [file, list] of Object.entries(image.memories)) {
-    const mod = image.modules[file];
-    if (mod && list.length > 0) plans.set(mod, list);
-  }
-  plugins.set(image.id, { image, instantiate, plans, memories: new Map(), inUse: [], spare: undefined });
-}
-
-/** Makes a fresh instance: new globals and tables, memories equal to the starting image. */
-function makeInstance(p: LoadedPlugin): { instance: Instance; memories: WebAssembly.Memory[] } {
-  const used: WebAssembly.Memory[] = [];
-  const instantiateCore = (module: WebAssembly.Module, importObject: WebAssembly.Imports = {}) => {
-    const plans = p.plans.get(module);
-    if (plans) {
-      const hostImports: Record<string, WebAssembly.Memory> = {};
-      for (const plan of plans) {
-        let mem = p.memories.get(plan);
-        const bytes = plan.initialPages * PAGE;
-        if (!mem || mem.buffer.byteLength !== bytes) {
-          mem = new WebAssembly.Memory({ initial: plan.initialPages, maximum: plan.maxPages });
-          p.memories.set(plan, mem);
-        }
-        new Uint8Array(mem.buffer).set(new Uint8Array(plan.image));
-        hostImports[plan.name] = mem;
-        used.push(mem);
-      }
-      importObject = { ...importObject, [plans[0]!.module]: hostImports };
-    }
-    return new WebAssembly.Instance(module, importObject);
-  };
-  const instance = p.instantiate((name) => p.image.modules[name]!, imports, instantiateCore);
-  return { instance, memories: used };
+  plugins.set(image.id, { factory: createInstanceFactory(image, imports), spare: undefined });
 }
 
 /** Synchronous HTTP through the main thread: post, then sleep until it answers. */
@@ -102,7 +68,7 @@ function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
   }
   const t0 = performance.now();
   const prepared = p.spare !== undefined;
-  let made: { instance: Instance; memories: WebAssembly.Memory[] };
+  let instance: PluginExports;
   let outcome: WorkerOutcome;
   const lines = new LineCapture(msg.callId);
   current = {
@@ -115,10 +81,11 @@ function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
   };
   let t1 = t0;
   try {
-    made = p.spare ?? makeInstance(p);
+    if (!p.spare) instancesSinceGc++;
+    instance = p.spare ?? p.factory.make();
     p.spare = undefined;
     t1 = performance.now();
-    const value = msg.op === "describe" ? made.instance.describe() : made.instance.invoke(msg.request!);
+    const value = msg.op === "describe" ? instance.describe() : instance.invoke(msg.request!);
     outcome = { ok: true, value };
     if (msg.op === "invoke") outcome = checkOutput(value, msg.maxOutputBytes);
   } catch (err) {
@@ -158,12 +125,11 @@ function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
   const text = typed ? String(typed.message ?? "") : err instanceof Error ? err.message : String(err);
   // Running out of linear memory shows up as a trap, or — when the plugin's wrapper caught
   // SpiderMonkey's "out of memory" exception — as an internal error; either way it is the limit.
-  if ((!typed || typed.kind === "internal") && !(err instanceof CallAborted) && (memoryExhausted(p) || /out of memory/i.test(text))) {
-    const max = Math.max(...[...p.plans.values()].flat().map((pl) => pl.maxPages));
+  if ((!typed || typed.kind === "internal") && !(err instanceof CallAborted) && (p.factory.memoryExhausted() || /out of memory/i.test(text))) {
     return {
       ok: false,
       kind: "memory-limit",
-      message: `the plugin ran out of memory: it may use at most ${(max * PAGE) / 1048576} MiB (limits.memory_mb in its config.toml)`,
+      message: `the plugin ran out of memory: it may use at most ${p.factory.capMb()} MiB (limits.memory_mb in its config.toml)`,
     };
   }
   if (typed) {
@@ -173,14 +139,6 @@ function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
   if (err instanceof CallAborted) return { ok: false, kind: "internal", message: err.message };
   if (err instanceof WebAssembly.RuntimeError) return { ok: false, kind: "internal", message: `the plugin crashed (WebAssembly trap: ${text})` };
   return { ok: false, kind: "internal", message: `the plugin failed: ${text}` };
-}
-
-/** True when a host-owned memory of the last instance is within 1 MiB of its maximum. */
-function memoryExhausted(p: LoadedPlugin): boolean {
-  for (const [plan, mem] of p.memories) {
-    if (mem.buffer.byteLength + 16 * PAGE > plan.maxPages * PAGE) return true;
-  }
-  return false;
 }
 
 /**
@@ -220,22 +178,33 @@ class LineCapture {
   }
 }
 
-/** Makes the next instance of every plugin that has none, one per turn, while nothing is queued. */
-let prepareScheduled = false;
-function schedulePrepare(): void {
-  if (prepareScheduled) return;
-  prepareScheduled = true;
+/**
+ * Idle work, one step per event-loop turn so an arriving call waits for at most one step: a full
+ * GC when due, then the next instance of every plugin that has none (when pre-instantiating).
+ */
+let idleScheduled = false;
+function scheduleIdleWork(): void {
+  if (idleScheduled) return;
+  idleScheduled = true;
   setImmediate(() => {
-    prepareScheduled = false;
+    idleScheduled = false;
+    if (instancesSinceGc >= INSTANCES_PER_GC) {
+      instancesSinceGc = 0;
+      fullGc();
+      scheduleIdleWork();
+      return;
+    }
+    if (!preinstantiate) return;
     for (const p of plugins.values()) {
       if (p.spare) continue;
       try {
-        p.spare = makeInstance(p);
+        p.spare = p.factory.make();
+        instancesSinceGc++;
       } catch {
-        // Instantiation failures surface on the next call, with the error, when it retries.
+        // Not lost: the next call of this plugin instantiates again and reports the error.
         continue;
       }
-      schedulePrepare(); // one instance per turn, so an arriving call waits for at most one
+      scheduleIdleWork();
       return;
     }
   });
@@ -253,6 +222,6 @@ port.on("message", (msg: ToWorker) => {
   } else if (msg.type === "call") {
     runCall(msg);
   }
-  schedulePrepare();
+  scheduleIdleWork();
 });
 post({ type: "ready" });
