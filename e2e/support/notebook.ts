@@ -108,7 +108,10 @@ export function sourceOf(c: Locator): Promise<string> {
 type DrawnChart = { data: { datasets: { label: string; data: { x: number; y: number | null }[] }[] } };
 
 /** What the cell's chart actually holds: per dataset its label and [x ms, y or null] points. */
-export function chartData(c: Locator): Promise<{ label: string; points: [number, number | null][] }[]> {
+export async function chartData(c: Locator): Promise<{ label: string; points: [number, number | null][] }[]> {
+  // Charts draw when they come near the viewport.
+  await c.locator(".ts").scrollIntoViewIfNeeded();
+  await expect(c.locator(".ts")).toHaveAttribute("data-draw-ms", /\d/);
   return c.locator("canvas").evaluate((el) => {
     const chart = (el as HTMLCanvasElement & { databookChart: DrawnChart }).databookChart;
     return chart.data.datasets.map((d) => ({

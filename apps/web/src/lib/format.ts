@@ -10,14 +10,34 @@ export function formatDuration(ms: number): string {
   return `${m} min ${s} s`;
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Intl formatters are slow to build; keep one per (kind, zone). */
+function formatter(kind: "date" | "time", utc: boolean): Intl.DateTimeFormat {
+  const key = `${kind}:${utc}`;
+  let f = formatters.get(key);
+  if (!f) {
+    const timeZone = utc ? "UTC" : undefined;
+    f =
+      kind === "date"
+        ? new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+        : new Intl.DateTimeFormat("en-GB", {
+            timeZone,
+            hour: "2-digit",
+            minute: "2-digit",
+            second: "2-digit",
+            hourCycle: "h23",
+          });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /** A time (ms since epoch) as `HH:MM:SS`, with the date when it is not today; local or UTC. */
 export function formatTime(ms: number, utc = false, nowMs = Date.now()): string {
-  const d = new Date(ms);
-  const tz = utc ? "UTC" : undefined;
-  const sameDay =
-    new Date(nowMs).toLocaleDateString("en-CA", { timeZone: tz }) === d.toLocaleDateString("en-CA", { timeZone: tz });
-  const time = d.toLocaleTimeString("en-GB", { timeZone: tz, hour12: false });
-  const text = sameDay ? time : `${d.toLocaleDateString("en-CA", { timeZone: tz })} ${time}`;
+  const day = formatter("date", utc);
+  const date = day.format(ms);
+  const time = formatter("time", utc).format(ms);
+  const text = day.format(nowMs) === date ? time : `${date} ${time}`;
   return utc ? `${text} UTC` : text;
 }
 

@@ -45,8 +45,3 @@ export function createMarkdownRenderer(win: Window & typeof globalThis = window)
       ADD_ATTR: ["target"],
     });
 }
-
-/** Keeps only `<mark>` from a server snippet (the server escapes the rest; this is belt and braces). */
-export function sanitizeSnippet(html: string, win: Window & typeof globalThis = window): string {
-  return DOMPurify(win).sanitize(html, { ALLOWED_TAGS: ["mark"], ALLOWED_ATTR: [] });
-}

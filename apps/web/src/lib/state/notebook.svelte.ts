@@ -110,6 +110,8 @@ export class NotebookSession {
   logVersion = $state(0);
   /** Editors by cell id (not reactive: only used to move focus). */
   readonly editors = new Map<string, EditorHandle>();
+  /** A cell whose editor should take focus as soon as it mounts (it was off screen). */
+  pendingFocus: string | undefined;
   #byMap = new Map<Y.Map<unknown>, CellState>();
   #cells: Y.Array<Y.Map<unknown>>;
   #meta: Y.Map<unknown>;
@@ -150,9 +152,12 @@ export class NotebookSession {
     this.provider.on("status", ({ status }: { status: string }) => {
       if (this.status === "closed") return;
       this.status = status === "connected" ? "online" : status === "connecting" ? "connecting" : "offline";
+      if (status === "connected") performance.mark("databook:ws-open");
       if (status !== "connected") this.synced = false;
     });
     this.provider.on("sync", (isSynced: boolean) => {
+      // Marks for the page-load benchmark (bench/web): visible in the browser's performance timeline.
+      if (isSynced && !this.synced) performance.mark("databook:synced");
       this.synced = isSynced;
     });
     this.provider.on("connection-close", (event: CloseEvent | null) => {
@@ -290,7 +295,9 @@ export class NotebookSession {
     const i = this.indexOf(id);
     const next = this.cells[i + 1];
     if (!next) return false;
-    this.editors.get(next.id)?.focus();
+    const editor = this.editors.get(next.id);
+    if (editor) editor.focus();
+    else this.pendingFocus = next.id;
     document.getElementById(`cell-${next.id}`)?.scrollIntoView({ block: "nearest" });
     return true;
   }

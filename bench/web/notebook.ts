@@ -1,0 +1,79 @@
+/**
+ * The benchmark notebook: 50 cells written through the y-websocket protocol (as a browser would),
+ * with their query cells run through the REST API. Shared by bench/web/run.ts and profiling.
+ */
+import { FIXTURE_END_MS, FIXTURE_START_MS } from "@databook/test-services";
+import WebSocket from "ws";
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+const RANGE = `@start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)}`;
+/** 50 of the fixture's 200 bulk series; a 3.6 s step over the fixture hour gives 1,001 points each. */
+const BIG_QUERY = `@plugin=prometheus ${RANGE} @step=3600ms\nfixture_bulk{shard=~"0[0-4][0-9]"}`;
+const SMALL_QUERY = `@plugin=prometheus ${RANGE}\nrate(fixture_requests_total[5m])`;
+/** Index of the 50 × 1,000 chart cell; its id is `bench025`. */
+export const BIG_CELL = 25;
+
+/**
+ * Writes the 50 cells into notebook `id` (server origin `url`, editor `token`) and runs its query
+ * cells; resolves when every run is done. Returns the cell ids in order and run ids by cell index.
+ * @throws Error when a run fails or runs are still pending after 120 s.
+ */
+export async function buildNotebook(
+  url: string,
+  id: string,
+  token: string,
+): Promise<{ ids: string[]; runIds: Map<number, string> }> {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(`${url.replace(/^http/, "ws")}/ws/notebooks`, id, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params: { token, name: "bench" },
+  });
+  await new Promise<void>((resolve) => provider.once("sync", () => resolve()));
+  const cells = doc.getArray<Y.Map<unknown>>("cells");
+  const ids: string[] = [];
+  const runIds = new Map<number, string>();
+  doc.transact(() => {
+    for (let i = 0; i < 50; i++) {
+      const m = new Y.Map<unknown>();
+      const cellId = `bench${String(i).padStart(3, "0")}`;
+      let source: string;
+      if (i === BIG_CELL) source = BIG_QUERY;
+      else if (i === 0 || i % 4 === 0) source = SMALL_QUERY;
+      else if (i % 2 === 1)
+        source = `## Note ${i}\nChecked the **${i}th** dashboard; nothing unusual. See [runbook](https://example.invalid/rb/${i}).`;
+      else source = `@plugin=prometheus ${RANGE}\nsum(fixture_gappy)`;
+      m.set("id", cellId);
+      m.set("kind", source.startsWith("@plugin") ? "query" : "markdown");
+      m.set("source", new Y.Text(source));
+      cells.push([m]);
+      ids.push(cellId);
+    }
+  });
+  // Let the server store the cells before the runs read them.
+  await new Promise((r) => setTimeout(r, 500));
+  for (const [i, cellId] of ids.entries()) {
+    if (i !== BIG_CELL && i !== 0 && i % 4 !== 0) continue;
+    const res = await fetch(`${url}/api/notebooks/${id}/cells/${cellId}/run`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ user: "bench" }),
+    });
+    if (res.status !== 202) throw new Error(`run of ${cellId} answered ${res.status}: ${await res.text()}`);
+    runIds.set(i, ((await res.json()) as { runId: string }).runId);
+  }
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const runs = cells.toArray().map((m) => m.get("run") as { status?: string } | undefined);
+    const pending = runs.filter((r, i) => (i === BIG_CELL || i === 0 || i % 4 === 0) && r?.status !== "done");
+    if (pending.length === 0) break;
+    const failed = runs.find((r) => r?.status === "failed");
+    if (failed) throw new Error(`a bench run failed: ${JSON.stringify(failed)}`);
+    if (Date.now() > deadline) throw new Error(`${pending.length} runs still pending after 120 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  provider.destroy();
+  doc.destroy();
+  return { ids, runIds };
+}

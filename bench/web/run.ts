@@ -1,0 +1,244 @@
+/**
+ * Web notebook benchmark (figures in bench/web/README.md). Starts the real stack (databook serve,
+ * real plugins, Debian's Prometheus with the test fixture), builds a 50-cell notebook through the
+ * y-websocket protocol — markdown notes, small PromQL charts, and one 50 series × ~1,000 points
+ * range query — runs its query cells through the REST API, then measures in Debian's Chromium:
+ *
+ * - page usable: navigation start → the first cell's editor has taken a typed character (ms,
+ *   the page's own clock, so Playwright's round trips are not counted);
+ * - chart drawn: the big chart's data ready (body fetched and parsed) → chart.js has drawn it
+ *   (the renderer's `data-draw-ms`: conversion, min/max reduction, first render);
+ * - references on a blank page, with the same 50×1,000 data: chart.js with defaults, chart.js
+ *   tuned (parsing:false, normalized, pointRadius:0, no animation, its decimation plugin), uPlot.
+ *
+ * Usage: flock /tmp/databook-heavy.lock node bench/web/run.ts [--runs 5]
+ * Writes bench/results/web.json and prints a Markdown table.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+import { ROOT, startStack } from "../../e2e/support/stack.ts";
+import { BIG_CELL, buildNotebook } from "./notebook.ts";
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+type Stats = { runs: number; medianMs: number; minMs: number; maxMs: number };
+function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { runs: s.length, medianMs: r(median), minMs: r(s[0] as number), maxMs: r(s[s.length - 1] as number) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
+  const runs = Math.max(1, Number(values.runs));
+  const stack = await startStack({ alertmanager: false });
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  try {
+    const created = (await (
+      await fetch(`${stack.url}/api/notebooks`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-databook-user": "bench" },
+        body: JSON.stringify({ title: "Bench: 50 cells" }),
+      })
+    ).json()) as { id: string; editToken: string };
+    const { runIds } = await buildNotebook(stack.url, created.id, created.editToken);
+    const bigRunId = runIds.get(BIG_CELL) as string;
+    const bigBody = await (
+      await fetch(`${stack.url}/api/runs/${bigRunId}/output`, {
+        headers: { authorization: `Bearer ${created.editToken}` },
+      })
+    ).text();
+    const big = JSON.parse(bigBody) as { series: { name: string; points: [number, string][] }[] };
+    const points = big.series.reduce((n, s) => n + s.points.length, 0);
+
+    const usable: number[] = [];
+    const draw: number[] = [];
+    const firstEditor: number[] = [];
+    const dcl: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.addInitScript(() => {
+        localStorage.setItem("databook.name", "bench");
+        // Note the moment the first cell's editor shows the typed "§" (page clock: ms since navigation).
+        const seen = () => {
+          const el = document.querySelector("section.cell .cm-content");
+          const w = window as unknown as { __editorAt?: number };
+          if (el && w.__editorAt === undefined) w.__editorAt = performance.now();
+          if (el?.textContent?.includes("§")) {
+            (window as unknown as { __typedAt: number }).__typedAt = performance.now();
+            return true;
+          }
+          return false;
+        };
+        new MutationObserver((_m, obs) => seen() && obs.disconnect()).observe(document, {
+          subtree: true,
+          childList: true,
+          characterData: true,
+        });
+      });
+      const page = await context.newPage();
+      await page.goto(`${stack.url}/n/${created.id}?token=${created.editToken}`, { waitUntil: "commit" });
+      const first = page.locator("section.cell .cm-content").first();
+      await first.click();
+      await page.keyboard.press("ControlOrMeta+End");
+      await page.keyboard.type("§");
+      await page.waitForFunction(() => (window as unknown as { __typedAt?: number }).__typedAt !== undefined);
+      usable.push(await page.evaluate(() => (window as unknown as { __typedAt: number }).__typedAt));
+      const phases = await page.evaluate(() => {
+        const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+        const w = window as unknown as { __editorAt: number };
+        const marks = Object.fromEntries(
+          performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime)]),
+        );
+        return { domContentLoaded: nav.domContentLoadedEventEnd, firstEditor: w.__editorAt, marks };
+      });
+      firstEditor.push(phases.firstEditor);
+      if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ ...phases, usable: usable.at(-1) }));
+      dcl.push(phases.domContentLoaded);
+      await page.keyboard.press("Backspace");
+      const chart = page.locator(`#cell-bench${String(BIG_CELL).padStart(3, "0")} .ts`);
+      await chart.locator("canvas").waitFor();
+      await chart.scrollIntoViewIfNeeded();
+      await page.waitForFunction(
+        (sel) => document.querySelector(sel)?.getAttribute("data-draw-ms"),
+        `#cell-bench${String(BIG_CELL).padStart(3, "0")} .ts`,
+      );
+      draw.push(Number(await chart.getAttribute("data-draw-ms")));
+      await context.close();
+    }
+
+    // References: the same data on a blank page.
+    const chartjs = readFileSync(join(ROOT, "node_modules/chart.js/dist/chart.umd.min.js"), "utf8");
+    const adapter = readFileSync(
+      join(ROOT, "node_modules/chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js"),
+      "utf8",
+    );
+    const uplot = readFileSync(join(ROOT, "node_modules/uplot/dist/uPlot.iife.min.js"), "utf8");
+    const refs: Record<string, number[]> = { "chart.js defaults": [], "chart.js tuned": [], uPlot: [] };
+    for (let r = 0; r < runs; r++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      await page.setContent(
+        '<div id="c" style="width:1180px;height:280px;position:relative"><canvas></canvas></div><div id="u"></div>',
+      );
+      await page.addScriptTag({ content: chartjs });
+      await page.addScriptTag({ content: adapter });
+      await page.addScriptTag({ content: uplot });
+      const ms = await page.evaluate(async (body: typeof big) => {
+        type AnyChart = new (el: HTMLCanvasElement, cfg: unknown) => { destroy: () => void };
+        const w = window as unknown as {
+          Chart: AnyChart;
+          uPlot: new (o: unknown, d: unknown, el: HTMLElement) => { destroy: () => void };
+        };
+        const canvas = () => {
+          const host = document.getElementById("c") as HTMLElement;
+          host.innerHTML = '<canvas width="1180" height="280"></canvas>';
+          return host.querySelector("canvas") as HTMLCanvasElement;
+        };
+        const num = (v: string) => (v === "NaN" ? null : v === "+Inf" || v === "-Inf" ? null : Number(v));
+        const out: Record<string, number> = {};
+        // chart.js defaults: {x,y} objects parsed by chart.js, animation on, points drawn.
+        let t0 = performance.now();
+        let c = new w.Chart(canvas(), {
+          type: "line",
+          data: {
+            datasets: body.series.map((s) => ({ label: s.name, data: s.points.map(([x, v]) => ({ x, y: num(v) })) })),
+          },
+          options: { responsive: false, animation: false, scales: { x: { type: "time" } } },
+        });
+        out["chart.js defaults"] = performance.now() - t0;
+        c.destroy();
+        t0 = performance.now();
+        c = new w.Chart(canvas(), {
+          type: "line",
+          data: {
+            datasets: body.series.map((s) => ({
+              label: s.name,
+              data: s.points.map(([x, v]) => ({ x, y: num(v) })),
+              pointRadius: 0,
+              borderWidth: 1,
+            })),
+          },
+          options: {
+            responsive: false,
+            animation: false,
+            parsing: false,
+            normalized: true,
+            scales: { x: { type: "time" } },
+            plugins: { decimation: { enabled: true, algorithm: "min-max" }, legend: { display: false } },
+          },
+        });
+        out["chart.js tuned"] = performance.now() - t0;
+        c.destroy();
+        const xs = (body.series[0]?.points ?? []).map(([x]) => x / 1000);
+        const data = [xs, ...body.series.map((s) => s.points.map(([, v]) => num(v)))];
+        // uPlot may finish drawing after its constructor returns: time until its draw hook fires.
+        let drawnAt = 0;
+        t0 = performance.now();
+        const u = new w.uPlot(
+          {
+            width: 1180,
+            height: 280,
+            series: [{}, ...body.series.map(() => ({ stroke: "red", width: 1 }))],
+            legend: { show: false },
+            hooks: {
+              draw: [
+                () => {
+                  drawnAt = performance.now();
+                },
+              ],
+            },
+          },
+          data,
+          document.getElementById("u") as HTMLElement,
+        );
+        for (let i = 0; i < 10 && !drawnAt; i++) await new Promise((r) => requestAnimationFrame(r));
+        out.uPlot = drawnAt - t0;
+        u.destroy();
+        return out;
+      }, big);
+      for (const [k, v] of Object.entries(ms)) refs[k]?.push(v);
+      await context.close();
+    }
+
+    const result = {
+      at: new Date().toISOString(),
+      machine: "2 cores, shared (other engineers' builds may run alongside)",
+      notebook: { cells: 50, bigChart: { series: big.series.length, points } },
+      pageUsable: stats(usable),
+      pagePhases: { domContentLoaded: stats(dcl), firstEditorInDom: stats(firstEditor) },
+      databookChartDrawn: stats(draw),
+      references: Object.fromEntries(Object.entries(refs).map(([k, v]) => [k, stats(v)])),
+    };
+    mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+    writeFileSync(join(ROOT, "bench", "results", "web.json"), `${JSON.stringify(result, null, 2)}\n`);
+    const row = (name: string, s: Stats) => `| ${name} | ${s.medianMs} | ${s.minMs} – ${s.maxMs} | ${s.runs} |`;
+    console.log(
+      `50 cells; big chart ${big.series.length} series × ~${Math.round(points / big.series.length)} points\n`,
+    );
+    console.log("| measure | median ms | min – max ms | runs |\n|---|---|---|---|");
+    console.log(row("page usable (navigation → first editor took a keystroke)", result.pageUsable));
+    console.log(row("… of which: DOMContentLoaded", result.pagePhases.domContentLoaded));
+    console.log(row("… of which: first editor in the DOM", result.pagePhases.firstEditorInDom));
+    console.log(row("Databook chart drawn (data ready → drawn)", result.databookChartDrawn));
+    for (const [k, v] of Object.entries(result.references)) console.log(row(`reference: ${k}`, v));
+  } finally {
+    await browser.close();
+    await stack.stop();
+  }
+}
+
+await main();
