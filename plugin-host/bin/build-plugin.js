@@ -11,10 +11,14 @@ const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const script = `source "${join(root, "scripts", "node24.sh")}" >&2 && exec node "$@"`;
-  const child = spawnSync("bash", ["-c", script, "build-plugin", fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: "inherit",
-    env: { ...process.env, DATABOOK_FORCE_BUNDLED_NODE: "1" },
-  });
+  const child = spawnSync(
+    "bash",
+    ["-c", script, "build-plugin", fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+      env: { ...process.env, DATABOOK_FORCE_BUNDLED_NODE: "1" },
+    },
+  );
   process.exit(child.status ?? 1);
 } else {
   const { main } = await import("../src/build/cli.ts");

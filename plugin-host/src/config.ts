@@ -45,9 +45,7 @@ export type PluginConfig = {
 };
 
 /** Outcome of {@link parseConfig}: the config and its warnings, or every problem found. */
-export type ConfigResult =
-  | { ok: true; config: PluginConfig; warnings: string[] }
-  | { ok: false; problems: string[] };
+export type ConfigResult = { ok: true; config: PluginConfig; warnings: string[] } | { ok: false; problems: string[] };
 
 type FieldSpec =
   | { type: "string"; required: boolean; doc: string; pattern?: RegExp; hint?: string; maxLength: number }
@@ -68,7 +66,12 @@ export const CONFIG_SCHEMA = {
       hint: "lower-case letters, digits, '-' or '_', starting with a letter, at most 63 characters",
       maxLength: 63,
     },
-    description: { type: "string", required: true, doc: "one or two sentences for people choosing a plugin", maxLength: 1000 },
+    description: {
+      type: "string",
+      required: true,
+      doc: "one or two sentences for people choosing a plugin",
+      maxLength: 1000,
+    },
     version: {
       type: "string",
       required: true,
@@ -143,7 +146,11 @@ export function parseConfig(text: string, env: Record<string, string | undefined
     const table = rawLimits as Record<string, unknown>;
     for (const key of Object.keys(table)) {
       if (!(key in CONFIG_SCHEMA.limits)) {
-        problems.push(`unknown key "limits.${key}" (known keys: ${Object.keys(CONFIG_SCHEMA.limits).map((k) => `limits.${k}`).join(", ")})`);
+        problems.push(
+          `unknown key "limits.${key}" (known keys: ${Object.keys(CONFIG_SCHEMA.limits)
+            .map((k) => `limits.${k}`)
+            .join(", ")})`,
+        );
       }
     }
     for (const [key, spec] of Object.entries(CONFIG_SCHEMA.limits)) {
@@ -159,17 +166,25 @@ export function parseConfig(text: string, env: Record<string, string | undefined
     if (envMatch) {
       const varName = envMatch[1]!;
       if (!allowedEnvVars.includes(varName)) {
-        problems.push(`allowed_hosts entry "${entry}" names ${varName}, which is not in allowed_env_vars; add "${varName}" to allowed_env_vars`);
+        problems.push(
+          `allowed_hosts entry "${entry}" names ${varName}, which is not in allowed_env_vars; add "${varName}" to allowed_env_vars`,
+        );
         continue;
       }
       const value = env[varName];
       if (value === undefined || value === "") {
-        disabledHosts.push({ entry, reason: `allowed_hosts entry "${entry}" is disabled: ${varName} is not set in the server's environment` });
+        disabledHosts.push({
+          entry,
+          reason: `allowed_hosts entry "${entry}" is disabled: ${varName} is not set in the server's environment`,
+        });
         continue;
       }
       const rule = parseHostEntry(value, { allowPath: true });
       if (typeof rule === "string") {
-        disabledHosts.push({ entry, reason: `allowed_hosts entry "${entry}" is disabled: the value of ${varName} is not a URL like https://host[:port] (${rule})` });
+        disabledHosts.push({
+          entry,
+          reason: `allowed_hosts entry "${entry}" is disabled: the value of ${varName} is not a URL like https://host[:port] (${rule})`,
+        });
         continue;
       }
       allowedHosts.push({ ...rule, entry, fromEnv: varName });
@@ -213,7 +228,8 @@ function checkField(key: string, value: unknown, spec: FieldSpec, problems: stri
     }
     if (value.trim() === "") problems.push(`"${key}" must not be empty (${spec.doc})`);
     else if (value.length > spec.maxLength) problems.push(`"${key}" is longer than ${spec.maxLength} characters`);
-    else if (spec.pattern && !spec.pattern.test(value)) problems.push(`"${key}" = "${value}" is not valid: use ${spec.hint}`);
+    else if (spec.pattern && !spec.pattern.test(value))
+      problems.push(`"${key}" = "${value}" is not valid: use ${spec.hint}`);
     return value;
   }
   if (spec.type === "string-list") {
@@ -224,7 +240,8 @@ function checkField(key: string, value: unknown, spec: FieldSpec, problems: stri
     }
     const out: string[] = [];
     value.forEach((item, i) => {
-      if (typeof item !== "string") problems.push(`"${key}"[${i}] must be a string (${spec.hint}), not ${describeValue(item)}`);
+      if (typeof item !== "string")
+        problems.push(`"${key}"[${i}] must be a string (${spec.hint}), not ${describeValue(item)}`);
       else if (!spec.item.test(item)) problems.push(`"${key}"[${i}] = "${item}" is not valid: use ${spec.hint}`);
       else out.push(item);
     });
@@ -233,7 +250,9 @@ function checkField(key: string, value: unknown, spec: FieldSpec, problems: stri
   if (value === undefined) return spec.default;
   if (typeof value === "bigint") value = Number(value);
   if (typeof value !== "number" || !Number.isInteger(value) || value < spec.min || value > spec.max) {
-    problems.push(`"${key}" must be a whole number from ${spec.min} to ${spec.max} (${spec.doc}), not ${describeValue(value)}`);
+    problems.push(
+      `"${key}" must be a whole number from ${spec.min} to ${spec.max} (${spec.doc}), not ${describeValue(value)}`,
+    );
     return spec.default;
   }
   return value;
@@ -259,7 +278,8 @@ export function parseHostEntry(entry: string, opts: { allowPath: boolean }): Omi
   if (scheme !== "http" && scheme !== "https") return `scheme "${scheme}" is not supported: use http or https`;
   const authority = m[2]!;
   const rest = `${m[3] ?? ""}${m[4] ?? ""}${m[5] ?? ""}`;
-  if (!opts.allowPath && rest !== "" && rest !== "/") return "only scheme://host[:port] is allowed, without a path, query or fragment";
+  if (!opts.allowPath && rest !== "" && rest !== "/")
+    return "only scheme://host[:port] is allowed, without a path, query or fragment";
   if (authority.includes("@")) return "user names and passwords are not allowed in allowed_hosts";
   const hp = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(authority);
   if (!hp) return "the host is missing or malformed";
@@ -273,7 +293,9 @@ export function parseHostEntry(entry: string, opts: { allowPath: boolean }): Omi
   }
   if (host.startsWith("[")) {
     if (wildcard) return "a wildcard cannot apply to an IP address";
-  } else if (!/^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/.test(host)) {
+  } else if (
+    !/^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/.test(host)
+  ) {
     return `"${host}" is not a valid host name ("*." is only allowed at the start)`;
   } else if (wildcard && /^[0-9.]+$/.test(host)) {
     return "a wildcard cannot apply to an IP address";

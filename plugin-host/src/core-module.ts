@@ -98,7 +98,8 @@ type Section = { id: number; body: Uint8Array };
 
 /** Skips one import/export descriptor's type of the given kind. */
 function skipImportDesc(r: Reader, kind: number): void {
-  if (kind === 0x00) r.u32(); // func: type index
+  if (kind === 0x00)
+    r.u32(); // func: type index
   else if (kind === 0x01) {
     r.byte(); // table: reftype
     skipLimits(r);
@@ -127,7 +128,8 @@ function skipLimits(r: Reader): void {
 export function rewriteCoreModule(bytes: Uint8Array, index: number): RewrittenModule {
   const r = new Reader(bytes);
   const magic = r.bytes(8);
-  if (magic[0] !== 0x00 || magic[1] !== 0x61 || magic[2] !== 0x73 || magic[3] !== 0x6d) throw new Error("not a core wasm module");
+  if (magic[0] !== 0x00 || magic[1] !== 0x61 || magic[2] !== 0x73 || magic[3] !== 0x6d)
+    throw new Error("not a core wasm module");
   const sections: Section[] = [];
   while (r.pos < bytes.length) {
     const id = r.byte();
@@ -153,7 +155,7 @@ export function rewriteCoreModule(bytes: Uint8Array, index: number): RewrittenMo
   const importSection = sections.find((s) => s.id === 2);
   let importCount = 0;
   let importedMemories = 0;
-  let importEntries = new Uint8Array(0);
+  let importEntries: Uint8Array = new Uint8Array(0);
   if (importSection) {
     const ir = new Reader(importSection.body);
     importCount = ir.u32();
@@ -210,8 +212,10 @@ export function rewriteCoreModule(bytes: Uint8Array, index: number): RewrittenMo
       const data = dr.bytes(dr.u32());
       const local = memIndex - importedMemories;
       const target = memories[local];
-      if (!target) throw new Error(`data segment ${n} writes to imported memory ${memIndex}, which the host does not own`);
-      if (offset + data.length > target.image.length) throw new Error(`data segment ${n} lies outside the initial memory`);
+      if (!target)
+        throw new Error(`data segment ${n} writes to imported memory ${memIndex}, which the host does not own`);
+      if (offset + data.length > target.image.length)
+        throw new Error(`data segment ${n} lies outside the initial memory`);
       target.image.set(data, offset);
       out.push([0x01, 0x00]); // passive, zero bytes
     }

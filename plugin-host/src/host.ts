@@ -46,8 +46,20 @@ export type PluginLogLine = {
 
 /** How a call ended. `durationMs` is wall-clock time from `invoke` to the result. */
 export type InvokeResult =
-  | { ok: true; output: { contentType: string; body: string; warnings: string[] }; logs: PluginLogLine[]; durationMs: number; requestId: string }
-  | { ok: false; error: { kind: ErrorKind; message: string }; logs: PluginLogLine[]; durationMs: number; requestId: string };
+  | {
+      ok: true;
+      output: { contentType: string; body: string; warnings: string[] };
+      logs: PluginLogLine[];
+      durationMs: number;
+      requestId: string;
+    }
+  | {
+      ok: false;
+      error: { kind: ErrorKind; message: string };
+      logs: PluginLogLine[];
+      durationMs: number;
+      requestId: string;
+    };
 
 /** A loaded plugin, with its describe() answer. `warnings`: e.g. a disabled `${VAR}` host entry. */
 export type PluginInfo = {
@@ -147,7 +159,12 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     });
     if (!outcome.ok) return `describe() failed (${outcome.kind}): ${outcome.message}`;
     const d = outcome.value as { description?: unknown; version?: unknown; options?: unknown; contentTypes?: unknown };
-    if (typeof d?.description !== "string" || typeof d.version !== "string" || !Array.isArray(d.options) || !Array.isArray(d.contentTypes)) {
+    if (
+      typeof d?.description !== "string" ||
+      typeof d.version !== "string" ||
+      !Array.isArray(d.options) ||
+      !Array.isArray(d.contentTypes)
+    ) {
       return "describe() returned something other than a description record";
     }
     const warnings = [...folder.warnings];
@@ -205,7 +222,11 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     }
     const owner = byName.get(loaded.config.name);
     if (owner && owner.folder.dir !== dir) {
-      brokenByDir.set(dir, { dir, name: loaded.config.name, reason: `the name "${loaded.config.name}" is already used by the plugin in ${owner.folder.dir}; give this plugin another name in its config.toml` });
+      brokenByDir.set(dir, {
+        dir,
+        name: loaded.config.name,
+        reason: `the name "${loaded.config.name}" is already used by the plugin in ${owner.folder.dir}; give this plugin another name in its config.toml`,
+      });
       return;
     }
     const id = nextId++;
@@ -233,7 +254,10 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       do {
         rescan = false;
         const dirs = existsSync(pluginsDir)
-          ? (await readdir(pluginsDir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => join(pluginsDir, d.name)).sort()
+          ? (await readdir(pluginsDir, { withFileTypes: true }))
+              .filter((d) => d.isDirectory() && !d.name.startsWith("."))
+              .map((d) => join(pluginsDir, d.name))
+              .sort()
           : [];
         for (const dir of [...fingerprints.keys()]) if (!dirs.includes(dir)) unloadDir(dir);
         for (const dir of dirs) {
@@ -279,7 +303,13 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     const requestId = req.requestId ?? randomUUID();
     const noTiming: PoolTiming = { instantiateMs: 0, runMs: 0, prepared: false };
     const fail = (kind: ErrorKind, message: string, logs: PluginLogLine[] = []) => ({
-      result: { ok: false as const, error: { kind, message }, logs, durationMs: performance.now() - started, requestId },
+      result: {
+        ok: false as const,
+        error: { kind, message },
+        logs,
+        durationMs: performance.now() - started,
+        requestId,
+      },
       timing: noTiming,
     });
     const entry = byName.get(name);
@@ -287,7 +317,10 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       const b = broken.find((x) => x.name === name);
       if (b) return fail("plugin-broken", `plugin "${name}" could not be loaded: ${b.reason}`);
       const names = [...byName.keys()].sort();
-      return fail("not-found", `no plugin named "${name}" is loaded${names.length ? ` (loaded: ${names.join(", ")})` : ""}; run "databook plugins list" to see every plugin and why any failed to load`);
+      return fail(
+        "not-found",
+        `no plugin named "${name}" is loaded${names.length ? ` (loaded: ${names.join(", ")})` : ""}; run "databook plugins list" to see every plugin and why any failed to load`,
+      );
     }
     const bad = checkRequest(req);
     if (bad) return fail("bad-input", bad);
@@ -309,8 +342,12 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     const holdBack = Math.max(0, longestSecretForm(secrets) - 1);
     let lastOutputMs = Date.now();
     const streams = {
-      stdout: createLineScrubber(scrub, holdBack, (message) => addLog({ stream: "stdout", message, timeMs: lastOutputMs })),
-      stderr: createLineScrubber(scrub, holdBack, (message) => addLog({ stream: "stderr", message, timeMs: lastOutputMs })),
+      stdout: createLineScrubber(scrub, holdBack, (message) =>
+        addLog({ stream: "stdout", message, timeMs: lastOutputMs }),
+      ),
+      stderr: createLineScrubber(scrub, holdBack, (message) =>
+        addLog({ stream: "stderr", message, timeMs: lastOutputMs }),
+      ),
     };
     let httpCount = 0;
     let denial: string | undefined;
@@ -384,19 +421,29 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     const durationMs = performance.now() - started;
     // Host verdicts first: limits the host enforced, then denials, then the plugin's own answer.
     let error: { kind: ErrorKind; message: string } | undefined;
-    if (!outcome.ok && (outcome.kind === "timeout" || outcome.kind === "memory-limit" || outcome.kind === "output-limit")) {
+    if (
+      !outcome.ok &&
+      (outcome.kind === "timeout" || outcome.kind === "memory-limit" || outcome.kind === "output-limit")
+    ) {
       error = { kind: outcome.kind, message: outcome.message };
     } else if (tooMany) error = { kind: "too-many-requests", message: tooMany };
     else if (denial) error = { kind: "denied", message: denial };
     else if (!outcome.ok) error = { kind: outcome.kind, message: outcome.message };
     if (error) {
-      return { result: { ok: false, error: { kind: error.kind, message: scrub(error.message) }, logs, durationMs, requestId }, timing };
+      return {
+        result: { ok: false, error: { kind: error.kind, message: scrub(error.message) }, logs, durationMs, requestId },
+        timing,
+      };
     }
     const out = (outcome as { ok: true; value: { contentType: string; body: string; warnings: string[] } }).value;
     return {
       result: {
         ok: true,
-        output: { contentType: scrub(out.contentType), body: scrub(out.body), warnings: out.warnings.map((w) => scrub(String(w))) },
+        output: {
+          contentType: scrub(out.contentType),
+          body: scrub(out.body),
+          warnings: out.warnings.map((w) => scrub(String(w))),
+        },
         logs,
         durationMs,
         requestId,
@@ -429,13 +476,17 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
 /** Checks the shape of a request from a caller; returns what is wrong, or undefined. */
 function checkRequest(req: InvokeRequest): string | undefined {
   if (typeof req.input !== "string") return "the request has no input text";
-  if (!Array.isArray(req.options) || req.options.some((o) => !Array.isArray(o) || typeof o[0] !== "string" || typeof o[1] !== "string")) {
+  if (
+    !Array.isArray(req.options) ||
+    req.options.some((o) => !Array.isArray(o) || typeof o[0] !== "string" || typeof o[1] !== "string")
+  ) {
     return "options must be a list of [key, value] string pairs";
   }
   const tr = req.timeRange;
   if (tr) {
     const ints = [tr.startMs, tr.endMs, ...(tr.stepMs === undefined ? [] : [tr.stepMs])];
-    if (ints.some((n) => !Number.isSafeInteger(n))) return "the time range must be whole milliseconds since the Unix epoch";
+    if (ints.some((n) => !Number.isSafeInteger(n)))
+      return "the time range must be whole milliseconds since the Unix epoch";
     if (tr.endMs < tr.startMs) return "the time range ends before it starts: check the start and end";
     if (tr.stepMs !== undefined && tr.stepMs <= 0) return "the step must be a positive duration";
   }

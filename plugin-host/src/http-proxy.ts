@@ -6,14 +6,24 @@
  */
 import { Client } from "undici";
 import type { HostRule } from "./config.ts";
-import { checkOutbound, type Connector, type Resolver, splitAuthority } from "./net.ts";
+import { type Connector, checkOutbound, type Resolver, splitAuthority } from "./net.ts";
 import type { HttpRequestMessage, HttpResponseMessage } from "./worker/wasi.ts";
 
 /** Largest response body handed to a plugin (bytes); larger ones fail with HTTP-response-body-size. */
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /** Request headers the host sets itself or that would let a plugin tamper with the connection. */
-const DROP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "proxy-connection", "content-length"]);
+const DROP = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "proxy-connection",
+  "content-length",
+]);
 
 /** What {@link sendOutbound} needs from the plugin and the host. */
 export type OutboundContext = {
@@ -31,13 +41,19 @@ export type OutboundContext = {
  * @returns the answer for the plugin and, when the host refused the request, the denial message
  *   that ends the call as `denied`.
  */
-export async function sendOutbound(req: HttpRequestMessage, ctx: OutboundContext): Promise<{ answer: HttpResponseMessage; denial?: string }> {
+export async function sendOutbound(
+  req: HttpRequestMessage,
+  ctx: OutboundContext,
+): Promise<{ answer: HttpResponseMessage; denial?: string }> {
   const url = splitAuthority(req.scheme, req.authority);
   if (!url) return { answer: { ok: false, error: { tag: "HTTP-request-URI-invalid" } } };
   const decision = await checkOutbound(url, ctx.rules, ctx.disabled, ctx.pluginName, ctx.resolver);
   if (!decision.ok) {
-    if (decision.denied) return { answer: { ok: false, error: { tag: "HTTP-request-denied" } }, denial: decision.message };
-    return { answer: { ok: false, error: { tag: "DNS-error", val: { rcode: decision.message, infoCode: undefined } } } };
+    if (decision.denied)
+      return { answer: { ok: false, error: { tag: "HTTP-request-denied" } }, denial: decision.message };
+    return {
+      answer: { ok: false, error: { tag: "DNS-error", val: { rcode: decision.message, infoCode: undefined } } },
+    };
   }
   const { target } = decision;
   const origin = `${url.scheme}://${req.authority}`;

@@ -3,9 +3,18 @@
  * once and invokes it with a fresh, sandboxed instance per call in a pool of worker threads.
  * See docs/plugin-host.md.
  */
-export { createPluginHost } from "./host.ts";
-export type { BrokenPlugin, InvokeRequest, InvokeResult, PluginHost, PluginHostOptions, PluginInfo, PluginLogLine } from "./host.ts";
-export type { ConnectTarget, Connector, ResolvedAddress, Resolver } from "./net.ts";
-export { systemConnector, systemResolver } from "./net.ts";
-export { CONFIG_SCHEMA, parseConfig, parseHostEntry } from "./config.ts";
+
 export type { ConfigResult, HostRule, Limits, PluginConfig } from "./config.ts";
+export { CONFIG_SCHEMA, parseConfig, parseHostEntry } from "./config.ts";
+export type {
+  BrokenPlugin,
+  InvokeRequest,
+  InvokeResult,
+  PluginHost,
+  PluginHostOptions,
+  PluginInfo,
+  PluginLogLine,
+} from "./host.ts";
+export { createPluginHost } from "./host.ts";
+export type { Connector, ConnectTarget, ResolvedAddress, Resolver } from "./net.ts";
+export { systemConnector, systemResolver } from "./net.ts";

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseConfig, type PluginConfig } from "./config.ts";
+import { type PluginConfig, parseConfig } from "./config.ts";
 import { rewriteCoreModule } from "./core-module.ts";
 import type { MemoryPlan } from "./protocol.ts";
 
@@ -87,7 +87,12 @@ export async function loadFolder(
   accept: (name: string) => boolean = () => true,
 ): Promise<LoadedFolder | BrokenFolder | SkippedFolder> {
   const configPath = join(dir, "config.toml");
-  if (!existsSync(configPath)) return { ok: false, dir, reason: "config.toml is missing: every plugin folder needs a config.toml next to its plugin.wasm" };
+  if (!existsSync(configPath))
+    return {
+      ok: false,
+      dir,
+      reason: "config.toml is missing: every plugin folder needs a config.toml next to its plugin.wasm",
+    };
   const parsed = parseConfig(await readFile(configPath, "utf8"), env);
   if (!parsed.ok) {
     const nameMatch = /^\s*name\s*=\s*"([^"]*)"/m.exec(await readFile(configPath, "utf8").catch(() => ""));
@@ -102,7 +107,10 @@ export async function loadFolder(
   const broken = (reason: string): BrokenFolder => ({ ok: false, dir, name: config.name, reason });
 
   const wasmPath = join(dir, "plugin.wasm");
-  if (!existsSync(wasmPath)) return broken("plugin.wasm is missing: build it (npm run build in the plugin folder, or turbo run build at the root)");
+  if (!existsSync(wasmPath))
+    return broken(
+      "plugin.wasm is missing: build it (npm run build in the plugin folder, or turbo run build at the root)",
+    );
   const wasm = await readFile(wasmPath);
   const wasmHash = createHash("sha256").update(wasm).digest("hex");
 
@@ -114,17 +122,20 @@ export async function loadFolder(
   }
   const missing = ["describe", "invoke"].filter((e) => !t.exports.includes(e));
   if (missing.length > 0) {
-    return broken(`plugin.wasm does not implement the databook:plugin world: it does not export ${missing.join(" and ")} (build it against wit/plugin.wit, world "plugin")`);
+    return broken(
+      `plugin.wasm does not implement the databook:plugin world: it does not export ${missing.join(" and ")} (build it against wit/plugin.wit, world "plugin")`,
+    );
   }
   const unknown = t.imports.filter((i) => !PROVIDED_IMPORTS.has(i));
-  if (unknown.length > 0) return broken(`plugin.wasm imports ${unknown.join(", ")}, which the host does not provide to plugins`);
+  if (unknown.length > 0)
+    return broken(`plugin.wasm imports ${unknown.join(", ")}, which the host does not provide to plugins`);
 
   const modules: Record<string, WebAssembly.Module> = {};
   const memories: Record<string, MemoryPlan[]> = {};
   const maxPagesByConfig = config.limits.memoryMb * 16;
   let index = 0;
   for (const [file, bytes] of Object.entries(t.coreFiles)) {
-    let rewritten;
+    let rewritten: ReturnType<typeof rewriteCoreModule>;
     try {
       rewritten = rewriteCoreModule(bytes, index++);
     } catch (err) {
@@ -134,7 +145,9 @@ export async function loadFolder(
     for (const m of rewritten.memories) {
       const needMb = Math.ceil((m.initialPages * PAGE) / 1048576);
       if (m.initialPages > maxPagesByConfig) {
-        return broken(`limits.memory_mb = ${config.limits.memoryMb} is below the ${needMb} MiB of linear memory this component needs to start; set limits.memory_mb to at least ${needMb}`);
+        return broken(
+          `limits.memory_mb = ${config.limits.memoryMb} is below the ${needMb} MiB of linear memory this component needs to start; set limits.memory_mb to at least ${needMb}`,
+        );
       }
       const image = new SharedArrayBuffer(m.image.length);
       new Uint8Array(image).set(m.image);
@@ -166,7 +179,12 @@ async function transpileCached(wasm: Uint8Array, hash: string, cacheDir: string)
   const metaPath = `${base}.json`;
   if (existsSync(metaPath)) {
     try {
-      const meta = JSON.parse(await readFile(metaPath, "utf8")) as { glue: string; imports: string[]; exports: string[]; coreFiles: string[] };
+      const meta = JSON.parse(await readFile(metaPath, "utf8")) as {
+        glue: string;
+        imports: string[];
+        exports: string[];
+        coreFiles: string[];
+      };
       const coreFiles: Record<string, Uint8Array> = {};
       for (const f of meta.coreFiles) coreFiles[f] = await readFile(`${base}.${f}`);
       return { glue: meta.glue, imports: meta.imports, exports: meta.exports, coreFiles };
@@ -177,7 +195,10 @@ async function transpileCached(wasm: Uint8Array, hash: string, cacheDir: string)
   const t = await transpileComponent(wasm);
   await mkdir(cacheDir, { recursive: true });
   for (const [f, b] of Object.entries(t.coreFiles)) await writeAtomic(`${base}.${f}`, b);
-  await writeAtomic(metaPath, JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, coreFiles: Object.keys(t.coreFiles) }));
+  await writeAtomic(
+    metaPath,
+    JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, coreFiles: Object.keys(t.coreFiles) }),
+  );
   return t;
 }
 
@@ -206,7 +227,9 @@ export async function transpileComponent(wasm: Uint8Array): Promise<Transpiled> 
  * file or a module loader. Anything else that looks like module syntax is refused.
  */
 function glueAsFunctionBody(js: string): string {
-  let body = js.replace(/^export function instantiate\(/m, "function instantiate(").replace(/^export const _util\b/m, "const _util");
+  let body = js
+    .replace(/^export function instantiate\(/m, "function instantiate(")
+    .replace(/^export const _util\b/m, "const _util");
   if (/^(export|import)\s/m.test(body)) throw new Error("unexpected module syntax in jco's generated glue");
   body += "\nreturn instantiate;\n";
   return body;

@@ -12,7 +12,7 @@
  *    so a second DNS answer can never redirect it (no DNS rebinding).
  */
 import { lookup } from "node:dns/promises";
-import { connect as netConnect, isIP, type Socket } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import ipaddr from "ipaddr.js";
 import type { HostRule } from "./config.ts";
@@ -46,7 +46,12 @@ export const systemResolver: Resolver = async (hostname) => {
 export const systemConnector: Connector = (t) =>
   new Promise((resolve, reject) => {
     const socket = t.tls
-      ? tlsConnect({ host: t.address, port: t.port, ...(isIP(t.hostname) ? {} : { servername: t.hostname }), ALPNProtocols: ["http/1.1"] })
+      ? tlsConnect({
+          host: t.address,
+          port: t.port,
+          ...(isIP(t.hostname) ? {} : { servername: t.hostname }),
+          ALPNProtocols: ["http/1.1"],
+        })
       : netConnect({ host: t.address, port: t.port });
     const fail = (err: Error) => reject(err);
     socket.once("error", fail);
@@ -164,7 +169,8 @@ export async function checkOutbound(
     } catch (err) {
       return { ok: false, denied: false, message: `could not resolve ${url.host}: ${(err as Error).message}` };
     }
-    if (addresses.length === 0) return { ok: false, denied: false, message: `could not resolve ${url.host}: no addresses` };
+    if (addresses.length === 0)
+      return { ok: false, denied: false, message: `could not resolve ${url.host}: no addresses` };
   }
   let firstRefusal: string | undefined;
   for (const a of addresses) {
@@ -172,7 +178,8 @@ export async function checkOutbound(
     const words = RANGE_WORDS[range] ?? `an address in the ${range} range`;
     const via = isIP(literal) ? "" : `, which resolved to ${a.address}`;
     let refusal: string | undefined;
-    if (cls === "never") refusal = `the plugin tried to reach ${shown}${via}, ${words}: plugins may never reach such addresses, whatever allowed_hosts says`;
+    if (cls === "never")
+      refusal = `the plugin tried to reach ${shown}${via}, ${words}: plugins may never reach such addresses, whatever allowed_hosts says`;
     else if (cls === "loopback" && !matching.some(namesLoopback)) {
       refusal = `the plugin tried to reach ${shown}${via}, ${words}: loopback is allowed only when an allowed_hosts entry names it literally, such as "${url.scheme}://127.0.0.1:${url.port}"`;
     } else if (cls === "private" && !matching.some((r) => !r.wildcard)) {
@@ -182,8 +189,14 @@ export async function checkOutbound(
       firstRefusal ??= refusal;
       continue;
     }
-    const rule = matching.find((r) => (cls === "loopback" ? namesLoopback(r) : cls === "private" ? !r.wildcard : true))!;
-    return { ok: true, rule, target: { address: a.address, family: a.family, port: url.port, tls: url.scheme === "https", hostname: literal } };
+    const rule = matching.find((r) =>
+      cls === "loopback" ? namesLoopback(r) : cls === "private" ? !r.wildcard : true,
+    )!;
+    return {
+      ok: true,
+      rule,
+      target: { address: a.address, family: a.family, port: url.port, tls: url.scheme === "https", hostname: literal },
+    };
   }
   return { ok: false, denied: true, message: firstRefusal! };
 }

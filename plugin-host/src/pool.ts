@@ -6,7 +6,15 @@
  * call with an error and is replaced the same way.
  */
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import type { FromWorker, HttpRequestMessage, HttpResponseMessage, PluginImage, ToWorker, WitRequest, WorkerOutcome } from "./protocol.ts";
+import type {
+  FromWorker,
+  HttpRequestMessage,
+  HttpResponseMessage,
+  PluginImage,
+  ToWorker,
+  WitRequest,
+  WorkerOutcome,
+} from "./protocol.ts";
 
 /** What a call wants from the pool, and the hooks through which its worker reaches the host. */
 export type PoolCall = {
@@ -16,7 +24,12 @@ export type PoolCall = {
   env: [string, string][];
   maxOutputBytes: number;
   timeoutMs: number;
-  onLog(line: { stream: "log"; level?: "trace" | "debug" | "info" | "warn" | "error"; message: string; timeMs: number }): void;
+  onLog(line: {
+    stream: "log";
+    level?: "trace" | "debug" | "info" | "warn" | "error";
+    message: string;
+    timeMs: number;
+  }): void;
   /** Raw stdout/stderr text, in order (not split into lines). */
   onOutput(stream: "stdout" | "stderr", text: string, timeMs: number): void;
   onHttp(req: HttpRequestMessage, signal: AbortSignal): Promise<HttpResponseMessage>;
@@ -25,9 +38,7 @@ export type PoolCall = {
 };
 
 /** How a call ended, seen from the pool (the host then applies denials and scrubbing). */
-export type PoolOutcome =
-  | WorkerOutcome
-  | { ok: false; kind: "timeout"; message: string };
+export type PoolOutcome = WorkerOutcome | { ok: false; kind: "timeout"; message: string };
 
 /** Timing of a finished call (ms), for the benchmark. `prepared`: ran on a pre-made instance. */
 export type PoolTiming = { instantiateMs: number; runMs: number; prepared: boolean };
@@ -140,7 +151,12 @@ export function createPool(opts: PoolOptions): Pool {
     if (msg.type === "ready" || !r || r.callId !== msg.callId) return;
     switch (msg.type) {
       case "log":
-        r.call.onLog({ stream: msg.stream, ...(msg.level ? { level: msg.level } : {}), message: msg.message, timeMs: msg.timeMs });
+        r.call.onLog({
+          stream: msg.stream,
+          ...(msg.level ? { level: msg.level } : {}),
+          message: msg.message,
+          timeMs: msg.timeMs,
+        });
         break;
       case "output":
         r.call.onOutput(msg.stream, msg.text, msg.timeMs);
@@ -201,7 +217,11 @@ export function createPool(opts: PoolOptions): Pool {
           if (slot.running !== running) return;
           finish(
             slot,
-            { ok: false, kind: "timeout", message: `the plugin did not finish within ${call.timeoutMs} ms (limits.timeout_ms in its config.toml)` },
+            {
+              ok: false,
+              kind: "timeout",
+              message: `the plugin did not finish within ${call.timeoutMs} ms (limits.timeout_ms in its config.toml)`,
+            },
             { instantiateMs: 0, runMs: call.timeoutMs, prepared: false },
           );
           replace(slot);
@@ -225,7 +245,10 @@ export function createPool(opts: PoolOptions): Pool {
   return {
     run(call) {
       if (closed) {
-        return Promise.resolve({ outcome: { ok: false, kind: "internal", message: "the plugin host is closed" }, timing: { instantiateMs: 0, runMs: 0, prepared: false } });
+        return Promise.resolve({
+          outcome: { ok: false, kind: "internal", message: "the plugin host is closed" },
+          timing: { instantiateMs: 0, runMs: 0, prepared: false },
+        });
       }
       return new Promise((resolve) => {
         queue.push({ call, resolve });
@@ -243,11 +266,18 @@ export function createPool(opts: PoolOptions): Pool {
     async close() {
       closed = true;
       for (const q of queue.splice(0)) {
-        q.resolve({ outcome: { ok: false, kind: "internal", message: "the plugin host closed before the call ran" }, timing: { instantiateMs: 0, runMs: 0, prepared: false } });
+        q.resolve({
+          outcome: { ok: false, kind: "internal", message: "the plugin host closed before the call ran" },
+          timing: { instantiateMs: 0, runMs: 0, prepared: false },
+        });
       }
       const all = [...slots];
       for (const slot of all) {
-        finish(slot, { ok: false, kind: "internal", message: "the plugin host closed during the call" }, { instantiateMs: 0, runMs: 0, prepared: false });
+        finish(
+          slot,
+          { ok: false, kind: "internal", message: "the plugin host closed during the call" },
+          { instantiateMs: 0, runMs: 0, prepared: false },
+        );
         slot.worker.removeAllListeners();
         slot.worker.on("error", () => {
           // Closing: errors from workers being terminated are expected.

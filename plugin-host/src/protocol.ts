@@ -56,11 +56,22 @@ export type ToWorker =
 /** Outcome of one call inside the worker, before the host applies denials and scrubbing. */
 export type WorkerOutcome =
   | { ok: true; value: unknown }
-  | { ok: false; kind: "bad-input" | "upstream" | "denied" | "internal" | "memory-limit" | "output-limit"; message: string };
+  | {
+      ok: false;
+      kind: "bad-input" | "upstream" | "denied" | "internal" | "memory-limit" | "output-limit";
+      message: string;
+    };
 
 export type FromWorker =
   | { type: "ready" }
-  | { type: "log"; callId: number; stream: "log"; level?: "trace" | "debug" | "info" | "warn" | "error"; message: string; timeMs: number }
+  | {
+      type: "log";
+      callId: number;
+      stream: "log";
+      level?: "trace" | "debug" | "info" | "warn" | "error";
+      message: string;
+      timeMs: number;
+    }
   /** Raw text the plugin wrote; the host splits it into lines after scrubbing (a secret may span lines). */
   | { type: "output"; callId: number; stream: "stdout" | "stderr"; text: string; timeMs: number }
   | { type: "http"; callId: number; request: HttpRequestMessage }

@@ -14,31 +14,49 @@ const req = (input: string) => ({ input, options: [] as [string, string][], user
 
 describe("call limits", () => {
   it("stops an infinite loop at its deadline and reports a timeout; the host keeps serving", async () => {
-    await withHost([{ folder: "p", config: configToml("probe", "", "timeout_ms = 1000"), wasm: probe }], {}, async (host) => {
-      const err = errorOf(await host.invoke("probe", req("loop")));
-      assert.equal(err.kind, "timeout");
-      assert.equal(err.message, "the plugin did not finish within 1000 ms (limits.timeout_ms in its config.toml)");
-      // The worker that ran the loop was replaced; calls still work.
-      assert.equal(outputOf(await host.invoke("probe", req("counter"))).body, "1");
-    });
+    await withHost(
+      [{ folder: "p", config: configToml("probe", "", "timeout_ms = 1000"), wasm: probe }],
+      {},
+      async (host) => {
+        const err = errorOf(await host.invoke("probe", req("loop")));
+        assert.equal(err.kind, "timeout");
+        assert.equal(err.message, "the plugin did not finish within 1000 ms (limits.timeout_ms in its config.toml)");
+        // The worker that ran the loop was replaced; calls still work.
+        assert.equal(outputOf(await host.invoke("probe", req("counter"))).body, "1");
+      },
+    );
   });
 
   it("fails a memory bomb with memory-limit at limits.memory_mb", async () => {
-    await withHost([{ folder: "p", config: configToml("probe", "", "memory_mb = 48"), wasm: probe }], {}, async (host) => {
-      const err = errorOf(await host.invoke("probe", req("bomb")));
-      assert.equal(err.kind, "memory-limit");
-      assert.equal(err.message, "the plugin ran out of memory: it may use at most 48 MiB (limits.memory_mb in its config.toml)");
-      assert.equal(outputOf(await host.invoke("probe", req("counter"))).body, "1");
-    });
+    await withHost(
+      [{ folder: "p", config: configToml("probe", "", "memory_mb = 48"), wasm: probe }],
+      {},
+      async (host) => {
+        const err = errorOf(await host.invoke("probe", req("bomb")));
+        assert.equal(err.kind, "memory-limit");
+        assert.equal(
+          err.message,
+          "the plugin ran out of memory: it may use at most 48 MiB (limits.memory_mb in its config.toml)",
+        );
+        assert.equal(outputOf(await host.invoke("probe", req("counter"))).body, "1");
+      },
+    );
   });
 
   it("refuses an output over limits.max_output_bytes with output-limit", async () => {
-    await withHost([{ folder: "p", config: configToml("probe", "", "max_output_bytes = 1000"), wasm: probe }], {}, async (host) => {
-      const err = errorOf(await host.invoke("probe", req("huge 5000")));
-      assert.equal(err.kind, "output-limit");
-      assert.equal(err.message, "the output is 5000 bytes, over this plugin's limit of 1000 bytes (limits.max_output_bytes in its config.toml)");
-      assert.equal(outputOf(await host.invoke("probe", req("huge 1000"))).body.length, 1000);
-    });
+    await withHost(
+      [{ folder: "p", config: configToml("probe", "", "max_output_bytes = 1000"), wasm: probe }],
+      {},
+      async (host) => {
+        const err = errorOf(await host.invoke("probe", req("huge 5000")));
+        assert.equal(err.kind, "output-limit");
+        assert.equal(
+          err.message,
+          "the output is 5000 bytes, over this plugin's limit of 1000 bytes (limits.max_output_bytes in its config.toml)",
+        );
+        assert.equal(outputOf(await host.invoke("probe", req("huge 1000"))).body.length, 1000);
+      },
+    );
   });
 
   it("turns a thrown exception into an internal error with the plugin's message", async () => {
@@ -65,7 +83,10 @@ describe("call limits", () => {
     await withHost([{ folder: "w", config: configToml("wasi-probe"), wasm: wasiProbe }], {}, async (host) => {
       const err = errorOf(await host.invoke("wasi-probe", req("t")));
       assert.equal(err.kind, "internal");
-      assert.equal(err.message, "the plugin crashed (WebAssembly trap: wasm trap: wasm `unreachable` instruction executed)");
+      assert.equal(
+        err.message,
+        "the plugin crashed (WebAssembly trap: wasm trap: wasm `unreachable` instruction executed)",
+      );
     });
   });
 

@@ -28,11 +28,29 @@ before(async () => {
 
 describe("databook get", () => {
   it("prints the echo plugin's output for the repository's plugins folder", async () => {
-    assert.deepEqual(await databook("get", "echo", "hello databook", "--plugins", "plugins"), { code: 0, stdout: "hello databook\n", stderr: "" });
+    assert.deepEqual(await databook("get", "echo", "hello databook", "--plugins", "plugins"), {
+      code: 0,
+      stdout: "hello databook\n",
+      stderr: "",
+    });
   });
 
   it("passes --option pairs to the plugin and prints its warnings on stderr", async () => {
-    const r = await databook("get", "echo", "hi", "--option", "case=upper", "--option", "repeat=2", "--option", "colour=red", "--range", "1h", "--step", "1m");
+    const r = await databook(
+      "get",
+      "echo",
+      "hi",
+      "--option",
+      "case=upper",
+      "--option",
+      "repeat=2",
+      "--option",
+      "colour=red",
+      "--range",
+      "1h",
+      "--step",
+      "1m",
+    );
     assert.deepEqual(r, { code: 0, stdout: "HI\nHI\n", stderr: "warning: echo ignores the option @colour\n" });
   });
 
@@ -71,7 +89,10 @@ describe("databook plugins list", () => {
         `wat-echo 0.0.1  Echo written in WAT.\n    outputs: text/plain\n\nbroken (1):\n  ${join(dir, "broken")} (broken): plugin.wasm is missing: build it (npm run build in the plugin folder, or turbo run build at the root)\n`,
       );
       const json = JSON.parse((await databook("plugins", "list", "--plugins", dir, "--json")).stdout);
-      assert.deepEqual(json.plugins.map((p: { name: string }) => p.name), ["wat-echo"]);
+      assert.deepEqual(
+        json.plugins.map((p: { name: string }) => p.name),
+        ["wat-echo"],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

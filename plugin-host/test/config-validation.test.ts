@@ -14,7 +14,12 @@ describe("config.toml validation", () => {
   it("accepts a minimal config and fills in the default limits", () => {
     const r = parseConfig(base, {});
     assert.ok(r.ok);
-    assert.deepEqual(r.config.limits, { timeoutMs: 10000, memoryMb: 128, maxOutputBytes: 4194304, maxHttpRequests: 20 });
+    assert.deepEqual(r.config.limits, {
+      timeoutMs: 10000,
+      memoryMb: 128,
+      maxOutputBytes: 4194304,
+      maxHttpRequests: 20,
+    });
     assert.deepEqual(r.config.allowedHosts, []);
   });
 
@@ -41,7 +46,10 @@ describe("config.toml validation", () => {
   });
 
   it("parses allowed_hosts entries with wildcards, ports and IP literals", () => {
-    const r = parseConfig(`${base}allowed_hosts = ["https://*.Example.com", "http://127.0.0.1:9090", "http://[::1]:8080"]\n`, {});
+    const r = parseConfig(
+      `${base}allowed_hosts = ["https://*.Example.com", "http://127.0.0.1:9090", "http://[::1]:8080"]\n`,
+      {},
+    );
     assert.ok(r.ok);
     assert.deepEqual(
       r.config.allowedHosts.map((h) => [h.scheme, h.host, h.port, h.wildcard]),
@@ -54,7 +62,9 @@ describe("config.toml validation", () => {
   });
 
   it("rejects malformed allowed_hosts entries, each with the reason", () => {
-    const ps = problems(`${base}allowed_hosts = ["ftp://x.org", "https://a.org/path", "https://u:p@a.org", "https://a.*.org", "example.com"]\n`);
+    const ps = problems(
+      `${base}allowed_hosts = ["ftp://x.org", "https://a.org/path", "https://u:p@a.org", "https://a.*.org", "example.com"]\n`,
+    );
     assert.deepEqual(ps, [
       'allowed_hosts entry "ftp://x.org": scheme "ftp" is not supported: use http or https',
       'allowed_hosts entry "https://a.org/path": only scheme://host[:port] is allowed, without a path, query or fragment',
@@ -68,8 +78,13 @@ describe("config.toml validation", () => {
     const text = `${base}allowed_env_vars = ["PROM_URL", "OTHER_URL"]\nallowed_hosts = ["\${PROM_URL}", "\${OTHER_URL}"]\n`;
     const r = parseConfig(text, { PROM_URL: "http://prometheus:9090/prom" });
     assert.ok(r.ok);
-    assert.deepEqual(r.config.allowedHosts.map((h) => [h.entry, h.host, h.port, h.fromEnv]), [["${PROM_URL}", "prometheus", 9090, "PROM_URL"]]);
-    assert.deepEqual(r.warnings, ['allowed_hosts entry "${OTHER_URL}" is disabled: OTHER_URL is not set in the server\'s environment']);
+    assert.deepEqual(
+      r.config.allowedHosts.map((h) => [h.entry, h.host, h.port, h.fromEnv]),
+      [["${PROM_URL}", "prometheus", 9090, "PROM_URL"]],
+    );
+    assert.deepEqual(r.warnings, [
+      'allowed_hosts entry "${OTHER_URL}" is disabled: OTHER_URL is not set in the server\'s environment',
+    ]);
   });
 
   it("requires a ${VAR} entry to name an allowed env var", () => {

@@ -32,8 +32,15 @@ describe("core module rewrite (host-owned memory)", () => {
     const m = r.memories[0]!;
     const memory = new WebAssembly.Memory({ initial: m.initialPages, maximum: 3 });
     new Uint8Array(memory.buffer).set(m.image);
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(r.bytes as Uint8Array<ArrayBuffer>), { [m.module]: { [m.name]: memory } });
-    const e = inst.exports as { load(p: number): number; init_passive(): void; grow(n: number): number; memory: WebAssembly.Memory };
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(r.bytes as Uint8Array<ArrayBuffer>), {
+      [m.module]: { [m.name]: memory },
+    });
+    const e = inst.exports as {
+      load(p: number): number;
+      init_passive(): void;
+      grow(n: number): number;
+      memory: WebAssembly.Memory;
+    };
     assert.equal(e.memory, memory, "the module exports the host's memory");
     assert.equal(String.fromCharCode(e.load(70000), e.load(70001)), "se");
     e.init_passive();
@@ -52,6 +59,8 @@ describe("core module rewrite (host-owned memory)", () => {
 
   it("refuses a data segment whose offset is not a constant", async () => {
     const core = await parse(`(module (global $g i32 (i32.const 0)) (memory 1) (data (global.get $g) "x"))`);
-    assert.throws(() => rewriteCoreModule(core, 0), { message: "data segment 0 has a non-constant offset (opcode 0x23)" });
+    assert.throws(() => rewriteCoreModule(core, 0), {
+      message: "data segment 0 has a non-constant offset (opcode 0x23)",
+    });
   });
 });

@@ -17,7 +17,9 @@ describe("every call gets a fresh instance", () => {
     await withHost([{ folder: "p", config: configToml("probe"), wasm: probe }], {}, async (host) => {
       const sequential: string[] = [];
       for (let i = 0; i < 8; i++) sequential.push(outputOf(await host.invoke("probe", req("counter"))).body);
-      const concurrent = (await Promise.all(Array.from({ length: 8 }, () => host.invoke("probe", req("counter"))))).map((r) => outputOf(r).body);
+      const concurrent = (await Promise.all(Array.from({ length: 8 }, () => host.invoke("probe", req("counter"))))).map(
+        (r) => outputOf(r).body,
+      );
       assert.deepEqual([...sequential, ...concurrent], Array(16).fill("1"));
     });
   });
@@ -25,7 +27,11 @@ describe("every call gets a fresh instance", () => {
   it("a WAT component that changes a global, a table slot and memory sees a never-used instance's state on the next call", async () => {
     const spec = [{ folder: "s", config: configToml("state"), wasm: state }];
     // What a never-used instance reports: the first call of a newly opened host, pool of one.
-    const pristine = await withHost(spec, { poolSize: 1 }, async (host) => outputOf(await host.invoke("state", req("x"))).body);
+    const pristine = await withHost(
+      spec,
+      { poolSize: 1 },
+      async (host) => outputOf(await host.invoke("state", req("x"))).body,
+    );
     assert.equal(pristine, "g=00000007 t=00000001 m=00000000 d=41544144 p=00000001");
     await withHost(spec, {}, async (host) => {
       // Each call changes all of it (global + 1, slot 0 → another function, memory inside and

@@ -70,7 +70,9 @@ export async function withHost<T>(
 }
 
 /** A loopback HTTP server on a free port. */
-export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
@@ -90,7 +92,10 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
  * loopback test server: no packet ever leaves the machine, and the test can assert exactly which
  * addresses the host tried to reach.
  */
-export function recordingConnector(loopbackPort: number): { attempts: ConnectTarget[]; connector: (t: ConnectTarget) => Promise<Socket> } {
+export function recordingConnector(loopbackPort: number): {
+  attempts: ConnectTarget[];
+  connector: (t: ConnectTarget) => Promise<Socket>;
+} {
   const attempts: ConnectTarget[] = [];
   return {
     attempts,
@@ -105,7 +110,11 @@ export function recordingConnector(loopbackPort: number): { attempts: ConnectTar
 }
 
 /** Polls `check` every 50 ms until it returns true; fails after `limitMs` with `what`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, limitMs = 20_000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  limitMs = 20_000,
+): Promise<void> {
   const end = Date.now() + limitMs;
   while (Date.now() < end) {
     if (await check()) return;
@@ -115,13 +124,20 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
 }
 
 /** Asserts a failed result and returns its error (narrowing for the caller). */
-export function errorOf(r: { ok: boolean; error?: { kind: string; message: string } }): { kind: string; message: string } {
+export function errorOf(r: { ok: boolean; error?: { kind: string; message: string } }): {
+  kind: string;
+  message: string;
+} {
   if (r.ok || !r.error) throw new Error(`expected the call to fail, but it succeeded: ${JSON.stringify(r)}`);
   return r.error;
 }
 
 /** Asserts a successful result and returns its output. */
-export function outputOf(r: { ok: boolean; output?: { contentType: string; body: string; warnings: string[] }; error?: unknown }): {
+export function outputOf(r: {
+  ok: boolean;
+  output?: { contentType: string; body: string; warnings: string[] };
+  error?: unknown;
+}): {
   contentType: string;
   body: string;
   warnings: string[];

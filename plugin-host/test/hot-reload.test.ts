@@ -41,7 +41,10 @@ describe("hot reload", () => {
 
       // Removed.
       await rm(folder, { recursive: true });
-      await eventually("the removed plugin to disappear", () => host.list().plugins.length === 0 && host.list().broken.length === 0);
+      await eventually(
+        "the removed plugin to disappear",
+        () => host.list().plugins.length === 0 && host.list().broken.length === 0,
+      );
       assert.equal(errorOf(await host.invoke("hot", req("hello"))).kind, "not-found");
     } finally {
       await host.close();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { classifyAddress } from "../src/net.ts";
 import type { ResolvedAddress } from "../src/net.ts";
+import { classifyAddress } from "../src/net.ts";
 import { configToml, errorOf, fixture, outputOf, recordingConnector, startServer, withHost } from "./helpers.ts";
 
 let probe: string;
@@ -40,16 +40,27 @@ function fakeResolver(answers: Record<string, (n: number) => string>) {
 }
 
 function hostsConfig(hosts: string[], limits = "", envVars: string[] = []): string {
-  return configToml("probe", `allowed_env_vars = ${JSON.stringify(envVars)}\nallowed_hosts = ${JSON.stringify(hosts)}`, limits);
+  return configToml(
+    "probe",
+    `allowed_env_vars = ${JSON.stringify(envVars)}\nallowed_hosts = ${JSON.stringify(hosts)}`,
+    limits,
+  );
 }
 
 describe("outbound HTTP", () => {
   it("reaches an allowed loopback host named literally, connecting to the checked address", async () => {
     const rec = recordingConnector(port);
-    await withHost([{ folder: "p", config: hostsConfig([`http://127.0.0.1:${port}`]), wasm: probe }], { connector: rec.connector }, async (host) => {
-      assert.equal(outputOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/ok`))).body, "200 ok /ok");
-      assert.deepEqual(rec.attempts.map((a) => [a.address, a.port]), [["127.0.0.1", port]]);
-    });
+    await withHost(
+      [{ folder: "p", config: hostsConfig([`http://127.0.0.1:${port}`]), wasm: probe }],
+      { connector: rec.connector },
+      async (host) => {
+        assert.equal(outputOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/ok`))).body, "200 ok /ok");
+        assert.deepEqual(
+          rec.attempts.map((a) => [a.address, a.port]),
+          [["127.0.0.1", port]],
+        );
+      },
+    );
   });
 
   it("denies a host that is not in allowed_hosts, naming it and the config key", async () => {
@@ -79,7 +90,10 @@ describe("outbound HTTP", () => {
       { connector: rec.connector, resolver: dns.resolver },
       async (host) => {
         // An allowed redirect is followed (by the plugin, with a new request)...
-        assert.equal(outputOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/redirect-allowed`))).body, "200 ok /ok");
+        assert.equal(
+          outputOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/redirect-allowed`))).body,
+          "200 ok /ok",
+        );
         // ...a redirect to a host outside allowed_hosts is not.
         const err = errorOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/redirect-denied`)));
         assert.equal(err.kind, "denied");
@@ -87,7 +101,10 @@ describe("outbound HTTP", () => {
           err.message,
           'the plugin tried to reach http://denied.test, which is not in allowed_hosts; to allow it, add "http://denied.test" to allowed_hosts in the config.toml of plugin "probe"',
         );
-        assert.deepEqual(rec.attempts.map((a) => a.address), ["127.0.0.1", "127.0.0.1", "127.0.0.1"]);
+        assert.deepEqual(
+          rec.attempts.map((a) => a.address),
+          ["127.0.0.1", "127.0.0.1", "127.0.0.1"],
+        );
         assert.deepEqual(dns.lookups, []);
       },
     );
@@ -106,7 +123,8 @@ describe("outbound HTTP", () => {
         });
         assert.deepEqual(errorOf(await host.invoke("probe", req("fetch http://169.254.169.254/latest/meta-data"))), {
           kind: "denied",
-          message: "the plugin tried to reach http://169.254.169.254, a cloud metadata address: plugins may never reach such addresses, whatever allowed_hosts says",
+          message:
+            "the plugin tried to reach http://169.254.169.254, a cloud metadata address: plugins may never reach such addresses, whatever allowed_hosts says",
         });
         assert.deepEqual(rec.attempts, [], "no connection may be attempted");
       },
@@ -154,9 +172,15 @@ describe("outbound HTTP", () => {
       [{ folder: "p", config: hostsConfig([`http://rebind.test:${port}`]), wasm: probe }],
       { connector: rec.connector, resolver: dns.resolver },
       async (host) => {
-        assert.equal(outputOf(await host.invoke("probe", req(`fetch http://rebind.test:${port}/ok`))).body, "200 ok /ok");
+        assert.equal(
+          outputOf(await host.invoke("probe", req(`fetch http://rebind.test:${port}/ok`))).body,
+          "200 ok /ok",
+        );
         assert.deepEqual(dns.lookups, ["rebind.test"], "one lookup per request");
-        assert.deepEqual(rec.attempts.map((a) => [a.address, a.port, a.hostname]), [["10.1.2.3", port, "rebind.test"]]);
+        assert.deepEqual(
+          rec.attempts.map((a) => [a.address, a.port, a.hostname]),
+          [["10.1.2.3", port, "rebind.test"]],
+        );
         // The next request gets the new answer, which is checked and refused before any connect.
         const err = errorOf(await host.invoke("probe", req(`fetch http://rebind.test:${port}/ok`)));
         assert.equal(err.kind, "denied");
@@ -175,7 +199,8 @@ describe("outbound HTTP", () => {
       async (host) => {
         assert.deepEqual(errorOf(await host.invoke("probe", req(`fetch ${url} ${url} ${url}`))), {
           kind: "too-many-requests",
-          message: "the plugin made more than 2 outbound HTTP requests in one call (limits.max_http_requests in its config.toml)",
+          message:
+            "the plugin made more than 2 outbound HTTP requests in one call (limits.max_http_requests in its config.toml)",
         });
         assert.equal(rec.attempts.length, 2);
       },
@@ -185,12 +210,18 @@ describe("outbound HTTP", () => {
   it("takes an allowed host from an allowed env var, and says when that variable is unset", async () => {
     const rec = recordingConnector(port);
     const config = hostsConfig(["${TARGET_URL}"], "", ["TARGET_URL"]);
-    await withHost([{ folder: "p", config, wasm: probe }], { connector: rec.connector, env: { TARGET_URL: `http://127.0.0.1:${port}/base` } }, async (host) => {
-      assert.equal(outputOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/ok`))).body, "200 ok /ok");
-    });
+    await withHost(
+      [{ folder: "p", config, wasm: probe }],
+      { connector: rec.connector, env: { TARGET_URL: `http://127.0.0.1:${port}/base` } },
+      async (host) => {
+        assert.equal(outputOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/ok`))).body, "200 ok /ok");
+      },
+    );
     await withHost([{ folder: "p", config, wasm: probe }], { connector: rec.connector, env: {} }, async (host) => {
       const info = host.list().plugins[0]!;
-      assert.deepEqual(info.warnings, ['allowed_hosts entry "${TARGET_URL}" is disabled: TARGET_URL is not set in the server\'s environment']);
+      assert.deepEqual(info.warnings, [
+        'allowed_hosts entry "${TARGET_URL}" is disabled: TARGET_URL is not set in the server\'s environment',
+      ]);
       const err = errorOf(await host.invoke("probe", req(`fetch http://127.0.0.1:${port}/ok`)));
       assert.equal(err.kind, "denied");
       assert.equal(
@@ -204,7 +235,17 @@ describe("outbound HTTP", () => {
 
 describe("address classes", () => {
   it("never allows metadata, link-local, unspecified or IPv4-mapped forms of them", () => {
-    for (const a of ["169.254.169.254", "::ffff:169.254.169.254", "fe80::1", "169.254.1.1", "0.0.0.0", "::", "fd00:ec2::254", "224.0.0.1", "255.255.255.255"]) {
+    for (const a of [
+      "169.254.169.254",
+      "::ffff:169.254.169.254",
+      "fe80::1",
+      "169.254.1.1",
+      "0.0.0.0",
+      "::",
+      "fd00:ec2::254",
+      "224.0.0.1",
+      "255.255.255.255",
+    ]) {
       assert.equal(classifyAddress(a).cls, "never", a);
     }
   });
@@ -212,7 +253,8 @@ describe("address classes", () => {
     assert.equal(classifyAddress("127.0.0.1").cls, "loopback");
     assert.equal(classifyAddress("::1").cls, "loopback");
     assert.equal(classifyAddress("::ffff:127.0.0.1").cls, "loopback");
-    for (const a of ["10.0.0.1", "172.16.5.4", "192.168.1.1", "fd12::1", "100.64.0.1"]) assert.equal(classifyAddress(a).cls, "private", a);
+    for (const a of ["10.0.0.1", "172.16.5.4", "192.168.1.1", "fd12::1", "100.64.0.1"])
+      assert.equal(classifyAddress(a).cls, "private", a);
     for (const a of ["93.184.216.34", "2606:4700::1111"]) assert.equal(classifyAddress(a).cls, "public", a);
   });
 });

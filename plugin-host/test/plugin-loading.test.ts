@@ -30,7 +30,10 @@ describe("loading a plugins directory", () => {
       {},
       async (host, dir) => {
         const { plugins, broken } = host.list();
-        assert.deepEqual(plugins.map((p) => [p.name, p.description, p.version, p.contentTypes]), [["good", "Echo written in WAT.", "0.0.1", ["text/plain"]]]);
+        assert.deepEqual(
+          plugins.map((p) => [p.name, p.description, p.version, p.contentTypes]),
+          [["good", "Echo written in WAT.", "0.0.1", ["text/plain"]]],
+        );
         const reasons = Object.fromEntries(broken.map((b) => [b.dir.slice(dir.length + 1), b.reason]));
         assert.match(reasons["bad-toml"]!, /^config\.toml: not valid TOML at line 1, column \d+: /);
         // A [limits] table follows the stray key in configToml, so TOML puts it there.
@@ -38,14 +41,23 @@ describe("loading a plugins directory", () => {
           reasons["unknown-field"],
           'config.toml: unknown key "limits.colour" (known keys: limits.timeout_ms, limits.memory_mb, limits.max_output_bytes, limits.max_http_requests)',
         );
-        assert.equal(reasons["missing-wasm"], "plugin.wasm is missing: build it (npm run build in the plugin folder, or turbo run build at the root)");
+        assert.equal(
+          reasons["missing-wasm"],
+          "plugin.wasm is missing: build it (npm run build in the plugin folder, or turbo run build at the root)",
+        );
         assert.match(reasons["not-wasm"]!, /^plugin\.wasm is not a valid WebAssembly component: /);
         assert.equal(
           reasons["wrong-world"],
           'plugin.wasm does not implement the databook:plugin world: it does not export describe and invoke (build it against wit/plugin.wit, world "plugin")',
         );
-        assert.match(reasons["too-little-memory"]!, /^limits\.memory_mb = 4 is below the (\d+) MiB of linear memory this component needs to start; set limits\.memory_mb to at least \1$/);
-        assert.equal(reasons["z-duplicate"], `the name "good" is already used by the plugin in ${join(dir, "a-good")}; give this plugin another name in its config.toml`);
+        assert.match(
+          reasons["too-little-memory"]!,
+          /^limits\.memory_mb = 4 is below the (\d+) MiB of linear memory this component needs to start; set limits\.memory_mb to at least \1$/,
+        );
+        assert.equal(
+          reasons["z-duplicate"],
+          `the name "good" is already used by the plugin in ${join(dir, "a-good")}; give this plugin another name in its config.toml`,
+        );
         assert.equal(Object.keys(reasons).length, 7);
 
         assert.equal(outputOf(await host.invoke("good", req("still works"))).body, "still works");
@@ -54,35 +66,51 @@ describe("loading a plugins directory", () => {
         assert.equal(broke.message, `plugin "wrong-world" could not be loaded: ${reasons["wrong-world"]}`);
         assert.deepEqual(errorOf(await host.invoke("nope", req("x"))), {
           kind: "not-found",
-          message: 'no plugin named "nope" is loaded (loaded: good); run "databook plugins list" to see every plugin and why any failed to load',
+          message:
+            'no plugin named "nope" is loaded (loaded: good); run "databook plugins list" to see every plugin and why any failed to load',
         });
       },
     );
   });
 
   it("lists a top-level unknown key and a bad limit as two problems of one folder", async () => {
-    await withHost([{ folder: "p", config: `colour = "red"\n${configToml("two-problems", "", "timeout_ms = 0")}`, wasm: echoWat }], {}, async (host) => {
-      assert.deepEqual(host.list().broken.map((b) => [b.name, b.reason]), [
-        [
-          "two-problems",
-          'config.toml has 2 problems:\n  - unknown key "colour" (known keys: name, description, version, allowed_env_vars, allowed_hosts, [limits])\n  - "limits.timeout_ms" must be a whole number from 1 to 300000 (deadline of one call in milliseconds), not 0',
-        ],
-      ]);
-    });
+    await withHost(
+      [{ folder: "p", config: `colour = "red"\n${configToml("two-problems", "", "timeout_ms = 0")}`, wasm: echoWat }],
+      {},
+      async (host) => {
+        assert.deepEqual(
+          host.list().broken.map((b) => [b.name, b.reason]),
+          [
+            [
+              "two-problems",
+              'config.toml has 2 problems:\n  - unknown key "colour" (known keys: name, description, version, allowed_env_vars, allowed_hosts, [limits])\n  - "limits.timeout_ms" must be a whole number from 1 to 300000 (deadline of one call in milliseconds), not 0',
+            ],
+          ],
+        );
+      },
+    );
   });
 
   it("passes options, time range, user and request id to the plugin as the WIT request", async () => {
     await withHost([{ folder: "p", config: configToml("probe"), wasm: probe }], {}, async (host) => {
       const r = await host.invoke("probe", {
         input: "request",
-        options: [["a", "1"], ["b", "two words"], ["a", "again"]],
+        options: [
+          ["a", "1"],
+          ["b", "two words"],
+          ["a", "again"],
+        ],
         timeRange: { startMs: 1_700_000_000_000, endMs: 1_700_000_060_000, stepMs: 15_000 },
         user: "Ada",
         requestId: "r-1",
       });
       assert.deepEqual(JSON.parse(outputOf(r).body), {
         input: "request",
-        options: [["a", "1"], ["b", "two words"], ["a", "again"]],
+        options: [
+          ["a", "1"],
+          ["b", "two words"],
+          ["a", "again"],
+        ],
         timeRange: { startMs: "1700000000000n", endMs: "1700000060000n", stepMs: "15000n" },
         user: "Ada",
         requestId: "r-1",

@@ -14,7 +14,12 @@ before(async () => {
 
 const req = (input: string) => ({ input, options: [] as [string, string][], user: "tester" });
 // A server environment with more in it than any plugin may see.
-const serverEnv = { ALLOWED_TOKEN: "tok-123456", DATABASE_PASSWORD: "hunter2-not-for-plugins", PATH: "/usr/bin", HOME: "/root" };
+const serverEnv = {
+  ALLOWED_TOKEN: "tok-123456",
+  DATABASE_PASSWORD: "hunter2-not-for-plugins",
+  PATH: "/usr/bin",
+  HOME: "/root",
+};
 
 describe("sandbox capabilities", () => {
   it("gives an env var not in allowed_env_vars to nobody through the runtime interface, and logs the attempt", async () => {
@@ -26,7 +31,13 @@ describe("sandbox capabilities", () => {
         assert.equal(outputOf(r).body, "<none>");
         assert.deepEqual(
           r.logs.map((l) => [l.stream, l.level, l.message]),
-          [["log", "warn", "host: the plugin asked for env var DATABASE_PASSWORD, which is not in allowed_env_vars; it got nothing"]],
+          [
+            [
+              "log",
+              "warn",
+              "host: the plugin asked for env var DATABASE_PASSWORD, which is not in allowed_env_vars; it got nothing",
+            ],
+          ],
         );
         // The allowed one is readable (and scrubbed from the output, being a secret).
         assert.equal(outputOf(await host.invoke("probe", req("env ALLOWED_TOKEN"))).body, "value:[redacted]");
@@ -36,15 +47,25 @@ describe("sandbox capabilities", () => {
 
   it("shows wasi:cli/environment only the allowed env vars, not the server's environment", async () => {
     await withHost(
-      [{ folder: "w", config: configToml("wasi-probe", 'allowed_env_vars = ["ALLOWED_TOKEN", "NOT_SET_ANYWHERE"]'), wasm: wasiProbe }],
+      [
+        {
+          folder: "w",
+          config: configToml("wasi-probe", 'allowed_env_vars = ["ALLOWED_TOKEN", "NOT_SET_ANYWHERE"]'),
+          wasm: wasiProbe,
+        },
+      ],
       { env: serverEnv },
       async (host) => {
         assert.equal(outputOf(await host.invoke("wasi-probe", req("e"))).body, "ALLOWED_TOKEN=[redacted]\n");
       },
     );
-    await withHost([{ folder: "w", config: configToml("wasi-probe"), wasm: wasiProbe }], { env: serverEnv }, async (host) => {
-      assert.equal(outputOf(await host.invoke("wasi-probe", req("e"))).body, "");
-    });
+    await withHost(
+      [{ folder: "w", config: configToml("wasi-probe"), wasm: wasiProbe }],
+      { env: serverEnv },
+      async (host) => {
+        assert.equal(outputOf(await host.invoke("wasi-probe", req("e"))).body, "");
+      },
+    );
   });
 
   it("gives no filesystem: a plugin sees no preopened directory, so no file can be opened", async () => {
@@ -57,28 +78,36 @@ describe("sandbox capabilities", () => {
     await withHost([{ folder: "w", config: configToml("wasi-probe"), wasm: wasiProbe }], {}, async (host) => {
       assert.deepEqual(errorOf(await host.invoke("wasi-probe", req("s"))), {
         kind: "denied",
-        message: "the plugin tried to open a TCP socket; plugins have no sockets or DNS of their own: make HTTP requests with fetch() to a host in allowed_hosts",
+        message:
+          "the plugin tried to open a TCP socket; plugins have no sockets or DNS of their own: make HTTP requests with fetch() to a host in allowed_hosts",
       });
     });
   });
 
   it("captures stdout, stderr and log lines with the call's request id and plugin name", async () => {
     const seen: PluginLogLine[] = [];
-    await withHost([{ folder: "p", config: configToml("probe"), wasm: probe }], { onLog: (l) => seen.push(l) }, async (host) => {
-      const r = await host.invoke("probe", { ...req("stdio"), requestId: "req-42" });
-      assert.equal(outputOf(r).body, "done");
-      const lines = r.logs.map((l) => [l.plugin, l.requestId, l.stream, l.level, l.message]);
-      assert.deepEqual(
-        lines.sort((a, b) => String(a[2]).localeCompare(String(b[2]))),
-        [
-          ["probe", "req-42", "log", "warn", "to the log"],
-          ["probe", "req-42", "stderr", undefined, "to stderr"],
-          ["probe", "req-42", "stdout", undefined, "to stdout"],
-        ],
-      );
-      assert.deepEqual(seen, r.logs.slice().sort((a, b) => seen.indexOf(a) - seen.indexOf(b)));
-      assert.equal(seen.length, 3);
-    });
+    await withHost(
+      [{ folder: "p", config: configToml("probe"), wasm: probe }],
+      { onLog: (l) => seen.push(l) },
+      async (host) => {
+        const r = await host.invoke("probe", { ...req("stdio"), requestId: "req-42" });
+        assert.equal(outputOf(r).body, "done");
+        const lines = r.logs.map((l) => [l.plugin, l.requestId, l.stream, l.level, l.message]);
+        assert.deepEqual(
+          lines.sort((a, b) => String(a[2]).localeCompare(String(b[2]))),
+          [
+            ["probe", "req-42", "log", "warn", "to the log"],
+            ["probe", "req-42", "stderr", undefined, "to stderr"],
+            ["probe", "req-42", "stdout", undefined, "to stdout"],
+          ],
+        );
+        assert.deepEqual(
+          seen,
+          r.logs.slice().sort((a, b) => seen.indexOf(a) - seen.indexOf(b)),
+        );
+        assert.equal(seen.length, 3);
+      },
+    );
   });
 
   it("scrubs an allowed secret with JSON-escaped characters from outputs, errors, logs and files", async () => {
@@ -103,7 +132,10 @@ describe("sandbox capabilities", () => {
         for (const root of [dir, CACHE_DIR]) {
           for (const name of await readdir(root, { recursive: true })) {
             const path = join(root, name);
-            const text = await readFile(path).then((b) => b.toString("latin1"), () => "");
+            const text = await readFile(path).then(
+              (b) => b.toString("latin1"),
+              () => "",
+            );
             for (const f of forms) assert.ok(!text.includes(f), `${path} holds a form of the secret`);
           }
         }

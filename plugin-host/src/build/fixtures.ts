@@ -3,12 +3,12 @@
  * `component.wat` via jco parse/embed/new) into `test/.built/<name>.wasm`. Run by the package's
  * `build` script so a fresh clone has them; unchanged fixtures are skipped (cached by source hash).
  */
-import { cp, mkdir, readdir, rm } from "node:fs/promises";
+
 import { existsSync } from "node:fs";
+import { cp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildWatComponent, bundle, componentizeJs, DEFAULT_WIT_DIR } from "./index.ts";
-import { writeFile } from "node:fs/promises";
+import { type BuildResult, buildWatComponent, bundle, componentizeJs, DEFAULT_WIT_DIR } from "./index.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const fixturesDir = join(root, "test", "fixtures");
@@ -28,7 +28,8 @@ async function fixtureWitDir(): Promise<string> {
     if (f.endsWith(".wit")) await cp(join(DEFAULT_WIT_DIR, f), join(dir, "deps", "databook-plugin", f));
   }
   for (const d of await readdir(join(DEFAULT_WIT_DIR, "deps"), { withFileTypes: true })) {
-    if (d.isDirectory()) await cp(join(DEFAULT_WIT_DIR, "deps", d.name), join(dir, "deps", d.name), { recursive: true });
+    if (d.isDirectory())
+      await cp(join(DEFAULT_WIT_DIR, "deps", d.name), join(dir, "deps", d.name), { recursive: true });
   }
   return dir;
 }
@@ -43,13 +44,15 @@ export async function buildFixtures(log: (line: string) => void = console.log): 
     const src = join(fixturesDir, entry.name);
     const out = join(outDir, `${entry.name}.wasm`);
     const hashPath = join(outDir, `${entry.name}.hash`);
-    let r;
+    let r: BuildResult;
     if (existsSync(join(src, "index.ts"))) {
       const jsPath = join(outDir, `${entry.name}.js`);
       await writeFile(jsPath, await bundle(join(src, "index.ts")));
       r = await componentizeJs({ jsPath, out, hashPath, witDir: DEFAULT_WIT_DIR, worldName: "plugin" });
     } else if (existsSync(join(src, "component.wat"))) {
-      const world = existsSync(join(src, "world.txt")) ? (await import("node:fs")).readFileSync(join(src, "world.txt"), "utf8").trim() : "databook:plugin/plugin";
+      const world = existsSync(join(src, "world.txt"))
+        ? (await import("node:fs")).readFileSync(join(src, "world.txt"), "utf8").trim()
+        : "databook:plugin/plugin";
       r = await buildWatComponent({ watPath: join(src, "component.wat"), out, hashPath, witDir, worldName: world });
     } else continue;
     built[entry.name] = out;

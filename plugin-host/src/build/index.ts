@@ -13,8 +13,8 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
 import { createRequire, registerHooks } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The repository's `wit/` folder (the `databook:plugin` package and its pinned deps). */
@@ -77,7 +77,13 @@ export async function bundle(entry: string): Promise<string> {
   const { rolldown } = await import("rolldown");
   const run = async (input: string, plugins: import("rolldown").RolldownPluginOption = []) => {
     // WIT imports (`databook:plugin/runtime@0.1.0`, `wasi:…`) stay imports: componentize-js binds them.
-    const bundler = await rolldown({ input, platform: "neutral", logLevel: "warn", external: [/^(wasi|databook):/], plugins });
+    const bundler = await rolldown({
+      input,
+      platform: "neutral",
+      logLevel: "warn",
+      external: [/^(wasi|databook):/],
+      plugins,
+    });
     try {
       const { output } = await bundler.generate({ format: "esm", codeSplitting: false });
       const chunk = output.find((o) => o.type === "chunk");
@@ -91,7 +97,9 @@ export async function bundle(entry: string): Promise<string> {
     const plain = await run(entry);
     const missing = ["describe", "invoke"].filter((e) => !plain.exports.includes(e));
     if (missing.length > 0) {
-      throw new PluginBuildError(`${entry} must export ${missing.join(" and ")} (the functions of the plugin world in wit/plugin.wit)`);
+      throw new PluginBuildError(
+        `${entry} must export ${missing.join(" and ")} (the functions of the plugin world in wit/plugin.wit)`,
+      );
     }
     const wrapperId = "\0databook-plugin-entry";
     const wrapped = await run(wrapperId, {
@@ -154,7 +162,12 @@ export async function componentizeJs(opts: {
   const started = performance.now();
   const key = await cacheKey([await readFile(opts.jsPath), await witDigest(opts.witDir), opts.worldName, "js"]);
   if (!opts.force && (await isFresh(opts.out, opts.hashPath, key))) {
-    return { wasmPath: opts.out, bytes: (await readFile(opts.out)).length, cached: true, ms: performance.now() - started };
+    return {
+      wasmPath: opts.out,
+      bytes: (await readFile(opts.out)).length,
+      cached: true,
+      ms: performance.now() - started,
+    };
   }
   await linkPreview2ShimForComponentize();
   const { componentize } = await import("@bytecodealliance/componentize-js");
@@ -187,7 +200,12 @@ export async function buildWatComponent(opts: {
   const wat = await readFile(opts.watPath, "utf8");
   const key = await cacheKey([wat, await witDigest(opts.witDir), opts.worldName, "wat"]);
   if (!opts.force && (await isFresh(opts.out, opts.hashPath, key))) {
-    return { wasmPath: opts.out, bytes: (await readFile(opts.out)).length, cached: true, ms: performance.now() - started };
+    return {
+      wasmPath: opts.out,
+      bytes: (await readFile(opts.out)).length,
+      cached: true,
+      ms: performance.now() - started,
+    };
   }
   await grantJcoToolsFilesystem();
   const jco = await import("@bytecodealliance/jco");
@@ -232,7 +250,9 @@ async function linkPreview2ShimForComponentize(): Promise<void> {
   });
   // preview2-shim 0.26 grants no filesystem by default; the splicer (trusted build-time code,
   // not a plugin) must read the WIT folder and the bundle.
-  const fs = (await import("@bytecodealliance/preview2-shim/filesystem")) as { _setPreopens(p: Record<string, string>): void };
+  const fs = (await import("@bytecodealliance/preview2-shim/filesystem")) as {
+    _setPreopens(p: Record<string, string>): void;
+  };
   fs._setPreopens({ "/": "/" });
 }
 
@@ -268,7 +288,10 @@ async function witDigest(witDir: string): Promise<string> {
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith(".wit")) h.update(relative(witDir, p)).update("\0").update(await readFile(p));
+      else if (e.name.endsWith(".wit"))
+        h.update(relative(witDir, p))
+          .update("\0")
+          .update(await readFile(p));
     }
   };
   await walk(witDir);

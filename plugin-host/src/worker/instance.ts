@@ -35,7 +35,10 @@ export type InstanceFactory = {
  * @param image the compiled plugin (modules, glue, memory plans).
  * @param imports the host's import object (./wasi.ts); shared by every instance.
  */
-export function createInstanceFactory(image: PluginImage, imports: Record<string, Record<string, unknown>>): InstanceFactory {
+export function createInstanceFactory(
+  image: PluginImage,
+  imports: Record<string, Record<string, unknown>>,
+): InstanceFactory {
   // The glue is jco's generated module turned into a function body (see ../load.ts).
   const instantiate = new Function(image.glue)() as Glue;
   const plans = new Map<WebAssembly.Module, MemoryPlan[]>();
@@ -57,7 +60,10 @@ export function createInstanceFactory(image: PluginImage, imports: Record<string
           memories.set(plan, mem);
         }
         let bytes = images.get(plan);
-        if (!bytes) images.set(plan, (bytes = new Uint8Array(plan.image)));
+        if (!bytes) {
+          bytes = new Uint8Array(plan.image);
+          images.set(plan, bytes);
+        }
         new Uint8Array(mem.buffer).set(bytes);
         provided[plan.name] = mem;
       }

@@ -8,10 +8,16 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { FromWorker, PluginImage, ToWorker, WorkerOutcome } from "../protocol.ts";
 import { createInstanceFactory, type InstanceFactory, type PluginExports } from "./instance.ts";
-import { CallAborted, type CallContext, createImports, type HttpRequestMessage, type HttpResponseMessage } from "./wasi.ts";
+import {
+  CallAborted,
+  type CallContext,
+  createImports,
+  type HttpRequestMessage,
+  type HttpResponseMessage,
+} from "./wasi.ts";
 
 type LoadedPlugin = {
   factory: InstanceFactory;
@@ -36,7 +42,11 @@ let instancesSinceGc = 0;
 const MAX_LOG_BYTES = 256 * 1024;
 
 const port = parentPort!;
-const { httpPort, httpFlag, preinstantiate } = workerData as { httpPort: MessagePort; httpFlag: SharedArrayBuffer; preinstantiate: boolean };
+const { httpPort, httpFlag, preinstantiate } = workerData as {
+  httpPort: MessagePort;
+  httpFlag: SharedArrayBuffer;
+  preinstantiate: boolean;
+};
 const flag = new Int32Array(httpFlag);
 const plugins = new Map<number, LoadedPlugin>();
 let current: CallContext | undefined;
@@ -63,7 +73,14 @@ function httpViaHost(callId: number, request: HttpRequestMessage): HttpResponseM
 function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
   const p = plugins.get(msg.pluginId);
   if (!p) {
-    post({ type: "done", callId: msg.callId, outcome: { ok: false, kind: "internal", message: "plugin is not loaded in this worker" }, instantiateMs: 0, runMs: 0, prepared: false });
+    post({
+      type: "done",
+      callId: msg.callId,
+      outcome: { ok: false, kind: "internal", message: "plugin is not loaded in this worker" },
+      instantiateMs: 0,
+      runMs: 0,
+      prepared: false,
+    });
     return;
   }
   const t0 = performance.now();
@@ -102,7 +119,11 @@ function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
 function checkOutput(value: unknown, maxBytes: number): WorkerOutcome {
   const v = value as { contentType?: unknown; body?: unknown; warnings?: unknown };
   if (typeof v?.body !== "string" || typeof v.contentType !== "string" || !Array.isArray(v.warnings)) {
-    return { ok: false, kind: "internal", message: "the plugin returned an output without contentType, body and warnings" };
+    return {
+      ok: false,
+      kind: "internal",
+      message: "the plugin returned an output without contentType, body and warnings",
+    };
   }
   const bytes = Buffer.byteLength(v.body, "utf8");
   if (bytes > maxBytes) {
@@ -121,11 +142,18 @@ const PLUGIN_KINDS = new Set(["bad-input", "upstream", "denied", "internal"]);
 function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
   // A `{ kind, message }` the plugin threw: the WIT result's `err` case, lifted by the glue.
   const payload = (err as { payload?: unknown })?.payload;
-  const typed = payload && typeof payload === "object" && "kind" in payload ? (payload as { kind: string; message?: unknown }) : undefined;
+  const typed =
+    payload && typeof payload === "object" && "kind" in payload
+      ? (payload as { kind: string; message?: unknown })
+      : undefined;
   const text = typed ? String(typed.message ?? "") : err instanceof Error ? err.message : String(err);
   // Running out of linear memory shows up as a trap, or — when the plugin's wrapper caught
   // SpiderMonkey's "out of memory" exception — as an internal error; either way it is the limit.
-  if ((!typed || typed.kind === "internal") && !(err instanceof CallAborted) && (p.factory.memoryExhausted() || /out of memory/i.test(text))) {
+  if (
+    (!typed || typed.kind === "internal") &&
+    !(err instanceof CallAborted) &&
+    (p.factory.memoryExhausted() || /out of memory/i.test(text))
+  ) {
     return {
       ok: false,
       kind: "memory-limit",
@@ -134,10 +162,15 @@ function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
   }
   if (typed) {
     if (PLUGIN_KINDS.has(typed.kind)) return { ok: false, kind: typed.kind as "internal", message: text };
-    return { ok: false, kind: "internal", message: `the plugin returned error kind "${typed.kind}", which only the host may use: ${text}` };
+    return {
+      ok: false,
+      kind: "internal",
+      message: `the plugin returned error kind "${typed.kind}", which only the host may use: ${text}`,
+    };
   }
   if (err instanceof CallAborted) return { ok: false, kind: "internal", message: err.message };
-  if (err instanceof WebAssembly.RuntimeError) return { ok: false, kind: "internal", message: `the plugin crashed (WebAssembly trap: ${text})` };
+  if (err instanceof WebAssembly.RuntimeError)
+    return { ok: false, kind: "internal", message: `the plugin crashed (WebAssembly trap: ${text})` };
   return { ok: false, kind: "internal", message: `the plugin failed: ${text}` };
 }
 
@@ -158,7 +191,14 @@ class LineCapture {
     this.#bytes += n;
     if (this.#bytes <= MAX_LOG_BYTES) return true;
     this.#capped = true;
-    post({ type: "log", callId: this.callId, stream: "log", level: "warn", message: `host: dropped further output: more than ${MAX_LOG_BYTES} bytes of logs in one call`, timeMs: Date.now() });
+    post({
+      type: "log",
+      callId: this.callId,
+      stream: "log",
+      level: "warn",
+      message: `host: dropped further output: more than ${MAX_LOG_BYTES} bytes of logs in one call`,
+      timeMs: Date.now(),
+    });
     return false;
   }
   write(stream: "stdout" | "stderr", bytes: Uint8Array): void {
@@ -215,7 +255,14 @@ port.on("message", (msg: ToWorker) => {
     try {
       load(msg.plugin);
     } catch (err) {
-      post({ type: "log", callId: -1, stream: "log", level: "error", message: `could not load ${msg.plugin.name}: ${(err as Error).message}`, timeMs: Date.now() });
+      post({
+        type: "log",
+        callId: -1,
+        stream: "log",
+        level: "error",
+        message: `could not load ${msg.plugin.name}: ${(err as Error).message}`,
+        timeMs: Date.now(),
+      });
     }
   } else if (msg.type === "unload") {
     plugins.delete(msg.id);

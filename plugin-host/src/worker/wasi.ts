@@ -186,7 +186,16 @@ class OutputStream {
 
 // ---- wasi:http ----------------------------------------------------------------------------
 
-const FORBIDDEN_HEADERS = new Set(["host", "connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "proxy-connection"]);
+const FORBIDDEN_HEADERS = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "proxy-connection",
+]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 class Fields {
@@ -560,7 +569,8 @@ export function createImports(current: () => CallContext): Record<string, Record
             }
           }
           return {
-            method: req.methodValue.tag === "other" ? (req.methodValue.val ?? "GET") : req.methodValue.tag.toUpperCase(),
+            method:
+              req.methodValue.tag === "other" ? (req.methodValue.val ?? "GET") : req.methodValue.tag.toUpperCase(),
             scheme: schemeName(req.schemeValue),
             authority: req.authorityValue ?? "",
             pathWithQuery: req.pathValue ?? "/",

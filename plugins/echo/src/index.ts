@@ -56,7 +56,8 @@ export function invoke(req: Request): Output {
       else if (value !== "keep") fail(`@case=${value} is not valid: use upper, lower or keep`);
     } else if (key === "repeat") {
       repeat = Number(value);
-      if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) fail(`@repeat=${value} is not valid: use a whole number from 1 to 100`);
+      if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100)
+        fail(`@repeat=${value} is not valid: use a whole number from 1 to 100`);
     } else if (key === "format") {
       if (!(value in FORMATS)) fail(`@format=${value} is not valid: use text, markdown or json`);
       format = value;

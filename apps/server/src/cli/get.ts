@@ -3,7 +3,7 @@
  * With `--server URL`, the call goes to a running server instead (./get-remote.ts, which exports
  * `runRemote(req: RemoteGet): Promise<number>`; that form belongs to the notebook server).
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -28,29 +28,17 @@ export type RemoteGet = {
 
 /** Parses the flags, runs the call, prints the body (stdout) and warnings/errors (stderr). */
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseFlags>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        option: { type: "string", multiple: true, short: "o" },
-        range: { type: "string" },
-        start: { type: "string" },
-        end: { type: "string" },
-        step: { type: "string" },
-        plugins: { type: "string" },
-        server: { type: "string" },
-        user: { type: "string" },
-        verbose: { type: "boolean", short: "v" },
-      },
-    });
+    parsed = parseFlags(argv);
   } catch (e) {
     return usageError((e as Error).message);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 2) return usageError(`expected <plugin> and <input>, got ${positionals.length} argument(s) (quote an input with spaces)`);
+  if (positionals.length !== 2)
+    return usageError(
+      `expected <plugin> and <input>, got ${positionals.length} argument(s) (quote an input with spaces)`,
+    );
   const [plugin, rawInput] = positionals as [string, string];
 
   const options: [string, string][] = [];
@@ -59,12 +47,14 @@ export async function run(argv: string[]): Promise<number> {
     if (eq <= 0) return usageError(`--option ${o}: use --option key=value`);
     const key = o.slice(0, eq);
     if (["plugin", "range", "start", "end", "step"].includes(key)) {
-      return usageError(`--option ${key}=…: "${key}" is reserved; use --${key === "plugin" ? "<plugin> argument" : key} instead`);
+      return usageError(
+        `--option ${key}=…: "${key}" is reserved; use --${key === "plugin" ? "<plugin> argument" : key} instead`,
+      );
     }
     options.push([key, o.slice(eq + 1)]);
   }
 
-  let timeRange;
+  let timeRange: { startMs: number; endMs: number; stepMs?: number } | undefined;
   try {
     timeRange = resolveTimeRange(
       {
@@ -81,12 +71,13 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
 
-  const input = rawInput === "-" ? await readFile(0, "utf8") : rawInput;
+  const input = rawInput === "-" ? readFileSync(0, "utf8") : rawInput;
   const user = values.user ?? safeUserName();
 
   if (values.server !== undefined) {
-    const remote = (await import("./get-remote.ts")) as { runRemote(req: RemoteGet): Promise<number> };
-    return remote.runRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user });
+    // Loaded only for this form: the in-process form needs none of the client stack.
+    const { runRemote } = await import("./get-remote.ts");
+    return runRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user });
   }
 
   const pluginsDir = resolve(values.plugins ?? "plugins");
@@ -99,7 +90,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (!result.ok) {
       if (result.error.kind === "not-found" && !values.plugins) {
-        console.error(`databook get: ${ERROR_TITLES[result.error.kind]}: ${result.error.message} (looked in ${pluginsDir}; pass --plugins DIR)`);
+        console.error(
+          `databook get: ${ERROR_TITLES[result.error.kind]}: ${result.error.message} (looked in ${pluginsDir}; pass --plugins DIR)`,
+        );
       } else {
         console.error(`databook get: ${ERROR_TITLES[result.error.kind]}: ${result.error.message}`);
       }
@@ -111,6 +104,25 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await host.close();
   }
+}
+
+function parseFlags(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      option: { type: "string", multiple: true, short: "o" },
+      range: { type: "string" },
+      start: { type: "string" },
+      end: { type: "string" },
+      step: { type: "string" },
+      plugins: { type: "string" },
+      server: { type: "string" },
+      user: { type: "string" },
+      verbose: { type: "boolean", short: "v" },
+    },
+  });
 }
 
 function usageError(message: string): number {

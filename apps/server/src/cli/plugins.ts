@@ -14,9 +14,13 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`databook plugins: unknown subcommand '${sub ?? ""}'; usage:\n${usage}`);
     return 2;
   }
-  let values;
+  let values: { plugins?: string; json?: boolean };
   try {
-    ({ values } = parseArgs({ args: rest, strict: true, options: { plugins: { type: "string" }, json: { type: "boolean" } } }));
+    ({ values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: { plugins: { type: "string" }, json: { type: "boolean" } },
+    }));
   } catch (e) {
     console.error(`databook plugins list: ${(e as Error).message}\nusage:\n${usage}`);
     return 2;
