@@ -41,5 +41,9 @@ describe("every call gets a fresh instance", () => {
       const burst = await Promise.all(Array.from({ length: 10 }, () => host.invoke("state", req("x"))));
       for (const r of burst) assert.equal(outputOf(r).body, pristine);
     });
+    // And when every instance is made on demand (the benchmark's case b).
+    await withHost(spec, { preinstantiate: false }, async (host) => {
+      for (let i = 0; i < 5; i++) assert.equal(outputOf(await host.invoke("state", req("x"))).body, pristine);
+    });
   });
 });

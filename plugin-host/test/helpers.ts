@@ -19,7 +19,7 @@ export const BUILT = join(here, ".built");
 /** The reference echo plugin (plugins/echo), built by its own package's build. */
 export const ECHO_DIR = join(here, "..", "..", "plugins", "echo");
 /** Transpile cache shared by all tests, so each component is transpiled once per machine. */
-export const CACHE_DIR = join(BUILT, "cache");
+export const CACHE_DIR = join(here, ".cache");
 
 /** Path of a built fixture (`probe`, `echo-wat`, `state-wat`, `wasi-probe-wat`); builds if missing. */
 export async function fixture(name: string): Promise<string> {
