@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { type PluginConfig, parseConfig } from "./config.ts";
 import { rewriteCoreModule } from "./core-module.ts";
 import type { MemoryPlan } from "./protocol.ts";
@@ -192,7 +193,7 @@ async function transpileCached(wasm: Uint8Array, hash: string, cacheDir: string)
       // A damaged or partly written cache entry: transpile again below and overwrite it.
     }
   }
-  const t = await transpileComponent(wasm);
+  const t = await transpileOffThread(wasm);
   await mkdir(cacheDir, { recursive: true });
   for (const [f, b] of Object.entries(t.coreFiles)) await writeAtomic(`${base}.${f}`, b);
   await writeAtomic(
@@ -200,6 +201,30 @@ async function transpileCached(wasm: Uint8Array, hash: string, cacheDir: string)
     JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, coreFiles: Object.keys(t.coreFiles) }),
   );
   return t;
+}
+
+/** {@link transpileComponent} in a worker thread (./transpile-worker.ts); rejects with jco's message. */
+function transpileOffThread(wasm: Uint8Array): Promise<Transpiled> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./transpile-worker.ts", import.meta.url), {
+      workerData: wasm,
+      stdout: true,
+      stderr: true,
+    });
+    let settled = false;
+    worker.once("message", (msg: { ok: true; result: Transpiled } | { ok: false; message: string }) => {
+      settled = true;
+      if (msg.ok) resolve(msg.result);
+      else reject(new Error(msg.message));
+    });
+    worker.once("error", (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.once("exit", (code) => {
+      if (!settled) reject(new Error(`the transpiler stopped (exit code ${code})`));
+    });
+  });
 }
 
 /**
