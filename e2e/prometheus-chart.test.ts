@@ -1,4 +1,10 @@
-import { FIXTURE_END_MS, FIXTURE_START_MS, fixtureOpenMetrics, parseOpenMetrics } from "@databook/test-services";
+import {
+  BULK_SERIES,
+  FIXTURE_END_MS,
+  FIXTURE_START_MS,
+  fixtureOpenMetrics,
+  parseOpenMetrics,
+} from "@databook/test-services";
 import { expect, test } from "@playwright/test";
 import {
   addQueryCell,
@@ -75,4 +81,24 @@ test("an editor's range query draws for a viewer: a legend entry per series, NaN
   expect(nanPoints).toBeGreaterThan(0);
   await editor.close();
   await viewer.close();
+});
+
+test("200 series from one selector all reach the legend and the chart", async ({ browser }) => {
+  const nb = await createNotebook("Many series");
+  const ctx = await contextAs(browser, "Alice");
+  const page = await openNotebook(ctx, nb.editorUrl);
+  const c = await addQueryCell(
+    page,
+    `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_bulk`,
+  );
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await waitForRun(c);
+  await expect(c).toHaveAttribute("data-status", "done");
+  const drawn = await chartData(c);
+  expect(drawn).toHaveLength(BULK_SERIES);
+  await expect(c.locator(".legend .label")).toHaveCount(BULK_SERIES);
+  // The legend scrolls instead of pushing the page down by 200 lines.
+  const box = await c.locator(".legend").boundingBox();
+  expect(box?.height ?? Number.POSITIVE_INFINITY).toBeLessThan(200);
+  await ctx.close();
 });

@@ -11,6 +11,7 @@ import {
   closeBrackets,
   closeBracketsKeymap,
   completionKeymap,
+  startCompletion,
 } from "@codemirror/autocomplete";
 import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import { bracketMatching, HighlightStyle, syntaxHighlighting } from "@codemirror/language";
@@ -102,6 +103,18 @@ function headerCompletion(plugins: () => PluginInfo[]) {
     return { from: ctx.pos - typed.length, options, validFor: /^[\w.-]*$/ };
   };
 }
+
+/**
+ * Opens the plugin list right after `@plugin=` is typed (or completed): "=" is not a word
+ * character, so completion would not start by itself there.
+ */
+const completeAfterPluginKey = EditorView.updateListener.of((u) => {
+  if (!u.docChanged || !u.transactions.some((t) => t.isUserEvent("input"))) return;
+  const head = u.state.selection.main.head;
+  const line = u.state.doc.lineAt(head);
+  const before = line.text.slice(0, head - line.from);
+  if (/(?:^|\s)@plugin=$/.test(before) && inHeader(u.state, line.number)) queueMicrotask(() => startCompletion(u.view));
+});
 
 const headerLine = Decoration.line({ class: "cm-db-header" });
 const headerKey = Decoration.mark({ class: "cm-db-key" });
@@ -207,6 +220,7 @@ export function createCellEditor(
           ]),
         ),
       ];
+  const headerData = [{ autocomplete: headerCompletion(opts.plugins) }];
   const extensions: Extension[] = [
     ...runKeys,
     yCollab(opts.text, opts.awareness, { undoManager }),
@@ -215,10 +229,12 @@ export function createCellEditor(
     bracketMatching(),
     closeBrackets(),
     autocompletion({ activateOnTyping: true }),
-    EditorState.languageData.of(() => [{ autocomplete: headerCompletion(opts.plugins) }]),
+    // The same source object every time: CodeMirror tracks running completions by source identity.
+    EditorState.languageData.of(() => headerData),
     language.of(languageFor(initialPlugin)),
     syntaxHighlighting(highlight),
     headerDecorations,
+    completeAfterPluginKey,
     EditorView.lineWrapping,
     theme,
     EditorView.contentAttributes.of({ "aria-label": "Cell source", spellcheck: "false" }),

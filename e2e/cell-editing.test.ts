@@ -1,0 +1,45 @@
+import { expect, test } from "@playwright/test";
+import { addQueryCell, cell, contextAs, createNotebook, openNotebook, sourceOf } from "./support/notebook.ts";
+
+test("cells are added, moved and deleted for everyone; @plugin= completes from the server's plugins", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Cell editing");
+  const alice = await contextAs(browser, "Alice");
+  const bob = await contextAs(browser, "Bob");
+  const pa = await openNotebook(alice, nb.editorUrl);
+  const pb = await openNotebook(bob, nb.editorUrl);
+
+  await addQueryCell(pa, "@plugin=prometheus\nfirst");
+  await addQueryCell(pa, "@plugin=prometheus\nsecond");
+  await addQueryCell(pa, "@plugin=prometheus\nthird");
+  await expect(pb.locator("section.cell")).toHaveCount(3);
+
+  // Move "third" to the top.
+  await cell(pa, 2).getByRole("button", { name: "Move cell up" }).click();
+  await cell(pa, 1).getByRole("button", { name: "Move cell up" }).click();
+  for (const page of [pa, pb]) {
+    await expect.poll(() => sourceOf(cell(page, 0))).toBe("@plugin=prometheus\nthird");
+    await expect.poll(() => sourceOf(cell(page, 1))).toBe("@plugin=prometheus\nfirst");
+    await expect.poll(() => sourceOf(cell(page, 2))).toBe("@plugin=prometheus\nsecond");
+  }
+
+  // Deleting a cell with text asks first.
+  await cell(pa, 1).getByRole("button", { name: "Delete cell" }).click();
+  await pa.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await expect(pb.locator("section.cell")).toHaveCount(2);
+  await expect.poll(() => sourceOf(cell(pb, 1))).toBe("@plugin=prometheus\nsecond");
+
+  // The header completes plugin names from GET /api/plugins.
+  await pa.getByTestId("add-query").click();
+  await pa.keyboard.press("ControlOrMeta+a");
+  await pa.keyboard.type("@plugin=");
+  const options = pa.locator(".cm-tooltip-autocomplete li");
+  await expect(options.filter({ hasText: "prometheus" })).toHaveCount(1);
+  await expect(options.filter({ hasText: "alertmanager" })).toHaveCount(1);
+  await pa.keyboard.type("alertm");
+  await pa.keyboard.press("Enter");
+  await expect.poll(() => sourceOf(cell(pa, 2))).toBe("@plugin=alertmanager");
+  await alice.close();
+  await bob.close();
+});
