@@ -114,6 +114,8 @@ export async function createApp(opts: AppOptions) {
   hooks.onLoad = (o) => {
     metrics.openDocs.set(docs.open.size);
     runs.recoverStale(o);
+    // the index is derived and debounced: bring it up to date with what was stored
+    search.setCells(o.notebookId, cellsSnapshot(o.doc));
   };
   hooks.onUnload = (o) => {
     if (indexTimers.has(o.notebookId)) indexNow(o.notebookId, cellsSnapshot(o.doc));
@@ -225,6 +227,7 @@ export async function createApp(opts: AppOptions) {
       actor: userOf(req),
     });
     search.setTitle(nb.id, nb.title);
+    if (nb.templateId) notebooks.withDoc(nb.id, () => undefined); // loading indexes the copied cells
     reply.code(201);
     return { id: nb.id, title: nb.title, editToken: nb.editToken, viewToken: nb.viewToken, timeRange: nb.timeRange };
   });
@@ -324,7 +327,9 @@ export async function createApp(opts: AppOptions) {
 
   // Bound children: a fan-out sends one message per peer per update, so skip the label hashing.
   const messageCounters = new Map<string, ReturnType<typeof metrics.wsMessages.labels>>();
+  const outCounter = metrics.wsMessages.labels("out", "any");
   const messageCounter = (direction: string, type: string) => {
+    if (direction === "out") return outCounter;
     const k = `${direction}|${type}`;
     let c = messageCounters.get(k);
     if (!c) {

@@ -7,7 +7,7 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { PluginHost } from "@databook/plugin-host";
 import { createApp } from "./app.ts";
-import { openDatabase } from "./db/open.ts";
+import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
 import { pluginServiceRoutes } from "./grpc/service.ts";
 
 /** The web app's static build inside the repository (apps/web/build), used when present. */
@@ -39,6 +39,7 @@ export type ServerOptions = {
  */
 export async function startServer(opts: ServerOptions) {
   const db = openDatabase({ dataDir: opts.dataDir });
+  const checkpoints = startBackgroundCheckpoints(db);
   let host: PluginHost | undefined;
   try {
     if (opts.pluginsDir) {
@@ -79,11 +80,13 @@ export async function startServer(opts: ServerOptions) {
         if (grpc) await new Promise<void>((res) => grpc!.close(() => res()));
         await a.shutdown();
         await host?.close();
+        await checkpoints.stop();
         db.close();
       },
     };
   } catch (e) {
     await host?.close();
+    await checkpoints.stop();
     db.close();
     throw e;
   }

@@ -151,6 +151,11 @@ describe("notebooks REST", () => {
     assert.notEqual(cells[0].get("id"), "q1", "copied cells get fresh ids");
     assert.equal(s.log.entries(copy.body.id)[0]!.data.templateId, tpl.id);
     assert.equal((await api(`${s.url}/api/notebooks`, "POST", { templateId: "missing" })).status, 404);
+    const hits = (await api(`${s.url}/api/search?q=Checks`, "GET")).body.results;
+    assert.ok(
+      hits.some((h: { notebookId: string; where: string }) => h.notebookId === copy.body.id && h.where === "cell"),
+      "copied cells are searchable at once",
+    );
   });
 
   it("serves /healthz and Prometheus metrics for connections, messages and log entries", async () => {

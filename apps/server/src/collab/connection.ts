@@ -9,7 +9,7 @@ import { awarenessMessage, type DocManager, MSG, type OpenDoc, type Peer } from 
 /** The WebSocket surface a peer needs (the `ws` package's socket satisfies it). */
 export type SocketLike = {
   readonly readyState: number;
-  send(data: Uint8Array, opts: { binary: true }, cb?: (err?: Error) => void): void;
+  send(data: Uint8Array, opts: { binary: true }): void;
   close(code: number, reason: string): void;
   ping(): void;
   terminate(): void;
@@ -52,9 +52,8 @@ export function servePeer(opts: {
     role,
     send(message) {
       if (closed || socket.readyState !== OPEN) return;
-      socket.send(message, { binary: true }, (err) => {
-        if (err) finish();
-      });
+      // no per-send callback: a failed write surfaces as the socket's error/close event
+      socket.send(message, { binary: true });
       stats?.message("out", "any");
     },
     close(code, reason) {
