@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { verifyLog } from "../src/log/verify.ts";
 import { addCell, api, cellRun, connectClient, pluginsDirWith, startApp, tempDir, waitFor } from "./helpers.ts";
@@ -264,7 +264,9 @@ describe("cell runs", () => {
 
   it("databook export prints the same postmortem from the database while the server runs", async () => {
     const bin = new URL("../bin/databook.js", import.meta.url).pathname;
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, "export", nb.id, "--data", dataDir], { encoding: "utf8" });
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, "export", nb.id, "--data", dataDir], {
+      encoding: "utf8",
+    });
     const api = await (await fetch(`${s.url}/api/notebooks/${nb.id}/export.md?token=${nb.viewToken}`)).text();
     assert.equal(stdout, api);
     assert.match(stdout, /^# checkout errors\n/);

@@ -37,7 +37,7 @@ function variant(dir: string, from: string, name: string, edits: [RegExp, string
 }
 
 before(async () => {
-  upstream = createServer((req, res) => {
+  upstream = createServer((_req, res) => {
     if (mode === "hang") return; // never answers: the plugin's deadline ends the call
     if (mode === "error") return res.writeHead(503, { "content-type": "text/plain" }).end("maintenance");
     res.writeHead(200, { "content-type": "application/json" }).end("[null]");

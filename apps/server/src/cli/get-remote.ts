@@ -1,7 +1,7 @@
 import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
 import { type DatabookError, ERROR_TITLES } from "@databook/wire";
 import { errorFromConnect, pluginClient } from "../grpc/client.ts";
-import { describeError, parseFlags } from "./common.ts";
+import { parseFlags } from "./common.ts";
 
 export const usage = `  get PLUGIN [INPUT] --server URL [--range 1h] [--start T] [--end T] [--step 30s]
         [--option KEY=VALUE]... [--user NAME]
