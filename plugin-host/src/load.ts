@@ -2,15 +2,16 @@
  * Loading one plugin folder: config.toml → validated config; plugin.wasm → jco's transpiled
  * glue and core modules → host-owned memories (./core-module.ts) → compiled modules.
  *
- * Transpiling a ~13 MB component takes 0.5–1.5 s, so the result is cached on disk by the SHA-256
- * of plugin.wasm (`cacheDir`); the cache holds only what is derived from the wasm, never config
- * or env values.
+ * Transpiling a ~13 MB component takes 0.5–1.5 s, so it runs in a child process and the result is
+ * cached on disk by the SHA-256 of plugin.wasm (`cacheDir`); the cache holds only what is derived
+ * from the wasm, never config or env values.
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
 import { type PluginConfig, parseConfig } from "./config.ts";
 import { rewriteCoreModule } from "./core-module.ts";
 import type { MemoryPlan } from "./protocol.ts";
@@ -72,7 +73,8 @@ export type BrokenFolder = { ok: false; dir: string; name?: string; reason: stri
 /** A folder passed over because `accept` refused its name (the CLI loads only what it needs). */
 export type SkippedFolder = { ok: false; skipped: true; dir: string; name: string };
 
-type Transpiled = { glue: string; imports: string[]; exports: string[]; coreFiles: Record<string, Uint8Array> };
+/** A transpiled component: jco's glue as a function body, its imports/exports, its core modules. */
+export type Transpiled = { glue: string; imports: string[]; exports: string[]; coreFiles: Record<string, Uint8Array> };
 
 /**
  * Loads one plugin folder. Never throws for a bad folder: returns {@link BrokenFolder} with a
@@ -113,6 +115,8 @@ export async function loadFolder(
       "plugin.wasm is missing: build it (npm run build in the plugin folder, or turbo run build at the root)",
     );
   const wasm = await readFile(wasmPath);
+  const notComponent = componentHeaderProblem(wasm);
+  if (notComponent) return broken(notComponent);
   const wasmHash = createHash("sha256").update(wasm).digest("hex");
 
   let t: Transpiled;
@@ -170,6 +174,21 @@ export async function loadFolder(
   return { ok: true, dir, config, warnings: parsed.warnings, glue: t.glue, modules, memories, wasmHash };
 }
 
+/**
+ * Checks the preamble: `\0asm`, then a version and layer. A component has layer 1 (version 0x0d);
+ * a core module has layer 0. Returns the problem, or undefined for a component.
+ */
+function componentHeaderProblem(bytes: Uint8Array): string | undefined {
+  const magic = [0x00, 0x61, 0x73, 0x6d];
+  if (bytes.length < 8 || magic.some((b, i) => bytes[i] !== b)) {
+    return "plugin.wasm is not a WebAssembly file (it does not start with the \\0asm signature); rebuild it";
+  }
+  if (bytes[6] === 0 && bytes[7] === 0) {
+    return "plugin.wasm is a core WebAssembly module, not a component: build it with databook-build-plugin, or wrap a core module with jco new";
+  }
+  return undefined;
+}
+
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return (text.split("\n")[0] ?? text).trim();
@@ -177,53 +196,70 @@ function firstLine(err: unknown): string {
 
 async function transpileCached(wasm: Uint8Array, hash: string, cacheDir: string): Promise<Transpiled> {
   const base = join(cacheDir, `${hash}-${CACHE_VERSION}`);
-  const metaPath = `${base}.json`;
-  if (existsSync(metaPath)) {
-    try {
-      const meta = JSON.parse(await readFile(metaPath, "utf8")) as {
-        glue: string;
-        imports: string[];
-        exports: string[];
-        coreFiles: string[];
-      };
-      const coreFiles: Record<string, Uint8Array> = {};
-      for (const f of meta.coreFiles) coreFiles[f] = await readFile(`${base}.${f}`);
-      return { glue: meta.glue, imports: meta.imports, exports: meta.exports, coreFiles };
-    } catch {
-      // A damaged or partly written cache entry: transpile again below and overwrite it.
-    }
-  }
-  const t = await transpileOffThread(wasm);
+  const cached = await readCacheEntry(base);
+  if (cached) return cached;
   await mkdir(cacheDir, { recursive: true });
-  for (const [f, b] of Object.entries(t.coreFiles)) await writeAtomic(`${base}.${f}`, b);
-  await writeAtomic(
-    metaPath,
-    JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, coreFiles: Object.keys(t.coreFiles) }),
-  );
-  return t;
+  await transpileInChildProcess(wasm, base);
+  const fresh = await readCacheEntry(base);
+  if (!fresh) throw new Error(`the transpiler wrote no usable result to ${base}.json`);
+  return fresh;
 }
 
-/** {@link transpileComponent} in a worker thread (./transpile-worker.ts); rejects with jco's message. */
-function transpileOffThread(wasm: Uint8Array): Promise<Transpiled> {
+/** Reads a cache entry; undefined when it is missing or damaged (then it is simply remade). */
+async function readCacheEntry(base: string): Promise<Transpiled | undefined> {
+  const metaPath = `${base}.json`;
+  if (!existsSync(metaPath)) return undefined;
+  try {
+    const meta = JSON.parse(await readFile(metaPath, "utf8")) as {
+      glue: string;
+      imports: string[];
+      exports: string[];
+      coreFiles: string[];
+    };
+    const coreFiles: Record<string, Uint8Array> = {};
+    for (const f of meta.coreFiles) coreFiles[f] = await readFile(`${base}.${f}`);
+    return { glue: meta.glue, imports: meta.imports, exports: meta.exports, coreFiles };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes a transpiled component as a cache entry: `<base>.<core file>` for each core module,
+ * then `<base>.json` (glue, imports, exports, file list) last, each by rename, so a reader never
+ * sees a partial entry.
+ */
+export async function writeCacheEntry(base: string, t: Transpiled): Promise<void> {
+  for (const [f, b] of Object.entries(t.coreFiles)) await writeAtomic(`${base}.${f}`, b);
+  await writeAtomic(
+    `${base}.json`,
+    JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, coreFiles: Object.keys(t.coreFiles) }),
+  );
+}
+
+/**
+ * Runs {@link transpileComponent} in a child process (./transpile-worker.ts) that writes the
+ * cache entry at `base`. A separate process, not a thread: transpiling a 13 MB component takes
+ * 0.5–1.5 s of CPU and a few hundred MB that a process returns to the system when it exits,
+ * while a thread's would stay in this process's RSS. Rejects with the transpiler's message.
+ */
+function transpileInChildProcess(wasm: Uint8Array, base: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./transpile-worker.ts", import.meta.url), {
-      workerData: wasm,
-      stdout: true,
-      stderr: true,
+    const script = fileURLToPath(new URL("./transpile-worker.ts", import.meta.url));
+    const child = spawn(process.execPath, [script, base], { stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
     });
-    let settled = false;
-    worker.once("message", (msg: { ok: true; result: Transpiled } | { ok: false; message: string }) => {
-      settled = true;
-      if (msg.ok) resolve(msg.result);
-      else reject(new Error(msg.message));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(stderr.trim().split("\n")[0] || `the transpiler exited with code ${code}`));
     });
-    worker.once("error", (err) => {
-      settled = true;
-      reject(err);
+    child.stdin.on("error", () => {
+      // The child exited early; its exit code and stderr say why.
     });
-    worker.once("exit", (code) => {
-      if (!settled) reject(new Error(`the transpiler stopped (exit code ${code})`));
-    });
+    child.stdin.end(wasm);
   });
 }
 

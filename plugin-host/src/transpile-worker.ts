@@ -1,18 +1,18 @@
 /**
- * Runs jco's transpiler in a short-lived worker thread, so loading a new or changed component
- * (0.5–1.5 s of CPU for a 13 MB component, and a large transpiler instance in memory) neither
- * blocks the host's event loop nor stays in its heap. Receives the component bytes as
- * `workerData`; posts `{ ok: true, result }` or `{ ok: false, message }` once, then exits.
+ * The transpiler process: `node transpile-worker.ts <cache entry base>` with a component on stdin.
+ * Transpiles it (./load.ts `transpileComponent`) and writes the cache entry; exits 0, or 1 with
+ * the reason as the last line of stderr. Run by the host as a child process so the transpiler's
+ * CPU time and memory never land in the host's process.
  */
-import { parentPort, workerData } from "node:worker_threads";
-import { transpileComponent } from "./load.ts";
+import { buffer } from "node:stream/consumers";
+import { transpileComponent, writeCacheEntry } from "./load.ts";
 
+const base = process.argv[2];
 try {
-  const result = await transpileComponent(workerData as Uint8Array);
-  parentPort?.postMessage(
-    { ok: true, result },
-    Object.values(result.coreFiles).map((b) => b.buffer as ArrayBuffer),
-  );
+  if (!base) throw new Error("usage: transpile-worker.ts <cache entry base> < component.wasm");
+  const wasm = new Uint8Array(await buffer(process.stdin));
+  await writeCacheEntry(base, await transpileComponent(wasm));
 } catch (err) {
-  parentPort?.postMessage({ ok: false, message: err instanceof Error ? err.message : String(err) });
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
 }

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
+import { parse } from "@bytecodealliance/jco";
 import { configToml, errorOf, fixture, outputOf, withHost } from "./helpers.ts";
 
 let echoWat: string;
 let probe: string;
 let notAPlugin: string;
+let coreModule: string;
 before(async () => {
+  coreModule = join(await mkdtemp(join(tmpdir(), "databook-core-")), "core.wasm");
+  await writeFile(coreModule, await parse('(module (func (export "invoke")))'));
   echoWat = await fixture("echo-wat");
   probe = await fixture("probe");
   notAPlugin = await fixture("not-a-plugin-wat");
@@ -24,6 +30,7 @@ describe("loading a plugins directory", () => {
         { folder: "missing-wasm", config: configToml("missing-wasm") },
         { folder: "not-wasm", config: configToml("not-wasm"), wasm: join(import.meta.dirname, "helpers.ts") },
         { folder: "wrong-world", config: configToml("wrong-world"), wasm: notAPlugin },
+        { folder: "core-module", config: configToml("core-module"), wasm: coreModule },
         { folder: "too-little-memory", config: configToml("too-little-memory", "", "memory_mb = 4"), wasm: probe },
         { folder: "z-duplicate", config: configToml("good"), wasm: echoWat },
       ],
@@ -45,7 +52,10 @@ describe("loading a plugins directory", () => {
           reasons["missing-wasm"],
           "plugin.wasm is missing: build it (npm run build in the plugin folder, or turbo run build at the root)",
         );
-        assert.match(reasons["not-wasm"]!, /^plugin\.wasm is not a valid WebAssembly component: /);
+        assert.match(
+          reasons["not-wasm"]!,
+          /^plugin\.wasm is not a WebAssembly file \(it does not start with the \\0asm signature\); rebuild it$/,
+        );
         assert.equal(
           reasons["wrong-world"],
           'plugin.wasm does not implement the databook:plugin world: it does not export describe and invoke (build it against wit/plugin.wit, world "plugin")',
@@ -58,7 +68,11 @@ describe("loading a plugins directory", () => {
           reasons["z-duplicate"],
           `the name "good" is already used by the plugin in ${join(dir, "a-good")}; give this plugin another name in its config.toml`,
         );
-        assert.equal(Object.keys(reasons).length, 7);
+        assert.equal(
+          reasons["core-module"],
+          "plugin.wasm is a core WebAssembly module, not a component: build it with databook-build-plugin, or wrap a core module with jco new",
+        );
+        assert.equal(Object.keys(reasons).length, 8);
 
         assert.equal(outputOf(await host.invoke("good", req("still works"))).body, "still works");
         const broke = errorOf(await host.invoke("wrong-world", req("x")));
