@@ -48,6 +48,7 @@ function stats(samples: number[]): { p50: number; p95: number } {
   return { p50: round(at(0.5)), p95: round(at(0.95)) };
 }
 const round = (n: number) => Math.round(n * 100) / 100;
+const rssMb = () => process.memoryUsage().rss / 1048576;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const req = { input: "hello databook", options: [] as [string, string][], user: "bench" };
 
@@ -110,10 +111,15 @@ async function main(): Promise<void> {
   }
   try {
     // (a) caller view, pre-instantiation on, default pool size.
+    const phases: [string, number][] = [["start", rssMb()]];
     const hostA = await createPluginHost({ pluginsDir: dir, watch: false, cacheDir, env: {} });
+    phases.push(["host up", rssMb()]);
     await sequential(hostA, "echo", 200, 0); // warm-up (JIT, caches)
+    phases.push(["200 calls", rssMb()]);
     const a = await sequential(hostA, "echo", CALLS, IDLE_GAP_MS);
+    phases.push([`${200 + CALLS} calls`, rssMb()]);
     const aTput = await throughput(hostA, "echo", CORES, 3000);
+    phases.push(["closed loop", rssMb()]);
     line(
       "(a) TS echo, caller's view, pre-instantiated",
       { ...a.caller, callsPerSec: aTput },
@@ -136,6 +142,8 @@ async function main(): Promise<void> {
     };
     const rss1k = await rss(1000);
     const rss10k = await rss(RSS_CALLS - 1000);
+    console.log(`RSS by phase (MB): ${phases.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
+    results.rssPhases = phases;
     await hostA.close();
 
     // (b) fresh instance per call with nothing made ahead.
