@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, it } from "node:test";
+import { startApp, tempDir } from "./helpers.ts";
+
+const cleanups: (() => unknown)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+it("serves the web app's static build with an SPA fallback, without shadowing the API", async () => {
+  const web = tempDir("databook-web-");
+  cleanups.push(web.cleanup);
+  mkdirSync(join(web.dir, "_app"));
+  writeFileSync(join(web.dir, "200.html"), "<!doctype html><title>spa</title>");
+  writeFileSync(join(web.dir, "index.html"), "<!doctype html><title>home</title>");
+  writeFileSync(join(web.dir, "_app", "app.js"), "export const x = 1;");
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const s = await startApp(t.dir, { webDir: web.dir });
+  cleanups.push(() => s.stop());
+  assert.match(await (await fetch(`${s.url}/`)).text(), /home/);
+  const js = await fetch(`${s.url}/_app/app.js`);
+  assert.match(js.headers.get("content-type")!, /javascript/);
+  const deep = await fetch(`${s.url}/n/abc123?token=x`);
+  assert.equal(deep.status, 200);
+  assert.match(await deep.text(), /spa/, "client routes get the SPA fallback");
+  const api = await fetch(`${s.url}/api/nope`);
+  assert.equal(api.status, 404);
+  assert.equal(((await api.json()) as { error: { kind: string } }).error.kind, "not-found");
+});
