@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createLineScrubber, longestSecretForm, makeScrubber, REDACTED } from "../src/scrub.ts";
+
+const SECRET = 'tok"en\\with\nnewline';
+
+describe("secret scrubbing", () => {
+  it("removes the raw, JSON-escaped (once and twice) and percent-encoded forms", () => {
+    const scrub = makeScrubber([SECRET]);
+    const once = JSON.stringify(SECRET).slice(1, -1);
+    const twice = JSON.stringify(once).slice(1, -1);
+    for (const form of [SECRET, once, twice, encodeURIComponent(SECRET)]) {
+      assert.equal(scrub(`before ${form} after`), `before ${REDACTED} after`);
+    }
+  });
+
+  it("leaves values shorter than four characters alone", () => {
+    assert.equal(makeScrubber(["abc", "1"])("abc 1 abcd"), "abc 1 abcd");
+  });
+
+  it("never emits a line holding part of a secret split across writes and lines", () => {
+    const scrub = makeScrubber([SECRET]);
+    const lines: string[] = [];
+    const out = createLineScrubber(scrub, longestSecretForm([SECRET]) - 1, (l) => lines.push(l));
+    out.push("first line\nthe token is tok\"en\\wi");
+    out.push("th\nnew");
+    out.push("line; done\nlast");
+    out.end();
+    assert.deepEqual(lines, ["first line", `the token is ${REDACTED}; done`, "last"]);
+  });
+
+  it("emits lines as they complete when there is no secret", () => {
+    const lines: string[] = [];
+    const out = createLineScrubber(makeScrubber([]), 0, (l) => lines.push(l));
+    out.push("a\nb");
+    assert.deepEqual(lines, ["a"]);
+    out.push("c\n");
+    assert.deepEqual(lines, ["a", "bc"]);
+    out.end();
+    assert.deepEqual(lines, ["a", "bc"]);
+  });
+});
