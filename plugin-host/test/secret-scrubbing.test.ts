@@ -22,7 +22,7 @@ describe("secret scrubbing", () => {
     const scrub = makeScrubber([SECRET]);
     const lines: string[] = [];
     const out = createLineScrubber(scrub, longestSecretForm([SECRET]) - 1, (l) => lines.push(l));
-    out.push("first line\nthe token is tok\"en\\wi");
+    out.push('first line\nthe token is tok"en\\wi');
     out.push("th\nnew");
     out.push("line; done\nlast");
     out.end();
