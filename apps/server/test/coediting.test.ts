@@ -104,6 +104,7 @@ describe("co-editing over y-websocket", () => {
       "server to have every edit",
     );
     a.destroy();
+    await waitFor(() => !s.docs.open.has(nb.id), "the doc to unload after its last peer left");
     await s.stop();
     s = await startApp(t.dir);
     cleanups.push(() => s.stop());
