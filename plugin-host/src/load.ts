@@ -14,7 +14,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type PluginConfig, parseConfig } from "./config.ts";
 import { rewriteCoreModule } from "./core-module.ts";
-import type { MemoryPlan } from "./protocol.ts";
+import type { CompiledModule, MemoryPlan } from "./protocol.ts";
+
+/** The one WebAssembly API call made here, typed locally (see {@link CompiledModule}). */
+const wasmApi = () =>
+  (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledModule> } }).WebAssembly;
 
 /** Interfaces the host provides (./worker/wasi.ts). A component importing anything else is refused. */
 export const PROVIDED_IMPORTS: ReadonlySet<string> = new Set([
@@ -61,7 +65,7 @@ export type LoadedFolder = {
   config: PluginConfig;
   warnings: string[];
   glue: string;
-  modules: Record<string, WebAssembly.Module>;
+  modules: Record<string, CompiledModule>;
   memories: Record<string, MemoryPlan[]>;
   /** SHA-256 of plugin.wasm (hex). */
   wasmHash: string;
@@ -135,7 +139,7 @@ export async function loadFolder(
   if (unknown.length > 0)
     return broken(`plugin.wasm imports ${unknown.join(", ")}, which the host does not provide to plugins`);
 
-  const modules: Record<string, WebAssembly.Module> = {};
+  const modules: Record<string, CompiledModule> = {};
   const memories: Record<string, MemoryPlan[]> = {};
   const maxPagesByConfig = config.limits.memoryMb * 16;
   let index = 0;
@@ -165,7 +169,7 @@ export async function loadFolder(
       });
     }
     try {
-      modules[file] = await WebAssembly.compile(rewritten.bytes as Uint8Array<ArrayBuffer>);
+      modules[file] = await wasmApi().compile(rewritten.bytes);
     } catch (err) {
       return broken(`plugin.wasm's core module ${file} does not compile: ${firstLine(err)}`);
     }

@@ -4,6 +4,12 @@
  */
 import type { HttpRequestMessage, HttpResponseMessage } from "./worker/wasi.ts";
 
+/**
+ * A compiled `WebAssembly.Module`. Typed opaquely so that packages importing the host need no DOM
+ * lib for WebAssembly's types; the worker (which has them) narrows it.
+ */
+export type CompiledModule = object;
+
 /** A host-owned memory of one core module, as a worker needs it to make instances. */
 export type MemoryPlan = {
   /** Import module/name the rewritten core module expects. */
@@ -24,7 +30,7 @@ export type PluginImage = {
   /** jco's `instantiate()` glue (sync mode) as a function body that returns `instantiate`. */
   glue: string;
   /** Core modules by the file name the glue asks for. */
-  modules: Record<string, WebAssembly.Module>;
+  modules: Record<string, CompiledModule>;
   /** Host-owned memories, by core module file name. */
   memories: Record<string, MemoryPlan[]>;
 };

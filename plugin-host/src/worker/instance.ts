@@ -43,7 +43,7 @@ export function createInstanceFactory(
   const instantiate = new Function(image.glue)() as Glue;
   const plans = new Map<WebAssembly.Module, MemoryPlan[]>();
   for (const [file, list] of Object.entries(image.memories)) {
-    const mod = image.modules[file];
+    const mod = image.modules[file] as WebAssembly.Module | undefined;
     if (mod && list.length > 0) plans.set(mod, list);
   }
   const images = new Map<MemoryPlan, Uint8Array>();
@@ -73,7 +73,7 @@ export function createInstanceFactory(
   };
 
   return {
-    make: () => instantiate((name) => image.modules[name]!, imports, instantiateCore),
+    make: () => instantiate((name) => image.modules[name] as WebAssembly.Module, imports, instantiateCore),
     memoryExhausted() {
       for (const [plan, mem] of memories) if (mem.buffer.byteLength + 16 * PAGE > plan.maxPages * PAGE) return true;
       return false;
