@@ -3,6 +3,7 @@ import {
   CONTENT_TYPES,
   type HttpResponseBody,
   type LogsBody,
+  parseSampleValue,
   type TableBody,
   type TimeRangeSetting,
   type TimeseriesBody,
@@ -48,13 +49,6 @@ export function mdTable(header: string[], rows: unknown[][]): string {
   ].join("\n");
 }
 
-/** A Prometheus sample string as a number: `+Inf`/`-Inf` too (plain `Number()` makes those NaN). */
-export function promValue(v: string): number {
-  if (v === "+Inf" || v === "Inf") return Number.POSITIVE_INFINITY;
-  if (v === "-Inf") return Number.NEGATIVE_INFINITY;
-  return Number(v);
-}
-
 /**
  * Summarises a time series body as a table of min/max/last per series. Values stay the strings
  * Prometheus wrote (NaN, ±Inf kept); min and max skip NaN.
@@ -66,7 +60,7 @@ export function summariseTimeseries(body: TimeseriesBody): string {
     let min: [number, string] | undefined;
     let max: [number, string] | undefined;
     for (const [, v] of pts) {
-      const n = promValue(v);
+      const n = parseSampleValue(v);
       if (Number.isNaN(n)) continue;
       if (!min || n < min[0]) min = [n, v];
       if (!max || n > max[0]) max = [n, v];
