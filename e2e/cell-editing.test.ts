@@ -40,6 +40,15 @@ test("cells are added, moved and deleted for everyone; @plugin= completes from t
   await pa.keyboard.type("alertm");
   await pa.keyboard.press("Enter");
   await expect.poll(() => sourceOf(cell(pa, 2))).toBe("@plugin=alertmanager");
+
+  // Alt+Enter runs the cell and opens a new one below it, with the same plugin, ready to type.
+  await cell(pa, 0).locator(".cm-content").click();
+  await pa.keyboard.press("Alt+Enter");
+  await expect(pa.locator("section.cell")).toHaveCount(4);
+  await expect(cell(pa, 1).locator(".cm-content")).toBeFocused();
+  await pa.keyboard.type("fourth");
+  await expect.poll(() => sourceOf(cell(pb, 1))).toBe("@plugin=prometheus\nfourth");
+  await expect(cell(pa, 0)).toHaveAttribute("data-status", /^(queued|running|done)$/);
   await alice.close();
   await bob.close();
 });

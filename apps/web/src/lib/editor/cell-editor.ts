@@ -34,13 +34,19 @@ import type { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import type { PluginInfo } from "../api.ts";
 
-/** What the editor needs. `onRun(stay)`: Shift+Enter → stay=false, Ctrl/Cmd+Enter → stay=true. */
+/**
+ * After a run is asked for: `next` moves to the next cell (Shift+Enter), `stay` keeps the cursor
+ * (Ctrl/Cmd+Enter), `insert` adds a cell below and moves there (Alt+Enter).
+ */
+export type RunMode = "next" | "stay" | "insert";
+
+/** What the editor needs. */
 export type CellEditorOptions = {
   text: Y.Text;
   awareness: Awareness;
   readOnly: boolean;
   plugins: () => PluginInfo[];
-  onRun?: (stay: boolean) => void;
+  onRun?: (mode: RunMode) => void;
   onEscape?: () => void;
   onBlur?: () => void;
   onFocus?: () => void;
@@ -214,8 +220,9 @@ export function createCellEditor(
     : [
         Prec.highest(
           keymap.of([
-            { key: "Shift-Enter", run: () => runAnd(() => opts.onRun?.(false), true) },
-            { key: "Mod-Enter", run: () => runAnd(() => opts.onRun?.(true), true) },
+            { key: "Shift-Enter", run: () => runAnd(() => opts.onRun?.("next"), true) },
+            { key: "Mod-Enter", run: () => runAnd(() => opts.onRun?.("stay"), true) },
+            { key: "Alt-Enter", run: () => runAnd(() => opts.onRun?.("insert"), true) },
             { key: "Escape", run: () => runAnd(() => opts.onEscape?.(), false) },
           ]),
         ),
