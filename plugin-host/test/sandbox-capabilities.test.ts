@@ -110,6 +110,19 @@ describe("sandbox capabilities", () => {
     );
   });
 
+  it("caps the captured output of one call and says so", async () => {
+    await withHost([{ folder: "p", config: configToml("probe"), wasm: probe }], {}, async (host) => {
+      const r = await host.invoke("probe", req("spam 400"));
+      assert.equal(outputOf(r).body, "spammed");
+      const stdout = r.logs.filter((l) => l.stream === "stdout");
+      assert.ok(stdout.length > 200 && stdout.length < 400, `kept ${stdout.length} of 400 lines`);
+      assert.deepEqual(
+        r.logs.filter((l) => l.stream === "log").map((l) => [l.level, l.message]),
+        [["warn", "host: dropped further output: more than 262144 bytes of logs in one call"]],
+      );
+    });
+  });
+
   it("scrubs an allowed secret with JSON-escaped characters from outputs, errors, logs and files", async () => {
     const secret = 'p@ss"word\\with\nnewline';
     const seen: PluginLogLine[] = [];
