@@ -27,7 +27,7 @@ function expectedSpecial(): Map<string, [number, number][]> {
   return out;
 }
 
-test("an editor's range query draws for a viewer: a legend entry per series, NaN as gaps, never 0", async ({
+test("an editor's range query draws for a viewer (spinner while it runs): a legend entry per series, NaN as gaps, never 0", async ({
   browser,
 }) => {
   const expected = expectedSpecial();
@@ -43,12 +43,26 @@ test("an editor's range query draws for a viewer: a legend entry per series, NaN
     pe,
     `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_special`,
   );
+  // The viewer notes every run state it renders, and whether a spinner was on screen with it.
+  await expect(cell(pv, 0)).toBeAttached();
+  await cell(pv, 0).evaluate((el) => {
+    const seen: string[] = [];
+    (window as unknown as { __seen: string[] }).__seen = seen;
+    new MutationObserver(() => {
+      seen.push(`${el.getAttribute("data-status")}${el.querySelector(".status .spinner") ? "+spinner" : ""}`);
+    }).observe(el, { attributes: true, subtree: true, childList: true });
+  });
   await pe.keyboard.press("Shift+Enter");
   await waitForRun(c);
   await expect(c).toHaveAttribute("data-status", "done");
 
   const vc = cell(pv, 0);
   await expect(vc).toHaveAttribute("data-status", "done");
+  const seen = await pv.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+  expect(
+    seen.some((s) => /^(queued|running)\+spinner$/.test(s)),
+    `states seen by the viewer: ${[...new Set(seen)]}`,
+  ).toBe(true);
   await expect(vc.locator("canvas")).toBeVisible();
   await expect(vc.locator(".ts")).toHaveAttribute("data-series-count", String(expected.size));
   const legend = await vc.locator(".legend .label").allTextContents();
