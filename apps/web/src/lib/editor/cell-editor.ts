@@ -71,12 +71,16 @@ const RESERVED_HELP: Record<string, string> = {
 };
 
 /** True when every line from the first to `lineNo` (1-based) is a header line. */
-function inHeader(state: EditorState, lineNo: number): boolean {
+export function inHeader(state: EditorState, lineNo: number): boolean {
   for (let n = 1; n <= lineNo; n++) if (!state.doc.line(n).text.trimStart().startsWith("@")) return false;
   return true;
 }
 
-function headerCompletion(plugins: () => PluginInfo[]) {
+/**
+ * Completion for header lines: after `@plugin=` the plugin names; after `@` the reserved keys and
+ * the named plugin's options. Returns null outside the header.
+ */
+export function headerCompletion(plugins: () => PluginInfo[]) {
   return (ctx: CompletionContext): CompletionResult | null => {
     const line = ctx.state.doc.lineAt(ctx.pos);
     if (!inHeader(ctx.state, line.number)) return null;

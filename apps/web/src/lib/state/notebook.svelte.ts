@@ -5,7 +5,6 @@
  * The Y.Doc is the single source of truth; the runes fields are mirrors refreshed by Yjs observers,
  * so a remote edit, a local edit and a server-written run result all reach the page the same way.
  */
-import { CellSyntaxError, parseCell } from "@databook/cell-syntax";
 import {
   CELL_KEYS,
   type CellKind,
@@ -18,32 +17,9 @@ import {
 } from "@databook/wire";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
+import { newCellId, parseSource } from "./cell-parse.ts";
 
-/** What the shared parser says about a cell's source. `invalid` keeps the message to show. */
-export type CellParse =
-  | { kind: "markdown" }
-  | { kind: "query"; plugin: string; options: [string, string][]; headerLines: number }
-  | { kind: "invalid"; plugin: string | undefined; message: string; line?: number };
-
-/** Parses with @databook/cell-syntax, never throwing: a bad header becomes `invalid`. */
-export function parseSource(source: string): CellParse {
-  try {
-    const p = parseCell(source);
-    if (p.kind === "markdown") return p;
-    return { kind: "query", plugin: p.plugin, options: p.options, headerLines: p.headerLines };
-  } catch (err) {
-    const plugin = /(?:^|\s)@plugin=([^\s"]+)/.exec(source)?.[1];
-    if (err instanceof CellSyntaxError) return { kind: "invalid", plugin, message: err.message, line: err.line };
-    return { kind: "invalid", plugin, message: String(err) };
-  }
-}
-
-/** A cell id as docs/ydoc-schema.md asks: 12 characters of [A-Za-z0-9_-]. */
-export function newCellId(): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return Array.from(bytes, (b) => alphabet[b & 63]).join("");
-}
+export { type CellParse, newCellId, parseSource } from "./cell-parse.ts";
 
 /** One cell: mirrors its Y.Map (`run`) and Y.Text (`source`). Call destroy() when it leaves the doc. */
 export class CellState {

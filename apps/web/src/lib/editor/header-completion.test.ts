@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CompletionContext, type CompletionResult } from "@codemirror/autocomplete";
+import { EditorState } from "@codemirror/state";
+import type { PluginInfo } from "../api.ts";
+import { headerCompletion } from "./cell-editor.ts";
+
+const plugins: PluginInfo[] = [
+  { name: "prometheus", description: "PromQL", version: "0.1.0", options: [], contentTypes: [] },
+  {
+    name: "alertmanager",
+    description: "Alerts",
+    version: "0.1.0",
+    options: [{ name: "action", description: "creates a silence", action: true }],
+    contentTypes: [],
+  },
+];
+
+function complete(doc: string, pos = doc.length): CompletionResult | null {
+  const state = EditorState.create({ doc });
+  return headerCompletion(() => plugins)(new CompletionContext(state, pos, true)) as CompletionResult | null;
+}
+
+test("after @plugin= the server's plugins are offered", () => {
+  const r = complete("@plugin=al");
+  assert.equal(r?.from, 8);
+  assert.deepEqual(
+    r?.options.map((o) => o.label),
+    ["prometheus", "alertmanager"],
+  );
+});
+
+test("after @ the reserved keys and the plugin's own options are offered, actions marked", () => {
+  const r = complete("@plugin=alertmanager @");
+  const labels = r?.options.map((o) => o.label) ?? [];
+  for (const k of ["plugin", "range", "start", "end", "step", "action"]) assert.ok(labels.includes(k), k);
+  assert.equal(r?.options.find((o) => o.label === "action")?.detail, "action (asks first)");
+  assert.equal(r?.options.find((o) => o.label === "range")?.apply, "range=");
+});
+
+test("nothing is offered below the header", () => {
+  assert.equal(complete("@plugin=prometheus\nsum(@"), null);
+  assert.equal(complete("# notes\n@plugin="), null);
+});
