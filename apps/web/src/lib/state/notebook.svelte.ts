@@ -146,6 +146,7 @@ export class NotebookSession {
     const onAwareness = () => this.#rebuildPeers();
     awareness.on("change", onAwareness);
     this.#cleanup.push(() => awareness.off("change", onAwareness));
+    this.#rebuildPeers();
 
     // A dropped network rarely closes an open socket promptly; follow the browser's own signal.
     const goOffline = () => {
