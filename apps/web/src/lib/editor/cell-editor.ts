@@ -246,6 +246,11 @@ export function createCellEditor(
     syntaxHighlighting(highlight),
     headerDecorations,
     completeAfterPluginKey,
+    // Moving the cursor (click or keys) ends the current undo step, so one undo never reaches
+    // back across a jump to another place in the cell.
+    EditorView.updateListener.of((u) => {
+      if (u.transactions.some((t) => t.isUserEvent("select"))) undoManager.stopCapturing();
+    }),
     EditorView.lineWrapping,
     theme,
     EditorView.contentAttributes.of({ "aria-label": "Cell source", spellcheck: "false" }),
