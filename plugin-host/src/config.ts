@@ -38,6 +38,11 @@ export type PluginConfig = {
   description: string;
   version: string;
   allowedEnvVars: string[];
+  /**
+   * The subset of `allowedEnvVars` whose values are not secrets (a server's URL), so messages can
+   * show them. User info inside such a value (`https://user:password@host`) is still scrubbed.
+   */
+  publicEnvVars: string[];
   allowedHosts: HostRule[];
   /** `${VAR}` entries that are off (variable unset or not a URL), with the reason to show. */
   disabledHosts: { entry: string; reason: string }[];
@@ -85,6 +90,12 @@ export const CONFIG_SCHEMA = {
       doc: "environment variables of the server the plugin may read",
       item: /^[A-Za-z_][A-Za-z0-9_]*$/,
       hint: "an environment variable name such as PROMETHEUS_TOKEN",
+    },
+    public_env_vars: {
+      type: "string-list",
+      doc: "allowed env vars whose values are not secret (server URLs) and may appear in messages",
+      item: /^[A-Za-z_][A-Za-z0-9_]*$/,
+      hint: "the name of a variable listed in allowed_env_vars, such as PROMETHEUS_URL",
     },
     allowed_hosts: {
       type: "string-list",
@@ -159,6 +170,14 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   }
 
   const allowedEnvVars = (values.allowed_env_vars as string[] | undefined) ?? [];
+  const publicEnvVars = (values.public_env_vars as string[] | undefined) ?? [];
+  for (const name of publicEnvVars) {
+    if (!allowedEnvVars.includes(name)) {
+      problems.push(
+        `public_env_vars names ${name}, which is not in allowed_env_vars; add "${name}" to allowed_env_vars, or remove it from public_env_vars`,
+      );
+    }
+  }
   const allowedHosts: HostRule[] = [];
   const disabledHosts: { entry: string; reason: string }[] = [];
   for (const entry of (values.allowed_hosts as string[] | undefined) ?? []) {
@@ -203,6 +222,7 @@ export function parseConfig(text: string, env: Record<string, string | undefined
       description: values.description as string,
       version: values.version as string,
       allowedEnvVars,
+      publicEnvVars,
       allowedHosts,
       disabledHosts,
       limits: {

@@ -18,7 +18,7 @@ import { type LoadedFolder, loadFolder } from "./load.ts";
 import { type Connector, type Resolver, systemConnector, systemResolver } from "./net.ts";
 import { createPool, type Pool, type PoolTiming } from "./pool.ts";
 import type { HttpResponseMessage, WitRequest } from "./protocol.ts";
-import { createLineScrubber, longestSecretForm, makeScrubber } from "./scrub.ts";
+import { createLineScrubber, longestSecretForm, makeScrubber, secretValues } from "./scrub.ts";
 
 /** A call as the server, the CLI or gRPC asks for it. */
 export type InvokeRequest = {
@@ -331,7 +331,7 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       const v = env[k];
       if (v !== undefined) envPairs.push([k, v]);
     }
-    const secrets = envPairs.map(([, v]) => v);
+    const secrets = secretValues(envPairs, config.publicEnvVars);
     const scrub = makeScrubber(secrets);
     const logs: PluginLogLine[] = [];
     const addLog = (line: Omit<PluginLogLine, "plugin" | "requestId">) => {
@@ -352,6 +352,8 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     let httpCount = 0;
     let denial: string | undefined;
     let tooMany: string | undefined;
+    /** Why the latest outbound request failed on the host's side; cleared by one that got an answer. */
+    let hostFailure: string | undefined;
 
     const witRequest: WitRequest = {
       input: req.input,
@@ -398,7 +400,11 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
           tooMany ??= `the plugin made more than ${config.limits.maxHttpRequests} outbound HTTP requests in one call (limits.max_http_requests in its config.toml)`;
           return { ok: false, error: { tag: "HTTP-request-denied" } };
         }
-        const { answer, denial: d } = await sendOutbound(httpReq, {
+        const {
+          answer,
+          denial: d,
+          failure,
+        } = await sendOutbound(httpReq, {
           pluginName: name,
           rules: config.allowedHosts,
           disabled: config.disabledHosts,
@@ -409,6 +415,10 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
         if (d) {
           denial ??= d;
           addLog({ stream: "log", level: "warn", message: `host: denied: ${d}`, timeMs: Date.now() });
+        }
+        hostFailure = failure;
+        if (failure) {
+          addLog({ stream: "log", level: "warn", message: `host: the request failed: ${failure}`, timeMs: Date.now() });
         }
         return answer;
       },
@@ -428,7 +438,8 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       error = { kind: outcome.kind, message: outcome.message };
     } else if (tooMany) error = { kind: "too-many-requests", message: tooMany };
     else if (denial) error = { kind: "denied", message: denial };
-    else if (!outcome.ok) error = { kind: outcome.kind, message: outcome.message };
+    else if (!outcome.ok)
+      error = { kind: outcome.kind, message: withCause(outcome.message, outcome.kind, hostFailure) };
     if (error) {
       return {
         result: { ok: false, error: { kind: error.kind, message: scrub(error.message) }, logs, durationMs, requestId },
@@ -471,6 +482,17 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       await pool.close();
     },
   };
+}
+
+/**
+ * A plugin's fetch() reports any network failure as a generic error ("NetworkError when
+ * attempting to fetch resource"), so when a call fails as `upstream` or `internal` right after an
+ * outbound request failed on the host's side, the host's reason is appended:
+ * "… (the host could not connect to 127.0.0.1:9: connection refused)".
+ */
+function withCause(message: string, kind: ErrorKind, failure: string | undefined): string {
+  if (!failure || (kind !== "upstream" && kind !== "internal") || message.includes(failure)) return message;
+  return `${message} (the host ${failure})`;
 }
 
 /** Checks the shape of a request from a caller; returns what is wrong, or undefined. */

@@ -6,7 +6,7 @@
  */
 import { Client } from "undici";
 import type { HostRule } from "./config.ts";
-import { type Connector, checkOutbound, type Resolver, splitAuthority } from "./net.ts";
+import { type Connector, type ConnectTarget, checkOutbound, type Resolver, splitAuthority } from "./net.ts";
 import type { HttpRequestMessage, HttpResponseMessage } from "./worker/wasi.ts";
 
 /** Largest response body handed to a plugin (bytes); larger ones fail with HTTP-response-body-size. */
@@ -38,13 +38,16 @@ export type OutboundContext = {
 
 /**
  * Checks and sends one request. Never throws.
- * @returns the answer for the plugin and, when the host refused the request, the denial message
- *   that ends the call as `denied`.
+ * @returns the answer for the plugin; when the host refused the request, the denial message that
+ *   ends the call as `denied`; when the request failed on the way (name not resolved, connection
+ *   refused, timeout, TLS, response too large), `failure`: what went wrong, worded to follow
+ *   "the host …" (e.g. "could not connect to 127.0.0.1:9: connection refused"). The plugin's
+ *   fetch() only sees a generic network error, so the host adds this to the call's error.
  */
 export async function sendOutbound(
   req: HttpRequestMessage,
   ctx: OutboundContext,
-): Promise<{ answer: HttpResponseMessage; denial?: string }> {
+): Promise<{ answer: HttpResponseMessage; denial?: string; failure?: string }> {
   const url = splitAuthority(req.scheme, req.authority);
   if (!url) return { answer: { ok: false, error: { tag: "HTTP-request-URI-invalid" } } };
   const decision = await checkOutbound(url, ctx.rules, ctx.disabled, ctx.pluginName, ctx.resolver);
@@ -53,6 +56,7 @@ export async function sendOutbound(
       return { answer: { ok: false, error: { tag: "HTTP-request-denied" } }, denial: decision.message };
     return {
       answer: { ok: false, error: { tag: "DNS-error", val: { rcode: decision.message, infoCode: undefined } } },
+      failure: decision.message,
     };
   }
   const { target } = decision;
@@ -82,7 +86,10 @@ export async function sendOutbound(
       size += (chunk as Buffer).length;
       if (size > MAX_RESPONSE_BYTES) {
         res.body.destroy();
-        return { answer: { ok: false, error: { tag: "HTTP-response-body-size", val: BigInt(size) } } };
+        return {
+          answer: { ok: false, error: { tag: "HTTP-response-body-size", val: BigInt(size) } },
+          failure: `cut off the answer of ${describeTarget(target)}: it was over ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB (the most a plugin is given)`,
+        };
       }
       chunks.push(chunk as Buffer);
     }
@@ -93,12 +100,53 @@ export async function sendOutbound(
     }
     return { answer: { ok: true, status: res.statusCode, headers: out, body: new Uint8Array(Buffer.concat(chunks)) } };
   } catch (err) {
-    return { answer: { ok: false, error: errorCode(err) } };
+    return { answer: { ok: false, error: errorCode(err) }, failure: describeFailure(err, target) };
   } finally {
     client.destroy().catch(() => {
       // The connection is being thrown away; a failure to close it cleanly changes nothing.
     });
   }
+}
+
+/** `host:port` of a connection for messages, with the address when the URL named a host. */
+function describeTarget(t: ConnectTarget): string {
+  const addr = t.family === 6 ? `[${t.address}]` : t.address;
+  if (t.hostname === t.address) return `${addr}:${t.port}`;
+  return `${t.hostname}:${t.port} (${addr})`;
+}
+
+/**
+ * Why a request to `target` failed, worded to follow "the host …". Node's and undici's error
+ * codes name the cause; the message is kept for anything not recognised.
+ */
+export function describeFailure(err: unknown, target: ConnectTarget): string {
+  const code = (err as { code?: string })?.code ?? "";
+  const message = (err as Error)?.message ?? String(err);
+  const where = describeTarget(target);
+  switch (code) {
+    case "ECONNREFUSED":
+      return `could not connect to ${where}: connection refused`;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `could not connect to ${where}: no route to the host`;
+    case "ECONNRESET":
+    case "EPIPE":
+    case "UND_ERR_SOCKET":
+      return `lost the connection to ${where} before the answer was complete (connection reset)`;
+    case "ETIMEDOUT":
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return `could not connect to ${where}: timed out`;
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      return `timed out waiting for ${where} to answer`;
+    case "UND_ERR_ABORTED":
+    case "ABORT_ERR":
+      return `stopped the request to ${where}: the call ended`;
+  }
+  if (code.startsWith("ERR_TLS") || code.includes("CERT") || /SSL|TLS|certificate/i.test(message)) {
+    return `could not set up TLS with ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}`;
+  }
+  return `could not complete the request to ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}`;
 }
 
 function errorCode(err: unknown): { tag: string; val?: unknown } {

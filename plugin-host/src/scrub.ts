@@ -12,6 +12,49 @@ export const MIN_SECRET_LENGTH = 4;
 export const REDACTED = "[redacted]";
 
 /**
+ * The values to scrub in one call: the value of every allowed env var that is set, except those
+ * named in `publicVars` (config.toml `public_env_vars`, e.g. a server URL), of which only the
+ * user info of any URL inside stays secret (see {@link userInfoSecrets}).
+ * @param env `[name, value]` pairs of the plugin's allowed env vars that are set.
+ */
+export function secretValues(env: readonly (readonly [string, string])[], publicVars: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [name, value] of env) {
+    if (publicVars.includes(name)) out.push(...userInfoSecrets(value));
+    else out.push(value);
+  }
+  return out;
+}
+
+/**
+ * The secret parts of the user info of every URL in `text` (`scheme://user:password@host`):
+ * the password and the whole `user:password` pair, raw and percent-decoded. Without a password
+ * the user name itself is the secret (`https://TOKEN@host`, as some APIs take tokens). A user
+ * name beside a password is not scrubbed on its own: it is often an ordinary word ("prometheus")
+ * that would be erased from outputs.
+ */
+export function userInfoSecrets(text: string): string[] {
+  const out = new Set<string>();
+  // Greedy up to the last "@" before the path, as URL parsers split the authority.
+  for (const m of text.matchAll(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^\s/?#]*)@/g)) {
+    const info = m[1] ?? "";
+    if (info === "") continue;
+    const colon = info.indexOf(":");
+    const parts = colon < 0 ? [info] : [info, info.slice(colon + 1)];
+    for (const part of parts) {
+      if (part === "") continue;
+      out.add(part);
+      try {
+        out.add(decodeURIComponent(part));
+      } catch {
+        // Not valid percent-encoding: the raw form is all a plugin could have read.
+      }
+    }
+  }
+  return [...out];
+}
+
+/**
  * Builds a scrubber for the given secret values.
  * @returns a function mapping text to the same text with every form of every secret replaced by
  *   {@link REDACTED}. With no secrets it returns its input unchanged.

@@ -34,7 +34,7 @@ describe("config.toml validation", () => {
       `name = "Bad Name"\nversion = 3\ncolour = "red"\nallowed_env_vars = ["OK", "not ok"]\n[limits]\ntimeout_ms = -5\ntimeout = 5\nmemory_mb = "lots"\n`,
     );
     assert.deepEqual(ps, [
-      'unknown key "colour" (known keys: name, description, version, allowed_env_vars, allowed_hosts, [limits])',
+      'unknown key "colour" (known keys: name, description, version, allowed_env_vars, public_env_vars, allowed_hosts, [limits])',
       `"name" = "Bad Name" is not valid: use lower-case letters, digits, '-' or '_', starting with a letter, at most 63 characters`,
       '"description" is missing: add description = "..." (one or two sentences for people choosing a plugin)',
       '"version" must be a string (the plugin\'s version), not 3',
@@ -90,6 +90,27 @@ describe("config.toml validation", () => {
   it("requires a ${VAR} entry to name an allowed env var", () => {
     assert.deepEqual(problems(`${base}allowed_hosts = ["\${SECRET_URL}"]\n`, { SECRET_URL: "http://a.org" }), [
       'allowed_hosts entry "${SECRET_URL}" names SECRET_URL, which is not in allowed_env_vars; add "SECRET_URL" to allowed_env_vars',
+    ]);
+  });
+
+  it("accepts public_env_vars only as a subset of allowed_env_vars", () => {
+    const ok = parseConfig(
+      `${base}allowed_env_vars = ["PROM_URL", "PROM_TOKEN"]\npublic_env_vars = ["PROM_URL"]\n`,
+      {},
+    );
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.config.publicEnvVars, ["PROM_URL"]);
+    const none = parseConfig(base, {});
+    assert.ok(none.ok);
+    assert.deepEqual(none.config.publicEnvVars, []);
+    assert.deepEqual(
+      problems(`${base}allowed_env_vars = ["PROM_URL"]\npublic_env_vars = ["PROM_URL", "PROM_TOKEN"]\n`),
+      [
+        'public_env_vars names PROM_TOKEN, which is not in allowed_env_vars; add "PROM_TOKEN" to allowed_env_vars, or remove it from public_env_vars',
+      ],
+    );
+    assert.deepEqual(problems(`${base}public_env_vars = "PROM_URL"\n`), [
+      '"public_env_vars" must be a list of strings (allowed env vars whose values are not secret (server URLs) and may appear in messages), not "PROM_URL"',
     ]);
   });
 });

@@ -207,6 +207,43 @@ describe("outbound HTTP", () => {
     );
   });
 
+  it("says why a request failed on the host's side: connection refused, name not resolved", async () => {
+    const closed = await startServer(() => {});
+    await closed.close();
+    const dns = fakeResolver({});
+    await withHost(
+      [
+        {
+          folder: "p",
+          config: hostsConfig([`http://127.0.0.1:${closed.port}`, "https://api.nowhere.test"]),
+          wasm: probe,
+        },
+      ],
+      { resolver: dns.resolver },
+      async (host) => {
+        // The probe catches fetch()'s error itself, so the call succeeds; the host's log says why.
+        const r = await host.invoke("probe", req(`fetch http://127.0.0.1:${closed.port}/x https://api.nowhere.test/`));
+        assert.match(outputOf(r).body, /^error .*\nerror /);
+        assert.deepEqual(
+          r.logs.map((l) => [l.level, l.message]),
+          [
+            ["warn", `host: the request failed: could not connect to 127.0.0.1:${closed.port}: connection refused`],
+            ["warn", "host: the request failed: could not resolve api.nowhere.test: no such host api.nowhere.test"],
+          ],
+        );
+        // A plugin that gives up reports a generic error; the host adds the cause it knows.
+        const failed = await host.invoke("probe", req(`fetch-or-fail http://127.0.0.1:${closed.port}/x`));
+        assert.equal(errorOf(failed).kind, "upstream");
+        assert.match(
+          errorOf(failed).message,
+          new RegExp(
+            `^could not fetch: .* \\(the host could not connect to 127\\.0\\.0\\.1:${closed.port}: connection refused\\)$`,
+          ),
+        );
+      },
+    );
+  });
+
   it("takes an allowed host from an allowed env var, and says when that variable is unset", async () => {
     const rec = recordingConnector(port);
     const config = hostsConfig(["${TARGET_URL}"], "", ["TARGET_URL"]);

@@ -97,7 +97,7 @@ describe("loading a plugins directory", () => {
           [
             [
               "two-problems",
-              'config.toml has 2 problems:\n  - unknown key "colour" (known keys: name, description, version, allowed_env_vars, allowed_hosts, [limits])\n  - "limits.timeout_ms" must be a whole number from 1 to 300000 (deadline of one call in milliseconds), not 0',
+              'config.toml has 2 problems:\n  - unknown key "colour" (known keys: name, description, version, allowed_env_vars, public_env_vars, allowed_hosts, [limits])\n  - "limits.timeout_ms" must be a whole number from 1 to 300000 (deadline of one call in milliseconds), not 0',
             ],
           ],
         );

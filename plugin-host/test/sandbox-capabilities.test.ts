@@ -45,6 +45,39 @@ describe("sandbox capabilities", () => {
     );
   });
 
+  it("shows the value of a public env var, but not the user info of a URL in it", async () => {
+    const config = configToml(
+      "probe",
+      'allowed_env_vars = ["API_URL", "PLAIN_URL", "ALLOWED_TOKEN"]\npublic_env_vars = ["API_URL", "PLAIN_URL"]',
+    );
+    await withHost(
+      [{ folder: "p", config, wasm: probe }],
+      {
+        env: {
+          ...serverEnv,
+          API_URL: "https://ops:s3cret-pass@api.test:8443/base",
+          PLAIN_URL: "http://prometheus.test:9090/prom",
+        },
+      },
+      async (host) => {
+        assert.equal(
+          outputOf(await host.invoke("probe", req("env PLAIN_URL"))).body,
+          "value:http://prometheus.test:9090/prom",
+        );
+        const r = await host.invoke("probe", req("secret API_URL"));
+        const out = outputOf(r);
+        assert.equal(
+          out.body,
+          '{"secret":"https://[redacted]@api.test:8443/base","raw":"https://[redacted]@api.test:8443/base"}',
+        );
+        assert.deepEqual(out.warnings, ["warning has https://[redacted]@api.test:8443/base"]);
+        assert.equal(JSON.stringify(r).includes("s3cret-pass"), false);
+        // Variables not listed in public_env_vars stay secret.
+        assert.equal(outputOf(await host.invoke("probe", req("env ALLOWED_TOKEN"))).body, "value:[redacted]");
+      },
+    );
+  });
+
   it("shows wasi:cli/environment only the allowed env vars, not the server's environment", async () => {
     await withHost(
       [

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createLineScrubber, longestSecretForm, makeScrubber, REDACTED } from "../src/scrub.ts";
+import {
+  createLineScrubber,
+  longestSecretForm,
+  makeScrubber,
+  REDACTED,
+  secretValues,
+  userInfoSecrets,
+} from "../src/scrub.ts";
 
 const SECRET = 'tok"en\\with\nnewline';
 
@@ -27,6 +34,28 @@ describe("secret scrubbing", () => {
     out.push("line; done\nlast");
     out.end();
     assert.deepEqual(lines, ["first line", `the token is ${REDACTED}; done`, "last"]);
+  });
+
+  it("keeps public env values visible but the user info of URLs inside them secret", () => {
+    const secrets = secretValues(
+      [
+        ["API_URL", "https://ops:p%40ss-w0rd@api.test:8443/base"],
+        ["PLAIN_URL", "http://prometheus:9090"],
+        ["TOKEN_URL", "https://ghp_tokenvalue@git.test/"],
+        ["API_TOKEN", "tok-secret-1"],
+      ],
+      ["API_URL", "PLAIN_URL", "TOKEN_URL"],
+    );
+    const scrub = makeScrubber(secrets);
+    assert.equal(
+      scrub("https://ops:p%40ss-w0rd@api.test:8443/base http://prometheus:9090 tok-secret-1"),
+      `https://${REDACTED}@api.test:8443/base http://prometheus:9090 ${REDACTED}`,
+    );
+    // The decoded password, and a token given as the user name, are secrets too; a user name
+    // beside a password is not (it would erase ordinary words from outputs).
+    assert.equal(scrub("password p@ss-w0rd, user ops"), `password ${REDACTED}, user ops`);
+    assert.equal(scrub("https://ghp_tokenvalue@git.test/ ghp_tokenvalue"), `https://${REDACTED}@git.test/ ${REDACTED}`);
+    assert.deepEqual(userInfoSecrets("no url here, or http://host/path@x"), []);
   });
 
   it("emits lines as they complete when there is no secret", () => {

@@ -309,16 +309,22 @@ describe("the Prometheus plugin against a real Prometheus", () => {
     assert.match(err.message, /86,401 points per series.*Increase @step to at least 10s/);
   });
 
-  it("names the URL and the cause when Prometheus is unreachable", async () => {
+  it("names the URL and the cause when Prometheus is unreachable, and still hides the token", async () => {
+    // A loopback port that was just free and is now closed: connecting to it is refused.
     const gone = await startHttpServer(() => {});
     await gone.close();
-    const h = await hostWith({ PROMETHEUS_URL: gone.url });
+    const port = new URL(gone.url).port;
+    const h = await hostWith({ PROMETHEUS_URL: gone.url, PROMETHEUS_BEARER_TOKEN: TOKEN });
     const res = await h.invoke("prometheus", req("up"));
     const err = failure(res);
     assert.equal(err.kind, "upstream");
-    // The host redacts env values (the URL included) and the engine's fetch() only says
-    // "NetworkError…", so the message names the variable, the endpoint and that cause.
-    assert.match(err.message, /^could not reach Prometheus at .*\/api\/v1\/query \(PROMETHEUS_URL\): NetworkError/);
+    // PROMETHEUS_URL is in public_env_vars, so the host leaves it in the message; the engine's
+    // fetch() only says "NetworkError…", and the host adds the cause it saw.
+    assert.equal(
+      err.message,
+      `could not reach Prometheus at http://127.0.0.1:${port}/api/v1/query (PROMETHEUS_URL): NetworkError when attempting to fetch resource (the host could not connect to 127.0.0.1:${port}: connection refused)`,
+    );
+    assert.equal(JSON.stringify([res, logs]).includes(TOKEN), false, "token leaked into the result or a log line");
   });
 
   it("reports a proxy's HTML error page as a clear upstream error", async () => {
