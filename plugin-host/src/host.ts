@@ -13,6 +13,7 @@ import { readdir, stat } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ErrorKind } from "@databook/wire";
+import type { PluginConfig } from "./config.ts";
 import { sendOutbound } from "./http-proxy.ts";
 import { type LoadedFolder, loadFolder } from "./load.ts";
 import { type Connector, type Resolver, systemConnector, systemResolver } from "./net.ts";
@@ -168,6 +169,20 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       return "describe() returned something other than a description record";
     }
     const warnings = [...folder.warnings];
+    const note = unsetEnvNote(folder.config, env);
+    if (note) {
+      warnings.push(note);
+      // Once per load, not per call: a plugin reads its optional variables (a token, a password)
+      // on every call, and "not set" is the same answer each time.
+      opts.onLog?.({
+        plugin: folder.config.name,
+        requestId: "",
+        stream: "log",
+        level: "info",
+        message: `host: ${note}`,
+        timeMs: Date.now(),
+      });
+    }
     if (d.version !== folder.config.version) {
       warnings.push(`config.toml says version ${folder.config.version} but the plugin says ${d.version}`);
     }
@@ -381,13 +396,13 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
         streams[stream].push(text);
       },
       onEnvRefused: (varName) => {
-        const allowed = config.allowedEnvVars.includes(varName);
+        // An allowed variable that is unset was reported once when the plugin loaded (its
+        // PluginInfo warnings); only a name outside allowed_env_vars is worth a line per call.
+        if (config.allowedEnvVars.includes(varName)) return;
         addLog({
           stream: "log",
-          level: allowed ? "info" : "warn",
-          message: allowed
-            ? `host: the plugin read env var ${varName}, which is allowed but not set`
-            : `host: the plugin asked for env var ${varName}, which is not in allowed_env_vars; it got nothing`,
+          level: "warn",
+          message: `host: the plugin asked for env var ${varName}, which is not in allowed_env_vars; it got nothing`,
           timeMs: Date.now(),
         });
       },
@@ -482,6 +497,21 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       await pool.close();
     },
   };
+}
+
+/**
+ * Says which of a plugin's allowed env vars are unset (or empty) in `env` at load time, leaving
+ * out those whose `${VAR}` allowed_hosts entry is disabled (that warning already names them).
+ * @returns one sentence for PluginInfo.warnings, or undefined when every variable is set.
+ */
+function unsetEnvNote(config: PluginConfig, env: Record<string, string | undefined>): string | undefined {
+  const covered = new Set(config.disabledHosts.map((d) => d.entry));
+  const unset = config.allowedEnvVars.filter((v) => (env[v] ?? "") === "" && !covered.has(`\${${v}}`));
+  if (unset.length === 0) return undefined;
+  const list = unset.join(", ");
+  return unset.length === 1
+    ? `allowed env var ${list} is not set in the server's environment; the plugin reads it as unset`
+    : `allowed env vars ${list} are not set in the server's environment; the plugin reads them as unset`;
 }
 
 /**

@@ -45,6 +45,30 @@ describe("sandbox capabilities", () => {
     );
   });
 
+  it("reports allowed env vars that are unset once when the plugin loads, not on every call", async () => {
+    const seen: PluginLogLine[] = [];
+    const config = configToml("probe", 'allowed_env_vars = ["ALLOWED_TOKEN", "OPTIONAL_USER", "OPTIONAL_PASSWORD"]');
+    await withHost(
+      [{ folder: "p", config, wasm: probe }],
+      { env: serverEnv, onLog: (l) => seen.push(l) },
+      async (host) => {
+        const note =
+          "allowed env vars OPTIONAL_USER, OPTIONAL_PASSWORD are not set in the server's environment; the plugin reads them as unset";
+        assert.deepEqual(host.list().plugins[0]?.warnings, [note]);
+        assert.deepEqual(
+          seen.map((l) => [l.plugin, l.level, l.message]),
+          [["probe", "info", `host: ${note}`]],
+        );
+        for (let i = 0; i < 3; i++) {
+          const r = await host.invoke("probe", req("env OPTIONAL_PASSWORD"));
+          assert.equal(outputOf(r).body, "<none>");
+          assert.deepEqual(r.logs, []);
+        }
+        assert.equal(seen.length, 1, "no line per call for an allowed variable that is unset");
+      },
+    );
+  });
+
   it("shows the value of a public env var, but not the user info of a URL in it", async () => {
     const config = configToml(
       "probe",

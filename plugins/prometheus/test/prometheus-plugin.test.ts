@@ -302,6 +302,22 @@ describe("the Prometheus plugin against a real Prometheus", () => {
     assert.match(err.message, /^Prometheus bad_data error \(HTTP 400\): .*parse error/);
   });
 
+  it("reports its unset credential variables once when it loads, not on every query", async () => {
+    const info = host.list().plugins.find((p) => p.name === "prometheus");
+    assert.deepEqual(info?.warnings, [
+      "allowed env vars PROMETHEUS_BEARER_TOKEN, PROMETHEUS_USERNAME, PROMETHEUS_PASSWORD are not set in the server's environment; the plugin reads them as unset",
+    ]);
+    for (let i = 0; i < 2; i++) {
+      const res = await host.invoke("prometheus", req("vector(1)", { options: [["time", String(T)]] }));
+      assert.equal(body(res).series.length, 1);
+      assert.deepEqual(
+        res.logs.filter((l) => l.message.startsWith("host:")),
+        [],
+        "the host adds no line per call about variables that are not set",
+      );
+    }
+  });
+
   it("tells the user to increase @step when a range has over 11,000 points", async () => {
     const timeRange = { startMs: T - 86_400_000, endMs: T, stepMs: 1000 };
     const err = failure(await host.invoke("prometheus", req("fixture_bulk", { timeRange })));
