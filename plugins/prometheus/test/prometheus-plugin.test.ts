@@ -3,6 +3,7 @@
 // text itself (parseOpenMetrics), never copied from a plugin run.
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
+import { request } from "node:http";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -341,6 +342,43 @@ describe("the Prometheus plugin against a real Prometheus", () => {
       `could not reach Prometheus at http://127.0.0.1:${port}/api/v1/query (PROMETHEUS_URL): NetworkError when attempting to fetch resource (the host could not connect to 127.0.0.1:${port}: connection refused)`,
     );
     assert.equal(JSON.stringify([res, logs]).includes(TOKEN), false, "token leaked into the result or a log line");
+  });
+
+  it("keeps the path of PROMETHEUS_URL when Prometheus is served under a prefix", async () => {
+    // A loopback reverse proxy that serves Prometheus under /prom only, as an ingress often does.
+    const prefixed = await startHttpServer((incoming, reqBody, res) => {
+      if (!incoming.url?.startsWith("/prom/")) {
+        res.writeHead(404, { "content-type": "text/plain" });
+        res.end("404 page not found");
+        return;
+      }
+      const upstream = request(
+        `${prom.url}${incoming.url.slice("/prom".length)}`,
+        { method: incoming.method, headers: { ...incoming.headers, host: new URL(prom.url).host } },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on("error", (err) => {
+        res.writeHead(502);
+        res.end(String(err));
+      });
+      upstream.end(reqBody);
+    });
+    servers.push(prefixed);
+    const h = await hostWith({ PROMETHEUS_URL: `${prefixed.url}/prom/` });
+    const query = 'fixture_requests_total{instance="a", code="200"}';
+    const series = fixtureSeries({ __name__: "fixture_requests_total", job: "api", instance: "a", code: "200" });
+    const instant = body(await h.invoke("prometheus", req(query, { options: [["time", String(T)]] })));
+    assert.deepEqual(instant.series[0]?.points, [[T, promString(valueAt(series, T) as number)]]);
+    const timeRange = { startMs: T - 10 * MIN, endMs: T, stepMs: MIN };
+    const range = body(await h.invoke("prometheus", req(query, { timeRange })));
+    assert.equal(range.series[0]?.points.length, 11);
+    assert.deepEqual(
+      prefixed.requests.map((r) => `${r.method} ${r.url}`),
+      ["POST /prom/api/v1/query", "POST /prom/api/v1/query_range"],
+    );
   });
 
   it("reports a proxy's HTML error page as a clear upstream error", async () => {
