@@ -116,3 +116,28 @@ test("200 series from one selector all reach the legend and the chart", async ({
   expect(box?.height ?? Number.POSITIVE_INFINITY).toBeLessThan(200);
   await ctx.close();
 });
+
+test("the time axis reads in local time, or in UTC at the flip of a toggle", async ({ browser }) => {
+  const nb = await createNotebook("Time zones");
+  const ctx = await contextAs(browser, "Alice", "America/New_York");
+  const page = await openNotebook(ctx, nb.editorUrl);
+  const c = await addQueryCell(
+    page,
+    `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_gappy`,
+  );
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await waitForRun(c);
+  await chartData(c);
+  const firstTick = () =>
+    c.locator("canvas").evaluate((el) => {
+      const chart = (el as HTMLCanvasElement & { databookChart: { scales: { x: { ticks: { label: unknown }[] } } } })
+        .databookChart;
+      return String(chart.scales.x.ticks[0]?.label);
+    });
+  // The fixture starts at 00:00 UTC, which is 19:00 the evening before in New York.
+  await c.getByRole("button", { name: "Local" }).click();
+  await expect.poll(firstTick).toBe("19:00");
+  await c.getByRole("button", { name: "UTC" }).click();
+  await expect.poll(firstTick).toBe("00:00");
+  await ctx.close();
+});

@@ -30,9 +30,9 @@ export async function createNotebook(title: string, user = "setup"): Promise<Tes
   };
 }
 
-/** A browser context whose user is called `name` (the app reads it from localStorage). */
-export async function contextAs(browser: Browser, name: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: serverUrl() });
+/** A browser context whose user is called `name` (the app reads it from localStorage), optionally in another time zone. */
+export async function contextAs(browser: Browser, name: string, timezoneId?: string): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: serverUrl(), ...(timezoneId ? { timezoneId } : {}) });
   await context.addInitScript((n) => localStorage.setItem("databook.name", n), name);
   return context;
 }
