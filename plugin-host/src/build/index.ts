@@ -36,7 +36,8 @@ export class PluginBuildError extends Error {
  * Intermediate files go to `<dir>/build/` (gitignored): `plugin.js` (the bundle) and
  * `plugin.hash` (the cache key of the current `plugin.wasm`).
  * @param opts.dir plugin folder; `opts.witDir` defaults to {@link DEFAULT_WIT_DIR};
- *   `opts.out` defaults to `<dir>/plugin.wasm`; `opts.force` ignores the cache.
+ *   `opts.out` defaults to `<dir>/plugin.wasm`; `opts.force` ignores the cache; `opts.onWarning`
+ *   receives the bundler's warnings (default: printed to stderr).
  * @throws PluginBuildError with a message naming the file and the problem.
  */
 export async function buildPlugin(opts: {
@@ -44,13 +45,14 @@ export async function buildPlugin(opts: {
   witDir?: string;
   out?: string;
   force?: boolean;
+  onWarning?: (message: string) => void;
 }): Promise<BuildResult> {
   const dir = resolve(opts.dir);
   const entry = ["src/index.ts", "src/index.js"].map((p) => join(dir, p)).find((p) => existsSync(p));
   if (!entry) throw new PluginBuildError(`${dir}: no src/index.ts to build (a plugin's entry point is src/index.ts)`);
   const buildDir = join(dir, "build");
   const bundlePath = join(buildDir, "plugin.js");
-  const js = await bundle(entry);
+  const js = await bundle(entry, opts.onWarning ? { onWarning: opts.onWarning } : {});
   await mkdir(buildDir, { recursive: true });
   await writeFile(bundlePath, js);
   return componentizeJs({
@@ -70,18 +72,30 @@ export async function buildPlugin(opts: {
  * exception's message. Without it, componentize-js would try to lower e.g. an `Error` as the WIT
  * `plugin-error`, fail, and abort the instance: the user would see a bare trap instead of the
  * plugin's message.
+ * @param opts.onWarning receives each bundler warning, e.g. `[UNRESOLVED_IMPORT] Could not
+ *   resolve …` (default: printed to
+ *   stderr); an unresolved import is one, and it would fail only later, inside the component.
  * @throws PluginBuildError with rolldown's diagnostics, or when the entry does not export
  *   `describe` and `invoke`.
  */
-export async function bundle(entry: string): Promise<string> {
+export async function bundle(entry: string, opts: { onWarning?: (message: string) => void } = {}): Promise<string> {
   const { rolldown } = await import("rolldown");
+  const onWarning = opts.onWarning ?? ((m: string) => console.error(`databook-build-plugin: warning: ${m}`));
+  const seen = new Set<string>();
   const run = async (input: string, plugins: import("rolldown").RolldownPluginOption = []) => {
-    // WIT imports (`databook:plugin/runtime@0.1.0`, `wasi:…`) stay imports: componentize-js binds them.
     const bundler = await rolldown({
       input,
       platform: "neutral",
       logLevel: "warn",
-      external: [/^(wasi|databook):/],
+      // WIT imports (`databook:plugin/runtime@0.1.0`, `wasi:cli/environment@0.2.12`) are not files
+      // or packages: they stay imports, and componentize-js binds them to the component's imports.
+      external: WIT_IMPORT,
+      onLog: (level, log) => {
+        // Both passes (plain entry, then the wrapper) see the same modules: report each once.
+        if (level !== "warn" || seen.has(log.message)) return;
+        seen.add(log.message);
+        onWarning(log.message);
+      },
       plugins,
     });
     try {
@@ -113,6 +127,9 @@ export async function bundle(entry: string): Promise<string> {
     throw new PluginBuildError(`bundling ${entry} failed: ${(err as Error).message}`);
   }
 }
+
+/** Import specifiers of WIT interfaces (`databook:…`, `wasi:…`), left external by the bundler. */
+export const WIT_IMPORT: RegExp = /^(?:databook|wasi):/;
 
 /**
  * The module componentize-js sees: the plugin's exports, with exceptions mapped to plugin errors.
