@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { TimeseriesBody } from "@databook/wire";
-import { decimateMinMax, inferStepMs, parseSample, toChartData, toChartSeries, type XY } from "./series.ts";
-
-test("Prometheus sample strings keep NaN, ±Inf and -0 distinct", () => {
-  assert.ok(Number.isNaN(parseSample("NaN")));
-  assert.equal(parseSample("+Inf"), Number.POSITIVE_INFINITY);
-  assert.equal(parseSample("-Inf"), Number.NEGATIVE_INFINITY);
-  assert.ok(Object.is(parseSample("-0"), -0));
-  assert.equal(parseSample("1.5e3"), 1500);
-  assert.ok(Number.isNaN(parseSample("")));
-});
+import { decimateMinMax, inferStepMs, toChartData, toChartSeries, type XY } from "./series.ts";
 
 test("NaN and infinite samples become gaps (null), never 0, and infinities are listed", () => {
   const s = toChartSeries(

@@ -6,7 +6,7 @@
  * the line and listed separately so the chart can mark them at the plot's top/bottom edge; "-0"
  * stays -0. Reducing the points drawn keeps every gap and each bucket's minimum and maximum.
  */
-import type { Series, TimeseriesBody } from "@databook/wire";
+import { parseSampleValue, type Series, type TimeseriesBody } from "@databook/wire";
 
 /** One point as chart.js takes it with `parsing: false`: x in ms since epoch, y or null for a gap. */
 export type XY = { x: number; y: number | null };
@@ -22,25 +22,6 @@ export type ChartSeries = {
   /** Samples before reduction (for the "n points" caption). */
   sampleCount: number;
 };
-
-/**
- * Parses a Prometheus sample string: "NaN" → NaN, "+Inf"/"Inf" → Infinity, "-Inf" → -Infinity,
- * otherwise `Number()` (so "-0" → -0). Unparsable text becomes NaN (drawn as a gap).
- */
-export function parseSample(value: string): number {
-  switch (value) {
-    case "+Inf":
-    case "Inf":
-    case "inf":
-    case "+inf":
-      return Number.POSITIVE_INFINITY;
-    case "-Inf":
-    case "-inf":
-      return Number.NEGATIVE_INFINITY;
-    default:
-      return value.trim() === "" ? Number.NaN : Number(value);
-  }
-}
 
 /**
  * The expected spacing of samples (ms): the body's `range.stepMs`, else the smallest positive
@@ -73,7 +54,7 @@ export function toChartSeries(series: Series, stepMs: number | undefined): Chart
       data.push({ x: prevX + stepMs, y: null });
     }
     prevX = x;
-    const v = parseSample(raw);
+    const v = parseSampleValue(raw);
     if (Number.isNaN(v)) {
       nanCount++;
       data.push({ x, y: null });
