@@ -53,15 +53,32 @@ function httpError(status: number, kind: DatabookError["kind"], message: string)
 /** The token of a REST call: `Authorization: Bearer <token>` or `?token=`. */
 function tokenOf(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
-  if (h?.startsWith("Bearer ")) return h.slice(7).trim();
+  const m = h ? /^bearer\s+(.+)$/i.exec(h.trim()) : null; // the scheme name is case-insensitive (RFC 9110)
+  if (m) return m[1]!.trim();
   const q = (req.query as Record<string, unknown>)?.token;
   return typeof q === "string" ? q : undefined;
+}
+
+/**
+ * A header value as its sender wrote it. Node reads header bytes as Latin-1, but clients (curl,
+ * fetch in browsers for ASCII only) send non-ASCII names as UTF-8 bytes: decode those as UTF-8,
+ * and keep the Latin-1 reading when the bytes are not valid UTF-8.
+ */
+export function headerText(value: string): string {
+  if (!/[\x80-\xff]/.test(value)) return value;
+  const bytes = Buffer.from(value, "latin1");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return value;
+  }
 }
 
 /** The display name of a REST call: body `user`, `X-Databook-User`, or `?name=`; "anonymous" otherwise. */
 function userOf(req: FastifyRequest): string {
   const b = (req.body as Record<string, unknown> | undefined)?.user;
-  const h = req.headers["x-databook-user"];
+  const rawHeader = req.headers["x-databook-user"];
+  const h = typeof rawHeader === "string" ? headerText(rawHeader) : undefined;
   const q = (req.query as Record<string, unknown>)?.name;
   const name = typeof b === "string" ? b : typeof h === "string" ? h : typeof q === "string" ? q : "";
   return name.trim().slice(0, 100) || "anonymous";

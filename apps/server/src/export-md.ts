@@ -110,6 +110,11 @@ export function renderOutput(contentType: string, body: string): string {
   }
 }
 
+/** A duration for people: whole ms from 10 ms up, one decimal below (the log keeps the exact value). */
+export function formatMs(ms: number): string {
+  return `${ms >= 10 ? Math.round(ms) : Math.round(ms * 10) / 10} ms`;
+}
+
 /** The Markdown postmortem: title, time range, participants, head hash, timeline, cells with outputs. */
 export function renderExport(x: ExportInput): string {
   const out: string[] = [];
@@ -136,7 +141,7 @@ export function renderExport(x: ExportInput): string {
     else if (e.type === "notebook.renamed") what = `renamed “${String(e.from)}” → “${String(e.to)}”`;
     else if (e.type === "notebook.time-range-changed") what = "changed the time range";
     else if (e.type === "notebook.archived") what = "archived the notebook";
-    return [iso(e.atMs), e.actor, what, e.cellId ?? "", e.durationMs === undefined ? "" : `${e.durationMs} ms`];
+    return [iso(e.atMs), e.actor, what, e.cellId ?? "", e.durationMs === undefined ? "" : formatMs(e.durationMs)];
   });
   out.push(rows.length ? mdTable(["time (UTC)", "who", "what", "cell", "duration"], rows) : "_Nothing recorded._", "");
   out.push("## Cells", "");

@@ -27,8 +27,8 @@ export async function getRemote(req: {
   timeRange?: { startMs: number; endMs: number; stepMs?: number };
   user?: string;
 }): Promise<RemoteResult> {
-  const client = pluginClient(req.server);
   try {
+    const client = pluginClient(req.server);
     const r = await client.get({
       plugin: req.plugin,
       input: req.input,
@@ -127,11 +127,31 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /**
+ * Checks a `--server` value: an `http://` or `https://` URL. Returns undefined when it is one,
+ * else the message to print.
+ */
+export function checkServerUrl(server: string): string | undefined {
+  let u: URL | undefined;
+  try {
+    u = new URL(server);
+  } catch {
+    u = undefined;
+  }
+  if (u && (u.protocol === "http:" || u.protocol === "https:")) return undefined;
+  return `--server '${server}' is not a URL; give the gRPC address 'databook serve' printed, such as http://127.0.0.1:50051`;
+}
+
+/**
  * The `--server` form of `databook get` after its flags are parsed (called by ./get.ts too):
  * calls the server, prints the body to stdout and warnings to stderr. Returns the exit code:
- * 0 on success, 1 when the call failed (kind and message printed).
+ * 0 on success, 1 when the call failed (kind and message printed), 2 when `server` is not a URL.
  */
 export async function runRemote(req: Parameters<typeof getRemote>[0]): Promise<number> {
+  const bad = checkServerUrl(req.server);
+  if (bad) {
+    console.error(`databook get: ${bad}`);
+    return 2;
+  }
   const r = await getRemote(req);
   if (!r.ok) {
     console.error(`databook get: ${ERROR_TITLES[r.error.kind]} (${r.error.kind}): ${r.error.message}`);

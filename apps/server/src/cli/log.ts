@@ -38,6 +38,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   try {
     const r = verifyLog(db, { notebookId: values.notebook, head: values.head });
+    if (r.ok && values.notebook && r.entries === 0) {
+      // an id with no entries is a typo or a notebook from another data folder, not a clean chain
+      console.error(
+        `log verify failed: no incident-log entries for notebook ${values.notebook} in ${values.data ?? DEFAULT_DATA_DIR}; check the id (the part after /n/ in its link) and --data`,
+      );
+      return 1;
+    }
     if (r.ok) {
       const where = values.notebook ? `notebook ${values.notebook}` : `${r.notebooks} notebook(s)`;
       const head = r.head

@@ -37,6 +37,8 @@ export function pluginServiceRoutes(host: PluginHost | undefined) {
       async get(req) {
         if (!req.plugin)
           throw toConnectError("bad-input", "plugin is required: the name of a loaded plugin (see ListPlugins)");
+        if (req.options.some((o) => !o.key.trim()))
+          throw toConnectError("bad-input", 'every option needs a key (option key is empty), as in key="case"');
         const reserved = req.options.find((o) => (RESERVED_KEYS as readonly string[]).includes(o.key));
         if (reserved)
           throw toConnectError(

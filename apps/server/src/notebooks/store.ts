@@ -44,6 +44,20 @@ const toNotebook = (r: Row): NotebookRow => ({
   templateId: r.template_id,
 });
 
+/** Longest notebook title accepted by the REST API (characters, after trimming). */
+export const MAX_TITLE_CHARS = 200;
+
+/** Trims a title from a request body; throws `{ kind: "bad-input" }` when it is over {@link MAX_TITLE_CHARS}. */
+function checkTitle(title: string): string {
+  const t = title.trim();
+  if (t.length > MAX_TITLE_CHARS)
+    throw {
+      kind: "bad-input",
+      message: `title is ${t.length} characters long; keep it to ${MAX_TITLE_CHARS} characters (put details in a markdown cell)`,
+    };
+  return t;
+}
+
 /** The default time range of a new notebook: the last hour. */
 export const DEFAULT_TIME_RANGE: TimeRangeSetting = { kind: "relative", range: "1h" };
 
@@ -135,7 +149,8 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     /**
      * Creates a notebook. With `templateId`, copies that notebook's cells (sources only, never
      * outputs or runs) and, unless given, its time range. Throws `{ kind: "not-found" }` for an
-     * unknown template and `{ kind: "bad-input" }` for a bad time range.
+     * unknown template and `{ kind: "bad-input" }` for a bad time range or a title over
+     * {@link MAX_TITLE_CHARS} characters.
      */
     create(input: { title?: string; timeRange?: unknown; templateId?: string; actor: string }): NotebookRow {
       const template = input.templateId ? get(input.templateId) : undefined;
@@ -146,7 +161,7 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
       const t = now();
       const nb: NotebookRow = {
         id: randomId(),
-        title: (input.title ?? "").trim() || (template ? `${template.title} (copy)` : "Untitled incident"),
+        title: checkTitle(input.title ?? "") || (template ? `${template.title} (copy)` : "Untitled incident"),
         timeRange,
         archived: false,
         createdAtMs: t,
@@ -198,7 +213,7 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
       if (patch.title !== undefined) {
         if (typeof patch.title !== "string" || !patch.title.trim())
           throw { kind: "bad-input", message: "title must be a non-empty string" };
-        title = patch.title.trim();
+        title = checkTitle(patch.title);
       }
       const timeRange = patch.timeRange !== undefined ? checkTimeRange(patch.timeRange) : undefined;
       withDoc(id, (doc) =>

@@ -209,7 +209,9 @@ export function createRunService(opts: {
           timeRange = resolveTimeRange(parsed.reserved, timeRangeOf(o.doc), t);
         } catch (e) {
           if (!(e instanceof CellSyntaxError)) throw e;
-          const where = e.line ? ` (line ${e.line}${e.column ? `, column ${e.column}` : ""})` : "";
+          // most parser messages already start with "line N, column M:"; name the place once
+          const located = /\bline \d/.test(e.message);
+          const where = e.line && !located ? ` (line ${e.line}${e.column ? `, column ${e.column}` : ""})` : "";
           failure = { kind: "bad-input", message: `${e.message}${where}` };
         }
         const query = parsed && parsed.kind === "query" ? parsed : undefined;
