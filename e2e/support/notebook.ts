@@ -93,13 +93,13 @@ export async function waitForRun(c: Locator): Promise<void> {
 
 /**
  * A cell's source as its editor shows it, lines joined with "\n", without the remote-caret
- * widgets (their name labels are text inside the lines).
+ * widgets (their name labels are text inside the lines) and the placeholder of an empty editor.
  */
 export function sourceOf(c: Locator): Promise<string> {
   return c.locator(".cm-content").evaluate((el) =>
     Array.from(el.querySelectorAll(".cm-line"), (line) => {
       const copy = line.cloneNode(true) as HTMLElement;
-      for (const w of copy.querySelectorAll(".cm-ySelectionCaret, .cm-widgetBuffer")) w.remove();
+      for (const w of copy.querySelectorAll(".cm-ySelectionCaret, .cm-widgetBuffer, .cm-placeholder")) w.remove();
       return copy.textContent ?? "";
     }).join("\n"),
   );

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  fixtureOpenMetrics,
   type RunningAlertmanager,
   type RunningPrometheus,
   startAlertmanager,
@@ -19,6 +20,20 @@ import {
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WEB_BUILD = join(ROOT, "apps", "web", "build");
+
+/**
+ * Adds an `up` series (value 1 every minute from 3 h before `nowMs` to 3 h after) to OpenMetrics
+ * text ending in `# EOF`. The test Prometheus scrapes nothing, yet the README's first query is
+ * `up` over the last hour: this lets that exact query draw a chart while the tests run.
+ */
+export function withUpSeries(openMetrics: string, nowMs: number): string {
+  const start = Math.floor(nowMs / 60_000) * 60_000 - 3 * 3_600_000;
+  const lines = ["# TYPE up gauge"];
+  for (let t = start; t <= start + 6 * 3_600_000; t += 60_000) {
+    lines.push(`up{instance="127.0.0.1:9090",job="prometheus"} 1 ${t / 1000}`);
+  }
+  return openMetrics.replace(/# EOF\s*$/, `${lines.join("\n")}\n# EOF\n`);
+}
 
 /** A running stack: `url` is the Databook server origin (no trailing slash). */
 export type Stack = {
@@ -80,7 +95,7 @@ export async function startStack(opts: { prometheus?: boolean; alertmanager?: bo
     let prom: RunningPrometheus | undefined;
     let am: RunningAlertmanager | undefined;
     if (opts.prometheus !== false) {
-      prom = await startPrometheus();
+      prom = await startPrometheus({ openMetrics: withUpSeries(fixtureOpenMetrics(), Date.now()) });
       stops.push(prom.stop);
     }
     if (opts.alertmanager !== false) {

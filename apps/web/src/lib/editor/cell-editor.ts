@@ -88,10 +88,14 @@ export function headerCompletion(plugins: () => PluginInfo[]) {
     const value = /(?:^|\s)@plugin=([\w.-]*)$/.exec(before);
     if (value) {
       const typed = value[1] ?? "";
+      // Once a whole plugin name is typed the list goes away, so Enter starts the next line
+      // instead of "accepting" the name that is already there (what a newcomer types first).
+      const names = plugins().map((p) => p.name);
+      if (names.includes(typed)) return null;
       return {
         from: ctx.pos - typed.length,
         options: plugins().map((p) => ({ label: p.name, type: "class", detail: p.version, info: p.description })),
-        validFor: /^[\w.-]*$/,
+        validFor: (text) => /^[\w.-]*$/.test(text) && !names.includes(text),
       };
     }
     const key = /(?:^|\s)@([\w.-]*)$/.exec(before);

@@ -42,3 +42,13 @@ test("nothing is offered below the header", () => {
   assert.equal(complete("@plugin=prometheus\nsum(@"), null);
   assert.equal(complete("# notes\n@plugin="), null);
 });
+
+test("a whole plugin name closes the list, so Enter after @plugin=prometheus starts the next line", () => {
+  assert.equal(complete("@plugin=prometheus"), null);
+  const partial = complete("@plugin=prom");
+  assert.ok(partial, "a partial name is still completed");
+  const validFor = partial.validFor as (text: string, from: number, to: number, state: EditorState) => boolean;
+  const state = EditorState.create({ doc: "@plugin=prometheus" });
+  assert.equal(validFor("promet", 8, 14, state), true);
+  assert.equal(validFor("prometheus", 8, 18, state), false);
+});

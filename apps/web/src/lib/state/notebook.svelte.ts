@@ -26,6 +26,8 @@ export class CellState {
   readonly id: string;
   readonly map: Y.Map<unknown>;
   readonly text: Y.Text;
+  /** The kind the cell was added as (a UI hint only: the header decides, see ydoc-schema.md). */
+  readonly kindHint: CellKind | undefined;
   source = $state("");
   run = $state.raw<CellRun | undefined>(undefined);
   parsed = $derived(parseSource(this.source));
@@ -40,6 +42,8 @@ export class CellState {
     this.map = map;
     this.text = text;
     this.id = String(map.get(CELL_KEYS.id));
+    const kind = map.get(CELL_KEYS.kind);
+    this.kindHint = kind === "query" || kind === "markdown" ? kind : undefined;
     this.source = text.toString();
     this.run = map.get(CELL_KEYS.run) as CellRun | undefined;
     text.observe(this.#onText);
