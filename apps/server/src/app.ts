@@ -46,6 +46,16 @@ const STATUS_OF: Record<string, number> = {
   timeout: 504,
 };
 
+/** Largest REST request body (bytes); larger ones are refused with 413. */
+export const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/** Plain messages for Fastify's own request errors (by error code) that would otherwise be terse. */
+const FRAMEWORK_HINTS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "send the body as JSON with 'content-type: application/json'",
+  FST_ERR_CTP_BODY_TOO_LARGE: `the request body is over the ${BODY_LIMIT_BYTES / 1024 / 1024} MiB limit`,
+  FST_ERR_CTP_EMPTY_JSON_BODY: "the body is empty but content-type says JSON; send {} or leave the content-type out",
+};
+
 function httpError(status: number, kind: DatabookError["kind"], message: string): HttpError {
   return { status, kind, message };
 }
@@ -174,17 +184,38 @@ export async function createApp(opts: AppOptions) {
     app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
 
   const maxFrameBytes = opts.maxFrameBytes ?? 16 * 1024 * 1024;
-  const app: FastifyInstance = Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const app: FastifyInstance = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // errors Fastify raises before routing (a bad %-escape in the path) get the API's error shape
+    frameworkErrors: (err, req, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      const status = (err as { statusCode?: number }).statusCode ?? 400;
+      if (status >= 500) {
+        app.log.error(err);
+        return reply
+          .code(500)
+          .send({ error: { kind: "internal", message: "internal server error; the server log has the details" } });
+      }
+      const message =
+        err.code === "FST_ERR_BAD_URL"
+          ? `${req.url.split("?")[0]} is not a valid URL path (a % must start an escape such as %20)`
+          : err.message;
+      return reply.code(status).send({ error: { kind: "bad-input", message } });
+    },
+  });
   await app.register(fastifyWebsocket, { options: { maxPayload: maxFrameBytes * 4 } });
 
   app.setErrorHandler((err: unknown, _req, reply) => {
-    const e = err as Partial<HttpError> & { statusCode?: number; validation?: unknown };
+    const e = err as Partial<HttpError> & { statusCode?: number; code?: string; validation?: unknown };
     if (e.status && e.kind && isErrorKind(e.kind))
       return reply.code(e.status).send({ error: { kind: e.kind, message: e.message } });
     if (e.kind && isErrorKind(e.kind))
       return reply.code(STATUS_OF[e.kind] ?? 500).send({ error: { kind: e.kind, message: e.message } });
     if (e.statusCode && e.statusCode < 500)
-      return reply.code(e.statusCode).send({ error: { kind: "bad-input", message: e.message ?? "bad request" } });
+      return reply
+        .code(e.statusCode)
+        .send({ error: { kind: "bad-input", message: FRAMEWORK_HINTS[e.code ?? ""] ?? e.message ?? "bad request" } });
     app.log.error(err);
     return reply
       .code(500)
@@ -322,7 +353,9 @@ export async function createApp(opts: AppOptions) {
   });
 
   app.get("/api/search", async (req) => {
-    const q = (req.query as Record<string, unknown>).q;
+    const raw = (req.query as Record<string, unknown>).q;
+    // ?q=a&q=b arrives as an array: every word must match either way
+    const q = Array.isArray(raw) ? raw.filter((x) => typeof x === "string").join(" ") : raw;
     if (typeof q !== "string") throw httpError(400, "bad-input", "pass the search words as ?q=");
     return { results: search.search(q) };
   });

@@ -150,6 +150,34 @@ describe("user mistakes", () => {
     assert.equal(r.body.role, "viewer");
   });
 
+  it("framework-level mistakes get the same { error: { kind, message } } shape with a hint", async () => {
+    const badUrl = await api(`${s.url}/api/notebooks/%ZZ`, "GET");
+    assert.equal(badUrl.status, 400);
+    assert.equal(badUrl.body.error.kind, "bad-input");
+    assert.match(badUrl.body.error.message, /not a valid URL/);
+    const xml = await fetch(`${s.url}/api/notebooks`, {
+      method: "POST",
+      headers: { "content-type": "application/xml" },
+      body: "<a/>",
+    });
+    assert.equal(xml.status, 415);
+    assert.match(((await xml.json()) as any).error.message, /application\/json/);
+    const big = await fetch(`${s.url}/api/notebooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ title: "a".repeat(5 * 1024 * 1024) }),
+    });
+    assert.equal(big.status, 413);
+    assert.match(((await big.json()) as any).error.message, /4 MiB/);
+  });
+
+  it("search takes a repeated ?q= as more words", async () => {
+    await api(`${s.url}/api/notebooks`, "POST", { title: "payments latency spike" });
+    const r = await api(`${s.url}/api/search?q=payments&q=spike`, "GET");
+    assert.equal(r.status, 200);
+    assert.ok(r.body.results.some((x: any) => x.title === "payments latency spike"));
+  });
+
   it("the gRPC Get refuses an option without a key", async () => {
     const client = createClient(PluginService, createConnectTransport({ baseUrl: s.url, httpVersion: "1.1" }));
     await assert.rejects(client.get({ plugin: "echo", input: "x", options: [{ key: "", value: "v" }] }), (e: Error) =>
