@@ -82,6 +82,16 @@ describe("user mistakes", () => {
     assert.equal(msg.match(/line 1/g)?.length, 1, msg);
   });
 
+  it('a mistyped plugin name is counted under plugin="(unknown)", so metric labels stay bounded', async () => {
+    const { nb, client } = await notebookWithCell("@plugin=promethues-typo-7f3a\nup");
+    await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });
+    await waitFor(() => cellRun(client.doc, "c1")?.status === "failed", "the failed run");
+    assert.equal(cellRun(client.doc, "c1").error.kind, "not-found");
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.doesNotMatch(metrics, /promethues-typo-7f3a/);
+    assert.match(metrics, /databook_runs_total\{plugin="\(unknown\)",outcome="not-found"\} 1/);
+  });
+
   it("the export shows run durations rounded, not as long fractions", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo\nhello");
     await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });

@@ -50,7 +50,12 @@ export function createRunService(opts: {
       | { ok: false; error: DatabookError; durationMs: number },
   ): CellRun {
     const t = now();
-    const plugin = base.plugin ?? "(none)";
+    // metric label: only names of loaded plugins, so typos in cells cannot grow the label set
+    const plugin = !base.plugin
+      ? "(none)"
+      : host?.list().plugins.some((p) => p.name === base.plugin)
+        ? base.plugin
+        : "(unknown)";
     let run: CellRun;
     if (result.ok) {
       const bytes = Buffer.byteLength(result.body, "utf8");
