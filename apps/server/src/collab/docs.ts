@@ -4,7 +4,7 @@ import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { cellsOf, metaOf, timeRangeOf, titleOf } from "./schema.ts";
+import { cellsOf, isValidTimeRange, isValidTitle, metaOf, timeRangeOf, titleOf } from "./schema.ts";
 
 /**
  * Who made a change, as the Y.Doc transaction origin: a peer connection (its display name), or the
@@ -162,10 +162,29 @@ export function createDocManager(opts: {
     );
 
     metaOf(doc).observe((ev, tr) => {
-      if (tr.origin === "load") return;
-      const actor = (tr.origin as ChangeOrigin | null)?.actor ?? "system";
+      // a put-back restores what SQLite and the log already hold: nothing to mirror or log
+      if (tr.origin === "load" || tr.origin === PUT_BACK_ORIGIN) return;
+      const origin = tr.origin as ChangeOrigin | null;
+      const actor = origin?.actor ?? "system";
       const change: Parameters<NonNullable<DocHooks["onMetaChange"]>>[1] = {};
       const t = now();
+      // A peer can write anything into meta; put back a title or time range the REST API would
+      // refuse (blank, too long, not a usable range), so SQLite, search and runs never see it.
+      const putBack = (key: string) => {
+        const old = ev.changes.keys.get(key)?.oldValue;
+        doc.transact(() => (old === undefined ? metaOf(doc).delete(key) : metaOf(doc).set(key, old)), PUT_BACK_ORIGIN);
+      };
+      if (!origin?.server) {
+        const meta = metaOf(doc);
+        if (ev.keysChanged.has(META_KEYS.title) && !isValidTitle(meta.get(META_KEYS.title))) {
+          putBack(META_KEYS.title);
+          ev.keysChanged.delete(META_KEYS.title);
+        }
+        if (ev.keysChanged.has(META_KEYS.timeRange) && !isValidTimeRange(meta.get(META_KEYS.timeRange))) {
+          putBack(META_KEYS.timeRange);
+          ev.keysChanged.delete(META_KEYS.timeRange);
+        }
+      }
       if (ev.keysChanged.has(META_KEYS.title)) {
         const from = ev.changes.keys.get(META_KEYS.title)?.oldValue;
         const to = titleOf(doc);
@@ -249,6 +268,9 @@ export type DocManager = ReturnType<typeof createDocManager>;
 
 /** Transaction origin for the server's own writes (run state). */
 export const SERVER_ORIGIN: ChangeOrigin = { actor: "system", server: true };
+
+/** Origin of the server undoing a peer's unusable meta write (not mirrored, not logged). */
+const PUT_BACK_ORIGIN: ChangeOrigin = { actor: "system", server: true };
 
 /** y-websocket message type numbers (the protocol's first varuint). */
 export const MSG = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;

@@ -1,3 +1,4 @@
+import { parseDuration } from "@databook/cell-syntax";
 import { CELL_KEYS, type CellRun, META_KEYS, type TimeRangeSetting, YDOC } from "@databook/wire";
 import * as Y from "yjs";
 
@@ -5,6 +6,37 @@ import * as Y from "yjs";
 export const metaOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(YDOC.meta);
 /** The notebook's `cells` array of cell maps, in display order. */
 export const cellsOf = (doc: Y.Doc): Y.Array<Y.Map<unknown>> => doc.getArray(YDOC.cells);
+
+/** Longest notebook title (characters, after trimming), over REST and in the doc alike. */
+export const MAX_TITLE_CHARS = 200;
+
+/** Whether `t` can be a notebook title: text, not blank, at most {@link MAX_TITLE_CHARS} characters. */
+export function isValidTitle(t: unknown): t is string {
+  return typeof t === "string" && t.trim().length > 0 && t.trim().length <= MAX_TITLE_CHARS;
+}
+
+/**
+ * Whether `t` is a usable {@link TimeRangeSetting}: a relative range that parses as a positive
+ * duration, or an absolute range of integer ms since epoch with start before end.
+ */
+export function isValidTimeRange(t: unknown): t is TimeRangeSetting {
+  const r = t as Record<string, unknown> | null;
+  if (!r || typeof r !== "object") return false;
+  if (r.kind === "relative" && typeof r.range === "string") {
+    try {
+      parseDuration(r.range, "range");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return (
+    r.kind === "absolute" &&
+    Number.isSafeInteger(r.startMs) &&
+    Number.isSafeInteger(r.endMs) &&
+    (r.startMs as number) < (r.endMs as number)
+  );
+}
 
 /** The title in the doc, or "" when unset. */
 export function titleOf(doc: Y.Doc): string {

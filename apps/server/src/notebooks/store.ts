@@ -3,7 +3,7 @@ import { META_KEYS, type TimeRangeSetting } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
 import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
-import { cellsOf, cellsSnapshot, metaOf, newCell } from "../collab/schema.ts";
+import { cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
 import { newToken, randomId } from "../ids.ts";
 import type { LogStore } from "../log/store.ts";
 
@@ -44,8 +44,7 @@ const toNotebook = (r: Row): NotebookRow => ({
   templateId: r.template_id,
 });
 
-/** Longest notebook title accepted by the REST API (characters, after trimming). */
-export const MAX_TITLE_CHARS = 200;
+export { MAX_TITLE_CHARS };
 
 /** Trims a title from a request body; throws `{ kind: "bad-input" }` when it is over {@link MAX_TITLE_CHARS}. */
 function checkTitle(title: string): string {

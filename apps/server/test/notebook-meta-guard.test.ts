@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { api, connectClient, startApp, tempDir, waitFor } from "./helpers.ts";
+
+// The web app validates titles and time ranges, but any client with an editor link can write the
+// doc's meta directly; the server keeps the notebook's record sane either way.
+
+const cleanups: (() => unknown)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe("notebook meta written over co-editing", () => {
+  it("puts back an empty, overlong or non-text title and an unusable time range, and logs nothing", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const s = await startApp(t.dir);
+    cleanups.push(() => s.stop());
+    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "db latency" })).body;
+    const c = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+    cleanups.push(c.destroy);
+    await c.synced;
+    const meta = c.doc.getMap("meta");
+    const original = meta.get("timeRange");
+    const rest = async () =>
+      (await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, { authorization: `Bearer ${nb.viewToken}` }))
+        .body;
+
+    for (const bad of ["", "   ", "x".repeat(201), 42]) {
+      meta.set("title", bad);
+      await waitFor(() => meta.get("title") === "db latency", `the title put back after ${String(bad).slice(0, 10)}`);
+    }
+    for (const bad of [
+      { kind: "relative", range: "banana" },
+      { kind: "absolute", startMs: 2_000, endMs: 1_000 },
+      { kind: "sometimes" },
+      "1h",
+    ]) {
+      meta.set("timeRange", bad);
+      await waitFor(
+        () => JSON.stringify(meta.get("timeRange")) === JSON.stringify(original),
+        `the time range put back after ${JSON.stringify(bad)}`,
+      );
+    }
+    const nbNow = await rest();
+    assert.equal(nbNow.title, "db latency");
+    assert.deepEqual(nbNow.timeRange, original);
+    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
+    assert.deepEqual(
+      tl.entries.map((e: { type: string }) => e.type),
+      ["notebook.created"],
+    );
+
+    // a good rename over co-editing still goes through and is logged
+    meta.set("title", "db latency (primary)");
+    await waitFor(() => s.notebooks.get(nb.id)?.title === "db latency (primary)", "the rename mirrored");
+    meta.set("timeRange", { kind: "relative", range: "6h" });
+    await waitFor(() => s.notebooks.get(nb.id)?.timeRange.kind === "relative", "the time range mirrored");
+    await waitFor(() => (s.notebooks.get(nb.id)?.timeRange as { range?: string }).range === "6h", "6h mirrored");
+    const tl2 = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
+    assert.deepEqual(
+      tl2.entries.map((e: { type: string }) => e.type),
+      ["notebook.created", "notebook.renamed", "notebook.time-range-changed"],
+    );
+  });
+});
