@@ -55,8 +55,10 @@ describe("notebook meta written over co-editing", () => {
     meta.set("title", "db latency (primary)");
     await waitFor(() => s.notebooks.get(nb.id)?.title === "db latency (primary)", "the rename mirrored");
     meta.set("timeRange", { kind: "relative", range: "6h" });
-    await waitFor(() => s.notebooks.get(nb.id)?.timeRange.kind === "relative", "the time range mirrored");
-    await waitFor(() => (s.notebooks.get(nb.id)?.timeRange as { range?: string }).range === "6h", "6h mirrored");
+    await waitFor(
+      () => JSON.stringify(s.notebooks.get(nb.id)?.timeRange) === JSON.stringify({ kind: "relative", range: "6h" }),
+      "the time range mirrored",
+    );
     const tl2 = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
     assert.deepEqual(
       tl2.entries.map((e: { type: string }) => e.type),
