@@ -118,7 +118,8 @@ export function formatMs(ms: number): string {
 /** The Markdown postmortem: title, time range, participants, head hash, timeline, cells with outputs. */
 export function renderExport(x: ExportInput): string {
   const out: string[] = [];
-  out.push(`# ${x.notebook.title}`, "");
+  // a title is one line here, whatever was typed: a line break would start new Markdown blocks
+  out.push(`# ${x.notebook.title.replace(/\s+/g, " ").trim()}`, "");
   out.push(`- **Notebook:** \`${x.notebook.id}\`${x.notebook.archived ? " (archived)" : ""}`);
   out.push(`- **Created:** ${iso(x.notebook.createdAtMs)}`);
   out.push(`- **Time range:** ${formatTimeRangeSetting(x.notebook.timeRange)}`);
@@ -131,7 +132,7 @@ export function renderExport(x: ExportInput): string {
   const rows = x.timeline.map((e) => {
     let what: string = e.type;
     if (e.type === "run.started")
-      what = `ran ${e.plugin ?? "?"}${e.action ? " ⚠ action" : ""}: ${(e.input ?? "").split("\n")[0]!.slice(0, 80)}`;
+      what = `${e.plugin ? `ran ${e.plugin}` : "ran a cell whose header did not parse"}${e.action ? " ⚠ action" : ""}: ${(e.input ?? "").split("\n")[0]!.slice(0, 80)}`;
     else if (e.type === "run.finished")
       what =
         e.outcome === "done"

@@ -87,6 +87,38 @@ describe("Markdown export rendering", () => {
     assert.equal(codeBlock("has ``` inside"), "````\nhas ``` inside\n````");
   });
 
+  it("keeps a multi-line title on its heading line and names a run whose header did not parse", () => {
+    const md = renderExport({
+      notebook: {
+        id: "nb",
+        title: "API 502s\n## not a section",
+        timeRange: { kind: "relative", range: "1h" },
+        createdAtMs: 1764385200000,
+        archived: false,
+      },
+      participants: ["ana"],
+      headHash: "ab".repeat(32),
+      timeline: [
+        {
+          seq: 1,
+          type: "run.started",
+          atMs: 1764385200000,
+          actor: "ana",
+          cellId: "c1",
+          runId: "r1",
+          input: '@plugin=echo @comment="open\nhi',
+          action: false,
+          hash: "h1",
+        },
+      ],
+      cells: [],
+      outputOf: () => undefined,
+    });
+    assert.ok(md.startsWith("# API 502s ## not a section\n"), md);
+    assert.doesNotMatch(md, /^## not a section/m);
+    assert.match(md, /ran a cell whose header did not parse: @plugin=echo @comment="open \|/);
+  });
+
   it("puts title, range, participants, head hash, timeline and cells in order", () => {
     const md = renderExport({
       notebook: {
