@@ -1,5 +1,13 @@
 import { expect, test } from "@playwright/test";
-import { addQueryCell, cell, contextAs, createNotebook, openNotebook, sourceOf } from "./support/notebook.ts";
+import {
+  addQueryCell,
+  cell,
+  contextAs,
+  createNotebook,
+  openNotebook,
+  sourceOf,
+  waitForRun,
+} from "./support/notebook.ts";
 
 test("cells are added, moved and deleted for everyone; @plugin= completes from the server's plugins", async ({
   browser,
@@ -51,4 +59,35 @@ test("cells are added, moved and deleted for everyone; @plugin= completes from t
   await expect(cell(pa, 0)).toHaveAttribute("data-status", /^(queued|running|done)$/);
   await alice.close();
   await bob.close();
+});
+
+test("running with the keyboard closes an open completion list, so the run status is not covered", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Completion after run");
+  const alice = await contextAs(browser, "Alice");
+  const page = await openNotebook(alice, nb.editorUrl);
+  const options = page.locator(".cm-tooltip-autocomplete");
+
+  // Back in the header, shortening the plugin name opens the plugin list again.
+  const c = await addQueryCell(page, "@plugin=prometheus\nvector(1)");
+  await page.keyboard.press("ControlOrMeta+Home");
+  await page.keyboard.press("End");
+  for (let i = 0; i < 4; i++) await page.keyboard.press("Backspace");
+  await page.keyboard.type("e");
+  await expect(options).toBeVisible();
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await expect(c.getByTestId("run-status")).toBeVisible();
+  await expect(options).toHaveCount(0);
+  await waitForRun(c);
+
+  // Shift+Enter on the last cell (nowhere to move to) closes it too.
+  await c.locator(".cm-line").first().click();
+  await page.keyboard.press("End");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type("h");
+  await expect(options).toBeVisible();
+  await page.keyboard.press("Shift+Enter");
+  await expect(options).toHaveCount(0);
+  await alice.close();
 });

@@ -10,6 +10,7 @@ import {
   type CompletionResult,
   closeBrackets,
   closeBracketsKeymap,
+  closeCompletion,
   completionKeymap,
   startCompletion,
 } from "@codemirror/autocomplete";
@@ -223,14 +224,20 @@ export function createCellEditor(
   const language = new Compartment();
   let currentPlugin = initialPlugin;
   const undoManager = new Y.UndoManager(opts.text);
+  // A completion list left open after a run would cover the run status line under the editor.
+  const runFrom = (v: EditorView, mode: RunMode): boolean => {
+    closeCompletion(v);
+    opts.onRun?.(mode);
+    return true;
+  };
   const runKeys = opts.readOnly
     ? []
     : [
         Prec.highest(
           keymap.of([
-            { key: "Shift-Enter", run: () => runAnd(() => opts.onRun?.("next"), true) },
-            { key: "Mod-Enter", run: () => runAnd(() => opts.onRun?.("stay"), true) },
-            { key: "Alt-Enter", run: () => runAnd(() => opts.onRun?.("insert"), true) },
+            { key: "Shift-Enter", run: (v) => runFrom(v, "next") },
+            { key: "Mod-Enter", run: (v) => runFrom(v, "stay") },
+            { key: "Alt-Enter", run: (v) => runFrom(v, "insert") },
             { key: "Escape", run: () => runAnd(() => opts.onEscape?.(), false) },
           ]),
         ),
