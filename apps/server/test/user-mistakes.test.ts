@@ -201,6 +201,20 @@ describe("user mistakes", () => {
     assert.match(r.stderr, /no incident-log entries for notebook nosuchnotebook/);
   });
 
+  it("databook export --out into a missing folder says so without a stack trace", async () => {
+    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "export me" })).body;
+    const r = await cli(["export", nb.id, "--data", dataDir, "--out", `${dataDir}/no/such/dir/pm.md`]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /databook export: cannot write .*pm\.md/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
+  it("databook log verify --head without --notebook is a usage error", async () => {
+    const r = await cli(["log", "verify", "--head", "a".repeat(64), "--data", dataDir]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^databook log verify: --head needs --notebook ID/);
+  });
+
   it("databook get --server with something that is not a URL is a usage error, not a stack trace", async () => {
     const r = await cli(["get", "echo", "hi", "--server", "not a url"]);
     assert.equal(r.status, 2);

@@ -7,7 +7,10 @@ export const usage = `  export ID [--data DIR] [--out FILE]
                      write notebook ID as a Markdown postmortem (title, time range, participants,
                      log head hash, timeline, every cell with its recorded output) to stdout or FILE`;
 
-/** `databook export ID`: exit 0 on success, 1 when there is no such notebook, 2 on a usage error. */
+/**
+ * `databook export ID`: exit 0 on success, 1 when there is no such notebook or `--out` cannot be
+ * written, 2 on a usage error.
+ */
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseFlags({
     args: argv,
@@ -38,8 +41,19 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`databook export: no notebook '${id}' in ${values.data ?? DEFAULT_DATA_DIR}`);
       return 1;
     }
-    if (values.out) writeFileSync(values.out, md);
-    else process.stdout.write(md);
+    if (values.out) {
+      try {
+        writeFileSync(values.out, md);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why =
+          code === "ENOENT" ? "its folder does not exist" : code === "EISDIR" ? "it is a folder" : describeError(e);
+        console.error(
+          `databook export: cannot write ${values.out}: ${why}; give --out a file path in an existing folder`,
+        );
+        return 1;
+      }
+    } else process.stdout.write(md);
     return 0;
   } finally {
     db.close();

@@ -29,6 +29,10 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  if (values.head && !values.notebook) {
+    console.error("databook log verify: --head needs --notebook ID (a head hash belongs to one notebook)");
+    return 2;
+  }
   let db: Database.Database;
   try {
     db = openExisting(values.data ?? DEFAULT_DATA_DIR);
