@@ -348,7 +348,12 @@ export async function createApp(opts: AppOptions) {
     const h = (JSON.parse(fin.data) as { outputHash?: string }).outputHash;
     const blob = h ? log.getBlob(h) : undefined;
     if (!blob) throw httpError(404, "not-found", `run ${runId} has no output (it failed)`);
-    reply.header("content-type", blob.contentType);
+    // outputs come from plugins (and through them from other systems): UTF-8 text that must
+    // never be sniffed or run as a page on Databook's origin
+    const textual = blob.contentType.startsWith("text/") && !/;\s*charset=/i.test(blob.contentType);
+    reply.header("content-type", textual ? `${blob.contentType}; charset=utf-8` : blob.contentType);
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("content-security-policy", "sandbox; default-src 'none'");
     return blob.body;
   });
 

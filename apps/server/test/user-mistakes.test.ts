@@ -92,6 +92,18 @@ describe("user mistakes", () => {
     assert.match(metrics, /databook_runs_total\{plugin="\(unknown\)",outcome="not-found"\} 1/);
   });
 
+  it("a stored output is served as UTF-8 and cannot run as a page on the app's origin", async () => {
+    const { nb, client } = await notebookWithCell("@plugin=echo @format=markdown\ncafé 日本 <script>alert(1)</script>");
+    await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });
+    await waitFor(() => cellRun(client.doc, "c1")?.status === "done", "the run");
+    const r = await fetch(`${s.url}/api/runs/${cellRun(client.doc, "c1").id}/output?token=${nb.viewToken}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("content-type"), "text/markdown; charset=utf-8");
+    assert.equal(r.headers.get("x-content-type-options"), "nosniff");
+    assert.match(r.headers.get("content-security-policy") ?? "", /sandbox/);
+    assert.equal(await r.text(), "café 日本 <script>alert(1)</script>");
+  });
+
   it("the export shows run durations rounded, not as long fractions", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo\nhello");
     await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });
