@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { addQueryCell, contextAs, createNotebook, openNotebook, waitForRun } from "./support/notebook.ts";
+import { addQueryCell, cell, contextAs, createNotebook, openNotebook, waitForRun } from "./support/notebook.ts";
 
 test("a plugin error and a denied host are shown as readable errors in the cell", async ({ browser }) => {
   const nb = await createNotebook("Errors");
@@ -30,4 +30,35 @@ test("a plugin error and a denied host are shown as readable errors in the cell"
   const unknown = await addQueryCell(page, "@plugin=nosuch\nx");
   await expect(unknown.getByText(/No plugin named “nosuch”/)).toBeVisible();
   await ctx.close();
+});
+
+test("a run with a bad header is recorded: every viewer sees the error and the timeline lists it", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Bad header");
+  const alice = await contextAs(browser, "Alice");
+  const viewer = await contextAs(browser, "Victor");
+  const page = await openNotebook(alice, nb.editorUrl);
+  const pv = await openNotebook(viewer, nb.viewerUrl);
+
+  const c = await addQueryCell(page, "@plugin=prometheus @step=1m @step=5m\nup");
+  // The mistake is pointed out while typing...
+  await expect(c.getByText(/Header problem: .*step/)).toBeVisible();
+  // ...and running it anyway goes to the server, which records it.
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await waitForRun(c);
+  await expect(c).toHaveAttribute("data-status", "failed");
+  await expect(c.getByRole("alert")).toHaveAttribute("data-error-kind", "bad-input");
+  await expect(c.getByRole("alert")).toContainText("step");
+
+  const vc = cell(pv, 0);
+  await expect(vc).toHaveAttribute("data-status", "failed");
+  await expect(vc.getByRole("alert")).toHaveAttribute("data-error-kind", "bad-input");
+  await expect(vc.getByRole("alert")).toContainText("step");
+  const finished = pv.getByRole("complementary", { name: "Timeline" }).locator('[data-entry-type="run.finished"]');
+  await expect(finished).toHaveCount(1);
+  await expect(finished).toContainText("Alice");
+  await expect(finished).toContainText("bad-input");
+  await alice.close();
+  await viewer.close();
 });
