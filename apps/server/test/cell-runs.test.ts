@@ -195,7 +195,7 @@ describe("cell runs", () => {
     assert.equal(run.outputBytes, 70_000);
     assert.match(run.outputRef, /^[0-9a-f]{64}$/);
     const out = await fetch(`${s.url}/api/runs/${body.runId}/output?token=${nb.viewToken}`);
-    assert.equal(out.headers.get("content-type"), "text/plain");
+    assert.equal(out.headers.get("content-type"), "text/plain; charset=utf-8");
     assert.equal(await out.text(), big);
     assert.equal((await fetch(`${s.url}/api/runs/${body.runId}/output?token=wrong`)).status, 401);
     const again = await runCell("big");

@@ -184,7 +184,7 @@ describe("incident log hash chain", () => {
     const c = cli(dir, "--notebook", "nb1", "--head", head);
     assert.equal(c.status, 1);
     assert.match(c.stderr, /not in the chain/);
-    assert.equal(cli(dir, "--head", head).status, 1, "--head without --notebook is refused");
+    assert.equal(cli(dir, "--head", head).status, 2, "--head without --notebook is refused as a usage error");
   });
 
   it("the CLI names the --data flag when no database is there", () => {
