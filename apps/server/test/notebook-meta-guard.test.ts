@@ -11,6 +11,30 @@ after(async () => {
 });
 
 describe("notebook meta written over co-editing", () => {
+  it("a cell list holding something that is not a cell does not stop the notebook from loading", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const s = await startApp(t.dir);
+    cleanups.push(() => s.stop());
+    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "odd cells" })).body;
+    const a = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+    await a.synced;
+    a.doc.getArray("cells").push(["not a cell", 42]);
+    await waitFor(() => (s.docs.open.get(nb.id)?.doc.getArray("cells").length ?? 0) === 2, "the odd entries stored");
+    a.destroy();
+    await waitFor(() => !s.docs.open.has(nb.id), "the doc unloaded");
+    // loading it again (recovering stale runs, indexing) must cope with the odd entries
+    const b = connectClient(s.wsBase, nb.id, nb.viewToken, "bo");
+    cleanups.push(b.destroy);
+    let closedWith: number | undefined;
+    b.provider.on("connection-close", (e: { code: number } | null) => {
+      closedWith ??= e?.code;
+    });
+    await b.synced;
+    assert.equal(b.doc.getArray("cells").length, 2);
+    assert.equal(closedWith, undefined);
+  });
+
   it("puts back an empty, overlong or non-text title and an unusable time range, and logs nothing", async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);

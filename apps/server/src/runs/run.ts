@@ -1,7 +1,7 @@
 import { CellSyntaxError, parseCell, resolveTimeRange } from "@databook/cell-syntax";
 import type { InvokeResult, PluginHost } from "@databook/plugin-host";
 import { CELL_KEYS, type CellRun, type DatabookError, INLINE_OUTPUT_MAX_BYTES } from "@databook/wire";
-import type * as Y from "yjs";
+import * as Y from "yjs";
 import { type DocManager, type OpenDoc, SERVER_ORIGIN } from "../collab/docs.ts";
 import { cellsOf, findCell, runOf, sourceOf, timeRangeOf } from "../collab/schema.ts";
 import { randomId } from "../ids.ts";
@@ -280,9 +280,12 @@ export function createRunService(opts: {
       const hasFinished = (runId: string) =>
         log.entries(o.notebookId).some((e) => e.runId === runId && e.type === "run.finished");
       for (const c of cellsOf(o.doc)) {
-        const r = runOf(c as Y.Map<unknown>);
-        const cellId = (c as Y.Map<unknown>).get(CELL_KEYS.id) as string;
+        // a peer can push anything into the cell list; only cell maps can have runs
+        if (!(c instanceof Y.Map)) continue;
+        const r = runOf(c);
+        const cellId = c.get(CELL_KEYS.id);
         if (
+          typeof cellId !== "string" ||
           !r ||
           (r.status !== "queued" && r.status !== "running") ||
           inflight.get(`${o.notebookId}/${cellId}`) === r.id
