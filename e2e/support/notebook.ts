@@ -72,16 +72,14 @@ export async function typeLines(page: Page, text: string): Promise<void> {
 }
 
 /**
- * Adds a query cell at the end and types `source` into it, replacing the default header (the
- * editor closes brackets as they are typed, as it does for a person). Returns the new cell.
+ * Adds a query cell at the end (it starts empty) and types `source` into it (the editor closes
+ * brackets as they are typed, as it does for a person). Returns the new cell.
  */
 export async function addQueryCell(page: Page, source: string): Promise<Locator> {
   const before = await page.locator("section.cell").count();
   await page.getByTestId("add-query").click();
   const c = cell(page, before);
   await expect(editorOf(c)).toBeFocused();
-  await page.keyboard.press("ControlOrMeta+a");
-  await page.keyboard.press("Delete");
   await typeLines(page, source);
   return c;
 }
