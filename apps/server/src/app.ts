@@ -409,6 +409,8 @@ export async function createApp(opts: AppOptions) {
       role,
       name,
       maxFrameBytes,
+      onServerError: (err) =>
+        app.log.error({ err, notebookId: id }, "loading a notebook for a peer failed; closed with 4500"),
       stats: {
         message: (direction, type) => messageCounter(direction, type).inc(),
         dropped: (reason) => metrics.wsDropped.inc({ reason }),

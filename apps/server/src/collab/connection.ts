@@ -44,6 +44,8 @@ export function servePeer(opts: {
   maxFrameBytes: number;
   stats?: ConnectionStats;
   pingIntervalMs?: number;
+  /** Called with a server-side failure (the notebook could not be loaded) before closing with 4500. */
+  onServerError?: (err: unknown) => void;
 }): void {
   const { socket, docs, role, stats } = opts;
   let closed = false;
@@ -67,6 +69,7 @@ export function servePeer(opts: {
   } catch (e) {
     const notFound = (e as { kind?: string }).kind === "not-found";
     const code = notFound ? CLOSE_CODES.NOT_FOUND : CLOSE_CODES.SERVER_ERROR;
+    if (!notFound) opts.onServerError?.(e);
     socket.close(code, closeReason(code) ?? "");
     return;
   }

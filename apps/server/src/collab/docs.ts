@@ -229,7 +229,8 @@ export function createDocManager(opts: {
     open: open as ReadonlyMap<string, OpenDoc>,
     /**
      * Returns the notebook's loaded doc, loading it when needed, and counts one more holder.
-     * Throws `{ kind: "not-found" }` when the notebook has no stored document.
+     * Throws `{ kind: "not-found" }` when the notebook has no stored document, and whatever
+     * `hooks.onLoad` throws (the doc is then not kept).
      */
     acquire(notebookId: string): OpenDoc {
       let o = open.get(notebookId);
@@ -237,7 +238,15 @@ export function createDocManager(opts: {
         o = load(notebookId);
         open.set(notebookId, o);
         o.refs++;
-        hooks.onLoad?.(o);
+        try {
+          hooks.onLoad?.(o);
+        } catch (e) {
+          // do not keep a half-loaded doc that no holder will ever release
+          open.delete(notebookId);
+          o.awareness.destroy();
+          o.doc.destroy();
+          throw e;
+        }
         return o;
       }
       o.refs++;
