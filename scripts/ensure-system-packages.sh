@@ -15,7 +15,7 @@ done
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "databook: installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/tmp/databook-apt.log 2>&1; then
+  if ! { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } >/tmp/databook-apt.log 2>&1; then
     echo "databook: apt-get install ${missing[*]} failed; see /tmp/databook-apt.log" >&2
     tail -5 /tmp/databook-apt.log >&2
     [ $optional = 1 ] && exit 0 || exit 1
