@@ -84,9 +84,14 @@ export function headerText(value: string): string {
   }
 }
 
-/** The display name of a REST call: body `user`, `X-Databook-User`, or `?name=`; "anonymous" otherwise. */
+/**
+ * The display name of a REST call: body `user`, `X-Databook-User`, or `?name=`; "anonymous"
+ * otherwise. Throws a 400 HttpError when the body's `user` is not a string.
+ */
 function userOf(req: FastifyRequest): string {
   const b = (req.body as Record<string, unknown> | undefined)?.user;
+  if (b !== undefined && b !== null && typeof b !== "string")
+    throw httpError(400, "bad-input", "user must be a string (the display name shown in the incident log)");
   const rawHeader = req.headers["x-databook-user"];
   const h = typeof rawHeader === "string" ? headerText(rawHeader) : undefined;
   const q = (req.query as Record<string, unknown>)?.name;

@@ -163,6 +163,20 @@ describe("user mistakes", () => {
     assert.equal(tl.entries[0].actor, name);
   });
 
+  it("refuses a display name in the body that is not text instead of running as anonymous", async () => {
+    const { nb } = await notebookWithCell("@plugin=echo\nhi");
+    const r = await api(
+      `${s.url}/api/notebooks/${nb.id}/cells/c1/run`,
+      "POST",
+      { user: { name: "ana" } },
+      {
+        authorization: `Bearer ${nb.editToken}`,
+      },
+    );
+    assert.equal(r.status, 400);
+    assert.match(r.body.error.message, /user must be a string/);
+  });
+
   it("accepts the Bearer scheme in any letter case", async () => {
     const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "case" })).body;
     const r = await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, {
