@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { createDocManager } from "../src/collab/docs.ts";
 import { api, connectClient, startApp, tempDir, waitFor } from "./helpers.ts";
 
 // The web app validates titles and time ranges, but any client with an editor link can write the
@@ -88,5 +89,31 @@ describe("notebook meta written over co-editing", () => {
       tl2.entries.map((e: { type: string }) => e.type),
       ["notebook.created", "notebook.renamed", "notebook.time-range-changed"],
     );
+  });
+});
+
+describe("loading a notebook that fails", () => {
+  it("does not keep the half-loaded doc (whose presence timer would keep the process alive)", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const s = await startApp(t.dir);
+    cleanups.push(() => s.stop());
+    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "fails to load" })).body;
+    let fail = true;
+    const docs = createDocManager({
+      db: s.db,
+      hooks: {
+        onLoad: () => {
+          if (fail) throw new Error("the load hook failed");
+        },
+      },
+    });
+    assert.throws(() => docs.acquire(nb.id), /the load hook failed/);
+    assert.equal(docs.open.has(nb.id), false);
+    fail = false;
+    const o = docs.acquire(nb.id);
+    assert.equal(o.doc.getMap("meta").get("title"), "fails to load");
+    docs.release(o);
+    assert.equal(docs.open.has(nb.id), false);
   });
 });
