@@ -462,7 +462,7 @@ export async function createApp(opts: AppOptions) {
         for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
       for (const t of indexTimers.values()) clearTimeout(t);
       for (const o of docs.open.values()) search.setCells(o.notebookId, cellsSnapshot(o.doc));
-      docs.flushAll();
+      docs.unloadAll();
       await app.close();
     },
   };

@@ -116,4 +116,15 @@ describe("loading a notebook that fails", () => {
     docs.release(o);
     assert.equal(docs.open.has(nb.id), false);
   });
+
+  it("shutdown unloads a doc whose holder never let go, so the process can exit", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const s = await startApp(t.dir);
+    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "held" })).body;
+    s.docs.acquire(nb.id); // a holder that never releases
+    assert.equal(s.docs.open.has(nb.id), true);
+    await s.stop();
+    assert.equal(s.docs.open.size, 0);
+  });
 });

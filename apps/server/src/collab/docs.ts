@@ -270,6 +270,21 @@ export function createDocManager(opts: {
     flushAll(): void {
       for (const o of open.values()) if (o.pending > 0) compact(o);
     },
+    /**
+     * Compacts and unloads every doc still loaded, whoever holds it (at shutdown, after peers and
+     * runs are gone): a doc left behind keeps its presence timer, and with it the process, alive.
+     */
+    unloadAll(): void {
+      for (const o of [...open.values()]) {
+        try {
+          if (o.pending > 0) compact(o);
+        } finally {
+          open.delete(o.notebookId);
+          o.awareness.destroy();
+          o.doc.destroy();
+        }
+      }
+    },
   };
 }
 
