@@ -98,3 +98,22 @@ describe("databook plugins list", () => {
     }
   });
 });
+
+describe("--plugins mistakes", () => {
+  it("a folder that does not exist is a usage error naming the folder, not an unknown plugin", async () => {
+    const r = await databook("get", "echo", "hi", "--plugins", "/nonexistent-databook-plugins");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--plugins \/nonexistent-databook-plugins is not a folder; give the folder that holds/);
+    assert.doesNotMatch(r.stderr, /Unknown plugin/);
+  });
+
+  it("one plugin's own folder points at its parent", async () => {
+    const r = await databook("plugins", "list", "--plugins", "plugins/echo");
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /plugins\/echo is one plugin's own folder; give the folder that holds it: --plugins .*\/plugins$/m,
+    );
+    assert.equal(r.stdout, "");
+  });
+});

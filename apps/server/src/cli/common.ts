@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import Database from "better-sqlite3";
@@ -41,4 +41,18 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typ
   } catch (e) {
     return { error: describeError(e) };
   }
+}
+
+/**
+ * Checks a `--plugins` value: it must be a folder that holds plugin folders. Returns a message for
+ * the user (what is wrong and what to pass instead), or undefined when the folder looks right.
+ */
+export function pluginsDirProblem(dir: string): string | undefined {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    return `--plugins ${dir} is not a folder; give the folder that holds the plugin folders (the repository's plugins/)`;
+  }
+  if (existsSync(join(dir, "config.toml"))) {
+    return `--plugins ${dir} is one plugin's own folder; give the folder that holds it: --plugins ${resolve(dir, "..")}`;
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
 import { createPluginHost } from "@databook/plugin-host";
 import { ERROR_TITLES } from "@databook/wire";
+import { pluginsDirProblem } from "./common.ts";
 
 export const usage = `  get <plugin> <input> [--option key=value]... [--range D | --start T --end T] [--step D]
       [--plugins DIR] [--server URL] [--user NAME] [--verbose]
@@ -81,6 +82,8 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const pluginsDir = resolve(values.plugins ?? "plugins");
+  const dirProblem = pluginsDirProblem(pluginsDir);
+  if (dirProblem) return usageError(dirProblem);
   const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1, only: [plugin] });
   try {
     const result = await host.invoke(plugin, { input, options, ...(timeRange ? { timeRange } : {}), user });

@@ -2,6 +2,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createPluginHost } from "@databook/plugin-host";
+import { pluginsDirProblem } from "./common.ts";
 
 export const usage = `  plugins list [--plugins DIR] [--json]
                      list loaded plugins (options, content types) and broken plugin folders with
@@ -26,6 +27,11 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const pluginsDir = resolve(values.plugins ?? "plugins");
+  const dirProblem = pluginsDirProblem(pluginsDir);
+  if (dirProblem) {
+    console.error(`databook plugins list: ${dirProblem}`);
+    return 2;
+  }
   const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1 });
   try {
     const { plugins, broken } = host.list();

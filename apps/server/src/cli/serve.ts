@@ -1,12 +1,9 @@
-import { statSync } from "node:fs";
 import { startServer } from "../server.ts";
-import { DEFAULT_DATA_DIR, describeError, parseFlags } from "./common.ts";
+import { DEFAULT_DATA_DIR, describeError, parseFlags, pluginsDirProblem } from "./common.ts";
 
 export const usage = `  serve [--host 127.0.0.1] [--port 8080] [--grpc-port 50051] [--data DIR] [--plugins DIR] [--web DIR] [--log]
                      start the notebook server (web app, REST, WebSocket, /metrics, Connect/gRPC-Web on
                      --port; gRPC on --grpc-port; 0 picks a free port and prints it)`;
-
-const isDirectory = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -55,10 +52,9 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`databook serve: ${describeError(e)}`);
     return 2;
   }
-  if (opts.pluginsDir !== undefined && !isDirectory(opts.pluginsDir)) {
-    console.error(
-      `databook serve: --plugins ${opts.pluginsDir} is not a folder; give the folder that holds the plugin folders (the repository's plugins/), or leave --plugins out to start without plugins`,
-    );
+  const dirProblem = opts.pluginsDir === undefined ? undefined : pluginsDirProblem(opts.pluginsDir);
+  if (dirProblem) {
+    console.error(`databook serve: ${dirProblem}, or leave --plugins out to start without plugins`);
     return 2;
   }
   let server: Awaited<ReturnType<typeof startServer>>;
