@@ -145,7 +145,9 @@ export function parseCell(source: string): ParsedCell {
     const first = seen.get(pair.key);
     if (first) {
       throw new CellSyntaxError(
-        `@${pair.key} is set twice (line ${first.line} and line ${pair.line}); keep one`,
+        first.line === pair.line
+          ? `@${pair.key} is set twice on line ${pair.line}; keep one`
+          : `@${pair.key} is set twice (line ${first.line} and line ${pair.line}); keep one`,
         pair.line,
         pair.column,
       );

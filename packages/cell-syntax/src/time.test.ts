@@ -82,6 +82,10 @@ test("contradictory or incomplete ranges are bad input", () => {
   assert.throws(() => resolveTimeRange({ step: "1m" }, undefined, NOW), /@step needs a time range/);
   assert.throws(() => resolveTimeRange({ end: "now" }, undefined, NOW), /@end needs @start or @range/);
   assert.throws(() => resolveTimeRange({ range: "soon" }, undefined, NOW), /@range 'soon' is not a duration/);
+  assert.throws(
+    () => resolveTimeRange({ range: "99999999h" }, undefined, NOW),
+    /would start before 1970 .*shorten @range/,
+  );
 });
 
 test("settings format for display", () => {

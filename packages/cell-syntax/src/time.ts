@@ -142,6 +142,11 @@ export function resolveTimeRange(
     if (step !== undefined) throw new CellSyntaxError("@step needs a time range; add @range=1h or @start/@end");
     return undefined;
   }
+  if (resolved.startMs < 0) {
+    throw new CellSyntaxError(
+      `the time range would start before 1970 (${formatDuration(resolved.endMs - resolved.startMs)} before its end); shorten @range or move @start`,
+    );
+  }
   if (resolved.startMs >= resolved.endMs) {
     throw new CellSyntaxError(
       `the time range starts (${new Date(resolved.startMs).toISOString()}) at or after it ends (${new Date(resolved.endMs).toISOString()}); check @start and @end`,
