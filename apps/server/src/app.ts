@@ -13,6 +13,7 @@ import { exportNotebook } from "./export-md.ts";
 import { createLogStore, type NewLogEntry } from "./log/store.ts";
 import { createMetrics } from "./metrics.ts";
 import { createNotebookStore, type NotebookRow } from "./notebooks/store.ts";
+import { publicPluginList } from "./plugin-list.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
 import { buildTimeline } from "./timeline.ts";
@@ -370,20 +371,7 @@ export async function createApp(opts: AppOptions) {
     return { results: search.search(q) };
   });
 
-  app.get("/api/plugins", async () => {
-    if (!opts.host) return { plugins: [], broken: [] };
-    const { plugins, broken } = opts.host.list();
-    return {
-      plugins: plugins.map((p) => ({
-        name: p.name,
-        description: p.description,
-        version: p.version,
-        options: p.options,
-        contentTypes: p.contentTypes,
-      })),
-      broken,
-    };
-  });
+  app.get("/api/plugins", async () => publicPluginList(opts.host));
 
   // Bound children: a fan-out sends one message per peer per update, so skip the label hashing.
   const messageCounters = new Map<string, ReturnType<typeof metrics.wsMessages.labels>>();

@@ -3,6 +3,7 @@ import { RESERVED_KEYS } from "@databook/cell-syntax";
 import type { PluginHost } from "@databook/plugin-host";
 import type { ErrorKind } from "@databook/wire";
 import { PluginService } from "../../gen/databook/v1/plugins_pb.js";
+import { publicPluginList } from "../plugin-list.ts";
 
 /** gRPC status code per Databook error kind (proto/databook/v1/plugins.proto, docs/grpc.md). */
 export const CODE_OF_KIND: Record<ErrorKind, Code> = {
@@ -79,17 +80,7 @@ export function pluginServiceRoutes(host: PluginHost | undefined) {
         };
       },
       async listPlugins() {
-        const { plugins, broken } = host ? host.list() : { plugins: [], broken: [] };
-        return {
-          plugins: plugins.map((p) => ({
-            name: p.name,
-            description: p.description,
-            version: p.version,
-            options: p.options,
-            contentTypes: p.contentTypes,
-          })),
-          broken: broken.map((b) => ({ dir: b.dir, reason: b.reason, ...(b.name ? { name: b.name } : {}) })),
-        };
+        return publicPluginList(host);
       },
     });
 }
