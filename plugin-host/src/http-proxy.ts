@@ -7,23 +7,13 @@
 import { Client } from "undici";
 import type { HostRule } from "./config.ts";
 import { type Connector, type ConnectTarget, checkOutbound, type Resolver, splitAuthority } from "./net.ts";
-import type { HttpRequestMessage, HttpResponseMessage } from "./worker/wasi.ts";
+import { FORBIDDEN_HEADERS, type HttpRequestMessage, type HttpResponseMessage } from "./worker/wasi.ts";
 
 /** Largest response body handed to a plugin (bytes); larger ones fail with HTTP-response-body-size. */
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
-/** Request headers the host sets itself or that would let a plugin tamper with the connection. */
-const DROP = new Set([
-  "host",
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "proxy-connection",
-  "content-length",
-]);
+/** Request headers dropped before sending: the forbidden ones, and a length undici computes itself. */
+const DROP = new Set([...FORBIDDEN_HEADERS, "content-length"]);
 
 /** What {@link sendOutbound} needs from the plugin and the host. */
 export type OutboundContext = {

@@ -186,7 +186,11 @@ class OutputStream {
 
 // ---- wasi:http ----------------------------------------------------------------------------
 
-const FORBIDDEN_HEADERS = new Set([
+/**
+ * Request headers a plugin may not set (wasi:http `forbidden`): the host sets them itself, or they
+ * would let a plugin tamper with the connection. The main thread drops them again before sending.
+ */
+export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
   "host",
   "connection",
   "keep-alive",
