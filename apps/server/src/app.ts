@@ -12,7 +12,7 @@ import { cellsSnapshot } from "./collab/schema.ts";
 import { exportNotebook } from "./export-md.ts";
 import { createLogStore, type NewLogEntry } from "./log/store.ts";
 import { createMetrics } from "./metrics.ts";
-import { createNotebookStore, type NotebookRow } from "./notebooks/store.ts";
+import { ARCHIVED_REFUSAL, createNotebookStore, type NotebookRow } from "./notebooks/store.ts";
 import { publicPluginList } from "./plugin-list.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
@@ -147,6 +147,7 @@ export async function createApp(opts: AppOptions) {
   hooks.onLoad = (o) => {
     metrics.openDocs.set(docs.open.size);
     runs.recoverStale(o);
+    notebooks.reconcileArchived(o.doc, o.notebookId);
     // the index is derived and debounced: bring it up to date with what was stored
     search.setCells(o.notebookId, cellsSnapshot(o.doc));
   };
@@ -310,6 +311,7 @@ export async function createApp(opts: AppOptions) {
 
   app.patch("/api/notebooks/:id", async (req) => {
     const { nb } = authorize(req, "editor");
+    if (nb.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
     const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown };
     return publicNotebook(notebooks.update(nb.id, b, userOf(req)), "editor");
   });
@@ -319,8 +321,14 @@ export async function createApp(opts: AppOptions) {
     return publicNotebook(notebooks.archive(nb.id, userOf(req)), "editor");
   });
 
+  app.post("/api/notebooks/:id/unarchive", async (req) => {
+    const { nb } = authorize(req, "editor");
+    return publicNotebook(notebooks.unarchive(nb.id, userOf(req)), "editor");
+  });
+
   app.post("/api/notebooks/:id/cells/:cellId/run", async (req, reply) => {
     const { nb } = authorize(req, "editor");
+    if (nb.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.run);
     const { runId } = runs.start(nb.id, (req.params as { cellId: string }).cellId, userOf(req));
     reply.code(202);
     return { runId };

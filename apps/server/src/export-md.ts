@@ -142,6 +142,7 @@ export function renderExport(x: ExportInput): string {
     else if (e.type === "notebook.renamed") what = `renamed “${String(e.from)}” → “${String(e.to)}”`;
     else if (e.type === "notebook.time-range-changed") what = "changed the time range";
     else if (e.type === "notebook.archived") what = "archived the notebook";
+    else if (e.type === "notebook.unarchived") what = "unarchived the notebook";
     return [iso(e.atMs), e.actor, what, e.cellId ?? "", e.durationMs === undefined ? "" : formatMs(e.durationMs)];
   });
   out.push(rows.length ? mdTable(["time (UTC)", "who", "what", "cell", "duration"], rows) : "_Nothing recorded._", "");

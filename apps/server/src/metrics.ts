@@ -34,7 +34,7 @@ export function createMetrics() {
   });
   const wsDropped = new Counter({
     name: "databook_ws_dropped_total",
-    help: "Messages dropped or connections refused: viewer updates, bad frames, oversized frames",
+    help: "Messages dropped or connections refused: viewer updates, editor updates to an archived notebook, bad frames, oversized frames",
     labelNames: ["reason"],
     registers: [registry],
   });

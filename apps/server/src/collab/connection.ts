@@ -5,6 +5,7 @@ import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
 import { awarenessMessage, type DocManager, MSG, type OpenDoc, type Peer } from "./docs.ts";
+import { isArchivedDoc } from "./schema.ts";
 
 /** The WebSocket surface a peer needs (the `ws` package's socket satisfies it). */
 export type SocketLike = {
@@ -22,7 +23,7 @@ export type SocketLike = {
 /** Counters the connection reports to (metrics). */
 export type ConnectionStats = {
   message(direction: "in" | "out", type: string): void;
-  dropped(reason: "viewer-update" | "bad-frame" | "too-large"): void;
+  dropped(reason: "viewer-update" | "archived-update" | "bad-frame" | "too-large"): void;
   connected(role: "editor" | "viewer", delta: 1 | -1): void;
 };
 
@@ -31,7 +32,7 @@ const OPEN = 1;
 /**
  * Serves one y-websocket peer on an accepted socket: sends sync step 1 and the current presence,
  * answers sync step 1 with step 2, applies editors' updates (the doc manager stores each one before
- * broadcasting it), drops viewers' updates, relays presence, and cleans up on close.
+ * broadcasting it), drops viewers' updates (and editors' while the notebook is archived), relays presence, and cleans up on close.
  * A text frame, an undecodable message or an invalid Yjs update closes this socket with 4400;
  * a frame over `maxFrameBytes` with 4413. Other peers are unaffected.
  */
@@ -144,6 +145,12 @@ export function servePeer(opts: {
           stats?.message("in", sub === syncProtocol.messageYjsUpdate ? "update" : "sync-step2");
           if (role === "viewer") {
             stats?.dropped("viewer-update");
+            return;
+          }
+          // An archived notebook is a closed incident: editors follow it like viewers until it is
+          // unarchived, so its document stays as it was when it was closed.
+          if (isArchivedDoc(o.doc)) {
+            stats?.dropped("archived-update");
             return;
           }
           // Parse fully first: a malformed update must close the socket, never half-apply.

@@ -6,6 +6,7 @@ export type LogEntryType =
   | "notebook.created"
   | "notebook.renamed"
   | "notebook.archived"
+  | "notebook.unarchived"
   | "notebook.time-range-changed"
   | "run.started"
   | "run.finished";

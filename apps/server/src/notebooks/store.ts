@@ -2,8 +2,8 @@ import { parseDuration } from "@databook/cell-syntax";
 import { META_KEYS, type TimeRangeSetting } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
-import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
-import { cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
+import { type DocManager, SERVER_ORIGIN, storeInitialDoc } from "../collab/docs.ts";
+import { ARCHIVE_KEYS, cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
 import { newToken, randomId } from "../ids.ts";
 import type { LogStore } from "../log/store.ts";
 
@@ -19,6 +19,12 @@ export type NotebookRow = {
   viewToken: string;
   templateId: string | null;
 };
+
+/** Thrown (REST 409) when a change is asked of an archived notebook. */
+export const ARCHIVED_REFUSAL = {
+  run: "this notebook is archived; unarchive it to run cells",
+  change: "this notebook is archived; unarchive it to change it",
+} as const;
 
 type Row = {
   id: string;
@@ -105,6 +111,10 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
   const archive = db.prepare(
     "UPDATE notebooks SET archived_at_ms = ?, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL",
   );
+  const unarchive = db.prepare(
+    "UPDATE notebooks SET archived_at_ms = NULL, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NOT NULL",
+  );
+  const selArchivedAt = db.prepare("SELECT archived_at_ms FROM notebooks WHERE id = ?");
 
   function get(id: string): NotebookRow | undefined {
     const r = sel.get(id) as Row | undefined;
@@ -119,6 +129,34 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     } finally {
       docs.release(o);
     }
+  }
+
+  /**
+   * Makes the doc's `archived` / `archivedAtMs` match SQLite (the source of truth, written in the
+   * same transaction as the log entry). Writes nothing when they already match, so loading a doc
+   * stores no update; notebooks archived before the doc carried the flag get it on their next load.
+   */
+  function writeArchived(doc: Y.Doc, id: string): void {
+    const at = (selArchivedAt.get(id) as { archived_at_ms: number | null } | undefined)?.archived_at_ms ?? null;
+    const meta = metaOf(doc);
+    if (at === null) {
+      if (!meta.has(ARCHIVE_KEYS.archived) && !meta.has(ARCHIVE_KEYS.archivedAtMs)) return;
+      doc.transact(() => {
+        meta.delete(ARCHIVE_KEYS.archived);
+        meta.delete(ARCHIVE_KEYS.archivedAtMs);
+      }, SERVER_ORIGIN);
+    } else {
+      if (meta.get(ARCHIVE_KEYS.archived) === true && meta.get(ARCHIVE_KEYS.archivedAtMs) === at) return;
+      doc.transact(() => {
+        meta.set(ARCHIVE_KEYS.archived, true);
+        meta.set(ARCHIVE_KEYS.archivedAtMs, at);
+      }, SERVER_ORIGIN);
+    }
+  }
+
+  /** Loads the notebook's doc (when needed) and runs {@link writeArchived} on it. */
+  function syncArchivedToDoc(id: string): void {
+    withDoc(id, (doc) => writeArchived(doc, id));
   }
 
   const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: string) => {
@@ -226,17 +264,36 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
       );
       return get(id)!;
     },
-    /** Archives (hides from the default list; nothing is deleted) and logs it. Idempotent. */
+    /**
+     * Archives: hides the notebook from the default list, refuses runs and document edits until it
+     * is unarchived (nothing is deleted), logs `notebook.archived` and writes `archived` /
+     * `archivedAtMs` into the doc's meta so every peer sees it at once. Idempotent: archiving an
+     * archived notebook logs nothing more.
+     */
     archive(id: string, actor: string): NotebookRow {
       const t = now();
-      const changed = db.transaction(() => {
-        const r = archive.run(t, t, id);
-        if (r.changes) log.append({ notebookId: id, type: "notebook.archived", atMs: t, actor, data: {} });
-        return r.changes;
+      db.transaction(() => {
+        if (archive.run(t, t, id).changes)
+          log.append({ notebookId: id, type: "notebook.archived", atMs: t, actor, data: {} });
       })();
-      void changed;
+      syncArchivedToDoc(id);
       return get(id)!;
     },
+    /**
+     * Undoes {@link archive}: back on the default list, runnable and editable; logs
+     * `notebook.unarchived` and clears the doc's archive keys. Idempotent like archive.
+     */
+    unarchive(id: string, actor: string): NotebookRow {
+      const t = now();
+      db.transaction(() => {
+        if (unarchive.run(t, id).changes)
+          log.append({ notebookId: id, type: "notebook.unarchived", atMs: t, actor, data: {} });
+      })();
+      syncArchivedToDoc(id);
+      return get(id)!;
+    },
+    /** Brings a just-loaded doc's archive keys in line with SQLite (see the doc manager's onLoad hook). */
+    reconcileArchived: (doc: Y.Doc, id: string): void => writeArchived(doc, id),
   };
 }
 

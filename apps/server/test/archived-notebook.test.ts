@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createPluginHost, type PluginHost } from "@databook/plugin-host";
+import { verifyLog } from "../src/log/verify.ts";
+import {
+  addCell,
+  api,
+  cellRun,
+  cellText,
+  connectClient,
+  pluginsDirWith,
+  startApp,
+  tempDir,
+  waitFor,
+} from "./helpers.ts";
+
+// Archiving closes an incident: every open page learns it live from the doc's meta, runs and edits
+// are refused until someone unarchives it, and both steps land in the hash-chained log.
+
+const BIN = fileURLToPath(new URL("../bin/databook.js", import.meta.url));
+const cleanups: (() => unknown)[] = [];
+let host: PluginHost;
+let s: Awaited<ReturnType<typeof startApp>>;
+let dataDir: string;
+let nb: { id: string; editToken: string; viewToken: string };
+let ana: ReturnType<typeof connectClient>;
+let bo: ReturnType<typeof connectClient>;
+
+before(async () => {
+  const plugins = pluginsDirWith(["echo"]);
+  cleanups.push(plugins.cleanup);
+  host = await createPluginHost({ pluginsDir: plugins.dir, watch: false, poolSize: 1 });
+  cleanups.push(() => host.close());
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  dataDir = t.dir;
+  s = await startApp(t.dir, { host, indexDelayMs: 10 });
+  cleanups.push(() => s.stop());
+  nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "payments outage" }, { "x-databook-user": "ana" })).body;
+  ana = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+  bo = connectClient(s.wsBase, nb.id, nb.editToken, "bo");
+  cleanups.push(ana.destroy, bo.destroy);
+  await Promise.all([ana.synced, bo.synced]);
+  addCell(ana.doc, "q1", "@plugin=echo\nbefore");
+  await waitFor(() => cellText(bo.doc, "q1")?.toString() === "@plugin=echo\nbefore", "the cell reaching bo");
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const asEditor = (who: string) => ({ authorization: `Bearer ${nb.editToken}`, "x-databook-user": who });
+const post = (path: string, who = "ana", body?: unknown) =>
+  api(`${s.url}/api/notebooks/${nb.id}${path}`, "POST", body, asEditor(who));
+const storedUpdates = () =>
+  (s.db.prepare("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?").get(nb.id) as { n: number }).n;
+const serverText = () => cellText(s.docs.open.get(nb.id)!.doc, "q1")?.toString();
+
+/** Resolves once every message `client` sent before this call has been handled by the server. */
+async function flushFrom(client: ReturnType<typeof connectClient>, witness: ReturnType<typeof connectClient>) {
+  // Messages on one socket are handled in order: once a presence change sent after the update
+  // reaches another peer, the server has dealt with the update too.
+  const mark = `m${Math.random()}`;
+  client.provider.awareness.setLocalStateField("mark", mark);
+  const id = client.provider.awareness.clientID;
+  await waitFor(() => witness.provider.awareness.getStates().get(id)?.mark === mark, "the presence mark relayed");
+}
+
+describe("archiving a notebook", () => {
+  it("writes archived and archivedAtMs into the doc's meta, live for the other peer", async () => {
+    const r = await post("/archive");
+    assert.equal(r.status, 200);
+    assert.equal(r.body.archived, true);
+    const meta = bo.doc.getMap("meta");
+    await waitFor(() => meta.get("archived") === true, "bo seeing archived");
+    const at = meta.get("archivedAtMs");
+    assert.equal(typeof at, "number");
+    const row = s.db.prepare("SELECT archived_at_ms FROM notebooks WHERE id = ?").get(nb.id) as {
+      archived_at_ms: number;
+    };
+    assert.equal(at, row.archived_at_ms);
+  });
+
+  it("refuses runs with 409 and a message saying how to run again", async () => {
+    const r = await post("/cells/q1/run");
+    assert.equal(r.status, 409);
+    assert.deepEqual(r.body.error, {
+      kind: "bad-input",
+      message: "this notebook is archived; unarchive it to run cells",
+    });
+    assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "q1"), undefined);
+    const types = s.log.entries(nb.id).map((e: { type: string }) => e.type);
+    assert.equal(types.includes("run.started"), false);
+  });
+
+  it("refuses a PATCH with 409", async () => {
+    const r = await api(`${s.url}/api/notebooks/${nb.id}`, "PATCH", { title: "renamed" }, asEditor("ana"));
+    assert.equal(r.status, 409);
+    assert.equal(r.body.error.message, "this notebook is archived; unarchive it to change it");
+  });
+
+  it("drops an editor's document edits: never applied, stored or relayed", async () => {
+    const before = serverText();
+    const stored = storedUpdates();
+    cellText(bo.doc, "q1")!.insert(0, "EDIT ");
+    await flushFrom(bo, ana);
+    assert.equal(serverText(), before);
+    assert.equal(cellText(ana.doc, "q1")?.toString(), before);
+    assert.equal(storedUpdates(), stored);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.match(metrics, /databook_ws_dropped_total\{reason="archived-update"\} [1-9]/);
+  });
+
+  it("stays archived, with the dropped edit gone, when the doc is loaded again", async () => {
+    // drop the connections so the doc unloads, then load it again: the flag comes from SQLite
+    ana.destroy();
+    bo.destroy();
+    await waitFor(() => !s.docs.open.has(nb.id), "the doc unloaded");
+    ana = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+    bo = connectClient(s.wsBase, nb.id, nb.editToken, "bo");
+    cleanups.push(ana.destroy, bo.destroy);
+    await Promise.all([ana.synced, bo.synced]);
+    assert.equal(bo.doc.getMap("meta").get("archived"), true);
+    // bo's dropped edit is gone for good; the doc is as it was when archived
+    assert.equal(cellText(bo.doc, "q1")?.toString(), "@plugin=echo\nbefore");
+  });
+
+  it("gives a notebook archived before the doc carried the flag its flag on load", async () => {
+    const old = (await api(`${s.url}/api/notebooks`, "POST", { title: "older incident" })).body;
+    s.db.prepare("UPDATE notebooks SET archived_at_ms = 1764385200000 WHERE id = ?").run(old.id);
+    const c = connectClient(s.wsBase, old.id, old.viewToken, "cy");
+    cleanups.push(c.destroy);
+    await c.synced;
+    await waitFor(() => c.doc.getMap("meta").get("archived") === true, "the flag on load");
+    assert.equal(c.doc.getMap("meta").get("archivedAtMs"), 1764385200000);
+  });
+});
+
+describe("unarchiving a notebook", () => {
+  it("is for editors only", async () => {
+    const r = await api(`${s.url}/api/notebooks/${nb.id}/unarchive`, "POST", undefined, {
+      authorization: `Bearer ${nb.viewToken}`,
+    });
+    assert.equal(r.status, 403);
+    assert.equal(ana.doc.getMap("meta").get("archived"), true);
+  });
+
+  it("clears the flag live, and edits and runs work again", async () => {
+    const r = await post("/unarchive", "bo");
+    assert.equal(r.status, 200);
+    assert.equal(r.body.archived, false);
+    await waitFor(() => !ana.doc.getMap("meta").has("archived"), "ana seeing it unarchived");
+    assert.equal(ana.doc.getMap("meta").has("archivedAtMs"), false);
+
+    cellText(ana.doc, "q1")!.insert("@plugin=echo\n".length, "after ");
+    await waitFor(() => cellText(bo.doc, "q1")?.toString() === "@plugin=echo\nafter before", "the edit reaching bo");
+    assert.equal(serverText(), "@plugin=echo\nafter before");
+
+    const run = await post("/cells/q1/run");
+    assert.equal(run.status, 202);
+    await waitFor(() => cellRun(bo.doc, "q1")?.status === "done", "the run finishing");
+    assert.equal(cellRun(bo.doc, "q1").output, "after before");
+  });
+
+  it("logs archive and unarchive once each, hash-chained; log verify passes", async () => {
+    // repeating either is a no-op: nothing more is logged
+    assert.equal((await post("/unarchive")).status, 200);
+    const entries = s.log.entries(nb.id) as { type: string; actor: string; data: unknown }[];
+    const closing = entries.filter((e) => e.type === "notebook.archived" || e.type === "notebook.unarchived");
+    assert.deepEqual(
+      closing.map((e) => [e.type, e.actor, e.data]),
+      [
+        ["notebook.archived", "ana", {}],
+        ["notebook.unarchived", "bo", {}],
+      ],
+    );
+    assert.equal(verifyLog(s.db).ok, true);
+    const cli = spawnSync(process.execPath, [BIN, "log", "verify", "--notebook", nb.id, "--data", dataDir], {
+      encoding: "utf8",
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    const timeline = await api(`${s.url}/api/notebooks/${nb.id}/timeline`, "GET", undefined, asEditor("ana"));
+    assert.deepEqual(
+      timeline.body.entries.map((e: { type: string }) => e.type).filter((t: string) => t.startsWith("notebook.")),
+      ["notebook.created", "notebook.archived", "notebook.unarchived"],
+    );
+  });
+
+  it("puts back a peer's own write of the archive keys", async () => {
+    const meta = ana.doc.getMap("meta");
+    meta.set("archived", true);
+    meta.set("archivedAtMs", 1);
+    await waitFor(() => !meta.has("archived") && !meta.has("archivedAtMs"), "the flag put back");
+    assert.equal(bo.doc.getMap("meta").has("archived"), false);
+    const nbRest = await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, asEditor("ana"));
+    assert.equal(nbRest.body.archived, false);
+  });
+});
