@@ -157,6 +157,8 @@ export function createApi(opts: { base?: string; token?: string; user?: () => st
     getNotebook: (id: string) => json<NotebookInfo>(`/api/notebooks/${encodeURIComponent(id)}`),
     archiveNotebook: (id: string) =>
       json<NotebookInfo>(`/api/notebooks/${encodeURIComponent(id)}/archive`, { method: "POST" }),
+    unarchiveNotebook: (id: string) =>
+      json<NotebookInfo>(`/api/notebooks/${encodeURIComponent(id)}/unarchive`, { method: "POST" }),
     /** Starts a run; resolves with its id. 409 (already running) comes back as an ApiError. */
     runCell: (id: string, cellId: string, user: string) =>
       json<{ runId: string }>(`/api/notebooks/${encodeURIComponent(id)}/cells/${encodeURIComponent(cellId)}/run`, {

@@ -58,6 +58,12 @@ export class CellState {
 
 export type ConnectionStatus = "connecting" | "online" | "offline" | "closed";
 
+/**
+ * Server-written `meta` keys for the archived state (docs/ydoc-schema.md); not in `META_KEYS` of
+ * @databook/wire yet, so named here as in the server's collab schema.
+ */
+export const ARCHIVE_KEYS = { archived: "archived", archivedAtMs: "archivedAtMs" } as const;
+
 /** Someone in the notebook, from y-websocket awareness. */
 export type Peer = { clientId: number; name: string; color: string; role: string; self: boolean };
 
@@ -82,6 +88,13 @@ export class NotebookSession {
   cells = $state.raw<CellState[]>([]);
   title = $state("");
   timeRange = $state.raw<TimeRangeSetting | undefined>(undefined);
+  /**
+   * Whether the notebook is archived (a closed incident), live from the doc's `meta.archived`
+   * written by the server (docs/ydoc-schema.md); while true the server drops everyone's edits.
+   */
+  archived = $state(false);
+  /** When it was archived, ms since epoch; undefined when not archived. */
+  archivedAtMs = $state<number | undefined>(undefined);
   status = $state<ConnectionStatus>("connecting");
   synced = $state(false);
   closedReason = $state<string | undefined>(undefined);
@@ -113,6 +126,9 @@ export class NotebookSession {
     const onMeta = () => {
       this.title = String(this.#meta.get(META_KEYS.title) ?? "");
       this.timeRange = this.#meta.get(META_KEYS.timeRange) as TimeRangeSetting | undefined;
+      this.archived = this.#meta.get(ARCHIVE_KEYS.archived) === true;
+      const at = this.#meta.get(ARCHIVE_KEYS.archivedAtMs);
+      this.archivedAtMs = this.archived && typeof at === "number" ? at : undefined;
       this.logVersion++;
     };
     this.#meta.observe(onMeta);
@@ -171,6 +187,11 @@ export class NotebookSession {
     );
     this.#rebuildCells();
     onMeta();
+  }
+
+  /** Whether this page may change the notebook: an editor link on a notebook that is not archived. */
+  get canEdit(): boolean {
+    return this.role === "editor" && !this.archived;
   }
 
   /** Publishes this user's name and colour to everyone (y-codemirror.next reads `user`). */
