@@ -185,6 +185,9 @@ describe("unarchiving a notebook", () => {
       timeline.body.entries.map((e: { type: string }) => e.type).filter((t: string) => t.startsWith("notebook.")),
       ["notebook.created", "notebook.archived", "notebook.unarchived"],
     );
+    const md = await api(`${s.url}/api/notebooks/${nb.id}/export.md`, "GET", undefined, asEditor("ana"));
+    assert.match(md.body, /\| ana \| archived the notebook \|/);
+    assert.match(md.body, /\| bo \| unarchived the notebook \|/);
   });
 
   it("puts back a peer's own write of the archive keys", async () => {
