@@ -3,8 +3,16 @@ import type { DatabookError } from "./errors.ts";
 /** Top-level names in a notebook Y.Doc (docs/ydoc-schema.md). */
 export const YDOC = { meta: "meta", cells: "cells" } as const;
 
-/** Keys of the `meta` map and of each cell map. */
-export const META_KEYS = { title: "title", timeRange: "timeRange" } as const;
+/**
+ * Keys of the `meta` map and of each cell map. `archived` (true while archived) and `archivedAtMs`
+ * (ms since epoch) are written by the server only; a peer's write of them is put back.
+ */
+export const META_KEYS = {
+  title: "title",
+  timeRange: "timeRange",
+  archived: "archived",
+  archivedAtMs: "archivedAtMs",
+} as const;
 export const CELL_KEYS = { id: "id", kind: "kind", source: "source", run: "run" } as const;
 
 /**

@@ -4,7 +4,7 @@ import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { ARCHIVE_KEYS, cellsOf, isValidTimeRange, isValidTitle, metaOf, timeRangeOf, titleOf } from "./schema.ts";
+import { cellsOf, isValidTimeRange, isValidTitle, metaOf, timeRangeOf, titleOf } from "./schema.ts";
 
 /**
  * Who made a change, as the Y.Doc transaction origin: a peer connection (its display name), or the
@@ -177,7 +177,7 @@ export function createDocManager(opts: {
       if (!origin?.server) {
         const meta = metaOf(doc);
         // The archived state is the server's (it follows SQLite and the log): undo any peer write.
-        for (const key of [ARCHIVE_KEYS.archived, ARCHIVE_KEYS.archivedAtMs]) {
+        for (const key of [META_KEYS.archived, META_KEYS.archivedAtMs]) {
           if (!ev.keysChanged.has(key)) continue;
           putBack(key);
           ev.keysChanged.delete(key);

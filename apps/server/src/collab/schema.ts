@@ -7,15 +7,9 @@ export const metaOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(YDOC.meta);
 /** The notebook's `cells` array of cell maps, in display order. */
 export const cellsOf = (doc: Y.Doc): Y.Array<Y.Map<unknown>> => doc.getArray(YDOC.cells);
 
-/**
- * Keys of `meta` that only the server writes: whether the notebook is archived and since when (ms
- * since epoch). Not in `META_KEYS` of @databook/wire yet, so named here and in the web app.
- */
-export const ARCHIVE_KEYS = { archived: "archived", archivedAtMs: "archivedAtMs" } as const;
-
 /** Whether the doc says the notebook is archived (`meta.archived === true`). */
 export function isArchivedDoc(doc: Y.Doc): boolean {
-  return metaOf(doc).get(ARCHIVE_KEYS.archived) === true;
+  return metaOf(doc).get(META_KEYS.archived) === true;
 }
 
 /** Longest notebook title (characters, after trimming), over REST and in the doc alike. */

@@ -3,7 +3,7 @@ import { META_KEYS, type TimeRangeSetting } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
 import { type DocManager, SERVER_ORIGIN, storeInitialDoc } from "../collab/docs.ts";
-import { ARCHIVE_KEYS, cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
+import { cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
 import { newToken, randomId } from "../ids.ts";
 import type { LogStore } from "../log/store.ts";
 
@@ -140,16 +140,16 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     const at = (selArchivedAt.get(id) as { archived_at_ms: number | null } | undefined)?.archived_at_ms ?? null;
     const meta = metaOf(doc);
     if (at === null) {
-      if (!meta.has(ARCHIVE_KEYS.archived) && !meta.has(ARCHIVE_KEYS.archivedAtMs)) return;
+      if (!meta.has(META_KEYS.archived) && !meta.has(META_KEYS.archivedAtMs)) return;
       doc.transact(() => {
-        meta.delete(ARCHIVE_KEYS.archived);
-        meta.delete(ARCHIVE_KEYS.archivedAtMs);
+        meta.delete(META_KEYS.archived);
+        meta.delete(META_KEYS.archivedAtMs);
       }, SERVER_ORIGIN);
     } else {
-      if (meta.get(ARCHIVE_KEYS.archived) === true && meta.get(ARCHIVE_KEYS.archivedAtMs) === at) return;
+      if (meta.get(META_KEYS.archived) === true && meta.get(META_KEYS.archivedAtMs) === at) return;
       doc.transact(() => {
-        meta.set(ARCHIVE_KEYS.archived, true);
-        meta.set(ARCHIVE_KEYS.archivedAtMs, at);
+        meta.set(META_KEYS.archived, true);
+        meta.set(META_KEYS.archivedAtMs, at);
       }, SERVER_ORIGIN);
     }
   }

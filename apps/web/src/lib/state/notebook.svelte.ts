@@ -58,12 +58,6 @@ export class CellState {
 
 export type ConnectionStatus = "connecting" | "online" | "offline" | "closed";
 
-/**
- * Server-written `meta` keys for the archived state (docs/ydoc-schema.md); not in `META_KEYS` of
- * @databook/wire yet, so named here as in the server's collab schema.
- */
-export const ARCHIVE_KEYS = { archived: "archived", archivedAtMs: "archivedAtMs" } as const;
-
 /** Someone in the notebook, from y-websocket awareness. */
 export type Peer = { clientId: number; name: string; color: string; role: string; self: boolean };
 
@@ -126,8 +120,8 @@ export class NotebookSession {
     const onMeta = () => {
       this.title = String(this.#meta.get(META_KEYS.title) ?? "");
       this.timeRange = this.#meta.get(META_KEYS.timeRange) as TimeRangeSetting | undefined;
-      this.archived = this.#meta.get(ARCHIVE_KEYS.archived) === true;
-      const at = this.#meta.get(ARCHIVE_KEYS.archivedAtMs);
+      this.archived = this.#meta.get(META_KEYS.archived) === true;
+      const at = this.#meta.get(META_KEYS.archivedAtMs);
       this.archivedAtMs = this.archived && typeof at === "number" ? at : undefined;
       this.logVersion++;
     };
