@@ -173,4 +173,16 @@ describe("gRPC PluginService", () => {
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /\(not-found\)/);
   });
+
+  it("databook get --server also accepts the web address (Connect over HTTP/1.1 there)", async () => {
+    const r = await promisify(execFile)(
+      process.execPath,
+      [BIN, "get", "echo", "via the web port", "--server", server.url],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.equal(r.stdout, "via the web port\n");
+    assert.equal(r.stderr, "");
+  });
 });

@@ -1,12 +1,12 @@
 import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
 import { type DatabookError, ERROR_TITLES } from "@databook/wire";
-import { errorFromConnect, pluginClient } from "../grpc/client.ts";
+import { errorFromConnect, isNotHttp2, pluginClient } from "../grpc/client.ts";
 import { parseFlags } from "./common.ts";
 
 export const usage = `  get PLUGIN [INPUT] --server URL [--range 1h] [--start T] [--end T] [--step 30s]
         [--option KEY=VALUE]... [--user NAME]
                      run a plugin on a Databook server over gRPC (URL = its gRPC address, e.g.
-                     http://127.0.0.1:50051); INPUT from stdin when omitted; body to stdout,
+                     http://127.0.0.1:50051, or its web address); INPUT from stdin when omitted; body to stdout,
                      warnings to stderr; exit 1 with the error kind and message on failure`;
 
 /** One remote call's answer: the output, or a typed error (never throws). */
@@ -15,7 +15,8 @@ export type RemoteResult =
   | { ok: false; error: DatabookError };
 
 /**
- * Calls `databook.v1.PluginService/Get` over gRPC (HTTP/2) at `server`. Error statuses come back
+ * Calls `databook.v1.PluginService/Get` at `server`: gRPC (HTTP/2) on the gRPC port, falling back
+ * to the Connect protocol (HTTP/1.1) when `server` is the web port. Error statuses come back
  * as `{ kind, message }` (the kind from the server's `databook-error-kind` metadata); an
  * unreachable server is `upstream`.
  */
@@ -27,9 +28,8 @@ export async function getRemote(req: {
   timeRange?: { startMs: number; endMs: number; stepMs?: number };
   user?: string;
 }): Promise<RemoteResult> {
-  try {
-    const client = pluginClient(req.server);
-    const r = await client.get({
+  const call = (protocol: "grpc" | "connect") =>
+    pluginClient(req.server, protocol).get({
       plugin: req.plugin,
       input: req.input,
       options: req.options.map(([key, value]) => ({ key, value })),
@@ -44,6 +44,9 @@ export async function getRemote(req: {
           }
         : {}),
     });
+  try {
+    // The web port speaks Connect over HTTP/1.1, the gRPC port gRPC over HTTP/2: accept either.
+    const r = await call("grpc").catch((e) => (isNotHttp2(e) ? call("connect") : Promise.reject(e)));
     return {
       ok: true,
       contentType: r.contentType,

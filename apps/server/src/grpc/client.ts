@@ -1,12 +1,27 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { type ErrorKind, isErrorKind } from "@databook/wire";
 import { PluginService } from "../../gen/databook/v1/plugins_pb.js";
 import { ERROR_KIND_HEADER } from "./service.ts";
 
-/** A gRPC client of `databook.v1.PluginService` at `baseUrl` (e.g. `http://127.0.0.1:50051`, HTTP/2). */
-export function pluginClient(baseUrl: string) {
-  return createClient(PluginService, createGrpcTransport({ baseUrl }));
+/**
+ * A client of `databook.v1.PluginService` at `baseUrl`: gRPC over HTTP/2 for the gRPC port
+ * (`http://127.0.0.1:50051`), or, with `protocol: "connect"`, the Connect protocol over HTTP/1.1,
+ * which the web port (`http://127.0.0.1:8080`) serves.
+ */
+export function pluginClient(baseUrl: string, protocol: "grpc" | "connect" = "grpc") {
+  const transport =
+    protocol === "grpc" ? createGrpcTransport({ baseUrl }) : createConnectTransport({ baseUrl, httpVersion: "1.1" });
+  return createClient(PluginService, transport);
+}
+
+/**
+ * True when a gRPC call failed because the server at the other end does not speak HTTP/2 (e.g. the
+ * web port was given instead of the gRPC port): worth retrying with the Connect protocol.
+ */
+export function isNotHttp2(e: unknown): boolean {
+  const cause = ConnectError.from(e).cause as { code?: string } | undefined;
+  return cause?.code === "ERR_HTTP2_ERROR" || cause?.code === "ERR_HTTP2_SESSION_ERROR";
 }
 
 const KIND_OF_CODE: Partial<Record<Code, ErrorKind>> = {
