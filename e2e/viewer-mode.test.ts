@@ -78,6 +78,10 @@ test("a viewer cannot type or run; a reload keeps cells, outputs and the timelin
   expect(markdown).toContain("Viewer mode: 500s");
   expect(markdown).toContain(query);
   expect(markdown).toContain("Alice");
+  // The timeline carries the full head hash the export prints (what `log verify --head` takes).
+  const fullHead = markdown.match(/Incident-log head:\*\* `([0-9a-f]{64})`/)?.[1];
+  expect(fullHead).toBeDefined();
+  await expect(pv.getByTestId("head-hash")).toHaveAttribute("title", fullHead ?? "");
   await editor.close();
   await viewer.close();
 });
