@@ -73,6 +73,7 @@ test("a viewer cannot type or run; a reload keeps cells, outputs and the timelin
   const downloading = pv.waitForEvent("download");
   await pv.getByRole("link", { name: "Export postmortem" }).click();
   const download = await downloading;
+  expect(download.suggestedFilename()).toBe(`postmortem-${nb.id}.md`);
   const path = await download.path();
   const markdown = await readFile(path, "utf8");
   expect(markdown).toContain("Viewer mode: 500s");

@@ -342,7 +342,7 @@ export async function createApp(opts: AppOptions) {
   app.get("/api/notebooks/:id/export.md", async (req, reply) => {
     const { nb } = authorize(req, "viewer");
     reply.header("content-type", "text/markdown; charset=utf-8");
-    reply.header("content-disposition", `inline; filename="${nb.id}.md"`);
+    reply.header("content-disposition", `inline; filename="postmortem-${nb.id}.md"`);
     return exportNotebook(db, nb.id);
   });
 
