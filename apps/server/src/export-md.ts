@@ -5,6 +5,7 @@ import {
   type LogsBody,
   parseSampleValue,
   type TableBody,
+  type TimelineEntry,
   type TimeRangeSetting,
   type TimeseriesBody,
 } from "@databook/wire";
@@ -12,7 +13,7 @@ import type { Database } from "better-sqlite3";
 import { readStoredDoc } from "./collab/docs.ts";
 import { cellsSnapshot, titleOf } from "./collab/schema.ts";
 import { createLogStore } from "./log/store.ts";
-import { buildTimeline, type TimelineEntry } from "./timeline.ts";
+import { buildTimeline } from "./timeline.ts";
 
 /** Everything the postmortem export is made from. */
 export type ExportInput = {

@@ -1,27 +1,5 @@
+import type { TimelineEntry } from "@databook/wire";
 import type { LogEntry } from "./log/store.ts";
-
-/** One line of a notebook's timeline (docs/api.md). */
-export type TimelineEntry = {
-  seq: number;
-  type: string;
-  atMs: number;
-  actor: string;
-  cellId?: string;
-  runId?: string;
-  plugin?: string;
-  input?: string;
-  options?: [string, string][];
-  outcome?: "done" | "failed";
-  errorKind?: string;
-  errorMessage?: string;
-  durationMs?: number;
-  contentType?: string;
-  action: boolean;
-  title?: string;
-  from?: unknown;
-  to?: unknown;
-  hash: string;
-};
 
 /**
  * Turns a notebook's log into its timeline: who ran what, when, how long, with what outcome.

@@ -61,23 +61,9 @@ export type PluginInfo = {
 };
 export type PluginList = { plugins: PluginInfo[]; broken: { dir: string; name?: string; reason: string }[] };
 
-/** One incident-log entry as `GET /api/notebooks/:id/timeline` lists it. */
-export type TimelineEntry = {
-  seq: number;
-  type: string;
-  atMs: number;
-  actor: string;
-  cellId?: string;
-  runId?: string;
-  plugin?: string;
-  input?: string;
-  outcome?: string;
-  errorKind?: string;
-  durationMs?: number;
-  action?: boolean;
-  title?: string;
-};
-export type Timeline = { headHash: string; entries: TimelineEntry[] };
+import type { Timeline } from "@databook/wire";
+
+export type { Timeline, TimelineEntry } from "@databook/wire";
 
 /** A search hit; `snippet` is HTML with hits in `<mark>` and everything else escaped by the server. */
 export type SearchResult = {
