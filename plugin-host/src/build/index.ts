@@ -178,25 +178,16 @@ export async function componentizeJs(opts: {
 }): Promise<BuildResult> {
   const started = performance.now();
   const key = await cacheKey([await readFile(opts.jsPath), await witDigest(opts.witDir), opts.worldName, "js"]);
-  if (!opts.force && (await isFresh(opts.out, opts.hashPath, key))) {
-    return {
-      wasmPath: opts.out,
-      bytes: (await readFile(opts.out)).length,
-      cached: true,
-      ms: performance.now() - started,
-    };
-  }
-  await linkPreview2ShimForComponentize();
-  const { componentize } = await import("@bytecodealliance/componentize-js");
-  let component: Uint8Array;
-  try {
-    ({ component } = await componentize({ sourcePath: opts.jsPath, witPath: opts.witDir, worldName: opts.worldName }));
-  } catch (err) {
-    throw new PluginBuildError(`componentize ${opts.jsPath} failed: ${(err as Error).message}`);
-  }
-  await writeAtomically(opts.out, component);
-  await writeAtomically(opts.hashPath, key);
-  return { wasmPath: opts.out, bytes: component.length, cached: false, ms: performance.now() - started };
+  return buildCached(opts, key, started, async () => {
+    await linkPreview2ShimForComponentize();
+    const { componentize } = await import("@bytecodealliance/componentize-js");
+    try {
+      return (await componentize({ sourcePath: opts.jsPath, witPath: opts.witDir, worldName: opts.worldName }))
+        .component;
+    } catch (err) {
+      throw new PluginBuildError(`componentize ${opts.jsPath} failed: ${(err as Error).message}`);
+    }
+  });
 }
 
 /**
@@ -216,32 +207,22 @@ export async function buildWatComponent(opts: {
   const started = performance.now();
   const wat = await readFile(opts.watPath, "utf8");
   const key = await cacheKey([wat, await witDigest(opts.witDir), opts.worldName, "wat"]);
-  if (!opts.force && (await isFresh(opts.out, opts.hashPath, key))) {
-    return {
-      wasmPath: opts.out,
-      bytes: (await readFile(opts.out)).length,
-      cached: true,
-      ms: performance.now() - started,
-    };
-  }
-  await grantJcoToolsFilesystem();
-  const jco = await import("@bytecodealliance/jco");
-  let component: Uint8Array;
-  try {
-    const core = await jco.parse(wat);
-    const embedded = await jco.componentEmbed({
-      binary: core,
-      witPath: opts.witDir,
-      world: opts.worldName,
-      stringEncoding: "utf8",
-    } as Parameters<typeof jco.componentEmbed>[0]);
-    component = await jco.componentNew(embedded, []);
-  } catch (err) {
-    throw new PluginBuildError(`building ${opts.watPath} failed: ${String((err as Error)?.message ?? err)}`);
-  }
-  await writeAtomically(opts.out, component);
-  await writeAtomically(opts.hashPath, key);
-  return { wasmPath: opts.out, bytes: component.length, cached: false, ms: performance.now() - started };
+  return buildCached(opts, key, started, async () => {
+    await grantJcoToolsFilesystem();
+    const jco = await import("@bytecodealliance/jco");
+    try {
+      const core = await jco.parse(wat);
+      const embedded = await jco.componentEmbed({
+        binary: core,
+        witPath: opts.witDir,
+        world: opts.worldName,
+        stringEncoding: "utf8",
+      } as Parameters<typeof jco.componentEmbed>[0]);
+      return await jco.componentNew(embedded, []);
+    } catch (err) {
+      throw new PluginBuildError(`building ${opts.watPath} failed: ${String((err as Error)?.message ?? err)}`);
+    }
+  });
 }
 
 let shimLinked = false;
@@ -286,6 +267,30 @@ async function grantJcoToolsFilesystem(): Promise<void> {
   fs._setPreopens({ "/": "/" });
 }
 
+/**
+ * The build cache shared by both builders: returns the existing `opts.out` when `opts.hashPath`
+ * holds `key` (and `opts.force` is not set); otherwise runs `make` and writes the component and
+ * its key atomically. `started` is the `performance.now()` the build's `ms` is measured from.
+ */
+async function buildCached(
+  opts: { out: string; hashPath: string; force?: boolean },
+  key: string,
+  started: number,
+  make: () => Promise<Uint8Array>,
+): Promise<BuildResult> {
+  if (!opts.force && (await isFresh(opts.out, opts.hashPath, key))) {
+    return {
+      wasmPath: opts.out,
+      bytes: (await readFile(opts.out)).length,
+      cached: true,
+      ms: performance.now() - started,
+    };
+  }
+  const component = await make();
+  await writeAtomically(opts.out, component);
+  await writeAtomically(opts.hashPath, key);
+  return { wasmPath: opts.out, bytes: component.length, cached: false, ms: performance.now() - started };
+}
 async function isFresh(out: string, hashPath: string, key: string): Promise<boolean> {
   if (!existsSync(out) || !existsSync(hashPath)) return false;
   return (await readFile(hashPath, "utf8")) === key;
