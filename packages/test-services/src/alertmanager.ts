@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, requireBinary, startService } from "./process.ts";
+import { requireBinary, startInTempDir } from "./process.ts";
 
 /** Debian's binary (package `prometheus-alertmanager`). */
 export const ALERTMANAGER_BIN = "/usr/bin/prometheus-alertmanager";
@@ -20,36 +20,18 @@ export async function startAlertmanager(): Promise<RunningAlertmanager> {
   try {
     const config = join(dir, "alertmanager.yml");
     await writeFile(config, "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n");
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      try {
-        const proc = await startService({
-          name: "alertmanager",
-          bin: ALERTMANAGER_BIN,
-          cwd: dir,
-          readyUrl: `${url}/-/ready`,
-          args: [
-            `--config.file=${config}`,
-            `--storage.path=${join(dir, "data")}`,
-            `--web.listen-address=127.0.0.1:${port}`,
-            "--cluster.listen-address=",
-            "--log.level=warn",
-          ],
-        });
-        return {
-          url,
-          dir,
-          stop: async () => {
-            await proc.stop();
-            await rm(dir, { recursive: true, force: true });
-          },
-        };
-      } catch (err) {
-        if (attempt < 3 && /address already in use/.test(String(err))) continue;
-        throw err;
-      }
-    }
+    return await startInTempDir({
+      name: "alertmanager",
+      bin: ALERTMANAGER_BIN,
+      dir,
+      args: (port) => [
+        `--config.file=${config}`,
+        `--storage.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--cluster.listen-address=",
+        "--log.level=warn",
+      ],
+    });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

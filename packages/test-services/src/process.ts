@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { createServer } from "node:net";
 
 /** Children still running, killed if the test process exits without stopping them. */
@@ -93,4 +94,45 @@ export async function startService(opts: {
   }
   await stop();
   throw new Error(`${opts.name} was not ready at ${opts.readyUrl} within ${opts.timeoutMs ?? 30_000} ms:\n${output}`);
+}
+
+/** A service started by {@link startInTempDir}: its base URL (no trailing slash) and folder. */
+export type RunningService = { url: string; dir: string; stop: () => Promise<void> };
+
+/**
+ * Starts a Prometheus-family server (one that answers `GET /-/ready`) on 127.0.0.1 with a free port,
+ * inside the temp folder `dir`; `args(port)` gives its command line. Another process may take the
+ * port between the check and the bind, so an "address already in use" start is tried again on a new
+ * port (3 attempts). `stop()` ends the process and removes `dir`; on failure the caller removes it.
+ */
+export async function startInTempDir(opts: {
+  name: string;
+  bin: string;
+  dir: string;
+  args: (port: number) => string[];
+}): Promise<RunningService> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const proc = await startService({
+        name: opts.name,
+        bin: opts.bin,
+        cwd: opts.dir,
+        readyUrl: `${url}/-/ready`,
+        args: opts.args(port),
+      });
+      return {
+        url,
+        dir: opts.dir,
+        stop: async () => {
+          await proc.stop();
+          await rm(opts.dir, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      if (attempt < 3 && /address already in use/.test(String(err))) continue;
+      throw err;
+    }
+  }
 }

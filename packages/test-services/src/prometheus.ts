@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fixtureOpenMetrics } from "./fixture.ts";
-import { freePort, requireBinary, startService } from "./process.ts";
+import { requireBinary, startInTempDir } from "./process.ts";
 
 const run = promisify(execFile);
 
@@ -44,37 +44,18 @@ export async function startPrometheus(
     }
     const config = join(dir, "prometheus.yml");
     await writeFile(config, "global:\n  evaluation_interval: 1h\nscrape_configs: []\n");
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      try {
-        const proc = await startService({
-          name: "prometheus",
-          bin: PROMETHEUS_BIN,
-          cwd: dir,
-          readyUrl: `${url}/-/ready`,
-          args: [
-            `--config.file=${config}`,
-            `--storage.tsdb.path=${data}`,
-            "--storage.tsdb.retention.time=100y",
-            `--web.listen-address=127.0.0.1:${port}`,
-            "--log.level=warn",
-          ],
-        });
-        return {
-          url,
-          dir,
-          stop: async () => {
-            await proc.stop();
-            await rm(dir, { recursive: true, force: true });
-          },
-        };
-      } catch (err) {
-        // Another process may have taken the port between our check and the bind: try another.
-        if (attempt < 3 && /address already in use/.test(String(err))) continue;
-        throw err;
-      }
-    }
+    return await startInTempDir({
+      name: "prometheus",
+      bin: PROMETHEUS_BIN,
+      dir,
+      args: (port) => [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${data}`,
+        "--storage.tsdb.retention.time=100y",
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ],
+    });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
