@@ -112,6 +112,17 @@ export function createDocManager(opts: {
     o.pending = 0;
   }
 
+  /** Stores what is pending, then drops the doc from memory (its presence timer with it). */
+  function unload(o: OpenDoc): void {
+    try {
+      if (o.pending > 0) compact(o);
+    } finally {
+      open.delete(o.notebookId);
+      o.awareness.destroy();
+      o.doc.destroy();
+    }
+  }
+
   function broadcast(o: OpenDoc, message: Uint8Array, except?: unknown): void {
     for (const p of o.peers.keys()) if (p !== except) p.send(message);
   }
@@ -262,13 +273,7 @@ export function createDocManager(opts: {
     release(o: OpenDoc): void {
       if (--o.refs > 0 || open.get(o.notebookId) !== o) return;
       hooks.onUnload?.(o);
-      try {
-        if (o.pending > 0) compact(o);
-      } finally {
-        open.delete(o.notebookId);
-        o.awareness.destroy();
-        o.doc.destroy();
-      }
+      unload(o);
     },
     compact,
     broadcast,
@@ -281,15 +286,7 @@ export function createDocManager(opts: {
      * runs are gone): a doc left behind keeps its presence timer, and with it the process, alive.
      */
     unloadAll(): void {
-      for (const o of [...open.values()]) {
-        try {
-          if (o.pending > 0) compact(o);
-        } finally {
-          open.delete(o.notebookId);
-          o.awareness.destroy();
-          o.doc.destroy();
-        }
-      }
+      for (const o of [...open.values()]) unload(o);
     },
   };
 }
