@@ -18,19 +18,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../e2e/support/chromium.ts";
 import { ROOT, startStack } from "../../e2e/support/stack.ts";
 import { BIG_CELL, buildNotebook } from "./notebook.ts";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 type Stats = { runs: number; medianMs: number; minMs: number; maxMs: number };
 function stats(xs: number[]): Stats {
@@ -59,7 +49,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
   const runs = Math.max(1, Number(values.runs));
   const stack = await startStack({ alertmanager: false });
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
   try {
     const created = (await (
       await fetch(`${stack.url}/api/notebooks`, {
