@@ -12,7 +12,7 @@ import {
 import type { Database } from "better-sqlite3";
 import { readStoredDoc } from "./collab/docs.ts";
 import { cellsSnapshot, titleOf } from "./collab/schema.ts";
-import { createLogStore } from "./log/store.ts";
+import { actorOf, createLogStore } from "./log/store.ts";
 import { buildTimeline } from "./timeline.ts";
 
 /** Everything the postmortem export is made from. */
@@ -144,7 +144,8 @@ export function renderExport(x: ExportInput): string {
     else if (e.type === "notebook.time-range-changed") what = "changed the time range";
     else if (e.type === "notebook.archived") what = "archived the notebook";
     else if (e.type === "notebook.unarchived") what = "unarchived the notebook";
-    return [iso(e.atMs), e.actor, what, e.cellId ?? "", e.durationMs === undefined ? "" : formatMs(e.durationMs)];
+    const who = e.actorVerified ? e.actor : `${e.actor} (unverified name)`;
+    return [iso(e.atMs), who, what, e.cellId ?? "", e.durationMs === undefined ? "" : formatMs(e.durationMs)];
   });
   out.push(rows.length ? mdTable(["time (UTC)", "who", "what", "cell", "duration"], rows) : "_Nothing recorded._", "");
   out.push("## Cells", "");
@@ -181,7 +182,14 @@ export function exportNotebook(db: Database, id: string): string | undefined {
   const cells = doc ? cellsSnapshot(doc) : [];
   const title = (doc && titleOf(doc)) || row.title;
   doc?.destroy();
-  const participants = [...new Set(entries.map((e) => e.actor).filter((a) => a !== "system"))];
+  const participants = [
+    ...new Set(
+      entries
+        .map(actorOf)
+        .filter((a) => a.kind !== "system" && a.kind !== "share-link" && a.name !== "system")
+        .map((a) => (a.verified ? a.name : `${a.name} (unverified name)`)),
+    ),
+  ];
   return renderExport({
     notebook: {
       id,

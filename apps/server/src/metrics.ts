@@ -59,6 +59,30 @@ export function createMetrics() {
     help: "Notebook documents loaded in memory",
     registers: [registry],
   });
+  const signInFailures = new Counter({
+    name: "databook_sign_in_failures_total",
+    help: "Failed sign-ins, by how (password, first-admin-link, share-link, oidc)",
+    labelNames: ["via"],
+    registers: [registry],
+  });
+  const rateLimited = new Counter({
+    name: "databook_rate_limited_total",
+    help: "Requests refused by a rate limit, by route group",
+    labelNames: ["group"],
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: "databook_requests_refused_total",
+    help: "Requests refused by the auth layer: unauthenticated, forbidden, host, origin",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const revocations = new Counter({
+    name: "databook_connections_closed_total",
+    help: "Live connections closed or reconnected because access changed, by close reason",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
   connections.set({ role: "editor" }, 0);
   connections.set({ role: "viewer" }, 0);
   return {
@@ -72,6 +96,10 @@ export function createMetrics() {
     docUpdates,
     docUpdateBytes,
     openDocs,
+    signInFailures,
+    rateLimited,
+    refused,
+    revocations,
   };
 }
 

@@ -34,10 +34,18 @@ export function toFtsQuery(q: string): string | undefined {
 export function createSearchIndex(db: Database) {
   const delKind = db.prepare("DELETE FROM search_index WHERE notebook_id = ? AND kind = ?");
   const ins = db.prepare("INSERT INTO search_index (notebook_id, kind, cell_id, run_id, body) VALUES (?, ?, ?, ?, ?)");
-  const query = db.prepare(`SELECT s.notebook_id, s.kind, s.cell_id, s.run_id, n.title,
-      snippet(search_index, 4, char(1), char(2), '…', 12) AS snip
-    FROM search_index s JOIN notebooks n ON n.id = s.notebook_id
-    WHERE search_index MATCH ? ORDER BY rank LIMIT ?`);
+  const queries = new Map<string, ReturnType<Database["prepare"]>>();
+  const queryFor = (filterSql: string) => {
+    let q = queries.get(filterSql);
+    if (!q) {
+      q = db.prepare(`SELECT s.notebook_id, s.kind, s.cell_id, s.run_id, n.title,
+          snippet(search_index, 4, char(1), char(2), '…', 12) AS snip
+        FROM search_index s JOIN notebooks n ON n.id = s.notebook_id
+        WHERE search_index MATCH ? AND (${filterSql}) ORDER BY rank LIMIT ?`);
+      queries.set(filterSql, q);
+    }
+    return q;
+  };
   const setCells = db.transaction((notebookId: string, cells: { id: string; source: string }[]) => {
     delKind.run(notebookId, "cell");
     for (const c of cells) if (c.source.trim()) ins.run(notebookId, "cell", c.id, null, c.source);
@@ -55,11 +63,16 @@ export function createSearchIndex(db: Database) {
     addOutput(notebookId: string, cellId: string, runId: string, body: string): void {
       ins.run(notebookId, "output", cellId, runId, body.slice(0, MAX_INDEXED_OUTPUT_CHARS));
     },
-    /** Best matches first, at most `limit`; an empty list when `q` has no words. */
-    search(q: string, limit = 50): SearchResult[] {
+    /**
+     * Best matches first, at most `limit`, among the notebooks `filter` lets through (an SQL
+     * condition on the notebooks row aliased `n`, with its parameters: the caller's view rights);
+     * an empty list when `q` has no words.
+     */
+    search(q: string, filter: { sql: string; params: unknown[] }, limit = 50): SearchResult[] {
       const fts = toFtsQuery(q);
       if (!fts) return [];
-      const rows = query.all(fts, limit) as {
+      const st = queryFor(filter.sql) as unknown as { all(...params: unknown[]): unknown[] };
+      const rows = st.all(fts, ...filter.params, limit) as {
         notebook_id: string;
         kind: SearchResult["where"];
         cell_id: string | null;

@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { PluginHost } from "@databook/plugin-host";
-import { createApp } from "./app.ts";
+import { type AppOptions, createApp } from "./app.ts";
+import { authSettingsFromEnv } from "./auth/config.ts";
+import { accessForRoutesInside } from "./auth/plugin.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
 import { pluginServiceRoutes } from "./grpc/service.ts";
 
@@ -27,7 +29,10 @@ export type ServerOptions = {
   webDir?: string;
   logger?: boolean;
   maxFrameBytes?: number;
-  /** Environment plugins may read allowed variables from (default process.env). */
+  /**
+   * Environment plugins may read allowed variables from, and the identity settings are read from
+   * (`DATABOOK_PUBLIC_URL`, `DATABOOK_ALLOWED_HOSTS`, `DATABOOK_OIDC_*`…; default process.env).
+   */
   env?: Record<string, string | undefined>;
 };
 
@@ -38,6 +43,8 @@ export type ServerOptions = {
  * Throws when a port is taken or the database cannot be opened.
  */
 export async function startServer(opts: ServerOptions) {
+  const env = opts.env ?? process.env;
+  const auth = authSettingsFromEnv(env);
   const db = openDatabase({ dataDir: opts.dataDir });
   const checkpoints = startBackgroundCheckpoints(db);
   let host: PluginHost | undefined;
@@ -52,9 +59,21 @@ export async function startServer(opts: ServerOptions) {
       });
     }
     const webDir = opts.webDir ?? (existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : undefined);
-    const a = await createApp({ db, host, webDir, logger: opts.logger, maxFrameBytes: opts.maxFrameBytes });
+    const a = await createApp({
+      db,
+      host,
+      webDir,
+      logger: opts.logger,
+      maxFrameBytes: opts.maxFrameBytes,
+      auth,
+      trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
+    });
     const routes = pluginServiceRoutes(host);
-    await a.app.register(fastifyConnectPlugin, { routes });
+    await a.app.register(async (connect) => {
+      // Connect's routes take no options: their rule comes from this context
+      accessForRoutesInside(connect, { kind: "signed-in" });
+      await connect.register(fastifyConnectPlugin, { routes });
+    });
     await a.app.listen({ host: opts.host, port: opts.port });
     const port = (a.app.server.address() as AddressInfo).port;
     const hostForUrl = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
@@ -69,9 +88,13 @@ export async function startServer(opts: ServerOptions) {
       });
       grpcUrl = `http://${hostForUrl}:${(g.address() as AddressInfo).port}`;
     }
+    const url = `http://${hostForUrl}:${port}`;
+    const firstAdmin = a.services.signInLinks.issueFirstAdmin();
     return {
-      url: `http://${hostForUrl}:${port}`,
+      url,
       grpcUrl,
+      /** The one-time link that makes whoever opens it the first admin (only while there are no accounts). */
+      firstAdminUrl: firstAdmin ? `${auth.publicUrl?.origin ?? url}/auth/link/${firstAdmin}` : undefined,
       app: a,
       db,
       /** Loaded and broken plugins (empty without a plugins directory). */
@@ -93,3 +116,14 @@ export async function startServer(opts: ServerOptions) {
 }
 
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;
+
+/**
+ * Fastify's `trustProxy` from `DATABOOK_TRUST_PROXY` (docs/security.md): unset — no proxy (the
+ * socket's address is the client's); a number — that many proxy hops; otherwise a comma-separated
+ * list of proxy addresses or CIDR ranges, e.g. `127.0.0.1,10.0.0.0/8`.
+ */
+export function trustProxyFrom(value: string | undefined): boolean | number | string[] {
+  if (!value?.trim()) return false;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  return value.split(/[\s,]+/).filter(Boolean);
+}

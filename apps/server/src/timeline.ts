@@ -1,5 +1,5 @@
 import type { TimelineEntry } from "@databook/wire";
-import type { LogEntry } from "./log/store.ts";
+import { actorOf, type LogEntry } from "./log/store.ts";
 
 /**
  * Turns a notebook's log into its timeline: who ran what, when, how long, with what outcome.
@@ -9,7 +9,17 @@ export function buildTimeline(entries: LogEntry[]): TimelineEntry[] {
   const started = new Map<string, LogEntry>();
   return entries.map((e) => {
     const d = e.data as Record<string, unknown>;
-    const out: TimelineEntry = { seq: e.seq, type: e.type, atMs: e.atMs, actor: e.actor, action: false, hash: e.hash };
+    const who = actorOf(e);
+    const out: TimelineEntry = {
+      seq: e.seq,
+      type: e.type,
+      atMs: e.atMs,
+      actor: who.name,
+      ...(who.kind ? { actorKind: who.kind, actorId: who.id } : {}),
+      actorVerified: who.verified,
+      action: false,
+      hash: e.hash,
+    };
     if (e.cellId) out.cellId = e.cellId;
     if (e.runId) out.runId = e.runId;
     if (e.type === "run.started" && e.runId) started.set(e.runId, e);

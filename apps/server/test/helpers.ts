@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { WebSocket } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
+import { PROTOCOL_VERSION, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
 import { type AppOptions, createApp } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
 
@@ -23,18 +24,63 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 10
   }
 }
 
+/** Someone calling a test server: their account or share link, and the headers their browser would send. */
+export type Caller = {
+  principal: Principal;
+  /** The account id (undefined for a share-link caller). */
+  id?: string;
+  /** `cookie` (the session) and `origin` (this server), as a browser sends them. */
+  headers: Record<string, string>;
+  /** A REST call as this caller; returns status + parsed body. */
+  api(path: string, method: string, body?: unknown, headers?: Record<string, string>): ReturnType<typeof api>;
+  /** A real y-websocket client of `notebookId` signed in as this caller. */
+  ws(notebookId: string, doc?: Y.Doc): ReturnType<typeof connectClient>;
+};
+
 /** An in-process server on 127.0.0.1 with a real SQLite file in `dataDir`. */
 export async function startApp(dataDir: string, extra: Partial<AppOptions> = {}) {
   const db = openDatabase({ dataDir });
-  const a = await createApp({ db, ...extra });
+  const a = await createApp({ db, foreignWritePollMs: 50, ...extra });
   await a.app.listen({ host: "127.0.0.1", port: 0 });
   const port = (a.app.server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const wsBase = `ws://127.0.0.1:${port}/ws/notebooks`;
+  const s = a.services;
+  const caller = (principal: Principal, secret: string, id?: string): Caller => {
+    const headers = { cookie: `databook_session=${secret}`, origin: url };
+    return {
+      principal,
+      ...(id ? { id } : {}),
+      headers,
+      api: (path, method, body, more = {}) => api(`${url}${path}`, method, body, { ...headers, ...more }),
+      ws: (notebookId, doc) => connectClient(wsBase, notebookId, headers.cookie, doc),
+    };
+  };
   return {
     ...a,
     db,
     port,
-    url: `http://127.0.0.1:${port}`,
-    wsBase: `ws://127.0.0.1:${port}/ws/notebooks`,
+    url,
+    wsBase,
+    /**
+     * Signs in as `username` (creating the account, without a password, on first use) by starting
+     * a session directly: the sign-in route itself is tested on its own.
+     */
+    async user(username: string, role: "admin" | "member" = "member"): Promise<Caller> {
+      const account = s.accounts.byUsername(username) ?? (await s.accounts.create({ username, role }));
+      const { secret } = s.sessions.start({ userId: account.id }, "password");
+      return caller({ kind: "user", id: account.id, name: account.displayName }, secret, account.id);
+    },
+    /** Gives `who` a role on a notebook (logged as the server's own change). */
+    grant(notebookId: string, who: Caller, role: "viewer" | "editor" | "owner"): void {
+      s.sharing.setRole(notebookId, { kind: "user", id: who.id! }, role, SYSTEM_PRINCIPAL);
+    },
+    /** A stakeholder who opened a new share link of the notebook. */
+    stakeholder(notebookId: string, label = "stakeholders"): Caller & { linkId: string } {
+      const { link } = s.sharing.createLink(notebookId, { label }, SYSTEM_PRINCIPAL);
+      const { secret } = s.sessions.start({ shareLinkId: link.id }, "share-link");
+      return { ...caller({ kind: "share-link", id: link.id, name: link.label }, secret), linkId: link.id };
+    },
     async stop() {
       await a.shutdown();
       db.close();
@@ -59,11 +105,20 @@ export async function api(url: string, method: string, body?: unknown, headers: 
   return { status: r.status, body: json };
 }
 
-/** A real y-websocket client (yjs + y-websocket provider over `ws`) for one notebook. */
-export function connectClient(wsBase: string, notebookId: string, token: string, name: string, doc = new Y.Doc()) {
+/**
+ * A real y-websocket client (yjs + y-websocket provider over `ws`) for one notebook, sending
+ * `cookie` (a session) and `Origin` like the page does, and the protocol version.
+ */
+export function connectClient(wsBase: string, notebookId: string, cookie: string, doc = new Y.Doc()) {
+  const origin = wsBase.replace(/^ws/, "http").replace(/\/ws\/.*$/, "");
+  class SignedInSocket extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { headers: { cookie, origin } });
+    }
+  }
   const provider = new WebsocketProvider(wsBase, notebookId, doc, {
-    WebSocketPolyfill: WebSocket as never,
-    params: { token, name },
+    WebSocketPolyfill: SignedInSocket as never,
+    params: { v: String(PROTOCOL_VERSION) },
     disableBc: true,
     maxBackoffTime: 200,
   });

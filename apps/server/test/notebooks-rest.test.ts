@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { addCell, api, cellText, connectClient, startApp, tempDir, waitFor } from "./helpers.ts";
+import { addCell, api, cellText, startApp, tempDir, waitFor } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 after(async () => {
@@ -15,41 +15,40 @@ async function setup() {
   return s;
 }
 
+const name = (e: { actor: unknown }) => (typeof e.actor === "string" ? e.actor : (e.actor as { name: string }).name);
+
 describe("notebooks REST", () => {
   it("creates, lists, gets with roles, renames live and logged, archives without deleting", async () => {
     const s = await setup();
-    const created = await api(
-      `${s.url}/api/notebooks`,
-      "POST",
-      { title: "  Payments down ", timeRange: { kind: "relative", range: "6h" } },
-      { "x-databook-user": "ana" },
-    );
+    const ana = await s.user("ana");
+    const bo = await s.user("bo");
+    const cy = await s.user("cy");
+    const created = await ana.api("/api/notebooks", "POST", {
+      title: "  Payments down ",
+      timeRange: { kind: "relative", range: "6h" },
+    });
     assert.equal(created.status, 201);
     const nb = created.body;
     assert.equal(nb.title, "Payments down");
-    assert.match(nb.editToken, /^[A-Za-z0-9_-]{22}$/);
-    assert.notEqual(nb.editToken, nb.viewToken);
+    assert.equal(nb.role, "owner");
+    assert.equal(nb.editToken, undefined, "no tokens: access comes from accounts and roles");
+    s.grant(nb.id, bo, "editor");
+    s.grant(nb.id, cy, "editor");
 
-    const asViewer = await api(`${s.url}/api/notebooks/${nb.id}?token=${nb.viewToken}`, "GET");
-    assert.equal(asViewer.body.role, "viewer");
-    assert.equal(asViewer.body.editToken, undefined, "viewers never learn the editor token");
-    const asEditor = await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, {
-      authorization: `Bearer ${nb.editToken}`,
-    });
-    assert.equal(asEditor.body.role, "editor");
-    assert.equal(asEditor.body.editToken, nb.editToken);
+    const vic = await s.user("vic");
+    const asViewer = await vic.api(`/api/notebooks/${nb.id}`, "GET");
+    assert.equal(asViewer.body.role, "viewer", "every signed-in account may view by default");
+    assert.equal((await bo.api(`/api/notebooks/${nb.id}`, "GET")).body.role, "editor");
     assert.equal((await api(`${s.url}/api/notebooks/${nb.id}`, "GET")).status, 401);
-    assert.equal((await api(`${s.url}/api/notebooks/nope?token=x`, "GET")).status, 404);
+    assert.equal((await vic.api("/api/notebooks/nope", "GET")).status, 404);
 
-    const follower = connectClient(s.wsBase, nb.id, nb.viewToken, "watcher");
+    const follower = vic.ws(nb.id);
     cleanups.push(follower.destroy);
     await follower.synced;
-    const renamed = await api(
-      `${s.url}/api/notebooks/${nb.id}`,
-      "PATCH",
-      { title: "Payments down (EU)", timeRange: { kind: "relative", range: "1h" } },
-      { authorization: `Bearer ${nb.editToken}`, "x-databook-user": "bo" },
-    );
+    const renamed = await bo.api(`/api/notebooks/${nb.id}`, "PATCH", {
+      title: "Payments down (EU)",
+      timeRange: { kind: "relative", range: "1h" },
+    });
     assert.equal(renamed.status, 200);
     assert.equal(renamed.body.title, "Payments down (EU)");
     await waitFor(
@@ -57,59 +56,48 @@ describe("notebooks REST", () => {
       "the rename to reach the follower live",
     );
     assert.deepEqual(follower.doc.getMap("meta").get("timeRange"), { kind: "relative", range: "1h" });
-    const bad = await api(
-      `${s.url}/api/notebooks/${nb.id}`,
-      "PATCH",
-      { timeRange: { kind: "relative", range: "soon" } },
-      { authorization: `Bearer ${nb.editToken}` },
-    );
+    const bad = await bo.api(`/api/notebooks/${nb.id}`, "PATCH", { timeRange: { kind: "relative", range: "soon" } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.kind, "bad-input");
+    assert.equal((await vic.api(`/api/notebooks/${nb.id}`, "PATCH", { title: "x" })).status, 403);
 
-    // a rename typed in the doc by an editor is mirrored and logged with that editor's name
-    const ed = connectClient(s.wsBase, nb.id, nb.editToken, "cy");
+    // a rename typed in the doc by an editor is mirrored and logged with that editor's principal
+    const ed = cy.ws(nb.id);
     cleanups.push(ed.destroy);
     await ed.synced;
     ed.doc.getMap("meta").set("title", "EU payments outage");
     await waitFor(() => s.notebooks.get(nb.id)?.title === "EU payments outage", "the title mirrored to SQLite");
 
-    const archived = await api(
-      `${s.url}/api/notebooks/${nb.id}/archive`,
-      "POST",
-      {},
-      { authorization: `Bearer ${nb.editToken}`, "x-databook-user": "bo" },
-    );
+    const archived = await bo.api(`/api/notebooks/${nb.id}/archive`, "POST", {});
     assert.equal(archived.body.archived, true);
-    assert.deepEqual((await api(`${s.url}/api/notebooks`, "GET")).body.notebooks, []);
-    const all = (await api(`${s.url}/api/notebooks?archived=1`, "GET")).body.notebooks;
+    assert.deepEqual((await ana.api("/api/notebooks", "GET")).body.notebooks, []);
+    const all = (await ana.api("/api/notebooks?archived=1", "GET")).body.notebooks;
     assert.equal(all.length, 1);
     assert.deepEqual(all[0].participants, ["ana", "bo", "cy"]);
-    assert.equal(
-      (await api(`${s.url}/api/notebooks/${nb.id}?token=${nb.viewToken}`, "GET")).body.archived,
-      true,
-      "archived notebooks stay readable",
-    );
+    assert.equal((await vic.api(`/api/notebooks/${nb.id}`, "GET")).body.archived, true, "archived notebooks stay readable");
 
-    const types = s.log.entries(nb.id).map((e) => `${e.type}:${e.actor}`);
+    const types = s.log.entries(nb.id).map((e) => `${e.type}:${name(e)}`);
     assert.deepEqual(types, [
       "notebook.created:ana",
+      "access.granted:system",
+      "access.granted:system",
       "notebook.renamed:bo",
       "notebook.time-range-changed:bo",
       "notebook.renamed:cy",
       "notebook.archived:bo",
     ]);
-    assert.deepEqual(s.log.entries(nb.id)[1]!.data, { from: "Payments down", to: "Payments down (EU)" });
+    assert.deepEqual(s.log.entries(nb.id)[3]!.actor, { kind: "user", id: bo.id, name: "bo" });
+    assert.deepEqual(s.log.entries(nb.id)[3]!.data, { from: "Payments down", to: "Payments down (EU)" });
   });
 
   it("creates from a template: cells copied, outputs and runs not", async () => {
     const s = await setup();
+    const ana = await s.user("ana");
+    const bo = await s.user("bo");
     const tpl = (
-      await api(`${s.url}/api/notebooks`, "POST", {
-        title: "DB runbook",
-        timeRange: { kind: "relative", range: "30m" },
-      })
+      await ana.api("/api/notebooks", "POST", { title: "DB runbook", timeRange: { kind: "relative", range: "30m" } })
     ).body;
-    const ed = connectClient(s.wsBase, tpl.id, tpl.editToken, "ana");
+    const ed = ana.ws(tpl.id);
     cleanups.push(ed.destroy);
     await ed.synced;
     addCell(ed.doc, "q1", "@plugin=echo\nselect 1");
@@ -132,11 +120,12 @@ describe("notebooks REST", () => {
       SERVER_ORIGIN,
     );
 
-    const copy = await api(`${s.url}/api/notebooks`, "POST", { templateId: tpl.id }, { "x-databook-user": "bo" });
+    const copy = await bo.api("/api/notebooks", "POST", { templateId: tpl.id });
     assert.equal(copy.status, 201);
     assert.equal(copy.body.title, "DB runbook (copy)");
+    assert.equal(copy.body.role, "owner", "whoever creates from a template owns the copy");
     assert.deepEqual(copy.body.timeRange, { kind: "relative", range: "30m" });
-    const c = connectClient(s.wsBase, copy.body.id, copy.body.viewToken, "bo");
+    const c = bo.ws(copy.body.id);
     cleanups.push(c.destroy);
     await c.synced;
     const cells = c.doc.getArray<any>("cells").toArray();
@@ -150,8 +139,8 @@ describe("notebooks REST", () => {
     assert.ok(cellText(c.doc, cells[0].get("id")));
     assert.notEqual(cells[0].get("id"), "q1", "copied cells get fresh ids");
     assert.equal(s.log.entries(copy.body.id)[0]!.data.templateId, tpl.id);
-    assert.equal((await api(`${s.url}/api/notebooks`, "POST", { templateId: "missing" })).status, 404);
-    const hits = (await api(`${s.url}/api/search?q=Checks`, "GET")).body.results;
+    assert.equal((await bo.api("/api/notebooks", "POST", { templateId: "missing" })).status, 404);
+    const hits = (await bo.api("/api/search?q=Checks", "GET")).body.results;
     assert.ok(
       hits.some((h: { notebookId: string; where: string }) => h.notebookId === copy.body.id && h.where === "cell"),
       "copied cells are searchable at once",
@@ -161,9 +150,11 @@ describe("notebooks REST", () => {
   it("serves /healthz and Prometheus metrics for connections, messages and log entries", async () => {
     const s = await setup();
     assert.deepEqual((await api(`${s.url}/healthz`, "GET")).body, { ok: true });
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "m" })).body;
-    const e = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
-    const v = connectClient(s.wsBase, nb.id, nb.viewToken, "vic");
+    const ana = await s.user("ana");
+    const vic = await s.user("vic");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "m" })).body;
+    const e = ana.ws(nb.id);
+    const v = vic.ws(nb.id);
     cleanups.push(e.destroy, v.destroy);
     await Promise.all([e.synced, v.synced]);
     addCell(e.doc, "x", "hi");

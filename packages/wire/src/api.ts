@@ -10,7 +10,13 @@ export type TimelineEntry = {
   seq: number;
   type: string;
   atMs: number;
+  /** Display name of who did it. */
   actor: string;
+  /** The actor's principal kind and id (entries written before accounts have neither). */
+  actorKind?: string;
+  actorId?: string;
+  /** False for entries written before accounts: the name is whatever the person typed. */
+  actorVerified: boolean;
   cellId?: string;
   runId?: string;
   plugin?: string;

@@ -1,24 +1,36 @@
 /**
  * WebSocket close codes of the co-editing endpoint: 4000 + the matching HTTP status, so a client can
- * tell "wrong token" from "no such notebook" from "your frame was bad". Shared by server and web app.
+ * tell "sign in again" from "no such notebook" from "your frame was bad". Shared by server and web
+ * app; docs/api.md lists them.
  */
 export const CLOSE_CODES = {
+  /** Rights changed (role raised or lowered): reconnect to get the new rights. */
+  RIGHTS_CHANGED: 4205,
   BAD_FRAME: 4400,
-  UNAUTHORIZED: 4401,
-  FORBIDDEN: 4403,
+  /** No credential, or the session / share link / token ended (expired, revoked, signed out, disabled). Final. */
+  SESSION_ENDED: 4401,
+  /** The caller may not open this notebook, or its access was removed. Final. */
+  ACCESS_REMOVED: 4403,
   NOT_FOUND: 4404,
   TOO_LARGE: 4413,
+  /** The page runs an older script than the server speaks: reload. Final. */
+  UPGRADED: 4426,
+  /** Too many presence updates from one connection. */
+  RATE_LIMITED: 4429,
   SERVER_ERROR: 4500,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
 
 const REASONS: Record<CloseCode, string> = {
+  4205: "your rights on this notebook changed: reconnecting",
   4400: "malformed message: not a y-websocket frame",
-  4401: "missing or wrong notebook token",
-  4403: "this link is read-only",
+  4401: "your session ended: sign in again",
+  4403: "you no longer have access to this notebook",
   4404: "no such notebook",
   4413: "message too large",
+  4426: "Databook was upgraded: reload the page",
+  4429: "too many presence updates",
   4500: "the server could not load or store the notebook",
 };
 
@@ -27,7 +39,16 @@ export function closeReason(code: number): string | undefined {
   return REASONS[code as CloseCode];
 }
 
-/** True for codes after which reconnecting cannot help (wrong token, missing notebook). */
+/**
+ * True for codes after which reconnecting cannot help: the session ended, access was removed, the
+ * notebook does not exist, the page must be reloaded. The page stops reconnecting and says why.
+ * {@link CLOSE_CODES}.RIGHTS_CHANGED is not final: the page reconnects with its new rights.
+ */
 export function isPermanentClose(code: number): boolean {
-  return code === CLOSE_CODES.UNAUTHORIZED || code === CLOSE_CODES.NOT_FOUND || code === CLOSE_CODES.FORBIDDEN;
+  return (
+    code === CLOSE_CODES.SESSION_ENDED ||
+    code === CLOSE_CODES.ACCESS_REMOVED ||
+    code === CLOSE_CODES.NOT_FOUND ||
+    code === CLOSE_CODES.UPGRADED
+  );
 }

@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: () => import("./serve.ts"),
   log: () => import("./log.ts"),
   export: () => import("./export.ts"),
+  users: () => import("./users.ts"),
 };
 
 /** Runs the CLI with `argv` (without node and script); returns the process exit code. */

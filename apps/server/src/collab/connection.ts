@@ -1,4 +1,4 @@
-import { CLOSE_CODES, closeReason } from "@databook/wire";
+import { CLOSE_CODES, closeReason, MAX_PRESENCE_BYTES, type Principal, presenceFor } from "@databook/wire";
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
@@ -23,11 +23,27 @@ export type SocketLike = {
 /** Counters the connection reports to (metrics). */
 export type ConnectionStats = {
   message(direction: "in" | "out", type: string): void;
-  dropped(reason: "viewer-update" | "archived-update" | "bad-frame" | "too-large"): void;
+  dropped(
+    reason:
+      | "viewer-update"
+      | "archived-update"
+      | "bad-frame"
+      | "too-large"
+      | "presence-too-large"
+      | "presence-foreign-client"
+      | "presence-rate",
+  ): void;
   connected(role: "editor" | "viewer", delta: 1 | -1): void;
 };
 
 const OPEN = 1;
+
+/** Presence updates a connection may send: a burst of this many… */
+const PRESENCE_BURST = 60;
+/** …refilled at this rate per second (a cursor moving on every keystroke stays well below). */
+const PRESENCE_PER_SECOND = 30;
+/** Awareness client ids one connection may control (a y-websocket client has one per doc). */
+const MAX_CLIENT_IDS = 4;
 
 /**
  * Serves one y-websocket peer on an accepted socket: sends sync step 1 and the current presence,
@@ -35,23 +51,33 @@ const OPEN = 1;
  * broadcasting it), drops viewers' updates (and editors' while the notebook is archived), relays presence, and cleans up on close.
  * A text frame, an undecodable message or an invalid Yjs update closes this socket with 4400;
  * a frame over `maxFrameBytes` with 4413. Other peers are unaffected.
+ *
+ * Presence is the server's: the `user` field of every awareness state this peer sends is replaced
+ * by the principal's name and colour; a state for a client id another connection controls is
+ * dropped; an awareness update over {@link MAX_PRESENCE_BYTES} closes with 4413; past the rate
+ * budget, updates are dropped. Returns a handle to close the connection (access changes).
  */
 export function servePeer(opts: {
   socket: SocketLike;
   docs: DocManager;
   notebookId: string;
   role: "editor" | "viewer";
-  name: string;
+  principal: Principal;
   maxFrameBytes: number;
+  /** Called once when the connection ends, whoever ends it. */
+  onClose?: () => void;
   stats?: ConnectionStats;
   pingIntervalMs?: number;
   /** Called with a server-side failure (the notebook could not be loaded) before closing with 4500. */
   onServerError?: (err: unknown) => void;
-}): void {
+}): { close(code: number, reason: string): void } | undefined {
   const { socket, docs, role, stats } = opts;
   let closed = false;
+  const presenceUser = presenceFor(opts.principal, role);
+  let presenceBudget = PRESENCE_BURST;
+  let presenceAt = Date.now();
   const peer: Peer = {
-    actor: opts.name,
+    actor: opts.principal,
     role,
     send(message) {
       if (closed || socket.readyState !== OPEN) return;
@@ -72,7 +98,8 @@ export function servePeer(opts: {
     const code = notFound ? CLOSE_CODES.NOT_FOUND : CLOSE_CODES.SERVER_ERROR;
     if (!notFound) opts.onServerError?.(e);
     socket.close(code, closeReason(code) ?? "");
-    return;
+    opts.onClose?.();
+    return undefined;
   }
   o.peers.set(peer, new Set());
   stats?.connected(role, 1);
@@ -86,6 +113,42 @@ export function servePeer(opts: {
     stats?.connected(role, -1);
     if (ids && ids.size > 0) awarenessProtocol.removeAwarenessStates(o.awareness, [...ids], null);
     docs.release(o);
+    opts.onClose?.();
+  }
+
+  /**
+   * Rewrites one awareness update from this peer: keeps only states of client ids it controls (or
+   * may claim), with `user` set to the server's presence for its principal. Undefined when nothing
+   * is left to apply.
+   */
+  function ownPresence(update: Uint8Array): Uint8Array | undefined {
+    const mine = o.peers.get(peer)!;
+    const taken = new Set<number>();
+    for (const [p, ids] of o.peers) if (p !== peer) for (const id of ids) taken.add(id);
+    const dec = decoding.createDecoder(update);
+    const n = decoding.readVarUint(dec);
+    const kept: [number, number, string][] = [];
+    for (let i = 0; i < n; i++) {
+      const clientId = decoding.readVarUint(dec);
+      const clock = decoding.readVarUint(dec);
+      const json = decoding.readVarString(dec);
+      if (taken.has(clientId) || (!mine.has(clientId) && mine.size >= MAX_CLIENT_IDS)) {
+        stats?.dropped("presence-foreign-client");
+        continue;
+      }
+      const state = JSON.parse(json) as Record<string, unknown> | null;
+      const own = state && typeof state === "object" ? JSON.stringify({ ...state, user: presenceUser }) : "null";
+      kept.push([clientId, clock, own]);
+    }
+    if (!kept.length) return undefined;
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, kept.length);
+    for (const [id, clock, json] of kept) {
+      encoding.writeVarUint(enc, id);
+      encoding.writeVarUint(enc, clock);
+      encoding.writeVarString(enc, json);
+    }
+    return encoding.toUint8Array(enc);
   }
 
   function refuse(code: number, reason: "bad-frame" | "too-large"): void {
@@ -162,7 +225,22 @@ export function servePeer(opts: {
       }
       case MSG.awareness: {
         stats?.message("in", "awareness");
-        awarenessProtocol.applyAwarenessUpdate(o.awareness, decoding.readVarUint8Array(dec), peer);
+        const update = decoding.readVarUint8Array(dec);
+        if (update.byteLength > MAX_PRESENCE_BYTES) {
+          stats?.dropped("presence-too-large");
+          peer.close(CLOSE_CODES.TOO_LARGE, closeReason(CLOSE_CODES.TOO_LARGE) ?? "");
+          return;
+        }
+        const t = Date.now();
+        presenceBudget = Math.min(PRESENCE_BURST, presenceBudget + ((t - presenceAt) / 1000) * PRESENCE_PER_SECOND);
+        presenceAt = t;
+        if (presenceBudget < 1) {
+          stats?.dropped("presence-rate");
+          return;
+        }
+        presenceBudget -= 1;
+        const own = ownPresence(update);
+        if (own) awarenessProtocol.applyAwarenessUpdate(o.awareness, own, peer);
         return;
       }
       case MSG.queryAwareness: {
@@ -172,7 +250,7 @@ export function servePeer(opts: {
         return;
       }
       case MSG.auth:
-        return; // the token travels in the URL; auth messages carry nothing for us
+        return; // identity comes from the upgrade request's cookie or token; auth messages carry nothing
       default:
         throw new Error(`unknown message type ${type}`);
     }
@@ -185,4 +263,5 @@ export function servePeer(opts: {
   peer.send(encoding.toUint8Array(enc));
   const states = [...o.awareness.getStates().keys()];
   if (states.length) peer.send(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(o.awareness, states)));
+  return { close: (code, reason) => peer.close(code, reason) };
 }

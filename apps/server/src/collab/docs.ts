@@ -1,4 +1,4 @@
-import { CELL_KEYS, type CellRun, META_KEYS, type TimeRangeSetting } from "@databook/wire";
+import { CELL_KEYS, type CellRun, META_KEYS, type Principal, SYSTEM_PRINCIPAL, type TimeRangeSetting } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
@@ -7,10 +7,10 @@ import * as Y from "yjs";
 import { cellsOf, isValidTimeRange, isValidTitle, metaOf, timeRangeOf, titleOf } from "./schema.ts";
 
 /**
- * Who made a change, as the Y.Doc transaction origin: a peer connection (its display name), or the
+ * Who made a change, as the Y.Doc transaction origin: a peer connection (its principal), or the
  * server acting for someone (`{ actor }`). Used to name the actor of logged renames.
  */
-export type ChangeOrigin = { actor: string; role?: "editor" | "viewer"; server?: boolean };
+export type ChangeOrigin = { actor: Principal; role?: "editor" | "viewer"; server?: boolean };
 
 /** A connected peer as the doc manager sees it: the y-websocket layer implements it. */
 export type Peer = ChangeOrigin & {
@@ -42,7 +42,7 @@ export type DocHooks = {
   onMetaChange?: (
     notebookId: string,
     change: { title?: { from: string; to: string }; timeRange?: { from?: TimeRangeSetting; to?: TimeRangeSetting } },
-    actor: string,
+    actor: Principal,
   ) => void;
   /** Cell sources changed (debounced by the caller as it likes). */
   onCellsChange?: (open: OpenDoc) => void;
@@ -176,7 +176,7 @@ export function createDocManager(opts: {
       // a put-back restores what SQLite and the log already hold: nothing to mirror or log
       if (tr.origin === "load" || tr.origin === PUT_BACK_ORIGIN) return;
       const origin = tr.origin as ChangeOrigin | null;
-      const actor = origin?.actor ?? "system";
+      const actor = origin?.actor ?? SYSTEM_PRINCIPAL;
       const change: Parameters<NonNullable<DocHooks["onMetaChange"]>>[1] = {};
       const t = now();
       // A peer can write anything into meta; put back a title or time range the REST API would
@@ -294,10 +294,10 @@ export function createDocManager(opts: {
 export type DocManager = ReturnType<typeof createDocManager>;
 
 /** Transaction origin for the server's own writes (run state). */
-export const SERVER_ORIGIN: ChangeOrigin = { actor: "system", server: true };
+export const SERVER_ORIGIN: ChangeOrigin = { actor: SYSTEM_PRINCIPAL, server: true };
 
 /** Origin of the server undoing a peer's unusable meta write (not mirrored, not logged). */
-const PUT_BACK_ORIGIN: ChangeOrigin = { actor: "system", server: true };
+const PUT_BACK_ORIGIN: ChangeOrigin = { actor: SYSTEM_PRINCIPAL, server: true };
 
 /** y-websocket message type numbers (the protocol's first varuint). */
 export const MSG = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;

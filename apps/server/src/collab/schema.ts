@@ -1,6 +1,7 @@
 import { parseDuration } from "@databook/cell-syntax";
 import { CELL_KEYS, type CellRun, META_KEYS, type TimeRangeSetting, YDOC } from "@databook/wire";
 import * as Y from "yjs";
+import { refusedCharacter } from "../text.ts";
 
 /** The notebook's `meta` map (title, timeRange): docs/ydoc-schema.md. */
 export const metaOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(YDOC.meta);
@@ -15,9 +16,17 @@ export function isArchivedDoc(doc: Y.Doc): boolean {
 /** Longest notebook title (characters, after trimming), over REST and in the doc alike. */
 export const MAX_TITLE_CHARS = 200;
 
-/** Whether `t` can be a notebook title: text, not blank, at most {@link MAX_TITLE_CHARS} characters. */
+/**
+ * Whether `t` can be a notebook title: text, not blank, at most {@link MAX_TITLE_CHARS} characters,
+ * without control or bidirectional formatting characters.
+ */
 export function isValidTitle(t: unknown): t is string {
-  return typeof t === "string" && t.trim().length > 0 && t.trim().length <= MAX_TITLE_CHARS;
+  return (
+    typeof t === "string" &&
+    t.trim().length > 0 &&
+    [...t.trim()].length <= MAX_TITLE_CHARS &&
+    refusedCharacter(t.trim()) === undefined
+  );
 }
 
 /**

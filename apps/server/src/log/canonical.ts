@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Principal } from "@databook/wire";
 
 /** The prev_hash of a notebook's first log entry: 64 zeros. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -36,33 +37,46 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** The fields of a log entry that its hash covers (all of them but the hash itself). */
+/**
+ * The fields of a log entry that its hash covers (all of them but the hash itself). `v` is the
+ * canonical form's version: 1 — `actor` is the display name the client typed (unverified);
+ * 2 — `actor` is the principal the server established (kind, stable id, display name then).
+ */
 export type HashedEntry = {
+  v: 1 | 2;
   notebookId: string;
   seq: number;
   type: string;
   atMs: number;
-  actor: string;
+  actor: string | Principal;
   cellId: string | null;
   runId: string | null;
   data: Record<string, unknown>;
   prevHash: string;
 };
 
-/** SHA-256 (hex) of an entry's canonical form: `canonicalJson({ v: 1, ...entry })`. */
+/**
+ * The canonical form of an entry (docs/incident-log.md): the exact text its hash — and its leaf
+ * in the notebook's Merkle tree — is computed over. v1 entries carry `actor` as a string, v2
+ * entries as `{ id, kind, name }`.
+ */
+export function canonicalEntry(e: HashedEntry): string {
+  const actor = e.v === 1 ? e.actor : { id: (e.actor as Principal).id, kind: (e.actor as Principal).kind, name: (e.actor as Principal).name };
+  return canonicalJson({
+    v: e.v,
+    notebookId: e.notebookId,
+    seq: e.seq,
+    type: e.type,
+    atMs: e.atMs,
+    actor,
+    cellId: e.cellId,
+    runId: e.runId,
+    data: e.data,
+    prevHash: e.prevHash,
+  });
+}
+
+/** SHA-256 (hex) of an entry's canonical form ({@link canonicalEntry}). */
 export function entryHash(e: HashedEntry): string {
-  return sha256Hex(
-    canonicalJson({
-      v: 1,
-      notebookId: e.notebookId,
-      seq: e.seq,
-      type: e.type,
-      atMs: e.atMs,
-      actor: e.actor,
-      cellId: e.cellId,
-      runId: e.runId,
-      data: e.data,
-      prevHash: e.prevHash,
-    }),
-  );
+  return sha256Hex(canonicalEntry(e));
 }

@@ -1,3 +1,4 @@
+import type { Principal } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import { canonicalJson, entryHash, GENESIS_HASH, type HashedEntry, sha256Hex } from "./canonical.ts";
 
@@ -8,18 +9,25 @@ export type LogEntryType =
   | "notebook.archived"
   | "notebook.unarchived"
   | "notebook.time-range-changed"
+  | "notebook.visibility-changed"
   | "run.started"
-  | "run.finished";
+  | "run.finished"
+  | "access.granted"
+  | "access.changed"
+  | "access.removed"
+  | "share-link.created"
+  | "share-link.revoked";
 
 /** A stored entry: the hashed fields plus its own hash. */
 export type LogEntry = HashedEntry & { type: LogEntryType | string; hash: string };
 
-/** What a caller appends; seq, prevHash and hash are filled in by {@link appendEntry}. */
+/** What a caller appends (always canonical form v2); seq, prevHash and hash are filled in by `append`. */
 export type NewLogEntry = {
   notebookId: string;
   type: LogEntryType;
   atMs: number;
-  actor: string;
+  /** Who did it, as the server established it. */
+  actor: Principal;
   cellId?: string;
   runId?: string;
   data: Record<string, unknown>;
@@ -28,9 +36,12 @@ export type NewLogEntry = {
 type Row = {
   notebook_id: string;
   seq: number;
+  v: number;
   type: string;
   at_ms: number;
   actor: string;
+  actor_kind: Principal["kind"] | null;
+  actor_id: string | null;
   cell_id: string | null;
   run_id: string | null;
   data: string;
@@ -40,12 +51,14 @@ type Row = {
 
 /** Turns a `log_entries` row into a {@link LogEntry}. */
 export function rowToEntry(r: Row): LogEntry {
+  const v2 = r.v === 2;
   return {
+    v: v2 ? 2 : 1,
     notebookId: r.notebook_id,
     seq: r.seq,
     type: r.type,
     atMs: r.at_ms,
-    actor: r.actor,
+    actor: v2 ? { kind: r.actor_kind as Principal["kind"], id: r.actor_id ?? "", name: r.actor } : r.actor,
     cellId: r.cell_id,
     runId: r.run_id,
     data: JSON.parse(r.data) as Record<string, unknown>,
@@ -62,8 +75,8 @@ export function rowToEntry(r: Row): LogEntry {
 export function createLogStore(db: Database) {
   const last = db.prepare("SELECT seq, hash FROM log_entries WHERE notebook_id = ? ORDER BY seq DESC LIMIT 1");
   const insert = db.prepare(`INSERT INTO log_entries
-    (notebook_id, seq, type, at_ms, actor, cell_id, run_id, data, prev_hash, hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    (notebook_id, seq, v, type, at_ms, actor, actor_kind, actor_id, cell_id, run_id, data, prev_hash, hash)
+    VALUES (?, ?, 2, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byNotebook = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
   const putBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?)");
   const getBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ?");
@@ -71,11 +84,12 @@ export function createLogStore(db: Database) {
   const appendTx = db.transaction((e: NewLogEntry): LogEntry => {
     const prev = last.get(e.notebookId) as { seq: number; hash: string } | undefined;
     const hashed: HashedEntry = {
+      v: 2,
       notebookId: e.notebookId,
       seq: (prev?.seq ?? 0) + 1,
       type: e.type,
       atMs: e.atMs,
-      actor: e.actor,
+      actor: { kind: e.actor.kind, id: e.actor.id, name: e.actor.name },
       cellId: e.cellId ?? null,
       runId: e.runId ?? null,
       // round-trip so the stored data is exactly what gets hashed (undefined members dropped)
@@ -88,7 +102,9 @@ export function createLogStore(db: Database) {
       hashed.seq,
       hashed.type,
       hashed.atMs,
-      hashed.actor,
+      e.actor.name,
+      e.actor.kind,
+      e.actor.id,
       hashed.cellId,
       hashed.runId,
       canonicalJson(hashed.data),
@@ -121,3 +137,11 @@ export function createLogStore(db: Database) {
 }
 
 export type LogStore = ReturnType<typeof createLogStore>;
+
+/**
+ * The actor of an entry for display: a v2 entry's principal, or a v1 entry's typed name marked
+ * `verified: false` (before accounts, names were whatever people typed).
+ */
+export function actorOf(e: Pick<HashedEntry, "actor">): { kind?: Principal["kind"]; id?: string; name: string; verified: boolean } {
+  return typeof e.actor === "string" ? { name: e.actor, verified: false } : { ...e.actor, verified: true };
+}

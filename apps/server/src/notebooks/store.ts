@@ -1,10 +1,11 @@
 import { parseDuration } from "@databook/cell-syntax";
-import { META_KEYS, type TimeRangeSetting } from "@databook/wire";
+import { META_KEYS, type Principal, type TimeRangeSetting, type Visibility } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
 import { type DocManager, SERVER_ORIGIN, storeInitialDoc } from "../collab/docs.ts";
 import { cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
-import { newToken, randomId } from "../ids.ts";
+import { randomId } from "../ids.ts";
+import { checkLine } from "../text.ts";
 import type { LogStore } from "../log/store.ts";
 
 /** A notebook as the REST API returns it (docs/api.md). */
@@ -13,10 +14,9 @@ export type NotebookRow = {
   title: string;
   timeRange: TimeRangeSetting;
   archived: boolean;
+  visibility: Visibility;
   createdAtMs: number;
   updatedAtMs: number;
-  editToken: string;
-  viewToken: string;
   templateId: string | null;
 };
 
@@ -30,8 +30,7 @@ type Row = {
   id: string;
   title: string;
   time_range: string;
-  edit_token: string;
-  view_token: string;
+  visibility: Visibility;
   template_id: string | null;
   created_at_ms: number;
   updated_at_ms: number;
@@ -43,25 +42,29 @@ const toNotebook = (r: Row): NotebookRow => ({
   title: r.title,
   timeRange: JSON.parse(r.time_range) as TimeRangeSetting,
   archived: r.archived_at_ms !== null,
+  visibility: r.visibility,
   createdAtMs: r.created_at_ms,
   updatedAtMs: r.updated_at_ms,
-  editToken: r.edit_token,
-  viewToken: r.view_token,
   templateId: r.template_id,
 });
 
 export { MAX_TITLE_CHARS };
 
-/** Trims a title from a request body; throws `{ kind: "bad-input" }` when it is over {@link MAX_TITLE_CHARS}. */
+/**
+ * Trims a title from a request body; throws `{ kind: "bad-input" }` when it is over
+ * {@link MAX_TITLE_CHARS} characters or holds a control or bidirectional formatting character.
+ */
 function checkTitle(title: string): string {
-  const t = title.trim();
-  if (t.length > MAX_TITLE_CHARS)
-    throw {
-      kind: "bad-input",
-      message: `title is ${t.length} characters long; keep it to ${MAX_TITLE_CHARS} characters (put details in a markdown cell)`,
-    };
-  return t;
+  try {
+    return checkLine(title, "title", MAX_TITLE_CHARS, true);
+  } catch (e) {
+    const m = (e as { message: string }).message;
+    throw { kind: "bad-input", message: m.includes("characters long") ? `${m} (put details in a markdown cell)` : m };
+  }
 }
+
+/** Who may view a new notebook unless its creator says otherwise: every signed-in account. */
+export const DEFAULT_VISIBILITY: Visibility = "signed-in";
 
 /** The default time range of a new notebook: the last hour. */
 export const DEFAULT_TIME_RANGE: TimeRangeSetting = { kind: "relative", range: "1h" };
@@ -106,8 +109,11 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
   const now = opts.nowMs ?? Date.now;
   const sel = db.prepare("SELECT * FROM notebooks WHERE id = ?");
   const ins =
-    db.prepare(`INSERT INTO notebooks (id, title, time_range, edit_token, view_token, template_id, created_at_ms, updated_at_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    db.prepare(`INSERT INTO notebooks (id, title, time_range, visibility, template_id, created_at_ms, updated_at_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const insOwner = db.prepare(
+    "INSERT INTO notebook_grants (notebook_id, subject_kind, subject_id, role, granted_at_ms) VALUES (?, 'user', ?, 'owner', ?)",
+  );
   const archive = db.prepare(
     "UPDATE notebooks SET archived_at_ms = ?, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL",
   );
@@ -159,24 +165,22 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     withDoc(id, (doc) => writeArchived(doc, id));
   }
 
-  const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: string) => {
-    ins.run(
-      nb.id,
-      nb.title,
-      JSON.stringify(nb.timeRange),
-      nb.editToken,
-      nb.viewToken,
-      nb.templateId,
-      nb.createdAtMs,
-      nb.updatedAtMs,
-    );
+  const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: Principal, ownerId: string | undefined) => {
+    ins.run(nb.id, nb.title, JSON.stringify(nb.timeRange), nb.visibility, nb.templateId, nb.createdAtMs, nb.updatedAtMs);
+    if (ownerId) insOwner.run(nb.id, ownerId, nb.createdAtMs);
     storeInitialDoc(db, nb.id, doc);
     log.append({
       notebookId: nb.id,
       type: "notebook.created",
       atMs: nb.createdAtMs,
       actor,
-      data: { title: nb.title, timeRange: nb.timeRange, templateId: nb.templateId ?? undefined },
+      data: {
+        title: nb.title,
+        timeRange: nb.timeRange,
+        visibility: nb.visibility,
+        templateId: nb.templateId ?? undefined,
+        owner: ownerId,
+      },
     });
   });
 
@@ -185,11 +189,18 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     withDoc,
     /**
      * Creates a notebook. With `templateId`, copies that notebook's cells (sources only, never
-     * outputs or runs) and, unless given, its time range. Throws `{ kind: "not-found" }` for an
-     * unknown template and `{ kind: "bad-input" }` for a bad time range or a title over
-     * {@link MAX_TITLE_CHARS} characters.
+     * outputs or runs) and, unless given, its time range. `ownerId` (an account id) becomes its
+     * owner. Throws `{ kind: "not-found" }` for an unknown template and `{ kind: "bad-input" }` for
+     * a bad time range or title.
      */
-    create(input: { title?: string; timeRange?: unknown; templateId?: string; actor: string }): NotebookRow {
+    create(input: {
+      title?: string;
+      timeRange?: unknown;
+      templateId?: string;
+      visibility?: Visibility;
+      actor: Principal;
+      ownerId?: string;
+    }): NotebookRow {
       const template = input.templateId ? get(input.templateId) : undefined;
       if (input.templateId && !template)
         throw { kind: "not-found", message: `template notebook ${input.templateId} does not exist` };
@@ -201,10 +212,9 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
         title: checkTitle(input.title ?? "") || (template ? `${template.title} (copy)` : "Untitled incident"),
         timeRange,
         archived: false,
+        visibility: input.visibility ?? DEFAULT_VISIBILITY,
         createdAtMs: t,
         updatedAtMs: t,
-        editToken: newToken(),
-        viewToken: newToken(),
         templateId: template?.id ?? null,
       };
       const cells = template ? withDoc(template.id, cellsSnapshot) : [];
@@ -214,38 +224,35 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
         metaOf(doc).set(META_KEYS.timeRange, nb.timeRange);
         cellsOf(doc).push(cells.map((c) => newCell(randomId(), c.kind, c.source)));
       });
-      createTx(nb, doc, input.actor);
+      createTx(nb, doc, input.actor, input.ownerId);
       doc.destroy();
       return nb;
     },
-    /** All notebooks, newest change first; archived ones only with `includeArchived`. */
-    list(includeArchived: boolean): NotebookRow[] {
-      const q = includeArchived
-        ? "SELECT * FROM notebooks ORDER BY updated_at_ms DESC"
-        : "SELECT * FROM notebooks WHERE archived_at_ms IS NULL ORDER BY updated_at_ms DESC";
-      return (db.prepare(q).all() as Row[]).map(toNotebook);
+    /**
+     * The notebooks matching `filter` (an SQL condition on the `notebooks` row aliased `n`, from
+     * {@link viewableWhere}), newest change first; archived ones only with `includeArchived`.
+     */
+    list(includeArchived: boolean, filter: { sql: string; params: unknown[] }): NotebookRow[] {
+      const q = `SELECT n.* FROM notebooks n WHERE (${filter.sql})${includeArchived ? "" : " AND n.archived_at_ms IS NULL"} ORDER BY n.updated_at_ms DESC`;
+      return (db.prepare(q).all(...filter.params) as Row[]).map(toNotebook);
     },
-    /** Distinct actors of a notebook's log (who created, renamed, ran…), in order of appearance. */
+    /**
+     * Distinct people of a notebook's log (who created, renamed, ran…), in order of appearance, by
+     * display name; the server itself and share links are left out.
+     */
     participants(id: string): string[] {
       const rows = db
         .prepare(
-          "SELECT actor, min(seq) AS s FROM log_entries WHERE notebook_id = ? AND actor <> 'system' GROUP BY actor ORDER BY s",
+          "SELECT actor, min(seq) AS s FROM log_entries WHERE notebook_id = ? AND actor <> 'system' AND coalesce(actor_kind, 'user') IN ('user', 'token', 'cli') GROUP BY actor ORDER BY s",
         )
         .all(id) as { actor: string }[];
       return rows.map((r) => r.actor);
-    },
-    /** The role a token grants on a notebook, or undefined for a wrong token. */
-    roleFor(nb: NotebookRow, token: string | undefined): "editor" | "viewer" | undefined {
-      if (!token) return undefined;
-      if (token === nb.editToken) return "editor";
-      if (token === nb.viewToken) return "viewer";
-      return undefined;
     },
     /**
      * Sets title and/or time range in the notebook's Y.Doc (live for every peer); the doc
      * manager mirrors them to SQLite and the server logs the change with `actor`.
      */
-    update(id: string, patch: { title?: unknown; timeRange?: unknown }, actor: string): NotebookRow {
+    update(id: string, patch: { title?: unknown; timeRange?: unknown }, actor: Principal): NotebookRow {
       let title: string | undefined;
       if (patch.title !== undefined) {
         if (typeof patch.title !== "string" || !patch.title.trim())
@@ -270,7 +277,7 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
      * `archivedAtMs` into the doc's meta so every peer sees it at once. Idempotent: archiving an
      * archived notebook logs nothing more.
      */
-    archive(id: string, actor: string): NotebookRow {
+    archive(id: string, actor: Principal): NotebookRow {
       const t = now();
       db.transaction(() => {
         if (archive.run(t, t, id).changes)
@@ -283,7 +290,7 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
      * Undoes {@link archive}: back on the default list, runnable and editable; logs
      * `notebook.unarchived` and clears the doc's archive keys. Idempotent like archive.
      */
-    unarchive(id: string, actor: string): NotebookRow {
+    unarchive(id: string, actor: Principal): NotebookRow {
       const t = now();
       db.transaction(() => {
         if (unarchive.run(t, id).changes)

@@ -1,6 +1,13 @@
 import { CellSyntaxError, parseCell, resolveTimeRange } from "@databook/cell-syntax";
 import type { InvokeResult, PluginHost } from "@databook/plugin-host";
-import { CELL_KEYS, type CellRun, type DatabookError, INLINE_OUTPUT_MAX_BYTES } from "@databook/wire";
+import {
+  CELL_KEYS,
+  type CellRun,
+  type DatabookError,
+  INLINE_OUTPUT_MAX_BYTES,
+  type Principal,
+  SYSTEM_PRINCIPAL,
+} from "@databook/wire";
 import * as Y from "yjs";
 import { type DocManager, type OpenDoc, SERVER_ORIGIN } from "../collab/docs.ts";
 import { cellsOf, findCell, runOf, sourceOf, timeRangeOf } from "../collab/schema.ts";
@@ -45,6 +52,7 @@ export function createRunService(opts: {
     o: OpenDoc,
     cellId: string,
     base: CellRun,
+    actor: Principal,
     result:
       | { ok: true; contentType: string; body: string; warnings: string[]; durationMs: number }
       | { ok: false; error: DatabookError; durationMs: number },
@@ -74,7 +82,7 @@ export function createRunService(opts: {
         notebookId: o.notebookId,
         type: "run.finished",
         atMs: t,
-        actor: base.user,
+        actor,
         cellId,
         runId: base.id,
         data: {
@@ -101,7 +109,7 @@ export function createRunService(opts: {
         notebookId: o.notebookId,
         type: "run.finished",
         atMs: t,
-        actor: base.user,
+        actor,
         cellId,
         runId: base.id,
         data: { outcome: "failed", durationMs: result.durationMs, warnings: [], error: result.error },
@@ -116,6 +124,7 @@ export function createRunService(opts: {
     o: OpenDoc,
     cellId: string,
     base: CellRun,
+    actor: Principal,
     req: {
       input: string;
       options: [string, string][];
@@ -139,7 +148,7 @@ export function createRunService(opts: {
         };
       } else {
         try {
-          res = await host.invoke(base.plugin!, { ...req, user: base.user, requestId: base.id });
+          res = await host.invoke(base.plugin!, { ...req, user: actor.name, requestId: base.id });
         } catch (e) {
           // the host promises not to throw for plugin failures; anything else is our bug, shown as such
           res = {
@@ -152,14 +161,14 @@ export function createRunService(opts: {
         }
       }
       const final = res.ok
-        ? finish(o, cellId, base, {
+        ? finish(o, cellId, base, actor, {
             ok: true,
             contentType: res.output.contentType,
             body: res.output.body,
             warnings: res.output.warnings,
             durationMs: res.durationMs,
           })
-        : finish(o, cellId, base, { ok: false, error: res.error, durationMs: res.durationMs });
+        : finish(o, cellId, base, actor, { ok: false, error: res.error, durationMs: res.durationMs });
       writeRun(o, cellId, final);
     } finally {
       inflight.delete(key);
@@ -169,12 +178,12 @@ export function createRunService(opts: {
 
   return {
     /**
-     * Starts a run of `cellId` for `user` and returns its id at once (the run goes on in the
+     * Starts a run of `cellId` for `actor` and returns its id at once (the run goes on in the
      * background). Throws a {@link RunRefusal}: 404 (no such cell), 409 (already running),
      * 400 (the cell is markdown: no `@plugin`). A bad header, a bad time range or an unknown plugin
      * do not throw: the run is recorded as failed with a readable error.
      */
-    start(notebookId: string, cellId: string, user: string): { runId: string; done: Promise<void> } {
+    start(notebookId: string, cellId: string, actor: Principal): { runId: string; done: Promise<void> } {
       const o = docs.acquire(notebookId);
       let handedOff = false;
       try {
@@ -228,7 +237,7 @@ export function createRunService(opts: {
         const base: CellRun = {
           id: runId,
           status: "queued",
-          user,
+          user: actor.name,
           startedAtMs: t,
           action: actionOptions.length > 0,
           warnings: [],
@@ -238,7 +247,7 @@ export function createRunService(opts: {
           notebookId,
           type: "run.started",
           atMs: t,
-          actor: user,
+          actor,
           cellId,
           runId,
           data: {
@@ -252,14 +261,14 @@ export function createRunService(opts: {
         });
         inflight.set(key, runId);
         if (failure || !query) {
-          const final = finish(o, cellId, base, { ok: false, error: failure!, durationMs: 0 });
+          const final = finish(o, cellId, base, actor, { ok: false, error: failure!, durationMs: 0 });
           writeRun(o, cellId, final);
           inflight.delete(key);
           return { runId, done: Promise.resolve() };
         }
         writeRun(o, cellId, base);
         handedOff = true;
-        const done = execute(o, cellId, base, {
+        const done = execute(o, cellId, base, actor, {
           input: query.input,
           options: query.options,
           ...(timeRange ? { timeRange } : {}),
@@ -300,7 +309,7 @@ export function createRunService(opts: {
             notebookId: o.notebookId,
             type: "run.finished",
             atMs: now(),
-            actor: "system",
+            actor: SYSTEM_PRINCIPAL,
             cellId,
             runId: r.id,
             data: { outcome: "failed", durationMs: 0, warnings: [], error },

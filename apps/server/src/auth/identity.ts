@@ -1,0 +1,130 @@
+import type { NotebookRole, Principal, Visibility } from "@databook/wire";
+import type { Database } from "better-sqlite3";
+import { type Account, type Accounts, userPrincipal } from "./accounts.ts";
+import type { Grants } from "./grants.ts";
+import { secretHash } from "./secrets.ts";
+import { linkPrincipal, type ShareLink, type ShareLinks } from "./share-links.ts";
+import type { Session, Sessions } from "./sessions.ts";
+
+/**
+ * Who is calling, as the server established it from a credential — never from a name the client
+ * typed. `principal` is undefined for an anonymous caller; `refused` then says why a credential
+ * that was presented did not count (for the 401 message).
+ */
+export type Identity = {
+  principal?: Principal;
+  /** The signed-in person (a session's account). */
+  account?: Account;
+  session?: Session;
+  /** A stakeholder's live share links (a share-link session). */
+  shareLinks?: ShareLink[];
+  credential: "none" | "session" | "share-link";
+  refused?: string;
+};
+
+export const ANONYMOUS: Identity = { credential: "none" };
+
+/** What a caller presented: the session cookie's secret and/or an `Authorization: Bearer` value. */
+export type Credentials = { sessionSecret?: string; bearer?: string };
+
+/**
+ * The SQL condition (on a `notebooks` row aliased `n`) for "this identity may view it" — the same
+ * decision as `roleOn` (keep the two in step), for listing and searching without loading every row.
+ */
+export function viewableWhere(id: Identity): { sql: string; params: unknown[] } {
+  if (id.account?.role === "admin") return { sql: "1 = 1", params: [] };
+  if (id.account)
+    return {
+      sql: `n.visibility = 'signed-in' OR n.id IN (SELECT g.notebook_id FROM notebook_grants g WHERE
+        (g.subject_kind = 'user' AND g.subject_id = ?) OR (g.subject_kind = 'group' AND g.subject_id IN (SELECT value FROM json_each(?))))`,
+      params: [id.account.id, JSON.stringify(id.account.groups)],
+    };
+  if (id.shareLinks?.length)
+    return {
+      sql: "n.id IN (SELECT value FROM json_each(?))",
+      params: [JSON.stringify(id.shareLinks.map((l) => l.notebookId))],
+    };
+  return { sql: "0 = 1", params: [] };
+}
+
+/** The answer for an old editor token (docs/upgrading.md). */
+export const RETIRED_EDITOR_LINK = "editor links were retired: sign in to edit (an admin can give you a role on the notebook)";
+
+/**
+ * Establishes identities and decides roles on notebooks: the one place that says who may do what
+ * with a notebook, used by REST, the WebSocket and live-connection re-checks alike.
+ */
+export function createIdentities(opts: {
+  db: Database;
+  accounts: Accounts;
+  sessions: Sessions;
+  shareLinks: ShareLinks;
+  grants: Grants;
+}) {
+  const { accounts, sessions, shareLinks, grants } = opts;
+  const retired = opts.db.prepare("SELECT notebook_id FROM retired_tokens WHERE token_hash = ?");
+
+  function fromSession(s: Session): Identity | string {
+    if (s.userId) {
+      const a = accounts.get(s.userId);
+      if (!a || a.disabled) return "this account is disabled; ask an admin";
+      return { principal: userPrincipal(a), account: a, session: s, credential: "session" };
+    }
+    const live = (s.shareLinkIds ?? []).map((id) => shareLinks.get(id)).filter((l) => shareLinks.isLive(l));
+    if (live.length === 0) return "the share link was revoked or has expired; ask for a new one";
+    return { principal: linkPrincipal(live[0]!), shareLinks: live, session: s, credential: "share-link" };
+  }
+
+  return {
+    /**
+     * The identity a request's credentials establish. A cookie for an ended session, or a bearer
+     * value that is no credential, gives an anonymous identity with `refused` saying why.
+     */
+    resolve(c: Credentials): Identity {
+      if (c.bearer) {
+        if (retired.get(secretHash(c.bearer))) return { credential: "none", refused: RETIRED_EDITOR_LINK };
+        if (shareLinks.bySecret(c.bearer))
+          return {
+            credential: "none",
+            refused: "a share link works only when opened in a browser; for scripts, ask an admin for an API token",
+          };
+        return { credential: "none", refused: "the bearer token is not valid" };
+      }
+      if (c.sessionSecret) {
+        const s = sessions.lookup(c.sessionSecret);
+        if (!s) return { credential: "none", refused: "your session has ended: sign in again" };
+        const id = fromSession(s);
+        return typeof id === "string" ? { credential: "none", refused: id } : id;
+      }
+      return ANONYMOUS;
+    },
+    /**
+     * Re-establishes an identity from its session as it stands now (for a live connection after an
+     * access change). Undefined when the session, account or every share link has ended.
+     */
+    refresh(id: Identity): Identity | undefined {
+      if (!id.session || !sessions.isLive(id.session.idHash)) return undefined;
+      const fresh = fromSession(id.session);
+      return typeof fresh === "string" ? undefined : fresh;
+    },
+    /**
+     * The role `id` has on a notebook: an admin owns every notebook; a person has the strongest of
+     * their own grant, their groups' grants, and `viewer` when the notebook is visible to every
+     * signed-in account; a stakeholder is a viewer through a live share link of that notebook.
+     */
+    roleOn(id: Identity, nb: { id: string; visibility: Visibility }): NotebookRole | undefined {
+      if (id.account) {
+        if (id.account.role === "admin") return "owner";
+        const own = grants.roleOf(nb.id, id.account.id, id.account.groups);
+        return own ?? (nb.visibility === "signed-in" ? "viewer" : undefined);
+      }
+      if (id.shareLinks?.some((l) => l.notebookId === nb.id)) return "viewer";
+      return undefined;
+    },
+    /** The share link (if any) through which a stakeholder's identity views a notebook. */
+    linkFor: (id: Identity, notebookId: string): ShareLink | undefined =>
+      id.shareLinks?.find((l) => l.notebookId === notebookId),
+  };
+}
+
+export type Identities = ReturnType<typeof createIdentities>;

@@ -1,0 +1,160 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Services } from "../app.ts";
+import type { Account } from "../auth/accounts.ts";
+import { verifyPassword } from "../auth/passwords.ts";
+import { sessionCookieName } from "../auth/plugin.ts";
+import { access } from "../auth/rules.ts";
+import type { SessionVia } from "../auth/sessions.ts";
+import { httpError } from "../http-errors.ts";
+
+/** An account as its owner and admins see it (never a password hash). */
+export function publicAccount(a: Account) {
+  return {
+    id: a.id,
+    ...(a.username ? { username: a.username } : {}),
+    displayName: a.displayName,
+    ...(a.email ? { email: a.email } : {}),
+    role: a.role,
+    disabled: a.disabled,
+    hasPassword: a.hasPassword,
+    oidc: a.oidc !== undefined,
+    groups: a.groups,
+    createdAtMs: a.createdAtMs,
+  };
+}
+
+/** Sign-in attempts per address and per account-and-address (a stranger cannot lock out the admin). */
+export const SIGN_IN_LIMITS = { perAddress: 30, perAccountAndAddress: 10, windowMs: 60_000 } as const;
+
+/**
+ * Starts a session for `who` and sets its cookie; a session the browser already had is ended first
+ * (rotation at sign-in: a cookie planted before sign-in never becomes a signed-in one).
+ */
+export function startSession(
+  s: Services,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  who: { userId: string } | { shareLinkId: string },
+  via: SessionVia,
+): void {
+  if (req.identity.session) s.sessions.end(req.identity.session.idHash);
+  const { secret } = s.sessions.start(who, via);
+  reply.setCookie(sessionCookieName(s.settings), secret, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: s.settings.secureCookies,
+    path: "/",
+    maxAge: Math.floor(s.sessions.lifetimes.absoluteMs / 1000),
+  });
+}
+
+function clearSession(s: Services, reply: FastifyReply): void {
+  reply.clearCookie(sessionCookieName(s.settings), { path: "/", secure: s.settings.secureCookies, sameSite: "lax" });
+}
+
+/** Sign-in, sign-out, the first-admin link and the caller's own account (docs/api.md). */
+export async function authRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
+  const limited = (group: string, max: number, key: (req: FastifyRequest) => string) =>
+    app.rateLimit({
+      max,
+      timeWindow: SIGN_IN_LIMITS.windowMs,
+      keyGenerator: (req) => `${group}|${key(req)}`,
+      onExceeded: () => s.metrics.rateLimited.inc({ group }),
+      errorResponseBuilder: (_req, ctx) =>
+        httpError(429, "too-many-requests", `too many attempts; try again in ${ctx.after}`),
+    });
+  const perAddress = limited("sign-in", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
+  const perAccount = limited("sign-in-account", SIGN_IN_LIMITS.perAccountAndAddress, (req) => {
+    const u = (req.body as { username?: unknown } | undefined)?.username;
+    return `${req.ip}|${typeof u === "string" ? u.trim().toLowerCase() : ""}`;
+  });
+  const linkLimit = limited("links", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
+
+  app.get("/api/auth/config", { config: access.public("the sign-in page needs it before anyone is signed in") }, async () => ({
+    localSignIn: s.settings.localSignIn,
+    ...(s.settings.oidc ? { oidc: { label: s.settings.oidc.label, startUrl: "/auth/oidc/start" } } : {}),
+    needsFirstAdmin: s.accounts.count() === 0,
+  }));
+
+  app.post(
+    "/api/auth/signin",
+    { config: access.public("signing in"), onRequest: perAddress, preHandler: perAccount },
+    async (req, reply) => {
+      if (!s.settings.localSignIn)
+        throw httpError(403, "denied", "sign-in with a password is turned off here; use the single sign-on button");
+      const b = (req.body ?? {}) as { username?: unknown; password?: unknown };
+      if (typeof b.username !== "string" || typeof b.password !== "string")
+        throw httpError(400, "bad-input", "send { username, password } as JSON strings");
+      const ok = await verifyPassword(b.password, s.accounts.passwordHashOf(b.username));
+      const account = ok ? s.accounts.byUsername(b.username) : undefined;
+      if (!account) {
+        s.metrics.signInFailures.inc({ via: "password" });
+        // one answer for an unknown name and a wrong password
+        throw httpError(401, "denied", "wrong username or password");
+      }
+      if (account.disabled) throw httpError(403, "denied", "this account is disabled; ask an admin");
+      startSession(s, req, reply, { userId: account.id }, "password");
+      return { account: publicAccount(account) };
+    },
+  );
+
+  app.post("/api/auth/signout", { config: access.anySession() }, async (req, reply) => {
+    s.sessions.end(req.identity.session!.idHash);
+    clearSession(s, reply);
+    s.accessChanged();
+    return { ok: true };
+  });
+
+  app.post("/api/auth/signout-everywhere", { config: access.signedIn() }, async (req, reply) => {
+    const ended = s.sessions.endAllFor(req.identity.account!.id);
+    clearSession(s, reply);
+    s.accessChanged();
+    return { ok: true, sessionsEnded: ended };
+  });
+
+  app.get("/api/me", { config: access.anySession() }, async (req) => {
+    const id = req.identity;
+    return {
+      principal: id.principal,
+      ...(id.account ? { account: publicAccount(id.account) } : {}),
+      ...(id.shareLinks
+        ? { shareLinks: id.shareLinks.map((l) => ({ id: l.id, notebookId: l.notebookId, label: l.label })) }
+        : {}),
+    };
+  });
+
+  app.patch("/api/me", { config: access.signedIn(), preHandler: perAccount }, async (req) => {
+    const a = req.identity.account!;
+    const b = (req.body ?? {}) as { displayName?: unknown; password?: unknown; currentPassword?: unknown };
+    if (b.password !== undefined) {
+      if (typeof b.password !== "string") throw httpError(400, "bad-input", "password must be a string");
+      // a stolen session cookie must not be enough to take the account over
+      if (a.hasPassword) {
+        const cur = typeof b.currentPassword === "string" ? b.currentPassword : "";
+        if (!(await verifyPassword(cur, s.accounts.passwordHashOf(a.username ?? "")))) {
+          s.metrics.signInFailures.inc({ via: "password" });
+          throw httpError(403, "denied", "the current password is wrong");
+        }
+      }
+      await s.accounts.setPassword(a.id, b.password);
+    }
+    let next = s.accounts.get(a.id)!;
+    if (b.displayName !== undefined) next = s.accounts.setDisplayName(a.id, b.displayName);
+    return { account: publicAccount(next) };
+  });
+
+  app.get(
+    "/auth/link/:secret",
+    { config: access.public("the one-time first-admin link printed at start"), onRequest: linkLimit },
+    async (req, reply) => {
+      const r = await s.signInLinks.redeemFirstAdmin((req.params as { secret: string }).secret);
+      if (typeof r === "string") {
+        s.metrics.signInFailures.inc({ via: "first-admin-link" });
+        return reply.redirect(`/signin?problem=link-${r}`, 303);
+      }
+      s.sharing.adoptOrphans(r);
+      startSession(s, req, reply, { userId: r.id }, "first-admin-link");
+      return reply.redirect("/account?welcome=1", 303);
+    },
+  );
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../app.ts";
+import { access } from "../auth/rules.ts";
+import { httpError } from "../http-errors.ts";
+import { ARCHIVED_REFUSAL } from "../notebooks/store.ts";
+import { notebookOf } from "./notebooks.ts";
+
+/** Cell runs and their stored outputs (docs/api.md). */
+export async function runRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
+  app.post("/api/notebooks/:id/cells/:cellId/run", { config: access.notebook("editor") }, async (req, reply) => {
+    const { notebook } = notebookOf(req);
+    if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.run);
+    const { runId } = s.runs.start(notebook.id, (req.params as { cellId: string }).cellId, req.identity.principal!);
+    reply.code(202);
+    return { runId };
+  });
+
+  app.get("/api/notebooks/:id/runs/:runId/output", { config: access.notebook("viewer") }, async (req, reply) => {
+    const { notebook } = notebookOf(req);
+    const runId = (req.params as { runId: string }).runId;
+    const fin = s.db
+      .prepare("SELECT data FROM log_entries WHERE notebook_id = ? AND run_id = ? AND type = 'run.finished'")
+      .get(notebook.id, runId) as { data: string } | undefined;
+    if (!fin) throw httpError(404, "not-found", `no finished run ${runId} in this notebook`);
+    const h = (JSON.parse(fin.data) as { outputHash?: string }).outputHash;
+    const blob = h ? s.log.getBlob(h) : undefined;
+    if (!blob) throw httpError(404, "not-found", `run ${runId} has no output (it failed)`);
+    // outputs come from plugins (and through them from other systems): UTF-8 text that must
+    // never be sniffed or run as a page on Databook's origin
+    const textual = blob.contentType.startsWith("text/") && !/;\s*charset=/i.test(blob.contentType);
+    reply.header("content-type", textual ? `${blob.contentType}; charset=utf-8` : blob.contentType);
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("content-security-policy", "sandbox; default-src 'none'");
+    return blob.body;
+  });
+}
