@@ -22,7 +22,7 @@ try {
       notebookId: `nb${i % 10}`,
       type: "run.started",
       atMs: Date.now(),
-      actor: "ana",
+      actor: { kind: "user", id: "u-ana", name: "ana" },
       cellId: "c1",
       runId: `r${i}`,
       data: {
@@ -44,7 +44,7 @@ try {
       notebookId: `nb${i % 10}`,
       type: "run.finished",
       atMs: Date.now(),
-      actor: "ana",
+      actor: { kind: "user", id: "u-ana", name: "ana" },
       cellId: "c1",
       runId: `r${i}`,
       data: { outcome: "done", durationMs: 12, contentType: "text/plain", outputHash, outputBytes: 4096, warnings: [] },

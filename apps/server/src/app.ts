@@ -3,6 +3,7 @@ import fastifyRateLimit from "@fastify/rate-limit";
 import fastifyWebsocket from "@fastify/websocket";
 import type { Database } from "better-sqlite3";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { createAudit } from "./audit.ts";
 import { createAccounts } from "./auth/accounts.ts";
 import { type AuthSettings, authSettingsFromEnv } from "./auth/config.ts";
 import { createGrants } from "./auth/grants.ts";
@@ -12,6 +13,7 @@ import { authentication } from "./auth/plugin.ts";
 import { createSessions } from "./auth/sessions.ts";
 import { createShareLinks } from "./auth/share-links.ts";
 import { createSignInLinks } from "./auth/sign-in-links.ts";
+import { createTokens } from "./auth/tokens.ts";
 import { createDocManager, type DocHooks } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
@@ -30,6 +32,7 @@ import { pluginRoutes } from "./routes/plugins.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { searchRoutes } from "./routes/search.ts";
 import { sharingRoutes } from "./routes/sharing.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
@@ -85,7 +88,17 @@ function createServices(opts: AppOptions) {
   const sessions = createSessions(db, settings.sessions, now);
   const shareLinks = createShareLinks(db, now);
   const grants = createGrants(db, now);
-  const identities = createIdentities({ db, accounts, sessions, shareLinks, grants });
+  const tokens = createTokens(db, now);
+  const audit = createAudit(db, now);
+  const identities = createIdentities({
+    db,
+    accounts,
+    sessions,
+    shareLinks,
+    grants,
+    tokens,
+    onTokenFirstUse: (t, principal) => audit.record("token.first-use", principal, { tokenId: t.id, name: t.name }),
+  });
   const live = createLiveConnections({
     identities,
     notebookById: (id) => notebooks.get(id),
@@ -93,7 +106,15 @@ function createServices(opts: AppOptions) {
   });
   /** Re-decides every open connection's rights now (after any change to accounts, roles or links). */
   const accessChanged = () => live.recheck();
-  const sharing = createSharing({ db, accounts, grants, shareLinks, appendLog, onAccessChanged: accessChanged, nowMs: now });
+  const sharing = createSharing({
+    db,
+    accounts,
+    grants,
+    shareLinks,
+    appendLog,
+    onAccessChanged: accessChanged,
+    nowMs: now,
+  });
   const signInLinks = createSignInLinks(db, accounts, now);
 
   // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads.
@@ -168,6 +189,8 @@ function createServices(opts: AppOptions) {
     sessions,
     shareLinks,
     grants,
+    tokens,
+    audit,
     identities,
     live,
     sharing,
@@ -224,6 +247,7 @@ export async function createApp(opts: AppOptions) {
     searchRoutes,
     pluginRoutes,
     adminRoutes,
+    tokenRoutes,
     collabRoutes,
   ])
     await app.register(routes, { services: s });

@@ -43,7 +43,12 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (e.kind && isErrorKind(e.kind))
       return reply.code(STATUS_OF[e.kind] ?? 500).send({ error: { kind: e.kind, message: e.message } });
     if (e.statusCode && e.statusCode < 500) {
-      const kind = e.statusCode === 429 ? "too-many-requests" : e.statusCode === 401 || e.statusCode === 403 ? "denied" : "bad-input";
+      const kind =
+        e.statusCode === 429
+          ? "too-many-requests"
+          : e.statusCode === 401 || e.statusCode === 403
+            ? "denied"
+            : "bad-input";
       return reply
         .code(e.statusCode)
         .send({ error: { kind, message: FRAMEWORK_HINTS[e.code ?? ""] ?? e.message ?? "bad request" } });

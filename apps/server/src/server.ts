@@ -10,6 +10,7 @@ import { type AppOptions, createApp } from "./app.ts";
 import { authSettingsFromEnv } from "./auth/config.ts";
 import { accessForRoutesInside } from "./auth/plugin.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
+import { addressContext, authInterceptor } from "./grpc/auth.ts";
 import { pluginServiceRoutes } from "./grpc/service.ts";
 
 /** The web app's static build inside the repository (apps/web/build), used when present. */
@@ -69,10 +70,16 @@ export async function startServer(opts: ServerOptions) {
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
     });
     const routes = pluginServiceRoutes(host);
+    // the same authorization on both entry points: the web port's Connect routes and the gRPC port
+    const interceptors = [authInterceptor({ identities: a.services.identities, audit: a.services.audit, host })];
     await a.app.register(async (connect) => {
       // Connect's routes take no options: their rule comes from this context
-      accessForRoutesInside(connect, { kind: "signed-in" });
-      await connect.register(fastifyConnectPlugin, { routes });
+      accessForRoutesInside(connect, { kind: "connect" });
+      await connect.register(fastifyConnectPlugin, {
+        routes,
+        interceptors,
+        contextValues: (req) => addressContext(req.ip),
+      });
     });
     await a.app.listen({ host: opts.host, port: opts.port });
     const port = (a.app.server.address() as AddressInfo).port;
@@ -80,7 +87,13 @@ export async function startServer(opts: ServerOptions) {
     let grpc: http2.Http2Server | undefined;
     let grpcUrl: string | undefined;
     if (opts.grpcPort !== false) {
-      grpc = http2.createServer(connectNodeAdapter({ routes }));
+      grpc = http2.createServer(
+        connectNodeAdapter({
+          routes,
+          interceptors,
+          contextValues: (req) => addressContext(req.socket.remoteAddress),
+        }),
+      );
       const g = grpc;
       await new Promise<void>((res, rej) => {
         g.once("error", rej);

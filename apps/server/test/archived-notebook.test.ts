@@ -6,10 +6,10 @@ import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { verifyLog } from "../src/log/verify.ts";
 import {
   addCell,
-  api,
+  type Caller,
   cellRun,
   cellText,
-  connectClient,
+  type connectClient,
   pluginsDirWith,
   startApp,
   tempDir,
@@ -24,7 +24,8 @@ const cleanups: (() => unknown)[] = [];
 let host: PluginHost;
 let s: Awaited<ReturnType<typeof startApp>>;
 let dataDir: string;
-let nb: { id: string; editToken: string; viewToken: string };
+let nb: { id: string };
+let people: Record<"ana" | "bo" | "cy", Caller>;
 let ana: ReturnType<typeof connectClient>;
 let bo: ReturnType<typeof connectClient>;
 
@@ -38,9 +39,11 @@ before(async () => {
   dataDir = t.dir;
   s = await startApp(t.dir, { host, indexDelayMs: 10 });
   cleanups.push(() => s.stop());
-  nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "payments outage" }, { "x-databook-user": "ana" })).body;
-  ana = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
-  bo = connectClient(s.wsBase, nb.id, nb.editToken, "bo");
+  people = { ana: await s.user("ana"), bo: await s.user("bo"), cy: await s.user("cy") };
+  nb = (await people.ana.api("/api/notebooks", "POST", { title: "payments outage" })).body;
+  s.grant(nb.id, people.bo, "editor");
+  ana = people.ana.ws(nb.id);
+  bo = people.bo.ws(nb.id);
   cleanups.push(ana.destroy, bo.destroy);
   await Promise.all([ana.synced, bo.synced]);
   addCell(ana.doc, "q1", "@plugin=echo\nbefore");
@@ -50,9 +53,8 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-const asEditor = (who: string) => ({ authorization: `Bearer ${nb.editToken}`, "x-databook-user": who });
-const post = (path: string, who = "ana", body?: unknown) =>
-  api(`${s.url}/api/notebooks/${nb.id}${path}`, "POST", body, asEditor(who));
+const post = (path: string, who: "ana" | "bo" | "cy" = "ana", body?: unknown) =>
+  people[who].api(`/api/notebooks/${nb.id}${path}`, "POST", body);
 const storedUpdates = () =>
   (s.db.prepare("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?").get(nb.id) as { n: number }).n;
 const serverText = () => cellText(s.docs.open.get(nb.id)!.doc, "q1")?.toString();
@@ -95,7 +97,7 @@ describe("archiving a notebook", () => {
   });
 
   it("refuses a PATCH with 409", async () => {
-    const r = await api(`${s.url}/api/notebooks/${nb.id}`, "PATCH", { title: "renamed" }, asEditor("ana"));
+    const r = await people.ana.api(`/api/notebooks/${nb.id}`, "PATCH", { title: "renamed" });
     assert.equal(r.status, 409);
     assert.equal(r.body.error.message, "this notebook is archived; unarchive it to change it");
   });
@@ -117,8 +119,8 @@ describe("archiving a notebook", () => {
     ana.destroy();
     bo.destroy();
     await waitFor(() => !s.docs.open.has(nb.id), "the doc unloaded");
-    ana = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
-    bo = connectClient(s.wsBase, nb.id, nb.editToken, "bo");
+    ana = people.ana.ws(nb.id);
+    bo = people.bo.ws(nb.id);
     cleanups.push(ana.destroy, bo.destroy);
     await Promise.all([ana.synced, bo.synced]);
     assert.equal(bo.doc.getMap("meta").get("archived"), true);
@@ -127,9 +129,9 @@ describe("archiving a notebook", () => {
   });
 
   it("gives a notebook archived before the doc carried the flag its flag on load", async () => {
-    const old = (await api(`${s.url}/api/notebooks`, "POST", { title: "older incident" })).body;
+    const old = (await people.ana.api("/api/notebooks", "POST", { title: "older incident" })).body;
     s.db.prepare("UPDATE notebooks SET archived_at_ms = 1764385200000 WHERE id = ?").run(old.id);
-    const c = connectClient(s.wsBase, old.id, old.viewToken, "cy");
+    const c = people.cy.ws(old.id);
     cleanups.push(c.destroy);
     await c.synced;
     await waitFor(() => c.doc.getMap("meta").get("archived") === true, "the flag on load");
@@ -139,10 +141,9 @@ describe("archiving a notebook", () => {
 
 describe("unarchiving a notebook", () => {
   it("is for editors only", async () => {
-    const r = await api(`${s.url}/api/notebooks/${nb.id}/unarchive`, "POST", undefined, {
-      authorization: `Bearer ${nb.viewToken}`,
-    });
+    const r = await post("/unarchive", "cy");
     assert.equal(r.status, 403);
+    assert.equal((await s.stakeholder(nb.id).api(`/api/notebooks/${nb.id}/unarchive`, "POST")).status, 403);
     assert.equal(ana.doc.getMap("meta").get("archived"), true);
   });
 
@@ -166,10 +167,10 @@ describe("unarchiving a notebook", () => {
   it("logs archive and unarchive once each, hash-chained; log verify passes", async () => {
     // repeating either is a no-op: nothing more is logged
     assert.equal((await post("/unarchive")).status, 200);
-    const entries = s.log.entries(nb.id) as { type: string; actor: string; data: unknown }[];
+    const entries = s.log.entries(nb.id) as { type: string; actor: { name: string }; data: unknown }[];
     const closing = entries.filter((e) => e.type === "notebook.archived" || e.type === "notebook.unarchived");
     assert.deepEqual(
-      closing.map((e) => [e.type, e.actor, e.data]),
+      closing.map((e) => [e.type, e.actor.name, e.data]),
       [
         ["notebook.archived", "ana", {}],
         ["notebook.unarchived", "bo", {}],
@@ -180,12 +181,12 @@ describe("unarchiving a notebook", () => {
       encoding: "utf8",
     });
     assert.equal(cli.status, 0, cli.stderr);
-    const timeline = await api(`${s.url}/api/notebooks/${nb.id}/timeline`, "GET", undefined, asEditor("ana"));
+    const timeline = await people.ana.api(`/api/notebooks/${nb.id}/timeline`, "GET");
     assert.deepEqual(
       timeline.body.entries.map((e: { type: string }) => e.type).filter((t: string) => t.startsWith("notebook.")),
       ["notebook.created", "notebook.archived", "notebook.unarchived"],
     );
-    const md = await api(`${s.url}/api/notebooks/${nb.id}/export.md`, "GET", undefined, asEditor("ana"));
+    const md = await people.ana.api(`/api/notebooks/${nb.id}/export.md`, "GET");
     assert.match(md.body, /\| ana \| archived the notebook \|/);
     assert.match(md.body, /\| bo \| unarchived the notebook \|/);
   });
@@ -196,7 +197,7 @@ describe("unarchiving a notebook", () => {
     meta.set("archivedAtMs", 1);
     await waitFor(() => !meta.has("archived") && !meta.has("archivedAtMs"), "the flag put back");
     assert.equal(bo.doc.getMap("meta").has("archived"), false);
-    const nbRest = await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, asEditor("ana"));
+    const nbRest = await people.ana.api(`/api/notebooks/${nb.id}`, "GET");
     assert.equal(nbRest.body.archived, false);
   });
 });

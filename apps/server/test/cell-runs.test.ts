@@ -4,13 +4,26 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { verifyLog } from "../src/log/verify.ts";
-import { addCell, api, cellRun, connectClient, pluginsDirWith, startApp, tempDir, waitFor } from "./helpers.ts";
+import {
+  addCell,
+  api,
+  type Caller,
+  cellRun,
+  type connectClient,
+  pluginsDirWith,
+  startApp,
+  tempDir,
+  waitFor,
+} from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 let host: PluginHost;
 let s: Awaited<ReturnType<typeof startApp>>;
 let dataDir: string;
-let nb: { id: string; editToken: string; viewToken: string };
+let nb: { id: string };
+let ana: Caller;
+let stake: Caller;
+const ALL = { sql: "1 = 1", params: [] };
 let editor: ReturnType<typeof connectClient>;
 let follower: ReturnType<typeof connectClient>;
 
@@ -30,19 +43,16 @@ before(async () => {
   dataDir = t.dir;
   s = await startApp(t.dir, { host, indexDelayMs: 10 });
   cleanups.push(() => s.stop());
+  ana = await s.user("ana");
   nb = (
-    await api(
-      `${s.url}/api/notebooks`,
-      "POST",
-      {
-        title: "checkout errors",
-        timeRange: { kind: "absolute", startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 },
-      },
-      { "x-databook-user": "ana" },
-    )
+    await ana.api("/api/notebooks", "POST", {
+      title: "checkout errors",
+      timeRange: { kind: "absolute", startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 },
+    })
   ).body;
-  editor = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
-  follower = connectClient(s.wsBase, nb.id, nb.viewToken, "stakeholder");
+  stake = s.stakeholder(nb.id);
+  editor = ana.ws(nb.id);
+  follower = stake.ws(nb.id);
   cleanups.push(editor.destroy, follower.destroy);
   await Promise.all([editor.synced, follower.synced]);
 });
@@ -50,13 +60,8 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function runCell(cellId: string, user = "ana") {
-  return api(
-    `${s.url}/api/notebooks/${nb.id}/cells/${cellId}/run`,
-    "POST",
-    { user },
-    { authorization: `Bearer ${nb.editToken}` },
-  );
+async function runCell(cellId: string, who: Caller = ana) {
+  return who.api(`/api/notebooks/${nb.id}/cells/${cellId}/run`, "POST", {});
 }
 
 async function cellAtServer(id: string) {
@@ -121,10 +126,11 @@ describe("cell runs", () => {
     addCell(editor.doc, "a", "@plugin=echo\naaa");
     addCell(editor.doc, "b", "@plugin=echo\nbbb");
     await cellAtServer("b");
-    const first = s.runs.start(nb.id, "a", "ana");
-    const other = s.runs.start(nb.id, "b", "bo");
+    const bo = { kind: "user", id: "bo-id", name: "bo" } as const;
+    const first = s.runs.start(nb.id, "a", ana.principal);
+    const other = s.runs.start(nb.id, "b", bo);
     assert.throws(
-      () => s.runs.start(nb.id, "a", "cy"),
+      () => s.runs.start(nb.id, "a", bo),
       (e: any) => e.status === 409 && /already running/.test(e.message) && e.message.includes(first.runId),
     );
     await Promise.all([first.done, other.done]);
@@ -161,13 +167,11 @@ describe("cell runs", () => {
     assert.equal(md.status, 400);
     assert.match(md.body.error.message, /no @plugin line/);
     assert.equal((await runCell("nope")).status, 404);
-    const v = await api(
-      `${s.url}/api/notebooks/${nb.id}/cells/md/run`,
-      "POST",
-      {},
-      { authorization: `Bearer ${nb.viewToken}` },
-    );
+    const v = await runCell("md", stake);
     assert.equal(v.status, 403);
+    assert.match(v.body.error.message, /share link/);
+    const vic = await s.user("vic");
+    assert.equal((await runCell("md", vic)).status, 403, "a signed-in viewer cannot run cells either");
   });
 
   it("runs that set an option the plugin marks as an action are flagged", async () => {
@@ -180,7 +184,7 @@ describe("cell runs", () => {
     const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
     assert.equal(started.data.action, true);
     assert.deepEqual(started.data.actionOptions, ["action"]);
-    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
+    const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
     assert.equal(tl.entries.find((e: any) => e.runId === body.runId && e.type === "run.started").action, true);
   });
 
@@ -194,10 +198,10 @@ describe("cell runs", () => {
     assert.equal(run.output, undefined);
     assert.equal(run.outputBytes, 70_000);
     assert.match(run.outputRef, /^[0-9a-f]{64}$/);
-    const out = await fetch(`${s.url}/api/runs/${body.runId}/output?token=${nb.viewToken}`);
+    const out = await fetch(`${s.url}/api/notebooks/${nb.id}/runs/${body.runId}/output`, { headers: stake.headers });
     assert.equal(out.headers.get("content-type"), "text/plain; charset=utf-8");
     assert.equal(await out.text(), big);
-    assert.equal((await fetch(`${s.url}/api/runs/${body.runId}/output?token=wrong`)).status, 401);
+    assert.equal((await fetch(`${s.url}/api/notebooks/${nb.id}/runs/${body.runId}/output`)).status, 401);
     const again = await runCell("big");
     await waitFor(
       () => cellRun(follower.doc, "big")?.id === again.body.runId && cellRun(follower.doc, "big").status === "done",
@@ -220,11 +224,7 @@ describe("cell runs", () => {
   });
 
   it("timeline, export and search return the runs, and the log verifies", async () => {
-    const tl = (
-      await api(`${s.url}/api/notebooks/${nb.id}/timeline`, "GET", undefined, {
-        authorization: `Bearer ${nb.viewToken}`,
-      })
-    ).body;
+    const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
     assert.equal(tl.headHash, s.log.head(nb.id));
     const fin = tl.entries.find((e: any) => e.type === "run.finished" && e.plugin === "echo" && e.outcome === "done");
     assert.equal(fin.actor, "ana");
@@ -232,7 +232,7 @@ describe("cell runs", () => {
     assert.equal(typeof fin.durationMs, "number");
     assert.ok(tl.entries.some((e: any) => e.outcome === "failed" && e.errorKind === "not-found"));
 
-    const md = await fetch(`${s.url}/api/notebooks/${nb.id}/export.md?token=${nb.viewToken}`);
+    const md = await fetch(`${s.url}/api/notebooks/${nb.id}/export.md`, { headers: stake.headers });
     assert.match(md.headers.get("content-type")!, /text\/markdown/);
     const text = await md.text();
     assert.match(text, /^# checkout errors$/m);
@@ -242,15 +242,15 @@ describe("cell runs", () => {
     assert.match(text, /\| .* \| ana \| ran echo: hello world \|/);
     assert.match(text, /failed: \*\*not-found\*\*/);
 
-    await waitFor(() => s.search.search("HELLO").length > 0, "the output to be indexed");
-    const found = (await api(`${s.url}/api/search?q=${encodeURIComponent("hello world")}`, "GET")).body.results;
+    await waitFor(() => s.search.search("HELLO", ALL).length > 0, "the output to be indexed");
+    const found = (await ana.api(`/api/search?q=${encodeURIComponent("hello world")}`, "GET")).body.results;
     assert.ok(found.some((r: any) => r.where === "output" && r.snippet.includes("<mark>HELLO</mark>")));
-    await waitFor(() => s.search.search("HighLatency").length > 0, "cell sources to be indexed");
-    const cell = (await api(`${s.url}/api/search?q=HighLat`, "GET")).body.results;
+    await waitFor(() => s.search.search("HighLatency", ALL).length > 0, "cell sources to be indexed");
+    const cell = (await ana.api("/api/search?q=HighLat", "GET")).body.results;
     assert.equal(cell[0].where, "cell");
     assert.equal(cell[0].cellId, "silence");
     assert.match(cell[0].snippet, /&#34;<mark>HighLatency<\/mark>&#34;/, "HTML escaped around the mark");
-    const title = (await api(`${s.url}/api/search?q=checkout`, "GET")).body.results;
+    const title = (await stake.api("/api/search?q=checkout", "GET")).body.results;
     assert.deepEqual(
       title.map((r: any) => r.where),
       ["title"],
@@ -267,8 +267,8 @@ describe("cell runs", () => {
     const { stdout } = await promisify(execFile)(process.execPath, [bin, "export", nb.id, "--data", dataDir], {
       encoding: "utf8",
     });
-    const api = await (await fetch(`${s.url}/api/notebooks/${nb.id}/export.md?token=${nb.viewToken}`)).text();
-    assert.equal(stdout, api);
+    const viaApi = await (await fetch(`${s.url}/api/notebooks/${nb.id}/export.md`, { headers: stake.headers })).text();
+    assert.equal(stdout, viaApi);
     assert.match(stdout, /^# checkout errors\n/);
   });
 });

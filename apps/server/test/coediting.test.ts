@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { CLOSE_CODES } from "@databook/wire";
-import { WebSocket } from "ws";
+import { CLOSE_CODES, PROTOCOL_VERSION } from "@databook/wire";
 import * as Y from "yjs";
-import { addCell, api, cellText, connectClient, startApp, tempDir, waitFor } from "./helpers.ts";
+import { addCell, type Caller, cellText, rawSocket, startApp, tempDir, waitFor } from "./helpers.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -14,35 +13,25 @@ async function setup(extra = {}) {
   const t = tempDir();
   const s = await startApp(t.dir, extra);
   cleanups.push(t.cleanup);
-  const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "db latency" }, { "x-databook-user": "ana" })).body;
-  return { t, s, nb };
+  const ana = await s.user("ana");
+  const bo = await s.user("bo");
+  const nb = (await ana.api("/api/notebooks", "POST", { title: "db latency" })).body;
+  s.grant(nb.id, bo, "editor");
+  return { t, s, nb, ana, bo };
 }
 
-function client(s: { wsBase: string }, nb: { id: string }, token: string, name: string) {
-  const c = connectClient(s.wsBase, nb.id, token, name);
+function client(who: Caller, nb: { id: string }) {
+  const c = who.ws(nb.id);
   cleanups.push(c.destroy);
   return c;
 }
 
-/** Opens a raw socket and resolves with its close code and reason. */
-function rawSocket(url: string) {
-  const ws = new WebSocket(url);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.on("open", () => resolve());
-    ws.on("error", reject);
-  });
-  return { ws, closed, opened };
-}
-
 describe("co-editing over y-websocket", () => {
   it("two editors typing into one cell converge", async () => {
-    const { s, nb } = await setup();
+    const { s, nb, ana, bo } = await setup();
     cleanups.push(() => s.stop());
-    const a = client(s, nb, nb.editToken, "ana");
-    const b = client(s, nb, nb.editToken, "bo");
+    const a = client(ana, nb);
+    const b = client(bo, nb);
     await Promise.all([a.synced, b.synced]);
     assert.equal(a.doc.getMap("meta").get("title"), "db latency", "the server sends the stored doc");
     addCell(a.doc, "cell1", "@plugin=echo\n");
@@ -60,10 +49,10 @@ describe("co-editing over y-websocket", () => {
   });
 
   it("offline edits merge after reconnect with nothing lost or duplicated", async () => {
-    const { s, nb } = await setup();
+    const { s, nb, ana, bo } = await setup();
     cleanups.push(() => s.stop());
-    const a = client(s, nb, nb.editToken, "ana");
-    const b = client(s, nb, nb.editToken, "bo");
+    const a = client(ana, nb);
+    const b = client(bo, nb);
     await Promise.all([a.synced, b.synced]);
     addCell(a.doc, "c", "select 1");
     await waitFor(() => cellText(b.doc, "c") !== undefined, "b to see the cell");
@@ -91,8 +80,9 @@ describe("co-editing over y-websocket", () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     let s = await startApp(t.dir, { compactEvery: 7 });
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "restart me" })).body;
-    const a = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+    const ana = await s.user("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "restart me" })).body;
+    const a = ana.ws(nb.id);
     await a.synced;
     addCell(a.doc, "c", "");
     const text = cellText(a.doc, "c")!;
@@ -108,7 +98,7 @@ describe("co-editing over y-websocket", () => {
     await s.stop();
     s = await startApp(t.dir);
     cleanups.push(() => s.stop());
-    const b = client(s, nb, nb.viewToken, "bo");
+    const b = client(await s.user("bo"), nb);
     await b.synced;
     assert.equal(cellText(b.doc, "c")?.toString(), expected);
     assert.equal(b.doc.getMap("meta").get("title"), "restart me");
@@ -120,80 +110,81 @@ describe("co-editing over y-websocket", () => {
   });
 
   it("a viewer's edits and runs are refused and other peers never see them", async () => {
-    const { s, nb } = await setup();
+    const { s, nb, ana } = await setup();
     cleanups.push(() => s.stop());
-    const ed = client(s, nb, nb.editToken, "ana");
-    const viewer = client(s, nb, nb.viewToken, "stakeholder");
+    const stake = s.stakeholder(nb.id);
+    const ed = client(ana, nb);
+    const viewer = client(stake, nb);
     await Promise.all([ed.synced, viewer.synced]);
     addCell(ed.doc, "c", "@plugin=echo\nhello");
     await waitFor(() => cellText(viewer.doc, "c") !== undefined, "the viewer to follow the editor");
     cellText(viewer.doc, "c")!.insert(0, "VIEWER WAS HERE ");
     // presence is relayed and travels on the same socket after the edit: once the editor sees it,
     // the server has handled (and dropped) the viewer's edit
-    viewer.provider.awareness.setLocalStateField("user", { name: "stakeholder" });
+    viewer.provider.awareness.setLocalStateField("user", { name: "the CEO" });
     await waitFor(
-      () => [...ed.provider.awareness.getStates().values()].some((st: any) => st.user?.name === "stakeholder"),
+      () => [...ed.provider.awareness.getStates().values()].some((st: any) => st.user?.kind === "share-link"),
       "the viewer's presence",
+    );
+    assert.ok(
+      ![...ed.provider.awareness.getStates().values()].some((st: any) => st.user?.name === "the CEO"),
+      "presence names are the server's, not what the peer typed",
     );
     assert.equal(cellText(ed.doc, "c")!.toString(), "@plugin=echo\nhello");
     assert.equal(cellText(s.docs.open.get(nb.id)!.doc, "c")!.toString(), "@plugin=echo\nhello");
-    const run = await api(
-      `${s.url}/api/notebooks/${nb.id}/cells/c/run`,
-      "POST",
-      {},
-      { authorization: `Bearer ${nb.viewToken}` },
-    );
+    const run = await stake.api(`/api/notebooks/${nb.id}/cells/c/run`, "POST", {});
     assert.equal(run.status, 403);
     assert.equal(run.body.error.kind, "denied");
-    const patch = await api(
-      `${s.url}/api/notebooks/${nb.id}`,
-      "PATCH",
-      { title: "x" },
-      { authorization: `Bearer ${nb.viewToken}` },
-    );
+    const patch = await stake.api(`/api/notebooks/${nb.id}`, "PATCH", { title: "x" });
     assert.equal(patch.status, 403);
     // a fresh peer loads from storage: the viewer's edit was never stored
-    const late = client(s, nb, nb.editToken, "late");
+    const late = client(ana, nb);
     await late.synced;
     assert.equal(cellText(late.doc, "c")!.toString(), "@plugin=echo\nhello");
   });
 
   it("malformed and oversized frames close that connection with a named code while others go on", async () => {
-    const { s, nb } = await setup({ maxFrameBytes: 64 * 1024 });
+    const { s, nb, ana, bo } = await setup({ maxFrameBytes: 64 * 1024 });
     cleanups.push(() => s.stop());
-    const a = client(s, nb, nb.editToken, "ana");
-    const b = client(s, nb, nb.editToken, "bo");
+    const a = client(ana, nb);
+    const b = client(bo, nb);
     await Promise.all([a.synced, b.synced]);
-    const url = `${s.wsBase}/${nb.id}?token=${nb.editToken}&name=mallory`;
+    const url = `${s.wsBase}/${nb.id}?v=${PROTOCOL_VERSION}&name=mallory`;
+    const mallory = (await s.user("mallory")).headers;
+    s.grant(nb.id, { id: s.services.accounts.byUsername("mallory")!.id } as Caller, "editor");
 
-    const garbage = rawSocket(url);
+    const garbage = rawSocket(url, mallory);
     await garbage.opened;
     garbage.ws.send(Buffer.from([0, 2, 50, 1, 2, 3]), { binary: true }); // sync update with a truncated payload
     assert.equal((await garbage.closed).code, CLOSE_CODES.BAD_FRAME);
 
-    const unknown = rawSocket(url);
+    const unknown = rawSocket(url, mallory);
     await unknown.opened;
     unknown.ws.send(Buffer.from([99]), { binary: true });
     assert.equal((await unknown.closed).code, CLOSE_CODES.BAD_FRAME);
 
-    const text = rawSocket(url);
+    const text = rawSocket(url, mallory);
     await text.opened;
     text.ws.send("hello");
     const tc = await text.closed;
     assert.equal(tc.code, CLOSE_CODES.BAD_FRAME);
     assert.match(tc.reason, /malformed/);
 
-    const big = rawSocket(url);
+    const big = rawSocket(url, mallory);
     await big.opened;
     big.ws.send(Buffer.alloc(100 * 1024, 1), { binary: true });
     const bc = await big.closed;
     assert.equal(bc.code, CLOSE_CODES.TOO_LARGE);
     assert.match(bc.reason, /too large/);
 
-    const wrong = rawSocket(`${s.wsBase}/${nb.id}?token=nope&name=x`);
-    assert.equal((await wrong.closed).code, CLOSE_CODES.UNAUTHORIZED);
-    const missing = rawSocket(`${s.wsBase}/nonexistent?token=nope&name=x`);
+    const anonymous = rawSocket(`${s.wsBase}/${nb.id}?v=${PROTOCOL_VERSION}&token=nope&name=x`);
+    assert.equal((await anonymous.closed).code, CLOSE_CODES.SESSION_ENDED);
+    const missing = rawSocket(`${s.wsBase}/nonexistent?v=${PROTOCOL_VERSION}`, mallory);
     assert.equal((await missing.closed).code, CLOSE_CODES.NOT_FOUND);
+    const oldTab = rawSocket(`${s.wsBase}/${nb.id}?name=x`, mallory);
+    const old = await oldTab.closed;
+    assert.equal(old.code, CLOSE_CODES.UPGRADED, "a tab running the script from before the upgrade is told to reload");
+    assert.match(old.reason, /reload/);
 
     addCell(a.doc, "after", "still working");
     await waitFor(() => cellText(b.doc, "after")?.toString() === "still working", "the good peers to go on");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, it } from "node:test";
 import * as Y from "yjs";
-import { addCell, api, cellText, connectClient, spawnServer, tempDir, waitFor } from "./helpers.ts";
+import { addCell, cellText, connectClient, databook, signIn, spawnServer, tempDir, waitFor } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 after(async () => {
@@ -11,11 +11,19 @@ after(async () => {
 it("kill -9 during heavy editing loses no update that any peer had received", async () => {
   const t = tempDir();
   cleanups.push(t.cleanup);
+  for (const n of ["ana", "bo", "cy", "vic"])
+    assert.equal((await databook(["users", "add", n, "--password-stdin", "--data", t.dir], `${n}-password-1`)).code, 0);
   const s = await spawnServer(t.dir);
   cleanups.push(() => s.kill9());
-  const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "crash" })).body;
-  const editors = ["ana", "bo", "cy"].map((n) => connectClient(s.wsBase, nb.id, nb.editToken, n));
-  const follower = connectClient(s.wsBase, nb.id, nb.viewToken, "follower");
+  const people = await Promise.all(["ana", "bo", "cy", "vic"].map((n) => signIn(s.url, n, `${n}-password-1`)));
+  const nb = (await people[0]!.api("/api/notebooks", "POST", { title: "crash", visibility: "signed-in" })).body;
+  for (const p of people.slice(1, 3))
+    await people[0]!.api(`/api/notebooks/${nb.id}/access/members`, "PUT", {
+      subject: { kind: "user", id: p.id },
+      role: "editor",
+    });
+  const editors = people.slice(0, 3).map((p) => p.ws(nb.id));
+  const follower = people[3]!.ws(nb.id);
   const peers = [...editors, follower];
   cleanups.push(() => {
     for (const p of peers) p.destroy();
@@ -49,7 +57,8 @@ it("kill -9 during heavy editing loses no update that any peer had received", as
 
   const s2 = await spawnServer(t.dir);
   cleanups.push(() => s2.stop());
-  const fresh = connectClient(s2.wsBase, nb.id, nb.viewToken, "after-restart");
+  // sessions are stored server-side: the follower's survives the crash
+  const fresh = connectClient(s2.wsBase, nb.id, people[3]!.headers.cookie!);
   cleanups.push(fresh.destroy);
   await fresh.synced;
   const stored = Y.decodeStateVector(Y.encodeStateVector(fresh.doc));

@@ -108,6 +108,7 @@ describe("Markdown export rendering", () => {
           runId: "r1",
           input: '@plugin=echo @comment="open\nhi',
           action: false,
+          actorVerified: true,
           hash: "h1",
         },
       ],
@@ -141,6 +142,7 @@ describe("Markdown export rendering", () => {
           plugin: "echo",
           input: "hi",
           action: false,
+          actorVerified: true,
           hash: "h1",
         },
         {
@@ -154,6 +156,7 @@ describe("Markdown export rendering", () => {
           durationMs: 50,
           contentType: "text/plain",
           action: false,
+          actorVerified: true,
           hash: "h2",
         },
       ],

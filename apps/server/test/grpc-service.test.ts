@@ -7,9 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { PluginService } from "../gen/databook/v1/plugins_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { pluginClient } from "../src/grpc/client.ts";
 import { ERROR_KIND_HEADER } from "../src/grpc/service.ts";
 import { startServer } from "../src/server.ts";
@@ -26,6 +24,7 @@ let mode: "hang" | "error" | "null-alert" = "error";
 let upstream: Server;
 let server: Awaited<ReturnType<typeof startServer>>;
 let client: ReturnType<typeof pluginClient>;
+let token: string;
 
 /** Copies plugin `from` in `dir` to a new folder `name`, renaming it and changing config lines. */
 function variant(dir: string, from: string, name: string, edits: [RegExp, string][]) {
@@ -75,7 +74,10 @@ before(async () => {
     env: { ALERTMANAGER_URL: amUrl },
   });
   cleanups.push(() => server.close());
-  client = pluginClient(server.grpcUrl!);
+  const s = server.app.services;
+  const ana = await s.accounts.create({ username: "ana", role: "member" });
+  token = s.tokens.create({ ownerId: ana.id, name: "grpc tests", scopes: ["read", "run", "run-actions"] }).secret;
+  client = pluginClient(server.grpcUrl!, "grpc", token);
 });
 
 /** Calls Get and returns the ConnectError it fails with. */
@@ -97,7 +99,6 @@ describe("gRPC PluginService", () => {
         { key: "case", value: "upper" },
         { key: "colour", value: "red" },
       ],
-      user: "grpc-test",
     });
     assert.equal(r.body, "HI THERE");
     assert.equal(r.contentType, "text/plain");
@@ -150,12 +151,16 @@ describe("gRPC PluginService", () => {
     assert.equal(am.options.find((o) => o.name === "type")?.action, false);
     assert.ok(r.plugins.some((p) => p.name === "echo" && p.contentTypes.includes("text/plain")));
     assert.ok(r.broken.some((b) => b.dir.endsWith("broken") && b.reason.length > 0));
-    const web = createClient(PluginService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
+    const web = pluginClient(server.url, "connect", token);
     assert.deepEqual(
       (await web.listPlugins({})).plugins.map((p) => p.name).sort(),
       r.plugins.map((p) => p.name).sort(),
     );
-    const rest = (await (await fetch(`${server.url}/api/plugins`)).json()) as { plugins: { name: string }[] };
+    const rest = (await (
+      await fetch(`${server.url}/api/plugins`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      plugins: { name: string }[];
+    };
     assert.deepEqual(rest.plugins.map((p: { name: string }) => p.name).sort(), r.plugins.map((p) => p.name).sort());
   });
 
@@ -166,10 +171,20 @@ describe("gRPC PluginService", () => {
         (r) => ({ status: 0, ...r }),
         (e) => ({ status: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
       );
-    const ok = await run(["get", "echo", "from the cli", "--server", server.grpcUrl!, "--option", "case=upper"]);
+    const ok = await run([
+      "get",
+      "echo",
+      "from the cli",
+      "--server",
+      server.grpcUrl!,
+      "--token",
+      token,
+      "--option",
+      "case=upper",
+    ]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stdout, "FROM THE CLI\n");
-    const bad = await run(["get", "nosuch", "q", "--server", server.grpcUrl!]);
+    const bad = await run(["get", "nosuch", "q", "--server", server.grpcUrl!, "--token", token]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /\(not-found\)/);
   });
@@ -180,6 +195,7 @@ describe("gRPC PluginService", () => {
       [BIN, "get", "echo", "via the web port", "--server", server.url],
       {
         encoding: "utf8",
+        env: { ...process.env, DATABOOK_TOKEN: token },
       },
     );
     assert.equal(r.stdout, "via the web port\n");

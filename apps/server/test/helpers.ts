@@ -2,11 +2,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PROTOCOL_VERSION, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
 import { WebSocket } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { PROTOCOL_VERSION, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
-import { type AppOptions, createApp } from "../src/app.ts";
+import { type AppOptions, createApp, type Services } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
 
 /** A fresh temporary directory, removed by the returned cleanup. */
@@ -37,6 +37,75 @@ export type Caller = {
   ws(notebookId: string, doc?: Y.Doc): ReturnType<typeof connectClient>;
 };
 
+/** A {@link Caller} of the server at `url` holding the session cookie `secret`. */
+export function callerAt(url: string, principal: Principal, secret: string, id?: string): Caller {
+  const headers = { cookie: `databook_session=${secret}`, origin: url };
+  const wsBase = `${url.replace(/^http/, "ws")}/ws/notebooks`;
+  return {
+    principal,
+    ...(id ? { id } : {}),
+    headers,
+    api: (path, method, body, more = {}) => api(`${url}${path}`, method, body, { ...headers, ...more }),
+    ws: (notebookId, doc) => connectClient(wsBase, notebookId, headers.cookie, doc),
+  };
+}
+
+/** Signs in through the real route (`POST /api/auth/signin`); throws with the answer when refused. */
+export async function signIn(url: string, username: string, password: string): Promise<Caller> {
+  const r = await fetch(`${url}/api/auth/signin`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: url },
+    body: JSON.stringify({ username, password }),
+  });
+  if (r.status !== 200) throw new Error(`sign-in as ${username} answered ${r.status}: ${await r.text()}`);
+  const secret = /databook_session=([^;]+)/.exec(r.headers.get("set-cookie") ?? "")?.[1];
+  if (!secret) throw new Error("sign-in set no session cookie");
+  const { account } = (await r.json()) as { account: { id: string; displayName: string } };
+  return callerAt(url, { kind: "user", id: account.id, name: account.displayName }, secret, account.id);
+}
+
+/**
+ * Runs the real `databook` command (`databook users add …`, `tokens …`) against `dataDir`;
+ * resolves with its exit code and output.
+ */
+export async function databook(args: string[], input?: string) {
+  const { spawn } = await import("node:child_process");
+  const bin = new URL("../bin/databook.js", import.meta.url).pathname;
+  const p = spawn(process.execPath, [bin, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  p.stdout.on("data", (d) => (stdout += d));
+  p.stderr.on("data", (d) => (stderr += d));
+  p.stdin.end(input ?? "");
+  const code = await new Promise<number | null>((r) => p.on("exit", r));
+  return { code, stdout, stderr };
+}
+
+/**
+ * Callers of an in-process server (`services` of its app at `url`): sessions started directly,
+ * since the sign-in route itself is tested on its own.
+ */
+export function people(url: string, s: Services) {
+  return {
+    /** Signs in as `username`, creating the account (without a password) on first use. */
+    async user(username: string, role: "admin" | "member" = "member"): Promise<Caller> {
+      const account = s.accounts.byUsername(username) ?? (await s.accounts.create({ username, role }));
+      const { secret } = s.sessions.start({ userId: account.id }, "password");
+      return callerAt(url, { kind: "user", id: account.id, name: account.displayName }, secret, account.id);
+    },
+    /** Gives `who` a role on a notebook (logged as the server's own change). */
+    grant(notebookId: string, who: Pick<Caller, "id">, role: "viewer" | "editor" | "owner"): void {
+      s.sharing.setRole(notebookId, { kind: "user", id: who.id! }, role, SYSTEM_PRINCIPAL);
+    },
+    /** A stakeholder who opened a new share link of the notebook. */
+    stakeholder(notebookId: string, label = "stakeholders"): Caller & { linkId: string } {
+      const { link } = s.sharing.createLink(notebookId, { label }, SYSTEM_PRINCIPAL);
+      const { secret } = s.sessions.start({ shareLinkId: link.id }, "share-link");
+      return { ...callerAt(url, { kind: "share-link", id: link.id, name: link.label }, secret), linkId: link.id };
+    },
+  };
+}
+
 /** An in-process server on 127.0.0.1 with a real SQLite file in `dataDir`. */
 export async function startApp(dataDir: string, extra: Partial<AppOptions> = {}) {
   const db = openDatabase({ dataDir });
@@ -46,41 +115,13 @@ export async function startApp(dataDir: string, extra: Partial<AppOptions> = {})
   const url = `http://127.0.0.1:${port}`;
   const wsBase = `ws://127.0.0.1:${port}/ws/notebooks`;
   const s = a.services;
-  const caller = (principal: Principal, secret: string, id?: string): Caller => {
-    const headers = { cookie: `databook_session=${secret}`, origin: url };
-    return {
-      principal,
-      ...(id ? { id } : {}),
-      headers,
-      api: (path, method, body, more = {}) => api(`${url}${path}`, method, body, { ...headers, ...more }),
-      ws: (notebookId, doc) => connectClient(wsBase, notebookId, headers.cookie, doc),
-    };
-  };
   return {
     ...a,
     db,
     port,
     url,
     wsBase,
-    /**
-     * Signs in as `username` (creating the account, without a password, on first use) by starting
-     * a session directly: the sign-in route itself is tested on its own.
-     */
-    async user(username: string, role: "admin" | "member" = "member"): Promise<Caller> {
-      const account = s.accounts.byUsername(username) ?? (await s.accounts.create({ username, role }));
-      const { secret } = s.sessions.start({ userId: account.id }, "password");
-      return caller({ kind: "user", id: account.id, name: account.displayName }, secret, account.id);
-    },
-    /** Gives `who` a role on a notebook (logged as the server's own change). */
-    grant(notebookId: string, who: Caller, role: "viewer" | "editor" | "owner"): void {
-      s.sharing.setRole(notebookId, { kind: "user", id: who.id! }, role, SYSTEM_PRINCIPAL);
-    },
-    /** A stakeholder who opened a new share link of the notebook. */
-    stakeholder(notebookId: string, label = "stakeholders"): Caller & { linkId: string } {
-      const { link } = s.sharing.createLink(notebookId, { label }, SYSTEM_PRINCIPAL);
-      const { secret } = s.sessions.start({ shareLinkId: link.id }, "share-link");
-      return { ...caller({ kind: "share-link", id: link.id, name: link.label }, secret), linkId: link.id };
-    },
+    ...people(url, s),
     async stop() {
       await a.shutdown();
       db.close();
@@ -222,4 +263,22 @@ export function pluginsDirWith(names: string[]): { dir: string; cleanup: () => v
     for (const f of ["config.toml", "plugin.wasm"]) copyFileSync(join(src, f), join(t.dir, n, f));
   }
   return t;
+}
+
+/** Opens a raw WebSocket (no Yjs client) with `headers`; resolves with its close code and reason. */
+export function rawSocket(url: string, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, { headers });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.on("open", () => resolve());
+    ws.on("error", reject);
+  });
+  // an upgrade refused with an HTTP status: its code, so a test can assert it
+  const refused = new Promise<number>((resolve) =>
+    ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
+  );
+  ws.on("error", () => {});
+  return { ws, closed, opened, refused };
 }

@@ -27,13 +27,19 @@ function setup(entries = 6) {
       notebookId: "nb1",
       type: i % 2 ? "run.finished" : "run.started",
       atMs: 1_764_000_000_000 + i,
-      actor: "ana",
+      actor: { kind: "user", id: "u-ana", name: "ana" },
       cellId: "c1",
       runId: `r${i >> 1}`,
       data: { input: `up ${i}`, outputHash },
     });
   }
-  log.append({ notebookId: "nb2", type: "notebook.created", atMs: 1, actor: "bo", data: { title: "other" } });
+  log.append({
+    notebookId: "nb2",
+    type: "notebook.created",
+    atMs: 1,
+    actor: { kind: "user", id: "u-bo", name: "bo" },
+    data: { title: "other" },
+  });
   return { dir: t.dir, db, log };
 }
 
@@ -102,11 +108,12 @@ describe("incident log hash chain", () => {
       prev_hash: string;
     };
     const forged = {
+      v: 2 as const,
       notebookId: "nb1",
       seq: 2,
       type: row.type,
       atMs: row.at_ms,
-      actor: "mallory",
+      actor: { kind: "user" as const, id: "u-ana", name: "mallory" },
       cellId: row.cell_id,
       runId: row.run_id,
       data: JSON.parse(row.data),
@@ -128,21 +135,20 @@ describe("incident log hash chain", () => {
     db.prepare("UPDATE log_entries SET seq = seq - 99 WHERE notebook_id='nb1' AND seq >= 103").run();
     const prev = db.prepare("SELECT hash FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as { hash: string };
     const forged = {
+      v: 2 as const,
       notebookId: "nb1",
       seq: 3,
       type: "run.started",
       atMs: 5,
-      actor: "eve",
+      actor: { kind: "user" as const, id: "u-eve", name: "eve" },
       cellId: null,
       runId: null,
       data: { input: "forged" },
       prevHash: prev.hash,
     };
-    db.prepare("INSERT INTO log_entries VALUES ('nb1', 3, 'run.started', 5, 'eve', NULL, NULL, ?, ?, ?)").run(
-      canonicalJson(forged.data),
-      prev.hash,
-      entryHash(forged),
-    );
+    db.prepare(
+      "INSERT INTO log_entries (notebook_id, seq, type, at_ms, actor, cell_id, run_id, data, prev_hash, hash, v, actor_kind, actor_id) VALUES ('nb1', 3, 'run.started', 5, 'eve', NULL, NULL, ?, ?, ?, 2, 'user', 'u-eve')",
+    ).run(canonicalJson(forged.data), prev.hash, entryHash(forged));
     const r = verifyLog(db, { notebookId: "nb1" });
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 4);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { createDocManager } from "../src/collab/docs.ts";
-import { api, connectClient, startApp, tempDir, waitFor } from "./helpers.ts";
+import { startApp, tempDir, waitFor } from "./helpers.ts";
 
 // The web app validates titles and time ranges, but any client with an editor link can write the
 // doc's meta directly; the server keeps the notebook's record sane either way.
@@ -17,15 +17,16 @@ describe("notebook meta written over co-editing", () => {
     cleanups.push(t.cleanup);
     const s = await startApp(t.dir);
     cleanups.push(() => s.stop());
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "odd cells" })).body;
-    const a = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+    const ana = await s.user("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "odd cells" })).body;
+    const a = ana.ws(nb.id);
     await a.synced;
     a.doc.getArray("cells").push(["not a cell", 42]);
     await waitFor(() => (s.docs.open.get(nb.id)?.doc.getArray("cells").length ?? 0) === 2, "the odd entries stored");
     a.destroy();
     await waitFor(() => !s.docs.open.has(nb.id), "the doc unloaded");
     // loading it again (recovering stale runs, indexing) must cope with the odd entries
-    const b = connectClient(s.wsBase, nb.id, nb.viewToken, "bo");
+    const b = (await s.user("bo")).ws(nb.id);
     cleanups.push(b.destroy);
     let closedWith: number | undefined;
     b.provider.on("connection-close", (e: { code: number } | null) => {
@@ -41,15 +42,14 @@ describe("notebook meta written over co-editing", () => {
     cleanups.push(t.cleanup);
     const s = await startApp(t.dir);
     cleanups.push(() => s.stop());
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "db latency" })).body;
-    const c = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+    const ana = await s.user("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "db latency" })).body;
+    const c = ana.ws(nb.id);
     cleanups.push(c.destroy);
     await c.synced;
     const meta = c.doc.getMap("meta");
     const original = meta.get("timeRange");
-    const rest = async () =>
-      (await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, { authorization: `Bearer ${nb.viewToken}` }))
-        .body;
+    const rest = async () => (await ana.api(`/api/notebooks/${nb.id}`, "GET")).body;
 
     for (const bad of ["", "   ", "x".repeat(201), 42]) {
       meta.set("title", bad);
@@ -70,7 +70,7 @@ describe("notebook meta written over co-editing", () => {
     const nbNow = await rest();
     assert.equal(nbNow.title, "db latency");
     assert.deepEqual(nbNow.timeRange, original);
-    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
+    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
     assert.deepEqual(
       tl.entries.map((e: { type: string }) => e.type),
       ["notebook.created"],
@@ -84,7 +84,7 @@ describe("notebook meta written over co-editing", () => {
       () => JSON.stringify(s.notebooks.get(nb.id)?.timeRange) === JSON.stringify({ kind: "relative", range: "6h" }),
       "the time range mirrored",
     );
-    const tl2 = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
+    const tl2 = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
     assert.deepEqual(
       tl2.entries.map((e: { type: string }) => e.type),
       ["notebook.created", "notebook.renamed", "notebook.time-range-changed"],
@@ -98,7 +98,8 @@ describe("loading a notebook that fails", () => {
     cleanups.push(t.cleanup);
     const s = await startApp(t.dir);
     cleanups.push(() => s.stop());
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "fails to load" })).body;
+    const ana = await s.user("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "fails to load" })).body;
     let fail = true;
     const docs = createDocManager({
       db: s.db,
@@ -121,7 +122,8 @@ describe("loading a notebook that fails", () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const s = await startApp(t.dir);
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "held" })).body;
+    const ana = await s.user("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "held" })).body;
     s.docs.acquire(nb.id); // a holder that never releases
     assert.equal(s.docs.open.has(nb.id), true);
     await s.stop();

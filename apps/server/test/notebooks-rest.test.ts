@@ -74,7 +74,11 @@ describe("notebooks REST", () => {
     const all = (await ana.api("/api/notebooks?archived=1", "GET")).body.notebooks;
     assert.equal(all.length, 1);
     assert.deepEqual(all[0].participants, ["ana", "bo", "cy"]);
-    assert.equal((await vic.api(`/api/notebooks/${nb.id}`, "GET")).body.archived, true, "archived notebooks stay readable");
+    assert.equal(
+      (await vic.api(`/api/notebooks/${nb.id}`, "GET")).body.archived,
+      true,
+      "archived notebooks stay readable",
+    );
 
     const types = s.log.entries(nb.id).map((e) => `${e.type}:${name(e)}`);
     assert.deepEqual(types, [

@@ -4,11 +4,9 @@ import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { PluginService } from "../gen/databook/v1/plugins_pb.js";
+import { pluginClient } from "../src/grpc/client.ts";
 import { startServer } from "../src/server.ts";
-import { addCell, api, cellRun, connectClient, pluginsDirWith, tempDir, waitFor } from "./helpers.ts";
+import { addCell, api, type Caller, cellRun, people, pluginsDirWith, tempDir, waitFor } from "./helpers.ts";
 
 // What an on-call engineer gets back for the usual mistakes: a clear message, the right status,
 // recorded where the team will look for it.
@@ -17,6 +15,9 @@ const BIN = fileURLToPath(new URL("../bin/databook.js", import.meta.url));
 const cleanups: (() => unknown)[] = [];
 let s: { url: string; wsBase: string; docs: Awaited<ReturnType<typeof startServer>>["app"]["docs"] };
 let dataDir: string;
+let ana: Caller;
+let services: Awaited<ReturnType<typeof startServer>>["app"]["services"];
+let vic: Caller;
 
 /** `databook …` as a child process; never rejects. */
 const cli = (args: string[]) =>
@@ -35,14 +36,18 @@ before(async () => {
   const server = await startServer({ host: "127.0.0.1", port: 0, grpcPort: false, dataDir, pluginsDir: plugins.dir });
   cleanups.push(() => server.close());
   s = { url: server.url, wsBase: `${server.url.replace("http", "ws")}/ws/notebooks`, docs: server.app.docs };
+  services = server.app.services;
+  const who = people(server.url, services);
+  ana = await who.user("ana");
+  vic = await who.user("vic");
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
 async function notebookWithCell(source: string, title = "mistakes") {
-  const nb = (await api(`${s.url}/api/notebooks`, "POST", { title })).body;
-  const c = connectClient(s.wsBase, nb.id, nb.editToken, "ana");
+  const nb = (await ana.api("/api/notebooks", "POST", { title })).body;
+  const c = ana.ws(nb.id);
   cleanups.push(c.destroy);
   await c.synced;
   addCell(c.doc, "c1", source);
@@ -56,26 +61,19 @@ async function notebookWithCell(source: string, title = "mistakes") {
 describe("user mistakes", () => {
   it("a header mistake names its line and column once, in the cell and in the incident log", async () => {
     const { nb, client } = await notebookWithCell('@plugin=echo @comment="never closed\nhello');
-    const r = await api(
-      `${s.url}/api/notebooks/${nb.id}/cells/c1/run`,
-      "POST",
-      {},
-      {
-        authorization: `Bearer ${nb.editToken}`,
-      },
-    );
+    const r = await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
     assert.equal(r.status, 202);
     await waitFor(() => cellRun(client.doc, "c1")?.status === "failed", "the failed run");
     const msg = cellRun(client.doc, "c1").error.message as string;
     assert.match(msg, /line 1, column 23/);
     assert.equal(msg.match(/line 1/g)?.length, 1, msg);
-    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
+    const tl = (await vic.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
     assert.equal(tl.entries.find((e: any) => e.type === "run.finished").errorMessage, msg);
   });
 
   it("a header mistake without a location in its text gets one appended", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo @foo\nhello");
-    await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });
+    await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
     await waitFor(() => cellRun(client.doc, "c1")?.status === "failed", "the failed run");
     const msg = cellRun(client.doc, "c1").error.message as string;
     assert.match(msg, /@foo has no value/);
@@ -84,7 +82,7 @@ describe("user mistakes", () => {
 
   it('a mistyped plugin name is counted under plugin="(unknown)", so metric labels stay bounded', async () => {
     const { nb, client } = await notebookWithCell("@plugin=promethues-typo-7f3a\nup");
-    await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });
+    await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
     await waitFor(() => cellRun(client.doc, "c1")?.status === "failed", "the failed run");
     assert.equal(cellRun(client.doc, "c1").error.kind, "not-found");
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
@@ -94,9 +92,11 @@ describe("user mistakes", () => {
 
   it("a stored output is served as UTF-8 and cannot run as a page on the app's origin", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo @format=markdown\ncafé 日本 <script>alert(1)</script>");
-    await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });
+    await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
     await waitFor(() => cellRun(client.doc, "c1")?.status === "done", "the run");
-    const r = await fetch(`${s.url}/api/runs/${cellRun(client.doc, "c1").id}/output?token=${nb.viewToken}`);
+    const r = await fetch(`${s.url}/api/notebooks/${nb.id}/runs/${cellRun(client.doc, "c1").id}/output`, {
+      headers: vic.headers,
+    });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("content-type"), "text/markdown; charset=utf-8");
     assert.equal(r.headers.get("x-content-type-options"), "nosniff");
@@ -106,9 +106,9 @@ describe("user mistakes", () => {
 
   it("the export shows run durations rounded, not as long fractions", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo\nhello");
-    await api(`${s.url}/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { authorization: `Bearer ${nb.editToken}` });
+    await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
     await waitFor(() => cellRun(client.doc, "c1")?.status === "done", "the run");
-    const md = await (await fetch(`${s.url}/api/notebooks/${nb.id}/export.md?token=${nb.viewToken}`)).text();
+    const md = (await vic.api(`/api/notebooks/${nb.id}/export.md`, "GET")).body as string;
     const durations = [...md.matchAll(/\| ([\d.]+) ms \|/g)].map((m) => m[1]!);
     assert.ok(durations.length > 0, md);
     for (const d of durations) assert.match(d, /^\d+(\.\d)?$/, `duration ${d} ms`);
@@ -116,74 +116,39 @@ describe("user mistakes", () => {
 
   it("refuses a title longer than 200 characters on create and rename, saying the limit", async () => {
     const long = "x".repeat(201);
-    const created = await api(`${s.url}/api/notebooks`, "POST", { title: long });
+    const created = await ana.api("/api/notebooks", "POST", { title: long });
     assert.equal(created.status, 400);
     assert.equal(created.body.error.kind, "bad-input");
     assert.match(created.body.error.message, /200 characters/);
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "y".repeat(200) })).body;
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "y".repeat(200) })).body;
     assert.equal(nb.title.length, 200);
-    const renamed = await api(
-      `${s.url}/api/notebooks/${nb.id}`,
-      "PATCH",
-      { title: long },
-      {
-        authorization: `Bearer ${nb.editToken}`,
-      },
-    );
+    const renamed = await ana.api(`/api/notebooks/${nb.id}`, "PATCH", { title: long });
     assert.equal(renamed.status, 400);
     assert.match(renamed.body.error.message, /200 characters/);
   });
 
-  it("reads a UTF-8 display name from X-Databook-User as its author typed it", async () => {
-    const name = "José Müller 山田";
-    // UTF-8 bytes on the wire, as curl sends a non-ASCII header (written on a raw socket so no
-    // client library re-encodes them)
-    const port = Number(new URL(s.url).port);
-    const body = JSON.stringify({ title: "names" });
-    const raw = await new Promise<string>((resolve, reject) => {
-      const sock = connect(port, "127.0.0.1", () => {
-        sock.write(
-          Buffer.concat([
-            Buffer.from(
-              `POST /api/notebooks HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-databook-user: `,
-            ),
-            Buffer.from(name, "utf8"),
-            Buffer.from(`\r\n\r\n${body}`),
-          ]),
-        );
-      });
-      let text = "";
-      sock.setEncoding("utf8");
-      sock.on("data", (d) => (text += d));
-      sock.on("end", () => resolve(text));
-      sock.on("error", reject);
-    });
-    const nb = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4));
-    const tl = (await api(`${s.url}/api/notebooks/${nb.id}/timeline?token=${nb.viewToken}`, "GET")).body;
-    assert.equal(tl.entries[0].actor, name);
-  });
-
-  it("refuses a display name in the body that is not text instead of running as anonymous", async () => {
+  it("refuses identity typed by the client: body user, X-Databook-User and ?name=, saying where identity comes from", async () => {
     const { nb } = await notebookWithCell("@plugin=echo\nhi");
-    const r = await api(
-      `${s.url}/api/notebooks/${nb.id}/cells/c1/run`,
-      "POST",
-      { user: { name: "ana" } },
-      {
-        authorization: `Bearer ${nb.editToken}`,
-      },
-    );
-    assert.equal(r.status, 400);
-    assert.match(r.body.error.message, /user must be a string/);
+    const body = await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", { user: "the CEO" });
+    assert.equal(body.status, 400);
+    assert.match(body.body.error.message, /identity comes from your session/);
+    const header = await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {}, { "x-databook-user": "the CEO" });
+    assert.equal(header.status, 400);
+    assert.match(header.body.error.message, /X-Databook-User.*identity comes from your session/);
+    const query = await ana.api(`/api/notebooks/${nb.id}/cells/c1/run?name=CEO`, "POST", {});
+    assert.equal(query.status, 400);
+    assert.match(query.body.error.message, /\?name=/);
+    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
+    assert.equal(JSON.stringify(tl).includes("CEO"), false, "nothing typed reached the log");
   });
 
-  it("accepts the Bearer scheme in any letter case", async () => {
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "case" })).body;
-    const r = await api(`${s.url}/api/notebooks/${nb.id}`, "GET", undefined, {
-      authorization: `bearer ${nb.viewToken}`,
-    });
-    assert.equal(r.status, 200);
-    assert.equal(r.body.role, "viewer");
+  it("an old editor token, as a bearer or in ?token=, is told editor links were retired", async () => {
+    const r = await api(`${s.url}/api/notebooks`, "GET", undefined, { authorization: "bearer made-up-token" });
+    assert.equal(r.status, 401);
+    assert.match(r.body.error.message, /not valid/);
+    const q = await api(`${s.url}/api/notebooks?token=made-up-token`, "GET");
+    assert.equal(q.status, 401);
+    assert.match(q.body.error.message, /tokens in URLs are no longer accepted/);
   });
 
   it("framework-level mistakes get the same { error: { kind, message } } shape with a hint", async () => {
@@ -193,14 +158,14 @@ describe("user mistakes", () => {
     assert.match(badUrl.body.error.message, /not a valid URL/);
     const xml = await fetch(`${s.url}/api/notebooks`, {
       method: "POST",
-      headers: { "content-type": "application/xml" },
+      headers: { ...ana.headers, "content-type": "application/xml" },
       body: "<a/>",
     });
     assert.equal(xml.status, 415);
     assert.match(((await xml.json()) as any).error.message, /application\/json/);
     const big = await fetch(`${s.url}/api/notebooks`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...ana.headers, "content-type": "application/json" },
       body: JSON.stringify({ title: "a".repeat(5 * 1024 * 1024) }),
     });
     assert.equal(big.status, 413);
@@ -208,14 +173,15 @@ describe("user mistakes", () => {
   });
 
   it("search takes a repeated ?q= as more words", async () => {
-    await api(`${s.url}/api/notebooks`, "POST", { title: "payments latency spike" });
-    const r = await api(`${s.url}/api/search?q=payments&q=spike`, "GET");
+    await ana.api("/api/notebooks", "POST", { title: "payments latency spike" });
+    const r = await vic.api("/api/search?q=payments&q=spike", "GET");
     assert.equal(r.status, 200);
     assert.ok(r.body.results.some((x: any) => x.title === "payments latency spike"));
   });
 
   it("the gRPC Get refuses an option without a key", async () => {
-    const client = createClient(PluginService, createConnectTransport({ baseUrl: s.url, httpVersion: "1.1" }));
+    const token = services.tokens.create({ ownerId: ana.id!, name: "t", scopes: ["run"] }).secret;
+    const client = pluginClient(s.url, "connect", token);
     await assert.rejects(client.get({ plugin: "echo", input: "x", options: [{ key: "", value: "v" }] }), (e: Error) =>
       /option key/.test(e.message),
     );
@@ -228,7 +194,7 @@ describe("user mistakes", () => {
   });
 
   it("databook export --out into a missing folder says so without a stack trace", async () => {
-    const nb = (await api(`${s.url}/api/notebooks`, "POST", { title: "export me" })).body;
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "export me" })).body;
     const r = await cli(["export", nb.id, "--data", dataDir, "--out", `${dataDir}/no/such/dir/pm.md`]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /databook export: cannot write .*pm\.md/);

@@ -23,9 +23,12 @@ it("serves the web app's static build with an SPA fallback, without shadowing th
   assert.match(await (await fetch(`${s.url}/`)).text(), /home/);
   const js = await fetch(`${s.url}/_app/app.js`);
   assert.match(js.headers.get("content-type")!, /javascript/);
-  const deep = await fetch(`${s.url}/n/abc123?token=x`);
+  const deep = await fetch(`${s.url}/n/abc123`);
   assert.equal(deep.status, 200);
   assert.match(await deep.text(), /spa/, "client routes get the SPA fallback");
+  const unknownLink = await fetch(`${s.url}/n/abc123?share=x`, { redirect: "manual" });
+  assert.equal(unknownLink.status, 303, "a share link that opens nothing goes to the sign-in page with the reason");
+  assert.equal(unknownLink.headers.get("location"), "/signin?problem=link-unknown&next=%2Fn%2Fabc123");
   const api = await fetch(`${s.url}/api/nope`);
   assert.equal(api.status, 404);
   assert.equal(((await api.json()) as { error: { kind: string } }).error.kind, "not-found");

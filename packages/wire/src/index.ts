@@ -4,4 +4,5 @@ export * from "./content-types.ts";
 export * from "./errors.ts";
 export * from "./presence.ts";
 export * from "./principal.ts";
+export * from "./scopes.ts";
 export * from "./ydoc.ts";

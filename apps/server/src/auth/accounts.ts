@@ -114,8 +114,10 @@ export function createAccounts(db: Database, nowMs: () => number = Date.now) {
     },
     /** The stored password hash of a local account (undefined when none): for sign-in only. */
     passwordHashOf(username: string): string | undefined {
-      return (hashOf.get(username.trim().toLowerCase()) as { password_hash: string | null } | undefined)
-        ?.password_hash ?? undefined;
+      return (
+        (hashOf.get(username.trim().toLowerCase()) as { password_hash: string | null } | undefined)?.password_hash ??
+        undefined
+      );
     },
     /** Every account, admins first, then by display name. */
     list(): Account[] {
@@ -127,8 +129,11 @@ export function createAccounts(db: Database, nowMs: () => number = Date.now) {
     count: (): number => (db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n,
     /** How many enabled admins exist. */
     adminCount: (): number =>
-      (db.prepare("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at_ms IS NULL").get() as { n: number })
-        .n,
+      (
+        db.prepare("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at_ms IS NULL").get() as {
+          n: number;
+        }
+      ).n,
     /**
      * Creates an account. A local account needs a username; its password is optional (without one
      * it signs in only through a one-time link or OpenID Connect). Throws `bad-input` for a taken

@@ -85,12 +85,12 @@ export function authSettingsFromEnv(env: Record<string, string | undefined>): Au
       throw { kind: "bad-input", message: `DATABOOK_OIDC_ISSUER=${env.DATABOOK_OIDC_ISSUER} is not a URL` };
     }
     const clientId = env.DATABOOK_OIDC_CLIENT_ID;
-    if (!clientId) throw { kind: "bad-input", message: "DATABOOK_OIDC_ISSUER is set but DATABOOK_OIDC_CLIENT_ID is not" };
+    if (!clientId)
+      throw { kind: "bad-input", message: "DATABOOK_OIDC_ISSUER is set but DATABOOK_OIDC_CLIENT_ID is not" };
     if (!publicUrl)
       throw {
         kind: "bad-input",
-        message:
-          "DATABOOK_OIDC_ISSUER needs DATABOOK_PUBLIC_URL (the redirect URI is <public URL>/auth/oidc/callback)",
+        message: "DATABOOK_OIDC_ISSUER needs DATABOOK_PUBLIC_URL (the redirect URI is <public URL>/auth/oidc/callback)",
       };
     oidc = {
       issuer,

@@ -7,7 +7,13 @@ export type GrantSubject = { kind: "user"; id: string } | { kind: "group"; id: s
 /** A role on a notebook. `grantedAtMs` in ms since epoch. */
 export type Grant = { notebookId: string; subject: GrantSubject; role: NotebookRole; grantedAtMs: number };
 
-type Row = { notebook_id: string; subject_kind: "user" | "group"; subject_id: string; role: NotebookRole; granted_at_ms: number };
+type Row = {
+  notebook_id: string;
+  subject_kind: "user" | "group";
+  subject_id: string;
+  role: NotebookRole;
+  granted_at_ms: number;
+};
 const toGrant = (r: Row): Grant => ({
   notebookId: r.notebook_id,
   subject: { kind: r.subject_kind, id: r.subject_id },
@@ -27,9 +33,7 @@ export function createGrants(db: Database, nowMs: () => number = Date.now) {
   const upsert = db.prepare(`INSERT INTO notebook_grants (notebook_id, subject_kind, subject_id, role, granted_at_ms)
     VALUES (?, ?, ?, ?, ?) ON CONFLICT (notebook_id, subject_kind, subject_id) DO UPDATE SET role = excluded.role, granted_at_ms = excluded.granted_at_ms`);
   const del = db.prepare("DELETE FROM notebook_grants WHERE notebook_id = ? AND subject_kind = ? AND subject_id = ?");
-  const sel = db.prepare(
-    "SELECT * FROM notebook_grants WHERE notebook_id = ? AND subject_kind = ? AND subject_id = ?",
-  );
+  const sel = db.prepare("SELECT * FROM notebook_grants WHERE notebook_id = ? AND subject_kind = ? AND subject_id = ?");
   const ofNotebook = db.prepare("SELECT * FROM notebook_grants WHERE notebook_id = ? ORDER BY role DESC, subject_id");
   const ofUser = db.prepare("SELECT * FROM notebook_grants WHERE subject_kind = 'user' AND subject_id = ?");
 

@@ -1,10 +1,11 @@
-import type { NotebookRole, Principal, Visibility } from "@databook/wire";
+import { type NotebookRole, type Principal, TOKEN_PREFIX, type TokenScope, type Visibility } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import { type Account, type Accounts, userPrincipal } from "./accounts.ts";
 import type { Grants } from "./grants.ts";
 import { secretHash } from "./secrets.ts";
-import { linkPrincipal, type ShareLink, type ShareLinks } from "./share-links.ts";
 import type { Session, Sessions } from "./sessions.ts";
+import { linkPrincipal, type ShareLink, type ShareLinks } from "./share-links.ts";
+import type { ApiToken, Tokens } from "./tokens.ts";
 
 /**
  * Who is calling, as the server established it from a credential — never from a name the client
@@ -18,9 +19,26 @@ export type Identity = {
   session?: Session;
   /** A stakeholder's live share links (a share-link session). */
   shareLinks?: ShareLink[];
-  credential: "none" | "session" | "share-link";
+  /** An API token (`account` is then its owner, whose current role caps it). */
+  token?: ApiToken;
+  credential: "none" | "session" | "share-link" | "token";
   refused?: string;
 };
+
+/** The principal an API token acts as: its own id, named after the token and its owner. */
+export const tokenPrincipal = (t: Pick<ApiToken, "id" | "name">, owner: Pick<Account, "displayName">): Principal => ({
+  kind: "token",
+  id: t.id,
+  name: `${t.name} (token of ${owner.displayName})`,
+});
+
+/**
+ * Whether an identity may use `scope`: people and share links are limited by their roles only; an
+ * API token also by its scopes.
+ */
+export function scopeAllows(id: Identity, scope: TokenScope): boolean {
+  return !id.token || id.token.scopes.includes(scope);
+}
 
 export const ANONYMOUS: Identity = { credential: "none" };
 
@@ -47,8 +65,28 @@ export function viewableWhere(id: Identity): { sql: string; params: unknown[] } 
   return { sql: "0 = 1", params: [] };
 }
 
+/** Why a request is refused: the HTTP status and the `{ kind, message }` to answer with. */
+export type AccessRefusal = { status: number; kind: "denied" | "not-found" | "bad-input"; message: string };
+
+/**
+ * Why an API token may not use `scope` (undefined when it may): missing scopes are named, so the
+ * caller knows which token to make. `none`: the route is for people in a browser only.
+ */
+export function tokenRefusal(id: Identity, scope: TokenScope | "none" | undefined): AccessRefusal | undefined {
+  if (!id.token || scope === undefined) return undefined;
+  if (scope === "none")
+    return { status: 403, kind: "denied", message: "API tokens cannot do this; sign in in a browser" };
+  if (scopeAllows(id, scope)) return undefined;
+  return {
+    status: 403,
+    kind: "denied",
+    message: `this API token lacks the '${scope}' scope (it has ${id.token.scopes.join(", ")}); create one with --scopes ${scope}`,
+  };
+}
+
 /** The answer for an old editor token (docs/upgrading.md). */
-export const RETIRED_EDITOR_LINK = "editor links were retired: sign in to edit (an admin can give you a role on the notebook)";
+export const RETIRED_EDITOR_LINK =
+  "editor links were retired: sign in to edit (an admin can give you a role on the notebook)";
 
 /**
  * Establishes identities and decides roles on notebooks: the one place that says who may do what
@@ -60,8 +98,19 @@ export function createIdentities(opts: {
   sessions: Sessions;
   shareLinks: ShareLinks;
   grants: Grants;
+  tokens: Tokens;
+  /** A token was used for the first time (for the audit log). */
+  onTokenFirstUse?: (token: ApiToken, principal: Principal) => void;
 }) {
-  const { accounts, sessions, shareLinks, grants } = opts;
+  const { accounts, sessions, shareLinks, grants, tokens } = opts;
+
+  function fromToken(t: ApiToken): Identity | string {
+    if (!tokens.isLive(t))
+      return (t as ApiToken).revokedAtMs ? "this API token was revoked" : "this API token has expired";
+    const owner = accounts.get(t.ownerId);
+    if (!owner || owner.disabled) return "this API token's owner is disabled";
+    return { principal: tokenPrincipal(t, owner), account: owner, token: t, credential: "token" };
+  }
   const retired = opts.db.prepare("SELECT notebook_id FROM retired_tokens WHERE token_hash = ?");
 
   function fromSession(s: Session): Identity | string {
@@ -82,6 +131,14 @@ export function createIdentities(opts: {
      */
     resolve(c: Credentials): Identity {
       if (c.bearer) {
+        if (c.bearer.startsWith(TOKEN_PREFIX)) {
+          const used = tokens.use(c.bearer);
+          if (!used) return { credential: "none", refused: "the API token is not valid (check it was copied whole)" };
+          const id = fromToken(used.token);
+          if (typeof id === "string") return { credential: "none", refused: id };
+          if (used.firstUse) opts.onTokenFirstUse?.(used.token, id.principal!);
+          return id;
+        }
         if (retired.get(secretHash(c.bearer))) return { credential: "none", refused: RETIRED_EDITOR_LINK };
         if (shareLinks.bySecret(c.bearer))
           return {
@@ -103,6 +160,11 @@ export function createIdentities(opts: {
      * access change). Undefined when the session, account or every share link has ended.
      */
     refresh(id: Identity): Identity | undefined {
+      if (id.token) {
+        const t = tokens.get(id.token.id);
+        const fresh = t ? fromToken(t) : undefined;
+        return typeof fresh === "object" ? fresh : undefined;
+      }
       if (!id.session || !sessions.isLive(id.session.idHash)) return undefined;
       const fresh = fromSession(id.session);
       return typeof fresh === "string" ? undefined : fresh;

@@ -41,7 +41,7 @@ export function createLiveConnections(opts: {
       let closed = 0;
       const fresh = new Map<string, Identity | undefined>();
       for (const c of [...live]) {
-        const key = c.identity.session?.idHash ?? "";
+        const key = c.identity.session?.idHash ?? `token:${c.identity.token?.id ?? ""}`;
         if (!fresh.has(key)) fresh.set(key, opts.identities.refresh(c.identity));
         const id = fresh.get(key);
         const nb = opts.notebookById(c.notebookId);

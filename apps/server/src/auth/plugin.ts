@@ -17,8 +17,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { NotebookRow } from "../notebooks/store.ts";
 import type { AuthSettings } from "./config.ts";
-import { ANONYMOUS, type Identities, type Identity, RETIRED_EDITOR_LINK } from "./identity.ts";
-import type { AccessRule, RouteRule } from "./rules.ts";
+import {
+  type AccessRefusal,
+  ANONYMOUS,
+  type Identities,
+  type Identity,
+  RETIRED_EDITOR_LINK,
+  tokenRefusal,
+} from "./identity.ts";
+import { type AccessRule, type RouteRule, scopeOf } from "./rules.ts";
 import { secretHash } from "./secrets.ts";
 import { hostAllowed, originAllowed } from "./web-guard.ts";
 
@@ -66,7 +73,7 @@ export function sessionCookieName(settings: AuthSettings): string {
   return settings.secureCookies ? "__Host-databook_session" : "databook_session";
 }
 
-type Refusal = { status: number; kind: "denied" | "not-found" | "bad-input"; message: string };
+type Refusal = AccessRefusal;
 const refusal = (status: number, kind: Refusal["kind"], message: string): Refusal => ({ status, kind, message });
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -122,7 +129,11 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
     if (origin !== undefined && !originAllowed(origin, settings))
       throw refuse(
         "origin",
-        refusal(403, "denied", `requests from pages of ${origin} are refused: only this server's own pages may call it`),
+        refusal(
+          403,
+          "denied",
+          `requests from pages of ${origin} are refused: only this server's own pages may call it`,
+        ),
       );
     const socket = rule?.kind === "notebook" && rule.socket === true;
     if (!socket) {
@@ -180,9 +191,16 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
 
   /** Undefined when `rule` lets the request through (and notebookAccess is set); the refusal otherwise. */
   function check(rule: AccessRule, req: FastifyRequest): Refusal | undefined {
+    const denied = checkRole(rule, req);
+    if (denied || !req.identity.token) return denied;
+    return tokenRefusal(req.identity, scopeOf(rule));
+  }
+
+  function checkRole(rule: AccessRule, req: FastifyRequest): Refusal | undefined {
     const id = req.identity;
     switch (rule.kind) {
       case "public":
+      case "connect":
         return undefined;
       case "any-session":
         return needSession(id);
@@ -193,7 +211,9 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
           : needSession(id);
       case "admin":
         if (id.account?.role === "admin") return undefined;
-        return id.account ? refusal(403, "denied", "only an admin may do this") : (needSession(id) ?? refusal(403, "denied", "only an admin may do this"));
+        return id.account
+          ? refusal(403, "denied", "only an admin may do this")
+          : (needSession(id) ?? refusal(403, "denied", "only an admin may do this"));
       case "notebook": {
         const missing = needSession(id);
         if (missing) return missing;
@@ -204,7 +224,9 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
         if (!nb || !role) return refusal(404, "not-found", `no notebook ${nbId} (or you have no access to it)`);
         req.notebookAccess = { notebook: nb, role };
         if (roleAtLeast(role, rule.role)) return undefined;
-        const how = id.shareLinks ? "this is a share link: it can follow the notebook but not change it" : `you are ${role === "viewer" ? "a viewer" : "an editor"} of this notebook; ${rule.role === "owner" ? "only its owners" : "editors"} may do this`;
+        const how = id.shareLinks
+          ? "this is a share link: it can follow the notebook but not change it"
+          : `you are ${role === "viewer" ? "a viewer" : "an editor"} of this notebook; ${rule.role === "owner" ? "only its owners" : "editors"} may do this`;
         return refusal(403, "denied", how);
       }
     }

@@ -1,4 +1,4 @@
-import type { NotebookRole } from "@databook/wire";
+import type { NotebookRole, TokenScope } from "@databook/wire";
 
 /**
  * Who may call a route. Every route declares one in its options (`config: { access }`); the auth
@@ -12,13 +12,35 @@ import type { NotebookRole } from "@databook/wire";
  * - `notebook`: at least `role` on the notebook named by the route parameter `param` (default `id`).
  *   With `socket: true` (the WebSocket) a refusal is not an HTTP error: the connection is accepted
  *   and closed with a close code the page understands.
+ * - `connect`: gRPC / Connect methods, authorized by the Connect interceptor with the same code.
+ *
+ * `scope` is what an API token needs besides its owner's role (`none`: tokens may not call it at
+ * all — sign-out, password changes); when left out it follows from the rule ({@link scopeOf}).
  */
-export type AccessRule =
+export type AccessRule = (
   | { kind: "public"; why: string }
   | { kind: "any-session" }
   | { kind: "signed-in" }
   | { kind: "admin" }
-  | { kind: "notebook"; role: NotebookRole; param?: string; socket?: boolean };
+  | { kind: "notebook"; role: NotebookRole; param?: string; socket?: boolean }
+  | { kind: "connect" }
+) & { scope?: TokenScope | "none" };
+
+/** The scope a token needs for a rule: `read` to view, `run` to change or run, `admin` to manage. */
+export function scopeOf(r: AccessRule): TokenScope | "none" | undefined {
+  if (r.scope) return r.scope;
+  switch (r.kind) {
+    case "public":
+    case "connect":
+      return undefined;
+    case "admin":
+      return "admin";
+    case "notebook":
+      return r.role === "viewer" ? "read" : r.role === "editor" ? "run" : "admin";
+    default:
+      return "read";
+  }
+}
 
 /** One registered route and its rule (for the route matrix test and docs/security.md). */
 export type RouteRule = { method: string; url: string; access: AccessRule };
@@ -26,10 +48,14 @@ export type RouteRule = { method: string; url: string; access: AccessRule };
 /** Shorthands for route options: `{ config: access.notebook("editor") }`. */
 export const access = {
   public: (why: string) => ({ access: { kind: "public", why } as AccessRule }),
-  anySession: () => ({ access: { kind: "any-session" } as AccessRule }),
-  signedIn: () => ({ access: { kind: "signed-in" } as AccessRule }),
+  anySession: (scope?: TokenScope | "none") => ({
+    access: { kind: "any-session", ...(scope ? { scope } : {}) } as AccessRule,
+  }),
+  signedIn: (scope?: TokenScope | "none") => ({
+    access: { kind: "signed-in", ...(scope ? { scope } : {}) } as AccessRule,
+  }),
   admin: () => ({ access: { kind: "admin" } as AccessRule }),
-  notebook: (role: NotebookRole, more: { param?: string; socket?: boolean } = {}) => ({
+  notebook: (role: NotebookRole, more: { param?: string; socket?: boolean; scope?: TokenScope } = {}) => ({
     access: { kind: "notebook", role, ...more } as AccessRule,
   }),
 };
@@ -47,5 +73,7 @@ export function describeRule(r: AccessRule): string {
       return "an admin";
     case "notebook":
       return `${r.role} of the notebook`;
+    case "connect":
+      return "an API token (checked by the Connect interceptor)";
   }
 }

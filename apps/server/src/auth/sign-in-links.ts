@@ -17,7 +17,9 @@ export function createSignInLinks(db: Database, accounts: Accounts, nowMs: () =>
     "INSERT INTO sign_in_links (id_hash, purpose, created_at_ms, expires_at_ms) VALUES (?, 'first-admin', ?, ?)",
   );
   const sel = db.prepare("SELECT * FROM sign_in_links WHERE id_hash = ?");
-  const use = db.prepare("UPDATE sign_in_links SET used_at_ms = ?, used_by = ? WHERE id_hash = ? AND used_at_ms IS NULL");
+  const use = db.prepare(
+    "UPDATE sign_in_links SET used_at_ms = ?, used_by = ? WHERE id_hash = ? AND used_at_ms IS NULL",
+  );
 
   return {
     /** A new first-admin link secret when no account exists yet (valid {@link FIRST_ADMIN_LINK_MS}); else undefined. */

@@ -1,10 +1,11 @@
+import { readFileSync } from "node:fs";
 import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
 import { type DatabookError, ERROR_TITLES } from "@databook/wire";
 import { errorFromConnect, isNotHttp2, pluginClient } from "../grpc/client.ts";
 import { parseFlags } from "./common.ts";
 
-export const usage = `  get PLUGIN [INPUT] --server URL [--range 1h] [--start T] [--end T] [--step 30s]
-        [--option KEY=VALUE]... [--user NAME]
+export const usage = `  get PLUGIN [INPUT] --server URL [--token T] [--range 1h] [--start T] [--end T] [--step 30s]
+        [--option KEY=VALUE]...
                      run a plugin on a Databook server over gRPC (URL = its gRPC address, e.g.
                      http://127.0.0.1:50051, or its web address); INPUT from stdin when omitted; body to stdout,
                      warnings to stderr; exit 1 with the error kind and message on failure`;
@@ -26,14 +27,14 @@ export async function getRemote(req: {
   input: string;
   options: [string, string][];
   timeRange?: { startMs: number; endMs: number; stepMs?: number };
-  user?: string;
+  /** An API token (`dbk_…`), sent as `authorization: Bearer`. */
+  token?: string;
 }): Promise<RemoteResult> {
   const call = (protocol: "grpc" | "connect") =>
-    pluginClient(req.server, protocol).get({
+    pluginClient(req.server, protocol, req.token).get({
       plugin: req.plugin,
       input: req.input,
       options: req.options.map(([key, value]) => ({ key, value })),
-      user: req.user ?? "",
       ...(req.timeRange
         ? {
             timeRange: {
@@ -78,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       end: { type: "string" },
       step: { type: "string" },
       option: { type: "string", short: "o", multiple: true },
-      user: { type: "string" },
+      token: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -125,8 +126,24 @@ export async function run(argv: string[]): Promise<number> {
     input,
     options,
     ...(timeRange ? { timeRange } : {}),
-    user: values.user ?? process.env.USER ?? "cli",
+    token: tokenFrom(values.token, process.env),
   });
+}
+
+/**
+ * The API token for `--server`: `--token`, else `DATABOOK_TOKEN`, else the contents of the file
+ * `DATABOOK_TOKEN_FILE` names (a token never belongs in a URL). Throws an Error with a message for
+ * the user when the file cannot be read.
+ */
+export function tokenFrom(flag: string | undefined, env: Record<string, string | undefined>): string | undefined {
+  if (flag) return flag.trim();
+  if (env.DATABOOK_TOKEN) return env.DATABOOK_TOKEN.trim();
+  if (!env.DATABOOK_TOKEN_FILE) return undefined;
+  try {
+    return readFileSync(env.DATABOOK_TOKEN_FILE, "utf8").trim();
+  } catch (e) {
+    throw new Error(`DATABOOK_TOKEN_FILE=${env.DATABOOK_TOKEN_FILE} cannot be read: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { ERROR_TITLES } from "@databook/wire";
 import { pluginsDirProblem } from "./common.ts";
 
 export const usage = `  get <plugin> <input> [--option key=value]... [--range D | --start T --end T] [--step D]
-      [--plugins DIR] [--server URL] [--user NAME] [--verbose]
+      [--plugins DIR] [--server URL --token T] [--user NAME] [--verbose]
                      run one plugin call and print its output (input "-" reads standard input);
                      exit 0 on success, 1 when the call failed, 2 for a usage mistake`;
 
@@ -24,7 +24,8 @@ export type RemoteGet = {
   input: string;
   options: [string, string][];
   timeRange?: { startMs: number; endMs: number; stepMs?: number };
-  user: string;
+  /** The API token (`--token`, `DATABOOK_TOKEN` or the file `DATABOOK_TOKEN_FILE` names). */
+  token?: string;
 };
 
 /** Parses the flags, runs the call, prints the body (stdout) and warnings/errors (stderr). */
@@ -76,9 +77,17 @@ export async function run(argv: string[]): Promise<number> {
   const user = values.user ?? safeUserName();
 
   if (values.server !== undefined) {
+    if (values.user !== undefined)
+      return usageError("--user does not go with --server: the server takes who you are from the API token");
     // Loaded only for this form: the in-process form needs none of the client stack.
-    const { runRemote } = await import("./get-remote.ts");
-    return runRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), user });
+    const { runRemote, tokenFrom } = await import("./get-remote.ts");
+    let token: string | undefined;
+    try {
+      token = tokenFrom(values.token, process.env);
+    } catch (e) {
+      return usageError((e as Error).message);
+    }
+    return runRemote({ server: values.server, plugin, input, options, ...(timeRange ? { timeRange } : {}), token });
   }
 
   const pluginsDir = resolve(values.plugins ?? "plugins");
@@ -122,6 +131,7 @@ function parseFlags(argv: string[]) {
       step: { type: "string" },
       plugins: { type: "string" },
       server: { type: "string" },
+      token: { type: "string" },
       user: { type: "string" },
       verbose: { type: "boolean", short: "v" },
     },

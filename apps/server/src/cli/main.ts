@@ -12,6 +12,8 @@ const commands: Record<string, () => Promise<Command>> = {
   log: () => import("./log.ts"),
   export: () => import("./export.ts"),
   users: () => import("./users.ts"),
+  tokens: () => import("./tokens.ts"),
+  audit: () => import("./audit.ts"),
 };
 
 /** Runs the CLI with `argv` (without node and script); returns the process exit code. */

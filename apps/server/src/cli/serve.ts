@@ -71,9 +71,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`Databook is running at ${server.url}/`);
   if (server.grpcUrl) console.log(`gRPC (databook.v1.PluginService) at ${server.grpcUrl}`);
   if (server.firstAdminUrl)
-    console.log(
-      `No accounts yet. Sign in as the first admin (one use, valid 15 minutes): ${server.firstAdminUrl}`,
-    );
+    console.log(`No accounts yet. Sign in as the first admin (one use, valid 15 minutes): ${server.firstAdminUrl}`);
   console.log(
     `data: ${opts.dataDir}   plugins: ${opts.pluginsDir ?? "(none: pass --plugins DIR)"} (${plugins.length} loaded${broken.length ? `, ${broken.length} broken` : ""})`,
   );

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import type { Principal } from "@databook/wire";
 import type Database from "better-sqlite3";
+import { createAudit } from "../audit.ts";
 import { type Account, type Accounts, createAccounts } from "../auth/accounts.ts";
 import { createGrants } from "../auth/grants.ts";
 import { newSecret } from "../auth/secrets.ts";
@@ -130,6 +131,7 @@ export async function run(argv: string[]): Promise<number> {
     onAccessChanged: () => {},
   });
   const me = cliPrincipal();
+  const audit = createAudit(db);
   try {
     switch (sub) {
       case "add": {
@@ -143,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
           role: values.admin ? "admin" : "member",
         });
         const adopted = a.role === "admin" ? sharing.adoptOrphans(a, me) : 0;
+        audit.record("account.created", me, { accountId: a.id, username: a.username, role: a.role });
         console.log(`created ${a.username} (${a.displayName}, ${a.role})`);
         if (!values["password-stdin"]) console.log(`password (shown once; change it under Account): ${password}`);
         if (adopted) console.log(`${a.username} now owns ${adopted} notebook(s) made before accounts`);
@@ -163,6 +166,7 @@ export async function run(argv: string[]): Promise<number> {
         const a = find(accounts, positionals[0]);
         accounts.setDisabled(a.id, sub === "disable");
         if (sub === "disable") sessions.endAllFor(a.id);
+        audit.record("account.changed", me, { accountId: a.id, disabled: sub === "disable" });
         console.log(`${sub === "disable" ? "disabled" : "enabled"} ${a.username}`);
         return 0;
       }
@@ -171,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
         const password = values["password-stdin"] ? readStdin() : newPassword();
         await accounts.setPassword(a.id, password);
         const ended = sessions.endAllFor(a.id);
+        audit.record("account.changed", me, { accountId: a.id, passwordReset: true });
         console.log(`new password for ${a.username}${ended ? ` (${ended} session(s) ended)` : ""}`);
         if (!values["password-stdin"]) console.log(`password (shown once): ${password}`);
         return 0;
@@ -180,6 +185,7 @@ export async function run(argv: string[]): Promise<number> {
         const role = positionals[1];
         if (role !== "admin" && role !== "member") throw { kind: "usage", message: "the role is admin or member" };
         accounts.setRole(a.id, role);
+        audit.record("account.changed", me, { accountId: a.id, role });
         if (role === "admin") sharing.adoptOrphans(accounts.get(a.id)!, me);
         console.log(`${a.username} is now ${role}`);
         return 0;
@@ -190,7 +196,10 @@ export async function run(argv: string[]): Promise<number> {
         const rows = parseImport(readFileSync(file, "utf8"));
         for (const r of rows) {
           if (r.role !== undefined && r.role !== "admin" && r.role !== "member")
-            throw { kind: "bad-input", message: `account ${r.username}: role must be admin or member, not '${r.role}'` };
+            throw {
+              kind: "bad-input",
+              message: `account ${r.username}: role must be admin or member, not '${r.role}'`,
+            };
           if (accounts.byUsername(r.username)) {
             console.log(`${r.username}: exists, left as it is`);
             continue;
@@ -204,6 +213,7 @@ export async function run(argv: string[]): Promise<number> {
             role: (r.role as "admin" | "member" | undefined) ?? "member",
           });
           if (a.role === "admin") sharing.adoptOrphans(a, me);
+          audit.record("account.created", me, { accountId: a.id, username: a.username, role: a.role, via: "import" });
           console.log(`${a.username}: created (${a.role}), password (shown once): ${password}`);
         }
         return 0;

@@ -1,4 +1,11 @@
-import { CELL_KEYS, type CellRun, META_KEYS, type Principal, SYSTEM_PRINCIPAL, type TimeRangeSetting } from "@databook/wire";
+import {
+  CELL_KEYS,
+  type CellRun,
+  META_KEYS,
+  type Principal,
+  SYSTEM_PRINCIPAL,
+  type TimeRangeSetting,
+} from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";

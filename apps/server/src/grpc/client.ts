@@ -1,17 +1,28 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { type ErrorKind, isErrorKind } from "@databook/wire";
 import { PluginService } from "../../gen/databook/v1/plugins_pb.js";
-import { ERROR_KIND_HEADER } from "./service.ts";
+import { ERROR_KIND_HEADER } from "./errors.ts";
 
 /**
  * A client of `databook.v1.PluginService` at `baseUrl`: gRPC over HTTP/2 for the gRPC port
  * (`http://127.0.0.1:50051`), or, with `protocol: "connect"`, the Connect protocol over HTTP/1.1,
- * which the web port (`http://127.0.0.1:8080`) serves.
+ * which the web port (`http://127.0.0.1:8080`) serves. `token` (an API token) goes in the
+ * `authorization: Bearer` header of every call.
  */
-export function pluginClient(baseUrl: string, protocol: "grpc" | "connect" = "grpc") {
+export function pluginClient(baseUrl: string, protocol: "grpc" | "connect" = "grpc", token?: string) {
+  const interceptors: Interceptor[] = token
+    ? [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${token}`);
+          return next(req);
+        },
+      ]
+    : [];
   const transport =
-    protocol === "grpc" ? createGrpcTransport({ baseUrl }) : createConnectTransport({ baseUrl, httpVersion: "1.1" });
+    protocol === "grpc"
+      ? createGrpcTransport({ baseUrl, interceptors })
+      : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors });
   return createClient(PluginService, transport);
 }
 
@@ -25,6 +36,7 @@ export function isNotHttp2(e: unknown): boolean {
 }
 
 const KIND_OF_CODE: Partial<Record<Code, ErrorKind>> = {
+  [Code.Unauthenticated]: "denied",
   [Code.NotFound]: "not-found",
   [Code.InvalidArgument]: "bad-input",
   [Code.PermissionDenied]: "denied",

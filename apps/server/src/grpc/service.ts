@@ -1,41 +1,30 @@
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { RESERVED_KEYS } from "@databook/cell-syntax";
 import type { PluginHost } from "@databook/plugin-host";
-import type { ErrorKind } from "@databook/wire";
 import { PluginService } from "../../gen/databook/v1/plugins_pb.js";
 import { publicPluginList } from "../plugin-list.ts";
+import { callerOf } from "./auth.ts";
+import { toConnectError } from "./errors.ts";
 
-/** gRPC status code per Databook error kind (proto/databook/v1/plugins.proto, docs/grpc.md). */
-export const CODE_OF_KIND: Record<ErrorKind, Code> = {
-  "not-found": Code.NotFound,
-  "bad-input": Code.InvalidArgument,
-  denied: Code.PermissionDenied,
-  timeout: Code.DeadlineExceeded,
-  "memory-limit": Code.ResourceExhausted,
-  "output-limit": Code.ResourceExhausted,
-  "too-many-requests": Code.ResourceExhausted,
-  upstream: Code.Unavailable,
-  "plugin-broken": Code.FailedPrecondition,
-  internal: Code.Internal,
-};
-
-/** Metadata key carrying the exact error kind next to the status code. */
-export const ERROR_KIND_HEADER = "databook-error-kind";
-
-/** A ConnectError for a Databook error: the code from {@link CODE_OF_KIND}, the kind in metadata. */
-export function toConnectError(kind: ErrorKind, message: string): ConnectError {
-  return new ConnectError(message, CODE_OF_KIND[kind], new Headers({ [ERROR_KIND_HEADER]: kind }));
-}
+export { CODE_OF_KIND, ERROR_KIND_HEADER, toConnectError } from "./errors.ts";
 
 /**
  * Registers `databook.v1.PluginService` (Get, ListPlugins) on a Connect router, backed by the
  * plugin host — the same invoke path as a cell run. Without a host every Get fails as
- * plugin-broken.
+ * plugin-broken. Callers are authorized by {@link authInterceptor} (./auth.ts), which must be
+ * installed on every transport that serves these routes; the plugin sees the token's principal
+ * name as `user`.
  */
 export function pluginServiceRoutes(host: PluginHost | undefined) {
   return (router: ConnectRouter) =>
     router.service(PluginService, {
-      async get(req) {
+      async get(req, ctx) {
+        const caller = callerOf(ctx.values);
+        if (req.user)
+          throw toConnectError(
+            "bad-input",
+            "the user field is no longer accepted: identity comes from the API token; leave it empty",
+          );
         if (!req.plugin)
           throw toConnectError("bad-input", "plugin is required: the name of a loaded plugin (see ListPlugins)");
         if (req.options.some((o) => !o.key.trim()))
@@ -67,7 +56,7 @@ export function pluginServiceRoutes(host: PluginHost | undefined) {
         const res = await host.invoke(req.plugin, {
           input: req.input,
           options: req.options.map((o) => [o.key, o.value]),
-          user: req.user || "grpc",
+          user: caller.principal.name,
           ...(timeRange ? { timeRange } : {}),
         });
         if (!res.ok) throw toConnectError(res.error.kind, res.error.message);

@@ -61,7 +61,10 @@ export type HashedEntry = {
  * entries as `{ id, kind, name }`.
  */
 export function canonicalEntry(e: HashedEntry): string {
-  const actor = e.v === 1 ? e.actor : { id: (e.actor as Principal).id, kind: (e.actor as Principal).kind, name: (e.actor as Principal).name };
+  const actor =
+    e.v === 1
+      ? e.actor
+      : { id: (e.actor as Principal).id, kind: (e.actor as Principal).kind, name: (e.actor as Principal).name };
   return canonicalJson({
     v: e.v,
     notebookId: e.notebookId,

@@ -68,16 +68,26 @@ export function rowToEntry(r: Row): LogEntry {
 }
 
 /**
- * The incident log's SQL access. `append` chains the new entry to the notebook's last one inside
+ * The tables holding hash chains of the same shape: the incident log (a chain per notebook) and
+ * the audit log (one chain, `notebook_id` = {@link AUDIT_CHAIN}).
+ */
+export type ChainTable = "log_entries" | "audit_entries";
+
+/** The chain id of the audit log in `audit_entries.notebook_id` (and in its entries' canonical form). */
+export const AUDIT_CHAIN = "audit";
+
+/**
+ * The incident log's SQL access (or, with `table = "audit_entries"`, the audit log's: the same
+ * mechanism). `append` chains the new entry to the notebook's last one inside
  * one transaction (better-sqlite3 is synchronous, so appends never interleave within a process;
  * the transaction guards against a second process).
  */
-export function createLogStore(db: Database) {
-  const last = db.prepare("SELECT seq, hash FROM log_entries WHERE notebook_id = ? ORDER BY seq DESC LIMIT 1");
-  const insert = db.prepare(`INSERT INTO log_entries
+export function createLogStore(db: Database, table: ChainTable = "log_entries") {
+  const last = db.prepare(`SELECT seq, hash FROM ${table} WHERE notebook_id = ? ORDER BY seq DESC LIMIT 1`);
+  const insert = db.prepare(`INSERT INTO ${table}
     (notebook_id, seq, v, type, at_ms, actor, actor_kind, actor_id, cell_id, run_id, data, prev_hash, hash)
     VALUES (?, ?, 2, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const byNotebook = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
+  const byNotebook = db.prepare(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`);
   const putBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?)");
   const getBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ?");
 
@@ -142,6 +152,11 @@ export type LogStore = ReturnType<typeof createLogStore>;
  * The actor of an entry for display: a v2 entry's principal, or a v1 entry's typed name marked
  * `verified: false` (before accounts, names were whatever people typed).
  */
-export function actorOf(e: Pick<HashedEntry, "actor">): { kind?: Principal["kind"]; id?: string; name: string; verified: boolean } {
+export function actorOf(e: Pick<HashedEntry, "actor">): {
+  kind?: Principal["kind"];
+  id?: string;
+  name: string;
+  verified: boolean;
+} {
   return typeof e.actor === "string" ? { name: e.actor, verified: false } : { ...e.actor, verified: true };
 }

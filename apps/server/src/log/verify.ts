@@ -1,6 +1,6 @@
 import type { Database } from "better-sqlite3";
 import { entryHash, GENESIS_HASH, sha256Hex } from "./canonical.ts";
-import { rowToEntry } from "./store.ts";
+import { type ChainTable, rowToEntry } from "./store.ts";
 
 /** The result of checking one or every notebook's chain. */
 export type VerifyResult =
@@ -15,7 +15,11 @@ export type VerifyResult =
  * chain must contain that hash: otherwise its tail was cut off or the whole chain was rewritten.
  * `head` needs `notebookId`. Stops at the first bad entry.
  */
-export function verifyLog(db: Database, opts: { notebookId?: string; head?: string } = {}): VerifyResult {
+export function verifyLog(
+  db: Database,
+  opts: { notebookId?: string; head?: string; table?: ChainTable } = {},
+): VerifyResult {
+  const table = opts.table ?? "log_entries";
   if (opts.head && !opts.notebookId) {
     return {
       ok: false,
@@ -27,10 +31,10 @@ export function verifyLog(db: Database, opts: { notebookId?: string; head?: stri
   }
   const ids = opts.notebookId
     ? [opts.notebookId]
-    : (db.prepare("SELECT DISTINCT notebook_id AS id FROM log_entries ORDER BY id").all() as { id: string }[]).map(
+    : (db.prepare(`SELECT DISTINCT notebook_id AS id FROM ${table} ORDER BY id`).all() as { id: string }[]).map(
         (r) => r.id,
       );
-  const rows = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
+  const rows = db.prepare(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`);
   const blob = db.prepare("SELECT data FROM blobs WHERE hash = ?");
   let count = 0;
   let headAt: { notebookId: string; seq: number; later: number } | undefined;

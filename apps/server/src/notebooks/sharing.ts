@@ -1,6 +1,6 @@
 import {
-  type NotebookRole,
   NOTEBOOK_ROLES,
+  type NotebookRole,
   type Principal,
   SYSTEM_PRINCIPAL,
   VISIBILITIES,
@@ -8,7 +8,7 @@ import {
 } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import type { Account, Accounts } from "../auth/accounts.ts";
-import type { Grants, GrantSubject } from "../auth/grants.ts";
+import type { GrantSubject, Grants } from "../auth/grants.ts";
 import type { ShareLink, ShareLinks } from "../auth/share-links.ts";
 import type { NewLogEntry } from "../log/store.ts";
 import { checkLine } from "../text.ts";
@@ -129,8 +129,9 @@ export function createSharing(opts: {
       if (typeof visibility !== "string" || !(VISIBILITIES as readonly string[]).includes(visibility))
         throw { kind: "bad-input", message: `visibility must be one of ${VISIBILITIES.join(", ")}` };
       const v = visibility as Visibility;
-      const cur = (db.prepare("SELECT visibility FROM notebooks WHERE id = ?").get(notebookId) as { visibility: Visibility })
-        .visibility;
+      const cur = (
+        db.prepare("SELECT visibility FROM notebooks WHERE id = ?").get(notebookId) as { visibility: Visibility }
+      ).visibility;
       if (cur === v) return v;
       db.transaction(() => {
         db.prepare("UPDATE notebooks SET visibility = ? WHERE id = ?").run(v, notebookId);
@@ -178,7 +179,8 @@ export function createSharing(opts: {
     /** Revokes a share link: its sessions stop at once (open pages are closed). */
     revokeLink(notebookId: string, linkId: string, by: Principal): ShareLink {
       const l = shareLinks.get(linkId);
-      if (!l || l.notebookId !== notebookId) throw { kind: "not-found", message: `no share link ${linkId} on this notebook` };
+      if (!l || l.notebookId !== notebookId)
+        throw { kind: "not-found", message: `no share link ${linkId} on this notebook` };
       const revoked = db.transaction(() => {
         if (!shareLinks.revoke(linkId)) return false;
         appendLog({

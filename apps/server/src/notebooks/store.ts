@@ -5,8 +5,8 @@ import * as Y from "yjs";
 import { type DocManager, SERVER_ORIGIN, storeInitialDoc } from "../collab/docs.ts";
 import { cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
 import { randomId } from "../ids.ts";
-import { checkLine } from "../text.ts";
 import type { LogStore } from "../log/store.ts";
+import { checkLine } from "../text.ts";
 
 /** A notebook as the REST API returns it (docs/api.md). */
 export type NotebookRow = {
@@ -166,7 +166,15 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
   }
 
   const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: Principal, ownerId: string | undefined) => {
-    ins.run(nb.id, nb.title, JSON.stringify(nb.timeRange), nb.visibility, nb.templateId, nb.createdAtMs, nb.updatedAtMs);
+    ins.run(
+      nb.id,
+      nb.title,
+      JSON.stringify(nb.timeRange),
+      nb.visibility,
+      nb.templateId,
+      nb.createdAtMs,
+      nb.updatedAtMs,
+    );
     if (ownerId) insOwner.run(nb.id, ownerId, nb.createdAtMs);
     storeInitialDoc(db, nb.id, doc);
     log.append({

@@ -13,7 +13,9 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
     return a;
   };
 
-  app.get("/api/admin/users", { config: access.admin() }, async () => ({ users: s.accounts.list().map(publicAccount) }));
+  app.get("/api/admin/users", { config: access.admin() }, async () => ({
+    users: s.accounts.list().map(publicAccount),
+  }));
 
   app.post("/api/admin/users", { config: access.admin() }, async (req, reply) => {
     const b = (req.body ?? {}) as { username?: unknown; displayName?: unknown; password?: unknown; role?: unknown };
@@ -27,7 +29,8 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
       ...(typeof b.password === "string" ? { password: b.password } : {}),
       role,
     });
-    if (role === "admin") s.sharing.adoptOrphans(a);
+    if (role === "admin") s.sharing.adoptOrphans(a, req.identity.principal!);
+    s.audit.record("account.created", req.identity.principal!, { accountId: a.id, username: a.username, role });
     reply.code(201);
     return { account: publicAccount(a) };
   });
@@ -37,7 +40,8 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
     const b = (req.body ?? {}) as { role?: unknown; disabled?: unknown; displayName?: unknown; password?: unknown };
     const self = a.id === req.identity.account!.id;
     if (b.role !== undefined) {
-      if (!INSTANCE_ROLES.includes(b.role as InstanceRole)) throw httpError(400, "bad-input", "role must be admin or member");
+      if (!INSTANCE_ROLES.includes(b.role as InstanceRole))
+        throw httpError(400, "bad-input", "role must be admin or member");
       if (self && b.role !== "admin") throw httpError(400, "bad-input", "you cannot remove your own admin role");
       s.accounts.setRole(a.id, b.role as InstanceRole);
     }
@@ -52,6 +56,13 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
       if (typeof b.password !== "string") throw httpError(400, "bad-input", "password must be a string");
       await s.accounts.setPassword(a.id, b.password);
     }
+    s.audit.record("account.changed", req.identity.principal!, {
+      accountId: a.id,
+      ...(b.role !== undefined ? { role: b.role } : {}),
+      ...(b.disabled !== undefined ? { disabled: b.disabled } : {}),
+      ...(b.displayName !== undefined ? { displayName: s.accounts.get(a.id)!.displayName } : {}),
+      ...(b.password !== undefined ? { passwordReset: true } : {}),
+    });
     s.accessChanged();
     return { account: publicAccount(s.accounts.get(a.id)!) };
   });

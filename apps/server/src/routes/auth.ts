@@ -1,3 +1,4 @@
+import { SYSTEM_PRINCIPAL } from "@databook/wire";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Services } from "../app.ts";
 import type { Account } from "../auth/accounts.ts";
@@ -70,11 +71,15 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
   });
   const linkLimit = limited("links", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
 
-  app.get("/api/auth/config", { config: access.public("the sign-in page needs it before anyone is signed in") }, async () => ({
-    localSignIn: s.settings.localSignIn,
-    ...(s.settings.oidc ? { oidc: { label: s.settings.oidc.label, startUrl: "/auth/oidc/start" } } : {}),
-    needsFirstAdmin: s.accounts.count() === 0,
-  }));
+  app.get(
+    "/api/auth/config",
+    { config: access.public("the sign-in page needs it before anyone is signed in") },
+    async () => ({
+      localSignIn: s.settings.localSignIn,
+      ...(s.settings.oidc ? { oidc: { label: s.settings.oidc.label, startUrl: "/auth/oidc/start" } } : {}),
+      needsFirstAdmin: s.accounts.count() === 0,
+    }),
+  );
 
   app.post(
     "/api/auth/signin",
@@ -89,6 +94,12 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
       const account = ok ? s.accounts.byUsername(b.username) : undefined;
       if (!account) {
         s.metrics.signInFailures.inc({ via: "password" });
+        // the typed name is recorded only when it is an account's: a password typed into the
+        // name field must never reach the audit log
+        s.audit.failure(req.ip, {
+          via: "password",
+          username: s.accounts.byUsername(b.username) ? b.username.trim().toLowerCase() : "(unknown)",
+        });
         // one answer for an unknown name and a wrong password
         throw httpError(401, "denied", "wrong username or password");
       }
@@ -150,9 +161,16 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
       const r = await s.signInLinks.redeemFirstAdmin((req.params as { secret: string }).secret);
       if (typeof r === "string") {
         s.metrics.signInFailures.inc({ via: "first-admin-link" });
+        s.audit.failure(req.ip, { via: "first-admin-link", reason: r });
         return reply.redirect(`/signin?problem=link-${r}`, 303);
       }
       s.sharing.adoptOrphans(r);
+      s.audit.record("account.created", SYSTEM_PRINCIPAL, {
+        accountId: r.id,
+        username: r.username,
+        role: r.role,
+        via: "first-admin-link",
+      });
       startSession(s, req, reply, { userId: r.id }, "first-admin-link");
       return reply.redirect("/account?welcome=1", 303);
     },

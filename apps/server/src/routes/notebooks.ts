@@ -43,7 +43,11 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
       const t = s.notebooks.get(b.templateId);
       // a template the caller may not view does not exist for them
       if (!t || !s.identities.roleOn(id, t))
-        throw httpError(404, "not-found", `template notebook ${b.templateId} does not exist (or you have no access to it)`);
+        throw httpError(
+          404,
+          "not-found",
+          `template notebook ${b.templateId} does not exist (or you have no access to it)`,
+        );
     }
     const nb = s.notebooks.create({
       title: b.title,

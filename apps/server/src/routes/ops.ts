@@ -19,7 +19,9 @@ function mayScrape(s: Services, req: FastifyRequest): boolean {
 
 /** `/healthz` for balancers and `/metrics` for Prometheus (docs/api.md). */
 export async function opsRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
-  app.get("/healthz", { config: access.public("load balancers and orchestrators probe it") }, async () => ({ ok: true }));
+  app.get("/healthz", { config: access.public("load balancers and orchestrators probe it") }, async () => ({
+    ok: true,
+  }));
 
   app.get(
     "/metrics",

@@ -32,12 +32,16 @@ export async function sharingRoutes(app: FastifyInstance, { services: s }: { ser
     return s.sharing.setRole(notebook.id, b.subject, b.role, req.identity.principal!);
   });
 
-  app.delete("/api/notebooks/:id/access/members/:kind/:subjectId", { config: access.notebook("owner") }, async (req) => {
-    const { notebook } = notebookOf(req);
-    const p = req.params as { kind: string; subjectId: string };
-    s.sharing.remove(notebook.id, { kind: p.kind, id: p.subjectId }, req.identity.principal!);
-    return { ok: true };
-  });
+  app.delete(
+    "/api/notebooks/:id/access/members/:kind/:subjectId",
+    { config: access.notebook("owner") },
+    async (req) => {
+      const { notebook } = notebookOf(req);
+      const p = req.params as { kind: string; subjectId: string };
+      s.sharing.remove(notebook.id, { kind: p.kind, id: p.subjectId }, req.identity.principal!);
+      return { ok: true };
+    },
+  );
 
   app.patch("/api/notebooks/:id/access", { config: access.notebook("owner") }, async (req) => {
     const { notebook } = notebookOf(req);

@@ -64,7 +64,10 @@ export const securityHeaders = fp(
  * `/n/<id>?share=<secret>` (or an old viewer link's `?token=`) starts a stakeholder session and
  * redirects to `/n/<id>`, so the secret leaves the address bar before the page runs.
  */
-export async function webRoutes(app: FastifyInstance, { services: s, webDir }: { services: Services; webDir?: string }) {
+export async function webRoutes(
+  app: FastifyInstance,
+  { services: s, webDir }: { services: Services; webDir?: string },
+) {
   const hasWeb = !!webDir && (existsSync(join(webDir, "index.html")) || existsSync(join(webDir, "200.html")));
   const fallback = hasWeb && existsSync(join(webDir!, "200.html")) ? "200.html" : "index.html";
   const linkLimit = app.rateLimit({
@@ -75,7 +78,9 @@ export async function webRoutes(app: FastifyInstance, { services: s, webDir }: {
   });
 
   const page = (reply: FastifyReply) =>
-    hasWeb ? reply.sendFile(fallback) : reply.code(404).send({ error: { kind: "not-found", message: "no web app build" } });
+    hasWeb
+      ? reply.sendFile(fallback)
+      : reply.code(404).send({ error: { kind: "not-found", message: "no web app build" } });
 
   app.get(
     "/n/:id",
