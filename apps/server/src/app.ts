@@ -26,6 +26,7 @@ import { createNotebookStore } from "./notebooks/store.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { collabRoutes } from "./routes/collab.ts";
+import { connectRoutes } from "./routes/connect.ts";
 import { notebookRoutes } from "./routes/notebooks.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
@@ -249,6 +250,7 @@ export async function createApp(opts: AppOptions) {
     adminRoutes,
     tokenRoutes,
     collabRoutes,
+    connectRoutes,
   ])
     await app.register(routes, { services: s });
   await app.register(webRoutes, { services: s, webDir: opts.webDir });

@@ -3,15 +3,13 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { PluginHost } from "@databook/plugin-host";
 import { type AppOptions, createApp } from "./app.ts";
 import { authSettingsFromEnv } from "./auth/config.ts";
-import { accessForRoutesInside } from "./auth/plugin.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
-import { addressContext, authInterceptor } from "./grpc/auth.ts";
-import { pluginServiceRoutes } from "./grpc/service.ts";
+import { addressContext } from "./grpc/auth.ts";
+import { pluginServiceHandlers } from "./routes/connect.ts";
 
 /** The web app's static build inside the repository (apps/web/build), used when present. */
 export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../web/build");
@@ -69,18 +67,8 @@ export async function startServer(opts: ServerOptions) {
       auth,
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
     });
-    const routes = pluginServiceRoutes(host);
-    // the same authorization on both entry points: the web port's Connect routes and the gRPC port
-    const interceptors = [authInterceptor({ identities: a.services.identities, audit: a.services.audit, host })];
-    await a.app.register(async (connect) => {
-      // Connect's routes take no options: their rule comes from this context
-      accessForRoutesInside(connect, { kind: "connect" });
-      await connect.register(fastifyConnectPlugin, {
-        routes,
-        interceptors,
-        contextValues: (req) => addressContext(req.ip),
-      });
-    });
+    // the same routes and authorization as the web port's Connect routes
+    const { routes, interceptors } = pluginServiceHandlers(a.services);
     await a.app.listen({ host: opts.host, port: opts.port });
     const port = (a.app.server.address() as AddressInfo).port;
     const hostForUrl = opts.host.includes(":") ? `[${opts.host}]` : opts.host;

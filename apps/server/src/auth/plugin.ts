@@ -104,7 +104,9 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
         `route ${methods.join(",")} ${route.url} declares no access rule: add config: access.…() to its options`,
       );
     route.config.access = rule;
-    for (const m of methods) if (m !== "HEAD") rules.push({ method: m, url: route.url, access: rule });
+    // a route for every method (Connect's) is one row, not eight
+    if (methods.length > 2) rules.push({ method: "ANY", url: route.url, access: rule });
+    else for (const m of methods) if (m !== "HEAD") rules.push({ method: m, url: route.url, access: rule });
   });
 
   const refuse = (reason: string, r: Refusal): Refusal => {

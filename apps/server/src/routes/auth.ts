@@ -109,14 +109,14 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
     },
   );
 
-  app.post("/api/auth/signout", { config: access.anySession() }, async (req, reply) => {
+  app.post("/api/auth/signout", { config: access.anySession("none") }, async (req, reply) => {
     s.sessions.end(req.identity.session!.idHash);
     clearSession(s, reply);
     s.accessChanged();
     return { ok: true };
   });
 
-  app.post("/api/auth/signout-everywhere", { config: access.signedIn() }, async (req, reply) => {
+  app.post("/api/auth/signout-everywhere", { config: access.signedIn("none") }, async (req, reply) => {
     const ended = s.sessions.endAllFor(req.identity.account!.id);
     clearSession(s, reply);
     s.accessChanged();
@@ -134,7 +134,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
     };
   });
 
-  app.patch("/api/me", { config: access.signedIn(), preHandler: perAccount }, async (req) => {
+  app.patch("/api/me", { config: access.signedIn("none"), preHandler: perAccount }, async (req) => {
     const a = req.identity.account!;
     const b = (req.body ?? {}) as { displayName?: unknown; password?: unknown; currentPassword?: unknown };
     if (b.password !== undefined) {

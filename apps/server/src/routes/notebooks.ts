@@ -30,7 +30,7 @@ export function publicNotebook(nb: NotebookRow, role: string) {
 
 /** Notebooks: create, list, read, rename / time range, archive, timeline, export (docs/api.md). */
 export async function notebookRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
-  app.post("/api/notebooks", { config: access.signedIn() }, async (req, reply) => {
+  app.post("/api/notebooks", { config: access.signedIn("run") }, async (req, reply) => {
     const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown; templateId?: unknown; visibility?: unknown };
     if (b.title !== undefined && typeof b.title !== "string")
       throw httpError(400, "bad-input", "title must be a string");

@@ -16,7 +16,7 @@ export function shareUrl(s: Services, notebookId: string, secret: string, origin
  * add from (docs/api.md).
  */
 export async function sharingRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
-  app.get("/api/notebooks/:id/access", { config: access.notebook("editor") }, async (req) => {
+  app.get("/api/notebooks/:id/access", { config: access.notebook("editor", { scope: "read" }) }, async (req) => {
     const { notebook, role } = notebookOf(req);
     return {
       visibility: notebook.visibility,

@@ -1,0 +1,475 @@
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { CLOSE_CODES, PROTOCOL_VERSION, SYSTEM_PRINCIPAL } from "@databook/wire";
+import * as Y from "yjs";
+import { rawSocket, startApp, tempDir } from "./helpers.ts";
+
+// Every route the server registers × every kind of caller → the status a hand-written table
+// expects. A route the server has but the table lacks fails the test, so a new route cannot ship
+// without a decision about who may call it (docs/security.md shows the same table).
+
+const CALLERS = [
+  "anonymous",
+  "link",
+  "viewer",
+  "editor",
+  "owner",
+  "admin",
+  "revoked",
+  "expired-link",
+  "foreign-host",
+  "cross-site",
+  "token:read",
+  "token:run",
+  "token:run-actions",
+  "token:alerts",
+  "token:admin",
+] as const;
+type CallerName = (typeof CALLERS)[number];
+
+/** Expected statuses in CALLERS order. */
+type Row = { route: string; path: string; body?: unknown; expect: number[] };
+
+//                                                  anon link view edit own  adm  rev  exp  host orig tRd  tRun tAct tAlr tAdm
+const ROWS: Row[] = [
+  {
+    route: "GET /healthz",
+    path: "/healthz",
+    expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 200, 200, 200, 200, 200],
+  },
+  {
+    route: "GET /metrics",
+    path: "/metrics",
+    expect: [200, 200, 200, 200, 200, 200, 200, 200, 421, 403, 200, 200, 200, 200, 200],
+  },
+  {
+    route: "GET /api/auth/config",
+    path: "/api/auth/config",
+    expect: [200, 200, 200, 200, 200, 200, 200, 200, 421, 403, 200, 200, 200, 200, 200],
+  },
+  {
+    route: "POST /api/auth/signin",
+    path: "/api/auth/signin",
+    body: { username: "nobody", password: "wrong-password" },
+    expect: [401, 401, 401, 401, 401, 401, 401, 401, 421, 403, 401, 401, 401, 401, 401],
+  },
+  {
+    route: "POST /api/auth/signout",
+    path: "/api/auth/signout",
+    body: {},
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "POST /api/auth/signout-everywhere",
+    path: "/api/auth/signout-everywhere",
+    body: {},
+    expect: [401, 403, 200, 200, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/me",
+    path: "/api/me",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "PATCH /api/me",
+    path: "/api/me",
+    body: { displayName: "Renamed" },
+    expect: [401, 403, 200, 200, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /auth/link/:secret",
+    path: "/auth/link/not-a-link",
+    expect: [303, 303, 303, 303, 303, 303, 303, 303, 421, 403, 303, 303, 303, 303, 303],
+  },
+  {
+    route: "POST /api/notebooks",
+    path: "/api/notebooks",
+    body: { title: "new" },
+    expect: [401, 403, 201, 201, 201, 201, 401, 401, 421, 403, 403, 201, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks",
+    path: "/api/notebooks",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id",
+    path: "/api/notebooks/{nb}",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "PATCH /api/notebooks/:id",
+    path: "/api/notebooks/{nb}",
+    body: { title: "renamed" },
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    route: "POST /api/notebooks/:id/archive",
+    path: "/api/notebooks/{nb}/archive",
+    body: {},
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    route: "POST /api/notebooks/:id/unarchive",
+    path: "/api/notebooks/{nb}/unarchive",
+    body: {},
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/timeline",
+    path: "/api/notebooks/{nb}/timeline",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/export.md",
+    path: "/api/notebooks/{nb}/export.md",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "POST /api/notebooks/:id/cells/:cellId/run",
+    path: "/api/notebooks/{nb}/cells/c1/run",
+    body: {},
+    expect: [401, 403, 403, 202, 202, 202, 401, 401, 421, 403, 403, 202, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/runs/:runId/output",
+    path: "/api/notebooks/{nb}/runs/{run}/output",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/access",
+    path: "/api/notebooks/{nb}/access",
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "PUT /api/notebooks/:id/access/members",
+    path: "/api/notebooks/{nb}/access/members",
+    body: { subject: { kind: "user", id: "{viewerId}" }, role: "editor" },
+    expect: [401, 403, 403, 403, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "DELETE /api/notebooks/:id/access/members/:kind/:subjectId",
+    path: "/api/notebooks/{nb}/access/members/user/{editorId}",
+    expect: [401, 403, 403, 403, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "PATCH /api/notebooks/:id/access",
+    path: "/api/notebooks/{nb}/access",
+    body: { visibility: "restricted" },
+    expect: [401, 403, 403, 403, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "POST /api/notebooks/:id/share-links",
+    path: "/api/notebooks/{nb}/share-links",
+    body: { label: "execs" },
+    expect: [401, 403, 403, 201, 201, 201, 401, 401, 421, 403, 403, 201, 403, 403, 403],
+  },
+  {
+    route: "DELETE /api/notebooks/:id/share-links/:linkId",
+    path: "/api/notebooks/{nb}/share-links/{link}",
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    route: "GET /api/users",
+    path: "/api/users?q=a",
+    expect: [401, 403, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/search",
+    path: "/api/search?q=outage",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/plugins",
+    path: "/api/plugins",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/admin/users",
+    path: "/api/admin/users",
+    expect: [401, 403, 403, 403, 403, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "POST /api/admin/users",
+    path: "/api/admin/users",
+    body: { username: "{fresh}" },
+    expect: [401, 403, 403, 403, 403, 201, 401, 401, 421, 403, 403, 403, 403, 403, 201],
+  },
+  {
+    route: "PATCH /api/admin/users/:userId",
+    path: "/api/admin/users/{viewerId}",
+    body: { displayName: "Vic V." },
+    expect: [401, 403, 403, 403, 403, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "GET /api/tokens",
+    path: "/api/tokens",
+    expect: [401, 403, 200, 200, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "POST /api/tokens",
+    path: "/api/tokens",
+    body: { name: "ci", scopes: ["read"] },
+    expect: [401, 403, 201, 201, 201, 201, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "DELETE /api/tokens/:tokenId",
+    path: "/api/tokens/no-such-token",
+    expect: [401, 403, 404, 404, 404, 404, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/admin/tokens",
+    path: "/api/admin/tokens",
+    expect: [401, 403, 403, 403, 403, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "GET /api/admin/audit",
+    path: "/api/admin/audit",
+    expect: [401, 403, 403, 403, 403, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "GET /n/:id",
+    path: "/n/{nb}",
+    expect: [200, 200, 200, 200, 200, 200, 200, 200, 421, 403, 200, 200, 200, 200, 200],
+  },
+  {
+    route: "GET /*",
+    path: "/index.html",
+    expect: [200, 200, 200, 200, 200, 200, 200, 200, 421, 403, 200, 200, 200, 200, 200],
+  },
+  {
+    route: "ANY /databook.v1.PluginService/ListPlugins",
+    path: "/databook.v1.PluginService/ListPlugins",
+    body: {},
+    expect: [401, 401, 401, 401, 401, 401, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "ANY /databook.v1.PluginService/Get",
+    path: "/databook.v1.PluginService/Get",
+    body: { plugin: "echo", input: "x" },
+    expect: [401, 401, 401, 401, 401, 401, 401, 401, 421, 403, 403, 412, 403, 403, 403],
+  },
+];
+
+/** The WebSocket: the close code after the upgrade, or the HTTP status when the upgrade is refused. */
+//                    anon  link  view  edit  own   adm   rev   exp   host orig tRd   tRun  tAct  tAlr  tAdm
+const WS_EXPECT = [
+  "4401",
+  "open",
+  "open",
+  "open",
+  "open",
+  "open",
+  "4401",
+  "4401",
+  "421",
+  "403",
+  "open",
+  "4403",
+  "4403",
+  "4403",
+  "4403",
+];
+
+const cleanups: (() => unknown)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+let now = Date.now();
+let s: Awaited<ReturnType<typeof startApp>>;
+let ids: { owner: string; editor: string; viewer: string; admin: string };
+
+before(async () => {
+  const web = tempDir("databook-web-");
+  cleanups.push(web.cleanup);
+  mkdirSync(join(web.dir, "_app"));
+  writeFileSync(join(web.dir, "200.html"), "<!doctype html><title>spa</title>");
+  writeFileSync(join(web.dir, "index.html"), "<!doctype html><title>home</title>");
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  s = await startApp(t.dir, { webDir: web.dir, nowMs: () => now });
+  cleanups.push(() => s.stop());
+  const a = s.services.accounts;
+  ids = {
+    owner: (await a.create({ username: "olga", role: "member" })).id,
+    editor: (await a.create({ username: "ed", role: "member" })).id,
+    viewer: (await a.create({ username: "vic", role: "member" })).id,
+    admin: (await a.create({ username: "ada", role: "admin" })).id,
+  };
+});
+
+/** A fresh notebook (owner olga, editor ed, viewers by visibility) with a cell, a finished run and a share link. */
+function fixture() {
+  const sv = s.services;
+  const owner = sv.accounts.get(ids.owner)!;
+  const nb = sv.notebooks.create({
+    title: "payments outage",
+    actor: { kind: "user", id: owner.id, name: owner.displayName },
+    ownerId: owner.id,
+  });
+  sv.sharing.setRole(nb.id, { kind: "user", id: ids.editor }, "editor", SYSTEM_PRINCIPAL);
+  sv.notebooks.withDoc(nb.id, (doc) =>
+    doc.transact(() => {
+      const m = new Y.Map<unknown>();
+      m.set("id", "c1");
+      m.set("kind", "query");
+      m.set("source", new Y.Text("@plugin=echo\nhello"));
+      doc.getArray("cells").push([m]);
+    }),
+  );
+  const hash = sv.log.putBlob("hello", "text/plain");
+  sv.log.append({
+    notebookId: nb.id,
+    type: "run.finished",
+    atMs: now,
+    actor: { kind: "user", id: ids.editor, name: "ed" },
+    cellId: "c1",
+    runId: "run1",
+    data: { outcome: "done", durationMs: 1, contentType: "text/plain", outputHash: hash, outputBytes: 5, warnings: [] },
+  });
+  const link = sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL).link;
+  return { nb: nb.id, link: link.id };
+}
+
+/** Headers for one caller (fresh sessions, so a sign-out in one case cannot leak into the next). */
+function headersFor(who: CallerName, nb: string): Record<string, string> {
+  const sv = s.services;
+  const origin = s.url;
+  const session = (userId: string) => `databook_session=${sv.sessions.start({ userId }, "password").secret}`;
+  const token = (owner: string, scopes: string[]) =>
+    `Bearer ${sv.tokens.create({ ownerId: owner, name: `t-${who}`, scopes }).secret}`;
+  switch (who) {
+    case "anonymous":
+      return {};
+    case "link": {
+      const l = sv.sharing.createLink(nb, { label: "stakeholders" }, SYSTEM_PRINCIPAL).link;
+      return { cookie: `databook_session=${sv.sessions.start({ shareLinkId: l.id }, "share-link").secret}`, origin };
+    }
+    case "viewer":
+      return { cookie: session(ids.viewer), origin };
+    case "editor":
+      return { cookie: session(ids.editor), origin };
+    case "owner":
+      return { cookie: session(ids.owner), origin };
+    case "admin":
+      return { cookie: session(ids.admin), origin };
+    case "revoked": {
+      const started = sv.sessions.start({ userId: ids.owner }, "password");
+      sv.sessions.end(started.session.idHash);
+      return { cookie: `databook_session=${started.secret}`, origin };
+    }
+    case "expired-link": {
+      const l = sv.sharing.createLink(nb, { label: "short", expiresAtMs: now + 1000 }, SYSTEM_PRINCIPAL).link;
+      const cookie = `databook_session=${sv.sessions.start({ shareLinkId: l.id }, "share-link").secret}`;
+      now += 2000; // the link's expiry passes (the session itself is still young)
+      return { cookie, origin };
+    }
+    case "foreign-host":
+      // DNS rebinding: the page's own origin is the attacker's name, so a GET carries no Origin
+      return { cookie: session(ids.owner), host: "databook.evil.example" };
+    case "cross-site":
+      return { cookie: session(ids.owner), origin: "https://evil.example" };
+    case "token:read":
+      return { authorization: token(ids.editor, ["read"]) };
+    case "token:run":
+      return { authorization: token(ids.editor, ["run"]) };
+    case "token:run-actions":
+      return { authorization: token(ids.editor, ["run-actions"]) };
+    case "token:alerts":
+      return { authorization: token(ids.editor, ["alerts:ingest"]) };
+    case "token:admin":
+      return { authorization: token(ids.admin, ["admin"]) };
+  }
+}
+
+/** A request through a raw socket (fetch cannot set Host), answering the status line's code. */
+async function send(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<number> {
+  const http = await import("node:http");
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${s.url}${path}`,
+      {
+        method,
+        headers: {
+          ...(payload !== undefined
+            ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+            : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+describe("route matrix", () => {
+  it("every route the server registers has a row in the table", () => {
+    const registered = s.app.routeRules.map((r) => `${r.method} ${r.url}`);
+    const table = new Set([...ROWS.map((r) => r.route), "GET /ws/notebooks/:id"]);
+    const missing = registered.filter((r) => !table.has(r));
+    assert.deepEqual(missing, [], "routes without a row: decide who may call them and add them to ROWS");
+    const stale = [...table].filter((r) => !registered.includes(r));
+    assert.deepEqual(stale, [], "rows for routes the server no longer has");
+  });
+
+  for (const row of ROWS) {
+    it(row.route, async () => {
+      const got: string[] = [];
+      const want: string[] = [];
+      for (const [i, who] of CALLERS.entries()) {
+        const f = fixture();
+        const fresh = `new-${Math.random().toString(36).slice(2, 8)}`;
+        const fill = (x: string) =>
+          x
+            .replaceAll("{nb}", f.nb)
+            .replaceAll("{link}", f.link)
+            .replaceAll("{run}", "run1")
+            .replaceAll("{viewerId}", ids.viewer)
+            .replaceAll("{editorId}", ids.editor)
+            .replaceAll("{fresh}", fresh);
+        const [method] = row.route.split(" ");
+        const body = row.body === undefined ? undefined : JSON.parse(fill(JSON.stringify(row.body)));
+        const status = await send(method === "ANY" ? "POST" : method!, fill(row.path), headersFor(who, f.nb), body);
+        got.push(`${who}=${status}`);
+        want.push(`${who}=${row.expect[i]}`);
+      }
+      assert.deepEqual(got, want);
+    });
+  }
+
+  it("GET /ws/notebooks/:id", async () => {
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const [i, who] of CALLERS.entries()) {
+      const f = fixture();
+      const h = headersFor(who, f.nb);
+      const url = `${s.wsBase}/${f.nb}?v=${PROTOCOL_VERSION}`;
+      const sock = rawSocket(url, h.host ? { ...h } : h);
+      const outcome = await Promise.race([
+        sock.refused.then((code) => String(code)),
+        sock.opened.then(
+          () =>
+            Promise.race([
+              sock.closed.then((c) => String(c.code)),
+              new Promise<string>((r) => setTimeout(() => r("open"), 300)),
+            ]),
+          () => sock.refused.then((code) => String(code)),
+        ),
+      ]);
+      sock.ws.terminate();
+      got.push(`${who}=${outcome}`);
+      want.push(`${who}=${WS_EXPECT[i]}`);
+    }
+    assert.deepEqual(got, want);
+    assert.equal(CLOSE_CODES.SESSION_ENDED, 4401);
+  });
+});
