@@ -246,10 +246,11 @@ const ROWS: Row[] = [
     expect: [401, 401, 401, 401, 401, 401, 401, 401, 421, 403, 200, 403, 403, 403, 403],
   },
   {
+    // token:run reaches the call: no plugin host here, so plugin-broken (FAILED_PRECONDITION, HTTP 400 in Connect)
     route: "ANY /databook.v1.PluginService/Get",
     path: "/databook.v1.PluginService/Get",
     body: { plugin: "echo", input: "x" },
-    expect: [401, 401, 401, 401, 401, 401, 401, 401, 421, 403, 403, 412, 403, 403, 403],
+    expect: [401, 401, 401, 401, 401, 401, 401, 401, 421, 403, 403, 400, 403, 403, 403],
   },
 ];
 
