@@ -32,7 +32,9 @@ type CallerName = (typeof CALLERS)[number];
 /** Expected statuses in CALLERS order. */
 type Row = { route: string; path: string; body?: unknown; expect: number[] };
 
-//                                                  anon link view edit own  adm  rev  exp  host orig tRd  tRun tAct tAlr tAdm
+// `expect` follows CALLERS: anonymous, share link, viewer, editor, owner, admin, revoked session,
+// expired link, foreign Host, cross-site Origin, then API tokens with read, run, run-actions,
+// alerts:ingest, admin (the admin one owned by an admin; the others by the editor).
 const ROWS: Row[] = [
   {
     route: "GET /healthz",
@@ -254,8 +256,7 @@ const ROWS: Row[] = [
   },
 ];
 
-/** The WebSocket: the close code after the upgrade, or the HTTP status when the upgrade is refused. */
-//                    anon  link  view  edit  own   adm   rev   exp   host orig tRd   tRun  tAct  tAlr  tAdm
+/** The WebSocket, in CALLERS order: the close code after the upgrade, or the HTTP status when the upgrade is refused. */
 const WS_EXPECT = [
   "4401",
   "open",

@@ -46,7 +46,8 @@ export function createLiveConnections(opts: {
         const id = fresh.get(key);
         const nb = opts.notebookById(c.notebookId);
         let code: number | undefined;
-        if (!id) code = CLOSE_CODES.SESSION_ENDED;
+        // a stakeholder's link revoked or expired: for them that is losing access, not a sign-in
+        if (!id) code = c.identity.shareLinks ? CLOSE_CODES.ACCESS_REMOVED : CLOSE_CODES.SESSION_ENDED;
         else {
           const role = nb ? opts.identities.roleOn(id, nb) : undefined;
           if (!role) code = CLOSE_CODES.ACCESS_REMOVED;

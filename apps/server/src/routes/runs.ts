@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../app.ts";
+import { scopeAllows } from "../auth/identity.ts";
 import { access } from "../auth/rules.ts";
 import { httpError } from "../http-errors.ts";
 import { ARCHIVED_REFUSAL } from "../notebooks/store.ts";
@@ -10,7 +11,9 @@ export async function runRoutes(app: FastifyInstance, { services: s }: { service
   app.post("/api/notebooks/:id/cells/:cellId/run", { config: access.notebook("editor") }, async (req, reply) => {
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.run);
-    const { runId } = s.runs.start(notebook.id, (req.params as { cellId: string }).cellId, req.identity.principal!);
+    const { runId } = s.runs.start(notebook.id, (req.params as { cellId: string }).cellId, req.identity.principal!, {
+      mayRunActions: scopeAllows(req.identity, "run-actions"),
+    });
     reply.code(202);
     return { runId };
   });

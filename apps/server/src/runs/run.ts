@@ -180,10 +180,16 @@ export function createRunService(opts: {
     /**
      * Starts a run of `cellId` for `actor` and returns its id at once (the run goes on in the
      * background). Throws a {@link RunRefusal}: 404 (no such cell), 409 (already running),
-     * 400 (the cell is markdown: no `@plugin`). A bad header, a bad time range or an unknown plugin
+     * 400 (the cell is markdown: no `@plugin`), 403 (the cell sets an action option and
+     * `mayRunActions` is false: an API token without `run-actions`). A bad header, a bad time range or an unknown plugin
      * do not throw: the run is recorded as failed with a readable error.
      */
-    start(notebookId: string, cellId: string, actor: Principal): { runId: string; done: Promise<void> } {
+    start(
+      notebookId: string,
+      cellId: string,
+      actor: Principal,
+      opts: { mayRunActions?: boolean } = {},
+    ): { runId: string; done: Promise<void> } {
       const o = docs.acquire(notebookId);
       let handedOff = false;
       try {
@@ -234,6 +240,12 @@ export function createRunService(opts: {
           query && info
             ? query.options.filter(([k]) => info.options.some((op) => op.name === k && op.action)).map(([k]) => k)
             : [];
+        if (actionOptions.length && opts.mayRunActions === false)
+          throw {
+            status: 403,
+            kind: "denied",
+            message: `this cell sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook; the API token lacks the 'run-actions' scope`,
+          } satisfies RunRefusal;
         const base: CellRun = {
           id: runId,
           status: "queued",
