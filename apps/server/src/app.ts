@@ -230,6 +230,9 @@ export async function createApp(opts: AppOptions) {
     app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
   installErrorHandler(app);
   await app.register(fastifyRateLimit, { global: false });
+  // before the auth plugin: its onRequest hook marks upgrade requests, so a refused upgrade's
+  // socket is closed after the HTTP answer instead of left open
+  await app.register(fastifyWebsocket, { options: { maxPayload: s.maxFrameBytes * 4 } });
   await app.register(authentication, {
     settings: s.settings,
     identities: s.identities,
@@ -237,7 +240,6 @@ export async function createApp(opts: AppOptions) {
     onRefused: (reason) => s.metrics.refused.inc({ reason }),
   });
   await app.register(securityHeaders, { services: s, webDir: opts.webDir });
-  await app.register(fastifyWebsocket, { options: { maxPayload: s.maxFrameBytes * 4 } });
 
   for (const routes of [
     opsRoutes,

@@ -55,21 +55,43 @@ function clearSession(s: Services, reply: FastifyReply): void {
 
 /** Sign-in, sign-out, the first-admin link and the caller's own account (docs/api.md). */
 export async function authRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
-  const limited = (group: string, max: number, key: (req: FastifyRequest) => string) =>
-    app.rateLimit({
-      max,
+  // Both limits apply to every attempt (a request runs only one of @fastify/rate-limit's route
+  // hooks, so the two are checked here in one hook, after the body is parsed).
+  const limits = [
+    { group: "sign-in", max: SIGN_IN_LIMITS.perAddress, key: (req: FastifyRequest) => req.ip },
+    {
+      group: "sign-in-account",
+      max: SIGN_IN_LIMITS.perAccountAndAddress,
+      key: (req: FastifyRequest) => {
+        const u = (req.body as { username?: unknown } | undefined)?.username;
+        return `${req.ip}|${typeof u === "string" ? u.trim().toLowerCase() : (req.identity.account?.id ?? "")}`;
+      },
+    },
+  ].map((l) => ({
+    group: l.group,
+    check: app.createRateLimit({
+      max: l.max,
       timeWindow: SIGN_IN_LIMITS.windowMs,
-      keyGenerator: (req) => `${group}|${key(req)}`,
-      onExceeded: () => s.metrics.rateLimited.inc({ group }),
-      errorResponseBuilder: (_req, ctx) =>
-        httpError(429, "too-many-requests", `too many attempts; try again in ${ctx.after}`),
-    });
-  const perAddress = limited("sign-in", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
-  const perAccount = limited("sign-in-account", SIGN_IN_LIMITS.perAccountAndAddress, (req) => {
-    const u = (req.body as { username?: unknown } | undefined)?.username;
-    return `${req.ip}|${typeof u === "string" ? u.trim().toLowerCase() : ""}`;
+      keyGenerator: (req) => `${l.group}|${l.key(req)}`,
+    }),
+  }));
+  const signInLimit = async (req: FastifyRequest, reply: FastifyReply) => {
+    for (const l of limits) {
+      const r = await l.check(req);
+      if (r.isAllowed || !r.isExceeded) continue;
+      s.metrics.rateLimited.inc({ group: l.group });
+      reply.header("retry-after", String(r.ttlInSeconds));
+      throw httpError(429, "too-many-requests", `too many sign-in attempts; try again in ${r.ttlInSeconds} s`);
+    }
+  };
+  const linkLimit = app.rateLimit({
+    max: SIGN_IN_LIMITS.perAddress,
+    timeWindow: SIGN_IN_LIMITS.windowMs,
+    keyGenerator: (req) => `links|${req.ip}`,
+    onExceeded: () => s.metrics.rateLimited.inc({ group: "links" }),
+    errorResponseBuilder: (_req, ctx) =>
+      httpError(429, "too-many-requests", `too many attempts; try again in ${ctx.after}`),
   });
-  const linkLimit = limited("links", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
 
   app.get(
     "/api/auth/config",
@@ -81,33 +103,29 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
     }),
   );
 
-  app.post(
-    "/api/auth/signin",
-    { config: access.public("signing in"), onRequest: perAddress, preHandler: perAccount },
-    async (req, reply) => {
-      if (!s.settings.localSignIn)
-        throw httpError(403, "denied", "sign-in with a password is turned off here; use the single sign-on button");
-      const b = (req.body ?? {}) as { username?: unknown; password?: unknown };
-      if (typeof b.username !== "string" || typeof b.password !== "string")
-        throw httpError(400, "bad-input", "send { username, password } as JSON strings");
-      const ok = await verifyPassword(b.password, s.accounts.passwordHashOf(b.username));
-      const account = ok ? s.accounts.byUsername(b.username) : undefined;
-      if (!account) {
-        s.metrics.signInFailures.inc({ via: "password" });
-        // the typed name is recorded only when it is an account's: a password typed into the
-        // name field must never reach the audit log
-        s.audit.failure(req.ip, {
-          via: "password",
-          username: s.accounts.byUsername(b.username) ? b.username.trim().toLowerCase() : "(unknown)",
-        });
-        // one answer for an unknown name and a wrong password
-        throw httpError(401, "denied", "wrong username or password");
-      }
-      if (account.disabled) throw httpError(403, "denied", "this account is disabled; ask an admin");
-      startSession(s, req, reply, { userId: account.id }, "password");
-      return { account: publicAccount(account) };
-    },
-  );
+  app.post("/api/auth/signin", { config: access.public("signing in"), preHandler: signInLimit }, async (req, reply) => {
+    if (!s.settings.localSignIn)
+      throw httpError(403, "denied", "sign-in with a password is turned off here; use the single sign-on button");
+    const b = (req.body ?? {}) as { username?: unknown; password?: unknown };
+    if (typeof b.username !== "string" || typeof b.password !== "string")
+      throw httpError(400, "bad-input", "send { username, password } as JSON strings");
+    const ok = await verifyPassword(b.password, s.accounts.passwordHashOf(b.username));
+    const account = ok ? s.accounts.byUsername(b.username) : undefined;
+    if (!account) {
+      s.metrics.signInFailures.inc({ via: "password" });
+      // the typed name is recorded only when it is an account's: a password typed into the
+      // name field must never reach the audit log
+      s.audit.failure(req.ip, {
+        via: "password",
+        username: s.accounts.byUsername(b.username) ? b.username.trim().toLowerCase() : "(unknown)",
+      });
+      // one answer for an unknown name and a wrong password
+      throw httpError(401, "denied", "wrong username or password");
+    }
+    if (account.disabled) throw httpError(403, "denied", "this account is disabled; ask an admin");
+    startSession(s, req, reply, { userId: account.id }, "password");
+    return { account: publicAccount(account) };
+  });
 
   app.post("/api/auth/signout", { config: access.anySession("none") }, async (req, reply) => {
     s.sessions.end(req.identity.session!.idHash);
@@ -134,7 +152,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
     };
   });
 
-  app.patch("/api/me", { config: access.signedIn("none"), preHandler: perAccount }, async (req) => {
+  app.patch("/api/me", { config: access.signedIn("none"), preHandler: signInLimit }, async (req) => {
     const a = req.identity.account!;
     const b = (req.body ?? {}) as { displayName?: unknown; password?: unknown; currentPassword?: unknown };
     if (b.password !== undefined) {
