@@ -28,6 +28,27 @@ export function publicAccount(a: Account) {
 export const SIGN_IN_LIMITS = { perAddress: 30, perAccountAndAddress: 10, windowMs: 60_000 } as const;
 
 /**
+ * A rate limit hook for a sign-in route: at most `max` requests per {@link SIGN_IN_LIMITS}
+ * window for each `key` within `group`; the 429 says when to try again and is counted in /metrics.
+ */
+export function signInLimit(
+  app: FastifyInstance,
+  s: Services,
+  group: string,
+  max: number,
+  key: (req: FastifyRequest) => string,
+) {
+  return app.rateLimit({
+    max,
+    timeWindow: SIGN_IN_LIMITS.windowMs,
+    keyGenerator: (req) => `${group}|${key(req)}`,
+    onExceeded: () => s.metrics.rateLimited.inc({ group }),
+    errorResponseBuilder: (_req, ctx) =>
+      httpError(429, "too-many-requests", `too many attempts; try again in ${ctx.after}`),
+  });
+}
+
+/**
  * Starts a session for `who` and sets its cookie; a session the browser already had is ended first
  * (rotation at sign-in: a cookie planted before sign-in never becomes a signed-in one).
  */
@@ -56,14 +77,7 @@ function clearSession(s: Services, reply: FastifyReply): void {
 /** Sign-in, sign-out, the first-admin link and the caller's own account (docs/api.md). */
 export async function authRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   const limited = (group: string, max: number, key: (req: FastifyRequest) => string) =>
-    app.rateLimit({
-      max,
-      timeWindow: SIGN_IN_LIMITS.windowMs,
-      keyGenerator: (req) => `${group}|${key(req)}`,
-      onExceeded: () => s.metrics.rateLimited.inc({ group }),
-      errorResponseBuilder: (_req, ctx) =>
-        httpError(429, "too-many-requests", `too many attempts; try again in ${ctx.after}`),
-    });
+    signInLimit(app, s, group, max, key);
   const perAddress = limited("sign-in", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
   const perAccount = limited("sign-in-account", SIGN_IN_LIMITS.perAccountAndAddress, (req) => {
     const u = (req.body as { username?: unknown } | undefined)?.username;
