@@ -30,19 +30,21 @@ export type RunningOidcProvider = {
  * password (the login is the account id, looked up in `people`; an unknown login is refused), then a
  * consent page with Continue, and a Cancel link that answers `access_denied`. The scopes `profile`,
  * `email` and `groups` carry name / preferred_username, email and the groups claim
- * (`groupsClaim`, default `groups`). `port` 0 (default) picks a free one; a fixed port lets a
- * test start the provider after the client that uses it.
+ * (`groupsClaim`, default `groups`). `port` 0 (default) picks a free one; a fixed port (and
+ * `clientSecret`) let a test start the provider after the client that uses it.
  */
 export async function startOidcProvider(opts: {
   redirectUris: string[];
   people: Record<string, OidcTestPerson>;
   groupsClaim?: string;
   port?: number;
+  /** The client's secret (default: a random one), for a client configured before the provider starts. */
+  clientSecret?: string;
 }): Promise<RunningOidcProvider> {
   const groupsClaim = opts.groupsClaim ?? "groups";
   const people = opts.people;
   const clientId = "databook";
-  const clientSecret = randomBytes(24).toString("base64url");
+  const clientSecret = opts.clientSecret ?? randomBytes(24).toString("base64url");
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

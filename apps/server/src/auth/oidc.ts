@@ -81,8 +81,8 @@ function errorText(e: unknown): string {
   if (!e || typeof e !== "object") return String(e);
   const o = e as { message?: unknown; code?: unknown; error?: unknown; cause?: unknown };
   const own = [o.code, o.error, o.message].filter((x) => typeof x === "string").join(" ");
-  const cause = o.cause && typeof o.cause === "object" && "message" in o.cause ? `: ${errorText(o.cause)}` : "";
-  return `${own}${cause}`;
+  const cause = o.cause && typeof o.cause === "object" && "message" in o.cause ? errorText(o.cause) : "";
+  return cause && !own.includes(cause) ? `${own}: ${cause}` : own;
 }
 
 /** A network failure, a timeout or a 5xx from the provider (its fault, maybe passing) vs. a bad answer. */

@@ -19,7 +19,9 @@ const MAX_REASON_CHARS = 300;
  * failure redirects to `/signin?problem=oidc-…` (OIDC_PROBLEMS in @databook/wire).
  */
 export async function oidcRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
-  const perAddress = signInLimit(app, s, "oidc", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
+  // separate counts, so a sign-in (one start, one callback) costs one of each
+  const startLimit = signInLimit(app, s, "oidc-start", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
+  const callbackLimit = signInLimit(app, s, "oidc-callback", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
   // ties a sign-in to the browser that started it; `__Host-` behind https so no sibling site can set it
   const bindingCookie = s.settings.secureCookies ? "__Host-databook_oidc" : "databook_oidc";
   const problem = (reply: FastifyReply, p: OidcProblem) => reply.redirect(`/signin?problem=${p}`, 303);
@@ -43,7 +45,7 @@ export async function oidcRoutes(app: FastifyInstance, { services: s }: { servic
 
   app.get(
     "/auth/oidc/start",
-    { config: access.public("starts single sign-on, before anyone is signed in"), onRequest: perAddress },
+    { config: access.public("starts single sign-on, before anyone is signed in"), onRequest: startLimit },
     async (req, reply) => {
       if (!s.oidc) return problem(reply, "oidc-off");
       const next = safeNextPath((req.query as { next?: unknown }).next);
@@ -70,7 +72,7 @@ export async function oidcRoutes(app: FastifyInstance, { services: s }: { servic
 
   app.get(
     "/auth/oidc/callback",
-    { config: access.public("the OpenID provider sends the browser back here to sign in"), onRequest: perAddress },
+    { config: access.public("the OpenID provider sends the browser back here to sign in"), onRequest: callbackLimit },
     async (req, reply) => {
       if (!s.oidc || !s.settings.oidc) return problem(reply, "oidc-off");
       const state = (req.query as { state?: unknown }).state;
