@@ -26,7 +26,7 @@ export type OidcChecks = { state: string; nonce: string; codeVerifier: string };
 
 /** Most groups kept from one sign-in, and the longest group name (characters): the claim is stored. */
 export const MAX_GROUPS = 500;
-const MAX_GROUP_CHARS = 256;
+const MAX_GROUP_CHARS = 200; // as long as a group name in a notebook grant may be
 /** Seconds one request to the provider may take (discovery, token, keys, UserInfo). */
 const PROVIDER_TIMEOUT_S = 10;
 
