@@ -69,6 +69,8 @@ const me = (page: Page) =>
 test("signs in through the provider and lands in the app signed in, an admin through its groups", async ({
   browser,
 }) => {
+  // what an operator registers at the provider, as `databook serve` printed it
+  expect(stack.serverOutput()).toContain(`redirect URI to register: ${stack.url}/auth/oidc/callback`);
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(await startUrl());

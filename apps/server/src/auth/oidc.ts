@@ -24,9 +24,10 @@ export type OidcFailure = { kind: "upstream" | "denied" | "bad-input"; problem: 
 /** What the start of a sign-in needs kept until the callback. */
 export type OidcChecks = { state: string; nonce: string; codeVerifier: string };
 
-/** Most groups kept from one sign-in, and the longest group name (characters): the claim is stored. */
+/** Most groups kept from one sign-in (the claim is stored with the account). */
 export const MAX_GROUPS = 500;
-const MAX_GROUP_CHARS = 200; // as long as a group name in a notebook grant may be
+/** Longest group name kept (characters): as long as a group name in a notebook grant may be. */
+const MAX_GROUP_CHARS = 200;
 /** Seconds one request to the provider may take (discovery, token, keys, UserInfo). */
 const PROVIDER_TIMEOUT_S = 10;
 

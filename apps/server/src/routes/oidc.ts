@@ -32,17 +32,6 @@ export async function oidcRoutes(app: FastifyInstance, { services: s }: { servic
     return problem(reply, p);
   };
 
-  if (s.oidc) {
-    const oidc = s.oidc;
-    // an early word in the server log when the provider cannot be reached; sign-in retries anyway
-    app.addHook("onReady", async () => {
-      void oidc.warmUp().then((f) => {
-        if (f)
-          app.log.warn({ problem: f.problem }, `OpenID provider not usable yet (sign-in will retry): ${f.message}`);
-      });
-    });
-  }
-
   app.get(
     "/auth/oidc/start",
     { config: access.public("starts single sign-on, before anyone is signed in"), onRequest: startLimit },
