@@ -82,10 +82,14 @@ function waitForUrl(child: ChildProcess, output: () => string, timeoutMs: number
 
 /**
  * Starts the stack. `prometheus`/`alertmanager` (default true) start those services and pass
- * their URLs to the plugins through PROMETHEUS_URL / ALERTMANAGER_URL.
+ * their URLs to the plugins through PROMETHEUS_URL / ALERTMANAGER_URL. `env` adds variables for
+ * `databook serve` (DATABOOK_OIDC_*…); `port` fixes its web port (default 0, a free one) for
+ * settings that must name the server's own URL, such as DATABOOK_PUBLIC_URL.
  * @throws Error when a binary is missing or a service does not come up (with its output).
  */
-export async function startStack(opts: { prometheus?: boolean; alertmanager?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { prometheus?: boolean; alertmanager?: boolean; env?: Record<string, string>; port?: number } = {},
+): Promise<Stack> {
   ensureWebBuild();
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -104,7 +108,7 @@ export async function startStack(opts: { prometheus?: boolean; alertmanager?: bo
     }
     const dataDir = mkdtempSync(join(tmpdir(), "databook-e2e-"));
     stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     if (prom) env.PROMETHEUS_URL = prom.url;
     if (am) env.ALERTMANAGER_URL = am.url;
     const child = spawn(
@@ -115,7 +119,7 @@ export async function startStack(opts: { prometheus?: boolean; alertmanager?: bo
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        String(opts.port ?? 0),
         "--grpc-port",
         "0",
         "--data",

@@ -9,6 +9,8 @@ import { type AuthSettings, authSettingsFromEnv } from "./auth/config.ts";
 import { createGrants } from "./auth/grants.ts";
 import { createIdentities } from "./auth/identity.ts";
 import { createLiveConnections } from "./auth/live-connections.ts";
+import { createOidcClient, oidcRedirectUri } from "./auth/oidc.ts";
+import { createPendingSignIns } from "./auth/pending-sign-ins.ts";
 import { authentication } from "./auth/plugin.ts";
 import { createSessions } from "./auth/sessions.ts";
 import { createShareLinks } from "./auth/share-links.ts";
@@ -28,6 +30,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { collabRoutes } from "./routes/collab.ts";
 import { connectRoutes } from "./routes/connect.ts";
 import { notebookRoutes } from "./routes/notebooks.ts";
+import { oidcRoutes } from "./routes/oidc.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
 import { runRoutes } from "./routes/runs.ts";
@@ -117,6 +120,12 @@ function createServices(opts: AppOptions) {
     nowMs: now,
   });
   const signInLinks = createSignInLinks(db, accounts, now);
+  // config.ts guarantees a public URL whenever OIDC is set; nothing is fetched until a sign-in
+  const oidc =
+    settings.oidc && settings.publicUrl
+      ? createOidcClient(settings.oidc, { redirectUri: oidcRedirectUri(settings.publicUrl) })
+      : undefined;
+  const oidcPending = createPendingSignIns(now);
 
   // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads.
   const indexTimers = new Map<string, NodeJS.Timeout>();
@@ -196,6 +205,8 @@ function createServices(opts: AppOptions) {
     live,
     sharing,
     signInLinks,
+    oidc,
+    oidcPending,
     accessChanged,
     maxFrameBytes: opts.maxFrameBytes ?? 16 * 1024 * 1024,
     /** Flushes pending search indexing (at shutdown). */
@@ -244,6 +255,7 @@ export async function createApp(opts: AppOptions) {
   for (const routes of [
     opsRoutes,
     authRoutes,
+    oidcRoutes,
     notebookRoutes,
     runRoutes,
     sharingRoutes,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { authSettingsFromEnv } from "../src/auth/config.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const compose = parse(readFileSync(join(ROOT, "docker-compose.yml"), "utf8"));
@@ -21,6 +22,32 @@ describe("docker-compose.yml", () => {
     for (const svc of Object.values<any>(compose.services)) {
       for (const p of svc.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, "ports are published on loopback only");
     }
+  });
+
+  it("sets the public URL, allowed hosts and every OpenID Connect variable, and starts with its defaults", () => {
+    const env: Record<string, string> = compose.services.databook.environment;
+    const configSource = readFileSync(join(ROOT, "apps/server/src/auth/config.ts"), "utf8");
+    const read = new Set([...configSource.matchAll(/DATABOOK_OIDC_[A-Z_]+/g)].map((m) => m[0]));
+    for (const name of [...read, "DATABOOK_PUBLIC_URL", "DATABOOK_ALLOWED_HOSTS", "DATABOOK_LOCAL_SIGNIN"])
+      assert.ok(name in env, `${name} is set for the databook service`);
+    // ${VAR:-default} as Compose fills it in when VAR is not set
+    const defaults = Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{\w+:-([^}]*)\}/g, "$1")]),
+    );
+    const settings = authSettingsFromEnv(defaults);
+    assert.equal(settings.oidc, undefined, "single sign-on is off until an issuer is given");
+    assert.equal(settings.localSignIn, true);
+    assert.equal(settings.publicUrl?.href, "http://127.0.0.1:8080/");
+    const withIssuer = authSettingsFromEnv({
+      ...defaults,
+      DATABOOK_OIDC_ISSUER: "https://sso.example.com",
+      DATABOOK_OIDC_CLIENT_ID: "databook",
+    });
+    assert.deepEqual(
+      [withIssuer.oidc?.label, withIssuer.oidc?.groupsClaim, withIssuer.oidc?.scopes],
+      ["sso.example.com", "groups", ["openid", "profile", "email", "groups"]],
+      "empty variables mean the documented defaults",
+    );
   });
 
   it("references only files that exist", () => {

@@ -106,19 +106,22 @@ export function people(url: string, s: Services) {
   };
 }
 
-/** An in-process server on 127.0.0.1 with a real SQLite file in `dataDir`. */
-export async function startApp(dataDir: string, extra: Partial<AppOptions> = {}) {
+/**
+ * An in-process server on 127.0.0.1 with a real SQLite file in `dataDir`, on `port` (default 0:
+ * a free one; a fixed one when the settings must name the server's own URL, as OIDC's do).
+ */
+export async function startApp(dataDir: string, extra: Partial<AppOptions> = {}, port = 0) {
   const db = openDatabase({ dataDir });
   const a = await createApp({ db, foreignWritePollMs: 50, ...extra });
-  await a.app.listen({ host: "127.0.0.1", port: 0 });
-  const port = (a.app.server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-  const wsBase = `ws://127.0.0.1:${port}/ws/notebooks`;
+  await a.app.listen({ host: "127.0.0.1", port });
+  const bound = (a.app.server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${bound}`;
+  const wsBase = `ws://127.0.0.1:${bound}/ws/notebooks`;
   const s = a.services;
   return {
     ...a,
     db,
-    port,
+    port: bound,
     url,
     wsBase,
     ...people(url, s),

@@ -86,6 +86,17 @@ const ROWS: Row[] = [
     expect: [303, 303, 303, 303, 303, 303, 303, 303, 421, 403, 303, 303, 303, 303, 303],
   },
   {
+    // OIDC is not configured here: both answer with a redirect to the sign-in page's problem
+    route: "GET /auth/oidc/start",
+    path: "/auth/oidc/start",
+    expect: [303, 303, 303, 303, 303, 303, 303, 303, 421, 403, 303, 303, 303, 303, 303],
+  },
+  {
+    route: "GET /auth/oidc/callback",
+    path: "/auth/oidc/callback?code=x&state=y",
+    expect: [303, 303, 303, 303, 303, 303, 303, 303, 421, 403, 303, 303, 303, 303, 303],
+  },
+  {
     route: "POST /api/notebooks",
     path: "/api/notebooks",
     body: { title: "new" },

@@ -18,6 +18,7 @@ export {
   TRICKY_LABEL_VALUE,
 } from "./fixture.ts";
 export { startBearerProxy, startHttpServer, type TestServer } from "./http-servers.ts";
+export { type OidcTestPerson, type RunningOidcProvider, startOidcProvider } from "./oidc-provider.ts";
 export { type StagedPlugins, setTomlKey, stagePlugins } from "./plugins-dir.ts";
 export { freePort, requireBinary } from "./process.ts";
 export { PROMETHEUS_BIN, PROMTOOL_BIN, type RunningPrometheus, startPrometheus } from "./prometheus.ts";

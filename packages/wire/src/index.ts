@@ -5,4 +5,5 @@ export * from "./errors.ts";
 export * from "./presence.ts";
 export * from "./principal.ts";
 export * from "./scopes.ts";
+export * from "./sign-in-problems.ts";
 export * from "./ydoc.ts";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseDuration } from "@databook/cell-syntax";
 import { DEFAULT_SESSION_LIFETIMES, type SessionLifetimes } from "./sessions.ts";
-import { parseAllowedHosts, type WebOrigins } from "./web-guard.ts";
+import { isLoopbackName, parseAllowedHosts, type WebOrigins } from "./web-guard.ts";
 
 /** OpenID Connect settings (docs/security.md). */
 export type OidcSettings = {
@@ -16,6 +16,8 @@ export type OidcSettings = {
   adminGroups: string[];
   /** When not empty, only members of these groups (or of adminGroups) may sign in. */
   allowedGroups: string[];
+  /** Scopes asked for (default `openid profile email groups`; providers ignore ones they do not know). */
+  scopes: string[];
 };
 
 /** Everything the identity layer reads from the environment, checked once at start. */
@@ -84,6 +86,12 @@ export function authSettingsFromEnv(env: Record<string, string | undefined>): Au
     } catch {
       throw { kind: "bad-input", message: `DATABOOK_OIDC_ISSUER=${env.DATABOOK_OIDC_ISSUER} is not a URL` };
     }
+    // tokens and the client secret cross this connection: plain http only to this machine
+    if (issuer.protocol !== "https:" && !(issuer.protocol === "http:" && isLoopbackName(issuer.hostname)))
+      throw {
+        kind: "bad-input",
+        message: `DATABOOK_OIDC_ISSUER=${env.DATABOOK_OIDC_ISSUER} must start with https:// (plain http:// is accepted only for localhost, 127.0.0.1 or [::1])`,
+      };
     const clientId = env.DATABOOK_OIDC_CLIENT_ID;
     if (!clientId)
       throw { kind: "bad-input", message: "DATABOOK_OIDC_ISSUER is set but DATABOOK_OIDC_CLIENT_ID is not" };
@@ -100,6 +108,13 @@ export function authSettingsFromEnv(env: Record<string, string | undefined>): Au
       groupsClaim: env.DATABOOK_OIDC_GROUPS_CLAIM || "groups",
       adminGroups: list(env.DATABOOK_OIDC_ADMIN_GROUPS),
       allowedGroups: list(env.DATABOOK_OIDC_ALLOWED_GROUPS),
+      // `openid` makes it OpenID Connect: always asked for
+      scopes: [
+        "openid",
+        ...(env.DATABOOK_OIDC_SCOPES ? list(env.DATABOOK_OIDC_SCOPES) : ["profile", "email", "groups"]).filter(
+          (x) => x !== "openid",
+        ),
+      ],
     };
   }
   return {

@@ -9,6 +9,9 @@ export type WebOrigins = { publicUrl?: URL; allowedHosts: string[] };
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+/** True for a loopback host name as URL.hostname writes it: `localhost`, `127.0.0.1`, `[::1]`. */
+export const isLoopbackName = (hostname: string): boolean => LOOPBACK.has(hostname.toLowerCase());
+
 /** Splits `host[:port]` (IPv6 in brackets) into a lowercase name and the port text ("" when absent). */
 export function splitHost(host: string): { name: string; port: string } {
   const h = host.trim().toLowerCase();

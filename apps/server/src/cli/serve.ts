@@ -72,6 +72,15 @@ export async function run(argv: string[]): Promise<number> {
   if (server.grpcUrl) console.log(`gRPC (databook.v1.PluginService) at ${server.grpcUrl}`);
   if (server.firstAdminUrl)
     console.log(`No accounts yet. Sign in as the first admin (one use, valid 15 minutes): ${server.firstAdminUrl}`);
+  const { oidc } = server.app.services;
+  if (oidc && server.app.services.settings.oidc) {
+    const o = server.app.services.settings.oidc;
+    console.log(`Single sign-on: "${o.label}" at ${o.issuer.href} (redirect URI to register: ${oidc.redirectUri})`);
+    // a provider that is down does not stop the server: say so, and sign-in tries again
+    void oidc.warmUp().then((f) => {
+      if (f) console.error(`databook serve: the OpenID provider is not usable yet (sign-in will retry): ${f.message}`);
+    });
+  }
   console.log(
     `data: ${opts.dataDir}   plugins: ${opts.pluginsDir ?? "(none: pass --plugins DIR)"} (${plugins.length} loaded${broken.length ? `, ${broken.length} broken` : ""})`,
   );

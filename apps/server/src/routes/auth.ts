@@ -28,6 +28,27 @@ export function publicAccount(a: Account) {
 export const SIGN_IN_LIMITS = { perAddress: 30, perAccountAndAddress: 10, windowMs: 60_000 } as const;
 
 /**
+ * A rate limit hook for a sign-in route: at most `max` requests per {@link SIGN_IN_LIMITS}
+ * window for each `key` within `group`; the 429 says when to try again and is counted in /metrics.
+ */
+export function signInLimit(
+  app: FastifyInstance,
+  s: Services,
+  group: string,
+  max: number,
+  key: (req: FastifyRequest) => string,
+) {
+  return app.rateLimit({
+    max,
+    timeWindow: SIGN_IN_LIMITS.windowMs,
+    keyGenerator: (req) => `${group}|${key(req)}`,
+    onExceeded: () => s.metrics.rateLimited.inc({ group }),
+    errorResponseBuilder: (_req, ctx) =>
+      httpError(429, "too-many-requests", `too many attempts; try again in ${ctx.after}`),
+  });
+}
+
+/**
  * Starts a session for `who` and sets its cookie; a session the browser already had is ended first
  * (rotation at sign-in: a cookie planted before sign-in never becomes a signed-in one).
  */
@@ -75,7 +96,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
       keyGenerator: (req) => `${l.group}|${l.key(req)}`,
     }),
   }));
-  const signInLimit = async (req: FastifyRequest, reply: FastifyReply) => {
+  const passwordAttemptLimit = async (req: FastifyRequest, reply: FastifyReply) => {
     for (const l of limits) {
       const r = await l.check(req);
       if (r.isAllowed || !r.isExceeded) continue;
@@ -84,14 +105,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
       throw httpError(429, "too-many-requests", `too many sign-in attempts; try again in ${r.ttlInSeconds} s`);
     }
   };
-  const linkLimit = app.rateLimit({
-    max: SIGN_IN_LIMITS.perAddress,
-    timeWindow: SIGN_IN_LIMITS.windowMs,
-    keyGenerator: (req) => `links|${req.ip}`,
-    onExceeded: () => s.metrics.rateLimited.inc({ group: "links" }),
-    errorResponseBuilder: (_req, ctx) =>
-      httpError(429, "too-many-requests", `too many attempts; try again in ${ctx.after}`),
-  });
+  const linkLimit = signInLimit(app, s, "links", SIGN_IN_LIMITS.perAddress, (req) => req.ip);
 
   app.get(
     "/api/auth/config",
@@ -103,29 +117,33 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
     }),
   );
 
-  app.post("/api/auth/signin", { config: access.public("signing in"), preHandler: signInLimit }, async (req, reply) => {
-    if (!s.settings.localSignIn)
-      throw httpError(403, "denied", "sign-in with a password is turned off here; use the single sign-on button");
-    const b = (req.body ?? {}) as { username?: unknown; password?: unknown };
-    if (typeof b.username !== "string" || typeof b.password !== "string")
-      throw httpError(400, "bad-input", "send { username, password } as JSON strings");
-    const ok = await verifyPassword(b.password, s.accounts.passwordHashOf(b.username));
-    const account = ok ? s.accounts.byUsername(b.username) : undefined;
-    if (!account) {
-      s.metrics.signInFailures.inc({ via: "password" });
-      // the typed name is recorded only when it is an account's: a password typed into the
-      // name field must never reach the audit log
-      s.audit.failure(req.ip, {
-        via: "password",
-        username: s.accounts.byUsername(b.username) ? b.username.trim().toLowerCase() : "(unknown)",
-      });
-      // one answer for an unknown name and a wrong password
-      throw httpError(401, "denied", "wrong username or password");
-    }
-    if (account.disabled) throw httpError(403, "denied", "this account is disabled; ask an admin");
-    startSession(s, req, reply, { userId: account.id }, "password");
-    return { account: publicAccount(account) };
-  });
+  app.post(
+    "/api/auth/signin",
+    { config: access.public("signing in"), preHandler: passwordAttemptLimit },
+    async (req, reply) => {
+      if (!s.settings.localSignIn)
+        throw httpError(403, "denied", "sign-in with a password is turned off here; use the single sign-on button");
+      const b = (req.body ?? {}) as { username?: unknown; password?: unknown };
+      if (typeof b.username !== "string" || typeof b.password !== "string")
+        throw httpError(400, "bad-input", "send { username, password } as JSON strings");
+      const ok = await verifyPassword(b.password, s.accounts.passwordHashOf(b.username));
+      const account = ok ? s.accounts.byUsername(b.username) : undefined;
+      if (!account) {
+        s.metrics.signInFailures.inc({ via: "password" });
+        // the typed name is recorded only when it is an account's: a password typed into the
+        // name field must never reach the audit log
+        s.audit.failure(req.ip, {
+          via: "password",
+          username: s.accounts.byUsername(b.username) ? b.username.trim().toLowerCase() : "(unknown)",
+        });
+        // one answer for an unknown name and a wrong password
+        throw httpError(401, "denied", "wrong username or password");
+      }
+      if (account.disabled) throw httpError(403, "denied", "this account is disabled; ask an admin");
+      startSession(s, req, reply, { userId: account.id }, "password");
+      return { account: publicAccount(account) };
+    },
+  );
 
   app.post("/api/auth/signout", { config: access.anySession("none") }, async (req, reply) => {
     s.sessions.end(req.identity.session!.idHash);
@@ -152,7 +170,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
     };
   });
 
-  app.patch("/api/me", { config: access.signedIn("none"), preHandler: signInLimit }, async (req) => {
+  app.patch("/api/me", { config: access.signedIn("none"), preHandler: passwordAttemptLimit }, async (req) => {
     const a = req.identity.account!;
     const b = (req.body ?? {}) as { displayName?: unknown; password?: unknown; currentPassword?: unknown };
     if (b.password !== undefined) {
