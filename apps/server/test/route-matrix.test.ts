@@ -54,7 +54,7 @@ const ROWS: Row[] = [
   {
     route: "POST /api/auth/signin",
     path: "/api/auth/signin",
-    body: { username: "nobody", password: "wrong-password" },
+    body: { username: "{fresh}", password: "wrong-password" }, // one name per caller: the per-account limit is tested elsewhere
     expect: [401, 401, 401, 401, 401, 401, 401, 401, 421, 403, 401, 401, 401, 401, 401],
   },
   {
