@@ -22,6 +22,15 @@ describe("docker-compose.yml", () => {
     for (const svc of Object.values<any>(compose.services)) {
       for (const p of svc.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, "ports are published on loopback only");
     }
+    // Prometheus reads /metrics from another container: with the scrape token both services get
+    const job = prom.scrape_configs.find((j: any) => j.job_name === "databook");
+    assert.equal(job.authorization.credentials_file, "/run/secrets/databook_metrics_token");
+    assert.equal(db.environment.DATABOOK_METRICS_TOKEN_FILE, "/run/secrets/databook_metrics_token");
+    assert.ok(
+      db.secrets.includes("databook_metrics_token") &&
+        compose.services.prometheus.secrets.includes("databook_metrics_token"),
+    );
+    assert.equal(compose.secrets.databook_metrics_token.environment, "DATABOOK_METRICS_TOKEN");
   });
 
   it("sets the public URL, allowed hosts and every OpenID Connect variable, and starts with its defaults", () => {
@@ -31,8 +40,11 @@ describe("docker-compose.yml", () => {
     for (const name of [...read, "DATABOOK_PUBLIC_URL", "DATABOOK_ALLOWED_HOSTS", "DATABOOK_LOCAL_SIGNIN"])
       assert.ok(name in env, `${name} is set for the databook service`);
     // ${VAR:-default} as Compose fills it in when VAR is not set
+    // (files under /run/secrets exist only inside the container)
     const defaults = Object.fromEntries(
-      Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{\w+:-([^}]*)\}/g, "$1")]),
+      Object.entries(env)
+        .filter(([k]) => !k.endsWith("_FILE"))
+        .map(([k, v]) => [k, String(v).replace(/\$\{\w+:-([^}]*)\}/g, "$1")]),
     );
     const settings = authSettingsFromEnv(defaults);
     assert.equal(settings.oidc, undefined, "single sign-on is off until an issuer is given");

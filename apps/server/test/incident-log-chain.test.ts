@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../src/db/open.ts";
-import { canonicalJson, entryHash } from "../src/log/canonical.ts";
+import { canonicalEntry, canonicalJson, entryHash } from "../src/log/canonical.ts";
 import { createLogStore } from "../src/log/store.ts";
 import { verifyLog } from "../src/log/verify.ts";
 import { tempDir } from "./helpers.ts";
@@ -59,6 +59,17 @@ describe("incident log hash chain", () => {
       '{"a":[1,"x",null],"b":1,"d":{"y":"é","z":true}}',
     );
     assert.throws(() => canonicalJson({ a: Number.NaN }), { kind: "internal" });
+  });
+
+  it("the canonical forms v1 and v2 are exactly the examples in docs/incident-log.md", async () => {
+    const { readFileSync } = await import("node:fs");
+    const doc = readFileSync(new URL("../../../docs/incident-log.md", import.meta.url), "utf8");
+    const examples = [...doc.matchAll(/^(\{"actor":.*"v":[12]\})$/gm)].map((m) => m[1]!);
+    assert.equal(examples.length, 2);
+    for (const text of examples) {
+      const e = JSON.parse(text);
+      assert.equal(canonicalEntry(e), text, `v${e.v}`);
+    }
   });
 
   it("an intact chain verifies, and the CLI exits 0 with the count", () => {

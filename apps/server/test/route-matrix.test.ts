@@ -434,6 +434,13 @@ describe("route matrix", () => {
     assert.deepEqual(stale, [], "rows for routes the server no longer has");
   });
 
+  it("docs/security.md's route table names every route", async () => {
+    const { readFileSync } = await import("node:fs");
+    const doc = readFileSync(new URL("../../../docs/security.md", import.meta.url), "utf8");
+    const missing = s.app.routeRules.map((r) => `${r.method} ${r.url}`).filter((r) => !doc.includes(`\`${r}\``));
+    assert.deepEqual(missing, [], "add these to the table in docs/security.md");
+  });
+
   for (const row of ROWS) {
     it(row.route, async () => {
       const got: string[] = [];

@@ -15,8 +15,6 @@ export const CLOSE_CODES = {
   TOO_LARGE: 4413,
   /** The page runs an older script than the server speaks: reload. Final. */
   UPGRADED: 4426,
-  /** Too many presence updates from one connection. */
-  RATE_LIMITED: 4429,
   SERVER_ERROR: 4500,
 } as const;
 
@@ -30,7 +28,6 @@ const REASONS: Record<CloseCode, string> = {
   4404: "no such notebook",
   4413: "message too large",
   4426: "Databook was upgraded: reload the page",
-  4429: "too many presence updates",
   4500: "the server could not load or store the notebook",
 };
 
