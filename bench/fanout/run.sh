@@ -66,8 +66,11 @@ run_one() { # peer n rep
   pid=$(node -p 'JSON.parse(process.argv[1]).pid' "$info")
   url="ws://127.0.0.1:$port/{room}"
   if [ "$peer" = databook ]; then
-    url="ws://127.0.0.1:$port/ws/notebooks/{room}?token=$(node -p 'JSON.parse(process.argv[1]).token' "$info")&name=bench"
-    extra=("--room=$(node -p 'JSON.parse(process.argv[1]).room' "$info")")
+    # signed in, as a browser: the session cookie and the page's Origin on the upgrade
+    url="ws://127.0.0.1:$port/ws/notebooks/{room}?v=2"
+    extra=("--room=$(node -p 'JSON.parse(process.argv[1]).room' "$info")"
+      "--header=Cookie: $(node -p 'JSON.parse(process.argv[1]).cookie' "$info")"
+      "--header=Origin: $(node -p 'JSON.parse(process.argv[1]).origin' "$info")")
   fi
   [ "$peer" = hocuspocus ] && proto=hocuspocus
   busy=$(quiet_gate)
