@@ -20,11 +20,13 @@ import { createDocManager, type DocHooks } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
+import { jsonObjectBodies } from "./json-bodies.ts";
 import { createLogStore, type NewLogEntry } from "./log/store.ts";
 import { redactedRequest } from "./log-redaction.ts";
 import { createMetrics } from "./metrics.ts";
 import { createSharing } from "./notebooks/sharing.ts";
 import { createNotebookStore } from "./notebooks/store.ts";
+import { createRecordChannel } from "./record/channel.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { collabRoutes } from "./routes/collab.ts";
@@ -86,8 +88,20 @@ function createServices(opts: AppOptions) {
   const search = createSearchIndex(db);
   const hooks: DocHooks = {};
   const docs = createDocManager({ db, hooks, compactEvery: opts.compactEvery, nowMs: now });
-  const notebooks = createNotebookStore({ db, log: { ...log, append: appendLog }, docs, nowMs: now });
-  const runs = createRunService({ docs, log, appendLog, host: opts.host, search, metrics, nowMs: now });
+  // the record channel publishes what the log holds; runs are folded in as they are appended
+  const record = createRecordChannel({ log, docs, stateOf: (id) => notebooks.stateOf(id) });
+  const notebooks = createNotebookStore({
+    db,
+    log: { ...log, append: appendLog },
+    docs,
+    nowMs: now,
+    onArchivedChange: (id, actor) => {
+      record.refreshState(id);
+      if (notebooks.stateOf(id).archived)
+        runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
+    },
+  });
+  const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
   const accounts = createAccounts(db, now);
   const sessions = createSessions(db, settings.sessions, now);
   const shareLinks = createShareLinks(db, now);
@@ -140,12 +154,14 @@ function createServices(opts: AppOptions) {
   };
   hooks.onLoad = (o) => {
     metrics.openDocs.set(docs.open.size);
-    runs.recoverStale(o);
-    notebooks.reconcileArchived(o.doc, o.notebookId);
+    record.load(o.notebookId);
+    // a run this process does not have in flight and the log never finished: the server stopped
+    runs.recoverInterrupted(o.notebookId);
     // the index is derived and debounced: bring it up to date with what was stored
     search.setCells(o.notebookId, cellsSnapshot(o.doc));
   };
   hooks.onUnload = (o) => {
+    record.unload(o.notebookId);
     if (indexTimers.has(o.notebookId)) indexNow(o.notebookId, cellsSnapshot(o.doc));
     metrics.openDocs.set(docs.open.size - 1);
   };
@@ -193,6 +209,7 @@ function createServices(opts: AppOptions) {
     docs,
     hooks,
     notebooks,
+    record,
     runs,
     host: opts.host,
     accounts,
@@ -240,6 +257,7 @@ export async function createApp(opts: AppOptions) {
   s.hooks.onStoreError = (notebookId, e) =>
     app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
   installErrorHandler(app);
+  await app.register(jsonObjectBodies);
   await app.register(fastifyRateLimit, { global: false });
   // before the auth plugin: its onRequest hook marks upgrade requests, so a refused upgrade's
   // socket is closed after the HTTP answer instead of left open
@@ -269,6 +287,8 @@ export async function createApp(opts: AppOptions) {
     await app.register(routes, { services: s });
   await app.register(webRoutes, { services: s, webDir: opts.webDir });
 
+  // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
+  s.runs.recoverInterrupted();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too.
   const foreign = watchForeignWrites(s.db, s.accessChanged, opts.foreignWritePollMs);
 

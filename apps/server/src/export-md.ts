@@ -1,6 +1,7 @@
 import { formatTimeRangeSetting } from "@databook/cell-syntax";
 import {
   CONTENT_TYPES,
+  checkOutput,
   type HttpResponseBody,
   type LogsBody,
   parseSampleValue,
@@ -13,6 +14,7 @@ import type { Database } from "better-sqlite3";
 import { readStoredDoc } from "./collab/docs.ts";
 import { cellsSnapshot, titleOf } from "./collab/schema.ts";
 import { actorOf, createLogStore } from "./log/store.ts";
+import { runsFromLog } from "./record/from-log.ts";
 import { buildTimeline } from "./timeline.ts";
 
 /** Everything the postmortem export is made from. */
@@ -71,8 +73,14 @@ export function summariseTimeseries(body: TimeseriesBody): string {
   return mdTable(["series", "points", "min", "max", "last"], rows);
 }
 
-/** Renders a recorded output by content type (unknown types as a text block). */
+/**
+ * Renders a recorded output by content type (unknown types as a text block). A body that does not
+ * have its type's shape is shown as text with the reason, never an error.
+ */
 export function renderOutput(contentType: string, body: string): string {
+  const checked = checkOutput(contentType, body);
+  if (!checked.ok)
+    return `_The output does not match ${contentType} (${checked.problem}); shown as text:_\n\n${codeBlock(body)}`;
   try {
     switch (contentType) {
       case CONTENT_TYPES.timeseries:
@@ -179,7 +187,17 @@ export function exportNotebook(db: Database, id: string): string | undefined {
   const log = createLogStore(db);
   const entries = log.entries(id);
   const doc = readStoredDoc(db, id);
-  const cells = doc ? cellsSnapshot(doc) : [];
+  // each cell's latest run, from the log (the doc holds no runs)
+  const latest = new Map<string, { id: string; status: string; queuedAtMs: number }>();
+  for (const r of runsFromLog(entries).values()) {
+    const cur = latest.get(r.cellId);
+    if (!cur || r.queuedAtMs >= cur.queuedAtMs)
+      latest.set(r.cellId, { id: r.id, status: r.status, queuedAtMs: r.queuedAtMs });
+  }
+  const cells = (doc ? cellsSnapshot(doc) : []).map((c) => {
+    const run = latest.get(c.id);
+    return run ? { ...c, run: { id: run.id, status: run.status } } : c;
+  });
   const title = (doc && titleOf(doc)) || row.title;
   doc?.destroy();
   const participants = [
@@ -205,7 +223,10 @@ export function exportNotebook(db: Database, id: string): string | undefined {
     outputOf: (runId) => {
       const fin = entries.find((e) => e.runId === runId && e.type === "run.finished");
       const h = fin?.data.outputHash;
-      return typeof h === "string" ? log.getBlob(h) : undefined;
+      const blob = typeof h === "string" ? log.getBlob(h) : undefined;
+      // the content type the log entry (hashed) recorded, not the blobs row's (covered by no hash)
+      const contentType = typeof fin?.data.contentType === "string" ? fin.data.contentType : blob?.contentType;
+      return blob && contentType ? { contentType, body: blob.body } : undefined;
     },
   });
 }

@@ -2,7 +2,17 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROTOCOL_VERSION, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
+import {
+  type NotebookState,
+  orderBetween,
+  PROTOCOL_VERSION,
+  type Principal,
+  RECORD_MESSAGE,
+  type RecordMessage,
+  type RunRecord,
+  SYSTEM_PRINCIPAL,
+} from "@databook/wire";
+import * as decoding from "lib0/decoding";
 import { WebSocket } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -170,10 +180,12 @@ export function connectClient(wsBase: string, notebookId: string, cookie: string
     if (provider.synced) resolve();
     provider.on("sync", (s: boolean) => s && resolve());
   });
+  const record = followRecord(provider);
   return {
     doc,
     provider,
     synced,
+    record,
     destroy: () => {
       provider.destroy();
       doc.destroy();
@@ -181,14 +193,58 @@ export function connectClient(wsBase: string, notebookId: string, cookie: string
   };
 }
 
-/** Adds a cell (id, kind, source) to a notebook doc the way the web app does. */
+/**
+ * What a page knows from the record channel: every run the server published, and the notebook's
+ * state (y-websocket messages of type RECORD_MESSAGE, handled the way the web app handles them).
+ */
+export function followRecord(provider: WebsocketProvider) {
+  const runs = new Map<string, RunRecord>();
+  const messages: RecordMessage[] = [];
+  let state: NotebookState | undefined;
+  (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = (
+    _enc: unknown,
+    dec: decoding.Decoder,
+  ) => {
+    const m = JSON.parse(decoding.readVarString(dec)) as RecordMessage;
+    messages.push(m);
+    if (m.t === "snapshot") {
+      runs.clear();
+      for (const r of m.runs) runs.set(r.id, r);
+      state = m.state;
+    } else if (m.t === "run") runs.set(m.run.id, { ...runs.get(m.run.id), ...m.run });
+    else state = m.state;
+  };
+  return {
+    runs,
+    messages,
+    get state() {
+      return state;
+    },
+    /** The latest run of a cell (by queue time), as the page shows it. */
+    latest(cellId: string): RunRecord | undefined {
+      let best: RunRecord | undefined;
+      for (const r of runs.values()) if (r.cellId === cellId && (!best || r.queuedAtMs >= best.queuedAtMs)) best = r;
+      return best;
+    },
+  };
+}
+
+/** Adds a cell (id, kind, source) at the end of a notebook doc the way the web app does (with an order key). */
 export function addCell(doc: Y.Doc, id: string, source: string, kind = "query"): Y.Text {
+  const cells = doc.getArray<Y.Map<unknown>>("cells");
+  const last = cells
+    .toArray()
+    .map((c) => (c instanceof Y.Map ? c.get("order") : undefined))
+    .filter((k): k is string => typeof k === "string")
+    .sort()
+    .at(-1);
   const m = new Y.Map<unknown>();
   const text = new Y.Text(source);
   m.set("id", id);
   m.set("kind", kind);
   m.set("source", text);
-  doc.getArray("cells").push([m]);
+  m.set("order", orderBetween(last, undefined));
+  cells.push([m]);
   return text;
 }
 
@@ -198,10 +254,9 @@ export function cellText(doc: Y.Doc, id: string): Y.Text | undefined {
   return undefined;
 }
 
-/** The `run` value of cell `id` in `doc`. */
-export function cellRun(doc: Y.Doc, id: string): any {
-  for (const c of doc.getArray<Y.Map<unknown>>("cells")) if (c.get("id") === id) return c.get("run");
-  return undefined;
+/** The latest run of cell `id` that a client saw on the record channel. */
+export function cellRun(client: { record: ReturnType<typeof followRecord> }, id: string): any {
+  return client.record.latest(id);
 }
 
 /** `databook serve` as a child process on free ports with `dataDir`; resolves once it listens. */

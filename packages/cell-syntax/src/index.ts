@@ -10,6 +10,7 @@ export {
 export {
   formatDuration,
   formatTimeRangeSetting,
+  MAX_DURATION_MS,
   parseDuration,
   parseTime,
   type ResolvedTimeRange,

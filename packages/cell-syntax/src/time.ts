@@ -49,8 +49,16 @@ export function parseDuration(text: string, what = "duration"): number {
   if (value === "" || total <= 0) {
     throw new CellSyntaxError(`${what} '${text}' must be a positive duration such as 5m or 1h`);
   }
+  if (total > MAX_DURATION_MS) {
+    throw new CellSyntaxError(
+      `${what} '${text}' is longer than 10 years; use a shorter one, or absolute @start and @end for old data`,
+    );
+  }
   return total;
 }
+
+/** The longest duration accepted (10 years of 365 days, ms): longer ones are typos, and every run would fail. */
+export const MAX_DURATION_MS = 10 * 365 * 24 * 3_600_000;
 
 /** Formats ms as the shortest duration string parseDuration reads back (`5400000` → `1h30m`). */
 export function formatDuration(ms: number): string {

@@ -1,11 +1,17 @@
-import { CLOSE_CODES, closeReason, MAX_PRESENCE_BYTES, type Principal, presenceFor } from "@databook/wire";
+import {
+  CLOSE_CODES,
+  closeReason,
+  MAX_PRESENCE_BYTES,
+  type Principal,
+  presenceFor,
+  RECORD_MESSAGE,
+} from "@databook/wire";
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
 import { awarenessMessage, type DocManager, MSG, type OpenDoc, type Peer } from "./docs.ts";
-import { isArchivedDoc } from "./schema.ts";
 
 /** The WebSocket surface a peer needs (the `ws` package's socket satisfies it). */
 export type SocketLike = {
@@ -31,7 +37,8 @@ export type ConnectionStats = {
       | "too-large"
       | "presence-too-large"
       | "presence-foreign-client"
-      | "presence-rate",
+      | "presence-rate"
+      | "record-from-peer",
   ): void;
   connected(role: "editor" | "viewer", delta: 1 | -1): void;
 };
@@ -46,7 +53,8 @@ const PRESENCE_PER_SECOND = 30;
 const MAX_CLIENT_IDS = 4;
 
 /**
- * Serves one y-websocket peer on an accepted socket: sends sync step 1 and the current presence,
+ * Serves one y-websocket peer on an accepted socket: sends sync step 1, the current presence and
+ * the record channel's snapshot (runs and the notebook's state, message type 20),
  * answers sync step 1 with step 2, applies editors' updates (the doc manager stores each one before
  * broadcasting it), drops viewers' updates (and editors' while the notebook is archived), relays presence, and cleans up on close.
  * A text frame, an undecodable message or an invalid Yjs update closes this socket with 4400;
@@ -64,6 +72,10 @@ export function servePeer(opts: {
   role: "editor" | "viewer";
   principal: Principal;
   maxFrameBytes: number;
+  /** Whether the notebook is archived now (the record channel's state): editors' updates are then dropped. */
+  isArchived: () => boolean;
+  /** The record channel's snapshot message, sent after the sync has started. */
+  recordSnapshot: () => Uint8Array;
   /** Called once when the connection ends, whoever ends it. */
   onClose?: () => void;
   stats?: ConnectionStats;
@@ -212,7 +224,7 @@ export function servePeer(opts: {
           }
           // An archived notebook is a closed incident: editors follow it like viewers until it is
           // unarchived, so its document stays as it was when it was closed.
-          if (isArchivedDoc(o.doc)) {
+          if (opts.isArchived()) {
             stats?.dropped("archived-update");
             return;
           }
@@ -251,6 +263,10 @@ export function servePeer(opts: {
       }
       case MSG.auth:
         return; // identity comes from the upgrade request's cookie or token; auth messages carry nothing
+      case RECORD_MESSAGE:
+        // the record channel is the server's alone: whatever a peer sends on it goes nowhere
+        stats?.dropped("record-from-peer");
+        return;
       default:
         throw new Error(`unknown message type ${type}`);
     }
@@ -263,5 +279,6 @@ export function servePeer(opts: {
   peer.send(encoding.toUint8Array(enc));
   const states = [...o.awareness.getStates().keys()];
   if (states.length) peer.send(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(o.awareness, states)));
+  peer.send(opts.recordSnapshot());
   return { close: (code, reason) => peer.close(code, reason) };
 }

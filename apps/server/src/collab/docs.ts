@@ -1,11 +1,4 @@
-import {
-  CELL_KEYS,
-  type CellRun,
-  META_KEYS,
-  type Principal,
-  SYSTEM_PRINCIPAL,
-  type TimeRangeSetting,
-} from "@databook/wire";
+import { META_KEYS, type Principal, SYSTEM_PRINCIPAL, type TimeRangeSetting } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
@@ -194,12 +187,6 @@ export function createDocManager(opts: {
       };
       if (!origin?.server) {
         const meta = metaOf(doc);
-        // The archived state is the server's (it follows SQLite and the log): undo any peer write.
-        for (const key of [META_KEYS.archived, META_KEYS.archivedAtMs]) {
-          if (!ev.keysChanged.has(key)) continue;
-          putBack(key);
-          ev.keysChanged.delete(key);
-        }
         if (ev.keysChanged.has(META_KEYS.title) && !isValidTitle(meta.get(META_KEYS.title))) {
           putBack(META_KEYS.title);
           ev.keysChanged.delete(META_KEYS.title);
@@ -228,21 +215,8 @@ export function createDocManager(opts: {
       if (change.title || change.timeRange) hooks.onMetaChange?.(notebookId, change, actor);
     });
 
-    cellsOf(doc).observeDeep((events, tr) => {
+    cellsOf(doc).observeDeep((_events, tr) => {
       if (tr.origin === "load") return;
-      const origin = tr.origin as ChangeOrigin | null;
-      if (!origin?.server) {
-        // `run` is the server's: put back whatever a peer wrote there.
-        for (const ev of events) {
-          if (!(ev instanceof Y.YMapEvent) || !ev.keysChanged.has(CELL_KEYS.run)) continue;
-          const old = ev.changes.keys.get(CELL_KEYS.run)?.oldValue as CellRun | undefined;
-          const cell = ev.target as Y.Map<unknown>;
-          doc.transact(
-            () => (old === undefined ? cell.delete(CELL_KEYS.run) : cell.set(CELL_KEYS.run, old)),
-            SERVER_ORIGIN,
-          );
-        }
-      }
       hooks.onCellsChange?.(o);
     });
     return o;
@@ -300,7 +274,7 @@ export function createDocManager(opts: {
 
 export type DocManager = ReturnType<typeof createDocManager>;
 
-/** Transaction origin for the server's own writes (run state). */
+/** Transaction origin for the server's own writes (a rename through REST, a template copy). */
 export const SERVER_ORIGIN: ChangeOrigin = { actor: SYSTEM_PRINCIPAL, server: true };
 
 /** Origin of the server undoing a peer's unusable meta write (not mirrored, not logged). */

@@ -1,5 +1,5 @@
 import { parseDuration } from "@databook/cell-syntax";
-import { CELL_KEYS, type CellRun, META_KEYS, type TimeRangeSetting, YDOC } from "@databook/wire";
+import { CELL_KEYS, compareCells, META_KEYS, type TimeRangeSetting, YDOC } from "@databook/wire";
 import * as Y from "yjs";
 import { refusedCharacter } from "../text.ts";
 
@@ -7,11 +7,6 @@ import { refusedCharacter } from "../text.ts";
 export const metaOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(YDOC.meta);
 /** The notebook's `cells` array of cell maps, in display order. */
 export const cellsOf = (doc: Y.Doc): Y.Array<Y.Map<unknown>> => doc.getArray(YDOC.cells);
-
-/** Whether the doc says the notebook is archived (`meta.archived === true`). */
-export function isArchivedDoc(doc: Y.Doc): boolean {
-  return metaOf(doc).get(META_KEYS.archived) === true;
-}
 
 /** Longest notebook title (characters, after trimming), over REST and in the doc alike. */
 export const MAX_TITLE_CHARS = 200;
@@ -78,29 +73,38 @@ export function sourceOf(cell: Y.Map<unknown>): string {
   return s instanceof Y.Text ? s.toString() : typeof s === "string" ? s : "";
 }
 
-/** A cell's current run (written by the server only), or undefined. */
-export function runOf(cell: Y.Map<unknown>): CellRun | undefined {
-  return cell.get(CELL_KEYS.run) as CellRun | undefined;
-}
-
-/** Builds a cell map with a fresh Y.Text source (for new notebooks and template copies). */
-export function newCell(id: string, kind: string, source: string): Y.Map<unknown> {
+/** Builds a cell map with a fresh Y.Text source and its order key (for new notebooks and template copies). */
+export function newCell(id: string, kind: string, source: string, order: string): Y.Map<unknown> {
   const m = new Y.Map<unknown>();
   m.set(CELL_KEYS.id, id);
   m.set(CELL_KEYS.kind, kind);
   m.set(CELL_KEYS.source, new Y.Text(source));
+  m.set(CELL_KEYS.order, order);
   return m;
 }
 
-/** Every cell as plain data: id, kind, source, run (for export and search indexing). */
-export function cellsSnapshot(doc: Y.Doc): { id: string; kind: string; source: string; run?: CellRun }[] {
-  const out: { id: string; kind: string; source: string; run?: CellRun }[] = [];
+/** One cell as plain data. */
+export type CellSnapshot = { id: string; kind: string; source: string; order?: string };
+
+/**
+ * Every cell as plain data, in display order (by `order` key, then id; docs/ydoc-schema.md): for
+ * export, search indexing and template copies. Entries that are not cell maps are skipped (a peer
+ * can push anything into the list).
+ */
+export function cellsSnapshot(doc: Y.Doc): CellSnapshot[] {
+  const out: CellSnapshot[] = [];
   for (const c of cellsOf(doc)) {
     if (!(c instanceof Y.Map)) continue;
     const id = c.get(CELL_KEYS.id);
     if (typeof id !== "string") continue;
     const kind = c.get(CELL_KEYS.kind);
-    out.push({ id, kind: typeof kind === "string" ? kind : "markdown", source: sourceOf(c), run: runOf(c) });
+    const order = c.get(CELL_KEYS.order);
+    out.push({
+      id,
+      kind: typeof kind === "string" ? kind : "markdown",
+      source: sourceOf(c),
+      ...(typeof order === "string" ? { order } : {}),
+    });
   }
-  return out;
+  return out.sort(compareCells);
 }

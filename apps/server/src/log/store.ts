@@ -88,6 +88,10 @@ export function createLogStore(db: Database, table: ChainTable = "log_entries") 
     (notebook_id, seq, v, type, at_ms, actor, actor_kind, actor_id, cell_id, run_id, data, prev_hash, hash)
     VALUES (?, ?, 2, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byNotebook = db.prepare(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`);
+  const unfinished = db.prepare(`SELECT s.notebook_id, s.cell_id, s.run_id FROM ${table} s
+    WHERE s.type = 'run.started' AND (? IS NULL OR s.notebook_id = ?) AND NOT EXISTS (
+      SELECT 1 FROM ${table} f WHERE f.notebook_id = s.notebook_id AND f.run_id = s.run_id AND f.type = 'run.finished')
+    ORDER BY s.notebook_id, s.seq`);
   const putBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?)");
   const getBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ?");
 
@@ -129,6 +133,19 @@ export function createLogStore(db: Database, table: ChainTable = "log_entries") 
     append: (e: NewLogEntry): LogEntry => appendTx(e),
     /** Every entry of a notebook in seq order. */
     entries: (notebookId: string): LogEntry[] => (byNotebook.all(notebookId) as Row[]).map(rowToEntry),
+    /**
+     * Runs the log started and never finished (the server stopped during them), of one notebook
+     * or of all: recovery finishes them from this, never from anything a client wrote.
+     */
+    unfinishedRuns(notebookId?: string): { notebookId: string; cellId: string | null; runId: string }[] {
+      return (
+        unfinished.all(notebookId ?? null, notebookId ?? null) as {
+          notebook_id: string;
+          cell_id: string | null;
+          run_id: string;
+        }[]
+      ).map((r) => ({ notebookId: r.notebook_id, cellId: r.cell_id, runId: r.run_id }));
+    },
     /** Hash of the notebook's newest entry (the head), or the genesis hash when it has none. */
     head: (notebookId: string): string => (last.get(notebookId) as { hash: string } | undefined)?.hash ?? GENESIS_HASH,
     /** Stores a body once under its SHA-256; returns the hash. */

@@ -1,8 +1,15 @@
 import { parseDuration } from "@databook/cell-syntax";
-import { META_KEYS, type Principal, type TimeRangeSetting, type Visibility } from "@databook/wire";
+import {
+  META_KEYS,
+  type NotebookState,
+  orderKeys,
+  type Principal,
+  type TimeRangeSetting,
+  type Visibility,
+} from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
-import { type DocManager, SERVER_ORIGIN, storeInitialDoc } from "../collab/docs.ts";
+import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
 import { cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
 import { randomId } from "../ids.ts";
 import type { LogStore } from "../log/store.ts";
@@ -104,7 +111,14 @@ export function checkTimeRange(x: unknown): TimeRangeSetting {
  * time-range changes (through the Y.Doc, so they are live and mirrored), archiving. Nothing is ever
  * deleted. Each change is logged with its actor.
  */
-export function createNotebookStore(opts: { db: Database; log: LogStore; docs: DocManager; nowMs?: () => number }) {
+export function createNotebookStore(opts: {
+  db: Database;
+  log: LogStore;
+  docs: DocManager;
+  nowMs?: () => number;
+  /** After archiving or unarchiving changed the state (logged already). */
+  onArchivedChange?: (notebookId: string, actor: Principal) => void;
+}) {
   const { db, log, docs } = opts;
   const now = opts.nowMs ?? Date.now;
   const sel = db.prepare("SELECT * FROM notebooks WHERE id = ?");
@@ -135,34 +149,6 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     } finally {
       docs.release(o);
     }
-  }
-
-  /**
-   * Makes the doc's `archived` / `archivedAtMs` match SQLite (the source of truth, written in the
-   * same transaction as the log entry). Writes nothing when they already match, so loading a doc
-   * stores no update; notebooks archived before the doc carried the flag get it on their next load.
-   */
-  function writeArchived(doc: Y.Doc, id: string): void {
-    const at = (selArchivedAt.get(id) as { archived_at_ms: number | null } | undefined)?.archived_at_ms ?? null;
-    const meta = metaOf(doc);
-    if (at === null) {
-      if (!meta.has(META_KEYS.archived) && !meta.has(META_KEYS.archivedAtMs)) return;
-      doc.transact(() => {
-        meta.delete(META_KEYS.archived);
-        meta.delete(META_KEYS.archivedAtMs);
-      }, SERVER_ORIGIN);
-    } else {
-      if (meta.get(META_KEYS.archived) === true && meta.get(META_KEYS.archivedAtMs) === at) return;
-      doc.transact(() => {
-        meta.set(META_KEYS.archived, true);
-        meta.set(META_KEYS.archivedAtMs, at);
-      }, SERVER_ORIGIN);
-    }
-  }
-
-  /** Loads the notebook's doc (when needed) and runs {@link writeArchived} on it. */
-  function syncArchivedToDoc(id: string): void {
-    withDoc(id, (doc) => writeArchived(doc, id));
   }
 
   const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: Principal, ownerId: string | undefined) => {
@@ -230,7 +216,8 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
       doc.transact(() => {
         metaOf(doc).set(META_KEYS.title, nb.title);
         metaOf(doc).set(META_KEYS.timeRange, nb.timeRange);
-        cellsOf(doc).push(cells.map((c) => newCell(randomId(), c.kind, c.source)));
+        const keys = orderKeys(cells.length);
+        cellsOf(doc).push(cells.map((c, i) => newCell(randomId(), c.kind, c.source, keys[i]!)));
       });
       createTx(nb, doc, input.actor, input.ownerId);
       doc.destroy();
@@ -281,34 +268,39 @@ export function createNotebookStore(opts: { db: Database; log: LogStore; docs: D
     },
     /**
      * Archives: hides the notebook from the default list, refuses runs and document edits until it
-     * is unarchived (nothing is deleted), logs `notebook.archived` and writes `archived` /
-     * `archivedAtMs` into the doc's meta so every peer sees it at once. Idempotent: archiving an
-     * archived notebook logs nothing more.
+     * is unarchived (nothing is deleted), logs `notebook.archived`; `onArchivedChange` then
+     * publishes the state on the record channel (every page sees it at once) and cancels queued
+     * runs. Idempotent: archiving an archived notebook logs nothing more.
      */
     archive(id: string, actor: Principal): NotebookRow {
       const t = now();
-      db.transaction(() => {
-        if (archive.run(t, t, id).changes)
-          log.append({ notebookId: id, type: "notebook.archived", atMs: t, actor, data: {} });
+      const changed = db.transaction(() => {
+        if (!archive.run(t, t, id).changes) return false;
+        log.append({ notebookId: id, type: "notebook.archived", atMs: t, actor, data: {} });
+        return true;
       })();
-      syncArchivedToDoc(id);
+      if (changed) opts.onArchivedChange?.(id, actor);
       return get(id)!;
     },
     /**
      * Undoes {@link archive}: back on the default list, runnable and editable; logs
-     * `notebook.unarchived` and clears the doc's archive keys. Idempotent like archive.
+     * `notebook.unarchived`. Idempotent like archive.
      */
     unarchive(id: string, actor: Principal): NotebookRow {
       const t = now();
-      db.transaction(() => {
-        if (unarchive.run(t, id).changes)
-          log.append({ notebookId: id, type: "notebook.unarchived", atMs: t, actor, data: {} });
+      const changed = db.transaction(() => {
+        if (!unarchive.run(t, id).changes) return false;
+        log.append({ notebookId: id, type: "notebook.unarchived", atMs: t, actor, data: {} });
+        return true;
       })();
-      syncArchivedToDoc(id);
+      if (changed) opts.onArchivedChange?.(id, actor);
       return get(id)!;
     },
-    /** Brings a just-loaded doc's archive keys in line with SQLite (see the doc manager's onLoad hook). */
-    reconcileArchived: (doc: Y.Doc, id: string): void => writeArchived(doc, id),
+    /** The notebook's state for the record channel, from SQLite (the source of truth). */
+    stateOf(id: string): NotebookState {
+      const at = (selArchivedAt.get(id) as { archived_at_ms: number | null } | undefined)?.archived_at_ms ?? null;
+      return at === null ? { archived: false } : { archived: true, archivedAtMs: at };
+    },
   };
 }
 

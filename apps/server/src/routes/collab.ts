@@ -46,6 +46,8 @@ export async function collabRoutes(app: FastifyInstance, { services: s }: { serv
         role: role === "viewer" ? "viewer" : "editor",
         principal: req.identity.principal!,
         maxFrameBytes: s.maxFrameBytes,
+        isArchived: () => s.record.state(notebook.id).archived,
+        recordSnapshot: () => s.record.snapshot(notebook.id),
         onClose: () => unregister?.(),
         onServerError: (err) =>
           app.log.error({ err, notebookId: notebook.id }, "loading a notebook for a peer failed; closed with 4500"),

@@ -18,6 +18,25 @@ export async function runRoutes(app: FastifyInstance, { services: s }: { service
     return { runId };
   });
 
+  app.get("/api/notebooks/:id/runs", { config: access.notebook("viewer") }, async (req) => {
+    const { notebook } = notebookOf(req);
+    const cell = (req.query as Record<string, unknown>).cell;
+    const all = s.record.runs(notebook.id);
+    return { runs: (typeof cell === "string" ? all.filter((r) => r.cellId === cell) : all).reverse() };
+  });
+
+  app.post("/api/notebooks/:id/runs/:runId/cancel", { config: access.notebook("editor") }, async (req) => {
+    const { notebook } = notebookOf(req);
+    const runId = (req.params as { runId: string }).runId;
+    if (!s.runs.cancel(notebook.id, runId, req.identity.principal!))
+      throw httpError(
+        409,
+        "bad-input",
+        `run ${runId} is not waiting in the queue (it has started, finished or does not exist); a started run cannot be stopped`,
+      );
+    return { ok: true };
+  });
+
   app.get("/api/notebooks/:id/runs/:runId/output", { config: access.notebook("viewer") }, async (req, reply) => {
     const { notebook } = notebookOf(req);
     const runId = (req.params as { runId: string }).runId;
@@ -25,13 +44,15 @@ export async function runRoutes(app: FastifyInstance, { services: s }: { service
       .prepare("SELECT data FROM log_entries WHERE notebook_id = ? AND run_id = ? AND type = 'run.finished'")
       .get(notebook.id, runId) as { data: string } | undefined;
     if (!fin) throw httpError(404, "not-found", `no finished run ${runId} in this notebook`);
-    const h = (JSON.parse(fin.data) as { outputHash?: string }).outputHash;
-    const blob = h ? s.log.getBlob(h) : undefined;
+    const d = JSON.parse(fin.data) as { outputHash?: string; contentType?: string };
+    const blob = d.outputHash ? s.log.getBlob(d.outputHash) : undefined;
     if (!blob) throw httpError(404, "not-found", `run ${runId} has no output (it failed)`);
+    // the content type the log entry recorded (its hash covers it), not the blobs row's
+    const contentType = d.contentType ?? blob.contentType;
     // outputs come from plugins (and through them from other systems): UTF-8 text that must
     // never be sniffed or run as a page on Databook's origin
-    const textual = blob.contentType.startsWith("text/") && !/;\s*charset=/i.test(blob.contentType);
-    reply.header("content-type", textual ? `${blob.contentType}; charset=utf-8` : blob.contentType);
+    const textual = contentType.startsWith("text/") && !/;\s*charset=/i.test(contentType);
+    reply.header("content-type", textual ? `${contentType}; charset=utf-8` : contentType);
     reply.header("x-content-type-options", "nosniff");
     reply.header("content-security-policy", "sandbox; default-src 'none'");
     return blob.body;

@@ -1,139 +1,129 @@
 import { CellSyntaxError, parseCell, resolveTimeRange } from "@databook/cell-syntax";
 import type { InvokeResult, PluginHost } from "@databook/plugin-host";
-import {
-  CELL_KEYS,
-  type CellRun,
-  type DatabookError,
-  INLINE_OUTPUT_MAX_BYTES,
-  type Principal,
-  SYSTEM_PRINCIPAL,
-} from "@databook/wire";
-import * as Y from "yjs";
-import { type DocManager, type OpenDoc, SERVER_ORIGIN } from "../collab/docs.ts";
-import { cellsOf, findCell, runOf, sourceOf, timeRangeOf } from "../collab/schema.ts";
+import { type DatabookError, type Principal, type RunTrigger, SYSTEM_PRINCIPAL } from "@databook/wire";
+import type { DocManager, OpenDoc } from "../collab/docs.ts";
+import { findCell, sourceOf, timeRangeOf } from "../collab/schema.ts";
 import { randomId } from "../ids.ts";
-import type { LogStore, NewLogEntry } from "../log/store.ts";
+import type { LogEntry, LogStore, NewLogEntry } from "../log/store.ts";
 import type { Metrics } from "../metrics.ts";
+import type { RecordChannel } from "../record/channel.ts";
 import type { SearchIndex } from "../search.ts";
 
 /** An HTTP-facing failure: `{ kind, message }` plus the status to answer with. */
 export type RunRefusal = DatabookError & { status: number };
 
+/** Options of one run. */
+export type RunOptions = {
+  /** What started it (default: a person, `user`). */
+  trigger?: RunTrigger;
+  /** False for an API token without `run-actions`: a cell that sets an action option is refused. */
+  mayRunActions?: boolean;
+};
+
+/** How a plugin call ended, as the run service records it. */
+type Outcome =
+  | { ok: true; contentType: string; body: string; warnings: string[] }
+  | { ok: false; error: DatabookError; status?: "failed" | "cancelled" | "interrupted" };
+
+/** The server-triggered kinds: they queue below people's runs in the plugin host. */
+const SERVER_TRIGGERS = new Set(["refresh", "autorun", "alert"]);
+
 /**
- * Cell runs: reads the cell's source from the Y.Doc, parses its header, resolves the time range,
- * calls the plugin host, and writes the run's state into the cell (queued → running → done/failed)
- * so every peer sees it live. Every run is logged (run.started, run.finished), also when the header
- * is bad or the plugin unknown — then the error lands in the cell. Different cells run at once;
- * a cell that is already running is refused with 409.
+ * The one run service (docs/architecture.md): every run — Shift+Enter, Run all, auto-refresh,
+ * runbook autorun, alert-triggered — goes through `start`, which reads the exact source from the
+ * Y.Doc, parses its header, resolves the absolute time range, logs `run.started`, queues the call
+ * in the plugin host (fair across notebooks and principals) and logs `run.finished`. Pages learn
+ * of it on the record channel, which follows these log entries; the doc holds no run.
  */
 export function createRunService(opts: {
   docs: DocManager;
   log: LogStore;
-  appendLog: (e: NewLogEntry) => void;
+  appendLog: (e: NewLogEntry) => LogEntry;
+  record: RecordChannel;
   host: PluginHost | undefined;
   search: SearchIndex;
   metrics?: Metrics;
   nowMs?: () => number;
 }) {
-  const { docs, log, appendLog, host, search, metrics } = opts;
+  const { docs, log, record, host, search, metrics } = opts;
   const now = opts.nowMs ?? Date.now;
-  /** `${notebookId}/${cellId}` → runId of runs in flight. */
-  const inflight = new Map<string, string>();
+  /** `${notebookId}/${cellId}` → run in flight. */
+  const inflight = new Map<string, { runId: string; abort: AbortController; actor: Principal }>();
   const running = new Set<Promise<void>>();
 
-  function writeRun(o: OpenDoc, cellId: string, run: CellRun): void {
-    const cell = findCell(o.doc, cellId);
-    if (!cell) return; // the cell was deleted meanwhile: the log still has the run
-    o.doc.transact(() => cell.set(CELL_KEYS.run, run), SERVER_ORIGIN);
-  }
+  /** Appends a run entry and lets the record channel publish what changed. */
+  const append = (e: NewLogEntry) => record.logged(opts.appendLog(e));
 
-  /** Logs run.finished, indexes the output, updates metrics and returns the cell's final state. */
   function finish(
     o: OpenDoc,
     cellId: string,
-    base: CellRun,
+    runId: string,
     actor: Principal,
-    result:
-      | { ok: true; contentType: string; body: string; warnings: string[]; durationMs: number }
-      | { ok: false; error: DatabookError; durationMs: number },
-  ): CellRun {
-    const t = now();
+    plugin: string | undefined,
+    outcome: Outcome,
+    timing: { startedAtMs?: number; queueWaitMs: number; pluginMs: number },
+  ): void {
     // metric label: only names of loaded plugins, so typos in cells cannot grow the label set
-    const plugin = !base.plugin
-      ? "(none)"
-      : host?.list().plugins.some((p) => p.name === base.plugin)
-        ? base.plugin
-        : "(unknown)";
-    let run: CellRun;
-    if (result.ok) {
-      const bytes = Buffer.byteLength(result.body, "utf8");
-      const hash = log.putBlob(result.body, result.contentType);
-      run = {
+    const label = !plugin ? "(none)" : host?.list().plugins.some((p) => p.name === plugin) ? plugin : "(unknown)";
+    const t = now();
+    const base = {
+      notebookId: o.notebookId,
+      type: "run.finished" as const,
+      atMs: t,
+      actor,
+      cellId,
+      runId,
+    };
+    const times = {
+      ...(timing.startedAtMs !== undefined ? { startedAtMs: timing.startedAtMs } : {}),
+      queueWaitMs: Math.round(timing.queueWaitMs),
+      pluginMs: timing.pluginMs,
+      durationMs: timing.pluginMs,
+    };
+    if (outcome.ok) {
+      const bytes = Buffer.byteLength(outcome.body, "utf8");
+      const hash = log.putBlob(outcome.body, outcome.contentType);
+      append({
         ...base,
-        status: "done",
-        finishedAtMs: t,
-        durationMs: result.durationMs,
-        contentType: result.contentType,
-        outputBytes: bytes,
-        warnings: result.warnings,
-        ...(bytes <= INLINE_OUTPUT_MAX_BYTES ? { output: result.body } : { outputRef: hash }),
-      };
-      appendLog({
-        notebookId: o.notebookId,
-        type: "run.finished",
-        atMs: t,
-        actor,
-        cellId,
-        runId: base.id,
         data: {
           outcome: "done",
-          durationMs: result.durationMs,
-          contentType: result.contentType,
+          ...times,
+          contentType: outcome.contentType,
           outputHash: hash,
           outputBytes: bytes,
-          warnings: result.warnings,
+          warnings: outcome.warnings,
         },
       });
-      search.addOutput(o.notebookId, cellId, base.id, result.body);
-      metrics?.runs.inc({ plugin, outcome: "done" });
+      search.addOutput(o.notebookId, cellId, runId, outcome.body);
+      metrics?.runs.inc({ plugin: label, outcome: "done" });
     } else {
-      run = {
+      append({
         ...base,
-        status: "failed",
-        finishedAtMs: t,
-        durationMs: result.durationMs,
-        warnings: [],
-        error: result.error,
-      };
-      appendLog({
-        notebookId: o.notebookId,
-        type: "run.finished",
-        atMs: t,
-        actor,
-        cellId,
-        runId: base.id,
-        data: { outcome: "failed", durationMs: result.durationMs, warnings: [], error: result.error },
+        data: { outcome: outcome.status ?? "failed", ...times, warnings: [], error: outcome.error },
       });
-      metrics?.runs.inc({ plugin, outcome: result.error.kind });
+      metrics?.runs.inc({ plugin: label, outcome: outcome.status === "cancelled" ? "cancelled" : outcome.error.kind });
     }
-    metrics?.runDuration.observe({ plugin }, result.durationMs / 1000);
-    return run;
+    metrics?.runDuration.observe({ plugin: label }, timing.pluginMs / 1000);
   }
 
   async function execute(
     o: OpenDoc,
     cellId: string,
-    base: CellRun,
+    runId: string,
     actor: Principal,
+    trigger: RunTrigger,
+    plugin: string,
     req: {
       input: string;
       options: [string, string][];
       timeRange?: { startMs: number; endMs: number; stepMs?: number };
     },
+    abort: AbortController,
   ): Promise<void> {
     const key = `${o.notebookId}/${cellId}`;
+    const queuedAt = performance.now();
+    let startedAtMs: number | undefined;
     try {
-      writeRun(o, cellId, { ...base, status: "running" });
       let res: InvokeResult;
       if (!host) {
         res = {
@@ -144,36 +134,102 @@ export function createRunService(opts: {
           },
           logs: [],
           durationMs: 0,
-          requestId: base.id,
+          requestId: runId,
         };
       } else {
         try {
-          res = await host.invoke(base.plugin!, { ...req, user: actor.name, requestId: base.id });
+          res = await host.invoke(
+            plugin,
+            { ...req, user: actor.name, requestId: runId },
+            {
+              queue: o.notebookId,
+              principal: `${actor.kind}:${actor.id}`,
+              priority: SERVER_TRIGGERS.has(trigger.kind) ? "server" : "person",
+              lane: "run",
+              signal: abort.signal,
+              onQueued: (ahead) => record.progress(o.notebookId, runId, { status: "queued", ahead }),
+              onStart: (at) => {
+                startedAtMs = at;
+                record.progress(o.notebookId, runId, { status: "running", startedAtMs: at, ahead: undefined });
+              },
+            },
+          );
         } catch (e) {
+          if (abort.signal.aborted) {
+            const by = (abort.signal.reason as { by?: Principal } | undefined)?.by;
+            const why = (abort.signal.reason as { why?: string } | undefined)?.why;
+            finish(
+              o,
+              cellId,
+              runId,
+              actor,
+              plugin,
+              {
+                ok: false,
+                status: "cancelled",
+                error: { kind: "bad-input", message: why ?? `cancelled by ${by?.name ?? "someone"} before it started` },
+              },
+              { queueWaitMs: performance.now() - queuedAt, pluginMs: 0 },
+            );
+            return;
+          }
           // the host promises not to throw for plugin failures; anything else is our bug, shown as such
           res = {
             ok: false,
             error: { kind: "internal", message: `the plugin host failed: ${(e as Error).message ?? String(e)}` },
             logs: [],
-            durationMs: 0,
-            requestId: base.id,
+            durationMs: performance.now() - queuedAt,
+            requestId: runId,
           };
         }
       }
-      const final = res.ok
-        ? finish(o, cellId, base, actor, {
-            ok: true,
-            contentType: res.output.contentType,
-            body: res.output.body,
-            warnings: res.output.warnings,
-            durationMs: res.durationMs,
-          })
-        : finish(o, cellId, base, actor, { ok: false, error: res.error, durationMs: res.durationMs });
-      writeRun(o, cellId, final);
+      const timing = {
+        ...(startedAtMs !== undefined ? { startedAtMs } : {}),
+        queueWaitMs: res.queueWaitMs ?? 0,
+        pluginMs: res.pluginMs ?? res.durationMs,
+      };
+      finish(
+        o,
+        cellId,
+        runId,
+        actor,
+        plugin,
+        res.ok
+          ? { ok: true, contentType: res.output.contentType, body: res.output.body, warnings: res.output.warnings }
+          : { ok: false, error: res.error },
+        timing,
+      );
     } finally {
-      inflight.delete(key);
+      if (inflight.get(key)?.runId === runId) inflight.delete(key);
       docs.release(o);
     }
+  }
+
+  /** Finishes, from the log alone, every run a notebook's log started but never finished. */
+  function recoverInterrupted(notebookId?: string): number {
+    const rows = log.unfinishedRuns(notebookId);
+    let n = 0;
+    for (const r of rows) {
+      if (inflight.get(`${r.notebookId}/${r.cellId}`)?.runId === r.runId) continue;
+      append({
+        notebookId: r.notebookId,
+        type: "run.finished",
+        atMs: now(),
+        actor: SYSTEM_PRINCIPAL,
+        ...(r.cellId ? { cellId: r.cellId } : {}),
+        runId: r.runId,
+        data: {
+          outcome: "interrupted",
+          pluginMs: 0,
+          durationMs: 0,
+          queueWaitMs: 0,
+          warnings: [],
+          error: { kind: "internal", message: "the server stopped during this run; run the cell again" },
+        },
+      });
+      n++;
+    }
+    return n;
   }
 
   return {
@@ -181,14 +237,14 @@ export function createRunService(opts: {
      * Starts a run of `cellId` for `actor` and returns its id at once (the run goes on in the
      * background). Throws a {@link RunRefusal}: 404 (no such cell), 409 (already running),
      * 400 (the cell is markdown: no `@plugin`), 403 (the cell sets an action option and
-     * `mayRunActions` is false: an API token without `run-actions`). A bad header, a bad time range or an unknown plugin
-     * do not throw: the run is recorded as failed with a readable error.
+     * `mayRunActions` is false: an API token without `run-actions`). A bad header, a bad time
+     * range or an unknown plugin do not throw: the run is recorded as failed with a readable error.
      */
     start(
       notebookId: string,
       cellId: string,
       actor: Principal,
-      opts: { mayRunActions?: boolean } = {},
+      ro: RunOptions = {},
     ): { runId: string; done: Promise<void> } {
       const o = docs.acquire(notebookId);
       let handedOff = false;
@@ -203,12 +259,12 @@ export function createRunService(opts: {
         const key = `${notebookId}/${cellId}`;
         const current = inflight.get(key);
         if (current) {
-          const r = runOf(cell);
-          const by = r && r.id === current ? ` by ${r.user}, started ${new Date(r.startedAtMs).toISOString()}` : "";
+          const r = record.run(notebookId, current.runId);
+          const by = r ? ` by ${r.by.name}, queued ${new Date(r.queuedAtMs).toISOString()}` : "";
           throw {
             status: 409,
             kind: "bad-input",
-            message: `cell ${cellId} is already running (run ${current}${by}); wait for it to finish, then run it again`,
+            message: `cell ${cellId} is already running (run ${current.runId}${by}); wait for it to finish, then run it again`,
           } satisfies RunRefusal;
         }
         const source = sourceOf(cell);
@@ -240,22 +296,14 @@ export function createRunService(opts: {
           query && info
             ? query.options.filter(([k]) => info.options.some((op) => op.name === k && op.action)).map(([k]) => k)
             : [];
-        if (actionOptions.length && opts.mayRunActions === false)
+        if (actionOptions.length && ro.mayRunActions === false)
           throw {
             status: 403,
             kind: "denied",
             message: `this cell sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook; the API token lacks the 'run-actions' scope`,
           } satisfies RunRefusal;
-        const base: CellRun = {
-          id: runId,
-          status: "queued",
-          user: actor.name,
-          startedAtMs: t,
-          action: actionOptions.length > 0,
-          warnings: [],
-          ...(query ? { plugin: query.plugin } : {}),
-        };
-        appendLog({
+        const trigger = ro.trigger ?? { kind: "user" };
+        append({
           notebookId,
           type: "run.started",
           atMs: t,
@@ -264,27 +312,40 @@ export function createRunService(opts: {
           runId,
           data: {
             plugin: query?.plugin,
+            source,
             input: query ? query.input : source,
             options: query?.options ?? [],
             timeRange: timeRange!,
-            action: base.action,
+            action: actionOptions.length > 0,
             actionOptions,
+            trigger,
           },
         });
-        inflight.set(key, runId);
         if (failure || !query) {
-          const final = finish(o, cellId, base, actor, { ok: false, error: failure!, durationMs: 0 });
-          writeRun(o, cellId, final);
-          inflight.delete(key);
+          finish(
+            o,
+            cellId,
+            runId,
+            actor,
+            query?.plugin,
+            { ok: false, error: failure! },
+            { queueWaitMs: 0, pluginMs: 0 },
+          );
           return { runId, done: Promise.resolve() };
         }
-        writeRun(o, cellId, base);
+        const abort = new AbortController();
+        inflight.set(key, { runId, abort, actor });
         handedOff = true;
-        const done = execute(o, cellId, base, actor, {
-          input: query.input,
-          options: query.options,
-          ...(timeRange ? { timeRange } : {}),
-        });
+        const done = execute(
+          o,
+          cellId,
+          runId,
+          actor,
+          trigger,
+          query.plugin,
+          { input: query.input, options: query.options, ...(timeRange ? { timeRange } : {}) },
+          abort,
+        );
         running.add(done);
         void done.finally(() => running.delete(done));
         return { runId, done };
@@ -294,42 +355,29 @@ export function createRunService(opts: {
     },
 
     /**
-     * Marks runs left `queued`/`running` in a freshly loaded doc (the server stopped during them)
-     * as failed, and logs their end once.
+     * Cancels a run that has not started yet (a run on a worker goes on: plugins have side
+     * effects). Returns false when the run is not queued in this notebook.
      */
-    recoverStale(o: OpenDoc): void {
-      const hasFinished = (runId: string) =>
-        log.entries(o.notebookId).some((e) => e.runId === runId && e.type === "run.finished");
-      for (const c of cellsOf(o.doc)) {
-        // a peer can push anything into the cell list; only cell maps can have runs
-        if (!(c instanceof Y.Map)) continue;
-        const r = runOf(c);
-        const cellId = c.get(CELL_KEYS.id);
-        if (
-          typeof cellId !== "string" ||
-          !r ||
-          (r.status !== "queued" && r.status !== "running") ||
-          inflight.get(`${o.notebookId}/${cellId}`) === r.id
-        )
-          continue;
-        const error: DatabookError = {
-          kind: "internal",
-          message: "the server stopped during this run; run the cell again",
-        };
-        if (!hasFinished(r.id)) {
-          appendLog({
-            notebookId: o.notebookId,
-            type: "run.finished",
-            atMs: now(),
-            actor: SYSTEM_PRINCIPAL,
-            cellId,
-            runId: r.id,
-            data: { outcome: "failed", durationMs: 0, warnings: [], error },
-          });
-        }
-        writeRun(o, cellId, { ...r, status: "failed", finishedAtMs: now(), error });
-      }
+    cancel(notebookId: string, runId: string, by: Principal, why?: string): boolean {
+      const entry = [...inflight.entries()].find(([k, v]) => k.startsWith(`${notebookId}/`) && v.runId === runId);
+      const run = record.run(notebookId, runId);
+      if (!entry || run?.status !== "queued") return false;
+      entry[1].abort.abort({ by, why });
+      return true;
     },
+
+    /** Cancels every queued run of a notebook (it was archived); returns how many. */
+    cancelQueued(notebookId: string, by: Principal, why: string): number {
+      let n = 0;
+      for (const [k, v] of inflight)
+        if (k.startsWith(`${notebookId}/`) && record.run(notebookId, v.runId)?.status === "queued") {
+          v.abort.abort({ by, why });
+          n++;
+        }
+      return n;
+    },
+
+    recoverInterrupted,
 
     /** Waits for every run in flight (at shutdown). */
     async drain(): Promise<void> {

@@ -1,0 +1,73 @@
+import type { DatabookError } from "./errors.ts";
+import type { PrincipalKind } from "./principal.ts";
+
+/**
+ * The record channel (docs/ydoc-schema.md, docs/architecture.md): what the server alone writes —
+ * runs, outputs and the notebook's state — published to every page on the co-editing socket as
+ * y-websocket messages of type {@link RECORD_MESSAGE}, derived from the incident log and never
+ * from anything a client sent. A page shows a run only from here.
+ */
+
+/** The y-websocket message type of the record channel (0–3 are y-protocols'; the client registers a handler). */
+export const RECORD_MESSAGE = 20;
+
+/** A run's states: queued → running → done / failed; interrupted (the server stopped), cancelled (before it started). */
+export const RUN_STATUSES = ["queued", "running", "done", "failed", "interrupted", "cancelled"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** True for a run that will not change any more. */
+export const isFinal = (s: RunStatus): boolean => s !== "queued" && s !== "running";
+
+/** What started a run: a person (Shift+Enter), Run all, auto-refresh, a runbook's autorun, an alert. */
+export const RUN_TRIGGERS = ["user", "run-all", "refresh", "autorun", "alert"] as const;
+export type RunTriggerKind = (typeof RUN_TRIGGERS)[number];
+/** The trigger of a run; `alertGroup` is the Alertmanager group key for an alert-triggered run, `round` groups a Run all or refresh round. */
+export type RunTrigger = { kind: RunTriggerKind; alertGroup?: string; round?: string };
+
+/** Who a run is by: a principal, or (runs from before accounts) only the name that was typed. */
+export type RunActor = { kind?: PrincipalKind; id?: string; name: string; verified: boolean };
+
+/**
+ * One run, as the record channel and `GET …/runs` carry it. Times in ms since epoch; durations in
+ * ms. `queueWaitMs` (waiting for a worker) and `pluginMs` (in the plugin) are kept apart.
+ */
+export type RunRecord = {
+  id: string;
+  cellId: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  by: RunActor;
+  /** The exact cell source that ran (runs from before the record channel: undefined). */
+  source?: string;
+  plugin?: string;
+  input: string;
+  options: [string, string][];
+  /** The resolved absolute range the plugin was given. */
+  timeRange?: { startMs: number; endMs: number; stepMs?: number };
+  action: boolean;
+  actionOptions: string[];
+  queuedAtMs: number;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+  queueWaitMs?: number;
+  pluginMs?: number;
+  /** While queued: how many runs will start before it (the host's estimate). */
+  ahead?: number;
+  contentType?: string;
+  /** SHA-256 of the stored output: `GET /api/notebooks/:id/runs/:runId/output`. */
+  outputHash?: string;
+  outputBytes?: number;
+  /** The output body, when it is sent inline (at most {@link INLINE_OUTPUT_MAX_BYTES}). */
+  output?: string;
+  warnings: string[];
+  error?: DatabookError;
+};
+
+/** The notebook's state as the server holds it. */
+export type NotebookState = { archived: boolean; archivedAtMs?: number };
+
+/** A message on the record channel (JSON in a y-websocket message of type {@link RECORD_MESSAGE}). */
+export type RecordMessage =
+  | { t: "snapshot"; state: NotebookState; runs: RunRecord[] }
+  | { t: "run"; run: RunRecord }
+  | { t: "state"; state: NotebookState };
