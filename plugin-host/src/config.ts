@@ -4,6 +4,7 @@
  * what was wrong and what would be accepted, so an operator can fix the file in one go.
  */
 import { parse, TomlError } from "smol-toml";
+import { canonicalHost, neverAllowedHost } from "./net.ts";
 
 /** Limits of one call, from `[limits]`, with the defaults of {@link CONFIG_SCHEMA}. */
 export type Limits = {
@@ -313,6 +314,7 @@ export function parseHostEntry(entry: string, opts: { allowPath: boolean }): Omi
   }
   if (host.startsWith("[")) {
     if (wildcard) return "a wildcard cannot apply to an IP address";
+    if (canonicalHost(host) === undefined) return `${host} is not a valid IPv6 address`;
   } else if (
     !/^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/.test(host)
   ) {
@@ -320,5 +322,8 @@ export function parseHostEntry(entry: string, opts: { allowPath: boolean }): Omi
   } else if (wildcard && /^[0-9.]+$/.test(host)) {
     return "a wildcard cannot apply to an IP address";
   }
-  return { scheme, host: host.replace(/\.$/, ""), port, wildcard };
+  const canonical = wildcard ? host.replace(/\.$/, "") : canonicalHost(host)!;
+  const never = wildcard ? undefined : neverAllowedHost(canonical, host);
+  if (never) return never;
+  return { scheme, host: canonical, port, wildcard };
 }
