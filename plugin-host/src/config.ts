@@ -16,6 +16,8 @@ export type Limits = {
   maxOutputBytes: number;
   /** Outbound HTTP requests allowed per call (each redirect hop counts). */
   maxHttpRequests: number;
+  /** Largest body of one outbound HTTP request (bytes). */
+  maxRequestBytes: number;
 };
 
 /**
@@ -116,6 +118,13 @@ export const CONFIG_SCHEMA = {
       default: 4 * 1024 * 1024,
     },
     max_http_requests: { type: "int", doc: "outbound HTTP requests per call", min: 0, max: 1000, default: 20 },
+    max_request_bytes: {
+      type: "int",
+      doc: "largest body of one outbound HTTP request in bytes",
+      min: 0,
+      max: 64 * 1024 * 1024,
+      default: 1024 * 1024,
+    },
   },
 } satisfies { top: Record<string, FieldSpec>; limits: Record<string, FieldSpec & { type: "int" }> };
 
@@ -231,6 +240,7 @@ export function parseConfig(text: string, env: Record<string, string | undefined
         memoryMb: limits.memory_mb!,
         maxOutputBytes: limits.max_output_bytes!,
         maxHttpRequests: limits.max_http_requests!,
+        maxRequestBytes: limits.max_request_bytes!,
       },
     },
     warnings: disabledHosts.map((d) => d.reason),

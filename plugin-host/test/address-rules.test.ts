@@ -29,7 +29,7 @@ async function attempt(url: string, entry: string | HostRule, dns: Record<string
   if (typeof rule === "string") throw new Error(`the entry ${entry} should parse: ${rule}`);
   const [, scheme, authority] = /^(\w+):\/\/([^/]*)/.exec(url)!;
   const out = await sendOutbound(
-    { method: "GET", scheme: scheme!, authority: authority!, pathWithQuery: "/", headers: [], body: null },
+    { method: "GET", scheme: scheme!, authority: authority!, pathWithQuery: "/", headers: [], body: [] },
     {
       pluginName: "probe",
       rules: [{ entry: String(entry), ...rule }],

@@ -98,7 +98,8 @@ export async function run(argv: string[]): Promise<number> {
   const pluginsDir = resolve(values.plugins ?? "plugins");
   const dirProblem = pluginsDirProblem(pluginsDir);
   if (dirProblem) return usageError(dirProblem);
-  const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1, only: [plugin] });
+  // One worker: a one-shot call has nothing to keep apart from short calls.
+  const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1, fastWorkers: 0, only: [plugin] });
   try {
     const result = await host.invoke(plugin, { input, options, ...(timeRange ? { timeRange } : {}), user });
     if (values.verbose) {
