@@ -75,6 +75,8 @@ before(async () => {
     env: { ALERTMANAGER_URL: amUrl },
   });
   cleanups.push(() => server.close());
+  // The server listens before its plugins are loaded; these tests compare plugin lists.
+  await server.pluginsReady;
   client = pluginClient(server.grpcUrl!);
 });
 
