@@ -178,13 +178,26 @@ async function main(): Promise<void> {
     const ctx: CallContext = {
       env: [],
       write() {},
+      writeZeroes() {},
       log() {},
       envRefused() {},
       refuse() {},
-      http: () => ({ ok: false, error: { tag: "HTTP-request-denied" } }),
+      httpCheck: () => ({ ok: false, error: { tag: "HTTP-request-denied" } }),
+      httpSend: () => ({ ok: false, error: { tag: "HTTP-request-denied" } }),
+      takeBody: () => false,
+      takeHeaders: () => false,
+      release() {},
+      room: () => 0,
     };
     const factory = createInstanceFactory(
-      { id: 0, name: "echo", glue: loaded.glue, modules: loaded.modules, memories: loaded.memories },
+      {
+        id: 0,
+        name: "echo",
+        glue: loaded.glue,
+        glueId: loaded.glueId,
+        modules: loaded.modules,
+        memories: loaded.memories,
+      },
       createImports(() => ctx),
     );
     const warm = factory.make();

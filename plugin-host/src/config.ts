@@ -4,6 +4,7 @@
  * what was wrong and what would be accepted, so an operator can fix the file in one go.
  */
 import { parse, TomlError } from "smol-toml";
+import { canonicalHost, neverAllowedHost } from "./net.ts";
 
 /** Limits of one call, from `[limits]`, with the defaults of {@link CONFIG_SCHEMA}. */
 export type Limits = {
@@ -15,6 +16,8 @@ export type Limits = {
   maxOutputBytes: number;
   /** Outbound HTTP requests allowed per call (each redirect hop counts). */
   maxHttpRequests: number;
+  /** Largest body of one outbound HTTP request (bytes). */
+  maxRequestBytes: number;
 };
 
 /**
@@ -115,6 +118,13 @@ export const CONFIG_SCHEMA = {
       default: 4 * 1024 * 1024,
     },
     max_http_requests: { type: "int", doc: "outbound HTTP requests per call", min: 0, max: 1000, default: 20 },
+    max_request_bytes: {
+      type: "int",
+      doc: "largest body of one outbound HTTP request in bytes",
+      min: 0,
+      max: 64 * 1024 * 1024,
+      default: 1024 * 1024,
+    },
   },
 } satisfies { top: Record<string, FieldSpec>; limits: Record<string, FieldSpec & { type: "int" }> };
 
@@ -230,6 +240,7 @@ export function parseConfig(text: string, env: Record<string, string | undefined
         memoryMb: limits.memory_mb!,
         maxOutputBytes: limits.max_output_bytes!,
         maxHttpRequests: limits.max_http_requests!,
+        maxRequestBytes: limits.max_request_bytes!,
       },
     },
     warnings: disabledHosts.map((d) => d.reason),
@@ -313,6 +324,7 @@ export function parseHostEntry(entry: string, opts: { allowPath: boolean }): Omi
   }
   if (host.startsWith("[")) {
     if (wildcard) return "a wildcard cannot apply to an IP address";
+    if (canonicalHost(host) === undefined) return `${host} is not a valid IPv6 address`;
   } else if (
     !/^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/.test(host)
   ) {
@@ -320,5 +332,8 @@ export function parseHostEntry(entry: string, opts: { allowPath: boolean }): Omi
   } else if (wildcard && /^[0-9.]+$/.test(host)) {
     return "a wildcard cannot apply to an IP address";
   }
-  return { scheme, host: host.replace(/\.$/, ""), port, wildcard };
+  const canonical = wildcard ? host.replace(/\.$/, "") : canonicalHost(host)!;
+  const never = wildcard ? undefined : neverAllowedHost(canonical, host);
+  if (never) return never;
+  return { scheme, host: canonical, port, wildcard };
 }

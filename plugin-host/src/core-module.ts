@@ -255,3 +255,36 @@ function concat(parts: (number[] | Uint8Array)[]): Uint8Array {
   }
   return out;
 }
+
+/** Granule of {@link imageExtents}: the system's page size, the unit in which memory becomes resident. */
+const EXTENT_GRANULE = 4096;
+
+/**
+ * The parts of a memory image that are not zero, as `[offset, length]` runs of whole 4 KiB
+ * pages, in ascending order, and their bytes one after another. A new memory is all zeros, so
+ * writing just these gives the image while leaving every zero page untouched (not resident).
+ */
+export function imageExtents(image: Uint8Array): { extents: [number, number][]; data: Uint8Array } {
+  const extents: [number, number][] = [];
+  for (let page = 0; page < image.length; page += EXTENT_GRANULE) {
+    const end = Math.min(image.length, page + EXTENT_GRANULE);
+    let nonZero = false;
+    for (let i = page; i < end; i++) {
+      if (image[i] !== 0) {
+        nonZero = true;
+        break;
+      }
+    }
+    if (!nonZero) continue;
+    const last = extents.at(-1);
+    if (last && last[0] + last[1] === page) last[1] += end - page;
+    else extents.push([page, end - page]);
+  }
+  const data = new Uint8Array(extents.reduce((n, [, len]) => n + len, 0));
+  let at = 0;
+  for (const [offset, len] of extents) {
+    data.set(image.subarray(offset, offset + len), at);
+    at += len;
+  }
+  return { extents, data };
+}

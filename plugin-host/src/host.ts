@@ -2,24 +2,31 @@
  * The plugin host: a plugins directory loaded into a worker pool, watched for changes.
  *
  * Lifecycle of one call (`invoke`), in order:
- *   lookup by name (not-found / plugin-broken) → allowed env read → queued for a worker →
- *   fresh instance runs the request (worker/main.ts) → outbound requests checked and sent by
- *   the host (http-proxy.ts) → deadline, memory, output and request limits applied →
- *   denials override the plugin's answer → secrets scrubbed from everything returned.
+ *   lookup by name (waiting while the plugin loads; not-found / plugin-broken) → allowed env read
+ *   → fair queue (./scheduler.ts) → fresh instance runs the request (worker/main.ts) → outbound
+ *   requests checked, then sent by the host (http-proxy.ts) → deadline, memory, output and request
+ *   limits applied → denials override the plugin's answer → secrets scrubbed from everything returned.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync, type FSWatcher, watch } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ErrorKind } from "@databook/wire";
-import type { PluginConfig } from "./config.ts";
-import { sendOutbound } from "./http-proxy.ts";
-import { type LoadedFolder, loadFolder } from "./load.ts";
+import {
+  type BrokenPlugin,
+  type LoadingPlugin,
+  openPluginDirectory,
+  type PluginDirectory,
+  type PluginInfo,
+} from "./directory.ts";
+import { type CheckedTarget, checkTarget, sendChecked } from "./http-proxy.ts";
 import { type Connector, type Resolver, systemConnector, systemResolver } from "./net.ts";
-import { createPool, type Pool, type PoolTiming } from "./pool.ts";
-import type { HttpResponseMessage, WitRequest } from "./protocol.ts";
+import { createPool, type Pool, type PoolSchedule, type PoolTiming } from "./pool.ts";
+import type { HttpCheckAnswer, HttpResponseMessage, WitRequest } from "./protocol.ts";
+import type { Priority } from "./scheduler.ts";
 import { createLineScrubber, longestSecretForm, makeScrubber, secretValues } from "./scrub.ts";
+import { workerEntry } from "./worker-source.ts";
+
+export type { BrokenPlugin, LoadingPlugin, PluginInfo };
 
 /** A call as the server, the CLI or gRPC asks for it. */
 export type InvokeRequest = {
@@ -34,6 +41,27 @@ export type InvokeRequest = {
   requestId?: string;
 };
 
+/**
+ * Where a call waits (see ./scheduler.ts). The host does not know what a notebook or a principal
+ * is: the keys are opaque strings the caller chooses.
+ */
+export type ScheduleOptions = {
+  /** Round-robin key: a notebook id, or `token:<id>` for a gRPC caller. */
+  queue: string;
+  /** Who asked (a principal id, never a typed name): at most `maxRunningPerPrincipal` of theirs run at once. */
+  principal: string;
+  /** `server` (refresh, autorun) waits below `person` (default). */
+  priority?: Priority;
+  /** `fast`: a short read-only call (its own workers, deadline at most `fastTimeoutMs`); default `run`. */
+  lane?: "run" | "fast";
+  /** Aborting while the call waits takes it out of the queue; invoke then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Calls expected to start before this one, each time that number changes while it waits. */
+  onQueued?: (ahead: number) => void;
+  /** The call got a worker (ms since the Unix epoch). */
+  onStart?: (startedAtMs: number) => void;
+};
+
 /** One captured line: the plugin's stdout, stderr or `runtime.log`, already scrubbed. */
 export type PluginLogLine = {
   plugin: string;
@@ -45,47 +73,40 @@ export type PluginLogLine = {
   timeMs: number;
 };
 
-/** How a call ended. `durationMs` is wall-clock time from `invoke` to the result. */
-export type InvokeResult =
-  | {
-      ok: true;
-      output: { contentType: string; body: string; warnings: string[] };
-      logs: PluginLogLine[];
-      durationMs: number;
-      requestId: string;
-    }
-  | {
-      ok: false;
-      error: { kind: ErrorKind; message: string };
-      logs: PluginLogLine[];
-      durationMs: number;
-      requestId: string;
-    };
-
-/** A loaded plugin, with its describe() answer. `warnings`: e.g. a disabled `${VAR}` host entry. */
-export type PluginInfo = {
-  name: string;
-  description: string;
-  version: string;
-  options: { name: string; description: string; action: boolean }[];
-  contentTypes: string[];
-  dir: string;
-  warnings: string[];
-};
-
-/** A folder that could not be loaded; `name` when its config.toml had one. */
-export type BrokenPlugin = { dir: string; name?: string; reason: string };
+/**
+ * How a call ended. `durationMs` is wall-clock time from `invoke` to the result (as before);
+ * `queueWaitMs` the part of it before a worker took the call (waiting for the plugin to load,
+ * then in the queue), `pluginMs` the time on the worker. The host always sets both; they are
+ * optional in the type so that a result a caller builds itself (its own failure) still fits.
+ */
+export type InvokeResult = (
+  | { ok: true; output: { contentType: string; body: string; warnings: string[] } }
+  | { ok: false; error: { kind: ErrorKind; message: string } }
+) & { logs: PluginLogLine[]; durationMs: number; queueWaitMs?: number; pluginMs?: number; requestId: string };
 
 /** The running host. */
 export interface PluginHost {
-  /** Runs one call in a fresh instance. Never throws for plugin failures: they come back as ok:false. */
-  invoke(name: string, req: InvokeRequest): Promise<InvokeResult>;
-  /** Loaded plugins (with their describe() answer) and broken folders with reasons. */
-  list(): { plugins: PluginInfo[]; broken: BrokenPlugin[] };
+  /**
+   * Runs one call in a fresh instance. Never throws for plugin failures: they come back as
+   * ok:false. Rejects only when `schedule.signal` aborts before the call started (with the
+   * signal's reason); a started call runs to its end. Without `schedule` the call is its own
+   * queue and principal (no fairness, no limits: how callers before the fair queue behaved).
+   */
+  invoke(name: string, req: InvokeRequest, schedule?: ScheduleOptions): Promise<InvokeResult>;
+  /** Loaded plugins (with their describe() answer), broken folders with reasons, folders still loading. */
+  list(): { plugins: PluginInfo[]; broken: BrokenPlugin[]; loading: LoadingPlugin[] };
+  /** Resolves when the first scan of the plugins directory has finished (every folder loaded or broken). */
+  ready: Promise<void>;
   /** Re-reads the plugins directory now (what the watcher does after a change). */
   reload(): Promise<void>;
   /** Like invoke, plus where the time went; for the benchmark. */
-  invokeTimed(name: string, req: InvokeRequest): Promise<{ result: InvokeResult; timing: PoolTiming }>;
+  invokeTimed(
+    name: string,
+    req: InvokeRequest,
+    schedule?: ScheduleOptions,
+  ): Promise<{ result: InvokeResult; timing: PoolTiming }>;
+  /** Calls waiting and running, per lane (for /metrics). */
+  backlog(): { run: { waiting: number; running: number }; fast: { waiting: number; running: number } };
   close(): Promise<void>;
 }
 
@@ -93,8 +114,22 @@ export interface PluginHost {
 export type PluginHostOptions = {
   /** Folder of plugin folders (each: config.toml + plugin.wasm). */
   pluginsDir: string;
-  /** Worker threads; default `os.availableParallelism()`. */
+  /** Run workers; default `os.availableParallelism()`. */
   poolSize?: number;
+  /** Workers of the fast lane at most (describe(), short read-only calls), started when a short call finds no idle worker; default 1. 0: short calls wait for a run worker. */
+  fastWorkers?: number;
+  /** Deadline of a fast-lane call, and of describe(), when the plugin's timeout_ms is longer (ms); default 5000. */
+  fastTimeoutMs?: number;
+  /** Calls of one queue running at once; default `max(1, poolSize - 1)`, so one queue never holds every worker. */
+  maxRunningPerQueue?: number;
+  /** Calls of one principal running at once; default `max(1, poolSize - 1)`. */
+  maxRunningPerPrincipal?: number;
+  /** Server-priority calls running at once; default `max(1, poolSize - 1)`. */
+  maxRunningServer?: number;
+  /** JS heap limit of each worker (MiB); default 512. Part of the host's memory bound (docs/plugin-host.md). */
+  workerHeapMb?: number;
+  /** Resolve createPluginHost once every folder is loaded (default true); false: at once, folders load in the background (see `ready`). */
+  waitForLoad?: boolean;
   /** Where allowed env vars are read from; default `process.env`. */
   env?: Record<string, string | undefined>;
   /** Hot reload; default true. */
@@ -107,20 +142,20 @@ export type PluginHostOptions = {
   onLog?: (line: PluginLogLine) => void;
   /** Transpiled-component cache; default `<os tmpdir>/databook-plugin-cache`. */
   cacheDir?: string;
-  /** Make each plugin's next instance while a worker is idle; default true. Off only to measure
-   *  the cost of instantiation (the benchmark's case b): every call then waits for it. */
+  /** Make each called plugin's next instance while a worker is idle; default true. Off only to
+   *  measure the cost of instantiation (the benchmark's case b): every call then waits for it. */
   preinstantiate?: boolean;
   /** Only load folders whose config.toml `name` is one of these (the CLI's `get` loads one). */
   only?: string[];
 };
 
-type Entry = { folder: LoadedFolder; id: number; info: PluginInfo };
-type Fingerprint = string;
+/** Default deadline of fast-lane calls and describe() (ms). */
+export const FAST_TIMEOUT_MS = 5000;
 
 /**
  * Opens a plugins directory: loads every plugin folder (broken ones are listed with reasons, the
  * others still load), starts the worker pool and, unless `watch: false`, reloads on changes.
- * Resolves once every folder has been loaded or found broken.
+ * Resolves once every folder has been loaded or found broken — or at once with `waitForLoad: false`.
  */
 export async function createPluginHost(opts: PluginHostOptions): Promise<PluginHost> {
   const pluginsDir = resolve(opts.pluginsDir);
@@ -128,215 +163,75 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
   const resolver = opts.resolver ?? systemResolver;
   const connector = opts.connector ?? systemConnector;
   const cacheDir = opts.cacheDir ?? join(tmpdir(), "databook-plugin-cache");
+  const size = Math.max(1, opts.poolSize ?? availableParallelism());
+  const share = Math.max(1, size - 1);
+  const fastTimeoutMs = opts.fastTimeoutMs ?? FAST_TIMEOUT_MS;
   const hostLog = (message: string) =>
     opts.onLog?.({ plugin: "(host)", requestId: "", stream: "log", level: "warn", message, timeMs: Date.now() });
+  const workerUrl = await workerEntry(cacheDir, hostLog);
   const pool: Pool = createPool({
-    size: Math.max(1, opts.poolSize ?? availableParallelism()),
+    workerUrl,
+    size,
+    fastSize: opts.fastWorkers ?? 1,
     preinstantiate: opts.preinstantiate !== false,
+    limits: {
+      perQueue: opts.maxRunningPerQueue ?? share,
+      perPrincipal: opts.maxRunningPerPrincipal ?? share,
+      server: opts.maxRunningServer ?? share,
+    },
+    ...(opts.workerHeapMb ? { heapMb: opts.workerHeapMb } : {}),
     onHostLog: hostLog,
   });
+  const directory: PluginDirectory & { firstScan: Promise<void> } = openPluginDirectory({
+    pluginsDir,
+    env,
+    cacheDir,
+    ...(opts.only ? { only: opts.only } : {}),
+    watch: opts.watch !== false,
+    pool,
+    describeTimeoutMs: fastTimeoutMs,
+    onPluginLog: (plugin, message) =>
+      opts.onLog?.({ plugin, requestId: "", stream: "log", level: "info", message, timeMs: Date.now() }),
+    hostLog,
+  });
+  const ready = directory.firstScan.catch((err: Error) => {
+    hostLog(`loading ${pluginsDir} failed: ${err.message}`);
+  });
+  if (opts.waitForLoad !== false) await ready;
 
-  const byName = new Map<string, Entry>();
-  let broken: BrokenPlugin[] = [];
-  const fingerprints = new Map<string, Fingerprint>();
-  const brokenByDir = new Map<string, BrokenPlugin>();
-  const entriesByDir = new Map<string, Entry>();
-  let nextId = 1;
-  let closed = false;
-
-  /** Runs describe() in a worker, like a call, to learn what the plugin offers. */
-  async function describe(folder: LoadedFolder, id: number): Promise<PluginInfo | string> {
-    const { outcome } = await pool.run({
-      pluginId: id,
-      op: "describe",
-      env: [],
-      maxOutputBytes: folder.config.limits.maxOutputBytes,
-      timeoutMs: folder.config.limits.timeoutMs,
-      onLog: () => {},
-      onOutput: () => {},
-      onHttp: async () => ({ ok: false, error: { tag: "HTTP-request-denied" } }),
-      onEnvRefused: () => {},
-      onRefused: () => {},
-    });
-    if (!outcome.ok) return `describe() failed (${outcome.kind}): ${outcome.message}`;
-    const d = outcome.value as { description?: unknown; version?: unknown; options?: unknown; contentTypes?: unknown };
-    if (
-      typeof d?.description !== "string" ||
-      typeof d.version !== "string" ||
-      !Array.isArray(d.options) ||
-      !Array.isArray(d.contentTypes)
-    ) {
-      return "describe() returned something other than a description record";
-    }
-    const warnings = [...folder.warnings];
-    const note = unsetEnvNote(folder.config, env);
-    if (note) {
-      warnings.push(note);
-      // Once per load, not per call: a plugin reads its optional variables (a token, a password)
-      // on every call, and "not set" is the same answer each time.
-      opts.onLog?.({
-        plugin: folder.config.name,
-        requestId: "",
-        stream: "log",
-        level: "info",
-        message: `host: ${note}`,
-        timeMs: Date.now(),
-      });
-    }
-    if (d.version !== folder.config.version) {
-      warnings.push(`config.toml says version ${folder.config.version} but the plugin says ${d.version}`);
-    }
-    return {
-      name: folder.config.name,
-      description: d.description || folder.config.description,
-      version: d.version,
-      options: (d.options as { name: string; description: string; action: boolean }[]).map((o) => ({
-        name: String(o.name),
-        description: String(o.description),
-        action: Boolean(o.action),
-      })),
-      contentTypes: (d.contentTypes as unknown[]).map(String),
-      dir: folder.dir,
-      warnings,
-    };
-  }
-
-  async function fingerprint(dir: string): Promise<Fingerprint> {
-    const parts: string[] = [];
-    for (const f of ["config.toml", "plugin.wasm"]) {
-      try {
-        const s = await stat(join(dir, f));
-        parts.push(`${f}:${s.size}:${s.mtimeMs}:${s.ino}`);
-      } catch {
-        parts.push(`${f}:missing`);
-      }
-    }
-    return parts.join("|");
-  }
-
-  function unloadDir(dir: string): void {
-    const e = entriesByDir.get(dir);
-    if (e) {
-      pool.unload(e.id);
-      entriesByDir.delete(dir);
-      if (byName.get(e.info.name) === e) byName.delete(e.info.name);
-    }
-    brokenByDir.delete(dir);
-    fingerprints.delete(dir);
-  }
-
-  async function loadDir(dir: string, fp: Fingerprint): Promise<void> {
-    const only = opts.only;
-    const loaded = await loadFolder(dir, env, cacheDir, only ? (n) => only.includes(n) : undefined);
-    if (closed) return;
-    fingerprints.set(dir, fp);
-    if (!loaded.ok && "skipped" in loaded) return;
-    if (!loaded.ok) {
-      brokenByDir.set(dir, { dir, ...(loaded.name !== undefined ? { name: loaded.name } : {}), reason: loaded.reason });
-      return;
-    }
-    const owner = byName.get(loaded.config.name);
-    if (owner && owner.folder.dir !== dir) {
-      brokenByDir.set(dir, {
-        dir,
-        name: loaded.config.name,
-        reason: `the name "${loaded.config.name}" is already used by the plugin in ${owner.folder.dir}; give this plugin another name in its config.toml`,
-      });
-      return;
-    }
-    const id = nextId++;
-    pool.load({ id, name: loaded.config.name, glue: loaded.glue, modules: loaded.modules, memories: loaded.memories });
-    const info = await describe(loaded, id);
-    if (typeof info === "string") {
-      pool.unload(id);
-      brokenByDir.set(dir, { dir, name: loaded.config.name, reason: info });
-      return;
-    }
-    const entry: Entry = { folder: loaded, id, info };
-    entriesByDir.set(dir, entry);
-    byName.set(loaded.config.name, entry);
-  }
-
-  /** Loads added folders, reloads changed ones, drops removed ones. One scan at a time. */
-  let scanning: Promise<void> | undefined;
-  let rescan = false;
-  async function scan(): Promise<void> {
-    if (scanning) {
-      rescan = true;
-      return scanning;
-    }
-    scanning = (async () => {
-      do {
-        rescan = false;
-        const dirs = existsSync(pluginsDir)
-          ? (await readdir(pluginsDir, { withFileTypes: true }))
-              .filter((d) => d.isDirectory() && !d.name.startsWith("."))
-              .map((d) => join(pluginsDir, d.name))
-              .sort()
-          : [];
-        for (const dir of [...fingerprints.keys()]) if (!dirs.includes(dir)) unloadDir(dir);
-        for (const dir of dirs) {
-          const fp = await fingerprint(dir);
-          if (fingerprints.get(dir) === fp) continue;
-          unloadDir(dir);
-          await loadDir(dir, fp);
-        }
-        // Broken folders whose name clash was with a folder that has since gone get another try.
-        for (const [dir, b] of brokenByDir) {
-          if (b.reason.includes("is already used by") && b.name !== undefined && !byName.has(b.name)) {
-            const fp = await fingerprint(dir);
-            unloadDir(dir);
-            await loadDir(dir, fp);
-          }
-        }
-        broken = [...brokenByDir.values()];
-      } while (rescan && !closed);
-    })();
-    try {
-      await scanning;
-    } finally {
-      scanning = undefined;
-    }
-  }
-
-  await scan();
-
-  let watcher: FSWatcher | undefined;
-  let debounce: NodeJS.Timeout | undefined;
-  if (opts.watch !== false && existsSync(pluginsDir)) {
-    watcher = watch(pluginsDir, { recursive: true }, () => {
-      clearTimeout(debounce);
-      debounce = setTimeout(() => {
-        scan().catch((err: Error) => hostLog(`reloading ${pluginsDir} failed: ${err.message}`));
-      }, 150);
-    });
-    watcher.on("error", (err) => hostLog(`watching ${pluginsDir} failed: ${err.message}; hot reload is off`));
-  }
-
-  async function invokeTimed(name: string, req: InvokeRequest): Promise<{ result: InvokeResult; timing: PoolTiming }> {
+  async function invokeTimed(
+    name: string,
+    req: InvokeRequest,
+    schedule?: ScheduleOptions,
+  ): Promise<{ result: InvokeResult; timing: PoolTiming }> {
     const started = performance.now();
     const requestId = req.requestId ?? randomUUID();
-    const noTiming: PoolTiming = { instantiateMs: 0, runMs: 0, prepared: false };
-    const fail = (kind: ErrorKind, message: string, logs: PluginLogLine[] = []) => ({
-      result: {
-        ok: false as const,
-        error: { kind, message },
-        logs,
-        durationMs: performance.now() - started,
-        requestId,
-      },
-      timing: noTiming,
-    });
-    const entry = byName.get(name);
-    if (!entry) {
-      const b = broken.find((x) => x.name === name);
-      if (b) return fail("plugin-broken", `plugin "${name}" could not be loaded: ${b.reason}`);
-      const names = [...byName.keys()].sort();
+    const noTiming: PoolTiming = { instantiateMs: 0, runMs: 0, prepared: false, queueWaitMs: 0, pluginMs: 0 };
+    const fail = (kind: ErrorKind, message: string) => {
+      const durationMs = performance.now() - started;
+      return {
+        result: {
+          ok: false as const,
+          error: { kind, message },
+          logs: [],
+          durationMs,
+          queueWaitMs: durationMs,
+          pluginMs: 0,
+          requestId,
+        },
+        timing: noTiming,
+      };
+    };
+    const found = await directory.find(name, schedule?.signal);
+    if ("broken" in found) return fail("plugin-broken", `plugin "${name}" could not be loaded: ${found.broken.reason}`);
+    if ("missing" in found) {
+      const names = found.missing;
       return fail(
         "not-found",
         `no plugin named "${name}" is loaded${names.length ? ` (loaded: ${names.join(", ")})` : ""}; run "databook plugins list" to see every plugin and why any failed to load`,
       );
     }
+    const entry = found.loaded;
     const bad = checkRequest(req);
     if (bad) return fail("bad-input", bad);
 
@@ -367,8 +262,17 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     let httpCount = 0;
     let denial: string | undefined;
     let tooMany: string | undefined;
+    let memoryVerdict: string | undefined;
     /** Why the latest outbound request failed on the host's side; cleared by one that got an answer. */
     let hostFailure: string | undefined;
+    const checked = new Map<number, CheckedTarget>();
+    let nextCheckId = 1;
+    const noteFailure = (failure: string | undefined) => {
+      hostFailure = failure;
+      if (failure) {
+        addLog({ stream: "log", level: "warn", message: `host: the request failed: ${failure}`, timeMs: Date.now() });
+      }
+    };
 
     const witRequest: WitRequest = {
       input: req.input,
@@ -383,67 +287,107 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       user: req.user,
       requestId,
     };
-    const { outcome, timing } = await pool.run({
-      pluginId: entry.id,
-      op: "invoke",
-      request: witRequest,
-      env: envPairs,
-      maxOutputBytes: config.limits.maxOutputBytes,
-      timeoutMs: config.limits.timeoutMs,
-      onLog: addLog,
-      onOutput: (stream, text, timeMs) => {
-        lastOutputMs = timeMs;
-        streams[stream].push(text);
+    const lane = schedule?.lane ?? "run";
+    const timeoutMs = lane === "fast" ? Math.min(config.limits.timeoutMs, fastTimeoutMs) : config.limits.timeoutMs;
+    const poolSchedule: PoolSchedule = {
+      // Without a schedule a call is alone in its queue: no fairness and no limits apply to it.
+      queue: schedule?.queue ?? `(unscheduled) ${requestId}`,
+      principal: schedule?.principal ?? `(unscheduled) ${requestId}`,
+      priority: schedule?.priority ?? "person",
+      lane,
+      ...(schedule?.signal ? { signal: schedule.signal } : {}),
+      ...(schedule?.onQueued ? { onQueued: schedule.onQueued } : {}),
+      ...(schedule?.onStart ? { onStart: schedule.onStart } : {}),
+    };
+    const lookedUp = performance.now();
+    const { outcome, timing } = await pool.run(
+      {
+        pluginId: entry.id,
+        op: "invoke",
+        request: witRequest,
+        env: envPairs,
+        maxOutputBytes: config.limits.maxOutputBytes,
+        maxRequestBytes: config.limits.maxRequestBytes,
+        timeoutMs,
+        timeoutSource:
+          timeoutMs === config.limits.timeoutMs
+            ? "limits.timeout_ms in its config.toml"
+            : `a short call may take at most ${fastTimeoutMs} ms`,
+        onLog: addLog,
+        onOutput: (stream, text, timeMs) => {
+          lastOutputMs = timeMs;
+          streams[stream].push(text);
+        },
+        onEnvRefused: (varName) => {
+          // An allowed variable that is unset was reported once when the plugin loaded (its
+          // PluginInfo warnings); only a name outside allowed_env_vars is worth a line per call.
+          if (config.allowedEnvVars.includes(varName)) return;
+          addLog({
+            stream: "log",
+            level: "warn",
+            message: `host: the plugin asked for env var ${varName}, which is not in allowed_env_vars; it got nothing`,
+            timeMs: Date.now(),
+          });
+        },
+        onRefused: (what) => {
+          denial ??= `the plugin tried to ${what}; plugins have no sockets or DNS of their own: make HTTP requests with fetch() to a host in allowed_hosts`;
+        },
+        onVerdict: (kind, message) => {
+          if (kind === "memory-limit") memoryVerdict ??= message;
+          else {
+            denial ??= message;
+            addLog({ stream: "log", level: "warn", message: `host: denied: ${message}`, timeMs: Date.now() });
+          }
+        },
+        onHttpCheck: async (scheme, authority): Promise<HttpCheckAnswer> => {
+          httpCount++;
+          if (httpCount > config.limits.maxHttpRequests) {
+            tooMany ??= `the plugin made more than ${config.limits.maxHttpRequests} outbound HTTP requests in one call (limits.max_http_requests in its config.toml)`;
+            return { ok: false, error: { tag: "HTTP-request-denied" } };
+          }
+          const r = await checkTarget(scheme, authority, {
+            pluginName: name,
+            rules: config.allowedHosts,
+            disabled: config.disabledHosts,
+            resolver,
+          });
+          if (r.ok) {
+            const id = nextCheckId++;
+            checked.set(id, r.checked);
+            return { ok: true, checkId: id };
+          }
+          if (r.denial) {
+            denial ??= r.denial;
+            addLog({ stream: "log", level: "warn", message: `host: denied: ${r.denial}`, timeMs: Date.now() });
+          }
+          noteFailure(r.failure);
+          return r.answer;
+        },
+        onHttpSend: async (checkId, httpReq, room, signal): Promise<HttpResponseMessage> => {
+          const target = checked.get(checkId);
+          checked.delete(checkId);
+          if (!target) return { ok: false, error: { tag: "internal-error", val: "request was not checked" } };
+          const r = await sendChecked(target, httpReq, { connector, signal, maxResponseBytes: room });
+          noteFailure(r.failure);
+          if (r.overMemory) {
+            memoryVerdict ??= `the plugin ran out of memory: the answer of ${target.origin} was over ${room} bytes, more than its memory could still take; it may use at most ${config.limits.memoryMb} MiB (limits.memory_mb in its config.toml)`;
+          }
+          return r.answer;
+        },
       },
-      onEnvRefused: (varName) => {
-        // An allowed variable that is unset was reported once when the plugin loaded (its
-        // PluginInfo warnings); only a name outside allowed_env_vars is worth a line per call.
-        if (config.allowedEnvVars.includes(varName)) return;
-        addLog({
-          stream: "log",
-          level: "warn",
-          message: `host: the plugin asked for env var ${varName}, which is not in allowed_env_vars; it got nothing`,
-          timeMs: Date.now(),
-        });
-      },
-      onRefused: (what) => {
-        denial ??= `the plugin tried to ${what}; plugins have no sockets or DNS of their own: make HTTP requests with fetch() to a host in allowed_hosts`;
-      },
-      onHttp: async (httpReq, signal): Promise<HttpResponseMessage> => {
-        httpCount++;
-        if (httpCount > config.limits.maxHttpRequests) {
-          tooMany ??= `the plugin made more than ${config.limits.maxHttpRequests} outbound HTTP requests in one call (limits.max_http_requests in its config.toml)`;
-          return { ok: false, error: { tag: "HTTP-request-denied" } };
-        }
-        const {
-          answer,
-          denial: d,
-          failure,
-        } = await sendOutbound(httpReq, {
-          pluginName: name,
-          rules: config.allowedHosts,
-          disabled: config.disabledHosts,
-          resolver,
-          connector,
-          signal,
-        });
-        if (d) {
-          denial ??= d;
-          addLog({ stream: "log", level: "warn", message: `host: denied: ${d}`, timeMs: Date.now() });
-        }
-        hostFailure = failure;
-        if (failure) {
-          addLog({ stream: "log", level: "warn", message: `host: the request failed: ${failure}`, timeMs: Date.now() });
-        }
-        return answer;
-      },
-    });
+      poolSchedule,
+    );
 
     streams.stdout.end();
     streams.stderr.end();
     // stdout/stderr lines may be held back for scrubbing; present the call's lines in time order.
     logs.sort((a, b) => a.timeMs - b.timeMs);
     const durationMs = performance.now() - started;
+    const times = {
+      durationMs,
+      queueWaitMs: lookedUp - started + timing.queueWaitMs,
+      pluginMs: timing.pluginMs,
+    };
     // Host verdicts first: limits the host enforced, then denials, then the plugin's own answer.
     let error: { kind: ErrorKind; message: string } | undefined;
     if (
@@ -451,13 +395,14 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       (outcome.kind === "timeout" || outcome.kind === "memory-limit" || outcome.kind === "output-limit")
     ) {
       error = { kind: outcome.kind, message: outcome.message };
-    } else if (tooMany) error = { kind: "too-many-requests", message: tooMany };
+    } else if (memoryVerdict) error = { kind: "memory-limit", message: memoryVerdict };
+    else if (tooMany) error = { kind: "too-many-requests", message: tooMany };
     else if (denial) error = { kind: "denied", message: denial };
     else if (!outcome.ok)
       error = { kind: outcome.kind, message: withCause(outcome.message, outcome.kind, hostFailure) };
     if (error) {
       return {
-        result: { ok: false, error: { kind: error.kind, message: scrub(error.message) }, logs, durationMs, requestId },
+        result: { ok: false, error: { kind: error.kind, message: scrub(error.message) }, logs, ...times, requestId },
         timing,
       };
     }
@@ -471,7 +416,7 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
           warnings: out.warnings.map((w) => scrub(String(w))),
         },
         logs,
-        durationMs,
+        ...times,
         requestId,
       },
       timing,
@@ -479,39 +424,19 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
   }
 
   return {
-    async invoke(name, req) {
-      return (await invokeTimed(name, req)).result;
+    async invoke(name, req, schedule) {
+      return (await invokeTimed(name, req, schedule)).result;
     },
     invokeTimed,
-    list() {
-      return {
-        plugins: [...byName.values()].map((e) => e.info).sort((a, b) => a.name.localeCompare(b.name)),
-        broken: [...broken].sort((a, b) => a.dir.localeCompare(b.dir)),
-      };
-    },
-    reload: scan,
+    list: () => directory.list(),
+    ready,
+    reload: () => directory.scan(),
+    backlog: () => pool.backlog(),
     async close() {
-      closed = true;
-      clearTimeout(debounce);
-      watcher?.close();
+      directory.close();
       await pool.close();
     },
   };
-}
-
-/**
- * Says which of a plugin's allowed env vars are unset (or empty) in `env` at load time, leaving
- * out those whose `${VAR}` allowed_hosts entry is disabled (that warning already names them).
- * @returns one sentence for PluginInfo.warnings, or undefined when every variable is set.
- */
-function unsetEnvNote(config: PluginConfig, env: Record<string, string | undefined>): string | undefined {
-  const covered = new Set(config.disabledHosts.map((d) => d.entry));
-  const unset = config.allowedEnvVars.filter((v) => (env[v] ?? "") === "" && !covered.has(`\${${v}}`));
-  if (unset.length === 0) return undefined;
-  const list = unset.join(", ");
-  return unset.length === 1
-    ? `allowed env var ${list} is not set in the server's environment; the plugin reads it as unset`
-    : `allowed env vars ${list} are not set in the server's environment; the plugin reads them as unset`;
 }
 
 /**

@@ -10,11 +10,13 @@ export type {
   BrokenPlugin,
   InvokeRequest,
   InvokeResult,
+  LoadingPlugin,
   PluginHost,
   PluginHostOptions,
   PluginInfo,
   PluginLogLine,
+  ScheduleOptions,
 } from "./host.ts";
-export { createPluginHost } from "./host.ts";
+export { createPluginHost, FAST_TIMEOUT_MS } from "./host.ts";
 export type { Connector, ConnectTarget, ResolvedAddress, Resolver } from "./net.ts";
 export { systemConnector, systemResolver } from "./net.ts";

@@ -1,8 +1,9 @@
 /**
  * Messages between the host (main thread) and its worker threads. Plain structured-clone data:
- * compiled `WebAssembly.Module`s and `SharedArrayBuffer`s cross without copying.
+ * compiled `WebAssembly.Module`s and `SharedArrayBuffer`s cross without copying; request and
+ * response bodies cross as transferred buffers (moved, not copied).
  */
-import type { HttpRequestMessage, HttpResponseMessage } from "./worker/wasi.ts";
+import type { HttpCheckAnswer, HttpRequestMessage, HttpResponseMessage } from "./worker/wasi.ts";
 
 /**
  * A compiled `WebAssembly.Module`. Typed opaquely so that packages importing the host need no DOM
@@ -18,8 +19,14 @@ export type MemoryPlan = {
   initialPages: number;
   /** `limits.memory_mb` in pages, or the module's own smaller maximum. */
   maxPages: number;
-  /** Starting bytes, shared by all workers (read-only by convention). */
-  image: SharedArrayBuffer;
+  /**
+   * The parts of the starting bytes that are not zero: `[offset, length]` runs in ascending
+   * order (whole 4 KiB pages, see core-module.ts), whose bytes follow one another in `data`.
+   * Everything else starts as zero.
+   */
+  extents: [number, number][];
+  /** The extents' bytes, shared by all workers (read-only by convention). */
+  data: SharedArrayBuffer;
 };
 
 /** Everything a worker needs to make instances of one loaded plugin. */
@@ -27,8 +34,10 @@ export type PluginImage = {
   /** Unique per load: a reloaded plugin gets a new id, so old and new never mix. */
   id: number;
   name: string;
-  /** jco's `instantiate()` glue (sync mode) as a function body that returns `instantiate`. */
-  glue: string;
+  /** jco's `instantiate()` glue (sync mode) as a function body that returns `instantiate`, UTF-8. */
+  glue: SharedArrayBuffer;
+  /** SHA-256 of the glue: a worker compiles each distinct glue once, for every plugin that has it. */
+  glueId: string;
   /** Core modules by the file name the glue asks for. */
   modules: Record<string, CompiledModule>;
   /** Host-owned memories, by core module file name. */
@@ -56,7 +65,10 @@ export type ToWorker =
       request?: WitRequest;
       env: [string, string][];
       maxOutputBytes: number;
-      /** Shared flag + port for synchronous HTTP answers (see http in worker/main.ts). */
+      /** Largest request body one outbound request may carry (limits.max_request_bytes). */
+      maxRequestBytes: number;
+      /** Keep the plugin's compiled glue after the call (false: a short call on a run worker). */
+      keepFactory: boolean;
     };
 
 /** Outcome of one call inside the worker, before the host applies denials and scrubbing. */
@@ -80,9 +92,14 @@ export type FromWorker =
     }
   /** Raw text the plugin wrote; the host splits it into lines after scrubbing (a secret may span lines). */
   | { type: "output"; callId: number; stream: "stdout" | "stderr"; text: string; timeMs: number }
-  | { type: "http"; callId: number; request: HttpRequestMessage }
+  /** May the plugin send a request to this origin? Answered on the HTTP port (see worker/main.ts). */
+  | { type: "http-check"; callId: number; scheme: string; authority: string }
+  /** Send a checked request; `room`: bytes of response the plugin's memory can still take. */
+  | { type: "http-send"; callId: number; checkId: number; request: HttpRequestMessage; room: number }
   | { type: "env-refused"; callId: number; name: string }
   | { type: "refused"; callId: number; what: string }
+  /** The worker refused something over a limit; the host makes it the call's verdict. */
+  | { type: "verdict"; callId: number; kind: "denied" | "memory-limit"; message: string }
   | { type: "done"; callId: number; outcome: WorkerOutcome; instantiateMs: number; runMs: number; prepared: boolean };
 
-export type { HttpRequestMessage, HttpResponseMessage };
+export type { HttpCheckAnswer, HttpRequestMessage, HttpResponseMessage };

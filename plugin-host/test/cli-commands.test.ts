@@ -51,14 +51,14 @@ describe("databook get", () => {
       "--step",
       "1m",
     );
-    assert.deepEqual(r, { code: 0, stdout: "HI\nHI\n", stderr: "warning: echo ignores the option @colour\n" });
+    assert.deepEqual(r, { code: 0, stdout: "HI\nHI\n", stderr: "warning: echo ignores --option colour\n" });
   });
 
   it("exits 1 with the error kind and message when the call fails", async () => {
     assert.deepEqual(await databook("get", "echo", "hi", "--option", "repeat=many"), {
       code: 1,
       stdout: "",
-      stderr: "databook get: Bad input: @repeat=many is not valid: use a whole number from 1 to 100\n",
+      stderr: "databook get: Bad input: --option repeat=many is not valid: use a whole number from 1 to 100\n",
     });
     const r = await databook("get", "nope", "hi", "--plugins", "plugins");
     assert.equal(r.code, 1);

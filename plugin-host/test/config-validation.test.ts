@@ -19,6 +19,7 @@ describe("config.toml validation", () => {
       memoryMb: 128,
       maxOutputBytes: 4194304,
       maxHttpRequests: 20,
+      maxRequestBytes: 1048576,
     });
     assert.deepEqual(r.config.allowedHosts, []);
   });
@@ -39,7 +40,7 @@ describe("config.toml validation", () => {
       '"description" is missing: add description = "..." (one or two sentences for people choosing a plugin)',
       '"version" must be a string (the plugin\'s version), not 3',
       '"allowed_env_vars"[1] = "not ok" is not valid: use an environment variable name such as PROMETHEUS_TOKEN',
-      'unknown key "limits.timeout" (known keys: limits.timeout_ms, limits.memory_mb, limits.max_output_bytes, limits.max_http_requests)',
+      'unknown key "limits.timeout" (known keys: limits.timeout_ms, limits.memory_mb, limits.max_output_bytes, limits.max_http_requests, limits.max_request_bytes)',
       '"limits.timeout_ms" must be a whole number from 1 to 300000 (deadline of one call in milliseconds), not -5',
       '"limits.memory_mb" must be a whole number from 1 to 4096 (linear memory cap of one instance in MiB), not "lots"',
     ]);

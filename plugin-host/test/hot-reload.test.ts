@@ -20,7 +20,7 @@ describe("hot reload", () => {
     const dir = await mkdtemp(join(tmpdir(), "databook-hot-"));
     const host = await createPluginHost({ pluginsDir: dir, cacheDir: CACHE_DIR, env: {}, watch: true });
     try {
-      assert.deepEqual(host.list(), { plugins: [], broken: [] });
+      assert.deepEqual(host.list(), { plugins: [], broken: [], loading: [] });
 
       // Added.
       const folder = await writeFolder(dir, { folder: "hot", config: configToml("hot"), wasm: echoWat });

@@ -114,17 +114,12 @@ describe("outbound HTTP", () => {
     const rec = recordingConnector(port);
     const dns = fakeResolver({ "meta.test": () => "169.254.169.254" });
     await withHost(
-      [{ folder: "p", config: hostsConfig([`http://meta.test:${port}`, "http://169.254.169.254"]), wasm: probe }],
+      [{ folder: "p", config: hostsConfig([`http://meta.test:${port}`]), wasm: probe }],
       { connector: rec.connector, resolver: dns.resolver },
       async (host) => {
         assert.deepEqual(errorOf(await host.invoke("probe", req(`fetch http://meta.test:${port}/latest/meta-data`))), {
           kind: "denied",
           message: `the plugin tried to reach http://meta.test:${port}, which resolved to 169.254.169.254, a cloud metadata address: plugins may never reach such addresses, whatever allowed_hosts says`,
-        });
-        assert.deepEqual(errorOf(await host.invoke("probe", req("fetch http://169.254.169.254/latest/meta-data"))), {
-          kind: "denied",
-          message:
-            "the plugin tried to reach http://169.254.169.254, a cloud metadata address: plugins may never reach such addresses, whatever allowed_hosts says",
         });
         assert.deepEqual(rec.attempts, [], "no connection may be attempted");
       },
@@ -271,8 +266,9 @@ describe("outbound HTTP", () => {
 });
 
 describe("address classes", () => {
-  it("never allows metadata, link-local, unspecified or IPv4-mapped forms of them", () => {
+  it("never allows metadata, link-local, unspecified or IPv4-mapped forms of any address", () => {
     for (const a of [
+      "::ffff:127.0.0.1",
       "169.254.169.254",
       "::ffff:169.254.169.254",
       "fe80::1",
@@ -289,7 +285,6 @@ describe("address classes", () => {
   it("tells loopback, private and public apart", () => {
     assert.equal(classifyAddress("127.0.0.1").cls, "loopback");
     assert.equal(classifyAddress("::1").cls, "loopback");
-    assert.equal(classifyAddress("::ffff:127.0.0.1").cls, "loopback");
     for (const a of ["10.0.0.1", "172.16.5.4", "192.168.1.1", "fd12::1", "100.64.0.1"])
       assert.equal(classifyAddress(a).cls, "private", a);
     for (const a of ["93.184.216.34", "2606:4700::1111"]) assert.equal(classifyAddress(a).cls, "public", a);

@@ -46,7 +46,7 @@ describe("loading a plugins directory", () => {
         // A [limits] table follows the stray key in configToml, so TOML puts it there.
         assert.equal(
           reasons["unknown-field"],
-          'config.toml: unknown key "limits.colour" (known keys: limits.timeout_ms, limits.memory_mb, limits.max_output_bytes, limits.max_http_requests)',
+          'config.toml: unknown key "limits.colour" (known keys: limits.timeout_ms, limits.memory_mb, limits.max_output_bytes, limits.max_http_requests, limits.max_request_bytes)',
         );
         assert.equal(
           reasons["missing-wasm"],

@@ -12,17 +12,21 @@ export type PublicPlugin = {
 /** A plugin folder that failed to load: its folder, its name when the config gave one, and why. */
 export type PublicBrokenPlugin = { dir: string; name?: string; reason: string };
 
+/** A plugin folder still loading (the server serves meanwhile): its folder, and its name once known. */
+export type PublicLoadingPlugin = { dir: string; name?: string };
+
 /**
  * The plugin list both outside APIs serve: loaded plugins with their options (action flags) and
- * content types, and broken folders with reasons. Without a host (serve without --plugins): empty.
- * Leaves out host-internal fields (the plugin's folder path, load warnings).
+ * content types, broken folders with reasons, and folders still loading. Without a host (serve
+ * without --plugins): empty. Leaves out host-internal fields (the plugin's folder path, load warnings).
  */
 export function publicPluginList(host: PluginHost | undefined): {
   plugins: PublicPlugin[];
   broken: PublicBrokenPlugin[];
+  loading: PublicLoadingPlugin[];
 } {
-  if (!host) return { plugins: [], broken: [] };
-  const { plugins, broken } = host.list();
+  if (!host) return { plugins: [], broken: [], loading: [] };
+  const { plugins, broken, loading } = host.list();
   return {
     plugins: plugins.map((p) => ({
       name: p.name,
@@ -32,5 +36,6 @@ export function publicPluginList(host: PluginHost | undefined): {
       contentTypes: p.contentTypes,
     })),
     broken: broken.map((b) => ({ dir: b.dir, reason: b.reason, ...(b.name ? { name: b.name } : {}) })),
+    loading: loading.map((l) => ({ dir: l.dir, ...(l.name ? { name: l.name } : {}) })),
   };
 }

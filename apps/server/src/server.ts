@@ -36,8 +36,8 @@ export type ServerOptions = {
 };
 
 /**
- * Starts Databook: opens (and migrates) the database, loads the plugins, and listens on the web
- * port and the gRPC port. Returns the bound URLs and `close()`, which stops accepting, waits for
+ * Starts Databook: opens (and migrates) the database, starts loading the plugins, and listens on
+ * the web port and the gRPC port at once (plugins become available as they load: `pluginsReady`). Returns the bound URLs and `close()`, which stops accepting, waits for
  * runs, stores every open document and closes the database and plugin host.
  * Throws when a port is taken or the database cannot be opened.
  */
@@ -52,8 +52,10 @@ export async function startServer(opts: ServerOptions) {
       const mod = (await import("@databook/plugin-host")) as { createPluginHost?: (o: object) => Promise<PluginHost> };
       if (!mod.createPluginHost)
         throw { kind: "internal", message: "@databook/plugin-host has no createPluginHost export yet" };
+      // Listen at once; plugins become available as they load (GET /api/plugins says "loading").
       host = await mod.createPluginHost({
         pluginsDir: resolve(opts.pluginsDir),
+        waitForLoad: false,
         ...(opts.env ? { env: opts.env } : {}),
       });
     }
@@ -98,8 +100,10 @@ export async function startServer(opts: ServerOptions) {
       firstAdminUrl: firstAdmin ? `${auth.publicUrl?.origin ?? url}/auth/link/${firstAdmin}` : undefined,
       app: a,
       db,
-      /** Loaded and broken plugins (empty without a plugins directory). */
-      plugins: () => host?.list() ?? { plugins: [], broken: [] },
+      /** Loaded, broken and still-loading plugins (empty without a plugins directory). */
+      plugins: () => host?.list() ?? { plugins: [], broken: [], loading: [] },
+      /** Resolves once every plugin folder is loaded or broken (at once without plugins). */
+      pluginsReady: host?.ready ?? Promise.resolve(),
       async close(): Promise<void> {
         if (grpc) await new Promise<void>((res) => grpc!.close(() => res()));
         await a.shutdown();

@@ -74,6 +74,8 @@ before(async () => {
     env: { ALERTMANAGER_URL: amUrl },
   });
   cleanups.push(() => server.close());
+  // The server listens before its plugins are loaded; these tests compare plugin lists.
+  await server.pluginsReady;
   const s = server.app.services;
   const ana = await s.accounts.create({ username: "ana", role: "member" });
   token = s.tokens.create({ ownerId: ana.id, name: "grpc tests", scopes: ["read", "run", "run-actions"] }).secret;

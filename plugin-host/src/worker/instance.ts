@@ -3,9 +3,11 @@
  * measure instantiation without a worker in between).
  *
  * Every instance is new: jco's glue builds new core instances (new globals, new tables) from the
- * compiled modules. Host-owned memories (../core-module.ts) are the one thing reused, and only
- * after being reset to the module's starting image: one `set()` of the image over a memory that
- * still has exactly the image's size. A memory that grew is dropped and a new one made. So each
+ * compiled modules. Host-owned memories (../core-module.ts) start as the module's starting image:
+ * either a new `WebAssembly.Memory` (its pages are zero until touched, so only the image's
+ * non-zero extents are written and become resident) or, when reuse is on, the previous
+ * instance's memory reset to the image — zero between the extents, the extents copied — if it
+ * still has exactly the starting size and is small enough that keeping it resident pays. So each
  * instance starts with a linear memory byte-for-byte equal to a never-used instance's.
  */
 import type { MemoryPlan, PluginImage, WitRequest } from "../protocol.ts";
@@ -13,58 +15,105 @@ import type { MemoryPlan, PluginImage, WitRequest } from "../protocol.ts";
 /** The plugin world's exports, as jco's glue returns them. */
 export type PluginExports = { describe(): unknown; invoke(req: WitRequest): unknown };
 
-type Glue = (
+/**
+ * jco's `instantiate`: everything an instance has (handle tables, closures, core instances) is
+ * made inside each call, so one compiled copy serves every plugin with the same glue.
+ */
+export type Glue = (
   getCoreModule: (name: string) => WebAssembly.Module,
   imports: Record<string, Record<string, unknown>>,
   instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
 ) => PluginExports;
 
+/** Compiles jco's glue (a function body, UTF-8 in a shared buffer; see ../load.ts) into `instantiate`. */
+export function compileGlue(glue: SharedArrayBuffer): Glue {
+  return new Function(new TextDecoder().decode(new Uint8Array(glue)))() as Glue;
+}
+
 const PAGE = 65536;
+
+/**
+ * Largest memory kept for the next instance (bytes). Resetting a kept memory costs one pass over
+ * it and keeps it resident between calls; above this a new memory, resident only where touched,
+ * is cheaper at rest (a plugin declaring 512 MiB of initial memory costs its data, not 512 MiB).
+ */
+export const REUSE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** Makes instances of one plugin; see the file comment for what "fresh" means. */
 export type InstanceFactory = {
-  /** A new instance, never used; its memories are reset to the starting image. */
+  /** A new instance, never used; its memories hold exactly the starting image. */
   make(): PluginExports;
-  /** True when a memory of the latest instance is within 1 MiB of its cap (a likely OOM). */
-  memoryExhausted(): boolean;
-  /** The memory cap, MiB (the largest of the plugin's memories). */
-  capMb(): number;
+  /**
+   * The latest instance will not run again: with reuse on, its memories that still have their
+   * starting size are kept for the next {@link make}; the others are let go. Returns the bytes let go.
+   */
+  release(): number;
+  /** Lets go of every memory, kept or in use (a worker at rest; its spare instance is dropped). */
+  trim(): void;
+  /** Bytes of linear memory the latest instance has now (all its host-owned memories). */
+  memoryBytes(): number;
+  /** The memory cap, bytes (the largest of the plugin's memories). */
+  capBytes(): number;
 };
 
 /**
  * @param image the compiled plugin (modules, glue, memory plans).
  * @param imports the host's import object (./wasi.ts); shared by every instance.
+ * @param opts.reuseMemory keep a released memory for the next instance (run workers: yes; the
+ *   short-call worker, which may go long without calls: no); `instantiate` the plugin's glue,
+ *   already compiled (see {@link compileGlue}; compiled here when absent).
  */
 export function createInstanceFactory(
   image: PluginImage,
   imports: Record<string, Record<string, unknown>>,
+  opts: { reuseMemory: boolean; instantiate?: Glue } = { reuseMemory: true },
 ): InstanceFactory {
-  // The glue is jco's generated module turned into a function body (see ../load.ts).
-  const instantiate = new Function(image.glue)() as Glue;
+  const instantiate = opts.instantiate ?? compileGlue(image.glue);
   const plans = new Map<WebAssembly.Module, MemoryPlan[]>();
   for (const [file, list] of Object.entries(image.memories)) {
     const mod = image.modules[file] as WebAssembly.Module | undefined;
     if (mod && list.length > 0) plans.set(mod, list);
   }
-  const images = new Map<MemoryPlan, Uint8Array>();
-  const memories = new Map<MemoryPlan, WebAssembly.Memory>();
+  const allPlans = [...plans.values()].flat();
+  const data = new Map<MemoryPlan, Uint8Array>(allPlans.map((p) => [p, new Uint8Array(p.data)]));
+  /** Memories of the latest instance, and memories kept for the next one. */
+  const inUse = new Map<MemoryPlan, WebAssembly.Memory>();
+  const kept = new Map<MemoryPlan, WebAssembly.Memory>();
+
+  const memoryFor = (plan: MemoryPlan): WebAssembly.Memory => {
+    const bytes = data.get(plan)!;
+    const old = kept.get(plan);
+    kept.delete(plan);
+    if (old && old.buffer.byteLength === plan.initialPages * PAGE) {
+      const view = new Uint8Array(old.buffer);
+      let at = 0;
+      let end = 0;
+      for (const [offset, length] of plan.extents) {
+        if (offset > end) view.fill(0, end, offset);
+        view.set(bytes.subarray(at, at + length), offset);
+        at += length;
+        end = offset + length;
+      }
+      if (end < view.length) view.fill(0, end);
+      return old;
+    }
+    const mem = new WebAssembly.Memory({ initial: plan.initialPages, maximum: plan.maxPages });
+    const view = new Uint8Array(mem.buffer);
+    let at = 0;
+    for (const [offset, length] of plan.extents) {
+      view.set(bytes.subarray(at, at + length), offset);
+      at += length;
+    }
+    return mem;
+  };
 
   const instantiateCore = (module: WebAssembly.Module, importObject: WebAssembly.Imports = {}) => {
     const list = plans.get(module);
     if (list) {
       const provided: Record<string, WebAssembly.Memory> = {};
       for (const plan of list) {
-        let mem = memories.get(plan);
-        if (!mem || mem.buffer.byteLength !== plan.initialPages * PAGE) {
-          mem = new WebAssembly.Memory({ initial: plan.initialPages, maximum: plan.maxPages });
-          memories.set(plan, mem);
-        }
-        let bytes = images.get(plan);
-        if (!bytes) {
-          bytes = new Uint8Array(plan.image);
-          images.set(plan, bytes);
-        }
-        new Uint8Array(mem.buffer).set(bytes);
+        const mem = memoryFor(plan);
+        inUse.set(plan, mem);
         provided[plan.name] = mem;
       }
       importObject = { ...importObject, [list[0]!.module]: provided };
@@ -73,11 +122,29 @@ export function createInstanceFactory(
   };
 
   return {
-    make: () => instantiate((name) => image.modules[name] as WebAssembly.Module, imports, instantiateCore),
-    memoryExhausted() {
-      for (const [plan, mem] of memories) if (mem.buffer.byteLength + 16 * PAGE > plan.maxPages * PAGE) return true;
-      return false;
+    make: () => {
+      inUse.clear();
+      return instantiate((name) => image.modules[name] as WebAssembly.Module, imports, instantiateCore);
     },
-    capMb: () => Math.max(0, ...[...plans.values()].flat().map((p) => (p.maxPages * PAGE) / 1048576)),
+    release() {
+      let dropped = 0;
+      for (const [plan, mem] of inUse) {
+        const size = mem.buffer.byteLength;
+        if (opts.reuseMemory && size === plan.initialPages * PAGE && size <= REUSE_MAX_BYTES) kept.set(plan, mem);
+        else dropped += size;
+      }
+      inUse.clear();
+      return dropped;
+    },
+    trim() {
+      inUse.clear();
+      kept.clear();
+    },
+    memoryBytes() {
+      let n = 0;
+      for (const mem of inUse.values()) n += mem.buffer.byteLength;
+      return n;
+    },
+    capBytes: () => Math.max(0, ...allPlans.map((p) => p.maxPages * PAGE)),
   };
 }

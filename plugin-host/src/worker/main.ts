@@ -3,24 +3,32 @@
  * time; the host terminates it when a call passes its deadline.
  *
  * Freshness: every call runs in an instance that has never run anything before and is dropped
- * after the call (./instance.ts says what fresh means). While idle, the worker makes the next
- * instance of each plugin ahead of time ("spare"), so a caller does not wait for instantiation.
+ * after the call (./instance.ts says what fresh means). After a call, while idle, the worker makes
+ * the next instance of that plugin ahead of time ("spare"), so the next caller does not wait for
+ * instantiation. At rest (no call for {@link REST_AFTER_MS}) it lets go of spares and kept
+ * memories, so an idle plugin costs each worker only its compiled glue.
+ *
+ * Host memory: everything the plugin hands over is counted before it is copied (./call-budget.ts).
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { FromWorker, PluginImage, ToWorker, WorkerOutcome } from "../protocol.ts";
-import { createInstanceFactory, type InstanceFactory, type PluginExports } from "./instance.ts";
+import { type CallBudget, createCallBudget, truncate } from "./call-budget.ts";
+import { compileGlue, createInstanceFactory, type Glue, type InstanceFactory, type PluginExports } from "./instance.ts";
 import {
   CallAborted,
   type CallContext,
   createImports,
+  type HttpCheckAnswer,
   type HttpRequestMessage,
   type HttpResponseMessage,
 } from "./wasi.ts";
 
 type LoadedPlugin = {
-  factory: InstanceFactory;
+  image: PluginImage;
+  /** Made on the first call: compiling the glue costs each worker memory, so only plugins it runs. */
+  factory: InstanceFactory | undefined;
   /** The instance made ahead of time for the next call, never used yet. */
   spare: PluginExports | undefined;
 };
@@ -33,41 +41,84 @@ type LoadedPlugin = {
  */
 const INSTANCES_PER_GC = 64;
 
+/** A call that let go of this much linear memory gets a full GC right after, so it is returned at once. */
+const GC_AFTER_DROPPED_BYTES = 64 * 1024 * 1024;
+
+/** Idle time after which the worker lets go of spare instances and kept memories (ms). */
+export const REST_AFTER_MS = 15_000;
+
+/** Largest describe() answer (UTF-8 bytes of its JSON) the worker hands the host. */
+const MAX_DESCRIBE_BYTES = 256 * 1024;
+
 /** A full GC on demand (the flag only exposes `gc` to contexts created after it is set). */
 setFlagsFromString("--expose-gc");
 const fullGc = runInNewContext("gc") as () => void;
 let instancesSinceGc = 0;
-
-/** Cap of captured stdout/stderr/log text per call; more is dropped with one note. */
-const MAX_LOG_BYTES = 256 * 1024;
+let gcDue = false;
 
 const port = parentPort!;
-const { httpPort, httpFlag, preinstantiate } = workerData as {
+const { httpPort, httpFlag, preinstantiate, reuseMemory } = workerData as {
   httpPort: MessagePort;
   httpFlag: SharedArrayBuffer;
   preinstantiate: boolean;
+  reuseMemory: boolean;
 };
 const flag = new Int32Array(httpFlag);
 const plugins = new Map<number, LoadedPlugin>();
+/** Plugins whose next instance is worth making ahead (called since the worker last rested). */
+const warm = new Set<number>();
 let current: CallContext | undefined;
 const imports = createImports(() => current!);
 
-function post(msg: FromWorker): void {
-  port.postMessage(msg);
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
 }
 
-function load(image: PluginImage): void {
-  plugins.set(image.id, { factory: createInstanceFactory(image, imports), spare: undefined });
+/** Compiled glue by its id: plugins built by the same tools (every componentize-js one) share it. */
+const glues = new Map<string, Glue>();
+
+function factoryOf(p: LoadedPlugin): InstanceFactory {
+  if (!p.factory) {
+    let instantiate = glues.get(p.image.glueId);
+    if (!instantiate) {
+      instantiate = compileGlue(p.image.glue);
+      glues.set(p.image.glueId, instantiate);
+    }
+    p.factory = createInstanceFactory(p.image, imports, { reuseMemory, instantiate });
+  }
+  return p.factory;
 }
 
-/** Synchronous HTTP through the main thread: post, then sleep until it answers. */
-function httpViaHost(callId: number, request: HttpRequestMessage): HttpResponseMessage {
+/** Forgets compiled glue no loaded plugin has any more. */
+function pruneGlues(): void {
+  for (const id of glues.keys()) if (![...plugins.values()].some((p) => p.image.glueId === id)) glues.delete(id);
+}
+
+/** Synchronous request to the main thread: post, then sleep until it answers on the HTTP port. */
+function askHost<T>(msg: FromWorker, transfer: ArrayBuffer[] = []): T | undefined {
   Atomics.store(flag, 0, 0);
-  post({ type: "http", callId, request });
+  post(msg, transfer);
   Atomics.wait(flag, 0, 0);
-  const msg = receiveMessageOnPort(httpPort);
-  if (!msg) return { ok: false, error: { tag: "internal-error", val: "the host sent no answer" } };
-  return msg.message as HttpResponseMessage;
+  return receiveMessageOnPort(httpPort)?.message as T | undefined;
+}
+
+function httpCheck(callId: number, scheme: string, authority: string): HttpCheckAnswer {
+  return (
+    askHost<HttpCheckAnswer>({ type: "http-check", callId, scheme, authority }) ?? {
+      ok: false,
+      error: { tag: "internal-error", val: "the host sent no answer" },
+    }
+  );
+}
+
+function httpSend(budget: CallBudget, callId: number, checkId: number, request: HttpRequestMessage) {
+  const transfer = request.body.map((c) => c.buffer as ArrayBuffer);
+  const answer = askHost<HttpResponseMessage>(
+    { type: "http-send", callId, checkId, request, room: budget.room() },
+    transfer,
+  ) ?? { ok: false, error: { tag: "internal-error", val: "the host sent no answer" } };
+  if (answer.ok) budget.received(answer.body.reduce((n, c) => n + c.length, 0));
+  return answer;
 }
 
 function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
@@ -85,52 +136,115 @@ function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
   }
   const t0 = performance.now();
   const prepared = p.spare !== undefined;
-  let instance: PluginExports;
+  const hadFactory = p.factory !== undefined;
+  const factory = factoryOf(p);
   let outcome: WorkerOutcome;
-  const lines = new LineCapture(msg.callId);
+  const budget = createCallBudget({
+    callId: msg.callId,
+    post,
+    maxRequestBytes: msg.maxRequestBytes,
+    capBytes: factory.capBytes(),
+    memoryBytes: () => factory.memoryBytes(),
+  });
   current = {
     env: msg.env,
-    write: (stream, bytes) => lines.write(stream, bytes),
-    log: (level, message) => lines.log(level, message),
-    envRefused: (name) => post({ type: "env-refused", callId: msg.callId, name }),
-    http: (req) => httpViaHost(msg.callId, req),
-    refuse: (what) => post({ type: "refused", callId: msg.callId, what }),
+    write: budget.write,
+    writeZeroes: budget.writeZeroes,
+    log: budget.log,
+    envRefused: budget.envRefused,
+    refuse: budget.refuse,
+    httpCheck: (scheme, authority) => {
+      budget.flush();
+      return httpCheck(msg.callId, scheme, authority);
+    },
+    httpSend: (checkId, req) => {
+      budget.flush();
+      return httpSend(budget, msg.callId, checkId, req);
+    },
+    takeBody: budget.takeBody,
+    takeHeaders: budget.takeHeaders,
+    release: budget.release,
+    room: budget.room,
   };
   let t1 = t0;
   try {
     if (!p.spare) instancesSinceGc++;
-    instance = p.spare ?? p.factory.make();
+    const instance = p.spare ?? factory.make();
     p.spare = undefined;
     t1 = performance.now();
     const value = msg.op === "describe" ? instance.describe() : instance.invoke(msg.request!);
-    outcome = { ok: true, value };
-    if (msg.op === "invoke") outcome = checkOutput(value, msg.maxOutputBytes);
+    outcome = msg.op === "invoke" ? checkOutput(value, msg.maxOutputBytes) : checkDescription(value);
   } catch (err) {
-    outcome = classifyFailure(err, p);
+    outcome = classifyFailure(err, factory, budget);
   } finally {
-    lines.flush();
+    budget.end();
     current = undefined;
   }
+  if (factory.release() >= GC_AFTER_DROPPED_BYTES) gcDue = true;
+  if (msg.keepFactory || hadFactory) warm.add(msg.pluginId);
+  else p.factory = undefined;
   const t2 = performance.now();
   post({ type: "done", callId: msg.callId, outcome, instantiateMs: t1 - t0, runMs: t2 - t1, prepared });
 }
 
-/** Checks the output record's shape and size; the body is the only large part. */
+/** UTF-8 size of a string without encoding it. */
+const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
+
+/** Longest content type a plugin may return (bytes); real ones are a few dozen. */
+const MAX_CONTENT_TYPE_BYTES = 255;
+
+/**
+ * Checks the output record's shape and size: the body and the warnings together must fit in
+ * `maxBytes` (all of it travels to the host and on to the page).
+ */
 function checkOutput(value: unknown, maxBytes: number): WorkerOutcome {
   const v = value as { contentType?: unknown; body?: unknown; warnings?: unknown };
-  if (typeof v?.body !== "string" || typeof v.contentType !== "string" || !Array.isArray(v.warnings)) {
+  if (
+    typeof v?.body !== "string" ||
+    typeof v.contentType !== "string" ||
+    !Array.isArray(v.warnings) ||
+    v.warnings.some((w) => typeof w !== "string")
+  ) {
     return {
       ok: false,
       kind: "internal",
       message: "the plugin returned an output without contentType, body and warnings",
     };
   }
-  const bytes = Buffer.byteLength(v.body, "utf8");
+  if (utf8Bytes(v.contentType) > MAX_CONTENT_TYPE_BYTES) {
+    return {
+      ok: false,
+      kind: "internal",
+      message: `the plugin returned a content type of more than ${MAX_CONTENT_TYPE_BYTES} bytes`,
+    };
+  }
+  const bodyBytes = utf8Bytes(v.body);
+  let bytes = bodyBytes;
+  for (const w of v.warnings as string[]) bytes += utf8Bytes(w);
   if (bytes > maxBytes) {
+    const what = bytes - bodyBytes > 0 ? ` (${bodyBytes} of body, the rest warnings)` : "";
     return {
       ok: false,
       kind: "output-limit",
-      message: `the output is ${bytes} bytes, over this plugin's limit of ${maxBytes} bytes (limits.max_output_bytes in its config.toml)`,
+      message: `the output is ${bytes} bytes${what}, over this plugin's limit of ${maxBytes} bytes (limits.max_output_bytes in its config.toml)`,
+    };
+  }
+  return { ok: true, value };
+}
+
+/** A describe() answer is handed over only when it is of a sane size. */
+function checkDescription(value: unknown): WorkerOutcome {
+  let bytes: number;
+  try {
+    bytes = utf8Bytes(JSON.stringify(value) ?? "");
+  } catch {
+    return { ok: false, kind: "internal", message: "describe() returned something that is not plain data" };
+  }
+  if (bytes > MAX_DESCRIBE_BYTES) {
+    return {
+      ok: false,
+      kind: "internal",
+      message: `describe() returned ${bytes} bytes; a description may be at most ${MAX_DESCRIBE_BYTES} bytes`,
     };
   }
   return { ok: true, value };
@@ -139,33 +253,37 @@ function checkOutput(value: unknown, maxBytes: number): WorkerOutcome {
 const PLUGIN_KINDS = new Set(["bad-input", "upstream", "denied", "internal"]);
 
 /** Turns whatever came out of a failed call into a typed outcome with the plugin's message. */
-function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
+function classifyFailure(err: unknown, factory: InstanceFactory, budget: CallBudget): WorkerOutcome {
+  const capMb = Math.round(factory.capBytes() / 1048576);
+  const limit = `it may use at most ${capMb} MiB (limits.memory_mb in its config.toml)`;
+  if (err instanceof CallAborted && err.kind === "memory-limit")
+    return { ok: false, kind: "memory-limit", message: `the plugin ran out of memory: ${err.message}; ${limit}` };
   // A `{ kind, message }` the plugin threw: the WIT result's `err` case, lifted by the glue.
   const payload = (err as { payload?: unknown })?.payload;
   const typed =
     payload && typeof payload === "object" && "kind" in payload
       ? (payload as { kind: string; message?: unknown })
       : undefined;
-  const text = typed ? String(typed.message ?? "") : err instanceof Error ? err.message : String(err);
+  const text = truncate(typed ? String(typed.message ?? "") : err instanceof Error ? err.message : String(err));
   // Running out of linear memory shows up as a trap, or — when the plugin's wrapper caught
-  // SpiderMonkey's "out of memory" exception — as an internal error; either way it is the limit.
-  if (
-    (!typed || typed.kind === "internal") &&
-    !(err instanceof CallAborted) &&
-    (p.factory.memoryExhausted() || /out of memory/i.test(text))
-  ) {
-    return {
-      ok: false,
-      kind: "memory-limit",
-      message: `the plugin ran out of memory: it may use at most ${p.factory.capMb()} MiB (limits.memory_mb in its config.toml)`,
-    };
+  // SpiderMonkey's "out of memory" exception — as an internal error. Either way it is the limit
+  // when the memory is (nearly) at its cap, when the message says so, or when the response the
+  // host handed over could not have fit next to what the plugin already used.
+  if ((!typed || typed.kind === "internal") && !(err instanceof CallAborted)) {
+    const used = factory.memoryBytes();
+    const received = budget.receivedBytes();
+    const nearCap = used + 1048576 > factory.capBytes();
+    if (nearCap || /out of memory/i.test(text) || (received > 0 && used + received + 1048576 > factory.capBytes())) {
+      const while_ = received > 0 ? ` while receiving ${received} bytes of HTTP responses` : "";
+      return { ok: false, kind: "memory-limit", message: `the plugin ran out of memory${while_}: ${limit}` };
+    }
   }
   if (typed) {
     if (PLUGIN_KINDS.has(typed.kind)) return { ok: false, kind: typed.kind as "internal", message: text };
     return {
       ok: false,
       kind: "internal",
-      message: `the plugin returned error kind "${typed.kind}", which only the host may use: ${text}`,
+      message: `the plugin returned error kind "${truncate(typed.kind, 100)}", which only the host may use: ${text}`,
     };
   }
   if (err instanceof CallAborted) return { ok: false, kind: "internal", message: err.message };
@@ -175,52 +293,8 @@ function classifyFailure(err: unknown, p: LoadedPlugin): WorkerOutcome {
 }
 
 /**
- * Forwards a call's stdout/stderr text and log lines to the host, with a size cap. Line splitting
- * and scrubbing happen on the host, which knows the secrets.
- */
-class LineCapture {
-  readonly callId: number;
-  #decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-  #bytes = 0;
-  #capped = false;
-  constructor(callId: number) {
-    this.callId = callId;
-  }
-  #room(n: number): boolean {
-    if (this.#capped) return false;
-    this.#bytes += n;
-    if (this.#bytes <= MAX_LOG_BYTES) return true;
-    this.#capped = true;
-    post({
-      type: "log",
-      callId: this.callId,
-      stream: "log",
-      level: "warn",
-      message: `host: dropped further output: more than ${MAX_LOG_BYTES} bytes of logs in one call`,
-      timeMs: Date.now(),
-    });
-    return false;
-  }
-  write(stream: "stdout" | "stderr", bytes: Uint8Array): void {
-    if (!this.#room(bytes.length)) return;
-    const text = this.#decoders[stream].decode(bytes, { stream: true });
-    if (text !== "") post({ type: "output", callId: this.callId, stream, text, timeMs: Date.now() });
-  }
-  log(level: "trace" | "debug" | "info" | "warn" | "error", message: string): void {
-    if (!this.#room(message.length)) return;
-    post({ type: "log", callId: this.callId, stream: "log", level, message, timeMs: Date.now() });
-  }
-  flush(): void {
-    for (const stream of ["stdout", "stderr"] as const) {
-      const rest = this.#decoders[stream].decode();
-      if (rest !== "") post({ type: "output", callId: this.callId, stream, text: rest, timeMs: Date.now() });
-    }
-  }
-}
-
-/**
  * Idle work, one step per event-loop turn so an arriving call waits for at most one step: a full
- * GC when due, then the next instance of every plugin that has none (when pre-instantiating).
+ * GC when due, then the next instance of every plugin called since the last rest.
  */
 let idleScheduled = false;
 function scheduleIdleWork(): void {
@@ -228,17 +302,19 @@ function scheduleIdleWork(): void {
   idleScheduled = true;
   setImmediate(() => {
     idleScheduled = false;
-    if (instancesSinceGc >= INSTANCES_PER_GC) {
+    if (gcDue || instancesSinceGc >= INSTANCES_PER_GC) {
+      gcDue = false;
       instancesSinceGc = 0;
       fullGc();
       scheduleIdleWork();
       return;
     }
     if (!preinstantiate) return;
-    for (const p of plugins.values()) {
-      if (p.spare) continue;
+    for (const id of warm) {
+      const p = plugins.get(id);
+      if (!p || p.spare) continue;
       try {
-        p.spare = p.factory.make();
+        p.spare = factoryOf(p).make();
         instancesSinceGc++;
       } catch {
         // Not lost: the next call of this plugin instantiates again and reports the error.
@@ -250,24 +326,48 @@ function scheduleIdleWork(): void {
   });
 }
 
+/** At rest: spares and kept memories go, and a full GC returns their memory to the system. */
+let restTimer: NodeJS.Timeout | undefined;
+function scheduleRest(): void {
+  clearTimeout(restTimer);
+  restTimer = setTimeout(() => {
+    warm.clear();
+    for (const p of plugins.values()) {
+      p.spare = undefined;
+      p.factory?.trim();
+    }
+    instancesSinceGc = 0;
+    fullGc();
+  }, REST_AFTER_MS);
+  restTimer.unref();
+}
+
 port.on("message", (msg: ToWorker) => {
   if (msg.type === "load") {
-    try {
-      load(msg.plugin);
-    } catch (err) {
-      post({
-        type: "log",
-        callId: -1,
-        stream: "log",
-        level: "error",
-        message: `could not load ${msg.plugin.name}: ${(err as Error).message}`,
-        timeMs: Date.now(),
-      });
-    }
+    plugins.set(msg.plugin.id, { image: msg.plugin, factory: undefined, spare: undefined });
   } else if (msg.type === "unload") {
     plugins.delete(msg.id);
+    warm.delete(msg.id);
+    pruneGlues();
   } else if (msg.type === "call") {
-    runCall(msg);
+    try {
+      runCall(msg);
+    } catch (err) {
+      // Making the factory (compiling the glue) failed: the plugin cannot run in this worker.
+      post({
+        type: "done",
+        callId: msg.callId,
+        outcome: {
+          ok: false,
+          kind: "internal",
+          message: `the plugin could not be prepared: ${truncate((err as Error)?.message ?? String(err))}`,
+        },
+        instantiateMs: 0,
+        runMs: 0,
+        prepared: false,
+      });
+    }
+    scheduleRest();
   }
   scheduleIdleWork();
 });

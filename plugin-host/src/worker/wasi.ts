@@ -13,48 +13,73 @@
  * Value shapes follow jco's mapping of WIT to JavaScript: `result` return values are returned or
  * thrown (a plain object, not an `Error`, so the glue lowers it as `err`), variants are
  * `{ tag, val }`, enums are strings, `option` is `undefined` or the value, u64/s64 are BigInt.
+ *
+ * Bytes from the plugin: the host's copy of jco's glue hands byte lists (`list<u8>`: stream
+ * writes, header values) to these imports as *views of the plugin's linear memory* (../load.ts
+ * patches the glue's copies out), valid only during the import call. Every import counts what it
+ * keeps against the call's limits (CallContext) and copies only that; nothing is allocated for a
+ * count the plugin asks for (`write-zeroes`, `get-random-bytes`) before it is checked.
  */
 
 /** WASI HTTP `error-code` variant, as jco represents it. */
 export type HttpErrorCode = { tag: string; val?: unknown };
 
-/** One outbound HTTP request as the worker hands it to the main thread. */
+/** One outbound HTTP request as the worker hands it to the main thread (body: chunks, transferred). */
 export type HttpRequestMessage = {
   method: string;
   scheme: string;
   authority: string;
   pathWithQuery: string;
   headers: [string, string][];
-  body: Uint8Array | null;
+  body: Uint8Array[];
 };
 
-/** The main thread's answer: a fully read response, or a WASI HTTP error code. */
+/** The main thread's answer to a check: go ahead (with the id of the checked target), or an error code. */
+export type HttpCheckAnswer = { ok: true; checkId: number } | { ok: false; error: HttpErrorCode };
+
+/** The main thread's answer to a send: a fully read response (body: chunks), or a WASI HTTP error code. */
 export type HttpResponseMessage =
-  | { ok: true; status: number; headers: [string, string][]; body: Uint8Array }
+  | { ok: true; status: number; headers: [string, string][]; body: Uint8Array[] }
   | { ok: false; error: HttpErrorCode };
 
 /** What the imports need from the call in progress. */
 export type CallContext = {
   /** Allowed env vars that are set, in config order. */
   env: [string, string][];
-  /** Bytes the plugin wrote to stdout or stderr. */
+  /** Bytes the plugin wrote to stdout or stderr: a view of its memory, valid during the import only. */
   write(stream: "stdout" | "stderr", bytes: Uint8Array): void;
+  /** `count` zero bytes written to stdout or stderr (none are allocated before they are counted). */
+  writeZeroes(stream: "stdout" | "stderr", count: number): void;
   /** A line from `runtime.log`. */
   log(level: "trace" | "debug" | "info" | "warn" | "error", message: string): void;
   /** The plugin asked for an env var it may not read (it gets none). */
   envRefused(name: string): void;
-  /** Sends one request through the main thread; blocks this thread until the answer. */
-  http(req: HttpRequestMessage): HttpResponseMessage;
   /** The plugin tried something the host never allows (a socket, a DNS lookup). */
   refuse(what: string): void;
+  /** May a request go to scheme://authority? Asked when the plugin hands the request over, before any body is sent. */
+  httpCheck(scheme: string, authority: string): HttpCheckAnswer;
+  /** Sends a checked request (the body chunks move to the host); blocks this thread until the answer. */
+  httpSend(checkId: number, req: HttpRequestMessage): HttpResponseMessage;
+  /**
+   * Asks to keep `n` more bytes of a request body whose size would become `total`. False when
+   * that is over limits.max_request_bytes or the plugin's memory room (the call's verdict is then
+   * recorded): the bytes are not copied.
+   */
+  takeBody(total: number, n: number): boolean;
+  /** Asks to keep `n` bytes of header fields; false (verdict recorded) when the call's header budget is spent. */
+  takeHeaders(n: number): boolean;
+  /** The host no longer holds `n` bytes for the plugin (a body sent, response bytes read). */
+  release(n: number): void;
+  /** Bytes the call may still take: its memory cap, less its linear memory and what the host holds for it. */
+  room(): number;
 };
 
-/** Thrown through the guest to end a call at once (e.g. `wasi:cli/exit`). Carries the reason. */
+/** Thrown through the guest to end a call at once (e.g. `wasi:cli/exit`). Carries the reason and its kind. */
 export class CallAborted extends Error {
-  readonly kind: "internal";
-  constructor(message: string) {
+  readonly kind: "internal" | "memory-limit";
+  constructor(message: string, kind: "internal" | "memory-limit" = "internal") {
     super(message);
-    this.kind = "internal";
+    this.kind = kind;
   }
 }
 
@@ -112,18 +137,30 @@ function poll(list: Pollable[]): Uint32Array {
   }
 }
 
-/** An input stream over bytes already in memory (stdin: none; an HTTP response body). */
+/**
+ * An input stream over bytes the host already holds (stdin: none; an HTTP response body, in the
+ * chunks it arrived in). Each chunk is let go once read, and `consumed` says how much was.
+ */
 class InputStream {
-  #data: Uint8Array;
+  #chunks: Uint8Array[];
   #at = 0;
-  constructor(data: Uint8Array) {
-    this.#data = data;
+  #consumed: (n: number) => void;
+  constructor(chunks: Uint8Array[], consumed: (n: number) => void = () => {}) {
+    this.#chunks = chunks;
+    this.#consumed = consumed;
   }
   read(len: bigint): Uint8Array {
-    if (this.#at >= this.#data.length) throw { tag: "closed" };
-    const n = Math.min(Number(len), this.#data.length - this.#at);
-    const out = this.#data.slice(this.#at, this.#at + n);
+    const chunk = this.#chunks[0];
+    if (!chunk) throw { tag: "closed" };
+    const n = Math.min(Number(len), chunk.length - this.#at);
+    // A view: the glue copies it into the plugin's memory at once.
+    const out = chunk.subarray(this.#at, this.#at + n);
     this.#at += n;
+    if (this.#at >= chunk.length) {
+      this.#chunks.shift();
+      this.#at = 0;
+    }
+    this.#consumed(n);
     return out;
   }
   blockingRead(len: bigint): Uint8Array {
@@ -140,33 +177,38 @@ class InputStream {
   }
 }
 
+/** Where an output stream's bytes go: `write` gets a view of the plugin's memory (copy what you keep). */
+type StreamSink = { write(view: Uint8Array): void; zeroes(count: number): void; closed(): boolean };
+
+/** Most bytes one write may carry (what `check-write` grants; WASI lets the host choose). */
+const WRITE_PERMIT = 1048576n;
+
 /** An output stream into a sink (stdout/stderr → the call's log; an HTTP request body). */
 class OutputStream {
-  #sink: (bytes: Uint8Array) => void;
-  #closed: () => boolean;
-  constructor(sink: (bytes: Uint8Array) => void, closed: () => boolean = () => false) {
+  #sink: StreamSink;
+  constructor(sink: StreamSink) {
     this.#sink = sink;
-    this.#closed = closed;
   }
   checkWrite(): bigint {
-    if (this.#closed()) throw { tag: "closed" };
-    return 1048576n;
+    if (this.#sink.closed()) throw { tag: "closed" };
+    return WRITE_PERMIT;
   }
   write(buf: Uint8Array): void {
-    if (this.#closed()) throw { tag: "closed" };
-    this.#sink(buf.slice());
+    if (this.#sink.closed()) throw { tag: "closed" };
+    this.#sink.write(buf);
   }
   blockingWriteAndFlush(buf: Uint8Array): void {
     this.write(buf);
   }
   flush(): void {
-    if (this.#closed()) throw { tag: "closed" };
+    if (this.#sink.closed()) throw { tag: "closed" };
   }
   blockingFlush(): void {
     this.flush();
   }
   writeZeroes(len: bigint): void {
-    this.write(new Uint8Array(Number(len)));
+    if (this.#sink.closed()) throw { tag: "closed" };
+    this.#sink.zeroes(Number(len));
   }
   blockingWriteZeroesAndFlush(len: bigint): void {
     this.writeZeroes(len);
@@ -202,9 +244,15 @@ export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
 ]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/**
+ * Header fields. Values a plugin passes arrive as views of its memory (see the file comment):
+ * each is counted against the call's header budget, then copied.
+ */
 class Fields {
   #entries: [string, Uint8Array][] = [];
   #immutable = false;
+  /** Set by {@link createImports}: the running call's header budget. */
+  static take: (n: number) => boolean = () => true;
   static fromList(entries: [string, Uint8Array][]): Fields {
     const f = new Fields();
     for (const [k, v] of entries) f.append(k, v);
@@ -234,11 +282,16 @@ class Fields {
   has(name: string): boolean {
     return this.get(name).length > 0;
   }
+  #keep(name: string, value: Uint8Array): Uint8Array {
+    if (!Fields.take(name.length + value.length)) throw { tag: "forbidden" };
+    return value.slice();
+  }
   set(name: string, values: Uint8Array[]): void {
     this.#check(name, values);
     const n = name.toLowerCase();
+    const kept = values.map((v) => this.#keep(name, v));
     this.#entries = this.#entries.filter(([k]) => k.toLowerCase() !== n);
-    for (const v of values) this.#entries.push([name, v]);
+    for (const v of kept) this.#entries.push([name, v]);
   }
   delete(name: string): void {
     this.#check(name, []);
@@ -247,13 +300,15 @@ class Fields {
   }
   append(name: string, value: Uint8Array): void {
     this.#check(name, [value]);
-    this.#entries.push([name, value]);
+    this.#entries.push([name, this.#keep(name, value)]);
   }
   entries(): [string, Uint8Array][] {
     return this.#entries.map(([k, v]) => [k, v]);
   }
   clone(): Fields {
     const f = new Fields();
+    // Shares the (immutable) value buffers; only the list is new, counted like new fields.
+    if (!Fields.take(this.#entries.reduce((n, [k, v]) => n + k.length + v.length, 0))) throw { tag: "forbidden" };
     f.#entries = this.entries();
     return f;
   }
@@ -261,17 +316,55 @@ class Fields {
 
 type Variant = { tag: string; val?: string };
 
+/**
+ * A request body being written. Each write is counted (CallContext.takeBody) before it is copied;
+ * the chunks move to the host when the request is sent. Refused once the host denied the request
+ * or a limit was hit, and once it was sent.
+ */
 class OutgoingBody {
   chunks: Uint8Array[] = [];
+  bytes = 0;
   finished = false;
+  /** No more writes: the request was refused, went over a limit, or was sent. */
+  shut = false;
+  /** A write went over a limit: the request must not be sent with part of its body. */
+  overLimit = false;
   #streamTaken = false;
+  #ctx: () => CallContext;
+  constructor(ctx: () => CallContext) {
+    this.#ctx = ctx;
+  }
+  #take(n: number): boolean {
+    if (this.shut) return false;
+    if (this.#ctx().takeBody(this.bytes + n, n)) return true;
+    this.shut = true;
+    this.overLimit = true;
+    return false;
+  }
   write(): OutputStream {
     if (this.#streamTaken) throw undefined;
     this.#streamTaken = true;
-    return new OutputStream(
-      (b) => this.chunks.push(b),
-      () => this.finished,
-    );
+    const refused = () => ({ tag: "last-operation-failed", val: new IoError("the host refused the request body") });
+    return new OutputStream({
+      write: (view) => {
+        if (!this.#take(view.length)) throw refused();
+        this.chunks.push(view.slice());
+        this.bytes += view.length;
+      },
+      zeroes: (count) => {
+        if (!this.#take(count)) throw refused();
+        this.chunks.push(new Uint8Array(count));
+        this.bytes += count;
+      },
+      closed: () => this.finished || this.shut,
+    });
+  }
+  /** Hands the chunks over (they move to the host) and refuses further writes. */
+  takeChunks(): Uint8Array[] {
+    const out = this.chunks;
+    this.chunks = [];
+    this.shut = true;
+    return out;
   }
   static finish(body: OutgoingBody, trailers: Fields | undefined): void {
     if (trailers) throw { tag: "internal-error", val: "request trailers are not supported" };
@@ -285,10 +378,13 @@ class OutgoingRequest {
   schemeValue: Variant | undefined;
   authorityValue: string | undefined;
   pathValue: string | undefined;
-  bodyValue = new OutgoingBody();
+  bodyValue: OutgoingBody;
   #bodyTaken = false;
+  /** Set by {@link createImports}: the running call's context, for the body's accounting. */
+  static ctx: () => CallContext;
   constructor(headers: Fields) {
     this.headersField = Fields.lock(headers);
+    this.bodyValue = new OutgoingBody(OutgoingRequest.ctx);
   }
   body(): OutgoingBody {
     if (this.#bodyTaken) throw undefined;
@@ -364,15 +460,17 @@ class FutureTrailers {
 }
 
 class IncomingBody {
-  #data: Uint8Array;
+  #chunks: Uint8Array[];
+  #consumed: (n: number) => void;
   #taken = false;
-  constructor(data: Uint8Array) {
-    this.#data = data;
+  constructor(chunks: Uint8Array[], consumed: (n: number) => void) {
+    this.#chunks = chunks;
+    this.#consumed = consumed;
   }
   stream(): InputStream {
     if (this.#taken) throw undefined;
     this.#taken = true;
-    return new InputStream(this.#data);
+    return new InputStream(this.#chunks, this.#consumed);
   }
   static finish(_body: IncomingBody): FutureTrailers {
     return new FutureTrailers();
@@ -383,10 +481,10 @@ class IncomingResponse {
   #status: number;
   #headers: Fields;
   #body: IncomingBody | undefined;
-  constructor(status: number, headers: [string, string][], body: Uint8Array) {
+  constructor(status: number, headers: [string, string][], body: Uint8Array[], consumed: (n: number) => void) {
     this.#status = status;
     this.#headers = Fields.fromStrings(headers);
-    this.#body = new IncomingBody(body);
+    this.#body = new IncomingBody(body, consumed);
   }
   status(): number {
     return this.#status;
@@ -406,8 +504,10 @@ class FutureIncomingResponse {
   #send: () => HttpResponseMessage;
   #answer: HttpResponseMessage | undefined;
   #taken = false;
-  constructor(send: () => HttpResponseMessage) {
+  #consumed: (n: number) => void;
+  constructor(send: () => HttpResponseMessage, consumed: (n: number) => void) {
     this.#send = send;
+    this.#consumed = consumed;
   }
   /** The request goes out when the plugin first waits for the answer (its body is complete then). */
   #resolve(): HttpResponseMessage {
@@ -425,7 +525,7 @@ class FutureIncomingResponse {
     const a = this.#resolve();
     this.#taken = true;
     if (!a.ok) return { tag: "ok", val: { tag: "err", val: a.error } };
-    return { tag: "ok", val: { tag: "ok", val: new IncomingResponse(a.status, a.headers, a.body) } };
+    return { tag: "ok", val: { tag: "ok", val: new IncomingResponse(a.status, a.headers, a.body, this.#consumed) } };
   }
 }
 
@@ -469,6 +569,25 @@ export function createImports(current: () => CallContext): Record<string, Record
     ctx().refuse(what);
     throw "access-denied";
   };
+  Fields.take = (n) => ctx().takeHeaders(n);
+  OutgoingRequest.ctx = ctx;
+  const stdio = (stream: "stdout" | "stderr") =>
+    new OutputStream({
+      write: (view) => ctx().write(stream, view),
+      zeroes: (count) => ctx().writeZeroes(stream, count),
+      closed: () => false,
+    });
+  /** Random bytes the plugin asked for: checked against its memory room before anything is allocated. */
+  const randomBytes = (len: bigint): Uint8Array => {
+    const n = Number(len);
+    if (n > ctx().room()) {
+      throw new CallAborted(`the plugin asked for ${n} random bytes, more than its memory can take`, "memory-limit");
+    }
+    const out = new Uint8Array(n);
+    // getRandomValues fills at most 64 KiB at a time.
+    for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, Math.min(n, at + 65536)));
+    return out;
+  };
 
   return {
     "databook:plugin/runtime": {
@@ -493,9 +612,9 @@ export function createImports(current: () => CallContext): Record<string, Record
         throw new CallAborted(`the plugin called exit(${code}) instead of returning a result`);
       },
     },
-    "wasi:cli/stdin": { getStdin: () => new InputStream(new Uint8Array(0)) },
-    "wasi:cli/stdout": { getStdout: () => new OutputStream((b) => ctx().write("stdout", b)) },
-    "wasi:cli/stderr": { getStderr: () => new OutputStream((b) => ctx().write("stderr", b)) },
+    "wasi:cli/stdin": { getStdin: () => new InputStream([]) },
+    "wasi:cli/stdout": { getStdout: () => stdio("stdout") },
+    "wasi:cli/stderr": { getStderr: () => stdio("stderr") },
     "wasi:cli/terminal-input": { TerminalInput },
     "wasi:cli/terminal-output": { TerminalOutput },
     "wasi:cli/terminal-stdin": { getTerminalStdin: () => undefined },
@@ -523,11 +642,11 @@ export function createImports(current: () => CallContext): Record<string, Record
     "wasi:io/poll": { Pollable, poll },
     "wasi:io/streams": { InputStream, OutputStream },
     "wasi:random/random": {
-      getRandomBytes: (len: bigint) => crypto.getRandomValues(new Uint8Array(Number(len))),
+      getRandomBytes: randomBytes,
       getRandomU64: () => crypto.getRandomValues(new BigUint64Array(1))[0]!,
     },
     "wasi:random/insecure": {
-      getInsecureRandomBytes: (len: bigint) => crypto.getRandomValues(new Uint8Array(Number(len))),
+      getInsecureRandomBytes: randomBytes,
       getInsecureRandomU64: () => crypto.getRandomValues(new BigUint64Array(1))[0]!,
     },
     "wasi:random/insecure-seed": {
@@ -561,28 +680,31 @@ export function createImports(current: () => CallContext): Record<string, Record
       handle: (req: OutgoingRequest, _options: RequestOptions | undefined) => {
         const c = ctx();
         if (req.authorityValue === undefined || req.authorityValue === "") throw { tag: "HTTP-request-URI-invalid" };
-        const message = (): HttpRequestMessage => {
-          const body = req.bodyValue.chunks;
-          let joined: Uint8Array | null = null;
-          if (body.length > 0) {
-            joined = new Uint8Array(body.reduce((n, b) => n + b.length, 0));
-            let at = 0;
-            for (const b of body) {
-              joined.set(b, at);
-              at += b.length;
-            }
-          }
-          return {
+        const body = req.bodyValue;
+        // The allow-list is checked now, before the body is sent (or, for a plugin that writes
+        // it after handing the request over, even written): a refused request takes no body.
+        const check = c.httpCheck(schemeName(req.schemeValue), req.authorityValue);
+        if (!check.ok) {
+          c.release(body.bytes);
+          body.takeChunks();
+          throw check.error;
+        }
+        const send = (): HttpResponseMessage => {
+          const chunks = body.takeChunks();
+          c.release(body.bytes);
+          // Part of a body is not the request the plugin meant: it is not sent at all.
+          if (body.overLimit) return { ok: false, error: { tag: "HTTP-request-body-size", val: BigInt(body.bytes) } };
+          return c.httpSend(check.checkId, {
             method:
               req.methodValue.tag === "other" ? (req.methodValue.val ?? "GET") : req.methodValue.tag.toUpperCase(),
             scheme: schemeName(req.schemeValue),
             authority: req.authorityValue ?? "",
             pathWithQuery: req.pathValue ?? "/",
             headers: req.headersField.entries().map(([k, v]) => [k, decoder.decode(v)]),
-            body: joined,
-          };
+            body: chunks,
+          });
         };
-        return new FutureIncomingResponse(() => c.http(message()));
+        return new FutureIncomingResponse(send, (n) => c.release(n));
       },
     },
   };

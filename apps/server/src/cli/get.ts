@@ -6,15 +6,16 @@
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
 import { createPluginHost } from "@databook/plugin-host";
 import { ERROR_TITLES } from "@databook/wire";
-import { pluginsDirProblem } from "./common.ts";
+import { describeError, pluginsDirProblem } from "./common.ts";
+import { inCliWords, parseGetArgs, parseStep } from "./get-args.ts";
 
-export const usage = `  get <plugin> <input> [--option key=value]... [--range D | --start T --end T] [--step D]
+export const usage = `  get <plugin> <input> [--option key=value]... [--range D | --start T --end T] [--step S|D]
       [--plugins DIR] [--server URL --token T] [--user NAME] [--verbose]
-                     run one plugin call and print its output (input "-" reads standard input);
+                     run one plugin call and print its output (input "-" reads standard input;
+                     an input may start with "-", as in '-1 / 0'; --step takes seconds or a duration);
                      exit 0 on success, 1 when the call failed, 2 for a usage mistake`;
 
 /** What the `--server` form receives (implemented by ./get-remote.ts). */
@@ -30,13 +31,25 @@ export type RemoteGet = {
 
 /** Parses the flags, runs the call, prints the body (stdout) and warnings/errors (stderr). */
 export async function run(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseFlags>;
+  let parsed: ReturnType<typeof parseGetArgs>;
   try {
-    parsed = parseFlags(argv);
+    parsed = parseGetArgs(argv);
   } catch (e) {
-    return usageError((e as Error).message);
+    return usageError(describeError(e));
   }
-  const { values, positionals } = parsed;
+  const values = parsed.values as {
+    option?: string[];
+    range?: string;
+    start?: string;
+    end?: string;
+    step?: string;
+    plugins?: string;
+    server?: string;
+    token?: string;
+    user?: string;
+    verbose?: boolean;
+  };
+  const { positionals } = parsed;
   if (positionals.length !== 2)
     return usageError(
       `expected <plugin> and <input>, got ${positionals.length} argument(s) (quote an input with spaces)`,
@@ -63,13 +76,15 @@ export async function run(argv: string[]): Promise<number> {
         ...(values.range !== undefined ? { range: values.range } : {}),
         ...(values.start !== undefined ? { start: values.start } : {}),
         ...(values.end !== undefined ? { end: values.end } : {}),
-        ...(values.step !== undefined ? { step: values.step } : {}),
+        // cell-syntax reads whole milliseconds; the CLI takes every form Prometheus takes
+        ...(values.step !== undefined ? { step: `${parseStep(values.step)}ms` } : {}),
       },
       undefined,
       Date.now(),
     );
   } catch (e) {
-    if (e instanceof CellSyntaxError) return usageError(e.message.replaceAll("@", "--"));
+    if (e instanceof CellSyntaxError || (e as { kind?: string }).kind === "bad-input")
+      return usageError(inCliWords(describeError(e)));
     throw e;
   }
 
@@ -93,7 +108,8 @@ export async function run(argv: string[]): Promise<number> {
   const pluginsDir = resolve(values.plugins ?? "plugins");
   const dirProblem = pluginsDirProblem(pluginsDir);
   if (dirProblem) return usageError(dirProblem);
-  const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1, only: [plugin] });
+  // One worker: a one-shot call has nothing to keep apart from short calls.
+  const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1, fastWorkers: 0, only: [plugin] });
   try {
     const result = await host.invoke(plugin, { input, options, ...(timeRange ? { timeRange } : {}), user });
     if (values.verbose) {
@@ -106,36 +122,16 @@ export async function run(argv: string[]): Promise<number> {
           `databook get: ${ERROR_TITLES[result.error.kind]}: ${result.error.message} (looked in ${pluginsDir}; pass --plugins DIR)`,
         );
       } else {
-        console.error(`databook get: ${ERROR_TITLES[result.error.kind]}: ${result.error.message}`);
+        console.error(`databook get: ${ERROR_TITLES[result.error.kind]}: ${inCliWords(result.error.message)}`);
       }
       return 1;
     }
-    for (const w of result.output.warnings) console.error(`warning: ${w}`);
+    for (const w of result.output.warnings) console.error(`warning: ${inCliWords(w)}`);
     process.stdout.write(result.output.body.endsWith("\n") ? result.output.body : `${result.output.body}\n`);
     return 0;
   } finally {
     await host.close();
   }
-}
-
-function parseFlags(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      option: { type: "string", multiple: true, short: "o" },
-      range: { type: "string" },
-      start: { type: "string" },
-      end: { type: "string" },
-      step: { type: "string" },
-      plugins: { type: "string" },
-      server: { type: "string" },
-      token: { type: "string" },
-      user: { type: "string" },
-      verbose: { type: "boolean", short: "v" },
-    },
-  });
 }
 
 function usageError(message: string): number {

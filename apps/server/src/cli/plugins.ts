@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`databook plugins list: ${dirProblem}`);
     return 2;
   }
-  const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1 });
+  const host = await createPluginHost({ pluginsDir, watch: false, poolSize: 1, fastWorkers: 0 });
   try {
     const { plugins, broken } = host.list();
     if (values.json) {

@@ -69,7 +69,19 @@ export function pluginServiceRoutes(host: PluginHost | undefined) {
         };
       },
       async listPlugins() {
-        return publicPluginList(host);
+        // ListPluginsResponse has no field for folders still loading: they are listed as broken,
+        // with a reason saying they are loading, rather than left out.
+        const { plugins, broken, loading } = publicPluginList(host);
+        return {
+          plugins,
+          broken: [
+            ...broken,
+            ...loading.map((l) => ({
+              ...l,
+              reason: "still loading: the server is starting it; list again in a moment",
+            })),
+          ],
+        };
       },
     });
 }
