@@ -16,7 +16,7 @@ import {
   waitFor,
 } from "./helpers.ts";
 
-// Archiving closes an incident: every open page learns it live from the doc's meta, runs and edits
+// Archiving closes an incident: every open page learns it live on the record channel, runs and edits
 // are refused until someone unarchives it, and both steps land in the hash-chained log.
 
 const BIN = fileURLToPath(new URL("../bin/databook.js", import.meta.url));
@@ -70,13 +70,12 @@ async function flushFrom(client: ReturnType<typeof connectClient>, witness: Retu
 }
 
 describe("archiving a notebook", () => {
-  it("writes archived and archivedAtMs into the doc's meta, live for the other peer", async () => {
+  it("publishes archived and archivedAtMs on the record channel, live for the other peer", async () => {
     const r = await post("/archive");
     assert.equal(r.status, 200);
     assert.equal(r.body.archived, true);
-    const meta = bo.doc.getMap("meta");
-    await waitFor(() => meta.get("archived") === true, "bo seeing archived");
-    const at = meta.get("archivedAtMs");
+    await waitFor(() => bo.record.state?.archived === true, "bo seeing archived");
+    const at = bo.record.state?.archivedAtMs;
     assert.equal(typeof at, "number");
     const row = s.db.prepare("SELECT archived_at_ms FROM notebooks WHERE id = ?").get(nb.id) as {
       archived_at_ms: number;
@@ -91,7 +90,7 @@ describe("archiving a notebook", () => {
       kind: "bad-input",
       message: "this notebook is archived; unarchive it to run cells",
     });
-    assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "q1"), undefined);
+    assert.equal(cellRun(bo, "q1"), undefined);
     const types = s.log.entries(nb.id).map((e: { type: string }) => e.type);
     assert.equal(types.includes("run.started"), false);
   });
@@ -123,19 +122,19 @@ describe("archiving a notebook", () => {
     bo = people.bo.ws(nb.id);
     cleanups.push(ana.destroy, bo.destroy);
     await Promise.all([ana.synced, bo.synced]);
-    assert.equal(bo.doc.getMap("meta").get("archived"), true);
+    assert.equal(bo.record.state?.archived, true);
     // bo's dropped edit is gone for good; the doc is as it was when archived
     assert.equal(cellText(bo.doc, "q1")?.toString(), "@plugin=echo\nbefore");
   });
 
-  it("gives a notebook archived before the doc carried the flag its flag on load", async () => {
+  it("takes the archived state from SQLite when a notebook loads", async () => {
     const old = (await people.ana.api("/api/notebooks", "POST", { title: "older incident" })).body;
     s.db.prepare("UPDATE notebooks SET archived_at_ms = 1764385200000 WHERE id = ?").run(old.id);
     const c = people.cy.ws(old.id);
     cleanups.push(c.destroy);
     await c.synced;
-    await waitFor(() => c.doc.getMap("meta").get("archived") === true, "the flag on load");
-    assert.equal(c.doc.getMap("meta").get("archivedAtMs"), 1764385200000);
+    await waitFor(() => c.record.state?.archived === true, "the state on load");
+    assert.equal(c.record.state?.archivedAtMs, 1764385200000);
   });
 });
 
@@ -144,15 +143,15 @@ describe("unarchiving a notebook", () => {
     const r = await post("/unarchive", "cy");
     assert.equal(r.status, 403);
     assert.equal((await s.stakeholder(nb.id).api(`/api/notebooks/${nb.id}/unarchive`, "POST")).status, 403);
-    assert.equal(ana.doc.getMap("meta").get("archived"), true);
+    assert.equal(ana.record.state?.archived, true);
   });
 
   it("clears the flag live, and edits and runs work again", async () => {
     const r = await post("/unarchive", "bo");
     assert.equal(r.status, 200);
     assert.equal(r.body.archived, false);
-    await waitFor(() => !ana.doc.getMap("meta").has("archived"), "ana seeing it unarchived");
-    assert.equal(ana.doc.getMap("meta").has("archivedAtMs"), false);
+    await waitFor(() => ana.record.state?.archived === false, "ana seeing it unarchived");
+    assert.equal(ana.record.state?.archivedAtMs, undefined);
 
     cellText(ana.doc, "q1")!.insert("@plugin=echo\n".length, "after ");
     await waitFor(() => cellText(bo.doc, "q1")?.toString() === "@plugin=echo\nafter before", "the edit reaching bo");
@@ -160,8 +159,8 @@ describe("unarchiving a notebook", () => {
 
     const run = await post("/cells/q1/run");
     assert.equal(run.status, 202);
-    await waitFor(() => cellRun(bo.doc, "q1")?.status === "done", "the run finishing");
-    assert.equal(cellRun(bo.doc, "q1").output, "after before");
+    await waitFor(() => cellRun(bo, "q1")?.status === "done", "the run finishing");
+    assert.equal(cellRun(bo, "q1").output, "after before");
   });
 
   it("logs archive and unarchive once each, hash-chained; log verify passes", async () => {
@@ -191,13 +190,16 @@ describe("unarchiving a notebook", () => {
     assert.match(md.body, /\| bo \| unarchived the notebook \|/);
   });
 
-  it("puts back a peer's own write of the archive keys", async () => {
+  it("a peer writing archived into the doc changes nothing: the state is the server's", async () => {
     const meta = ana.doc.getMap("meta");
     meta.set("archived", true);
     meta.set("archivedAtMs", 1);
-    await waitFor(() => !meta.has("archived") && !meta.has("archivedAtMs"), "the flag put back");
-    assert.equal(bo.doc.getMap("meta").has("archived"), false);
+    await flushFrom(ana, bo);
+    assert.equal(bo.record.state?.archived, false);
+    assert.equal(s.services.record.state(nb.id).archived, false);
     const nbRest = await people.ana.api(`/api/notebooks/${nb.id}`, "GET");
     assert.equal(nbRest.body.archived, false);
+    const types = s.log.entries(nb.id).map((e: { type: string }) => e.type);
+    assert.equal(types.filter((t) => t === "notebook.archived").length, 1, "nothing logged on the peer's behalf");
   });
 });

@@ -66,35 +66,43 @@ async function runCell(cellId: string, who: Caller = ana) {
 
 async function cellAtServer(id: string) {
   await waitFor(
-    () =>
-      (s.docs.open.get(nb.id) !== undefined && cellRun(s.docs.open.get(nb.id)!.doc, id) !== undefined) ||
-      [...(s.docs.open.get(nb.id)?.doc.getArray("cells") ?? [])].some((c: any) => c.get("id") === id),
+    () => [...(s.docs.open.get(nb.id)?.doc.getArray("cells") ?? [])].some((c: any) => c.get("id") === id),
     `cell ${id} at the server`,
   );
 }
+
+/** The latest run of a cell as the server's record holds it. */
+const serverRun = (cellId: string) =>
+  s.services.record
+    .runs(nb.id)
+    .filter((r) => r.cellId === cellId)
+    .at(-1);
 
 describe("cell runs", () => {
   it("runs a cell through the echo plugin and every follower sees queued → running → done", async () => {
     addCell(editor.doc, "hello", "@plugin=echo @case=upper\nhello world");
     await cellAtServer("hello");
-    const seen: string[] = [];
-    follower.doc.getArray("cells").observeDeep(() => {
-      const st = cellRun(follower.doc, "hello")?.status;
-      if (st && seen.at(-1) !== st) seen.push(st);
-    });
+    const seen = () =>
+      follower.record.messages
+        .flatMap((m) => (m.t === "run" && m.run.cellId === "hello" ? [m.run.status] : []))
+        .filter((st, i, all) => all[i - 1] !== st);
     const r = await runCell("hello");
     assert.equal(r.status, 202);
-    await waitFor(() => cellRun(follower.doc, "hello")?.status === "done", "the run to finish at the follower");
-    const run = cellRun(follower.doc, "hello");
+    await waitFor(() => cellRun(follower, "hello")?.status === "done", "the run to finish at the follower");
+    const run = cellRun(follower, "hello");
     assert.equal(run.id, r.body.runId);
     assert.equal(run.output, "HELLO WORLD");
     assert.equal(run.contentType, "text/plain");
-    assert.equal(run.user, "ana");
+    assert.deepEqual(run.by, { kind: "user", id: ana.id, name: "ana", verified: true });
+    assert.deepEqual(run.trigger, { kind: "user" });
+    assert.equal(run.source, "@plugin=echo @case=upper\nhello world", "the exact source that ran");
     assert.equal(run.plugin, "echo");
     assert.equal(run.action, false);
-    assert.ok(run.finishedAtMs >= run.startedAtMs && typeof run.durationMs === "number");
-    assert.equal(seen.at(-1), "done");
-    assert.ok(seen.includes("running") || seen.includes("queued"), `intermediate states seen: ${seen}`);
+    assert.deepEqual(run.timeRange, { startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 });
+    assert.ok(run.finishedAtMs >= run.startedAtMs && run.startedAtMs >= run.queuedAtMs);
+    assert.equal(typeof run.pluginMs, "number");
+    assert.equal(typeof run.queueWaitMs, "number");
+    assert.deepEqual(seen(), ["queued", "running", "done"], "every follower sees each state on the record channel");
     const entries = s.log.entries(nb.id);
     const started = entries.find((e) => e.type === "run.started" && e.runId === run.id)!;
     const finished = entries.find((e) => e.type === "run.finished" && e.runId === run.id)!;
@@ -113,7 +121,7 @@ describe("cell runs", () => {
     addCell(editor.doc, "ranged", "@plugin=echo @start=2026-11-29T03:00:00Z @end=2026-11-29T04:00:00Z @step=30s\nx");
     await cellAtServer("ranged");
     const { body } = await runCell("ranged");
-    await waitFor(() => cellRun(editor.doc, "ranged")?.status === "done", "the run");
+    await waitFor(() => cellRun(editor, "ranged")?.status === "done", "the run");
     const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
     assert.deepEqual(started.data.timeRange, {
       startMs: Date.parse("2026-11-29T03:00:00Z"),
@@ -134,8 +142,9 @@ describe("cell runs", () => {
       (e: any) => e.status === 409 && /already running/.test(e.message) && e.message.includes(first.runId),
     );
     await Promise.all([first.done, other.done]);
-    assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "a").output, "aaa");
-    assert.equal(cellRun(s.docs.open.get(nb.id)!.doc, "b").output, "bbb");
+    assert.equal(serverRun("a")?.status, "done");
+    assert.equal(s.log.getBlob(serverRun("b")!.outputHash!)?.body, "bbb");
+    await waitFor(() => cellRun(follower, "a")?.output === "aaa", "a's output at the follower");
     assert.equal((await runCell("a")).status, 202, "it can run again once finished");
   });
 
@@ -151,8 +160,8 @@ describe("cell runs", () => {
     ] as const) {
       const r = await runCell(id);
       assert.equal(r.status, 202, id);
-      await waitFor(() => cellRun(follower.doc, id)?.status === "failed", `${id} to fail`);
-      const run = cellRun(follower.doc, id);
+      await waitFor(() => cellRun(follower, id)?.status === "failed", `${id} to fail`);
+      const run = cellRun(follower, id);
       assert.equal(run.error.kind, kind, id);
       assert.match(run.error.message, msg);
       const fin = s.log.entries(nb.id).find((e) => e.runId === run.id && e.type === "run.finished")!;
@@ -178,8 +187,8 @@ describe("cell runs", () => {
     addCell(editor.doc, "silence", '@plugin=alertmanager @action=silence @comment="deploy"\nalertname="HighLatency"');
     await cellAtServer("silence");
     const { body } = await runCell("silence");
-    await waitFor(() => ["done", "failed"].includes(cellRun(follower.doc, "silence")?.status), "the action run to end");
-    const run = cellRun(follower.doc, "silence");
+    await waitFor(() => ["done", "failed"].includes(cellRun(follower, "silence")?.status), "the action run to end");
+    const run = cellRun(follower, "silence");
     assert.equal(run.action, true);
     const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
     assert.equal(started.data.action, true);
@@ -188,39 +197,43 @@ describe("cell runs", () => {
     assert.equal(tl.entries.find((e: any) => e.runId === body.runId && e.type === "run.started").action, true);
   });
 
-  it("a large output is stored once and referenced from the cell, not copied into the doc", async () => {
+  it("a large output is stored once and referenced from the record, not sent inline", async () => {
     const big = "0123456789".repeat(7000); // 70,000 bytes > 64 KiB inline limit
     addCell(editor.doc, "big", `@plugin=echo\n${big}`);
     await cellAtServer("big");
     const { body } = await runCell("big");
-    await waitFor(() => cellRun(follower.doc, "big")?.status === "done", "the big run");
-    const run = cellRun(follower.doc, "big");
+    await waitFor(() => cellRun(follower, "big")?.status === "done", "the big run");
+    const run = cellRun(follower, "big");
     assert.equal(run.output, undefined);
     assert.equal(run.outputBytes, 70_000);
-    assert.match(run.outputRef, /^[0-9a-f]{64}$/);
+    assert.match(run.outputHash, /^[0-9a-f]{64}$/);
     const out = await fetch(`${s.url}/api/notebooks/${nb.id}/runs/${body.runId}/output`, { headers: stake.headers });
     assert.equal(out.headers.get("content-type"), "text/plain; charset=utf-8");
     assert.equal(await out.text(), big);
     assert.equal((await fetch(`${s.url}/api/notebooks/${nb.id}/runs/${body.runId}/output`)).status, 401);
     const again = await runCell("big");
     await waitFor(
-      () => cellRun(follower.doc, "big")?.id === again.body.runId && cellRun(follower.doc, "big").status === "done",
+      () => cellRun(follower, "big")?.id === again.body.runId && cellRun(follower, "big").status === "done",
       "the second run",
     );
     assert.equal(
-      s.db.prepare("SELECT count(*) FROM blobs WHERE hash = ?").pluck().get(run.outputRef),
+      s.db.prepare("SELECT count(*) FROM blobs WHERE hash = ?").pluck().get(run.outputHash),
       1,
       "stored once",
     );
   });
 
-  it("a peer cannot forge a run: the server puts its own value back", async () => {
+  it("a run written into the doc by a peer reaches no record: runs come from the log only", async () => {
     const cells = editor.doc.getArray<any>("cells");
     const hello = [...cells].find((c) => c.get("id") === "hello");
-    const real = hello.get("run");
+    const real = cellRun(follower, "hello");
+    const before = s.log.entries(nb.id).length;
     hello.set("run", { ...real, output: "FORGED" });
-    await waitFor(() => cellRun(editor.doc, "hello")?.output === "HELLO WORLD", "the server to restore the run");
-    assert.equal(cellRun(follower.doc, "hello").output, "HELLO WORLD");
+    addCell(editor.doc, "after-forgery", "# a marker");
+    await cellAtServer("after-forgery");
+    assert.equal(cellRun(follower, "hello").output, "HELLO WORLD");
+    assert.equal(serverRun("hello")?.output, undefined, "the record holds runs, never doc content");
+    assert.equal(s.log.entries(nb.id).length, before, "nothing logged on the peer's behalf");
   });
 
   it("timeline, export and search return the runs, and the log verifies", async () => {
@@ -230,6 +243,8 @@ describe("cell runs", () => {
     assert.equal(fin.actor, "ana");
     assert.equal(fin.input, "hello world");
     assert.equal(typeof fin.durationMs, "number");
+    const runs = (await stake.api(`/api/notebooks/${nb.id}/runs?cell=hello`, "GET")).body.runs;
+    assert.ok(runs.length >= 1 && runs.every((r: any) => r.cellId === "hello"));
     assert.ok(tl.entries.some((e: any) => e.outcome === "failed" && e.errorKind === "not-found"));
 
     const md = await fetch(`${s.url}/api/notebooks/${nb.id}/export.md`, { headers: stake.headers });

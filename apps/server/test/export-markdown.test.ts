@@ -82,7 +82,18 @@ describe("Markdown export rendering", () => {
       ),
       /`GET http:\/\/x\/h` → \*\*503 Service Unavailable\*\*\n\n```\ndown\n```/,
     );
-    assert.equal(renderOutput(CONTENT_TYPES.table, "not json"), "```\nnot json\n```");
+    assert.match(
+      renderOutput(CONTENT_TYPES.table, "not json"),
+      /^_The output does not match application\/vnd\.databook\.table\+json \(the body is not valid JSON .*\); shown as text:_\n\n```\nnot json\n```$/,
+    );
+    assert.match(
+      renderOutput(CONTENT_TYPES.timeseries, JSON.stringify({ resultType: "matrix", series: null })),
+      /does not match .*series is not a list/,
+    );
+    assert.match(
+      renderOutput(CONTENT_TYPES.logs, JSON.stringify({ lines: [null] })),
+      /lines\[0\] is not \{timeMs, line\}/,
+    );
     assert.equal(renderOutput("application/x-unknown", "raw"), "```\nraw\n```");
     assert.equal(codeBlock("has ``` inside"), "````\nhas ``` inside\n````");
   });

@@ -2,12 +2,10 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { buildFixtures } from "@databook/plugin-host/test-fixtures";
-import { PluginService } from "../gen/databook/v1/plugins_pb.js";
+import { pluginClient } from "../src/grpc/client.ts";
 import { startServer } from "../src/server.ts";
-import { api, pluginsDirWith, tempDir } from "./helpers.ts";
+import { api, type Caller, people, pluginsDirWith, tempDir } from "./helpers.ts";
 
 // The server listens at once and serves while a plugin's describe() hangs until its deadline; the
 // plugin is listed as loading, then as broken with the reason.
@@ -38,10 +36,13 @@ before(async () => {
   });
   startedMs = performance.now() - t0;
   cleanups.push(() => server.close());
+  viewer = await people(server.url, server.app.services).user("vic");
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
+
+let viewer: Caller;
 
 describe("plugins load in the background", () => {
   it("answers /healthz and lists the plugin as loading while its describe() hangs", async () => {
@@ -51,7 +52,7 @@ describe("plugins load in the background", () => {
     const end = Date.now() + 20_000;
     let list: { loading: { name?: string }[]; broken: { name?: string }[] };
     for (;;) {
-      list = (await api(`${server.url}/api/plugins`, "GET")).body;
+      list = (await viewer.api("/api/plugins", "GET")).body;
       if (list.loading.some((l) => l.name === "hang") || list.broken.some((b) => b.name === "hang")) break;
       assert.ok(Date.now() < end, `hang never showed up: ${JSON.stringify(list)}`);
       await new Promise((r) => setTimeout(r, 20));
@@ -62,7 +63,9 @@ describe("plugins load in the background", () => {
     );
     assert.deepEqual((await api(`${server.url}/healthz`, "GET")).body, { ok: true });
     // gRPC has no field for it: the folder is in broken, saying it is loading.
-    const client = createClient(PluginService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
+    const s = server.app.services;
+    const token = s.tokens.create({ ownerId: viewer.id!, name: "t", scopes: ["read", "run"] }).secret;
+    const client = pluginClient(server.url, "connect", token);
     const grpc = await client.listPlugins({});
     assert.ok(
       grpc.broken.some((b) => b.name === "hang" && b.reason.startsWith("still loading")),
@@ -75,7 +78,7 @@ describe("plugins load in the background", () => {
 
   it("lists the plugin as broken with the reason once its describe() passed its deadline", async () => {
     await server.pluginsReady;
-    const list = (await api(`${server.url}/api/plugins`, "GET")).body as {
+    const list = (await viewer.api("/api/plugins", "GET")).body as {
       plugins: { name: string }[];
       broken: { name?: string; reason: string }[];
       loading: unknown[];

@@ -147,6 +147,18 @@ const ROWS: Row[] = [
     expect: [401, 403, 403, 202, 202, 202, 401, 401, 421, 403, 403, 202, 403, 403, 403],
   },
   {
+    route: "GET /api/notebooks/:id/runs",
+    path: "/api/notebooks/{nb}/runs",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    // run1 has finished: a caller that may cancel gets 409 "not waiting in the queue"
+    route: "POST /api/notebooks/:id/runs/:runId/cancel",
+    path: "/api/notebooks/{nb}/runs/{run}/cancel",
+    body: {},
+    expect: [401, 403, 403, 409, 409, 409, 401, 401, 421, 403, 403, 409, 403, 403, 403],
+  },
+  {
     route: "GET /api/notebooks/:id/runs/:runId/output",
     path: "/api/notebooks/{nb}/runs/{run}/output",
     expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],

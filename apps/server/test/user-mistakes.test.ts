@@ -63,8 +63,8 @@ describe("user mistakes", () => {
     const { nb, client } = await notebookWithCell('@plugin=echo @comment="never closed\nhello');
     const r = await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
     assert.equal(r.status, 202);
-    await waitFor(() => cellRun(client.doc, "c1")?.status === "failed", "the failed run");
-    const msg = cellRun(client.doc, "c1").error.message as string;
+    await waitFor(() => cellRun(client, "c1")?.status === "failed", "the failed run");
+    const msg = cellRun(client, "c1").error.message as string;
     assert.match(msg, /line 1, column 23/);
     assert.equal(msg.match(/line 1/g)?.length, 1, msg);
     const tl = (await vic.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
@@ -74,8 +74,8 @@ describe("user mistakes", () => {
   it("a header mistake without a location in its text gets one appended", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo @foo\nhello");
     await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
-    await waitFor(() => cellRun(client.doc, "c1")?.status === "failed", "the failed run");
-    const msg = cellRun(client.doc, "c1").error.message as string;
+    await waitFor(() => cellRun(client, "c1")?.status === "failed", "the failed run");
+    const msg = cellRun(client, "c1").error.message as string;
     assert.match(msg, /@foo has no value/);
     assert.equal(msg.match(/line 1/g)?.length, 1, msg);
   });
@@ -83,8 +83,8 @@ describe("user mistakes", () => {
   it('a mistyped plugin name is counted under plugin="(unknown)", so metric labels stay bounded', async () => {
     const { nb, client } = await notebookWithCell("@plugin=promethues-typo-7f3a\nup");
     await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
-    await waitFor(() => cellRun(client.doc, "c1")?.status === "failed", "the failed run");
-    assert.equal(cellRun(client.doc, "c1").error.kind, "not-found");
+    await waitFor(() => cellRun(client, "c1")?.status === "failed", "the failed run");
+    assert.equal(cellRun(client, "c1").error.kind, "not-found");
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     assert.doesNotMatch(metrics, /promethues-typo-7f3a/);
     assert.match(metrics, /databook_runs_total\{plugin="\(unknown\)",outcome="not-found"\} 1/);
@@ -93,8 +93,8 @@ describe("user mistakes", () => {
   it("a stored output is served as UTF-8 and cannot run as a page on the app's origin", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo @format=markdown\ncafé 日本 <script>alert(1)</script>");
     await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
-    await waitFor(() => cellRun(client.doc, "c1")?.status === "done", "the run");
-    const r = await fetch(`${s.url}/api/notebooks/${nb.id}/runs/${cellRun(client.doc, "c1").id}/output`, {
+    await waitFor(() => cellRun(client, "c1")?.status === "done", "the run");
+    const r = await fetch(`${s.url}/api/notebooks/${nb.id}/runs/${cellRun(client, "c1").id}/output`, {
       headers: vic.headers,
     });
     assert.equal(r.status, 200);
@@ -107,7 +107,7 @@ describe("user mistakes", () => {
   it("the export shows run durations rounded, not as long fractions", async () => {
     const { nb, client } = await notebookWithCell("@plugin=echo\nhello");
     await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
-    await waitFor(() => cellRun(client.doc, "c1")?.status === "done", "the run");
+    await waitFor(() => cellRun(client, "c1")?.status === "done", "the run");
     const md = (await vic.api(`/api/notebooks/${nb.id}/export.md`, "GET")).body as string;
     const durations = [...md.matchAll(/\| ([\d.]+) ms \|/g)].map((m) => m[1]!);
     assert.ok(durations.length > 0, md);
