@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -302,6 +302,21 @@ export async function spawnServer(dataDir: string, extra: string[] = []) {
       return exited;
     },
   };
+}
+
+/**
+ * Adds a plugin folder `name` to a plugins directory, made from one of the plugin host's test
+ * components (`hostile-wat` sleeps on input `S<ms>`, as a slow query would; `echo-wat` echoes).
+ */
+export async function addFixturePlugin(pluginsDir: string, name: string, fixture: string, limits = ""): Promise<void> {
+  const { buildFixtures } = await import("@databook/plugin-host/test-fixtures");
+  const built = await buildFixtures(() => {});
+  mkdirSync(join(pluginsDir, name));
+  copyFileSync(built[fixture]!, join(pluginsDir, name, "plugin.wasm"));
+  writeFileSync(
+    join(pluginsDir, name, "config.toml"),
+    `name = "${name}"\ndescription = "Test plugin ${name}."\nversion = "0.0.1"\n[limits]\n${limits}\n`,
+  );
 }
 
 /**

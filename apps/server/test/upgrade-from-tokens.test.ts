@@ -3,6 +3,7 @@ import { cpSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import type * as Y from "yjs";
 import { verifyLog } from "../src/log/verify.ts";
 import { callerAt, databook, signIn, spawnServer, tempDir, waitFor } from "./helpers.ts";
 
@@ -114,6 +115,29 @@ describe("upgrading a data folder from before accounts", () => {
     assert.equal(granted.actorVerified, true);
     const md = (await admin.api(`/api/notebooks/${NB}/export.md`, "GET")).body as string;
     assert.match(md, /alice \(unverified name\)/);
+
+    // the stored documents were rewritten: order keys, no runs, no archived flag in them …
+    const page = admin.ws(NB);
+    cleanups.push(page.destroy);
+    await page.synced;
+    const cells = page.doc.getArray<Y.Map<unknown>>("cells").toArray();
+    assert.equal(cells.length, 6);
+    assert.ok(cells.every((c) => typeof c.get("order") === "string" && !c.has("run")));
+    const orders = cells.map((c) => c.get("order") as string);
+    assert.deepEqual([...orders].sort(), orders, "the keys keep the cells in their old order");
+    // … and the runs come back from the incident log on the record channel, as the page shows them
+    await waitFor(() => page.record.state !== undefined, "the record snapshot");
+    const runs = [...page.record.runs.values()];
+    const started = tl.entries.filter((e: { type: string }) => e.type === "run.started").length;
+    assert.equal(runs.length, started);
+    assert.ok(runs.every((r) => r.by.verified === false && ["alice", "bob"].includes(r.by.name)));
+    assert.ok(
+      runs.some((r) => r.status === "done" && typeof r.output === "string"),
+      "latest outputs inline",
+    );
+    const archived = admin.ws(ARCHIVED);
+    cleanups.push(archived.destroy);
+    await waitFor(() => archived.record.state?.archived === true, "the archived fixture's state");
   });
 
   it("a new person signs in, and the old chain still verifies with its old head", async () => {
