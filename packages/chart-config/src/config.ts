@@ -32,8 +32,15 @@ export type ChartConfigOptions = DisplayOptions & {
   background?: boolean;
 };
 
-/** A chart.js configuration and the model it draws. */
-export type BuiltChart = { config: ChartConfiguration<"line", never[]>; model: ChartModel };
+/**
+ * A chart.js configuration, the model it draws, and the series visibility switch: `setHidden`
+ * takes the indices (into `model.series`) not to draw; call the chart's `draw()` after it.
+ */
+export type BuiltChart = {
+  config: ChartConfiguration<"line", never[]>;
+  model: ChartModel;
+  setHidden: (hidden: ReadonlySet<number>) => void;
+};
 
 /** Replaces a scale's ticks with ours and keeps their labels for chart.js's label callback. */
 function setTicks(scale: Scale, values: number[], labels: string[], bounds?: [number, number]): void {
@@ -45,9 +52,9 @@ const labelOf = (scale: Scale, value: number): string =>
   (scale.ticks.find((t) => t.value === value)?.label as string | undefined) ?? "";
 
 /**
- * Builds the chart.js configuration for `body` (a matrix result) and its model. The result has
- * one empty chart.js dataset per series (for chart.js's visibility toggles, `label` = the series'
- * full name); the series themselves are drawn by the model's plugin. Ticks are chosen when
+ * Builds the chart.js configuration for `body` (a matrix result) and its model. chart.js gets no
+ * datasets: the series are drawn by the model's plugin, and hidden with `setHidden`. Ticks are
+ * chosen when
  * chart.js lays the chart out, from the axis's size, so a resized chart gets ticks that fit:
  * time ticks from {@link timeTicks} in `options.zone`, value ticks from {@link valueTicks} in the
  * chart's unit. Register chart.js's pieces first ({@link registerChartJs}).
@@ -57,10 +64,13 @@ export function buildChartConfig(body: TimeseriesBody, options: ChartConfigOptio
   const family = options.fontFamily ?? DEFAULT_FONT_FAMILY;
   const font = { family, size: FONT_SIZE };
   const { theme, unit, zone } = model;
-  const plugins: Plugin<"line">[] = [modelPlugin(model, `${FONT_SIZE}px ${family}`, options.background ?? false)];
+  let hidden: ReadonlySet<number> = new Set();
+  const plugins: Plugin<"line">[] = [
+    modelPlugin(model, `${FONT_SIZE}px ${family}`, options.background ?? false, (i) => !hidden.has(i)),
+  ];
   const config: ChartConfiguration<"line", never[]> = {
     type: "line",
-    data: { datasets: model.series.map((s) => ({ label: s.name, data: [] })) },
+    data: { datasets: [] },
     options: {
       animation: false,
       responsive: options.responsive ?? false,
@@ -119,7 +129,13 @@ export function buildChartConfig(body: TimeseriesBody, options: ChartConfigOptio
     },
     plugins,
   };
-  return { config, model };
+  return {
+    config,
+    model,
+    setHidden: (next) => {
+      hidden = next;
+    },
+  };
 }
 
 /**

@@ -35,6 +35,9 @@ test("sample strings parse into typed arrays; NaN, ±Inf and -0 keep what they a
   assert.equal(p.ys[3], Number.NEGATIVE_INFINITY);
   assert.ok(Object.is(p.ys[4], -0));
   assert.deepEqual([p.nanCount, p.posInf, p.negInf, p.min, p.max], [1, [T0 + 2 * MIN], [T0 + 3 * MIN], -0, 2.5]);
+  const odd = toPlotSeries(series({}, ["", " ", "Inf", "1e3", "0"]));
+  assert.ok(Number.isNaN(odd.ys[0]) && Number.isNaN(odd.ys[1]), "empty text is a gap, not 0");
+  assert.deepEqual([...odd.ys].slice(2), [Number.POSITIVE_INFINITY, 1000, 0]);
 });
 
 test("the step comes from the body's range, else the smallest spacing", () => {

@@ -64,7 +64,7 @@ function partsFormat(zone: string): Intl.DateTimeFormat {
  */
 export function checkZone(zone: string): { zone: string } | { error: DatabookError } {
   try {
-    return { zone: new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone };
+    return { zone: partsFormat(zone).resolvedOptions().timeZone };
   } catch {
     return {
       error: {
