@@ -78,6 +78,15 @@ test("the model carries legend, caption, colours, unit and marks from the body a
   assert.equal(templated.unit.unit.id, "milliseconds");
 });
 
+test("a zoomed range replaces the body's range for the axis and the marks", () => {
+  const m = buildModel(body([series({}, ["1", "2", "3"])]), {
+    ...OPTS,
+    range: { startMs: T0 + MIN, endMs: T0 + 2 * MIN },
+  });
+  assert.deepEqual(m.x, { min: T0 + MIN, max: T0 + 2 * MIN });
+  assert.equal(m.markers.afterLastSample, undefined, "the last sample is at the zoom's end");
+});
+
 test("an unknown zone or unit is reported, and the chart still draws in UTC with an inferred unit", () => {
   const m = buildModel(body([series({ __name__: "x_bytes" }, ["1"])]), {
     ...OPTS,

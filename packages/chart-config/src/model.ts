@@ -25,6 +25,8 @@ export type DisplayOptions = {
   theme: Theme;
   /** The instant drawn as "now" (ms since the epoch); no line when absent or outside the range. */
   nowMs?: number;
+  /** The x range to show (a zoomed view), ms since the epoch; the body's range when absent. */
+  range?: { startMs: number; endMs: number };
 };
 
 /** Colours of everything but the series, per theme; the same values as apps/web's CSS. */
@@ -79,9 +81,9 @@ export type ChartModel = {
 };
 
 /**
- * Builds the model of a matrix body for `options`. The x range is the body's `range` when it has
- * one (so a chart shows the whole range asked for, holes at the ends included), else the
- * samples' extent; an unknown zone falls back to UTC and is reported in `problems`.
+ * Builds the model of a matrix body for `options`. The x range is `options.range` (a zoom), else
+ * the body's `range` (so a chart shows the whole range asked for, holes at the ends included),
+ * else the samples' extent; an unknown zone falls back to UTC and is reported in `problems`.
  */
 export function buildModel(body: TimeseriesBody, options: DisplayOptions): ChartModel {
   const problems: DatabookError[] = [];
@@ -119,8 +121,9 @@ export function buildModel(body: TimeseriesBody, options: DisplayOptions): Chart
     yMax = Math.max(yMax, s.max);
     longest = Math.max(longest, s.xs.length);
   }
-  let xMin = body.range?.startMs ?? first;
-  let xMax = body.range?.endMs ?? last;
+  const shown = options.range ?? body.range;
+  let xMin = shown?.startMs ?? first;
+  let xMax = shown?.endMs ?? last;
   if (!Number.isFinite(xMin) || !Number.isFinite(xMax)) [xMin, xMax] = [0, 1];
   if (xMax <= xMin) {
     // One instant: give it a step (or a minute) either side so it sits in the middle.
