@@ -5,7 +5,7 @@ import {
   fixtureOpenMetrics,
   parseOpenMetrics,
 } from "@databook/test-services";
-import { expect, test } from "@playwright/test";
+import { expect, type Locator, type Page, test } from "@playwright/test";
 import {
   addQueryCell,
   cell,
@@ -17,6 +17,28 @@ import {
 } from "./support/notebook.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+/** The fixture hour at one sample per minute, as header keys. */
+const FIXTURE_HOUR = `@start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m`;
+
+/** Adds a prometheus cell (`header` keys, then `query`), runs it, and resolves once its chart is drawn. */
+async function chartCell(page: Page, query: string, header = FIXTURE_HOUR): Promise<Locator> {
+  const c = await addQueryCell(page, `@plugin=prometheus ${header}\n${query}`);
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await waitForRun(c);
+  await expect(c).toHaveAttribute("data-status", "done");
+  await chartData(c);
+  return c;
+}
+
+/** The label texts chart.js drew on one axis of a cell's chart. */
+function axisLabels(c: Locator, axis: "x" | "y"): Promise<string[]> {
+  return c.locator("canvas").evaluate((el, a) => {
+    const chart = (
+      el as HTMLCanvasElement & { databookChart: { scales: Record<string, { ticks: { label: unknown }[] }> } }
+    ).databookChart;
+    return (chart.scales[a]?.ticks ?? []).map((t) => String(t.label));
+  }, axis);
+}
 
 /** The fixture's fixture_special series, by their `kind` label: [ms, value][] with NaN and ±Inf. */
 function expectedSpecial(): Map<string, [number, number][]> {
@@ -65,10 +87,12 @@ test("an editor's range query draws for a viewer (spinner while it runs): a lege
   ).toBe(true);
   await expect(vc.locator("canvas")).toBeVisible();
   await expect(vc.locator(".ts")).toHaveAttribute("data-series-count", String(expected.size));
+  // The metric name every series shares is said once, in the caption; entries keep the rest.
+  await expect(vc.getByTestId("chart-caption")).toContainText("fixture_special");
   const legend = await vc.locator(".legend .label").allTextContents();
   expect(legend).toHaveLength(expected.size);
   for (const kind of expected.keys()) {
-    expect(legend.filter((l) => l.includes("fixture_special") && l.includes(`kind="${kind}"`))).toHaveLength(1);
+    expect(legend.filter((l) => l === `{kind="${kind}"}`)).toHaveLength(1);
   }
   await expect(vc.getByText(/samples are \+Inf/)).toBeVisible();
   await expect(vc.getByText(/samples are −Inf/)).toBeVisible();
@@ -101,13 +125,7 @@ test("200 series from one selector all reach the legend and the chart", async ({
   const nb = await createNotebook("Many series");
   const ctx = await contextAs(browser, "Alice");
   const page = await openNotebook(ctx, nb.editorUrl);
-  const c = await addQueryCell(
-    page,
-    `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_bulk`,
-  );
-  await page.keyboard.press("ControlOrMeta+Enter");
-  await waitForRun(c);
-  await expect(c).toHaveAttribute("data-status", "done");
+  const c = await chartCell(page, "fixture_bulk");
   const drawn = await chartData(c);
   expect(drawn).toHaveLength(BULK_SERIES);
   await expect(c.locator(".legend .label")).toHaveCount(BULK_SERIES);
@@ -121,23 +139,200 @@ test("the time axis reads in local time, or in UTC at the flip of a toggle", asy
   const nb = await createNotebook("Time zones");
   const ctx = await contextAs(browser, "Alice", "America/New_York");
   const page = await openNotebook(ctx, nb.editorUrl);
-  const c = await addQueryCell(
-    page,
-    `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_gappy`,
-  );
-  await page.keyboard.press("ControlOrMeta+Enter");
-  await waitForRun(c);
-  await chartData(c);
-  const firstTick = () =>
-    c.locator("canvas").evaluate((el) => {
-      const chart = (el as HTMLCanvasElement & { databookChart: { scales: { x: { ticks: { label: unknown }[] } } } })
-        .databookChart;
-      return String(chart.scales.x.ticks[0]?.label);
-    });
+  const c = await chartCell(page, "fixture_gappy");
+  const firstTick = () => axisLabels(c, "x").then((l) => l[0]);
   // The fixture starts at 00:00 UTC, which is 19:00 the evening before in New York.
   await c.getByRole("button", { name: "Local" }).click();
   await expect.poll(firstTick).toBe("19:00");
   await c.getByRole("button", { name: "UTC" }).click();
   await expect.poll(firstTick).toBe("00:00");
+  await ctx.close();
+});
+
+test("units on the axis, shared labels in a caption, one colour per series across cells and reloads", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Units and legends");
+  const ctx = await contextAs(browser, "Alice");
+  const page = await openNotebook(ctx, nb.editorUrl);
+  const latency = await chartCell(
+    page,
+    "histogram_quantile(0.9, sum by (le) (rate(fixture_duration_seconds_bucket[5m])))",
+  );
+  // Inferred from _seconds: the axis reads in ms/s, never bare fractions like 0.24.
+  await expect(latency.locator(".ts")).toHaveAttribute("data-unit", "seconds");
+  const yLabels = await axisLabels(latency, "y");
+  expect(yLabels.length).toBeGreaterThan(1);
+  for (const l of yLabels) expect(l).toMatch(/^-?\d+(\.\d+)? (ms|s)$/);
+
+  // rate() of a *requests_total counter: requests per second.
+  const rates = await chartCell(page, "rate(fixture_requests_total[5m])");
+  const rated = await chartData(rates);
+  await expect(rates.locator(".ts")).toHaveAttribute("data-unit", "reqps");
+  for (const l of await axisLabels(rates, "y")) expect(l).toMatch(/ req\/s$/);
+  await expect(rates.getByTestId("chart-caption")).toHaveText('All series: {job="api"}');
+  expect((await rates.locator(".legend .label").allTextContents()).sort()).toEqual([
+    '{code="200", instance="a"}',
+    '{code="200", instance="b"}',
+    '{code="500", instance="a"}',
+    '{code="500", instance="b"}',
+  ]);
+
+  // The raw counters are the same series (same labels but __name__): same colours.
+  const counters = await chartData(await chartCell(page, "fixture_requests_total"));
+  const colourOf = (drawn: typeof rated, code: string, instance: string) =>
+    drawn.find((d) => d.label.includes(`code="${code}"`) && d.label.includes(`instance="${instance}"`))?.colour;
+  const pairs = ["200", "500"].flatMap((code) => ["a", "b"].map((instance) => [code, instance] as const));
+  for (const [code, instance] of pairs) {
+    expect(colourOf(counters, code, instance)).toBeDefined();
+    expect(colourOf(counters, code, instance)).toBe(colourOf(rated, code, instance));
+  }
+  const swatches = await rates
+    .locator(".legend .swatch")
+    .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+  expect(new Set(swatches).size).toBe(4);
+
+  await page.reload();
+  const again = await chartData(page.locator("section.cell").nth(1));
+  for (const [code, instance] of pairs) expect(colourOf(again, code, instance)).toBe(colourOf(rated, code, instance));
+  await ctx.close();
+});
+
+test("the tooltip shows a value only within one step of the pointer: nothing inside a 20-minute hole", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Tooltip");
+  const ctx = await contextAs(browser, "Alice", "UTC");
+  const page = await openNotebook(ctx, nb.editorUrl);
+  const c = await chartCell(page, "fixture_gappy");
+  await c.getByRole("button", { name: "UTC" }).click();
+  await expect(c.locator(".ts")).toHaveAttribute("data-zone", "UTC");
+  await expect.poll(() => axisLabels(c, "x").then((l) => l[0])).toBe("00:00");
+  const hover = async (ms: number) => {
+    const at = await c.locator("canvas").evaluate((el, t) => {
+      const chart = (
+        el as HTMLCanvasElement & {
+          databookChart: {
+            scales: { x: { getPixelForValue(v: number): number } };
+            chartArea: { top: number; bottom: number };
+          };
+        }
+      ).databookChart;
+      return { x: chart.scales.x.getPixelForValue(t), y: (chart.chartArea.top + chart.chartArea.bottom) / 2 };
+    }, ms);
+    const box = await c.locator("canvas").boundingBox();
+    await page.mouse.move((box?.x ?? 0) + at.x, (box?.y ?? 0) + at.y);
+  };
+  // Minute 10: the sample at 00:09:30 is the latest Prometheus sees (value 9).
+  await hover(FIXTURE_START_MS + 10 * 60_000);
+  await expect(c.getByRole("tooltip")).toContainText("00:10:00 UTC");
+  await expect(c.getByRole("tooltip")).toContainText("9");
+  // Minute 32: the nearest drawn samples are more than a step away.
+  await hover(FIXTURE_START_MS + 32 * 60_000);
+  await expect(c.getByRole("tooltip")).toHaveCount(0);
+  // A hidden series is neither drawn nor looked up.
+  await c.locator(".legend .entry").first().click();
+  await expect(c.locator(".legend .entry").first()).toHaveClass(/off/);
+  await hover(FIXTURE_START_MS + 10 * 60_000);
+  await expect(c.getByRole("tooltip")).toHaveCount(0);
+  await c.locator(".legend .entry").first().click();
+  await hover(FIXTURE_START_MS + 11 * 60_000);
+  await expect(c.getByRole("tooltip")).toContainText("00:11:00 UTC");
+  await ctx.close();
+});
+
+test("on a phone, long legend entries wrap inside the chart instead of being clipped", async ({
+  browser,
+}, testInfo) => {
+  const nb = await createNotebook("Phone legend");
+  const ctx = await contextAs(browser, "Alice");
+  const page = await openNotebook(ctx, nb.editorUrl);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const c = await chartCell(
+    page,
+    'label_replace(fixture_bulk{shard=~"00[0-5]"}, "pod", "checkout-api-7d9f8b6c5-$1-with-a-long-generated-suffix", "shard", "(.*)")',
+  );
+  const legend = c.locator(".legend");
+  await expect(c.locator(".legend .label")).toHaveCount(6);
+  const fits = await legend.evaluate((el) => ({
+    overflow: el.scrollWidth - el.clientWidth,
+    outside: Array.from(el.querySelectorAll(".entry")).filter(
+      (e) => e.getBoundingClientRect().right > el.getBoundingClientRect().right + 0.5,
+    ).length,
+  }));
+  expect(fits).toEqual({ overflow: 0, outside: 0 });
+  const box = await c.locator("canvas").boundingBox();
+  expect(box?.width ?? 0).toBeLessThanOrEqual(390);
+  await page.mouse.move((box?.x ?? 0) + (box?.width ?? 0) * 0.4, (box?.y ?? 0) + (box?.height ?? 0) / 2);
+  await expect(c.getByRole("tooltip")).toBeVisible();
+  const tipBox = await c.getByRole("tooltip").boundingBox();
+  expect((tipBox?.x ?? 0) + (tipBox?.width ?? 0)).toBeLessThanOrEqual((box?.x ?? 0) + (box?.width ?? 0) + 1);
+  // Long names are cut; the values stay inside the box.
+  const value = await c.getByRole("tooltip").locator(".value").first().boundingBox();
+  expect((value?.x ?? 0) + (value?.width ?? 0)).toBeLessThanOrEqual((tipBox?.x ?? 0) + (tipBox?.width ?? 0));
+  await expect(c.getByRole("tooltip").locator(".value").first()).toHaveText("520");
+  const path = testInfo.outputPath("chart-phone.png");
+  await c.screenshot({ path });
+  await testInfo.attach("chart-phone", { path, contentType: "image/png" });
+  await ctx.close();
+});
+
+test("a now line where the page's clock is, and the stretch after the last sample shaded; sparse samples get dots", async ({
+  browser,
+}, testInfo) => {
+  const nb = await createNotebook("Now and after");
+  const ctx = await contextAs(browser, "Alice", "UTC");
+  const page = await openNotebook(ctx, nb.editorUrl);
+  // The fixture hour ended long ago: pretend it is 01:10 on the fixture's day.
+  const now = FIXTURE_END_MS + 10 * 60_000;
+  await page.clock.setFixedTime(now);
+  const c = await chartCell(
+    page,
+    'fixture_requests_total{instance="a", code="500"}',
+    `@start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS + 20 * 60_000)} @step=1m`,
+  );
+  const seen = await c.locator("canvas").evaluate(
+    (el, t) => {
+      const e = el as HTMLCanvasElement & {
+        databookChart: {
+          scales: { x: { getPixelForValue(v: number): number } };
+          chartArea: { top: number; bottom: number };
+        };
+        databookModel: { markers: unknown; sampleDots: boolean };
+      };
+      const chart = e.databookChart;
+      const canvas = el as HTMLCanvasElement;
+      const ratio = canvas.width / canvas.getBoundingClientRect().width;
+      // By default just under the top edge, clear of the grid lines and of the rising line.
+      const pixel = (xMs: number, below = 4) => {
+        const x = Math.round(chart.scales.x.getPixelForValue(xMs) * ratio);
+        const y = Math.round((chart.chartArea.top + below) * ratio);
+        return Array.from((canvas.getContext("2d") as CanvasRenderingContext2D).getImageData(x, y, 1, 1).data);
+      };
+      return {
+        markers: e.databookModel.markers,
+        dots: e.databookModel.sampleDots,
+        // Off the tick times (grid lines) and away from the now line and its label.
+        shade: pixel(t.end + 12.5 * 60_000),
+        plain: pixel(t.end - 42.5 * 60_000),
+        // The line is dashed (4 on, 3 off): a 7 px strip around its x meets a dash.
+        nowLine: [-2, 0, 2].flatMap((d) => [20, 21, 22, 23, 24, 25, 26].map((y) => pixel(t.now + d * 1000, y))),
+      };
+    },
+    { now, end: FIXTURE_END_MS },
+  );
+  // The last sample is at 01:00, but Prometheus's 5-minute lookback answers up to 01:05.
+  expect(seen.markers).toEqual({
+    nowMs: now,
+    afterLastSample: { fromMs: FIXTURE_END_MS + 5 * 60_000, toMs: FIXTURE_END_MS + 20 * 60_000 },
+  });
+  expect(seen.dots).toBe(true);
+  expect(seen.shade[3], "the shaded stretch is painted").toBeGreaterThan(0);
+  expect(seen.plain[3], "before the last sample the canvas is bare").toBe(0);
+  // The now line is the theme's red (#b42318 on light) at one of the pixels around its x.
+  expect(seen.nowLine.some(([r, g, b]) => (r as number) > 150 && (g as number) < 80 && (b as number) < 80)).toBe(true);
+  const path = testInfo.outputPath("chart-now.png");
+  await c.screenshot({ path });
+  await testInfo.attach("chart-now", { path, contentType: "image/png" });
   await ctx.close();
 });

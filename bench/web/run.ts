@@ -7,7 +7,8 @@
  * - page usable: navigation start → the first cell's editor has taken a typed character (ms,
  *   the page's own clock, so Playwright's round trips are not counted);
  * - chart drawn: the big chart's data ready (body fetched and parsed) → chart.js has drawn it
- *   (the renderer's `data-draw-ms`: conversion, min/max reduction, first render);
+ *   (the renderer's `data-draw-ms`: @databook/chart-config's model and configuration, first
+ *   render), and its ratio to uPlot's time on the same page (issue 15's target: ≤ 1.3×);
  * - references on a blank page, with the same 50×1,000 data: chart.js with defaults, chart.js
  *   tuned (parsing:false, normalized, pointRadius:0, no animation, its decimation plugin), uPlot.
  *
@@ -257,8 +258,13 @@ async function main(): Promise<void> {
       databookChartDrawn: stats(draw),
       references: Object.fromEntries(Object.entries(refs).map(([k, v]) => [k, stats(v)])),
     };
+    const uplotStats = result.references.uPlot as Stats;
+    const ratioToUplot = Math.round((result.databookChartDrawn.medianMs / uplotStats.medianMs) * 100) / 100;
     mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-    writeFileSync(join(ROOT, "bench", "results", "web.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(
+      join(ROOT, "bench", "results", "web.json"),
+      `${JSON.stringify({ ...result, databookToUplotRatio: ratioToUplot }, null, 2)}\n`,
+    );
     const row = (name: string, s: Stats) => `| ${name} | ${s.medianMs} | ${s.minMs} – ${s.maxMs} | ${s.runs} |`;
     console.log(
       `50 cells; big chart ${big.series.length} series × ~${Math.round(points / big.series.length)} points\n`,
@@ -270,6 +276,7 @@ async function main(): Promise<void> {
     console.log(row("harness: the same click + type on the settled page", result.harnessClickAndTypeOnSettledPage));
     console.log(row("Databook chart drawn (data ready → drawn)", result.databookChartDrawn));
     for (const [k, v] of Object.entries(result.references)) console.log(row(`reference: ${k}`, v));
+    console.log(`\nDatabook chart / uPlot (medians): ${ratioToUplot}× (target ≤ 1.3×)`);
   } finally {
     await browser.close();
     await stack.stop();

@@ -103,18 +103,28 @@ export function sourceOf(c: Locator): Promise<string> {
   );
 }
 
-type DrawnChart = { data: { datasets: { label: string; data: { x: number; y: number | null }[] }[] } };
+/** The part of @databook/chart-config's chart model the tests read (the page exposes it on the canvas). */
+type DrawnModel = { series: { name: string; colour: string; xs: Float64Array; ys: Float64Array }[] };
 
-/** What the cell's chart actually holds: per dataset its label and [x ms, y or null] points. */
-export async function chartData(c: Locator): Promise<{ label: string; points: [number, number | null][] }[]> {
+/**
+ * What the cell's chart actually draws: per series its full name (`label`), colour and
+ * [x ms, y] points, y null where the value is not finite (drawn as a gap).
+ */
+export async function chartData(
+  c: Locator,
+): Promise<{ label: string; colour: string; points: [number, number | null][] }[]> {
   // Charts draw when they come near the viewport.
   await c.locator(".ts").scrollIntoViewIfNeeded();
   await expect(c.locator(".ts")).toHaveAttribute("data-draw-ms", /\d/);
   return c.locator("canvas").evaluate((el) => {
-    const chart = (el as HTMLCanvasElement & { databookChart: DrawnChart }).databookChart;
-    return chart.data.datasets.map((d) => ({
-      label: d.label,
-      points: d.data.map((p): [number, number | null] => [p.x, p.y]),
+    const model = (el as HTMLCanvasElement & { databookModel: DrawnModel }).databookModel;
+    return model.series.map((s) => ({
+      label: s.name,
+      colour: s.colour,
+      points: Array.from(s.xs, (x, i): [number, number | null] => {
+        const y = s.ys[i] as number;
+        return [x, Number.isFinite(y) ? y : null];
+      }),
     }));
   });
 }

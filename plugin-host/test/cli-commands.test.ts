@@ -72,6 +72,9 @@ describe("databook get", () => {
     const reserved = await databook("get", "echo", "hi", "--option", "range=1h");
     assert.equal(reserved.code, 2);
     assert.match(reserved.stderr, /^databook get: --option range=…: "range" is reserved; use --range instead/);
+    const display = await databook("get", "echo", "hi", "--option", "unit=bytes");
+    assert.equal(display.code, 2);
+    assert.match(display.stderr, /^databook get: --option unit=…: "unit" is reserved; it is a chart display key/);
   });
 });
 

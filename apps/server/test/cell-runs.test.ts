@@ -130,6 +130,19 @@ describe("cell runs", () => {
     });
   });
 
+  it("the chart's display keys @unit and @legend never reach the plugin nor the logged options", async () => {
+    // echo warns about every option it does not know: a leaked display key would show as a warning.
+    addCell(editor.doc, "shown", '@plugin=echo @unit=bytes @legend="{{code}} {{instance}}" @repeat=2\nhi');
+    await cellAtServer("shown");
+    const { body } = await runCell("shown");
+    await waitFor(() => cellRun(editor, "shown")?.status === "done", "the run");
+    const run = cellRun(editor, "shown");
+    assert.equal(run.output, "hi\nhi");
+    assert.deepEqual(run.warnings, []);
+    const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
+    assert.deepEqual(started.data.options, [["repeat", "2"]]);
+  });
+
   it("different cells run concurrently and re-running a running cell gets 409", async () => {
     addCell(editor.doc, "a", "@plugin=echo\naaa");
     addCell(editor.doc, "b", "@plugin=echo\nbbb");

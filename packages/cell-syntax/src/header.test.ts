@@ -14,6 +14,13 @@ test("a query cell splits into plugin, options, reserved keys and input", () => 
   });
 });
 
+test("@unit and @legend are reserved display keys: consumed, never passed as options", () => {
+  const cell = parseCell('@plugin=prometheus @unit=bytes @legend="{{code}} on {{instance}}" @type=range\nx');
+  assert.ok(cell.kind === "query");
+  assert.deepEqual(cell.reserved, { unit: "bytes", legend: "{{code}} on {{instance}}" });
+  assert.deepEqual(cell.options, [["type", "range"]]);
+});
+
 test('quoted values keep spaces and unescape only \\" and \\\\', () => {
   const cell = parseCell('@plugin=alertmanager @comment="disk \\"full\\" on C:\\\\" @duration=2h\nseverity="critical"');
   assert.equal(cell.kind, "query");

@@ -1,11 +1,24 @@
 import { CellSyntaxError } from "./errors.ts";
 
-/** Keys the caller consumes; they never reach the plugin's options. */
-export const RESERVED_KEYS = ["plugin", "range", "start", "end", "step"] as const;
+/**
+ * Keys the caller consumes; they never reach the plugin's options. `plugin` picks the plugin;
+ * `range`/`start`/`end`/`step` set the time range; `unit`/`legend` are display keys the chart reads
+ * (docs/charts.md).
+ */
+export const RESERVED_KEYS = ["plugin", "range", "start", "end", "step", "unit", "legend"] as const;
 export type ReservedKey = (typeof RESERVED_KEYS)[number];
+
+/** The reserved keys that only change how a result is shown (the chart), never what is run. */
+export const DISPLAY_KEYS = ["unit", "legend"] as const satisfies readonly ReservedKey[];
 
 /** Raw values of the reserved time keys, as written in the header. */
 export type ReservedTimeKeys = { range?: string; start?: string; end?: string; step?: string };
+
+/** Raw values of the reserved display keys: the chart's `@unit=` and `@legend=` template. */
+export type ReservedDisplayKeys = { unit?: string; legend?: string };
+
+/** Raw values of every reserved key but `plugin`, as written in the header. */
+export type ReservedKeys = ReservedTimeKeys & ReservedDisplayKeys;
 
 /**
  * A parsed cell. A cell whose header has no `@plugin` is markdown. For a query cell: `options` are
@@ -18,7 +31,7 @@ export type ParsedCell =
       kind: "query";
       plugin: string;
       options: [string, string][];
-      reserved: ReservedTimeKeys;
+      reserved: ReservedKeys;
       input: string;
       headerLines: number;
     };
@@ -157,11 +170,11 @@ export function parseCell(source: string): ParsedCell {
   const plugin = seen.get("plugin")?.value ?? "";
   if (!plugin) throw new CellSyntaxError("@plugin is empty; name a plugin, as in @plugin=prometheus", 1, 1);
 
-  const reserved: ReservedTimeKeys = {};
+  const reserved: ReservedKeys = {};
   const options: [string, string][] = [];
   for (const { key, value } of pairs) {
     if (key === "plugin") continue;
-    if ((RESERVED_KEYS as readonly string[]).includes(key)) reserved[key as keyof ReservedTimeKeys] = value;
+    if ((RESERVED_KEYS as readonly string[]).includes(key)) reserved[key as keyof ReservedKeys] = value;
     else options.push([key, value]);
   }
   return { kind: "query", plugin, options, reserved, input: lines.slice(headerLines).join("\n"), headerLines };

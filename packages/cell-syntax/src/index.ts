@@ -1,10 +1,13 @@
 export { CellSyntaxError } from "./errors.ts";
 export {
+  DISPLAY_KEYS,
   formatHeaderValue,
   type ParsedCell,
   parseCell,
   RESERVED_KEYS,
+  type ReservedDisplayKeys,
   type ReservedKey,
+  type ReservedKeys,
   type ReservedTimeKeys,
 } from "./header.ts";
 export {

@@ -4,6 +4,7 @@ import {
   type HttpResponseBody,
   type LogLine,
   parseSampleValue,
+  seriesName,
   type TableColumn,
   type TimeseriesBody,
 } from "@databook/wire";
@@ -14,21 +15,7 @@ export type PluginOutput = { contentType: string; body: string; warnings: string
 /** Formats a number as a Prometheus-style sample string (`NaN`, `+Inf`, `-Inf`, `-0` kept). */
 export const sampleValue = formatSampleValue;
 
-export { parseSampleValue };
-
-/**
- * A series' display name as Prometheus shows it: `metric{a="b", c="d"}` with labels sorted by
- * name and values quoted (`"` and `\` escaped); `{}` for a series without labels.
- */
-export function seriesName(labels: Record<string, string>): string {
-  const name = labels.__name__ ?? "";
-  const rest = Object.keys(labels)
-    .filter((k) => k !== "__name__")
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(labels[k])}`);
-  if (name && rest.length === 0) return name;
-  return `${name}{${rest.join(", ")}}`;
-}
+export { parseSampleValue, seriesName };
 
 /** `application/vnd.databook.timeseries+json` (series with labels and points). */
 export function timeseriesOutput(body: TimeseriesBody, warnings: string[] = []): PluginOutput {

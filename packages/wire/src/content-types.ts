@@ -72,6 +72,21 @@ export type HttpResponseBody = {
 };
 
 /**
+ * A series' display name as Prometheus shows it: `metric{a="b", c="d"}` with labels sorted by
+ * name and values quoted (`"` and `\` escaped); the bare metric name when it has no other labels;
+ * `{}` for a series without labels. Label names in `omit` are left out (`__name__` too).
+ */
+export function seriesName(labels: Record<string, string>, omit: Record<string, string> = {}): string {
+  const name = "__name__" in omit ? "" : (labels.__name__ ?? "");
+  const rest = Object.keys(labels)
+    .filter((k) => k !== "__name__" && !(k in omit))
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`);
+  if (name && rest.length === 0) return name;
+  return `${name}{${rest.join(", ")}}`;
+}
+
+/**
  * Formats a number as a sample-value string the way the Prometheus HTTP API writes them, keeping
  * the values JSON cannot carry distinct: `NaN`, `+Inf`, `-Inf`, `-0`.
  */

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { resolve } from "node:path";
-import { CellSyntaxError, resolveTimeRange } from "@databook/cell-syntax";
+import { CellSyntaxError, DISPLAY_KEYS, RESERVED_KEYS, resolveTimeRange } from "@databook/cell-syntax";
 import { createPluginHost } from "@databook/plugin-host";
 import { ERROR_TITLES } from "@databook/wire";
 import { describeError, pluginsDirProblem } from "./common.ts";
@@ -61,10 +61,11 @@ export async function run(argv: string[]): Promise<number> {
     const eq = o.indexOf("=");
     if (eq <= 0) return usageError(`--option ${o}: use --option key=value`);
     const key = o.slice(0, eq);
-    if (["plugin", "range", "start", "end", "step"].includes(key)) {
-      return usageError(
-        `--option ${key}=…: "${key}" is reserved; use --${key === "plugin" ? "<plugin> argument" : key} instead`,
-      );
+    if ((RESERVED_KEYS as readonly string[]).includes(key)) {
+      const instead = (DISPLAY_KEYS as readonly string[]).includes(key)
+        ? "it is a chart display key, not a plugin option (databook get draws no chart)"
+        : `use --${key === "plugin" ? "<plugin> argument" : key} instead`;
+      return usageError(`--option ${key}=…: "${key}" is reserved; ${instead}`);
     }
     options.push([key, o.slice(eq + 1)]);
   }

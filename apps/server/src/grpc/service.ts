@@ -1,5 +1,5 @@
-import type { ConnectRouter } from "@connectrpc/connect";
-import { RESERVED_KEYS } from "@databook/cell-syntax";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { DISPLAY_KEYS, RESERVED_KEYS } from "@databook/cell-syntax";
 import type { PluginHost } from "@databook/plugin-host";
 import { PluginService } from "../../gen/databook/v1/plugins_pb.js";
 import { publicPluginList } from "../plugin-list.ts";
@@ -33,7 +33,9 @@ export function pluginServiceRoutes(host: PluginHost | undefined) {
         if (reserved)
           throw toConnectError(
             "bad-input",
-            `option '${reserved.key}' is reserved; put the time range in time_range instead`,
+            (DISPLAY_KEYS as readonly string[]).includes(reserved.key)
+              ? `option '${reserved.key}' is reserved: it is a chart display key, not a plugin option`
+              : `option '${reserved.key}' is reserved; put the time range in time_range instead`,
           );
         let timeRange: { startMs: number; endMs: number; stepMs?: number } | undefined;
         if (req.timeRange) {

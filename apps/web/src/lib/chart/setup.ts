@@ -1,13 +1,17 @@
 /**
- * Loads chart.js (only the pieces the time-series renderer uses) on first need, so pages without
- * a chart never parse it and pages with one parse it off the path to the first usable editor.
- * Resolves with the registered Chart class; registering twice is harmless.
+ * Loads chart.js and @databook/chart-config on first need, so pages without a chart never parse
+ * them and pages with one parse them off the path to the first usable editor, and registers the
+ * chart.js pieces chart-config's configurations use. Registering twice is harmless.
+ * Resolves with the Chart class and the chart-config functions the page's chart calls.
  */
 export async function loadChart() {
-  const [{ Chart, LinearScale, LineController, LineElement, PointElement, TimeScale, Tooltip }] = await Promise.all([
-    import("chart.js"),
-    import("chartjs-adapter-date-fns"),
-  ]);
-  Chart.register(LineController, LineElement, PointElement, LinearScale, TimeScale, Tooltip);
-  return Chart;
+  const [chartjs, charts] = await Promise.all([import("chart.js"), import("@databook/chart-config")]);
+  return {
+    Chart: charts.registerChartJs(chartjs),
+    buildChartConfig: charts.buildChartConfig,
+    tooltipAt: charts.tooltipAt,
+  };
 }
+
+/** What {@link loadChart} resolves with. */
+export type ChartKit = Awaited<ReturnType<typeof loadChart>>;

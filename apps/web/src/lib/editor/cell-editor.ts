@@ -28,6 +28,8 @@ import {
   type ViewUpdate,
 } from "@codemirror/view";
 import { RESERVED_KEYS } from "@databook/cell-syntax";
+// The unit list only: the rest of chart-config loads with the first chart.
+import { UNITS } from "@databook/chart-config/units";
 import { tags } from "@lezer/highlight";
 import { PromQLExtension } from "@prometheus-io/codemirror-promql";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
@@ -69,6 +71,8 @@ const RESERVED_HELP: Record<string, string> = {
   start: "range start: RFC 3339, ms since epoch, or now-1h",
   end: "range end: RFC 3339, ms since epoch, or now",
   step: "resolution of the range, e.g. 30s",
+  unit: "the chart's unit, e.g. bytes, seconds, percent (inferred from the metric name when unset)",
+  legend: 'legend template, e.g. "{{code}} on {{instance}}" (a missing label is empty)',
 };
 
 /** True when every line from the first to `lineNo` (1-based) is a header line. */
@@ -78,8 +82,9 @@ export function inHeader(state: EditorState, lineNo: number): boolean {
 }
 
 /**
- * Completion for header lines: after `@plugin=` the plugin names; after `@` the reserved keys and
- * the named plugin's options. Returns null outside the header.
+ * Completion for header lines: after `@plugin=` the plugin names; after `@unit=` the chart units
+ * (docs/charts.md); after `@` the reserved keys and the named plugin's options. Returns null
+ * outside the header.
  */
 export function headerCompletion(plugins: () => PluginInfo[]) {
   return (ctx: CompletionContext): CompletionResult | null => {
@@ -97,6 +102,20 @@ export function headerCompletion(plugins: () => PluginInfo[]) {
         from: ctx.pos - typed.length,
         options: plugins().map((p) => ({ label: p.name, type: "class", detail: p.version, info: p.description })),
         validFor: (text) => /^[\w.-]*$/.test(text) && !names.includes(text),
+      };
+    }
+    const unitValue = /(?:^|\s)@unit=([^\s"]*)$/.exec(before);
+    if (unitValue) {
+      const typed = unitValue[1] ?? "";
+      return {
+        from: ctx.pos - typed.length,
+        options: UNITS.map((u) => ({
+          label: u.id,
+          type: "constant",
+          detail: u.aliases.length ? u.aliases.join(", ") : undefined,
+          info: u.description,
+        })),
+        validFor: /^[^\s"]*$/,
       };
     }
     const key = /(?:^|\s)@([\w.-]*)$/.exec(before);
@@ -120,15 +139,16 @@ export function headerCompletion(plugins: () => PluginInfo[]) {
 }
 
 /**
- * Opens the plugin list right after `@plugin=` is typed (or completed): "=" is not a word
- * character, so completion would not start by itself there.
+ * Opens the plugin or unit list right after `@plugin=` or `@unit=` is typed (or completed): "="
+ * is not a word character, so completion would not start by itself there.
  */
 const completeAfterPluginKey = EditorView.updateListener.of((u) => {
   if (!u.docChanged || !u.transactions.some((t) => t.isUserEvent("input"))) return;
   const head = u.state.selection.main.head;
   const line = u.state.doc.lineAt(head);
   const before = line.text.slice(0, head - line.from);
-  if (/(?:^|\s)@plugin=$/.test(before) && inHeader(u.state, line.number)) queueMicrotask(() => startCompletion(u.view));
+  if (/(?:^|\s)@(plugin|unit)=$/.test(before) && inHeader(u.state, line.number))
+    queueMicrotask(() => startCompletion(u.view));
 });
 
 const headerLine = Decoration.line({ class: "cm-db-header" });

@@ -33,9 +33,25 @@ test("after @plugin= the server's plugins are offered", () => {
 test("after @ the reserved keys and the plugin's own options are offered, actions marked", () => {
   const r = complete("@plugin=alertmanager @");
   const labels = r?.options.map((o) => o.label) ?? [];
-  for (const k of ["plugin", "range", "start", "end", "step", "action"]) assert.ok(labels.includes(k), k);
+  for (const k of ["plugin", "range", "start", "end", "step", "unit", "legend", "action"])
+    assert.ok(labels.includes(k), k);
   assert.equal(r?.options.find((o) => o.label === "action")?.detail, "action (asks first)");
   assert.equal(r?.options.find((o) => o.label === "range")?.apply, "range=");
+});
+
+test("after @unit= the chart units are offered, with their aliases", () => {
+  const r = complete("@plugin=prometheus @unit=by");
+  assert.equal(r?.from, 25);
+  const labels = r?.options.map((o) => o.label) ?? [];
+  for (const u of ["bytes", "decbytes", "seconds", "percent", "percentunit", "reqps"]) assert.ok(labels.includes(u), u);
+  assert.equal(r?.options.find((o) => o.label === "bytes/s")?.detail, "Bps");
+  assert.equal(
+    r?.options.find((o) => o.label === "unit"),
+    undefined,
+    "values, not keys",
+  );
+  assert.equal(complete("@plugin=prometheus\nsum(x) @unit=by"), null, "not below the header");
+  assert.equal(complete("@plugin=prometheus\n@unit=by")?.from, 25, "on a second header line too");
 });
 
 test("nothing is offered below the header", () => {
