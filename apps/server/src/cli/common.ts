@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import Database from "better-sqlite3";
-import { DB_FILE } from "../db/open.ts";
+import { DB_FILE, openDatabase } from "../db/open.ts";
 
 /** Default data directory when `--data` is not given: `./data` under the working directory. */
 export const DEFAULT_DATA_DIR = "data";
@@ -55,4 +55,36 @@ export function pluginsDirProblem(dir: string): string | undefined {
     return `--plugins ${dir} is one plugin's own folder; give the folder that holds it: --plugins ${resolve(dir, "..")}`;
   }
   return undefined;
+}
+
+/**
+ * Runs a subcommand that writes the data folder (`databook users …`, `tokens …`): opens it
+ * (creating and migrating it when needed), runs `fn`, and prints what `fn` throws as one line —
+ * `databook <command> <sub>: message` — with the usage after a `{ kind: "usage" }` mistake.
+ * Returns `fn`'s exit code, 1 when the folder cannot be opened or `fn` failed, 2 for a usage
+ * mistake. Closes the database either way.
+ */
+export async function withDataFolder(
+  command: string,
+  sub: string,
+  usage: string,
+  dataDir: string | undefined,
+  fn: (db: Database.Database) => Promise<number>,
+): Promise<number> {
+  let db: Database.Database;
+  try {
+    db = openDatabase({ dataDir: dataDir ?? DEFAULT_DATA_DIR });
+  } catch (e) {
+    console.error(`databook ${command}: cannot open the data folder: ${describeError(e)}`);
+    return 1;
+  }
+  try {
+    return await fn(db);
+  } catch (e) {
+    const usageMistake = (e as { kind?: string }).kind === "usage";
+    console.error(`databook ${command} ${sub}: ${describeError(e)}${usageMistake ? `\n${usage}` : ""}`);
+    return usageMistake ? 2 : 1;
+  } finally {
+    db.close();
+  }
 }

@@ -4,13 +4,11 @@
  * connections at once. Every change goes to the audit log as `cli:<os user>`.
  */
 import { parseDuration } from "@databook/cell-syntax";
-import type Database from "better-sqlite3";
 import { createAudit } from "../audit.ts";
 import { createAccounts } from "../auth/accounts.ts";
 import { createTokens } from "../auth/tokens.ts";
-import { openDatabase } from "../db/open.ts";
 import { createToken, publicToken } from "../routes/tokens.ts";
-import { DEFAULT_DATA_DIR, describeError, parseFlags } from "./common.ts";
+import { parseFlags, withDataFolder } from "./common.ts";
 import { cliPrincipal } from "./users.ts";
 
 export const usage = `  tokens create --user USERNAME --name NAME --scopes read,run[,run-actions,alerts:ingest,admin] [--expires 90d] [--data DIR]
@@ -39,23 +37,17 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  let db: Database.Database;
-  try {
-    db = openDatabase({ dataDir: values.data ?? DEFAULT_DATA_DIR });
-  } catch (e) {
-    console.error(`databook tokens: cannot open the data folder: ${describeError(e)}`);
-    return 1;
-  }
-  const accounts = createAccounts(db);
-  const tokens = createTokens(db);
-  const audit = createAudit(db);
-  const services = { tokens, audit, accounts };
-  const owner = (username: string | undefined) => {
-    const a = username ? accounts.byUsername(username) : undefined;
-    if (!a) throw { kind: "usage", message: `--user names no account ('${username ?? ""}'; see: databook users list)` };
-    return a;
-  };
-  try {
+  return withDataFolder("tokens", sub, usage, values.data, async (db) => {
+    const accounts = createAccounts(db);
+    const tokens = createTokens(db);
+    const audit = createAudit(db);
+    const services = { tokens, audit, accounts };
+    const owner = (username: string | undefined) => {
+      const a = username ? accounts.byUsername(username) : undefined;
+      if (!a)
+        throw { kind: "usage", message: `--user names no account ('${username ?? ""}'; see: databook users list)` };
+      return a;
+    };
     switch (sub) {
       case "create": {
         const o = owner(values.user);
@@ -73,9 +65,7 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "list": {
-        const list = tokens
-          .list(values.user ? owner(values.user).id : undefined)
-          .map((t) => publicToken(services as never, t));
+        const list = tokens.list(values.user ? owner(values.user).id : undefined).map((t) => publicToken(services, t));
         if (values.json) console.log(JSON.stringify(list, null, 2));
         else
           for (const t of list)
@@ -97,11 +87,5 @@ export async function run(argv: string[]): Promise<number> {
         console.error(`databook tokens: unknown subcommand '${sub}'\n${usage}`);
         return 2;
     }
-  } catch (e) {
-    const usageMistake = (e as { kind?: string }).kind === "usage";
-    console.error(`databook tokens ${sub}: ${describeError(e)}${usageMistake ? `\n${usage}` : ""}`);
-    return usageMistake ? 2 : 1;
-  } finally {
-    db.close();
-  }
+  });
 }

@@ -7,17 +7,15 @@
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import type { Principal } from "@databook/wire";
-import type Database from "better-sqlite3";
 import { createAudit } from "../audit.ts";
 import { type Account, type Accounts, createAccounts } from "../auth/accounts.ts";
 import { createGrants } from "../auth/grants.ts";
 import { newSecret } from "../auth/secrets.ts";
 import { createSessions, DEFAULT_SESSION_LIFETIMES } from "../auth/sessions.ts";
 import { createShareLinks } from "../auth/share-links.ts";
-import { openDatabase } from "../db/open.ts";
 import { createLogStore } from "../log/store.ts";
 import { createSharing } from "../notebooks/sharing.ts";
-import { DEFAULT_DATA_DIR, describeError, parseFlags } from "./common.ts";
+import { parseFlags, withDataFolder } from "./common.ts";
 
 export const usage = `  users add USERNAME [--name "Display Name"] [--admin] [--password-stdin] [--data DIR]
   users list [--json] [--data DIR]
@@ -112,27 +110,20 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  let db: Database.Database;
-  try {
-    db = openDatabase({ dataDir: values.data ?? DEFAULT_DATA_DIR });
-  } catch (e) {
-    console.error(`databook users: cannot open the data folder: ${describeError(e)}`);
-    return 1;
-  }
-  const accounts = createAccounts(db);
-  const sessions = createSessions(db, DEFAULT_SESSION_LIFETIMES);
-  const log = createLogStore(db);
-  const sharing = createSharing({
-    db,
-    accounts,
-    grants: createGrants(db),
-    shareLinks: createShareLinks(db),
-    appendLog: (e) => log.append(e),
-    onAccessChanged: () => {},
-  });
-  const me = cliPrincipal();
-  const audit = createAudit(db);
-  try {
+  return withDataFolder("users", sub, usage, values.data, async (db) => {
+    const accounts = createAccounts(db);
+    const sessions = createSessions(db, DEFAULT_SESSION_LIFETIMES);
+    const log = createLogStore(db);
+    const sharing = createSharing({
+      db,
+      accounts,
+      grants: createGrants(db),
+      shareLinks: createShareLinks(db),
+      appendLog: (e) => log.append(e),
+      onAccessChanged: () => {},
+    });
+    const me = cliPrincipal();
+    const audit = createAudit(db);
     switch (sub) {
       case "add": {
         const [username] = positionals;
@@ -222,11 +213,5 @@ export async function run(argv: string[]): Promise<number> {
         console.error(`databook users: unknown subcommand '${sub}'\n${usage}`);
         return 2;
     }
-  } catch (e) {
-    const usageMistake = (e as { kind?: string }).kind === "usage";
-    console.error(`databook users ${sub}: ${describeError(e)}${usageMistake ? `\n${usage}` : ""}`);
-    return usageMistake ? 2 : 1;
-  } finally {
-    db.close();
-  }
+  });
 }

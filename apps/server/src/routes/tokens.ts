@@ -7,7 +7,7 @@ import type { ApiToken } from "../auth/tokens.ts";
 import { httpError } from "../http-errors.ts";
 
 /** A token as its owner and admins see it (never its secret or hash). */
-export function publicToken(s: Services, t: ApiToken) {
+export function publicToken(s: Pick<Services, "tokens" | "accounts">, t: ApiToken) {
   return { ...t, live: s.tokens.isLive(t), owner: s.accounts.get(t.ownerId)?.displayName ?? t.ownerId };
 }
 
