@@ -1,0 +1,75 @@
+/**
+ * What the page knows from the record channel (docs/ydoc-schema.md): every run of the notebook and
+ * its state, as the server publishes them on the co-editing socket (y-websocket messages of type
+ * RECORD_MESSAGE). The page shows a run only from here — never from the co-edited doc, which any
+ * editor can write — so it cannot show a run the incident log does not hold.
+ */
+import {
+  type NotebookState,
+  RECORD_MESSAGE,
+  type RecordMessage,
+  type RunRecord,
+} from "@databook/wire";
+import * as decoding from "lib0/decoding";
+import type { WebsocketProvider } from "y-websocket";
+
+export class NotebookRecord {
+  /** Every run the server published, by id. */
+  runs = $state.raw<ReadonlyMap<string, RunRecord>>(new Map());
+  /** The notebook's state (archived…), from the server. */
+  state = $state.raw<NotebookState>({ archived: false });
+  /** True once the first snapshot arrived (until then, runs are unknown rather than none). */
+  received = $state(false);
+  /** Bumped on every message: the timeline refetches on it. */
+  version = $state(0);
+
+  /** The latest run of each cell (by queue time). */
+  latestByCell = $derived.by(() => {
+    const out = new Map<string, RunRecord>();
+    for (const r of this.runs.values()) {
+      const cur = out.get(r.cellId);
+      if (!cur || r.queuedAtMs >= cur.queuedAtMs) out.set(r.cellId, r);
+    }
+    return out;
+  });
+
+  /** Applies one record-channel message: a snapshot replaces everything, the others merge. */
+  apply(m: RecordMessage): void {
+    if (m.t === "snapshot") {
+      this.runs = new Map(m.runs.map((r) => [r.id, r]));
+      this.state = m.state;
+      this.received = true;
+    } else if (m.t === "run") {
+      const next = new Map(this.runs);
+      const cur = next.get(m.run.id);
+      // a progress message carries no output: keep the body a finished run already delivered
+      next.set(m.run.id, cur?.output !== undefined && m.run.output === undefined ? { ...m.run, output: cur.output } : m.run);
+      this.runs = next;
+    } else {
+      this.state = m.state;
+    }
+    this.version++;
+  }
+
+  /** A cell's runs, newest first. */
+  runsOf(cellId: string): RunRecord[] {
+    return [...this.runs.values()].filter((r) => r.cellId === cellId).sort((a, b) => b.queuedAtMs - a.queuedAtMs);
+  }
+
+  /**
+   * Listens on `provider`'s socket for record-channel messages. A message that does not parse is
+   * reported to `onBad` and dropped (the next snapshot, at the latest on reconnect, brings the truth).
+   */
+  attach(provider: WebsocketProvider, onBad: (reason: string) => void): void {
+    (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = (
+      _encoder: unknown,
+      decoder: decoding.Decoder,
+    ) => {
+      try {
+        this.apply(JSON.parse(decoding.readVarString(decoder)) as RecordMessage);
+      } catch (e) {
+        onBad(`a record message could not be read: ${(e as Error).message}`);
+      }
+    };
+  }
+}
