@@ -18,6 +18,8 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { type AppOptions, createApp, type Services } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
+import { makeExport } from "../src/export/make.ts";
+import { exportSources } from "../src/routes/exports.ts";
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = "databook-test-"): { dir: string; cleanup: () => void } {
@@ -354,4 +356,11 @@ export function rawSocket(url: string, headers: Record<string, string> = {}) {
   );
   ws.on("error", () => {});
   return { ws, closed, opened, refused };
+}
+
+/** The Markdown postmortem of a notebook of an in-process server, as `GET …/export.md` answers it. */
+export async function exportMarkdown(s: Services, notebookId: string): Promise<string> {
+  const files = await makeExport(exportSources(s), notebookId, { format: "md", nowMs: s.now() });
+  if (!files) throw new Error(`notebook ${notebookId} has no log entries`);
+  return files[0]!.text;
 }

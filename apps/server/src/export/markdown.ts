@@ -6,29 +6,11 @@ import {
   type LogsBody,
   parseSampleValue,
   type TableBody,
-  type TimelineEntry,
-  type TimeRangeSetting,
   type TimeseriesBody,
 } from "@databook/wire";
-import type { Database } from "better-sqlite3";
-import { readStoredDoc } from "./collab/docs.ts";
-import { cellsSnapshot, titleOf } from "./collab/schema.ts";
-import { actorOf, createLogStore } from "./log/store.ts";
-import { runsFromLog } from "./record/from-log.ts";
-import { buildTimeline } from "./timeline.ts";
-
-/** Everything the postmortem export is made from. */
-export type ExportInput = {
-  notebook: { id: string; title: string; timeRange: TimeRangeSetting; createdAtMs: number; archived: boolean };
-  participants: string[];
-  headHash: string;
-  timeline: TimelineEntry[];
-  cells: { id: string; kind: string; source: string; run?: { id: string; status: string } }[];
-  /** The recorded output of a run (from the incident log), or undefined when it has none. */
-  outputOf: (runId: string) => { contentType: string; body: string } | undefined;
-};
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+import { describeEntry, describeRun, iso, verificationLines } from "./describe.ts";
+import type { ExportModel } from "./model.ts";
+import { createRenderedWriter, type Rendered } from "./regions.ts";
 
 /** A fenced code block whose fence is longer than any backtick run inside `text`. */
 export function codeBlock(text: string, lang = ""): string {
@@ -42,6 +24,9 @@ const cell = (v: unknown) =>
   (v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v))
     .replace(/\|/g, "\\|")
     .replace(/\r?\n/g, " ");
+
+/** One Markdown table row. */
+export const mdRow = (cells: unknown[]): string => `| ${cells.map(cell).join(" | ")} |`;
 
 /** A Markdown table from a header row and body rows. */
 export function mdTable(header: string[], rows: unknown[][]): string {
@@ -58,7 +43,12 @@ export function mdTable(header: string[], rows: unknown[][]): string {
  */
 export function summariseTimeseries(body: TimeseriesBody): string {
   if (!body.series?.length) return "_No data._";
-  const rows = body.series.map((s) => {
+  return mdTable(["series", "points", "min", "max", "last"], summaryRows(body));
+}
+
+/** The rows of {@link summariseTimeseries}: series name, points, min, max, last (value strings). */
+export function summaryRows(body: TimeseriesBody): unknown[][] {
+  return body.series.map((s) => {
     const pts = s.points ?? [];
     let min: [number, string] | undefined;
     let max: [number, string] | undefined;
@@ -70,7 +60,6 @@ export function summariseTimeseries(body: TimeseriesBody): string {
     }
     return [s.name, pts.length, min?.[1] ?? "", max?.[1] ?? "", pts.at(-1)?.[1] ?? ""];
   });
-  return mdTable(["series", "points", "min", "max", "last"], rows);
 }
 
 /**
@@ -119,114 +108,92 @@ export function renderOutput(contentType: string, body: string): string {
   }
 }
 
-/** A duration for people: whole ms from 10 ms up, one decimal below (the log keeps the exact value). */
-export function formatMs(ms: number): string {
-  return `${ms >= 10 ? Math.round(ms) : Math.round(ms * 10) / 10} ms`;
-}
-
-/** The Markdown postmortem: title, time range, participants, head hash, timeline, cells with outputs. */
-export function renderExport(x: ExportInput): string {
-  const out: string[] = [];
-  // a title is one line here, whatever was typed: a line break would start new Markdown blocks
-  out.push(`# ${x.notebook.title.replace(/\s+/g, " ").trim()}`, "");
-  out.push(`- **Notebook:** \`${x.notebook.id}\`${x.notebook.archived ? " (archived)" : ""}`);
-  out.push(`- **Created:** ${iso(x.notebook.createdAtMs)}`);
-  out.push(`- **Time range:** ${formatTimeRangeSetting(x.notebook.timeRange)}`);
-  out.push(`- **Participants:** ${x.participants.length ? x.participants.join(", ") : "none"}`);
-  out.push(
-    `- **Incident-log head:** \`${x.headHash}\` (check with \`databook log verify --notebook ${x.notebook.id} --head ${x.headHash}\`)`,
-    "",
-  );
-  out.push("## Timeline", "");
-  const rows = x.timeline.map((e) => {
-    let what: string = e.type;
-    if (e.type === "run.started")
-      what = `${e.plugin ? `ran ${e.plugin}` : "ran a cell whose header did not parse"}${e.action ? " ⚠ action" : ""}: ${(e.input ?? "").split("\n")[0]!.slice(0, 80)}`;
-    else if (e.type === "run.finished")
-      what =
-        e.outcome === "done"
-          ? `run finished (${e.contentType ?? ""})`
-          : `run failed: ${e.errorKind}: ${e.errorMessage ?? ""}`;
-    else if (e.type === "notebook.created") what = `created “${e.title ?? ""}”`;
-    else if (e.type === "notebook.renamed") what = `renamed “${String(e.from)}” → “${String(e.to)}”`;
-    else if (e.type === "notebook.time-range-changed") what = "changed the time range";
-    else if (e.type === "notebook.archived") what = "archived the notebook";
-    else if (e.type === "notebook.unarchived") what = "unarchived the notebook";
-    const who = e.actorVerified ? e.actor : `${e.actor} (unverified name)`;
-    return [iso(e.atMs), who, what, e.cellId ?? "", e.durationMs === undefined ? "" : formatMs(e.durationMs)];
+/**
+ * The Markdown postmortem of an export model: title, notebook facts, key events, timeline, every
+ * cell with its chosen runs (time series as min/max/last tables), and the verification block.
+ * Deterministic: the same model gives the same text (a verifier re-renders to compare).
+ */
+export function renderMarkdown(m: ExportModel): Rendered {
+  const w = createRenderedWriter();
+  const line = (...t: string[]) => w.add(...t, "\n");
+  w.region(`the title, window and participants (from entries 1..${m.checkpoint.size})`, () => {
+    // a title is one line here, whatever was typed: a line break would start new Markdown blocks
+    line(`# ${m.title.replace(/\s+/g, " ").trim()}`);
+    line();
+    line(`- **Notebook:** \`${m.notebookId}\`${m.archived ? " (archived)" : ""}`);
+    if (m.window)
+      line(`- **Incident window:** ${iso(m.window.startMs)} – ${iso(m.window.endMs)} (first to last log entry)`);
+    if (m.timeRange) line(`- **Time range:** ${formatTimeRangeSetting(m.timeRange)}`);
+    line(`- **Participants:** ${m.participants.length ? m.participants.join(", ") : "none"}`);
+    line(`- **Runs shown:** ${m.runs}`);
   });
-  out.push(rows.length ? mdTable(["time (UTC)", "who", "what", "cell", "duration"], rows) : "_Nothing recorded._", "");
-  out.push("## Cells", "");
-  x.cells.forEach((c, i) => {
-    const isQuery = /^@plugin=/m.test(c.source) || c.kind === "query";
-    if (!isQuery) {
-      out.push(c.source.trim() || "_(empty markdown cell)_", "");
+  line();
+  w.region("the key events", () => {
+    line("## Key events");
+    line();
+    if (m.keyEvents.length === 0) line("_No key events marked._");
+    for (const k of m.keyEvents) line(`- ${iso(k.atMs)} ${k.label}${k.actor ? ` (${k.actor})` : ""}`);
+  });
+  line();
+  line("## Timeline");
+  line();
+  if (m.timeline.length === 0) line("_Nothing recorded._");
+  else {
+    line(mdTable(["seq", "time (UTC)", "who", "what", "cell", "duration"], []));
+    for (const e of m.timeline) {
+      const d = describeEntry(e);
+      w.region(`entry seq ${e.seq}`, () =>
+        line(mdRow([e.seq, iso(e.atMs), d.who, d.what, e.cellId ?? "", d.duration])),
+      );
+    }
+  }
+  line();
+  line("## Cells");
+  line();
+  m.cells.forEach((c, i) => {
+    if (c.kind === "markdown") {
+      w.region(`markdown cell ${c.id} (its text is not in the log: not proved)`, () => {
+        line(c.source.trim() || "_(empty markdown cell)_");
+      });
+      line();
       return;
     }
-    out.push(`### Cell ${i + 1} \`${c.id}\``, "", codeBlock(c.source), "");
-    const rec = c.run && x.outputOf(c.run.id);
-    const fin = c.run && x.timeline.find((e) => e.type === "run.finished" && e.runId === c.run!.id);
-    if (rec)
-      out.push(`Output (run \`${c.run!.id}\`, ${rec.contentType}):`, "", renderOutput(rec.contentType, rec.body), "");
-    else if (fin?.outcome === "failed")
-      out.push(`Run \`${c.run!.id}\` failed: **${fin.errorKind}**: ${fin.errorMessage ?? ""}`, "");
-    else out.push("_Not run._", "");
+    w.region(`the text of cell ${c.id} (not in the log: not proved)`, () => {
+      line(`### Cell ${i + 1} \`${c.id}\``);
+      line();
+      line(codeBlock(c.source));
+    });
+    line();
+    if (c.runs.length === 0) line("_No run shown._", "\n");
+    for (const r of c.runs) {
+      const seq = r.finishedSeq ?? r.startedSeq;
+      w.region(`entry seq ${seq} (run ${r.run.id} of cell ${c.id})`, () => {
+        const d = describeRun(r);
+        line(`**Run \`${r.run.id}\`** — ${d.summary}`);
+        line();
+        if (r.run.source !== undefined && r.run.source !== c.source) {
+          line("Source that ran:");
+          line();
+          line(codeBlock(r.run.source));
+          line();
+        }
+        if (r.output?.body !== undefined) {
+          line(`Output (${r.output.contentType}):`);
+          line();
+          line(renderOutput(r.output.contentType, r.output.body));
+        } else if (r.output) line(`_Output ${r.output.sha256} (${r.output.contentType}) is not in this export._`);
+        else if (r.run.error) line(`Failed: **${r.run.error.kind}**: ${r.run.error.message}`);
+        else line("_No output._");
+        line();
+      });
+    }
   });
-  return `${out.join("\n").trimEnd()}\n`;
-}
-
-/**
- * The postmortem Markdown of notebook `id`, read from the database (every update of a live
- * document is stored, so this is current). Undefined when there is no such notebook.
- */
-export function exportNotebook(db: Database, id: string): string | undefined {
-  const row = db.prepare("SELECT * FROM notebooks WHERE id = ?").get(id) as
-    | { id: string; title: string; time_range: string; created_at_ms: number; archived_at_ms: number | null }
-    | undefined;
-  if (!row) return undefined;
-  const log = createLogStore(db);
-  const entries = log.entries(id);
-  const doc = readStoredDoc(db, id);
-  // each cell's latest run, from the log (the doc holds no runs)
-  const latest = new Map<string, { id: string; status: string; queuedAtMs: number }>();
-  for (const r of runsFromLog(entries).values()) {
-    const cur = latest.get(r.cellId);
-    if (!cur || r.queuedAtMs >= cur.queuedAtMs)
-      latest.set(r.cellId, { id: r.id, status: r.status, queuedAtMs: r.queuedAtMs });
-  }
-  const cells = (doc ? cellsSnapshot(doc) : []).map((c) => {
-    const run = latest.get(c.id);
-    return run ? { ...c, run: { id: run.id, status: run.status } } : c;
+  w.region("the verification block (from the checkpoint)", () => {
+    line("## Verification");
+    line();
+    for (const l of verificationLines(m, "md")) line(l);
+    line();
+    line(codeBlock(m.checkpoint.note));
   });
-  const title = (doc && titleOf(doc)) || row.title;
-  doc?.destroy();
-  const participants = [
-    ...new Set(
-      entries
-        .map(actorOf)
-        .filter((a) => a.kind !== "system" && a.kind !== "share-link" && a.name !== "system")
-        .map((a) => (a.verified ? a.name : `${a.name} (unverified name)`)),
-    ),
-  ];
-  return renderExport({
-    notebook: {
-      id,
-      title,
-      timeRange: JSON.parse(row.time_range) as TimeRangeSetting,
-      createdAtMs: row.created_at_ms,
-      archived: row.archived_at_ms !== null,
-    },
-    participants,
-    headHash: log.head(id),
-    timeline: buildTimeline(entries),
-    cells,
-    outputOf: (runId) => {
-      const fin = entries.find((e) => e.runId === runId && e.type === "run.finished");
-      const h = fin?.data.outputHash;
-      const blob = typeof h === "string" ? log.getBlob(h) : undefined;
-      // the content type the log entry (hashed) recorded, not the blobs row's (covered by no hash)
-      const contentType = typeof fin?.data.contentType === "string" ? fin.data.contentType : blob?.contentType;
-      return blob && contentType ? { contentType, body: blob.body } : undefined;
-    },
-  });
+  return w.done();
 }
