@@ -77,13 +77,16 @@ export async function signIn(url: string, username: string, password: string): P
 }
 
 /**
- * Runs the real `databook` command (`databook users add …`, `tokens …`) against `dataDir`;
- * resolves with its exit code and output.
+ * Runs the real `databook` command (`databook users add …`, `tokens …`), with `env` added to the
+ * environment; resolves with its exit code and output.
  */
-export async function databook(args: string[], input?: string) {
+export async function databook(args: string[], input?: string, env: Record<string, string> = {}) {
   const { spawn } = await import("node:child_process");
   const bin = new URL("../bin/databook.js", import.meta.url).pathname;
-  const p = spawn(process.execPath, [bin, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const p = spawn(process.execPath, [bin, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "";
   let stderr = "";
   p.stdout.on("data", (d) => (stdout += d));
