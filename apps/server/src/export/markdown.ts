@@ -19,10 +19,14 @@ export function codeBlock(text: string, lang = ""): string {
   return `${fence}${lang}\n${text.replace(/\n$/, "")}\n${fence}`;
 }
 
-/** One Markdown table cell: pipes escaped, line breaks as spaces. */
+/**
+ * One Markdown table cell: pipes escaped, line breaks as spaces, `<` as `&lt;` so a viewer that
+ * renders HTML in Markdown shows a data source's text instead of running it.
+ */
 const cell = (v: unknown) =>
   (v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v))
     .replace(/\|/g, "\\|")
+    .replace(/</g, "&lt;")
     .replace(/\r?\n/g, " ");
 
 /** One Markdown table row. */
@@ -118,7 +122,7 @@ export function renderMarkdown(m: ExportModel): Rendered {
   const line = (...t: string[]) => w.add(...t, "\n");
   w.region(`the title, window and participants (from entries 1..${m.checkpoint.size})`, () => {
     // a title is one line here, whatever was typed: a line break would start new Markdown blocks
-    line(`# ${m.title.replace(/\s+/g, " ").trim()}`);
+    line(`# ${m.title.replace(/\s+/g, " ").trim().replace(/</g, "&lt;")}`);
     line();
     line(`- **Notebook:** \`${m.notebookId}\`${m.archived ? " (archived)" : ""}`);
     if (m.window)
