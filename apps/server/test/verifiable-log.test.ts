@@ -352,7 +352,11 @@ describe("the verifiable log", () => {
     ]);
     assert.equal(swapped.code, 1);
     assert.match(swapped.stderr, /larger than the newer one/);
-    const rewritten = tampered((db) => rehash(db, (e) => e.seq === 1 && (e.data = { ...e.data, title: "other" })));
+    const rewritten = tampered((db) =>
+      rehash(db, (e) => {
+        if (e.seq === 1) e.data = { ...e.data, title: "other" };
+      }),
+    );
     const bad = await databook([
       "log",
       "consistency",

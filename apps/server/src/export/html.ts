@@ -219,6 +219,7 @@ export function renderHtml(doc: ExportDocument, m: ExportModel, charts: Readonly
     if (m.timeRange) fact("Time range", escapeHtml(formatTimeRangeSetting(m.timeRange)));
     fact("Participants", m.participants.length ? escapeHtml(m.participants.join(", ")) : "none");
     fact("Runs shown", escapeHtml(m.runs));
+    fact("Incident-log head", `<code>${m.headHash}</code>`);
     fact("Exported", iso(m.exportedAtMs));
     w.add("</dl></header>\n");
   });

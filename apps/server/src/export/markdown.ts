@@ -130,6 +130,7 @@ export function renderMarkdown(m: ExportModel): Rendered {
     if (m.timeRange) line(`- **Time range:** ${formatTimeRangeSetting(m.timeRange)}`);
     line(`- **Participants:** ${m.participants.length ? m.participants.join(", ") : "none"}`);
     line(`- **Runs shown:** ${m.runs}`);
+    line(`- **Incident-log head:** \`${m.headHash}\``);
   });
   line();
   w.region("the key events", () => {

@@ -34,6 +34,8 @@ export type ExportModel = {
   /** From the first to the last entry the export covers (ms). */
   window?: { startMs: number; endMs: number };
   participants: string[];
+  /** The hash of the last entry the export covers (`databook log verify --head`). */
+  headHash: string;
   timeline: TimelineEntry[];
   keyEvents: KeyEvent[];
   cells: ExportModelCell[];
@@ -133,6 +135,7 @@ export function exportModel(d: ExportDocument): ExportModel {
     ...(first?.type === "notebook.created" ? { createdAtMs: first.atMs } : {}),
     ...(first && last ? { window: { startMs: first.atMs, endMs: last.atMs } } : {}),
     participants: participantsOf(entries),
+    headHash: last?.hash ?? "0".repeat(64),
     timeline,
     keyEvents,
     cells,
