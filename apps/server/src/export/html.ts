@@ -122,7 +122,7 @@ function output(w: RenderedWriter, r: ExportRun, chartPng: ChartPng | undefined,
   if (!o) {
     w.add(
       r.run.error
-        ? `<p>Failed: <strong>${escapeHtml(r.run.error.kind)}</strong>: ${escapeHtml(r.run.error.message)}</p>\n`
+        ? `<p>Run failed: <strong>${escapeHtml(r.run.error.kind)}</strong>: ${escapeHtml(r.run.error.message)}</p>\n`
         : "<p><em>No output.</em></p>\n",
     );
     return;

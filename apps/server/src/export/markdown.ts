@@ -187,7 +187,7 @@ export function renderMarkdown(m: ExportModel): Rendered {
           line();
           line(renderOutput(r.output.contentType, r.output.body));
         } else if (r.output) line(`_Output ${r.output.sha256} (${r.output.contentType}) is not in this export._`);
-        else if (r.run.error) line(`Failed: **${r.run.error.kind}**: ${r.run.error.message}`);
+        else if (r.run.error) line(`Run failed: **${r.run.error.kind}**: ${r.run.error.message}`);
         else line("_No output._");
         line();
       });
