@@ -1,4 +1,5 @@
 import type { PluginHost } from "@databook/plugin-host";
+import { generateSigningKey, type SigningKey } from "@databook/tlog";
 import fastifyRateLimit from "@fastify/rate-limit";
 import fastifyWebsocket from "@fastify/websocket";
 import type { Database } from "better-sqlite3";
@@ -21,6 +22,8 @@ import { cellsSnapshot } from "./collab/schema.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
 import { jsonObjectBodies } from "./json-bodies.ts";
+import { createCheckpointWriter } from "./log/checkpoint-writer.ts";
+import { dataDirOf, loadSigningKey } from "./log/signing-key.ts";
 import { createLogStore, type NewLogEntry } from "./log/store.ts";
 import { redactedRequest } from "./log-redaction.ts";
 import { createMetrics } from "./metrics.ts";
@@ -29,8 +32,10 @@ import { createNotebookStore } from "./notebooks/store.ts";
 import { createRecordChannel } from "./record/channel.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { collabRoutes } from "./routes/collab.ts";
 import { connectRoutes } from "./routes/connect.ts";
+import { exportRoutes } from "./routes/exports.ts";
 import { notebookRoutes } from "./routes/notebooks.ts";
 import { oidcRoutes } from "./routes/oidc.ts";
 import { opsRoutes } from "./routes/ops.ts";
@@ -66,6 +71,13 @@ export type AppOptions = {
   trustProxy?: FastifyServerOptions["trustProxy"];
   /** How often to look for database writes by another process (the CLI), ms. Default 200. */
   foreignWritePollMs?: number;
+  /**
+   * The key checkpoints are signed with (docs/incident-log.md, "The signing key"); default: the
+   * one beside the database file (`<data>/signing-key`, created when missing).
+   */
+  signingKey?: SigningKey;
+  /** How long after an append its notebook's checkpoint is signed, ms (default 1000). */
+  checkpointDelayMs?: number;
   nowMs?: () => number;
 };
 
@@ -80,9 +92,21 @@ function createServices(opts: AppOptions) {
   const settings = opts.auth ?? authSettingsFromEnv({});
   const metrics = createMetrics();
   const log = createLogStore(db);
+  // origins name the public host; without DATABOOK_PUBLIC_URL, the address the app listens on
+  let listenHost: () => string | undefined = () => undefined;
+  const checkpoints = createCheckpointWriter({
+    db,
+    key: opts.signingKey ?? defaultSigningKey(db),
+    host: () => settings.publicUrl?.host ?? listenHost(),
+    delayMs: opts.checkpointDelayMs,
+    onSigned: () => metrics.checkpointsSigned.inc(),
+    onFailure: () => metrics.checkpointFailures.inc(),
+  });
+  metrics.watchCheckpoints(() => checkpoints.backlog());
   const appendLog = (e: NewLogEntry) => {
     const r = log.append(e);
     metrics.logEntries.inc({ type: e.type });
+    checkpoints.noted(e.notebookId);
     return r;
   };
   const search = createSearchIndex(db);
@@ -205,6 +229,11 @@ function createServices(opts: AppOptions) {
     metrics,
     log,
     appendLog,
+    checkpoints,
+    /** Tells the checkpoint writer where the app listens (the origin's host without a public URL). */
+    useListenHost(fn: () => string | undefined): void {
+      listenHost = fn;
+    },
     search,
     docs,
     hooks,
@@ -234,6 +263,15 @@ function createServices(opts: AppOptions) {
   };
 }
 
+/**
+ * The signing key beside the database file (`<data>/signing-key`, created when missing); a
+ * throwaway key for an in-memory database.
+ */
+function defaultSigningKey(db: Database): SigningKey {
+  if (db.memory || !db.name || db.name === ":memory:") return generateSigningKey("databook");
+  return loadSigningKey(dataDirOf(db.name), {}).key;
+}
+
 /** The services every route plugin is given (`{ services }`). */
 export type Services = ReturnType<typeof createServices>;
 
@@ -253,6 +291,11 @@ export async function createApp(opts: AppOptions) {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: opts.trustProxy ?? false,
     frameworkErrors: frameworkErrors(() => app),
+  });
+  s.useListenHost(() => {
+    const a = app.server.address();
+    if (!a || typeof a === "string") return undefined;
+    return a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   });
   s.hooks.onStoreError = (notebookId, e) =>
     app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
@@ -276,6 +319,8 @@ export async function createApp(opts: AppOptions) {
     oidcRoutes,
     notebookRoutes,
     runRoutes,
+    checkpointRoutes,
+    exportRoutes,
     sharingRoutes,
     searchRoutes,
     pluginRoutes,
@@ -289,8 +334,18 @@ export async function createApp(opts: AppOptions) {
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
   s.runs.recoverInterrupted();
-  // Accounts, roles and links changed by another process (the CLI) reach open connections too.
-  const foreign = watchForeignWrites(s.db, s.accessChanged, opts.foreignWritePollMs);
+  // Accounts, roles and links changed by another process (the CLI) reach open connections too,
+  // and entries it appended get signed.
+  const foreign = watchForeignWrites(
+    s.db,
+    () => {
+      s.accessChanged();
+      s.checkpoints.sweep();
+    },
+    opts.foreignWritePollMs,
+  );
+  // Trees not covered yet (backfilled by the upgrade, a new key or public host): once listening.
+  s.checkpoints.sweep();
 
   return {
     app,
@@ -310,6 +365,8 @@ export async function createApp(opts: AppOptions) {
         for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
       s.flushIndex();
       s.docs.unloadAll();
+      s.checkpoints.flush();
+      s.checkpoints.stop();
       await app.close();
     },
   };

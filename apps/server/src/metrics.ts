@@ -83,6 +83,35 @@ export function createMetrics() {
     labelNames: ["reason"],
     registers: [registry],
   });
+  // the checkpoint writer's lag, read at scrape time from whatever `watchCheckpoints` was given
+  let backlog: () => { entries: number; oldestMs?: number } = () => ({ entries: 0 });
+  new Gauge({
+    name: "databook_checkpoint_backlog_entries",
+    help: "Incident-log entries appended and not yet covered by a signed checkpoint",
+    registers: [registry],
+    collect() {
+      this.set(backlog().entries);
+    },
+  });
+  new Gauge({
+    name: "databook_checkpoint_lag_seconds",
+    help: "Age of the oldest incident-log entry not yet covered by a signed checkpoint (0 when none)",
+    registers: [registry],
+    collect() {
+      const oldest = backlog().oldestMs;
+      this.set(oldest === undefined ? 0 : Math.max(0, Date.now() - oldest) / 1000);
+    },
+  });
+  const checkpointsSigned = new Counter({
+    name: "databook_checkpoints_signed_total",
+    help: "Signed checkpoints of notebook logs written",
+    registers: [registry],
+  });
+  const checkpointFailures = new Counter({
+    name: "databook_checkpoint_failures_total",
+    help: "Checkpoints not signed: the log no longer extends its last checkpoint, or storing failed",
+    registers: [registry],
+  });
   connections.set({ role: "editor" }, 0);
   connections.set({ role: "viewer" }, 0);
   return {
@@ -100,6 +129,12 @@ export function createMetrics() {
     rateLimited,
     refused,
     revocations,
+    checkpointsSigned,
+    checkpointFailures,
+    /** Where the checkpoint gauges read the writer's backlog (entries, oldest entry's time in ms). */
+    watchCheckpoints(fn: () => { entries: number; oldestMs?: number }): void {
+      backlog = fn;
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { type AppOptions, createApp } from "./app.ts";
 import { authSettingsFromEnv } from "./auth/config.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
 import { addressContext } from "./grpc/auth.ts";
+import { loadSigningKey } from "./log/signing-key.ts";
 import { pluginServiceHandlers } from "./routes/connect.ts";
 
 /** The web app's static build inside the repository (apps/web/build), used when present. */
@@ -44,6 +45,8 @@ export type ServerOptions = {
 export async function startServer(opts: ServerOptions) {
   const env = opts.env ?? process.env;
   const auth = authSettingsFromEnv(env);
+  // before the database: a key that cannot be read stops the start with its reason
+  const signing = loadSigningKey(opts.dataDir, env);
   const db = openDatabase({ dataDir: opts.dataDir });
   const checkpoints = startBackgroundCheckpoints(db);
   let host: PluginHost | undefined;
@@ -67,6 +70,7 @@ export async function startServer(opts: ServerOptions) {
       logger: opts.logger,
       maxFrameBytes: opts.maxFrameBytes,
       auth,
+      signingKey: signing.key,
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
     });
     // the same routes and authorization as the web port's Connect routes
@@ -100,6 +104,8 @@ export async function startServer(opts: ServerOptions) {
       firstAdminUrl: firstAdmin ? `${auth.publicUrl?.origin ?? url}/auth/link/${firstAdmin}` : undefined,
       app: a,
       db,
+      /** The checkpoint signing key and where it was read from (or created). */
+      signing,
       /** Loaded, broken and still-loading plugins (empty without a plugins directory). */
       plugins: () => host?.list() ?? { plugins: [], broken: [], loading: [] },
       /** Resolves once every plugin folder is loaded or broken (at once without plugins). */

@@ -46,3 +46,19 @@ export function buildTimeline(entries: LogEntry[]): TimelineEntry[] {
     return out;
   });
 }
+
+/**
+ * A moment of the incident worth its own line in a postmortem (the incident started, was
+ * mitigated, resolved…). None are recorded yet: the people's view of the timeline (issue 12)
+ * will mark them.
+ */
+export type KeyEvent = { seq: number; atMs: number; label: string; actor?: string };
+
+/**
+ * The timeline as a postmortem shows it: every line of {@link buildTimeline} and the key events.
+ * The export (HTML, Markdown and their verification) reads the timeline only through this, so a
+ * change to the people's view reaches every export at once.
+ */
+export function exportTimeline(entries: LogEntry[]): { entries: TimelineEntry[]; keyEvents: KeyEvent[] } {
+  return { entries: buildTimeline(entries), keyEvents: [] };
+}

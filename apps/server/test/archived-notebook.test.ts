@@ -176,6 +176,7 @@ describe("unarchiving a notebook", () => {
       ],
     );
     assert.equal(verifyLog(s.db).ok, true);
+    await waitFor(() => s.services.checkpoints.backlog().entries === 0, "the checkpoint of the last entries");
     const cli = spawnSync(process.execPath, [BIN, "log", "verify", "--notebook", nb.id, "--data", dataDir], {
       encoding: "utf8",
     });

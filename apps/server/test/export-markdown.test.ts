@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CONTENT_TYPES } from "@databook/wire";
-import { codeBlock, renderExport, renderOutput } from "../src/export-md.ts";
+import { codeBlock, renderOutput } from "../src/export/markdown.ts";
 
 describe("Markdown export rendering", () => {
   it("summarises time series as min/max/last per series, keeping Prometheus value strings", () => {
@@ -96,105 +96,5 @@ describe("Markdown export rendering", () => {
     );
     assert.equal(renderOutput("application/x-unknown", "raw"), "```\nraw\n```");
     assert.equal(codeBlock("has ``` inside"), "````\nhas ``` inside\n````");
-  });
-
-  it("keeps a multi-line title on its heading line and names a run whose header did not parse", () => {
-    const md = renderExport({
-      notebook: {
-        id: "nb",
-        title: "API 502s\n## not a section",
-        timeRange: { kind: "relative", range: "1h" },
-        createdAtMs: 1764385200000,
-        archived: false,
-      },
-      participants: ["ana"],
-      headHash: "ab".repeat(32),
-      timeline: [
-        {
-          seq: 1,
-          type: "run.started",
-          atMs: 1764385200000,
-          actor: "ana",
-          cellId: "c1",
-          runId: "r1",
-          input: '@plugin=echo @comment="open\nhi',
-          action: false,
-          actorVerified: true,
-          hash: "h1",
-        },
-      ],
-      cells: [],
-      outputOf: () => undefined,
-    });
-    assert.ok(md.startsWith("# API 502s ## not a section\n"), md);
-    assert.doesNotMatch(md, /^## not a section/m);
-    assert.match(md, /ran a cell whose header did not parse: @plugin=echo @comment="open \|/);
-  });
-
-  it("puts title, range, participants, head hash, timeline and cells in order", () => {
-    const md = renderExport({
-      notebook: {
-        id: "nb",
-        title: "API 502s",
-        timeRange: { kind: "relative", range: "1h" },
-        createdAtMs: 1764385200000,
-        archived: false,
-      },
-      participants: ["ana", "bo"],
-      headHash: "ab".repeat(32),
-      timeline: [
-        {
-          seq: 1,
-          type: "run.started",
-          atMs: 1764385200000,
-          actor: "ana",
-          cellId: "c1",
-          runId: "r1",
-          plugin: "echo",
-          input: "hi",
-          action: false,
-          actorVerified: true,
-          hash: "h1",
-        },
-        {
-          seq: 2,
-          type: "run.finished",
-          atMs: 1764385200050,
-          actor: "ana",
-          cellId: "c1",
-          runId: "r1",
-          outcome: "done",
-          durationMs: 50,
-          contentType: "text/plain",
-          action: false,
-          actorVerified: true,
-          hash: "h2",
-        },
-      ],
-      cells: [
-        { id: "m", kind: "markdown", source: "Customers see 502s." },
-        { id: "c1", kind: "query", source: "@plugin=echo\nhi", run: { id: "r1", status: "done" } },
-      ],
-      outputOf: (id) => (id === "r1" ? { contentType: "text/plain", body: "hi" } : undefined),
-    });
-    const order = [
-      "# API 502s",
-      "last 1h",
-      "ana, bo",
-      "ab".repeat(32),
-      "## Timeline",
-      "ran echo: hi",
-      "50 ms",
-      "## Cells",
-      "Customers see 502s.",
-      "@plugin=echo",
-      "```\nhi\n```",
-    ];
-    let at = -1;
-    for (const part of order) {
-      const i = md.indexOf(part, at + 1);
-      assert.ok(i > at, `"${part}" after the previous part`);
-      at = i;
-    }
   });
 });

@@ -18,6 +18,8 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { type AppOptions, createApp, type Services } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
+import { makeExport } from "../src/export/make.ts";
+import { exportSources } from "../src/routes/exports.ts";
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = "databook-test-"): { dir: string; cleanup: () => void } {
@@ -75,13 +77,16 @@ export async function signIn(url: string, username: string, password: string): P
 }
 
 /**
- * Runs the real `databook` command (`databook users add …`, `tokens …`) against `dataDir`;
- * resolves with its exit code and output.
+ * Runs the real `databook` command (`databook users add …`, `tokens …`), with `env` added to the
+ * environment; resolves with its exit code and output.
  */
-export async function databook(args: string[], input?: string) {
+export async function databook(args: string[], input?: string, env: Record<string, string> = {}) {
   const { spawn } = await import("node:child_process");
   const bin = new URL("../bin/databook.js", import.meta.url).pathname;
-  const p = spawn(process.execPath, [bin, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const p = spawn(process.execPath, [bin, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "";
   let stderr = "";
   p.stdout.on("data", (d) => (stdout += d));
@@ -354,4 +359,11 @@ export function rawSocket(url: string, headers: Record<string, string> = {}) {
   );
   ws.on("error", () => {});
   return { ws, closed, opened, refused };
+}
+
+/** The Markdown postmortem of a notebook of an in-process server, as `GET …/export.md` answers it. */
+export async function exportMarkdown(s: Services, notebookId: string): Promise<string> {
+  const files = await makeExport(exportSources(s), notebookId, { format: "md", nowMs: s.now() });
+  if (!files) throw new Error(`notebook ${notebookId} has no log entries`);
+  return files[0]!.text;
 }

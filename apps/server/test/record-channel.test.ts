@@ -6,7 +6,6 @@ import { CLOSE_CODES, MAX_PRESENCE_BYTES, PROTOCOL_VERSION } from "@databook/wir
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as Y from "yjs";
-import { exportNotebook } from "../src/export-md.ts";
 import {
   addCell,
   addFixturePlugin,
@@ -15,6 +14,7 @@ import {
   cellText,
   type connectClient,
   databook,
+  exportMarkdown,
   pluginsDirWith,
   rawSocket,
   signIn,
@@ -90,7 +90,7 @@ describe("the record channel", () => {
     await viewer.synced;
     await waitFor(() => cellRun(viewer, "rate")?.output === "ERROR RATE 87%", "the viewer's view of the real run");
     const logBefore = s.log.entries(nb.id).map((e) => e.hash);
-    const exportBefore = exportNotebook(s.db, nb.id);
+    const exportBefore = await exportMarkdown(s.services, nb.id);
 
     const m = join(mal, nb.id);
     await m.synced;
@@ -144,7 +144,7 @@ describe("the record channel", () => {
       "no log entry was appended on the peer's behalf",
     );
     // the export shows the edited cell text (that is co-editing) but the recorded output
-    const exportAfter = exportNotebook(s.db, nb.id)!;
+    const exportAfter = await exportMarkdown(s.services, nb.id);
     assert.match(exportAfter, /ERROR RATE 87%/);
     assert.doesNotMatch(exportAfter, /no customer impact/);
     assert.equal(exportBefore?.includes("87%"), true);

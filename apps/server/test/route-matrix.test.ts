@@ -141,6 +141,21 @@ const ROWS: Row[] = [
     expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
   },
   {
+    route: "GET /api/notebooks/:id/export.html",
+    path: "/api/notebooks/{nb}/export.html",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/export",
+    path: "/api/notebooks/{nb}/export?format=md",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/checkpoint",
+    path: "/api/notebooks/{nb}/checkpoint",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
     route: "POST /api/notebooks/:id/cells/:cellId/run",
     path: "/api/notebooks/{nb}/cells/c1/run",
     body: {},

@@ -1,3 +1,4 @@
+import { encodeVerifierKey, verifierKeyOf } from "@databook/tlog";
 import { startServer } from "../server.ts";
 import { DEFAULT_DATA_DIR, describeError, parseFlags, pluginsDirProblem } from "./common.ts";
 
@@ -85,6 +86,15 @@ export async function run(argv: string[]): Promise<number> {
     `data: ${opts.dataDir}   plugins: ${opts.pluginsDir ?? "(none: pass --plugins DIR)"} (${plugins.length} loaded${broken.length ? `, ${broken.length} broken` : ""})`,
   );
   for (const b of broken) console.log(`  broken plugin ${b.dir}: ${b.reason}`);
+  const { signing } = server;
+  console.log(
+    `incident-log checkpoints signed by ${encodeVerifierKey(verifierKeyOf(signing.key))} (${signing.created ? "new key written to" : "key"} ${signing.file})`,
+  );
+  if (signing.insideDataDir)
+    console.log(
+      "  the signing key is inside the data folder: whoever holds the folder or a backup of it can sign; set DATABOOK_SIGNING_KEY_FILE to keep it elsewhere (docs/incident-log.md)",
+    );
+  if (signing.warning) console.error(`databook serve: ${signing.warning}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

@@ -1,6 +1,8 @@
+import { leafHash } from "@databook/tlog";
 import type { Principal } from "@databook/wire";
 import type { Database } from "better-sqlite3";
-import { canonicalJson, entryHash, GENESIS_HASH, type HashedEntry, sha256Hex } from "./canonical.ts";
+import { canonicalEntry, canonicalJson, GENESIS_HASH, type HashedEntry, sha256Hex } from "./canonical.ts";
+import { createTreeStore } from "./tree.ts";
 
 /** Kinds of incident-log entries (docs/incident-log.md lists each one's `data`). */
 export type LogEntryType =
@@ -78,9 +80,10 @@ export const AUDIT_CHAIN = "audit";
 
 /**
  * The incident log's SQL access (or, with `table = "audit_entries"`, the audit log's: the same
- * mechanism). `append` chains the new entry to the notebook's last one inside
- * one transaction (better-sqlite3 is synchronous, so appends never interleave within a process;
- * the transaction guards against a second process).
+ * chain, without a Merkle tree). `append` chains the new entry to the notebook's last one and, for
+ * the incident log, adds its leaf to the notebook's Merkle tree (`log_trees`), inside one
+ * transaction (better-sqlite3 is synchronous, so appends never interleave within a process; the
+ * transaction guards against a second process).
  */
 export function createLogStore(db: Database, table: ChainTable = "log_entries") {
   const last = db.prepare(`SELECT seq, hash FROM ${table} WHERE notebook_id = ? ORDER BY seq DESC LIMIT 1`);
@@ -92,8 +95,13 @@ export function createLogStore(db: Database, table: ChainTable = "log_entries") 
     WHERE s.type = 'run.started' AND (? IS NULL OR s.notebook_id = ?) AND NOT EXISTS (
       SELECT 1 FROM ${table} f WHERE f.notebook_id = s.notebook_id AND f.run_id = s.run_id AND f.type = 'run.finished')
     ORDER BY s.notebook_id, s.seq`);
-  const putBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?)");
-  const getBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ?");
+  // one row per (body, content type): the type a log entry records is checked against its row
+  const putBlob = db.prepare(
+    "INSERT INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+  );
+  const getBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ? ORDER BY content_type LIMIT 1");
+  const getTypedBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ? AND content_type = ?");
+  const tree = table === "log_entries" ? createTreeStore(db) : undefined;
 
   const appendTx = db.transaction((e: NewLogEntry): LogEntry => {
     const prev = last.get(e.notebookId) as { seq: number; hash: string } | undefined;
@@ -110,7 +118,9 @@ export function createLogStore(db: Database, table: ChainTable = "log_entries") 
       data: JSON.parse(canonicalJson(e.data)) as Record<string, unknown>,
       prevHash: prev?.hash ?? GENESIS_HASH,
     };
-    const hash = entryHash(hashed);
+    const canonical = canonicalEntry(hashed);
+    const hash = sha256Hex(canonical);
+    tree?.append(hashed.notebookId, hashed.seq, leafHash(canonical));
     insert.run(
       hashed.notebookId,
       hashed.seq,
@@ -148,18 +158,25 @@ export function createLogStore(db: Database, table: ChainTable = "log_entries") 
     },
     /** Hash of the notebook's newest entry (the head), or the genesis hash when it has none. */
     head: (notebookId: string): string => (last.get(notebookId) as { hash: string } | undefined)?.hash ?? GENESIS_HASH,
-    /** Stores a body once under its SHA-256; returns the hash. */
+    /** Stores a body once per content type under its SHA-256; returns the hash. */
     putBlob: (body: string, contentType: string): string => {
       const bytes = Buffer.from(body, "utf8");
       const hash = sha256Hex(bytes);
       putBlob.run(hash, contentType, bytes.length, bytes);
       return hash;
     },
-    /** A stored body by hash, or undefined. */
-    getBlob: (hash: string): { contentType: string; body: string } | undefined => {
-      const r = getBlob.get(hash) as { content_type: string; data: Buffer } | undefined;
+    /**
+     * A stored body by hash — stored with `contentType` when given (the type its log entry
+     * records), else with any type — or undefined.
+     */
+    getBlob: (hash: string, contentType?: string): { contentType: string; body: string } | undefined => {
+      const r = (contentType === undefined ? getBlob.get(hash) : getTypedBlob.get(hash, contentType)) as
+        | { content_type: string; data: Buffer }
+        | undefined;
       return r && { contentType: r.content_type, body: r.data.toString("utf8") };
     },
+    /** The notebook's Merkle tree frontier (incident log only; size 0 when it has no entries). */
+    tree: (notebookId: string) => tree?.frontier(notebookId) ?? { size: 0, hashes: [] },
   };
 }
 

@@ -11,7 +11,7 @@ export type VerifyResult =
  * Walks each notebook's log in seq order and checks: seqs run 1, 2, 3 … without a gap, each
  * prev_hash equals the previous entry's hash (64 zeros first), each stored hash equals the hash
  * of the entry's canonical form, and each output it references (`data.outputHash`) is stored with
- * that SHA-256. With `head` (a hash kept elsewhere, shown by the timeline and the export) the
+ * that SHA-256 and the content type the entry records. With `head` (a hash kept elsewhere, shown by the timeline and the export) the
  * chain must contain that hash: otherwise its tail was cut off or the whole chain was rewritten.
  * `head` needs `notebookId`. Stops at the first bad entry.
  */
@@ -35,7 +35,7 @@ export function verifyLog(
         (r) => r.id,
       );
   const rows = db.prepare(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`);
-  const blob = db.prepare("SELECT data FROM blobs WHERE hash = ?");
+  const blobs = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ?");
   let count = 0;
   let headAt: { notebookId: string; seq: number; later: number } | undefined;
   for (const id of ids) {
@@ -77,24 +77,12 @@ export function verifyLog(
       }
       const ref = e.data.outputHash;
       if (typeof ref === "string") {
-        const b = blob.get(ref) as { data: Buffer } | undefined;
-        if (!b)
-          return {
-            ok: false,
-            notebookId: id,
-            seq: e.seq,
-            reason: `its stored output ${ref} is missing`,
-            entries: count,
-          };
-        if (sha256Hex(b.data) !== ref) {
-          return {
-            ok: false,
-            notebookId: id,
-            seq: e.seq,
-            reason: `its stored output ${ref} was changed (SHA-256 differs)`,
-            entries: count,
-          };
-        }
+        const reason = outputProblem(
+          ref,
+          e.data.contentType,
+          blobs.all(ref) as { content_type: string; data: Buffer }[],
+        );
+        if (reason) return { ok: false, notebookId: id, seq: e.seq, reason, entries: count };
       }
       if (opts.head && e.hash === opts.head) headAt = { notebookId: id, seq: e.seq, later: 0 };
       prevHash = e.hash;
@@ -116,4 +104,23 @@ export function verifyLog(
   return headAt
     ? { ok: true, entries: count, notebooks: ids.length, head: headAt }
     : { ok: true, entries: count, notebooks: ids.length };
+}
+
+/**
+ * What is wrong with the stored output an entry references (`outputHash`, recorded with
+ * `contentType`), given the `blobs` rows under that hash; undefined when one has that type and
+ * hashes to it.
+ */
+function outputProblem(
+  ref: string,
+  contentType: unknown,
+  rows: { content_type: string; data: Buffer }[],
+): string | undefined {
+  if (rows.length === 0) return `its stored output ${ref} is missing`;
+  // an entry without a content type (none written so far) can only be checked against its body
+  const row = typeof contentType === "string" ? rows.find((r) => r.content_type === contentType) : rows[0];
+  if (!row)
+    return `its stored output ${ref} is stored as ${rows.map((r) => r.content_type).join(", ")} but the entry records ${contentType} (the stored content type was changed)`;
+  if (sha256Hex(row.data) !== ref) return `its stored output ${ref} was changed (SHA-256 differs)`;
+  return undefined;
 }

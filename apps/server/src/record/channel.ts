@@ -52,7 +52,7 @@ export function createRecordChannel(opts: {
   function withOutput(run: RunRecord): RunRecord {
     if (run.output !== undefined || !run.outputHash || (run.outputBytes ?? Infinity) > INLINE_OUTPUT_MAX_BYTES)
       return run;
-    const blob = opts.log.getBlob(run.outputHash);
+    const blob = opts.log.getBlob(run.outputHash, run.contentType);
     return blob ? { ...run, output: blob.body } : run;
   }
 

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Services } from "../app.ts";
 import { viewableWhere } from "../auth/identity.ts";
 import { access } from "../auth/rules.ts";
-import { exportNotebook } from "../export-md.ts";
 import { httpError } from "../http-errors.ts";
 import { ARCHIVED_REFUSAL, type NotebookRow } from "../notebooks/store.ts";
 import { buildTimeline } from "../timeline.ts";
@@ -28,7 +27,7 @@ export function publicNotebook(nb: NotebookRow, role: string) {
   };
 }
 
-/** Notebooks: create, list, read, rename / time range, archive, timeline, export (docs/api.md). */
+/** Notebooks: create, list, read, rename / time range, archive, timeline (docs/api.md). */
 export async function notebookRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   app.post("/api/notebooks", { config: access.signedIn("run") }, async (req, reply) => {
     const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown; templateId?: unknown; visibility?: unknown };
@@ -99,12 +98,5 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
   app.get("/api/notebooks/:id/timeline", { config: access.notebook("viewer") }, async (req) => {
     const { notebook } = notebookOf(req);
     return { headHash: s.log.head(notebook.id), entries: buildTimeline(s.log.entries(notebook.id)) };
-  });
-
-  app.get("/api/notebooks/:id/export.md", { config: access.notebook("viewer") }, async (req, reply) => {
-    const { notebook } = notebookOf(req);
-    reply.header("content-type", "text/markdown; charset=utf-8");
-    reply.header("content-disposition", `attachment; filename="postmortem-${notebook.id}.md"`);
-    return exportNotebook(s.db, notebook.id);
   });
 }

@@ -45,10 +45,10 @@ export async function runRoutes(app: FastifyInstance, { services: s }: { service
       .get(notebook.id, runId) as { data: string } | undefined;
     if (!fin) throw httpError(404, "not-found", `no finished run ${runId} in this notebook`);
     const d = JSON.parse(fin.data) as { outputHash?: string; contentType?: string };
-    const blob = d.outputHash ? s.log.getBlob(d.outputHash) : undefined;
+    // the content type the log entry recorded (its hash covers it), and the body stored with it
+    const blob = d.outputHash ? s.log.getBlob(d.outputHash, d.contentType) : undefined;
     if (!blob) throw httpError(404, "not-found", `run ${runId} has no output (it failed)`);
-    // the content type the log entry recorded (its hash covers it), not the blobs row's
-    const contentType = d.contentType ?? blob.contentType;
+    const contentType = blob.contentType;
     // outputs come from plugins (and through them from other systems): UTF-8 text that must
     // never be sniffed or run as a page on Databook's origin
     const textual = contentType.startsWith("text/") && !/;\s*charset=/i.test(contentType);

@@ -1,0 +1,204 @@
+import { formatTimeRangeSetting } from "@databook/cell-syntax";
+import {
+  CONTENT_TYPES,
+  checkOutput,
+  type HttpResponseBody,
+  type LogsBody,
+  parseSampleValue,
+  type TableBody,
+  type TimeseriesBody,
+} from "@databook/wire";
+import { describeEntry, describeRun, iso, verificationLines } from "./describe.ts";
+import type { ExportModel } from "./model.ts";
+import { createRenderedWriter, type Rendered } from "./regions.ts";
+
+/** A fenced code block whose fence is longer than any backtick run inside `text`. */
+export function codeBlock(text: string, lang = ""): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}${lang}\n${text.replace(/\n$/, "")}\n${fence}`;
+}
+
+/**
+ * One Markdown table cell: pipes escaped, line breaks as spaces, `<` as `&lt;` so a viewer that
+ * renders HTML in Markdown shows a data source's text instead of running it.
+ */
+const cell = (v: unknown) =>
+  (v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v))
+    .replace(/\|/g, "\\|")
+    .replace(/</g, "&lt;")
+    .replace(/\r?\n/g, " ");
+
+/** One Markdown table row. */
+export const mdRow = (cells: unknown[]): string => `| ${cells.map(cell).join(" | ")} |`;
+
+/** A Markdown table from a header row and body rows. */
+export function mdTable(header: string[], rows: unknown[][]): string {
+  return [
+    `| ${header.map(cell).join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${header.map((_, i) => cell(r[i])).join(" | ")} |`),
+  ].join("\n");
+}
+
+/**
+ * Summarises a time series body as a table of min/max/last per series. Values stay the strings
+ * Prometheus wrote (NaN, ±Inf kept); min and max skip NaN.
+ */
+export function summariseTimeseries(body: TimeseriesBody): string {
+  if (!body.series?.length) return "_No data._";
+  return mdTable(["series", "points", "min", "max", "last"], summaryRows(body));
+}
+
+/** The rows of {@link summariseTimeseries}: series name, points, min, max, last (value strings). */
+export function summaryRows(body: TimeseriesBody): unknown[][] {
+  return body.series.map((s) => {
+    const pts = s.points ?? [];
+    let min: [number, string] | undefined;
+    let max: [number, string] | undefined;
+    for (const [, v] of pts) {
+      const n = parseSampleValue(v);
+      if (Number.isNaN(n)) continue;
+      if (!min || n < min[0]) min = [n, v];
+      if (!max || n > max[0]) max = [n, v];
+    }
+    return [s.name, pts.length, min?.[1] ?? "", max?.[1] ?? "", pts.at(-1)?.[1] ?? ""];
+  });
+}
+
+/**
+ * Renders a recorded output by content type (unknown types as a text block). A body that does not
+ * have its type's shape is shown as text with the reason, never an error.
+ */
+export function renderOutput(contentType: string, body: string): string {
+  const checked = checkOutput(contentType, body);
+  if (!checked.ok)
+    return `_The output does not match ${contentType} (${checked.problem}); shown as text:_\n\n${codeBlock(body)}`;
+  try {
+    switch (contentType) {
+      case CONTENT_TYPES.timeseries:
+        return summariseTimeseries(JSON.parse(body) as TimeseriesBody);
+      case CONTENT_TYPES.table: {
+        const t = JSON.parse(body) as TableBody;
+        return t.rows.length
+          ? mdTable(
+              t.columns.map((c) => c.name),
+              t.rows.map((r) => r.map((v, i) => (t.columns[i]?.type === "time" && typeof v === "number" ? iso(v) : v))),
+            )
+          : "_No rows._";
+      }
+      case CONTENT_TYPES.logs: {
+        const l = JSON.parse(body) as LogsBody;
+        return l.lines.length
+          ? codeBlock(l.lines.map((x) => `${iso(x.timeMs)}${x.level ? ` ${x.level}` : ""} ${x.line}`).join("\n"))
+          : "_No log lines._";
+      }
+      case CONTENT_TYPES.http: {
+        const h = JSON.parse(body) as HttpResponseBody;
+        const head = `\`${h.request?.method ?? "GET"} ${h.request?.url ?? ""}\` → **${h.status} ${h.statusText ?? ""}**`;
+        return h.bodyKind === "binary"
+          ? `${head} (${h.bodyBytes} bytes, binary)`
+          : `${head}\n\n${codeBlock(h.body, h.bodyKind === "json" ? "json" : "")}`;
+      }
+      case CONTENT_TYPES.markdown:
+        return body;
+      case CONTENT_TYPES.json:
+        return codeBlock(JSON.stringify(JSON.parse(body), null, 2), "json");
+      default:
+        return codeBlock(body);
+    }
+  } catch {
+    return codeBlock(body); // a body that does not match its type is still shown, as text
+  }
+}
+
+/**
+ * The Markdown postmortem of an export model: title, notebook facts, key events, timeline, every
+ * cell with its chosen runs (time series as min/max/last tables), and the verification block.
+ * Deterministic: the same model gives the same text (a verifier re-renders to compare).
+ */
+export function renderMarkdown(m: ExportModel): Rendered {
+  const w = createRenderedWriter();
+  const line = (...t: string[]) => w.add(...t, "\n");
+  w.region(`the title, window and participants (from entries 1..${m.checkpoint.size})`, () => {
+    // a title is one line here, whatever was typed: a line break would start new Markdown blocks
+    line(`# ${m.title.replace(/\s+/g, " ").trim().replace(/</g, "&lt;")}`);
+    line();
+    line(`- **Notebook:** \`${m.notebookId}\`${m.archived ? " (archived)" : ""}`);
+    if (m.window)
+      line(`- **Incident window:** ${iso(m.window.startMs)} – ${iso(m.window.endMs)} (first to last log entry)`);
+    if (m.timeRange) line(`- **Time range:** ${formatTimeRangeSetting(m.timeRange)}`);
+    line(`- **Participants:** ${m.participants.length ? m.participants.join(", ") : "none"}`);
+    line(`- **Runs shown:** ${m.runs}`);
+    line(`- **Incident-log head:** \`${m.headHash}\``);
+  });
+  line();
+  w.region("the key events", () => {
+    line("## Key events");
+    line();
+    if (m.keyEvents.length === 0) line("_No key events marked._");
+    for (const k of m.keyEvents) line(`- ${iso(k.atMs)} ${k.label}${k.actor ? ` (${k.actor})` : ""}`);
+  });
+  line();
+  line("## Timeline");
+  line();
+  if (m.timeline.length === 0) line("_Nothing recorded._");
+  else {
+    line(mdTable(["seq", "time (UTC)", "who", "what", "cell", "duration"], []));
+    for (const e of m.timeline) {
+      const d = describeEntry(e);
+      w.region(`entry seq ${e.seq}`, () =>
+        line(mdRow([e.seq, iso(e.atMs), d.who, d.what, e.cellId ?? "", d.duration])),
+      );
+    }
+  }
+  line();
+  line("## Cells");
+  line();
+  m.cells.forEach((c, i) => {
+    if (c.kind === "markdown") {
+      w.region(`markdown cell ${c.id} (its text is not in the log: not proved)`, () => {
+        line(c.source.trim() || "_(empty markdown cell)_");
+      });
+      line();
+      return;
+    }
+    w.region(`the text of cell ${c.id} (not in the log: not proved)`, () => {
+      line(`### Cell ${i + 1} \`${c.id}\``);
+      line();
+      line(codeBlock(c.source));
+    });
+    line();
+    if (c.runs.length === 0) line("_No run shown._", "\n");
+    for (const r of c.runs) {
+      const seq = r.finishedSeq ?? r.startedSeq;
+      w.region(`entry seq ${seq} (run ${r.run.id} of cell ${c.id})`, () => {
+        const d = describeRun(r);
+        line(`**Run \`${r.run.id}\`** — ${d.summary}`);
+        line();
+        if (r.run.source !== undefined && r.run.source !== c.source) {
+          line("Source that ran:");
+          line();
+          line(codeBlock(r.run.source));
+          line();
+        }
+        if (r.output?.body !== undefined) {
+          line(`Output (${r.output.contentType}):`);
+          line();
+          line(renderOutput(r.output.contentType, r.output.body));
+        } else if (r.output) line(`_Output ${r.output.sha256} (${r.output.contentType}) is not in this export._`);
+        else if (r.run.error) line(`Run failed: **${r.run.error.kind}**: ${r.run.error.message}`);
+        else line("_No output._");
+        line();
+      });
+    }
+  });
+  w.region("the verification block (from the checkpoint)", () => {
+    line("## Verification");
+    line();
+    for (const l of verificationLines(m, "md")) line(l);
+    line();
+    line(codeBlock(m.checkpoint.note));
+  });
+  return w.done();
+}

@@ -1,0 +1,59 @@
+import {
+  appendLeaf,
+  EMPTY_FRONTIER,
+  type Frontier,
+  frontierFromBytes,
+  frontierToBytes,
+  leafHash,
+} from "@databook/tlog";
+import type { Database } from "better-sqlite3";
+import { canonicalEntry, type HashedEntry } from "./canonical.ts";
+
+/**
+ * A notebook's incident log as an RFC 6962 Merkle tree (docs/incident-log.md, "The Merkle tree"):
+ * leaf `seq - 1` is the entry's canonical form, and `log_trees` keeps each notebook's frontier so
+ * an append costs O(log n) hashes without reading old entries.
+ */
+
+/** The RFC 6962 leaf hash of an entry: SHA-256(0x00 ‖ UTF-8 of its canonical form). 32 bytes. */
+export function entryLeaf(e: HashedEntry): Uint8Array {
+  return leafHash(canonicalEntry(e));
+}
+
+/** The leaf hashes of a notebook's entries (in seq order), computed from the entries themselves. */
+export function leavesOf(entries: readonly HashedEntry[]): Uint8Array[] {
+  return entries.map(entryLeaf);
+}
+
+/** The `log_trees` table: one frontier per notebook. */
+export function createTreeStore(db: Database) {
+  const get = db.prepare("SELECT size, frontier FROM log_trees WHERE notebook_id = ?");
+  const put = db.prepare(`INSERT INTO log_trees (notebook_id, size, frontier) VALUES (?, ?, ?)
+    ON CONFLICT (notebook_id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier`);
+  const frontier = (notebookId: string): Frontier => {
+    const r = get.get(notebookId) as { size: number; frontier: Buffer } | undefined;
+    return r ? frontierFromBytes(r.size, r.frontier) : EMPTY_FRONTIER;
+  };
+  return {
+    /** The notebook's stored frontier (size 0 for a notebook without entries). */
+    frontier,
+    /**
+     * Adds entry `seq`'s leaf hash; call inside the transaction that inserts the entry. Throws
+     * `{ kind: "internal" }` when the stored tree does not end at `seq - 1`: the database was
+     * changed outside Databook, and appending would build on a tree that no longer fits the log.
+     */
+    append(notebookId: string, seq: number, leaf: Uint8Array): Frontier {
+      const f = frontier(notebookId);
+      if (f.size !== seq - 1)
+        throw {
+          kind: "internal",
+          message: `the Merkle tree of notebook ${notebookId} holds ${f.size} entries but its log is at seq ${seq - 1}: the database was changed outside Databook; run databook log verify --notebook ${notebookId}`,
+        };
+      const next = appendLeaf(f, leaf);
+      put.run(notebookId, next.size, frontierToBytes(next));
+      return next;
+    },
+  };
+}
+
+export type TreeStore = ReturnType<typeof createTreeStore>;
