@@ -11,7 +11,7 @@ import type { CompletionAnswer, CompletionQuery, DatabookError, ErrorKind, Princ
 import type { DocManager } from "./collab/docs.ts";
 import type { HttpError } from "./http-errors.ts";
 import { randomId } from "./ids.ts";
-import { readCellCall } from "./runs/cell-call.ts";
+import { readNotebookCell } from "./runs/cell-call.ts";
 
 /** How long an answer is served from the cache (ms). */
 export const COMPLETION_CACHE_MS = 30_000;
@@ -88,13 +88,7 @@ export function createCompletions(opts: {
       query: CompletionQuery,
       who: Principal,
     ): Promise<CompletionAnswer> {
-      const o = opts.docs.acquire(notebookId);
-      let c: ReturnType<typeof readCellCall>;
-      try {
-        c = readCellCall(o.doc, notebookId, cellId, opts.host, opts.nowMs());
-      } finally {
-        opts.docs.release(o);
-      }
+      const c = readNotebookCell(opts.docs, notebookId, cellId, opts.host, opts.nowMs());
       if (c.failure || !c.query) throw fail(c.failure ?? { kind: "bad-input", message: "the cell has no query" });
       const host = opts.host;
       if (!host) throw fail({ kind: "plugin-broken", message: "this server was started without a plugins directory" });

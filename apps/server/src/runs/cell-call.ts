@@ -3,6 +3,7 @@ import { CellSyntaxError, parseCell, resolveTimeRange } from "@databook/cell-syn
 import type { PluginHost } from "@databook/plugin-host";
 import type { DatabookError } from "@databook/wire";
 import type * as Y from "yjs";
+import type { DocManager } from "../collab/docs.ts";
 import { findCell, sourceOf, timeRangeOf } from "../collab/schema.ts";
 
 /** An HTTP-facing failure: `{ kind, message }` plus the status to answer with. */
@@ -80,6 +81,25 @@ export function readCellCall(
     out.failure = syntaxFailure(e);
   }
   return out;
+}
+
+/**
+ * {@link readCellCall} on a notebook that need not be open: loads its doc for the read and lets
+ * it go (previews and completion hold no doc while the plugin runs).
+ */
+export function readNotebookCell(
+  docs: DocManager,
+  notebookId: string,
+  cellId: string,
+  host: PluginHost | undefined,
+  nowMs: number,
+): CellCall {
+  const o = docs.acquire(notebookId);
+  try {
+    return readCellCall(o.doc, notebookId, cellId, host, nowMs);
+  } finally {
+    docs.release(o);
+  }
 }
 
 function syntaxFailure(e: CellSyntaxError): DatabookError {

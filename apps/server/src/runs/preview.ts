@@ -2,7 +2,7 @@ import type { PluginHost } from "@databook/plugin-host";
 import type { ActionPreview, DatabookError, Principal } from "@databook/wire";
 import type { DocManager } from "../collab/docs.ts";
 import { randomId } from "../ids.ts";
-import { readCellCall } from "./cell-call.ts";
+import { readNotebookCell } from "./cell-call.ts";
 
 /**
  * What `POST …/cells/:cellId/preview` answers (docs/api.md): the exact source previewed and its
@@ -31,13 +31,7 @@ export async function previewCell(
   cellId: string,
   actor: Principal,
 ): Promise<CellPreview> {
-  const o = deps.docs.acquire(notebookId);
-  let c: ReturnType<typeof readCellCall>;
-  try {
-    c = readCellCall(o.doc, notebookId, cellId, deps.host, deps.nowMs());
-  } finally {
-    deps.docs.release(o);
-  }
+  const c = readNotebookCell(deps.docs, notebookId, cellId, deps.host, deps.nowMs());
   const base = {
     source: c.source,
     sourceHash: c.sourceHash,
