@@ -12,6 +12,8 @@
 import { existsSync, type FSWatcher, watch } from "node:fs";
 import { readdir, readlink, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { RESERVED_KEYS } from "@databook/cell-syntax";
+import type { Capability } from "@databook/wire";
 import type { PluginConfig } from "./config.ts";
 import {
   cacheDescription,
@@ -23,13 +25,18 @@ import {
 } from "./load.ts";
 import type { Pool } from "./pool.ts";
 
-/** A loaded plugin, with its describe() answer. `warnings`: e.g. a disabled `${VAR}` host entry. */
+/**
+ * A loaded plugin, with its describe() answer and its capabilities (the exports its component has
+ * besides describe and invoke; none for a plugin built before capabilities existed). `warnings`:
+ * e.g. a disabled `${VAR}` host entry, an option with a reserved name.
+ */
 export type PluginInfo = {
   name: string;
   description: string;
   version: string;
   options: { name: string; description: string; action: boolean }[];
   contentTypes: string[];
+  capabilities: Capability[];
   dir: string;
   warnings: string[];
 };
@@ -178,16 +185,23 @@ export function openPluginDirectory(o: DirectoryOptions): PluginDirectory & { fi
     if (d.version !== config.version) {
       warnings.push(`config.toml says version ${config.version} but the plugin says ${d.version}`);
     }
+    const options = d.options.map((opt) => ({
+      name: String(opt?.name),
+      description: String(opt?.description),
+      action: Boolean(opt?.action),
+    }));
+    const reserved = reservedOptionsNote(options.map((opt) => opt.name));
+    if (reserved) {
+      warnings.push(reserved);
+      o.onPluginLog(config.name, `host: ${reserved}`);
+    }
     return {
       name: config.name,
       description: d.description || config.description,
       version: d.version,
-      options: d.options.map((opt) => ({
-        name: String(opt?.name),
-        description: String(opt?.description),
-        action: Boolean(opt?.action),
-      })),
+      options,
       contentTypes: d.contentTypes.map(String),
+      capabilities: [...folder.capabilities],
       dir: folder.dir,
       warnings,
     };
@@ -462,4 +476,17 @@ function unsetEnvNote(config: PluginConfig, env: Record<string, string | undefin
   return unset.length === 1
     ? `allowed env var ${list} is not set in the server's environment; the plugin reads it as unset`
     : `allowed env vars ${list} are not set in the server's environment; the plugin reads them as unset`;
+}
+
+/**
+ * Says which options a plugin declares under a reserved header key (`@plugin`, the time keys,
+ * the display keys: cell-syntax's RESERVED_KEYS). Databook consumes those keys itself, so such an
+ * option never reaches the plugin.
+ * @returns one sentence for PluginInfo.warnings, or undefined when no option name is reserved.
+ */
+export function reservedOptionsNote(names: readonly string[]): string | undefined {
+  const clash = names.filter((n) => (RESERVED_KEYS as readonly string[]).includes(n));
+  if (clash.length === 0) return undefined;
+  const list = clash.map((n) => `@${n}`).join(", ");
+  return `the plugin declares ${clash.length === 1 ? "an option" : "options"} named ${list}, which Databook reserves for itself (${RESERVED_KEYS.map((k) => `@${k}`).join(", ")}): a cell's ${list} never reaches the plugin; rename ${clash.length === 1 ? "it" : "them"} in describe()`;
 }

@@ -1,29 +1,40 @@
 /**
  * The plugin host: a plugins directory loaded into a worker pool, watched for changes.
  *
- * Lifecycle of one call (`invoke`), in order:
- *   lookup by name (waiting while the plugin loads; not-found / plugin-broken) → allowed env read
- *   → fair queue (./scheduler.ts) → fresh instance runs the request (worker/main.ts) → outbound
- *   requests checked, then sent by the host (http-proxy.ts) → deadline, memory, output and request
- *   limits applied → denials override the plugin's answer → secrets scrubbed from everything returned.
+ * Lifecycle of one call (`invoke`, `preview`, `complete`), in order:
+ *   lookup by name (waiting while the plugin loads; not-found / plugin-broken; for a capability,
+ *   whether the component exports it) → allowed env read → its lane of the fair queue
+ *   (./scheduler.ts; previews and completions always take the fast lane) → fresh instance runs
+ *   the request (worker/main.ts) → outbound requests checked, then sent by the host
+ *   (http-proxy.ts; previews and completions may only read) → deadline, memory, output and
+ *   request limits applied → denials override the plugin's answer → secrets scrubbed from
+ *   everything returned (./call.ts).
  */
 import { randomUUID } from "node:crypto";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { ErrorKind } from "@databook/wire";
+import {
+  type ActionPreview,
+  CAPABILITY_EXPORTS,
+  type Capability,
+  type CompletionAnswer,
+  type CompletionQuery,
+  completionQueryProblem,
+  type ErrorKind,
+} from "@databook/wire";
+import { type CallDeps, type CallSpec, runCall } from "./call.ts";
 import {
   type BrokenPlugin,
+  type LoadedPlugin,
   type LoadingPlugin,
   openPluginDirectory,
   type PluginDirectory,
   type PluginInfo,
 } from "./directory.ts";
-import { type CheckedTarget, checkTarget, sendChecked } from "./http-proxy.ts";
 import { type Connector, type Resolver, systemConnector, systemResolver } from "./net.ts";
-import { createPool, type Pool, type PoolSchedule, type PoolTiming } from "./pool.ts";
-import type { HttpCheckAnswer, HttpResponseMessage, WitRequest } from "./protocol.ts";
+import { createPool, type Pool, type PoolTiming } from "./pool.ts";
+import type { WitCompletionRequest, WitRequest } from "./protocol.ts";
 import type { Priority } from "./scheduler.ts";
-import { createLineScrubber, longestSecretForm, makeScrubber, secretValues } from "./scrub.ts";
 import { workerEntry } from "./worker-source.ts";
 
 export type { BrokenPlugin, LoadingPlugin, PluginInfo };
@@ -74,15 +85,45 @@ export type PluginLogLine = {
 };
 
 /**
- * How a call ended. `durationMs` is wall-clock time from `invoke` to the result (as before);
- * `queueWaitMs` the part of it before a worker took the call (waiting for the plugin to load,
- * then in the queue), `pluginMs` the time on the worker. The host always sets both; they are
- * optional in the type so that a result a caller builds itself (its own failure) still fits.
+ * Where a call's time went and what it logged. `durationMs` is wall-clock time from the call to
+ * the result; `queueWaitMs` the part of it before a worker took the call (waiting for the plugin
+ * to load, then in the queue), `pluginMs` the time on the worker. The host always sets both; they
+ * are optional in the type so that a result a caller builds itself (its own failure) still fits.
  */
-export type InvokeResult = (
-  | { ok: true; output: { contentType: string; body: string; warnings: string[] } }
-  | { ok: false; error: { kind: ErrorKind; message: string } }
-) & { logs: PluginLogLine[]; durationMs: number; queueWaitMs?: number; pluginMs?: number; requestId: string };
+export type CallTimes = {
+  logs: PluginLogLine[];
+  durationMs: number;
+  queueWaitMs?: number;
+  pluginMs?: number;
+  requestId: string;
+};
+
+/** A failed call: the kind and the message to show (scrubbed). */
+export type Failed = { ok: false; error: { kind: ErrorKind; message: string } } & CallTimes;
+
+/** How a call of `invoke` ended. */
+export type InvokeResult =
+  | ({ ok: true; output: { contentType: string; body: string; warnings: string[] } } & CallTimes)
+  | Failed;
+
+/** How a preview ended: what the action would do (scrubbed), or why the plugin could not say. */
+export type PreviewResult = ({ ok: true; preview: ActionPreview } & CallTimes) | Failed;
+
+/**
+ * A completion call: the query (@databook/wire `CompletionQuery`), the cell's non-reserved
+ * options (so the plugin asks the system the cell would run against), and the range names must
+ * have been seen in (ms since the Unix epoch, UTC).
+ */
+export type CompletionRequest = {
+  query: CompletionQuery;
+  options: [string, string][];
+  timeRange?: { startMs: number; endMs: number; stepMs?: number };
+  /** Generated (a UUID) when absent. */
+  requestId?: string;
+};
+
+/** How a completion ended: the answer (scrubbed), or why not. */
+export type CompleteResult = ({ ok: true; completion: CompletionAnswer } & CallTimes) | Failed;
 
 /** The running host. */
 export interface PluginHost {
@@ -93,6 +134,20 @@ export interface PluginHost {
    * queue and principal (no fairness, no limits: how callers before the fair queue behaved).
    */
   invoke(name: string, req: InvokeRequest, schedule?: ScheduleOptions): Promise<InvokeResult>;
+  /**
+   * Asks a plugin with the `action-preview` capability what `invoke` would do for exactly this
+   * request, without doing it: a fresh instance on the fast lane (whatever `schedule.lane` says;
+   * deadline at most `fastTimeoutMs`), the plugin's allow-list and limits, GET and HEAD requests
+   * only. A plugin without the capability fails as bad-input. Never throws for plugin failures;
+   * rejects only as `invoke` does (an abort while waiting).
+   */
+  preview(name: string, req: InvokeRequest, schedule?: ScheduleOptions): Promise<PreviewResult>;
+  /**
+   * Asks a plugin with the `completion` capability for metric names, label names, label values
+   * or metadata, in a fresh instance on the fast lane, reading only (as {@link preview}). A query
+   * of the wrong shape, or a plugin without the capability, fails as bad-input.
+   */
+  complete(name: string, req: CompletionRequest, schedule?: ScheduleOptions): Promise<CompleteResult>;
   /** Loaded plugins (with their describe() answer), broken folders with reasons, folders still loading. */
   list(): { plugins: PluginInfo[]; broken: BrokenPlugin[]; loading: LoadingPlugin[] };
   /** Resolves when the first scan of the plugins directory has finished (every folder loaded or broken). */
@@ -199,228 +254,115 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
   });
   if (opts.waitForLoad !== false) await ready;
 
+  const deps: CallDeps = {
+    pool,
+    env,
+    resolver,
+    connector,
+    fastTimeoutMs,
+    ...(opts.onLog ? { onLog: opts.onLog } : {}),
+  };
+
+  /**
+   * The loaded plugin called `name`, or the failed result to return: not-found, plugin-broken, a
+   * missing capability, or a request of the wrong shape (`problem`, checked once the plugin is found).
+   */
+  async function lookUp(
+    name: string,
+    signal: AbortSignal | undefined,
+    need: { capability?: Capability; problem: string | undefined },
+  ): Promise<LoadedPlugin | { kind: ErrorKind; message: string }> {
+    const found = await directory.find(name, signal);
+    if ("broken" in found)
+      return { kind: "plugin-broken", message: `plugin "${name}" could not be loaded: ${found.broken.reason}` };
+    if ("missing" in found) {
+      const names = found.missing;
+      return {
+        kind: "not-found",
+        message: `no plugin named "${name}" is loaded${names.length ? ` (loaded: ${names.join(", ")})` : ""}; run "databook plugins list" to see every plugin and why any failed to load`,
+      };
+    }
+    const cap = need.capability;
+    if (cap && !found.loaded.folder.capabilities.includes(cap))
+      return {
+        kind: "bad-input",
+        message: `plugin "${name}" does not offer ${CAPABILITY_WORDS[cap]} (its component does not export ${CAPABILITY_EXPORTS[cap]}); its capabilities: ${found.loaded.folder.capabilities.join(", ") || "none"}`,
+      };
+    if (need.problem) return { kind: "bad-input", message: need.problem };
+    return found.loaded;
+  }
+
+  /**
+   * Looks the plugin up and runs one call of it (./call.ts); `shape` turns the plugin's value into
+   * the result's payload (scrubbed). A failure before the pool (lookup, a bad request) comes back
+   * like a plugin failure, its time all queue wait.
+   */
+  async function call<P>(
+    name: string,
+    op: CallSpec["op"],
+    requestId: string,
+    schedule: ScheduleOptions | undefined,
+    lane: "run" | "fast",
+    need: { capability?: Capability; problem: string | undefined },
+    request: () => WitRequest | WitCompletionRequest,
+    shape: (value: unknown, scrub: (text: string) => string) => P,
+  ): Promise<{ result: CallResult<P>; timing: PoolTiming }> {
+    const started = performance.now();
+    const found = await lookUp(name, schedule?.signal, need);
+    if (!("folder" in found)) {
+      const durationMs = performance.now() - started;
+      return {
+        result: { ok: false, error: found, logs: [], durationMs, queueWaitMs: durationMs, pluginMs: 0, requestId },
+        timing: { instantiateMs: 0, runMs: 0, prepared: false, queueWaitMs: 0, pluginMs: 0 },
+      };
+    }
+    const lookedUp = performance.now();
+    const readOnly = op === "preview" ? "an action preview" : op === "complete" ? "a completion" : undefined;
+    const end = await runCall(deps, {
+      name,
+      entry: found,
+      op,
+      request: request(),
+      requestId,
+      schedule,
+      lane,
+      ...(readOnly ? { readOnly } : {}),
+    });
+    const times = {
+      durationMs: performance.now() - started,
+      queueWaitMs: lookedUp - started + end.timing.queueWaitMs,
+      pluginMs: end.timing.pluginMs,
+    };
+    const result: CallResult<P> = end.outcome.ok
+      ? { ok: true, value: shape(end.outcome.value, end.scrub), logs: end.logs, ...times, requestId }
+      : { ok: false, error: end.outcome.error, logs: end.logs, ...times, requestId };
+    return { result, timing: end.timing };
+  }
+
   async function invokeTimed(
     name: string,
     req: InvokeRequest,
     schedule?: ScheduleOptions,
   ): Promise<{ result: InvokeResult; timing: PoolTiming }> {
-    const started = performance.now();
     const requestId = req.requestId ?? randomUUID();
-    const noTiming: PoolTiming = { instantiateMs: 0, runMs: 0, prepared: false, queueWaitMs: 0, pluginMs: 0 };
-    const fail = (kind: ErrorKind, message: string) => {
-      const durationMs = performance.now() - started;
-      return {
-        result: {
-          ok: false as const,
-          error: { kind, message },
-          logs: [],
-          durationMs,
-          queueWaitMs: durationMs,
-          pluginMs: 0,
-          requestId,
-        },
-        timing: noTiming,
-      };
-    };
-    const found = await directory.find(name, schedule?.signal);
-    if ("broken" in found) return fail("plugin-broken", `plugin "${name}" could not be loaded: ${found.broken.reason}`);
-    if ("missing" in found) {
-      const names = found.missing;
-      return fail(
-        "not-found",
-        `no plugin named "${name}" is loaded${names.length ? ` (loaded: ${names.join(", ")})` : ""}; run "databook plugins list" to see every plugin and why any failed to load`,
-      );
-    }
-    const entry = found.loaded;
-    const bad = checkRequest(req);
-    if (bad) return fail("bad-input", bad);
-
-    const { config } = entry.folder;
-    const envPairs: [string, string][] = [];
-    for (const k of config.allowedEnvVars) {
-      const v = env[k];
-      if (v !== undefined) envPairs.push([k, v]);
-    }
-    const secrets = secretValues(envPairs, config.publicEnvVars);
-    const scrub = makeScrubber(secrets);
-    const logs: PluginLogLine[] = [];
-    const addLog = (line: Omit<PluginLogLine, "plugin" | "requestId">) => {
-      const full: PluginLogLine = { plugin: name, requestId, ...line, message: scrub(line.message) };
-      logs.push(full);
-      opts.onLog?.(full);
-    };
-    const holdBack = Math.max(0, longestSecretForm(secrets) - 1);
-    let lastOutputMs = Date.now();
-    const streams = {
-      stdout: createLineScrubber(scrub, holdBack, (message) =>
-        addLog({ stream: "stdout", message, timeMs: lastOutputMs }),
-      ),
-      stderr: createLineScrubber(scrub, holdBack, (message) =>
-        addLog({ stream: "stderr", message, timeMs: lastOutputMs }),
-      ),
-    };
-    let httpCount = 0;
-    let denial: string | undefined;
-    let tooMany: string | undefined;
-    let memoryVerdict: string | undefined;
-    /** Why the latest outbound request failed on the host's side; cleared by one that got an answer. */
-    let hostFailure: string | undefined;
-    const checked = new Map<number, CheckedTarget>();
-    let nextCheckId = 1;
-    const noteFailure = (failure: string | undefined) => {
-      hostFailure = failure;
-      if (failure) {
-        addLog({ stream: "log", level: "warn", message: `host: the request failed: ${failure}`, timeMs: Date.now() });
-      }
-    };
-
-    const witRequest: WitRequest = {
-      input: req.input,
-      options: req.options.map(([k, v]) => [k, v]),
-      timeRange: req.timeRange
-        ? {
-            startMs: BigInt(req.timeRange.startMs),
-            endMs: BigInt(req.timeRange.endMs),
-            stepMs: req.timeRange.stepMs === undefined ? undefined : BigInt(req.timeRange.stepMs),
-          }
-        : undefined,
-      user: req.user,
+    const { result, timing } = await call(
+      name,
+      "invoke",
       requestId,
-    };
-    const lane = schedule?.lane ?? "run";
-    const timeoutMs = lane === "fast" ? Math.min(config.limits.timeoutMs, fastTimeoutMs) : config.limits.timeoutMs;
-    const poolSchedule: PoolSchedule = {
-      // Without a schedule a call is alone in its queue: no fairness and no limits apply to it.
-      queue: schedule?.queue ?? `(unscheduled) ${requestId}`,
-      principal: schedule?.principal ?? `(unscheduled) ${requestId}`,
-      priority: schedule?.priority ?? "person",
-      lane,
-      ...(schedule?.signal ? { signal: schedule.signal } : {}),
-      ...(schedule?.onQueued ? { onQueued: schedule.onQueued } : {}),
-      ...(schedule?.onStart ? { onStart: schedule.onStart } : {}),
-    };
-    const lookedUp = performance.now();
-    const { outcome, timing } = await pool.run(
-      {
-        pluginId: entry.id,
-        op: "invoke",
-        request: witRequest,
-        env: envPairs,
-        maxOutputBytes: config.limits.maxOutputBytes,
-        maxRequestBytes: config.limits.maxRequestBytes,
-        timeoutMs,
-        timeoutSource:
-          timeoutMs === config.limits.timeoutMs
-            ? "limits.timeout_ms in its config.toml"
-            : `a short call may take at most ${fastTimeoutMs} ms`,
-        onLog: addLog,
-        onOutput: (stream, text, timeMs) => {
-          lastOutputMs = timeMs;
-          streams[stream].push(text);
-        },
-        onEnvRefused: (varName) => {
-          // An allowed variable that is unset was reported once when the plugin loaded (its
-          // PluginInfo warnings); only a name outside allowed_env_vars is worth a line per call.
-          if (config.allowedEnvVars.includes(varName)) return;
-          addLog({
-            stream: "log",
-            level: "warn",
-            message: `host: the plugin asked for env var ${varName}, which is not in allowed_env_vars; it got nothing`,
-            timeMs: Date.now(),
-          });
-        },
-        onRefused: (what) => {
-          denial ??= `the plugin tried to ${what}; plugins have no sockets or DNS of their own: make HTTP requests with fetch() to a host in allowed_hosts`;
-        },
-        onVerdict: (kind, message) => {
-          if (kind === "memory-limit") memoryVerdict ??= message;
-          else {
-            denial ??= message;
-            addLog({ stream: "log", level: "warn", message: `host: denied: ${message}`, timeMs: Date.now() });
-          }
-        },
-        onHttpCheck: async (scheme, authority): Promise<HttpCheckAnswer> => {
-          httpCount++;
-          if (httpCount > config.limits.maxHttpRequests) {
-            tooMany ??= `the plugin made more than ${config.limits.maxHttpRequests} outbound HTTP requests in one call (limits.max_http_requests in its config.toml)`;
-            return { ok: false, error: { tag: "HTTP-request-denied" } };
-          }
-          const r = await checkTarget(scheme, authority, {
-            pluginName: name,
-            rules: config.allowedHosts,
-            disabled: config.disabledHosts,
-            resolver,
-          });
-          if (r.ok) {
-            const id = nextCheckId++;
-            checked.set(id, r.checked);
-            return { ok: true, checkId: id };
-          }
-          if (r.denial) {
-            denial ??= r.denial;
-            addLog({ stream: "log", level: "warn", message: `host: denied: ${r.denial}`, timeMs: Date.now() });
-          }
-          noteFailure(r.failure);
-          return r.answer;
-        },
-        onHttpSend: async (checkId, httpReq, room, signal): Promise<HttpResponseMessage> => {
-          const target = checked.get(checkId);
-          checked.delete(checkId);
-          if (!target) return { ok: false, error: { tag: "internal-error", val: "request was not checked" } };
-          const r = await sendChecked(target, httpReq, { connector, signal, maxResponseBytes: room });
-          noteFailure(r.failure);
-          if (r.overMemory) {
-            memoryVerdict ??= `the plugin ran out of memory: the answer of ${target.origin} was over ${room} bytes, more than its memory could still take; it may use at most ${config.limits.memoryMb} MiB (limits.memory_mb in its config.toml)`;
-          }
-          return r.answer;
-        },
-      },
-      poolSchedule,
-    );
-
-    streams.stdout.end();
-    streams.stderr.end();
-    // stdout/stderr lines may be held back for scrubbing; present the call's lines in time order.
-    logs.sort((a, b) => a.timeMs - b.timeMs);
-    const durationMs = performance.now() - started;
-    const times = {
-      durationMs,
-      queueWaitMs: lookedUp - started + timing.queueWaitMs,
-      pluginMs: timing.pluginMs,
-    };
-    // Host verdicts first: limits the host enforced, then denials, then the plugin's own answer.
-    let error: { kind: ErrorKind; message: string } | undefined;
-    if (
-      !outcome.ok &&
-      (outcome.kind === "timeout" || outcome.kind === "memory-limit" || outcome.kind === "output-limit")
-    ) {
-      error = { kind: outcome.kind, message: outcome.message };
-    } else if (memoryVerdict) error = { kind: "memory-limit", message: memoryVerdict };
-    else if (tooMany) error = { kind: "too-many-requests", message: tooMany };
-    else if (denial) error = { kind: "denied", message: denial };
-    else if (!outcome.ok)
-      error = { kind: outcome.kind, message: withCause(outcome.message, outcome.kind, hostFailure) };
-    if (error) {
-      return {
-        result: { ok: false, error: { kind: error.kind, message: scrub(error.message) }, logs, ...times, requestId },
-        timing,
-      };
-    }
-    const out = (outcome as { ok: true; value: { contentType: string; body: string; warnings: string[] } }).value;
-    return {
-      result: {
-        ok: true,
-        output: {
+      schedule,
+      schedule?.lane ?? "run",
+      { problem: checkRequest(req) },
+      () => witRequestOf(req, requestId),
+      (value, scrub) => {
+        const out = value as { contentType: string; body: string; warnings: string[] };
+        return {
           contentType: scrub(out.contentType),
           body: scrub(out.body),
           warnings: out.warnings.map((w) => scrub(String(w))),
-        },
-        logs,
-        ...times,
-        requestId,
+        };
       },
-      timing,
-    };
+    );
+    return { result: renamed(result, "output"), timing };
   }
 
   return {
@@ -428,6 +370,53 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
       return (await invokeTimed(name, req, schedule)).result;
     },
     invokeTimed,
+    async preview(name, req, schedule) {
+      const requestId = req.requestId ?? randomUUID();
+      const { result } = await call(
+        name,
+        "preview",
+        requestId,
+        schedule,
+        "fast",
+        { capability: "action-preview", problem: checkRequest(req) },
+        () => witRequestOf(req, requestId),
+        (value, scrub): ActionPreview => {
+          const v = value as ActionPreview;
+          return {
+            summary: scrub(v.summary),
+            details: v.details.map(([label, text]) => [scrub(label), scrub(text)]),
+            warnings: v.warnings.map(scrub),
+          };
+        },
+      );
+      return renamed(result, "preview");
+    },
+    async complete(name, req, schedule) {
+      const requestId = req.requestId ?? randomUUID();
+      const { result } = await call(
+        name,
+        "complete",
+        requestId,
+        schedule,
+        "fast",
+        { capability: "completion", problem: checkCompletionRequest(req) },
+        () => witCompletionRequestOf(req, requestId),
+        (value, scrub): CompletionAnswer => {
+          const v = value as CompletionAnswer;
+          return {
+            values: v.values.map(scrub),
+            metadata: v.metadata.map((m) => ({
+              metric: scrub(m.metric),
+              kind: scrub(m.kind),
+              help: scrub(m.help),
+              unit: scrub(m.unit),
+            })),
+            truncated: v.truncated,
+          };
+        },
+      );
+      return renamed(result, "completion");
+    },
     list: () => directory.list(),
     ready,
     reload: () => directory.scan(),
@@ -439,15 +428,69 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
   };
 }
 
-/**
- * A plugin's fetch() reports any network failure as a generic error ("NetworkError when
- * attempting to fetch resource"), so when a call fails as `upstream` or `internal` right after an
- * outbound request failed on the host's side, the host's reason is appended:
- * "… (the host could not connect to 127.0.0.1:9: connection refused)".
- */
-function withCause(message: string, kind: ErrorKind, failure: string | undefined): string {
-  if (!failure || (kind !== "upstream" && kind !== "internal") || message.includes(failure)) return message;
-  return `${message} (the host ${failure})`;
+/** How each capability is named in messages. */
+const CAPABILITY_WORDS: Record<Capability, string> = {
+  "action-preview": "action previews",
+  completion: "completion",
+};
+
+/** A call's result with the payload under the name its method uses (`output`, `preview`, `completion`). */
+type CallResult<P> = ({ ok: true; value: P } | { ok: false; error: { kind: ErrorKind; message: string } }) & CallTimes;
+
+function renamed<P, K extends string>(r: CallResult<P>, key: K): ({ ok: true } & Record<K, P> & CallTimes) | Failed {
+  if (!r.ok) return r;
+  const { value, ...rest } = r;
+  return { ...rest, [key]: value } as { ok: true } & Record<K, P> & CallTimes;
+}
+
+/** The WIT request of an invoke or a preview (s64 fields as BigInt). */
+function witRequestOf(req: InvokeRequest, requestId: string): WitRequest {
+  return {
+    input: req.input,
+    options: req.options.map(([k, v]) => [k, v]),
+    timeRange: witTimeRange(req.timeRange),
+    user: req.user,
+    requestId,
+  };
+}
+
+function witTimeRange(tr: InvokeRequest["timeRange"]): WitRequest["timeRange"] {
+  return tr
+    ? {
+        startMs: BigInt(tr.startMs),
+        endMs: BigInt(tr.endMs),
+        stepMs: tr.stepMs === undefined ? undefined : BigInt(tr.stepMs),
+      }
+    : undefined;
+}
+
+/** The WIT completion-request (a variant with `tag`/`val`, as jco lowers it). */
+function witCompletionRequestOf(req: CompletionRequest, requestId: string): WitCompletionRequest {
+  const q = req.query;
+  const query: WitCompletionRequest["query"] =
+    q.kind === "metric-names"
+      ? { tag: "metric-names", val: q.prefix ?? "" }
+      : q.kind === "label-names"
+        ? { tag: "label-names", val: q.metric }
+        : q.kind === "metadata"
+          ? { tag: "metadata", val: q.metric }
+          : {
+              tag: "label-values",
+              val: {
+                label: q.label,
+                metric: q.metric,
+                matchers: (q.matchers ?? []).map((m) => ({ name: m.name, op: m.op, value: m.value })),
+              },
+            };
+  return { query, options: req.options.map(([k, v]) => [k, v]), timeRange: witTimeRange(req.timeRange), requestId };
+}
+
+/** Checks a completion request from a caller; returns what is wrong, or undefined. */
+function checkCompletionRequest(req: CompletionRequest): string | undefined {
+  return (
+    completionQueryProblem(req.query) ??
+    checkRequest({ input: "", options: req.options, user: "", ...(req.timeRange ? { timeRange: req.timeRange } : {}) })
+  );
 }
 
 /** Checks the shape of a request from a caller; returns what is wrong, or undefined. */

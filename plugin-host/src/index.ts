@@ -8,6 +8,10 @@ export type { ConfigResult, HostRule, Limits, PluginConfig } from "./config.ts";
 export { CONFIG_SCHEMA, parseConfig, parseHostEntry } from "./config.ts";
 export type {
   BrokenPlugin,
+  CallTimes,
+  CompleteResult,
+  CompletionRequest,
+  Failed,
   InvokeRequest,
   InvokeResult,
   LoadingPlugin,
@@ -15,6 +19,7 @@ export type {
   PluginHostOptions,
   PluginInfo,
   PluginLogLine,
+  PreviewResult,
   ScheduleOptions,
 } from "./host.ts";
 export { createPluginHost, FAST_TIMEOUT_MS } from "./host.ts";

@@ -16,6 +16,7 @@ import { createReadStream, existsSync } from "node:fs";
 import { mkdir, open, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CAPABILITIES, CAPABILITY_EXPORTS, type Capability } from "@databook/wire";
 import { type PluginConfig, parseConfig } from "./config.ts";
 import { imageExtents, rewriteCoreModule } from "./core-module.ts";
 import type { CompiledModule, MemoryPlan } from "./protocol.ts";
@@ -79,6 +80,8 @@ export type LoadedFolder = {
   memories: Record<string, MemoryPlan[]>;
   /** SHA-256 of plugin.wasm (hex). */
   wasmHash: string;
+  /** What the component offers besides describe and invoke ({@link capabilitiesOf} its exports). */
+  capabilities: Capability[];
   /** Where this component's describe() answer is cached (see {@link cachedDescription}). */
   descriptionPath: string;
 };
@@ -251,8 +254,18 @@ export async function loadComponent(folder: FolderConfig, cacheDir: string): Pro
     modules,
     memories,
     wasmHash,
+    capabilities: capabilitiesOf(meta.exports),
     descriptionPath: `${base}.describe.json`,
   };
+}
+
+/**
+ * The capabilities a component offers, from its export names: each capability is one exported
+ * interface of `databook:plugin`, at the version this host speaks (a component built before
+ * capabilities existed exports only `describe` and `invoke`, and has none).
+ */
+export function capabilitiesOf(exports: readonly string[]): Capability[] {
+  return CAPABILITIES.filter((c) => exports.includes(CAPABILITY_EXPORTS[c]));
 }
 
 /**

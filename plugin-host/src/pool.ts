@@ -3,7 +3,7 @@
  *
  * - **run** workers (`size`) run calls in the order the fair queue (./scheduler.ts) gives;
  * - **fast** workers (at most `fastSize`, default 1) run only short read-only calls (describe(),
- *   later completion and action previews), each with a short deadline, so those never wait behind
+ *   completion and action previews), each with a short deadline, so those never wait behind
  *   a run, and never take a run's worker (a hanging one would hold a run back for its whole
  *   deadline). A fast worker is started when a fast call arrives and stops after
  *   {@link FAST_IDLE_MS} without calls, so at rest the pool is its run workers. With
@@ -19,12 +19,14 @@
  */
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import type {
+  CallOp,
   FromWorker,
   HttpCheckAnswer,
   HttpRequestMessage,
   HttpResponseMessage,
   PluginImage,
   ToWorker,
+  WitCompletionRequest,
   WitRequest,
   WorkerOutcome,
 } from "./protocol.ts";
@@ -33,8 +35,8 @@ import { createScheduler, type Priority, type Scheduler, type SchedulerLimits, t
 /** What a call wants from the pool, and the hooks through which its worker reaches the host. */
 export type PoolCall = {
   pluginId: number;
-  op: "invoke" | "describe";
-  request?: WitRequest;
+  op: CallOp;
+  request?: WitRequest | WitCompletionRequest;
   env: [string, string][];
   maxOutputBytes: number;
   maxRequestBytes: number;
@@ -49,8 +51,8 @@ export type PoolCall = {
   }): void;
   /** Raw stdout/stderr text, in order (not split into lines). */
   onOutput(stream: "stdout" | "stderr", text: string, timeMs: number): void;
-  /** May a request go to scheme://authority (answered before the plugin's body is sent)? */
-  onHttpCheck(scheme: string, authority: string): Promise<HttpCheckAnswer>;
+  /** May a `method` request go to scheme://authority (answered before the plugin's body is sent)? */
+  onHttpCheck(scheme: string, authority: string, method: string): Promise<HttpCheckAnswer>;
   /** Sends a checked request; `room`: response bytes the plugin's memory can still take. */
   onHttpSend(checkId: number, req: HttpRequestMessage, room: number, signal: AbortSignal): Promise<HttpResponseMessage>;
   onEnvRefused(name: string): void;
@@ -306,7 +308,7 @@ export function createPool(opts: PoolOptions): Pool {
         call.onVerdict(msg.kind, msg.message);
         break;
       case "http-check":
-        call.onHttpCheck(msg.scheme, msg.authority).then(
+        call.onHttpCheck(msg.scheme, msg.authority, msg.method).then(
           (a) => answer(slot, r, a),
           (err: Error) => {
             opts.onHostLog(`outbound request check failed: ${err.message}`);

@@ -53,6 +53,32 @@ export type WitRequest = {
   requestId: string;
 };
 
+/** The completion-request record of wit/completion.wit, in jco's JavaScript shape. */
+export type WitCompletionRequest = {
+  query:
+    | { tag: "metric-names"; val: string }
+    | { tag: "label-names"; val: string | undefined }
+    | {
+        tag: "label-values";
+        val: {
+          label: string;
+          metric: string | undefined;
+          matchers: { name: string; op: "eq" | "neq" | "re" | "nre"; value: string }[];
+        };
+      }
+    | { tag: "metadata"; val: string | undefined };
+  options: [string, string][];
+  timeRange: WitRequest["timeRange"];
+  requestId: string;
+};
+
+/**
+ * What a worker call does: `invoke` runs the request; `describe` asks the plugin to describe
+ * itself; `preview` and `complete` call a capability's function (the action-preview and completion
+ * interfaces), which the host allows to read only.
+ */
+export type CallOp = "invoke" | "describe" | "preview" | "complete";
+
 export type ToWorker =
   | { type: "load"; plugin: PluginImage }
   | { type: "unload"; id: number }
@@ -60,9 +86,9 @@ export type ToWorker =
       type: "call";
       callId: number;
       pluginId: number;
-      /** `invoke` runs the request; `describe` asks the plugin to describe itself. */
-      op: "invoke" | "describe";
-      request?: WitRequest;
+      op: CallOp;
+      /** A `request` for invoke and preview; a `completion-request` for complete. */
+      request?: WitRequest | WitCompletionRequest;
       env: [string, string][];
       maxOutputBytes: number;
       /** Largest request body one outbound request may carry (limits.max_request_bytes). */
@@ -92,8 +118,8 @@ export type FromWorker =
     }
   /** Raw text the plugin wrote; the host splits it into lines after scrubbing (a secret may span lines). */
   | { type: "output"; callId: number; stream: "stdout" | "stderr"; text: string; timeMs: number }
-  /** May the plugin send a request to this origin? Answered on the HTTP port (see worker/main.ts). */
-  | { type: "http-check"; callId: number; scheme: string; authority: string }
+  /** May the plugin send a `method` request to this origin? Answered on the HTTP port (see worker/main.ts). */
+  | { type: "http-check"; callId: number; scheme: string; authority: string; method: string }
   /** Send a checked request; `room`: bytes of response the plugin's memory can still take. */
   | { type: "http-send"; callId: number; checkId: number; request: HttpRequestMessage; room: number }
   | { type: "env-refused"; callId: number; name: string }

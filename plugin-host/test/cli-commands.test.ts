@@ -102,6 +102,24 @@ describe("databook plugins list", () => {
   });
 });
 
+describe("databook plugins list with capabilities", () => {
+  it("shows a plugin's capabilities and the warning about an option with a reserved name", async () => {
+    const dir = await pluginsDir([
+      { folder: "capable", config: configToml("capable"), wasm: await fixture("capable") },
+    ]);
+    try {
+      const r = await databook("plugins", "list", "--plugins", dir);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^ {4}capabilities: action-preview, completion$/m);
+      assert.match(r.stdout, /^ {4}warning: the plugin declares an option named @legend, which Databook reserves/m);
+      const json = JSON.parse((await databook("plugins", "list", "--plugins", dir, "--json")).stdout);
+      assert.deepEqual(json.plugins[0].capabilities, ["action-preview", "completion"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("--plugins mistakes", () => {
   it("a folder that does not exist is a usage error naming the folder, not an unknown plugin", async () => {
     const r = await databook("get", "echo", "hi", "--plugins", "/nonexistent-databook-plugins");

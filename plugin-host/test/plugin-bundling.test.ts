@@ -15,7 +15,9 @@ describe("plugin bundling", () => {
   it("keeps WIT imports external in every plugin of the repository, with no bundler warning", async () => {
     for (const name of ["echo", "prometheus", "alertmanager", "http"]) {
       const warnings: string[] = [];
-      const js = await bundle(join(PLUGINS, name, "src", "index.ts"), { onWarning: (w) => warnings.push(w) });
+      const { code: js } = await bundle(join(PLUGINS, name, "src", "index.ts"), {
+        onWarning: (w) => warnings.push(w),
+      });
       assert.deepEqual(warnings, [], `bundling plugins/${name} warned`);
       if (name !== "echo") {
         // The SDK's definePlugin binds to the host's runtime interface.
@@ -39,7 +41,7 @@ describe("plugin bundling", () => {
         ].join("\n"),
       );
       const warnings: string[] = [];
-      const js = await bundle(entry, { onWarning: (w) => warnings.push(w) });
+      const { code: js } = await bundle(entry, { onWarning: (w) => warnings.push(w) });
       assert.equal(warnings.length, 1, warnings.join("\n"));
       assert.match(warnings[0] ?? "", /^\[UNRESOLVED_IMPORT\] .*no-such-package-anywhere/);
       assert.match(js, /from "wasi:cli\/environment@0\.2\.12"/);

@@ -19,6 +19,7 @@ import { createSignInLinks } from "./auth/sign-in-links.ts";
 import { createTokens } from "./auth/tokens.ts";
 import { createDocManager, type DocHooks } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
+import { createCompletions } from "./completion.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
 import { jsonObjectBodies } from "./json-bodies.ts";
@@ -34,6 +35,7 @@ import { adminRoutes } from "./routes/admin.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { collabRoutes } from "./routes/collab.ts";
+import { completionRoutes } from "./routes/completion.ts";
 import { connectRoutes } from "./routes/connect.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { notebookRoutes } from "./routes/notebooks.ts";
@@ -78,6 +80,11 @@ export type AppOptions = {
   signingKey?: SigningKey;
   /** How long after an append its notebook's checkpoint is signed, ms (default 1000). */
   checkpointDelayMs?: number;
+  /**
+   * Editor completion (`POST /api/notebooks/:id/complete`): how long answers are cached (ms,
+   * default 30 s) and the per-principal rate limit (default 300 a minute).
+   */
+  completion?: { cacheMs?: number; limit?: { max: number; windowMs: number } };
   nowMs?: () => number;
 };
 
@@ -126,6 +133,13 @@ function createServices(opts: AppOptions) {
     },
   });
   const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
+  const completions = createCompletions({
+    docs,
+    host: opts.host,
+    nowMs: now,
+    ...(opts.completion?.cacheMs !== undefined ? { cacheMs: opts.completion.cacheMs } : {}),
+    onAnswer: (source) => metrics.completions.inc({ source }),
+  });
   const accounts = createAccounts(db, now);
   const sessions = createSessions(db, settings.sessions, now);
   const shareLinks = createShareLinks(db, now);
@@ -240,6 +254,7 @@ function createServices(opts: AppOptions) {
     notebooks,
     record,
     runs,
+    completions,
     host: opts.host,
     accounts,
     sessions,
@@ -330,6 +345,10 @@ export async function createApp(opts: AppOptions) {
     connectRoutes,
   ])
     await app.register(routes, { services: s });
+  await app.register(completionRoutes, {
+    services: s,
+    ...(opts.completion?.limit ? { limit: opts.completion.limit } : {}),
+  });
   await app.register(webRoutes, { services: s, webDir: opts.webDir });
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.

@@ -71,6 +71,12 @@ export function createMetrics() {
     labelNames: ["group"],
     registers: [registry],
   });
+  const completions = new Counter({
+    name: "databook_completions_total",
+    help: "Editor completions answered, by source: cache (no plugin call), plugin, error",
+    labelNames: ["source"],
+    registers: [registry],
+  });
   const refused = new Counter({
     name: "databook_requests_refused_total",
     help: "Requests refused by the auth layer: unauthenticated, forbidden, host, origin",
@@ -127,6 +133,7 @@ export function createMetrics() {
     openDocs,
     signInFailures,
     rateLimited,
+    completions,
     refused,
     revocations,
     checkpointsSigned,

@@ -1,12 +1,18 @@
 import type { PluginHost } from "@databook/plugin-host";
+import type { Capability } from "@databook/wire";
 
-/** A loaded plugin as outside callers see it (`GET /api/plugins` and gRPC `ListPlugins`). */
+/**
+ * A loaded plugin as outside callers see it (`GET /api/plugins` and gRPC `ListPlugins`);
+ * `capabilities` lists what it offers besides runs (`action-preview`, `completion`; none for a
+ * plugin built before capabilities existed).
+ */
 export type PublicPlugin = {
   name: string;
   description: string;
   version: string;
   options: { name: string; description: string; action: boolean }[];
   contentTypes: string[];
+  capabilities: Capability[];
 };
 
 /** A plugin folder that failed to load: its folder, its name when the config gave one, and why. */
@@ -34,6 +40,7 @@ export function publicPluginList(host: PluginHost | undefined): {
       version: p.version,
       options: p.options,
       contentTypes: p.contentTypes,
+      capabilities: p.capabilities,
     })),
     broken: broken.map((b) => ({ dir: b.dir, reason: b.reason, ...(b.name ? { name: b.name } : {}) })),
     loading: loading.map((l) => ({ dir: l.dir, ...(l.name ? { name: l.name } : {}) })),

@@ -199,7 +199,11 @@ describe("cell runs", () => {
   it("runs that set an option the plugin marks as an action are flagged", async () => {
     addCell(editor.doc, "silence", '@plugin=alertmanager @action=silence @comment="deploy"\nalertname="HighLatency"');
     await cellAtServer("silence");
-    const { body } = await runCell("silence");
+    assert.equal((await runCell("silence")).status, 428, "from the page, an action needs the confirmed preview");
+    const preview = await ana.api(`/api/notebooks/${nb.id}/cells/silence/preview`, "POST", {});
+    const { body } = await ana.api(`/api/notebooks/${nb.id}/cells/silence/run`, "POST", {
+      confirmedSourceHash: preview.body.sourceHash,
+    });
     await waitFor(() => ["done", "failed"].includes(cellRun(follower, "silence")?.status), "the action run to end");
     const run = cellRun(follower, "silence");
     assert.equal(run.action, true);

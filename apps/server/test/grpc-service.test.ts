@@ -152,6 +152,8 @@ describe("gRPC PluginService", () => {
     assert.equal(am.options.find((o) => o.name === "action")?.action, true);
     assert.equal(am.options.find((o) => o.name === "type")?.action, false);
     assert.ok(r.plugins.some((p) => p.name === "echo" && p.contentTypes.includes("text/plain")));
+    assert.deepEqual(am.capabilities, ["action-preview"], "the additive capabilities field");
+    assert.deepEqual(r.plugins.find((p) => p.name === "echo")?.capabilities, []);
     assert.ok(r.broken.some((b) => b.dir.endsWith("broken") && b.reason.length > 0));
     const web = pluginClient(server.url, "connect", token);
     assert.deepEqual(

@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import {
   type NotebookState,
   orderBetween,
@@ -341,6 +342,17 @@ export function pluginsDirWith(names: string[]): { dir: string; cleanup: () => v
     for (const f of ["config.toml", "plugin.wasm"]) copyFileSync(join(src, f), join(t.dir, n, f));
   }
   return t;
+}
+
+/**
+ * Adds the plugin built before the contract had capabilities (plugin-host/test/frozen, kept byte
+ * for byte, gzip-compressed) to a plugins directory as `frozen`: the server must list and run it.
+ */
+export function addFrozenPlugin(pluginsDir: string): void {
+  const src = new URL("../../../plugin-host/test/frozen/sdk-0.1-plugin/", import.meta.url).pathname;
+  mkdirSync(join(pluginsDir, "frozen"));
+  copyFileSync(join(src, "config.toml"), join(pluginsDir, "frozen", "config.toml"));
+  writeFileSync(join(pluginsDir, "frozen", "plugin.wasm"), gunzipSync(readFileSync(join(src, "plugin.wasm.gz"))));
 }
 
 /** Opens a raw WebSocket (no Yjs client) with `headers`; resolves with its close code and reason. */

@@ -162,6 +162,20 @@ const ROWS: Row[] = [
     expect: [401, 403, 403, 202, 202, 202, 401, 401, 421, 403, 403, 202, 403, 403, 403],
   },
   {
+    // no plugin host here: the preview itself is { ok: false, plugin-broken }, the answer 200 with the source's hash
+    route: "POST /api/notebooks/:id/cells/:cellId/preview",
+    path: "/api/notebooks/{nb}/cells/c1/preview",
+    body: {},
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    // callers that may complete reach the call: no plugin host here, so plugin-broken (503)
+    route: "POST /api/notebooks/:id/complete",
+    path: "/api/notebooks/{nb}/complete",
+    body: { cellId: "c1", query: { kind: "metric-names", prefix: "http" } },
+    expect: [401, 403, 403, 503, 503, 503, 401, 401, 421, 403, 403, 503, 403, 403, 403],
+  },
+  {
     route: "GET /api/notebooks/:id/runs",
     path: "/api/notebooks/{nb}/runs",
     expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],

@@ -1,6 +1,8 @@
-// Generates the TypeScript types of the plugin world from the repository's wit/ folder into gen/
+// Generates the TypeScript types of the plugin worlds from the repository's wit/ folder into gen/
 // (gitignored) with jco's guest type generator. Run by this package's `build` script, so the
-// types always follow the WIT and are never copied by hand.
+// types always follow the WIT and are never copied by hand. It generates the world with every
+// capability (`action-preview-completion-plugin`): its interfaces are those of `plugin` plus one
+// per capability, so one run gives the types of every world.
 //
 // jco's type generator is itself a WebAssembly component running on preview2-shim, which since
 // 0.26 starts with no filesystem preopens; we grant it the root directory for this run only,
@@ -20,7 +22,7 @@ const { _setPreopens } = (await import(shimFs)) as { _setPreopens: (p: Record<st
 _setPreopens({ "/": "/" });
 const { generateGuestTypes } = await import("@bytecodealliance/jco-transpile");
 
-const files = await generateGuestTypes(witDir, { worldName: "plugin", outDir: `${outDir}/` });
+const files = await generateGuestTypes(witDir, { worldName: "action-preview-completion-plugin", outDir: `${outDir}/` });
 await rm(outDir, { recursive: true, force: true });
 for (const [path, bytes] of Object.entries(files)) {
   await mkdir(dirname(path), { recursive: true });

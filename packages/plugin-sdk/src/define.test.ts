@@ -152,4 +152,97 @@ describe("createPlugin", () => {
     assert.equal(err.kind, "bad-input");
     assert.match(err.message, /Prometheus's URL is not configured: set PROM_URL .*allowed_env_vars/);
   });
+
+  it("exports no capability for a spec without preview or complete", () => {
+    const plugin = createPlugin({ describe: describeDoc, invoke: () => textOutput("") }, recordingRuntime({}).runtime);
+    assert.deepEqual(Object.keys(plugin).sort(), ["describe", "invoke"]);
+  });
+
+  it("exports actionPreview for preview: the same call as invoke, secrets scrubbed, errors typed", async () => {
+    const { runtime } = recordingRuntime({ TOKEN: "tok-123456" });
+    const plugin = createPlugin(
+      {
+        describe: describeDoc,
+        invoke: () => textOutput(""),
+        preview: (call, ctx) => {
+          if (call.input === "bad") throw new PluginError("bad-input", "the body is wrong");
+          if (call.input === "boom") throw new RangeError("no");
+          return {
+            summary: `would go ${call.options.string("go")} for ${call.user}`,
+            details: [
+              ["range", `${call.timeRange?.startMs}..${call.timeRange?.endMs}`],
+              ["token", ctx.secret("TOKEN") ?? ""],
+            ],
+          };
+        },
+      },
+      runtime,
+    );
+    assert.deepEqual(Object.keys(plugin).sort(), ["actionPreview", "describe", "invoke"]);
+    const p = await plugin.actionPreview.preview(
+      request({ options: [["go", "now"]], timeRange: { startMs: 1n, endMs: 2n, stepMs: undefined } }),
+    );
+    assert.deepEqual(p, {
+      summary: "would go now for alice",
+      details: [
+        ["range", "1..2"],
+        ["token", "[redacted]"],
+      ],
+      warnings: [],
+    });
+    assert.deepEqual(await witErrorOf(plugin.actionPreview.preview(request({ input: "bad" }))), {
+      kind: "bad-input",
+      message: "the body is wrong",
+    });
+    const internal = await witErrorOf(plugin.actionPreview.preview(request({ input: "boom" })));
+    assert.equal(internal.kind, "internal");
+    assert.match(internal.message, /RangeError: no/);
+    const unknown = await witErrorOf(plugin.actionPreview.preview(request({ options: [["mdoe", "x"]] })));
+    assert.match(unknown.message, /unknown option @mdoe/, "a preview checks options as the run would");
+  });
+
+  it("exports completion for complete: the query in JSON shape, values sorted and deduplicated", async () => {
+    const seen: unknown[] = [];
+    const plugin = createPlugin(
+      {
+        describe: describeDoc,
+        invoke: () => textOutput(""),
+        complete: (call) => {
+          seen.push({ ...call, options: call.options.entries() });
+          return call.query.kind === "metadata"
+            ? { metadata: [{ metric: "up", kind: "gauge", help: "1 when up", unit: "" }] }
+            : { values: ["b", "a", "b"], truncated: true };
+        },
+      },
+      recordingRuntime({}).runtime,
+    );
+    const base = { options: [["half-typed", "x"]] as [string, string][], timeRange: undefined, requestId: "c1" };
+    const names = await plugin.completion.complete({ ...base, query: { tag: "metric-names", val: "ht" } });
+    assert.deepEqual(names, { values: ["a", "b"], metadata: [], truncated: true });
+    const meta = await plugin.completion.complete({ ...base, query: { tag: "metadata", val: undefined } });
+    assert.deepEqual(meta.metadata, [{ metric: "up", kind: "gauge", help: "1 when up", unit: "" }]);
+    await plugin.completion.complete({
+      ...base,
+      timeRange: { startMs: 5n, endMs: 6n, stepMs: undefined },
+      query: {
+        tag: "label-values",
+        val: { label: "job", metric: "up", matchers: [{ name: "env", op: "re", value: "prod.*" }] },
+      },
+    });
+    assert.deepEqual(seen, [
+      { query: { kind: "metric-names", prefix: "ht" }, options: [["half-typed", "x"]], requestId: "c1" },
+      { query: { kind: "metadata" }, options: [["half-typed", "x"]], requestId: "c1" },
+      {
+        query: {
+          kind: "label-values",
+          label: "job",
+          metric: "up",
+          matchers: [{ name: "env", op: "re", value: "prod.*" }],
+        },
+        options: [["half-typed", "x"]],
+        requestId: "c1",
+        timeRange: { startMs: 5, endMs: 6 },
+      },
+    ]);
+  });
 });

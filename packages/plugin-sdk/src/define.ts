@@ -1,8 +1,19 @@
+import type { CompletionQuery, MetricMetadata } from "@databook/wire";
 import { isKindedError, PluginError } from "./errors.ts";
 import { type Options, readOptions } from "./options.ts";
 import type { PluginOutput } from "./output.ts";
 import { scrub } from "./secrets.ts";
-import type { LogLevel, WitDescription, WitOutput, WitPluginError, WitRequest } from "./wit.ts";
+import type {
+  LogLevel,
+  WitActionEffect,
+  WitCompletionRequest,
+  WitCompletionResult,
+  WitDescription,
+  WitOutput,
+  WitPluginError,
+  WitRequest,
+  WitTimeRange,
+} from "./wit.ts";
 
 /** What the host grants a plugin besides HTTP: the `databook:plugin/runtime` interface. */
 export type Runtime = {
@@ -59,11 +70,43 @@ export type Context = {
   nowMs(): number;
 };
 
+/**
+ * What an action would do, as `preview` returns it: one sentence, the exact values as
+ * (label, value) pairs in the order to show them, and warnings for the person about to confirm.
+ */
+export type ActionPreview = { summary: string; details: [string, string][]; warnings?: string[] };
+
+/**
+ * One completion call as `complete` sees it: the query (metric names by prefix, label names,
+ * label values, metadata), the cell's options (not checked against the declared ones: the header
+ * may be half typed) and the range names should have been seen in.
+ */
+export type CompletionCall = {
+  query: CompletionQuery;
+  options: Options;
+  timeRange?: TimeRange;
+  requestId: string;
+};
+
+/** What `complete` returns: values (sorted and deduplicated by the SDK), or metadata; `truncated` when cut short. */
+export type CompletionOutput = { values?: string[]; metadata?: MetricMetadata[]; truncated?: boolean };
+
 /** The plugin's implementation, given to {@link createPlugin} / `definePlugin`. */
 export type PluginSpec = {
   describe: PluginDescription;
   invoke(call: Call, ctx: Context): PluginOutput | Promise<PluginOutput>;
-  /** Reject options that `describe.options` does not list (default true). */
+  /**
+   * The `action-preview` capability: what `invoke` would do for this same call, without doing
+   * it (the host lets it send GET and HEAD requests only). Export `actionPreview` from the entry
+   * file too, or the build leaves the capability out.
+   */
+  preview?(call: Call, ctx: Context): ActionPreview | Promise<ActionPreview>;
+  /**
+   * The `completion` capability: names from the system the plugin talks to (GET and HEAD
+   * requests only). Export `completion` from the entry file too.
+   */
+  complete?(call: CompletionCall, ctx: Context): CompletionOutput | Promise<CompletionOutput>;
+  /** Reject options that `describe.options` does not list (default true; completion never rejects them). */
   strictOptions?: boolean;
 };
 
@@ -73,13 +116,29 @@ export type PluginExports = {
   invoke(req: WitRequest): Promise<WitOutput>;
 };
 
+/** The `action-preview` interface's export (wit/action-preview.wit). */
+export type ActionPreviewExport = { preview(req: WitRequest): Promise<WitActionEffect> };
+
+/** The `completion` interface's export (wit/completion.wit). */
+export type CompletionExport = { complete(req: WitCompletionRequest): Promise<WitCompletionResult> };
+
+/**
+ * The exports for a spec: describe and invoke, plus `actionPreview` when it has `preview` and
+ * `completion` when it has `complete` — export each from the entry file:
+ * `export const { describe, invoke, actionPreview } = definePlugin({ …, preview })`.
+ */
+export type ExportsOf<S extends PluginSpec> = PluginExports &
+  (S extends { preview: NonNullable<PluginSpec["preview"]> } ? { actionPreview: ActionPreviewExport } : unknown) &
+  (S extends { complete: NonNullable<PluginSpec["complete"]> } ? { completion: CompletionExport } : unknown);
+
 /**
  * Builds the world's exports from a spec and a runtime. `invoke` converts the WIT request
  * (s64 → number), runs the spec's `invoke`, scrubs secrets, and turns thrown errors into the WIT's
  * `plugin-error`: a PluginError (or any error with a plugin error kind) keeps its kind and message;
- * anything else becomes `internal` and its stack goes to the call's log.
+ * anything else becomes `internal` and its stack goes to the call's log. `preview` and `complete`,
+ * when the spec has them, are exported the same way as `actionPreview` and `completion`.
  */
-export function createPlugin(spec: PluginSpec, runtime: Runtime): PluginExports {
+export function createPlugin<S extends PluginSpec>(spec: S, runtime: Runtime): ExportsOf<S> {
   const description: WitDescription = {
     description: spec.describe.description,
     version: spec.describe.version,
@@ -91,53 +150,128 @@ export function createPlugin(spec: PluginSpec, runtime: Runtime): PluginExports 
     contentTypes: [...spec.describe.contentTypes],
   };
   const known = spec.strictOptions === false ? undefined : spec.describe.options.map((o) => o.name);
-  return {
-    describe: () => description,
-    async invoke(req) {
-      const secrets = new Set<string>();
-      const clean = (text: string) => scrub(text, secrets);
-      const log = (level: LogLevel) => (message: string) => runtime.log(level, clean(message));
-      const ctx: Context = {
-        env: (name) => runtime.getEnv(name),
-        secret(name) {
-          const value = runtime.getEnv(name);
-          if (value) secrets.add(value);
-          return value;
-        },
-        requireEnv(name, what) {
-          const value = runtime.getEnv(name);
-          if (value === undefined || value === "") {
-            throw new PluginError(
-              "bad-input",
-              `${what ?? name} is not configured: set ${name} in the Databook server's environment (it must also be listed in this plugin's allowed_env_vars)`,
-            );
-          }
-          return value;
-        },
-        hide(value) {
-          if (value) secrets.add(value);
-        },
-        log: { trace: log("trace"), debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
-        nowMs: () => Date.now(),
-      };
-      try {
-        const call: Call = {
-          input: req.input,
-          options: readOptions(req.options, known),
-          user: req.user,
-          requestId: req.requestId,
-        };
-        if (req.timeRange) {
-          call.timeRange = { startMs: Number(req.timeRange.startMs), endMs: Number(req.timeRange.endMs) };
-          if (req.timeRange.stepMs !== undefined) call.timeRange.stepMs = Number(req.timeRange.stepMs);
-        }
-        const out = await spec.invoke(call, ctx);
-        return { contentType: out.contentType, body: clean(out.body), warnings: out.warnings.map(clean) };
-      } catch (err) {
-        throw witError(err, clean, runtime);
-      }
-    },
+  /** Runs one export's body with a fresh context; its secrets are scrubbed from what `finish` returns. */
+  async function guarded<T>(body: (ctx: Context, clean: (s: string) => string) => Promise<T>): Promise<T> {
+    const secrets = new Set<string>();
+    const clean = (text: string) => scrub(text, secrets);
+    try {
+      return await body(contextFor(runtime, secrets, clean), clean);
+    } catch (err) {
+      throw witError(err, clean, runtime);
+    }
+  }
+  const callOf = (req: WitRequest): Call => {
+    const call: Call = {
+      input: req.input,
+      options: readOptions(req.options, known),
+      user: req.user,
+      requestId: req.requestId,
+    };
+    const timeRange = timeRangeOf(req.timeRange);
+    if (timeRange) call.timeRange = timeRange;
+    return call;
   };
+  const exports: PluginExports & { actionPreview?: ActionPreviewExport; completion?: CompletionExport } = {
+    describe: () => description,
+    invoke: (req) =>
+      guarded(async (ctx, clean) => {
+        const out = await spec.invoke(callOf(req), ctx);
+        return { contentType: out.contentType, body: clean(out.body), warnings: out.warnings.map(clean) };
+      }),
+  };
+  const { preview, complete } = spec;
+  if (preview)
+    exports.actionPreview = {
+      preview: (req) =>
+        guarded(async (ctx, clean) => {
+          const p = await preview(callOf(req), ctx);
+          return {
+            summary: clean(p.summary),
+            details: p.details.map(([label, value]): [string, string] => [clean(label), clean(value)]),
+            warnings: (p.warnings ?? []).map(clean),
+          };
+        }),
+    };
+  if (complete)
+    exports.completion = {
+      complete: (req) =>
+        guarded(async (ctx, clean) => {
+          const call: CompletionCall = {
+            query: completionQueryOf(req.query),
+            options: readOptions(req.options),
+            requestId: req.requestId,
+          };
+          const timeRange = timeRangeOf(req.timeRange);
+          if (timeRange) call.timeRange = timeRange;
+          const out = await complete(call, ctx);
+          return {
+            values: [...new Set((out.values ?? []).map(clean))].sort(),
+            metadata: (out.metadata ?? []).map((m) => ({
+              metric: clean(m.metric),
+              kind: clean(m.kind),
+              help: clean(m.help),
+              unit: clean(m.unit),
+            })),
+            truncated: out.truncated ?? false,
+          };
+        }),
+    };
+  return exports as ExportsOf<S>;
+}
+
+/** The context of one call: env access that records secrets in `secrets`, logging through `clean`. */
+function contextFor(runtime: Runtime, secrets: Set<string>, clean: (s: string) => string): Context {
+  const log = (level: LogLevel) => (message: string) => runtime.log(level, clean(message));
+  return {
+    env: (name) => runtime.getEnv(name),
+    secret(name) {
+      const value = runtime.getEnv(name);
+      if (value) secrets.add(value);
+      return value;
+    },
+    requireEnv(name, what) {
+      const value = runtime.getEnv(name);
+      if (value === undefined || value === "") {
+        throw new PluginError(
+          "bad-input",
+          `${what ?? name} is not configured: set ${name} in the Databook server's environment (it must also be listed in this plugin's allowed_env_vars)`,
+        );
+      }
+      return value;
+    },
+    hide(value) {
+      if (value) secrets.add(value);
+    },
+    log: { trace: log("trace"), debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+    nowMs: () => Date.now(),
+  };
+}
+
+/** The WIT time range with numbers for times. */
+function timeRangeOf(tr: WitTimeRange | undefined): TimeRange | undefined {
+  if (!tr) return undefined;
+  const out: TimeRange = { startMs: Number(tr.startMs), endMs: Number(tr.endMs) };
+  if (tr.stepMs !== undefined) out.stepMs = Number(tr.stepMs);
+  return out;
+}
+
+/** The WIT completion-query variant as the JSON shape of @databook/wire. */
+function completionQueryOf(q: WitCompletionRequest["query"]): CompletionQuery {
+  switch (q.tag) {
+    case "metric-names":
+      return { kind: "metric-names", prefix: q.val };
+    case "label-names":
+      return q.val === undefined ? { kind: "label-names" } : { kind: "label-names", metric: q.val };
+    case "metadata":
+      return q.val === undefined ? { kind: "metadata" } : { kind: "metadata", metric: q.val };
+    case "label-values":
+      return {
+        kind: "label-values",
+        label: q.val.label,
+        ...(q.val.metric === undefined ? {} : { metric: q.val.metric }),
+        matchers: q.val.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })),
+      };
+  }
 }
 
 /**

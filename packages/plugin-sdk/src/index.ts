@@ -7,9 +7,12 @@
 export { formatDuration, parseDuration, parseTime } from "@databook/cell-syntax";
 export {
   CONTENT_TYPES,
+  type CompletionQuery,
   type HttpResponseBody,
+  type LabelMatcher,
   type LogLine,
   type LogsBody,
+  type MetricMetadata,
   type NativeHistogram,
   type Point,
   type Series,
@@ -19,9 +22,15 @@ export {
 } from "@databook/wire";
 export { authHeaders } from "./auth.ts";
 export {
+  type ActionPreview,
+  type ActionPreviewExport,
   type Call,
+  type CompletionCall,
+  type CompletionExport,
+  type CompletionOutput,
   type Context,
   createPlugin,
+  type ExportsOf,
   type OptionDoc,
   type PluginDescription,
   type PluginExports,
@@ -46,4 +55,16 @@ export {
   timeseriesOutput,
 } from "./output.ts";
 export { REDACTED, redactUrl, scrub } from "./secrets.ts";
-export type { LogLevel, WitDescription, WitOutput, WitPluginError, WitRequest, WitTimeRange } from "./wit.ts";
+export type {
+  LogLevel,
+  WitActionEffect,
+  WitCompletionQuery,
+  WitCompletionRequest,
+  WitCompletionResult,
+  WitDescription,
+  WitMetricMetadata,
+  WitOutput,
+  WitPluginError,
+  WitRequest,
+  WitTimeRange,
+} from "./wit.ts";

@@ -5,14 +5,17 @@
  * tests under Node) import `@databook/plugin-sdk` instead, which has no host imports.
  */
 import { getEnv, log } from "databook:plugin/runtime@0.1.0";
-import { createPlugin, type PluginExports, type PluginSpec } from "./define.ts";
+import { createPlugin, type ExportsOf, type PluginSpec } from "./define.ts";
 
 export * from "./index.ts";
 
 /**
  * Defines a plugin. Use it as the whole of the entry file's exports:
  * `export const { describe, invoke } = definePlugin({ describe: {…}, invoke(call, ctx) {…} })`.
+ * With capabilities, export their interfaces too — the build picks the world from the exports:
+ * `export const { describe, invoke, actionPreview } = definePlugin({ …, preview(call, ctx) {…} })`
+ * (`completion` for `complete`).
  */
-export function definePlugin(spec: PluginSpec): PluginExports {
+export function definePlugin<S extends PluginSpec>(spec: S): ExportsOf<S> {
   return createPlugin(spec, { log, getEnv });
 }

@@ -4,6 +4,12 @@
  */
 export { ALERTMANAGER_BIN, type RunningAlertmanager, startAlertmanager } from "./alertmanager.ts";
 export {
+  MADE_UP_GAUGE,
+  MADE_UP_SERIES,
+  openMetricsWithMadeUp,
+  startMadeUpExporter,
+} from "./completion-fixture.ts";
+export {
   BULK_SERIES,
   bucketAt,
   FIXTURE_END_MS,

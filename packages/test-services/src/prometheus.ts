@@ -17,14 +17,16 @@ export type RunningPrometheus = { url: string; dir: string; stop: () => Promise<
 
 /**
  * Starts Debian's Prometheus on 127.0.0.1 with a free port and a temp dir, loaded with
- * OpenMetrics data via `promtool tsdb create-blocks-from openmetrics` (no scrape targets, 100-year
- * retention, so queries at the data's timestamps always see it).
+ * OpenMetrics data via `promtool tsdb create-blocks-from openmetrics` (no scrape targets unless
+ * `scrapeTargets`; 100-year retention, so queries at the data's timestamps always see it).
  * @param opts.openMetrics OpenMetrics text to load (default: {@link fixtureOpenMetrics}); or
  *   `opts.openMetricsFile`, a path to such a file.
+ * @param opts.scrapeTargets `host:port`s (loopback) to scrape every second, as job `test`: what a
+ *   test needs for metric metadata (`/api/v1/metadata`), which backfilled blocks do not carry.
  * @throws Error when the binaries are missing, the backfill fails or the server does not start.
  */
 export async function startPrometheus(
-  opts: { openMetrics?: string; openMetricsFile?: string } = {},
+  opts: { openMetrics?: string; openMetricsFile?: string; scrapeTargets?: string[] } = {},
 ): Promise<RunningPrometheus> {
   requireBinary(PROMETHEUS_BIN, "prometheus");
   requireBinary(PROMTOOL_BIN, "prometheus");
@@ -43,7 +45,10 @@ export async function startPrometheus(
       throw new Error(`promtool could not load ${file}: ${e.stderr || e.stdout || e.message}`);
     }
     const config = join(dir, "prometheus.yml");
-    await writeFile(config, "global:\n  evaluation_interval: 1h\nscrape_configs: []\n");
+    const scrape = opts.scrapeTargets?.length
+      ? `scrape_configs:\n  - job_name: test\n    scrape_interval: 1s\n    static_configs:\n      - targets: ${JSON.stringify(opts.scrapeTargets)}\n`
+      : "scrape_configs: []\n";
+    await writeFile(config, `global:\n  evaluation_interval: 1h\n${scrape}`);
     return await startInTempDir({
       name: "prometheus",
       bin: PROMETHEUS_BIN,

@@ -47,8 +47,9 @@ export async function buildFixtures(log: (line: string) => void = console.log): 
     let r: BuildResult;
     if (existsSync(join(src, "index.ts"))) {
       const jsPath = join(outDir, `${entry.name}.js`);
-      await writeFile(jsPath, await bundle(join(src, "index.ts")));
-      r = await componentizeJs({ jsPath, out, hashPath, witDir: DEFAULT_WIT_DIR, worldName: "plugin" });
+      const js = await bundle(join(src, "index.ts"));
+      await writeFile(jsPath, js.code);
+      r = await componentizeJs({ jsPath, out, hashPath, witDir: DEFAULT_WIT_DIR, worldName: js.world });
     } else if (existsSync(join(src, "component.wat"))) {
       const world = existsSync(join(src, "world.txt"))
         ? (await import("node:fs")).readFileSync(join(src, "world.txt"), "utf8").trim()

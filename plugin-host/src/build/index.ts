@@ -1,7 +1,8 @@
 /**
  * The plugin build: a plugin folder's `src/index.ts` (TypeScript, may import npm packages such as
  * `@databook/plugin-sdk`) → one bundled ESM file → componentize-js → `plugin.wasm`, a WebAssembly
- * component of the `plugin` world in `wit/`.
+ * component of the `plugin` world in `wit/` — or, when the entry also exports capabilities
+ * (`actionPreview`, `completion`), of the world in `wit/` that adds exactly those ({@link worldFor}).
  *
  * Also builds tiny hand-written components from WAT (`jco parse` + `embed` + `new`), which the
  * host's tests and benchmark use as fixtures.
@@ -16,6 +17,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createRequire, registerHooks } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { CAPABILITIES, type Capability } from "@databook/wire";
 
 /** The repository's `wit/` folder (the `databook:plugin` package and its pinned deps). */
 export const DEFAULT_WIT_DIR: string = resolve(dirname(fileURLToPath(import.meta.url)), "../../../wit");
@@ -25,6 +27,37 @@ const TOOLCHAIN = "componentize-js@0.23.0 jco@1.35.0 rolldown@1.3.3 build-v2";
 
 /** Result of one build step. `cached` is true when the output was already up to date. */
 export type BuildResult = { wasmPath: string; bytes: number; cached: boolean; ms: number };
+
+/**
+ * The name componentize-js binds each capability's exported interface to: the interface name in
+ * camelCase, as the entry file must export it (`export const { actionPreview } = definePlugin(…)`).
+ */
+export const CAPABILITY_JS_NAMES: Record<Capability, string> = {
+  "action-preview": "actionPreview",
+  completion: "completion",
+};
+
+/** The worlds of `wit/` by the capabilities they export (sorted as in CAPABILITIES, joined by "+"). */
+const WORLDS: Record<string, string> = {
+  "": "plugin",
+  "action-preview": "action-preview-plugin",
+  completion: "completion-plugin",
+  "action-preview+completion": "action-preview-completion-plugin",
+};
+
+/**
+ * The world of `wit/` a plugin with these capabilities targets: `plugin` without any, otherwise
+ * the world that includes `plugin` and exports exactly these interfaces.
+ */
+export function worldFor(capabilities: readonly Capability[]): string {
+  const key = CAPABILITIES.filter((c) => capabilities.includes(c)).join("+");
+  const world = WORLDS[key];
+  if (!world) throw new PluginBuildError(`wit/ has no world that exports ${key.replaceAll("+", " and ")}`);
+  return world;
+}
+
+/** A bundled entry: the JavaScript componentize-js takes, and the world it implements. */
+export type Bundle = { code: string; capabilities: Capability[]; world: string };
 
 /** Thrown for a build that cannot succeed (missing source, bundling or componentize error). */
 export class PluginBuildError extends Error {
@@ -54,31 +87,32 @@ export async function buildPlugin(opts: {
   const bundlePath = join(buildDir, "plugin.js");
   const js = await bundle(entry, opts.onWarning ? { onWarning: opts.onWarning } : {});
   await mkdir(buildDir, { recursive: true });
-  await writeFile(bundlePath, js);
+  await writeFile(bundlePath, js.code);
   return componentizeJs({
     jsPath: bundlePath,
     out: opts.out ?? join(dir, "plugin.wasm"),
     hashPath: join(buildDir, "plugin.hash"),
     witDir: opts.witDir ?? DEFAULT_WIT_DIR,
-    worldName: "plugin",
+    worldName: js.world,
     force: opts.force ?? false,
   });
 }
 
 /**
  * Bundles a plugin's entry and everything it imports into one ESM string that StarlingMonkey can
- * evaluate (no `node:` built-ins), behind a small wrapper (see {@link ENTRY_WRAPPER}) that turns
- * any exception escaping `invoke`/`describe` into an `internal` plugin error carrying the
- * exception's message. Without it, componentize-js would try to lower e.g. an `Error` as the WIT
- * `plugin-error`, fail, and abort the instance: the user would see a bare trap instead of the
- * plugin's message.
+ * evaluate (no `node:` built-ins), behind a small wrapper (see {@link entryWrapper}) that turns
+ * any exception escaping `invoke` (or a capability's function) into an `internal` plugin error
+ * carrying the exception's message. Without it, componentize-js would try to lower e.g. an
+ * `Error` as the WIT `plugin-error`, fail, and abort the instance: the user would see a bare trap
+ * instead of the plugin's message. The entry's exports decide the world: `describe` and `invoke`
+ * always, plus `actionPreview` / `completion` for those capabilities ({@link worldFor}).
  * @param opts.onWarning receives each bundler warning, e.g. `[UNRESOLVED_IMPORT] Could not
  *   resolve …` (default: printed to
  *   stderr); an unresolved import is one, and it would fail only later, inside the component.
  * @throws PluginBuildError with rolldown's diagnostics, or when the entry does not export
  *   `describe` and `invoke`.
  */
-export async function bundle(entry: string, opts: { onWarning?: (message: string) => void } = {}): Promise<string> {
+export async function bundle(entry: string, opts: { onWarning?: (message: string) => void } = {}): Promise<Bundle> {
   const { rolldown } = await import("rolldown");
   const onWarning = opts.onWarning ?? ((m: string) => console.error(`databook-build-plugin: warning: ${m}`));
   const seen = new Set<string>();
@@ -115,13 +149,15 @@ export async function bundle(entry: string, opts: { onWarning?: (message: string
         `${entry} must export ${missing.join(" and ")} (the functions of the plugin world in wit/plugin.wit)`,
       );
     }
+    const capabilities = CAPABILITIES.filter((c) => plain.exports.includes(CAPABILITY_JS_NAMES[c]));
+    const world = worldFor(capabilities);
     const wrapperId = "\0databook-plugin-entry";
     const wrapped = await run(wrapperId, {
       name: "databook-plugin-entry",
       resolveId: (id) => (id === wrapperId ? wrapperId : undefined),
-      load: (id) => (id === wrapperId ? ENTRY_WRAPPER.replace("__ENTRY__", JSON.stringify(entry)) : undefined),
+      load: (id) => (id === wrapperId ? entryWrapper(entry, capabilities) : undefined),
     });
-    return wrapped.code;
+    return { code: wrapped.code, capabilities, world };
   } catch (err) {
     if (err instanceof PluginBuildError) throw err;
     throw new PluginBuildError(`bundling ${entry} failed: ${(err as Error).message}`);
@@ -134,6 +170,7 @@ export const WIT_IMPORT: RegExp = /^(?:databook|wasi):/;
 /**
  * The module componentize-js sees: the plugin's exports, with exceptions mapped to plugin errors.
  * A thrown `{ kind, message }` (or an error whose `payload` is one) passes through unchanged.
+ * `__ENTRY__` stands for the entry's path; {@link entryWrapper} adds each capability's interface.
  */
 export const ENTRY_WRAPPER = `
 import * as plugin from __ENTRY__;
@@ -145,13 +182,10 @@ function toPluginError(e) {
   if (e instanceof Error) return { kind: "internal", message: (e.name && e.name !== "Error" ? e.name + ": " : "") + e.message };
   return { kind: "internal", message: "the plugin threw " + String(e) };
 }
-export function describe() {
-  return plugin.describe();
-}
-export function invoke(req) {
+function guarded(run) {
   let result;
   try {
-    result = plugin.invoke(req);
+    result = run();
   } catch (e) {
     throw toPluginError(e);
   }
@@ -160,7 +194,27 @@ export function invoke(req) {
   }
   return result;
 }
+export function describe() {
+  return plugin.describe();
+}
+export function invoke(req) {
+  return guarded(() => plugin.invoke(req));
+}
 `;
+
+/** Each capability's interface in the wrapper: its one function, guarded like `invoke`. */
+const CAPABILITY_WRAPPERS: Record<Capability, string> = {
+  "action-preview":
+    "export const actionPreview = { preview: (req) => guarded(() => plugin.actionPreview.preview(req)) };\n",
+  completion: "export const completion = { complete: (req) => guarded(() => plugin.completion.complete(req)) };\n",
+};
+
+/** The wrapper module for an entry with these capabilities (see {@link ENTRY_WRAPPER}). */
+export function entryWrapper(entry: string, capabilities: readonly Capability[]): string {
+  return (
+    ENTRY_WRAPPER.replace("__ENTRY__", JSON.stringify(entry)) + capabilities.map((c) => CAPABILITY_WRAPPERS[c]).join("")
+  );
+}
 
 /**
  * Turns one ESM file into a component with the componentize-js API (the CLI of jco would pick its

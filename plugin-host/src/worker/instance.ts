@@ -10,10 +10,18 @@
  * still has exactly the starting size and is small enough that keeping it resident pays. So each
  * instance starts with a linear memory byte-for-byte equal to a never-used instance's.
  */
-import type { MemoryPlan, PluginImage, WitRequest } from "../protocol.ts";
+import type { MemoryPlan, PluginImage, WitCompletionRequest, WitRequest } from "../protocol.ts";
 
-/** The plugin world's exports, as jco's glue returns them. */
-export type PluginExports = { describe(): unknown; invoke(req: WitRequest): unknown };
+/**
+ * The plugin world's exports, as jco's glue returns them, and the capability interfaces a
+ * component may export besides (by their full names, e.g. `databook:plugin/completion@0.1.0`).
+ */
+export type PluginExports = {
+  describe(): unknown;
+  invoke(req: WitRequest): unknown;
+  "databook:plugin/action-preview@0.1.0"?: { preview(req: WitRequest): unknown };
+  "databook:plugin/completion@0.1.0"?: { complete(req: WitCompletionRequest): unknown };
+};
 
 /**
  * jco's `instantiate`: everything an instance has (handle tables, closures, core instances) is

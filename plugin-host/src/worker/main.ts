@@ -13,7 +13,14 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import type { FromWorker, PluginImage, ToWorker, WorkerOutcome } from "../protocol.ts";
+import type {
+  FromWorker,
+  PluginImage,
+  ToWorker,
+  WitCompletionRequest,
+  WitRequest,
+  WorkerOutcome,
+} from "../protocol.ts";
 import { type CallBudget, createCallBudget, truncate } from "./call-budget.ts";
 import { compileGlue, createInstanceFactory, type Glue, type InstanceFactory, type PluginExports } from "./instance.ts";
 import {
@@ -102,9 +109,9 @@ function askHost<T>(msg: FromWorker, transfer: ArrayBuffer[] = []): T | undefine
   return receiveMessageOnPort(httpPort)?.message as T | undefined;
 }
 
-function httpCheck(callId: number, scheme: string, authority: string): HttpCheckAnswer {
+function httpCheck(callId: number, scheme: string, authority: string, method: string): HttpCheckAnswer {
   return (
-    askHost<HttpCheckAnswer>({ type: "http-check", callId, scheme, authority }) ?? {
+    askHost<HttpCheckAnswer>({ type: "http-check", callId, scheme, authority, method }) ?? {
       ok: false,
       error: { tag: "internal-error", val: "the host sent no answer" },
     }
@@ -153,9 +160,9 @@ function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
     log: budget.log,
     envRefused: budget.envRefused,
     refuse: budget.refuse,
-    httpCheck: (scheme, authority) => {
+    httpCheck: (scheme, authority, method) => {
       budget.flush();
-      return httpCheck(msg.callId, scheme, authority);
+      return httpCheck(msg.callId, scheme, authority, method);
     },
     httpSend: (checkId, req) => {
       budget.flush();
@@ -172,8 +179,7 @@ function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
     const instance = p.spare ?? factory.make();
     p.spare = undefined;
     t1 = performance.now();
-    const value = msg.op === "describe" ? instance.describe() : instance.invoke(msg.request!);
-    outcome = msg.op === "invoke" ? checkOutput(value, msg.maxOutputBytes) : checkDescription(value);
+    outcome = callExport(instance, msg);
   } catch (err) {
     outcome = classifyFailure(err, factory, budget);
   } finally {
@@ -186,6 +192,32 @@ function runCall(msg: Extract<ToWorker, { type: "call" }>): void {
   const t2 = performance.now();
   post({ type: "done", callId: msg.callId, outcome, instantiateMs: t1 - t0, runMs: t2 - t1, prepared });
 }
+
+/** Runs the export the call names and checks what it returned (a failure throws). */
+function callExport(instance: PluginExports, msg: Extract<ToWorker, { type: "call" }>): WorkerOutcome {
+  switch (msg.op) {
+    case "describe":
+      return checkDescription(instance.describe());
+    case "invoke":
+      return checkOutput(instance.invoke(msg.request as WitRequest), msg.maxOutputBytes);
+    case "preview": {
+      const api = instance["databook:plugin/action-preview@0.1.0"];
+      if (!api) return missingExport("databook:plugin/action-preview@0.1.0");
+      return checkPreview(api.preview(msg.request as WitRequest), msg.maxOutputBytes);
+    }
+    case "complete": {
+      const api = instance["databook:plugin/completion@0.1.0"];
+      if (!api) return missingExport("databook:plugin/completion@0.1.0");
+      return checkCompletion(api.complete(msg.request as WitCompletionRequest), msg.maxOutputBytes);
+    }
+  }
+}
+
+const missingExport = (name: string): WorkerOutcome => ({
+  ok: false,
+  kind: "internal",
+  message: `the plugin does not export ${name}`,
+});
 
 /** UTF-8 size of a string without encoding it. */
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
@@ -229,6 +261,80 @@ function checkOutput(value: unknown, maxBytes: number): WorkerOutcome {
       message: `the output is ${bytes} bytes${what}, over this plugin's limit of ${maxBytes} bytes (limits.max_output_bytes in its config.toml)`,
     };
   }
+  return { ok: true, value };
+}
+
+/** Most (label, value) pairs in one action preview: a confirmation dialog, not a report. */
+const MAX_PREVIEW_DETAILS = 100;
+
+/** Largest action preview (UTF-8 bytes of its strings), below limits.max_output_bytes when that is larger. */
+const MAX_PREVIEW_BYTES = 64 * 1024;
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/** An over-limit answer of a capability call, in the words of limits.max_output_bytes. */
+function overLimit(what: string, bytes: number, maxBytes: number, source: string): WorkerOutcome {
+  return {
+    ok: false,
+    kind: "output-limit",
+    message: `the ${what} is ${bytes} bytes, over the limit of ${maxBytes} bytes (${source})`,
+  };
+}
+
+/** Checks an action-effect record (wit/action-preview.wit): its shape, its size and its number of details. */
+function checkPreview(value: unknown, maxOutputBytes: number): WorkerOutcome {
+  const v = value as { summary?: unknown; details?: unknown; warnings?: unknown };
+  const detailsOk =
+    Array.isArray(v?.details) &&
+    v.details.every((d) => Array.isArray(d) && d.length === 2 && typeof d[0] === "string" && typeof d[1] === "string");
+  if (typeof v?.summary !== "string" || !detailsOk || !isStringList(v.warnings)) {
+    return {
+      ok: false,
+      kind: "internal",
+      message: "the plugin returned a preview without summary, details (label, value pairs) and warnings",
+    };
+  }
+  const details = v.details as [string, string][];
+  if (details.length > MAX_PREVIEW_DETAILS) {
+    return {
+      ok: false,
+      kind: "output-limit",
+      message: `the preview has ${details.length} details; a preview may have at most ${MAX_PREVIEW_DETAILS}`,
+    };
+  }
+  let bytes = utf8Bytes(v.summary);
+  for (const [label, text] of details) bytes += utf8Bytes(label) + utf8Bytes(text);
+  for (const w of v.warnings) bytes += utf8Bytes(w);
+  const max = Math.min(maxOutputBytes, MAX_PREVIEW_BYTES);
+  if (bytes > max) {
+    const source =
+      max === maxOutputBytes ? "limits.max_output_bytes in its config.toml" : "a preview is shown in a dialog";
+    return overLimit("preview", bytes, max, source);
+  }
+  return { ok: true, value };
+}
+
+/** Checks a completion-result record (wit/completion.wit): its shape, and its size against limits.max_output_bytes. */
+function checkCompletion(value: unknown, maxOutputBytes: number): WorkerOutcome {
+  const v = value as { values?: unknown; metadata?: unknown; truncated?: unknown };
+  const metadataOk =
+    Array.isArray(v?.metadata) &&
+    v.metadata.every((m: Record<string, unknown> | null) =>
+      ["metric", "kind", "help", "unit"].every((k) => typeof m?.[k] === "string"),
+    );
+  if (!isStringList(v?.values) || !metadataOk || typeof v.truncated !== "boolean") {
+    return {
+      ok: false,
+      kind: "internal",
+      message: "the plugin returned a completion without values, metadata (metric, kind, help, unit) and truncated",
+    };
+  }
+  let bytes = 0;
+  for (const x of v.values) bytes += utf8Bytes(x);
+  for (const m of v.metadata as Record<string, string>[])
+    bytes += utf8Bytes(m.metric!) + utf8Bytes(m.kind!) + utf8Bytes(m.help!) + utf8Bytes(m.unit!);
+  if (bytes > maxOutputBytes)
+    return overLimit("completion", bytes, maxOutputBytes, "limits.max_output_bytes in its config.toml");
   return { ok: true, value };
 }
 

@@ -56,8 +56,8 @@ export type CallContext = {
   envRefused(name: string): void;
   /** The plugin tried something the host never allows (a socket, a DNS lookup). */
   refuse(what: string): void;
-  /** May a request go to scheme://authority? Asked when the plugin hands the request over, before any body is sent. */
-  httpCheck(scheme: string, authority: string): HttpCheckAnswer;
+  /** May a `method` request go to scheme://authority? Asked when the plugin hands the request over, before any body is sent. */
+  httpCheck(scheme: string, authority: string, method: string): HttpCheckAnswer;
   /** Sends a checked request (the body chunks move to the host); blocks this thread until the answer. */
   httpSend(checkId: number, req: HttpRequestMessage): HttpResponseMessage;
   /**
@@ -681,9 +681,12 @@ export function createImports(current: () => CallContext): Record<string, Record
         const c = ctx();
         if (req.authorityValue === undefined || req.authorityValue === "") throw { tag: "HTTP-request-URI-invalid" };
         const body = req.bodyValue;
-        // The allow-list is checked now, before the body is sent (or, for a plugin that writes
-        // it after handing the request over, even written): a refused request takes no body.
-        const check = c.httpCheck(schemeName(req.schemeValue), req.authorityValue);
+        const method =
+          req.methodValue.tag === "other" ? (req.methodValue.val ?? "GET") : req.methodValue.tag.toUpperCase();
+        // The allow-list (and, for a read-only call, the method) is checked now, before the body
+        // is sent (or, for a plugin that writes it after handing the request over, even
+        // written): a refused request takes no body.
+        const check = c.httpCheck(schemeName(req.schemeValue), req.authorityValue, method);
         if (!check.ok) {
           c.release(body.bytes);
           body.takeChunks();
@@ -695,8 +698,7 @@ export function createImports(current: () => CallContext): Record<string, Record
           // Part of a body is not the request the plugin meant: it is not sent at all.
           if (body.overLimit) return { ok: false, error: { tag: "HTTP-request-body-size", val: BigInt(body.bytes) } };
           return c.httpSend(check.checkId, {
-            method:
-              req.methodValue.tag === "other" ? (req.methodValue.val ?? "GET") : req.methodValue.tag.toUpperCase(),
+            method,
             scheme: schemeName(req.schemeValue),
             authority: req.authorityValue ?? "",
             pathWithQuery: req.pathValue ?? "/",

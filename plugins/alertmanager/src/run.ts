@@ -37,18 +37,22 @@ export const DESCRIPTION = {
 /** A silence's default length when `@duration` is not set (ms). */
 export const DEFAULT_SILENCE_MS = 3_600_000;
 
-type Api = { base: string; headers: Record<string, string> };
+/** Where the plugin talks to: the API's base URL and the auth headers. */
+export type Api = { base: string; headers: Record<string, string> };
 
-/**
- * Runs one cell against `$ALERTMANAGER_URL` (API v2): lists alerts (default) or silences filtered by
- * the matchers in the body, or — with `@action` — creates or expires a silence.
- * @throws PluginError: bad-input for the cell's mistakes, upstream for Alertmanager's errors.
- */
-export async function runAlertmanager(call: Call, ctx: Context): Promise<PluginOutput> {
-  const api: Api = {
+/** The API of `$ALERTMANAGER_URL` with its auth headers. @throws PluginError when the URL is not set. */
+export function apiOf(ctx: Context): Api {
+  return {
     base: ctx.requireEnv("ALERTMANAGER_URL", "Alertmanager's URL").replace(/\/+$/, ""),
     headers: authHeaders(ctx, "ALERTMANAGER"),
   };
+}
+
+/**
+ * What a cell asks for: `@action` (silence, expire) or, without one, `@type` (what to list).
+ * @throws PluginError (bad-input) for options that do not go together.
+ */
+export function intentOf(call: Call): { action?: "silence" | "expire"; type?: "alerts" | "silences" } {
   const opts = call.options;
   const action = opts.oneOf("action", ["silence", "expire"] as const);
   const type = opts.oneOf("type", ["alerts", "silences"] as const);
@@ -58,6 +62,17 @@ export async function runAlertmanager(call: Call, ctx: Context): Promise<PluginO
       if (opts.has(name)) throw new PluginError("bad-input", `@${name} only applies to @action=silence`);
     }
   }
+  return { ...(action ? { action } : {}), ...(type ? { type } : {}) };
+}
+
+/**
+ * Runs one cell against `$ALERTMANAGER_URL` (API v2): lists alerts (default) or silences filtered by
+ * the matchers in the body, or — with `@action` — creates or expires a silence.
+ * @throws PluginError: bad-input for the cell's mistakes, upstream for Alertmanager's errors.
+ */
+export async function runAlertmanager(call: Call, ctx: Context): Promise<PluginOutput> {
+  const api = apiOf(ctx);
+  const { action, type } = intentOf(call);
   if (action === "silence") return createSilence(api, call, ctx);
   if (action === "expire") return expireSilence(api, call);
   const matchers = parseMatchers(call.input);
@@ -65,18 +80,28 @@ export async function runAlertmanager(call: Call, ctx: Context): Promise<PluginO
 }
 
 /** Alertmanager's answer to GET /api/v2/alerts (the fields shown). */
-type Alert = {
+export type Alert = {
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   startsAt: string;
   status?: { state?: string; silencedBy?: string[]; inhibitedBy?: string[] };
 };
 
-async function listAlerts(api: Api, matchers: Matcher[]): Promise<PluginOutput> {
-  const params = new URLSearchParams({ active: "true", silenced: "true", inhibited: "true", unprocessed: "true" });
+/**
+ * The alerts the matchers select (GET /api/v2/alerts with `filter`); `suppressed: false` leaves
+ * out silenced and inhibited ones.
+ */
+export async function alertsMatching(api: Api, matchers: Matcher[], suppressed = true): Promise<Alert[]> {
+  const flag = String(suppressed);
+  const params = new URLSearchParams({ active: "true", silenced: flag, inhibited: flag, unprocessed: "true" });
   for (const m of matchers) params.append("filter", formatMatcher(m));
   const alerts = (await call(api, "GET", `/api/v2/alerts?${params}`)) as Alert[];
   if (!Array.isArray(alerts)) throw unexpected("alerts");
+  return alerts;
+}
+
+async function listAlerts(api: Api, matchers: Matcher[]): Promise<PluginOutput> {
+  const alerts = await alertsMatching(api, matchers);
   const rows = alerts
     .map((a) => {
       const { alertname = null, severity = null, ...rest } = a.labels ?? {};
@@ -110,7 +135,8 @@ function alertState(a: Alert): string {
   return a.status?.state ?? "unknown";
 }
 
-type Silence = {
+/** A silence as Alertmanager's API v2 returns it. */
+export type Silence = {
   id: string;
   status?: { state?: string };
   matchers: Matcher[];
@@ -157,7 +183,22 @@ async function listSilences(api: Api, matchers: Matcher[]): Promise<PluginOutput
   return tableOutput([...SILENCE_COLUMNS], silences.map(silenceRow));
 }
 
-async function createSilence(api: Api, c: Call, ctx: Context): Promise<PluginOutput> {
+/** The silence a cell would create, starting at `nowMs` (what run and preview both compute). */
+export type PlannedSilence = {
+  matchers: Matcher[];
+  durationMs: number;
+  startsAt: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+};
+
+/**
+ * Plans the silence of an `@action=silence` cell: its matchers (the body), `@duration` (default
+ * {@link DEFAULT_SILENCE_MS}), `@comment` and the author (the person who runs it).
+ * @throws PluginError (bad-input) without matchers or a comment.
+ */
+export function planSilence(c: Call, nowMs: number): PlannedSilence {
   const matchers = parseMatchers(c.input);
   if (matchers.length === 0) {
     throw new PluginError(
@@ -170,14 +211,19 @@ async function createSilence(api: Api, c: Call, ctx: Context): Promise<PluginOut
     throw new PluginError("bad-input", 'a silence needs a reason: add @comment="…" to the header');
   }
   const durationMs = c.options.duration("duration") ?? DEFAULT_SILENCE_MS;
-  const startsAt = ctx.nowMs();
-  const silence = {
+  return {
     matchers,
-    startsAt: new Date(startsAt).toISOString(),
-    endsAt: new Date(startsAt + durationMs).toISOString(),
+    durationMs,
+    startsAt: new Date(nowMs).toISOString(),
+    endsAt: new Date(nowMs + durationMs).toISOString(),
     createdBy: c.user || "databook",
     comment,
   };
+}
+
+async function createSilence(api: Api, c: Call, ctx: Context): Promise<PluginOutput> {
+  const { durationMs: _, ...silence } = planSilence(c, ctx.nowMs());
+  const matchers = silence.matchers;
   const res = (await call(api, "POST", "/api/v2/silences", silence)) as { silenceID?: string };
   if (typeof res?.silenceID !== "string") throw unexpected("the new silence");
   ctx.log.info(`created silence ${res.silenceID} for ${matchers.map(formatMatcher).join(", ")}`);
@@ -189,7 +235,11 @@ async function createSilence(api: Api, c: Call, ctx: Context): Promise<PluginOut
 
 const SILENCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-async function expireSilence(api: Api, c: Call): Promise<PluginOutput> {
+/**
+ * The silence id an `@action=expire` cell names (its body).
+ * @throws PluginError (bad-input) when the body is not a silence id.
+ */
+export function silenceIdOf(c: Call): string {
   const id = c.input.trim();
   if (!SILENCE_ID.test(id)) {
     throw new PluginError(
@@ -197,9 +247,18 @@ async function expireSilence(api: Api, c: Call): Promise<PluginOutput> {
       `@action=expire takes a silence id as the cell body (like 0b6a4c1e-2f4d-4c1a-9a53-3f2d6c0b9e11); got ${JSON.stringify(id.slice(0, 80))}`,
     );
   }
+  return id;
+}
+
+/** One silence by id (GET /api/v2/silence/{id}). @throws PluginError bad-input for an unknown id. */
+export async function getSilence(api: Api, id: string): Promise<Silence> {
+  return (await call(api, "GET", `/api/v2/silence/${id}`)) as Silence;
+}
+
+async function expireSilence(api: Api, c: Call): Promise<PluginOutput> {
+  const id = silenceIdOf(c);
   await call(api, "DELETE", `/api/v2/silence/${id}`);
-  const silence = (await call(api, "GET", `/api/v2/silence/${id}`)) as Silence;
-  return tableOutput([...SILENCE_COLUMNS], [silenceRow(silence)]);
+  return tableOutput([...SILENCE_COLUMNS], [silenceRow(await getSilence(api, id))]);
 }
 
 /** One API call; error statuses become typed errors with Alertmanager's own message. */

@@ -5,8 +5,8 @@ import { createPluginHost } from "@databook/plugin-host";
 import { pluginsDirProblem } from "./common.ts";
 
 export const usage = `  plugins list [--plugins DIR] [--json]
-                     list loaded plugins (options, content types) and broken plugin folders with
-                     the reason; exit 0, or 1 when any folder is broken`;
+                     list loaded plugins (options, content types, capabilities) and broken
+                     plugin folders with the reason; exit 0, or 1 when any folder is broken`;
 
 /** Prints the list; exit 0 (all loaded), 1 (some folder broken), 2 (usage mistake). */
 export async function run(argv: string[]): Promise<number> {
@@ -44,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`${p.name} ${p.version}  ${p.description}`);
       for (const o of p.options) console.log(`    @${o.name}${o.action ? " (action)" : ""}  ${o.description}`);
       console.log(`    outputs: ${p.contentTypes.join(", ") || "(none declared)"}`);
+      if (p.capabilities.length) console.log(`    capabilities: ${p.capabilities.join(", ")}`);
       for (const w of p.warnings) console.log(`    warning: ${w}`);
     }
     if (broken.length > 0) {

@@ -4,18 +4,42 @@ import { scopeAllows } from "../auth/identity.ts";
 import { access } from "../auth/rules.ts";
 import { httpError } from "../http-errors.ts";
 import { ARCHIVED_REFUSAL } from "../notebooks/store.ts";
+import { previewCell } from "../runs/preview.ts";
 import { notebookOf } from "./notebooks.ts";
 
-/** Cell runs and their stored outputs (docs/api.md). */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Cell runs, action previews and stored outputs (docs/api.md). */
 export async function runRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   app.post("/api/notebooks/:id/cells/:cellId/run", { config: access.notebook("editor") }, async (req, reply) => {
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.run);
+    const confirmed = (req.body as { confirmedSourceHash?: unknown } | undefined)?.confirmedSourceHash;
+    if (confirmed !== undefined && (typeof confirmed !== "string" || !SHA256_HEX.test(confirmed)))
+      throw httpError(
+        400,
+        "bad-input",
+        "confirmedSourceHash must be the sourceHash a preview of this cell answered (64 lowercase hex digits)",
+      );
     const { runId } = s.runs.start(notebook.id, (req.params as { cellId: string }).cellId, req.identity.principal!, {
       mayRunActions: scopeAllows(req.identity, "run-actions"),
+      ...(confirmed !== undefined ? { confirmedSourceHash: confirmed } : {}),
+      // a person in the page confirms what an action will do; an API token with run-actions is a script's decision
+      actionsNeedConfirmation: req.identity.credential === "session",
     });
     reply.code(202);
     return { runId };
+  });
+
+  app.post("/api/notebooks/:id/cells/:cellId/preview", { config: access.notebook("editor") }, async (req) => {
+    const { notebook } = notebookOf(req);
+    if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.run);
+    return previewCell(
+      { docs: s.docs, host: s.host, nowMs: s.now },
+      notebook.id,
+      (req.params as { cellId: string }).cellId,
+      req.identity.principal!,
+    );
   });
 
   app.get("/api/notebooks/:id/runs", { config: access.notebook("viewer") }, async (req) => {

@@ -1,16 +1,14 @@
-import { CellSyntaxError, parseCell, resolveTimeRange } from "@databook/cell-syntax";
 import type { InvokeResult, PluginHost } from "@databook/plugin-host";
 import { type DatabookError, type Principal, type RunTrigger, SYSTEM_PRINCIPAL } from "@databook/wire";
 import type { DocManager, OpenDoc } from "../collab/docs.ts";
-import { findCell, sourceOf, timeRangeOf } from "../collab/schema.ts";
 import { randomId } from "../ids.ts";
 import type { LogEntry, LogStore, NewLogEntry } from "../log/store.ts";
 import type { Metrics } from "../metrics.ts";
 import type { RecordChannel } from "../record/channel.ts";
 import type { SearchIndex } from "../search.ts";
+import { type CellCall, type RunRefusal, readCellCall } from "./cell-call.ts";
 
-/** An HTTP-facing failure: `{ kind, message }` plus the status to answer with. */
-export type RunRefusal = DatabookError & { status: number };
+export type { RunRefusal } from "./cell-call.ts";
 
 /** Options of one run. */
 export type RunOptions = {
@@ -18,6 +16,13 @@ export type RunOptions = {
   trigger?: RunTrigger;
   /** False for an API token without `run-actions`: a cell that sets an action option is refused. */
   mayRunActions?: boolean;
+  /**
+   * The {@link sourceHash} of the source the person confirmed (from the action preview): the run
+   * is refused (409) when the cell's source is no longer exactly that.
+   */
+  confirmedSourceHash?: string;
+  /** True when an action cell may run only with a `confirmedSourceHash` (a person in the page); 428 without. */
+  actionsNeedConfirmation?: boolean;
 };
 
 /** How a plugin call ended, as the run service records it. */
@@ -235,10 +240,12 @@ export function createRunService(opts: {
   return {
     /**
      * Starts a run of `cellId` for `actor` and returns its id at once (the run goes on in the
-     * background). Throws a {@link RunRefusal}: 404 (no such cell), 409 (already running),
-     * 400 (the cell is markdown: no `@plugin`), 403 (the cell sets an action option and
-     * `mayRunActions` is false: an API token without `run-actions`). A bad header, a bad time
-     * range or an unknown plugin do not throw: the run is recorded as failed with a readable error.
+     * background). Throws a {@link RunRefusal}: 404 (no such cell), 400 (the cell is markdown: no
+     * `@plugin`), 409 (already running, or the source is not the one confirmed:
+     * `confirmedSourceHash`), 403 (the cell sets an action option and `mayRunActions` is false:
+     * an API token without `run-actions`), 428 (an action cell without a confirmed hash when
+     * `actionsNeedConfirmation`). A bad header, a bad time range or an unknown plugin do not
+     * throw: the run is recorded as failed with a readable error.
      */
     start(
       notebookId: string,
@@ -249,13 +256,8 @@ export function createRunService(opts: {
       const o = docs.acquire(notebookId);
       let handedOff = false;
       try {
-        const cell = findCell(o.doc, cellId);
-        if (!cell)
-          throw {
-            status: 404,
-            kind: "not-found",
-            message: `notebook ${notebookId} has no cell ${cellId}`,
-          } satisfies RunRefusal;
+        const t = now();
+        const c: CellCall = readCellCall(o.doc, notebookId, cellId, host, t);
         const key = `${notebookId}/${cellId}`;
         const current = inflight.get(key);
         if (current) {
@@ -267,41 +269,26 @@ export function createRunService(opts: {
             message: `cell ${cellId} is already running (run ${current.runId}${by}); wait for it to finish, then run it again`,
           } satisfies RunRefusal;
         }
-        const source = sourceOf(cell);
-        const t = now();
-        const runId = randomId();
-        let parsed: ReturnType<typeof parseCell> | undefined;
-        let timeRange: ReturnType<typeof resolveTimeRange>;
-        let failure: DatabookError | undefined;
-        try {
-          parsed = parseCell(source);
-          if (parsed.kind === "markdown") {
-            throw {
-              status: 400,
-              kind: "bad-input",
-              message: `cell ${cellId} has no @plugin line, so it is markdown and cannot run; start it with a line such as @plugin=prometheus`,
-            } satisfies RunRefusal;
-          }
-          timeRange = resolveTimeRange(parsed.reserved, timeRangeOf(o.doc), t);
-        } catch (e) {
-          if (!(e instanceof CellSyntaxError)) throw e;
-          // most parser messages already start with "line N, column M:"; name the place once
-          const located = /\bline \d/.test(e.message);
-          const where = e.line && !located ? ` (line ${e.line}${e.column ? `, column ${e.column}` : ""})` : "";
-          failure = { kind: "bad-input", message: `${e.message}${where}` };
-        }
-        const query = parsed && parsed.kind === "query" ? parsed : undefined;
-        const info = query && host?.list().plugins.find((p) => p.name === query.plugin);
-        const actionOptions =
-          query && info
-            ? query.options.filter(([k]) => info.options.some((op) => op.name === k && op.action)).map(([k]) => k)
-            : [];
+        if (ro.confirmedSourceHash !== undefined && ro.confirmedSourceHash !== c.sourceHash)
+          throw {
+            status: 409,
+            kind: "bad-input",
+            message: `cell ${cellId} changed after you confirmed it (someone edited it meanwhile); nothing ran: look at it again, preview it and confirm`,
+          } satisfies RunRefusal;
+        const { source, query, timeRange, failure, actionOptions } = c;
         if (actionOptions.length && ro.mayRunActions === false)
           throw {
             status: 403,
             kind: "denied",
             message: `this cell sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook; the API token lacks the 'run-actions' scope`,
           } satisfies RunRefusal;
+        if (actionOptions.length && ro.actionsNeedConfirmation && ro.confirmedSourceHash === undefined)
+          throw {
+            status: 428,
+            kind: "bad-input",
+            message: `this cell sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook: preview it (POST …/cells/${cellId}/preview) and run it with the confirmedSourceHash the preview gave`,
+          } satisfies RunRefusal;
+        const runId = randomId();
         const trigger = ro.trigger ?? { kind: "user" };
         append({
           notebookId,
@@ -315,10 +302,11 @@ export function createRunService(opts: {
             source,
             input: query ? query.input : source,
             options: query?.options ?? [],
-            timeRange: timeRange!,
+            timeRange,
             action: actionOptions.length > 0,
             actionOptions,
             trigger,
+            ...(ro.confirmedSourceHash !== undefined ? { confirmedSourceHash: ro.confirmedSourceHash } : {}),
           },
         });
         if (failure || !query) {
