@@ -1,4 +1,5 @@
 export * from "./api.ts";
+export * from "./audit.ts";
 export * from "./close-codes.ts";
 export * from "./content-types.ts";
 export * from "./errors.ts";
