@@ -33,10 +33,10 @@ test("an editor's range query draws for a viewer (spinner while it runs): a lege
   const expected = expectedSpecial();
   expect(expected.size).toBeGreaterThan(0);
   const nb = await createNotebook("Chart for a viewer");
-  const editor = await contextAs(browser, "Alice");
-  const viewer = await contextAs(browser, "Victor");
-  const pe = await openNotebook(editor, nb.editorUrl);
-  const pv = await openNotebook(viewer, nb.viewerUrl);
+  const editor = await contextAs(browser, "alice");
+  const viewer = await contextAs(browser, "victor");
+  const pe = await openNotebook(editor, nb.url);
+  const pv = await openNotebook(viewer, nb.url);
   await expect(pv.getByTestId("connection")).toHaveText("Following live");
 
   const c = await addQueryCell(
@@ -99,8 +99,8 @@ test("an editor's range query draws for a viewer (spinner while it runs): a lege
 
 test("200 series from one selector all reach the legend and the chart", async ({ browser }) => {
   const nb = await createNotebook("Many series");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
   const c = await addQueryCell(
     page,
     `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_bulk`,
@@ -119,8 +119,8 @@ test("200 series from one selector all reach the legend and the chart", async ({
 
 test("the time axis reads in local time, or in UTC at the flip of a toggle", async ({ browser }) => {
   const nb = await createNotebook("Time zones");
-  const ctx = await contextAs(browser, "Alice", "America/New_York");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice", "America/New_York");
+  const page = await openNotebook(ctx, nb.url);
   const c = await addQueryCell(
     page,
     `@plugin=prometheus @start=${iso(FIXTURE_START_MS)} @end=${iso(FIXTURE_END_MS)} @step=1m\nfixture_gappy`,
