@@ -3,6 +3,7 @@ export * from "./audit.ts";
 export * from "./close-codes.ts";
 export * from "./content-types.ts";
 export * from "./errors.ts";
+export * from "./next-path.ts";
 export * from "./presence.ts";
 export * from "./principal.ts";
 export * from "./scopes.ts";
