@@ -1,22 +1,14 @@
 /**
- * Where to go after signing in. `next` comes from the address bar, so anyone can craft it: only a
- * path on this site is followed (never `//host`, `/\host`, `https://…` or `javascript:`), anything
- * else falls back to the home page.
+ * Where to go after signing in. `next` comes from the address bar, so anyone can craft it: it is
+ * followed only when it is a path on this site (`safeNextPath` from @databook/wire, the rule the
+ * server applies to the single sign-on return address too); anything else goes to the home page.
  */
+import { safeNextPath } from "@databook/wire";
 
-/** A same-site path+query+hash for `raw` (a `?next=` value), or "/" when it points anywhere else. */
+/** A same-site path+query+hash for `raw` (a `?next=` value), or "/"; never the sign-in page itself. */
 export function safeNext(raw: string | null | undefined): string {
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/";
-  let u: URL;
-  try {
-    u = new URL(raw, "http://databook.invalid");
-  } catch {
-    return "/";
-  }
-  if (u.origin !== "http://databook.invalid") return "/";
-  // the sign-in page itself is no place to come back to
-  if (u.pathname === "/signin") return "/";
-  return `${u.pathname}${u.search}${u.hash}`;
+  const next = safeNextPath(raw);
+  return next === "/signin" || next.startsWith("/signin?") || next.startsWith("/signin#") ? "/" : next;
 }
 
 /** The sign-in page's address that comes back to `here` (a location) afterwards. */
