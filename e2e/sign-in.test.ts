@@ -52,7 +52,7 @@ test("signing in with a username and password: one message for an unknown name a
   await ctx.close();
 });
 
-test("the sign-in page explains each link problem in plain words", async ({ page }) => {
+test("the sign-in page explains each link and single sign-on problem in plain words", async ({ page }) => {
   const cases: [string, string, string][] = [
     ["link-used", "", "already used"],
     ["link-expired", "", "expired"],
@@ -61,6 +61,9 @@ test("the sign-in page explains each link problem in plain words", async ({ page
     ["link-unknown", "/n/abc", "This share link is not valid"],
     ["link-revoked", "/n/abc", "revoked or has expired"],
     ["editor-link-retired", "/n/abc", "Editor links were retired"],
+    ["session-ended", "/n/abc", "Your session ended"],
+    ["oidc-denied", "", "Sign-in was cancelled at the provider"],
+    ["oidc-not-allowed", "", "not in a group allowed to use Databook"],
   ];
   for (const [problem, next, says] of cases) {
     await page.goto(`${serverUrl()}/signin?problem=${problem}${next ? `&next=${encodeURIComponent(next)}` : ""}`);

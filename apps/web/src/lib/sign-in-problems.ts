@@ -1,8 +1,12 @@
 /**
  * Plain-words explanations of the `problem` the server puts on `/signin?problem=…` when a link did
  * not work (apps/server/src/routes/auth.ts for the first-admin link, routes/web.ts for share links
- * and old `?token=` links) — and `session-ended`, which the page sets itself. `forNotebook` is true when the link was for a notebook (`next=/n/…`).
+ * and old `?token=` links), when single sign-on did not sign the person in (`oidc-*`, whose
+ * sentences are `OIDC_PROBLEMS` in @databook/wire) — and `session-ended`, which the page sets
+ * itself. `forNotebook` is true when the link was for a notebook (`next=/n/…`).
  */
+import { OIDC_PROBLEMS, type OidcProblem } from "@databook/wire";
+
 export type SignInProblem = { title: string; body: string };
 
 /** The explanation for a `problem` value; undefined for none or one this page does not know. */
@@ -50,6 +54,8 @@ export function explainProblem(problem: string | null, forNotebook: boolean): Si
         body: "Editing now needs an account: sign in below. If you still cannot edit the notebook afterwards, ask one of its owners to give you the editor role.",
       };
     default:
+      if (problem && Object.hasOwn(OIDC_PROBLEMS, problem))
+        return { title: "Single sign-on did not sign you in", body: OIDC_PROBLEMS[problem as OidcProblem] };
       return undefined;
   }
 }
