@@ -5,8 +5,8 @@ test("an action asks first, naming what it will do; cancel runs nothing, confirm
   browser,
 }) => {
   const nb = await createNotebook("Actions");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
   const c = await addQueryCell(
     page,
     '@plugin=alertmanager @action=silence @duration=30m @comment="e2e: noisy"\nalertname="E2eNoise"',

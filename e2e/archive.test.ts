@@ -3,6 +3,7 @@
 import { expect, test } from "@playwright/test";
 import {
   addQueryCell,
+  apiJson,
   cell,
   contextAs,
   createNotebook,
@@ -18,10 +19,10 @@ test("an editor archives a notebook after confirming; the page, the timeline and
   const stamp = Date.now().toString(36);
   const nb = await createNotebook(`Archive me ${stamp}`);
   await createNotebook(`Keep me ${stamp}`);
-  const alice = await contextAs(browser, "Alice");
-  const page = await openNotebook(alice, nb.editorUrl);
-  const viewer = await contextAs(browser, "Victor");
-  const pv = await openNotebook(viewer, nb.viewerUrl);
+  const alice = await contextAs(browser, "alice");
+  const page = await openNotebook(alice, nb.url);
+  const viewer = await contextAs(browser, "victor");
+  const pv = await openNotebook(viewer, nb.url);
   await expect(pv.getByRole("button", { name: "Archive", exact: true })).toHaveCount(0);
   await expect(page.getByTestId("archived")).toHaveCount(0);
 
@@ -31,10 +32,7 @@ test("an editor archives a notebook after confirming; the page, the timeline and
   await expect(dialog).toContainText("Archive this notebook?");
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await expect(page.getByTestId("archived")).toHaveCount(0);
-  const info = async () =>
-    (await (await fetch(`${serverUrl()}/api/notebooks/${nb.id}?token=${encodeURIComponent(nb.editToken)}`)).json()) as {
-      archived: boolean;
-    };
+  const info = () => apiJson<{ archived: boolean }>("alice", `/api/notebooks/${nb.id}`);
   expect((await info()).archived).toBe(false);
 
   await page.getByRole("button", { name: "Archive", exact: true }).click();
@@ -63,11 +61,11 @@ test("an editor archives a notebook after confirming; the page, the timeline and
 test("archiving makes the page read-only for every editor at once; unarchiving makes it editable again", async ({
   browser,
 }) => {
-  const nb = await createNotebook(`Closed incident ${Date.now().toString(36)}`);
-  const alice = await contextAs(browser, "Alice");
-  const bob = await contextAs(browser, "Bob");
-  const pa = await openNotebook(alice, nb.editorUrl);
-  const pb = await openNotebook(bob, nb.editorUrl);
+  const nb = await createNotebook(`Closed incident ${Date.now().toString(36)}`, { roles: { bob: "editor" } });
+  const alice = await contextAs(browser, "alice");
+  const bob = await contextAs(browser, "bob");
+  const pa = await openNotebook(alice, nb.url);
+  const pb = await openNotebook(bob, nb.url);
   await addQueryCell(pa, "@plugin=echo\nstill open");
   const cb = cell(pb, 0);
   await expect.poll(() => sourceOf(cb)).toBe("@plugin=echo\nstill open");
@@ -100,7 +98,7 @@ test("archiving makes the page read-only for every editor at once; unarchiving m
   // Bob reopens it; Alice's page becomes editable again without a reload and her edit reaches Bob.
   await pb.getByRole("button", { name: "Unarchive" }).click();
   await expect(pa.getByTestId("archived")).toHaveCount(0);
-  await expect(pa.getByTestId("role")).toHaveText("Editing");
+  await expect(pa.getByTestId("role")).toHaveText("Editing (owner)");
   const ca = cell(pa, 0);
   await expect(editorOf(ca)).toHaveAttribute("contenteditable", "true");
   await expect(pa.getByRole("button", { name: "Archive", exact: true })).toBeVisible();

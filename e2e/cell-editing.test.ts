@@ -12,11 +12,11 @@ import {
 test("cells are added, moved and deleted for everyone; @plugin= completes from the server's plugins", async ({
   browser,
 }) => {
-  const nb = await createNotebook("Cell editing");
-  const alice = await contextAs(browser, "Alice");
-  const bob = await contextAs(browser, "Bob");
-  const pa = await openNotebook(alice, nb.editorUrl);
-  const pb = await openNotebook(bob, nb.editorUrl);
+  const nb = await createNotebook("Cell editing", { roles: { bob: "editor" } });
+  const alice = await contextAs(browser, "alice");
+  const bob = await contextAs(browser, "bob");
+  const pa = await openNotebook(alice, nb.url);
+  const pb = await openNotebook(bob, nb.url);
 
   await addQueryCell(pa, "@plugin=prometheus\nfirst");
   await addQueryCell(pa, "@plugin=prometheus\nsecond");
@@ -65,8 +65,8 @@ test("running with the keyboard closes an open completion list, so the run statu
   browser,
 }) => {
   const nb = await createNotebook("Completion after run");
-  const alice = await contextAs(browser, "Alice");
-  const page = await openNotebook(alice, nb.editorUrl);
+  const alice = await contextAs(browser, "alice");
+  const page = await openNotebook(alice, nb.url);
   const options = page.locator(".cm-tooltip-autocomplete");
 
   // Back in the header, shortening the plugin name opens the plugin list again.

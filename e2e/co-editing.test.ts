@@ -2,11 +2,11 @@ import { expect, test } from "@playwright/test";
 import { addQueryCell, cell, contextAs, createNotebook, editorOf, openNotebook, sourceOf } from "./support/notebook.ts";
 
 test("two editors typing in the same cell see each other's text and named cursor", async ({ browser }) => {
-  const nb = await createNotebook("Co-editing");
-  const alice = await contextAs(browser, "Alice");
-  const bob = await contextAs(browser, "Bob");
-  const pa = await openNotebook(alice, nb.editorUrl);
-  const pb = await openNotebook(bob, nb.editorUrl);
+  const nb = await createNotebook("Co-editing", { roles: { bob: "editor" } });
+  const alice = await contextAs(browser, "alice");
+  const bob = await contextAs(browser, "bob");
+  const pa = await openNotebook(alice, nb.url);
+  const pb = await openNotebook(bob, nb.url);
 
   await addQueryCell(pa, "@plugin=prometheus\nup");
   await expect.poll(() => sourceOf(cell(pb, 0))).toBe("@plugin=prometheus\nup");

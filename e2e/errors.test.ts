@@ -3,8 +3,8 @@ import { addQueryCell, cell, contextAs, createNotebook, openNotebook, waitForRun
 
 test("a plugin error and a denied host are shown as readable errors in the cell", async ({ browser }) => {
   const nb = await createNotebook("Errors");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
 
   // Prometheus rejects the query: its own message reaches the cell.
   const bad = await addQueryCell(page, "@plugin=prometheus\nsum(");
@@ -36,10 +36,10 @@ test("a run with a bad header is recorded: every viewer sees the error and the t
   browser,
 }) => {
   const nb = await createNotebook("Bad header");
-  const alice = await contextAs(browser, "Alice");
-  const viewer = await contextAs(browser, "Victor");
-  const page = await openNotebook(alice, nb.editorUrl);
-  const pv = await openNotebook(viewer, nb.viewerUrl);
+  const alice = await contextAs(browser, "alice");
+  const viewer = await contextAs(browser, "victor");
+  const page = await openNotebook(alice, nb.url);
+  const pv = await openNotebook(viewer, nb.url);
 
   const c = await addQueryCell(page, "@plugin=prometheus @step=1m @step=5m\nup");
   // The mistake is pointed out while typing...

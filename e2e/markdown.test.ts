@@ -3,10 +3,10 @@ import { cell, contextAs, createNotebook, openNotebook } from "./support/noteboo
 
 test("markdown cells render when not edited, without scripts, event handlers or unsafe links", async ({ browser }) => {
   const nb = await createNotebook("Markdown");
-  const alice = await contextAs(browser, "Alice");
-  const viewer = await contextAs(browser, "Victor");
-  const pa = await openNotebook(alice, nb.editorUrl);
-  const pv = await openNotebook(viewer, nb.viewerUrl);
+  const alice = await contextAs(browser, "alice");
+  const viewer = await contextAs(browser, "victor");
+  const pa = await openNotebook(alice, nb.url);
+  const pv = await openNotebook(viewer, nb.url);
   const alerts: string[] = [];
   for (const p of [pa, pv]) {
     p.on("dialog", async (d) => {

@@ -1,29 +1,24 @@
 // The README's first steps, keystroke for keystroke: a new notebook, "+ Query", type the header
-// and `up`, Shift+Enter, and a chart, while a viewer with the read-only link watches.
+// and `up`, Shift+Enter, and a chart, while a signed-in colleague follows it read-only.
 import { expect, test } from "@playwright/test";
 import { cell, contextAs, editorOf, openNotebook, serverUrl, sourceOf } from "./support/notebook.ts";
 
 test("a newcomer's first query: + Query, type @plugin=prometheus, Enter, up, Shift+Enter draws a chart for everyone", async ({
   browser,
 }) => {
-  const alice = await contextAs(browser, "Alice");
+  const alice = await contextAs(browser, "alice");
   const page = await alice.newPage();
   await page.goto(serverUrl());
   await page.getByRole("textbox", { name: "Notebook title" }).fill(`First steps ${Date.now().toString(36)}`);
   await page.getByRole("button", { name: "New notebook" }).click();
-  await expect(page).toHaveURL(/\/n\/[^?]+\?token=/);
+  await expect(page).toHaveURL(/\/n\/[^/?#]+$/);
   await expect(page.getByTestId("connection")).toHaveText("Live");
+  await expect(page.getByTestId("role")).toHaveText("Editing (owner)");
 
-  // The viewer link, as "Copy viewer link" would give it.
-  const url = new URL(page.url());
-  const id = url.pathname.split("/").pop() as string;
-  const info = (await (
-    await fetch(`${serverUrl()}/api/notebooks/${id}`, {
-      headers: { authorization: `Bearer ${url.searchParams.get("token")}` },
-    })
-  ).json()) as { viewToken: string };
-  const viewer = await contextAs(browser, "Victor");
-  const pv = await openNotebook(viewer, `/n/${id}?token=${encodeURIComponent(info.viewToken)}`);
+  // Every signed-in colleague may follow a new notebook (its default visibility), read-only.
+  const viewer = await contextAs(browser, "victor");
+  const pv = await openNotebook(viewer, new URL(page.url()).pathname);
+  await expect(pv.getByTestId("connection")).toHaveText("Following live");
 
   await page.getByTestId("add-query").click();
   const c = cell(page, 0);

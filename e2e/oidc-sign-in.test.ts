@@ -114,3 +114,28 @@ test("a member comes back to the page they started from; someone outside the all
   expect((await me(refused)).status).toBe(401);
   await outsider.close();
 });
+
+test("the sign-in page's 'Sign in with Test IdP' button starts single sign-on and comes back to where the person was", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${stack.url}/n/abc123`);
+  await expect(page).toHaveURL(`${stack.url}/signin?next=%2Fn%2Fabc123`);
+  await expect(page.getByLabel("Username")).toBeVisible(); // local sign-in stays available (break-glass)
+  await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+  await signInAtProvider(page, "sam");
+  await page.waitForURL(`${stack.url}/n/abc123`);
+  await expect(page.getByTestId("account-menu")).toContainText("Sam Member");
+  await context.close();
+
+  // refused at the provider's groups: the sign-in page says why, in the wire's words
+  const outsider = await browser.newContext();
+  const refused = await outsider.newPage();
+  await refused.goto(`${stack.url}/signin`);
+  await refused.getByRole("link", { name: "Sign in with Test IdP" }).click();
+  await signInAtProvider(refused, "olaf");
+  await refused.waitForURL(`${stack.url}/signin?problem=oidc-not-allowed`);
+  await expect(refused.getByTestId("sign-in-explanation")).toContainText("not in a group allowed to use Databook");
+  await outsider.close();
+});

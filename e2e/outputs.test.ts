@@ -5,8 +5,8 @@ test("outputs render by content type: text, markdown (sanitised), JSON and table
   browser,
 }) => {
   const nb = await createNotebook("Outputs");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
 
   const text = await addQueryCell(page, "@plugin=echo @repeat=2\nplain <b>text</b>");
   await page.keyboard.press("ControlOrMeta+Enter");

@@ -55,10 +55,10 @@ test("an editor's range query draws for a viewer (spinner while it runs): a lege
   const expected = expectedSpecial();
   expect(expected.size).toBeGreaterThan(0);
   const nb = await createNotebook("Chart for a viewer");
-  const editor = await contextAs(browser, "Alice");
-  const viewer = await contextAs(browser, "Victor");
-  const pe = await openNotebook(editor, nb.editorUrl);
-  const pv = await openNotebook(viewer, nb.viewerUrl);
+  const editor = await contextAs(browser, "alice");
+  const viewer = await contextAs(browser, "victor");
+  const pe = await openNotebook(editor, nb.url);
+  const pv = await openNotebook(viewer, nb.url);
   await expect(pv.getByTestId("connection")).toHaveText("Following live");
 
   const c = await addQueryCell(
@@ -123,8 +123,8 @@ test("an editor's range query draws for a viewer (spinner while it runs): a lege
 
 test("200 series from one selector all reach the legend and the chart", async ({ browser }) => {
   const nb = await createNotebook("Many series");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
   const c = await chartCell(page, "fixture_bulk");
   const drawn = await chartData(c);
   expect(drawn).toHaveLength(BULK_SERIES);
@@ -137,8 +137,8 @@ test("200 series from one selector all reach the legend and the chart", async ({
 
 test("the time axis reads in local time, or in UTC at the flip of a toggle", async ({ browser }) => {
   const nb = await createNotebook("Time zones");
-  const ctx = await contextAs(browser, "Alice", "America/New_York");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice", "America/New_York");
+  const page = await openNotebook(ctx, nb.url);
   const c = await chartCell(page, "fixture_gappy");
   const firstTick = () => axisLabels(c, "x").then((l) => l[0]);
   // The fixture starts at 00:00 UTC, which is 19:00 the evening before in New York.
@@ -153,8 +153,8 @@ test("units on the axis, shared labels in a caption, one colour per series acros
   browser,
 }) => {
   const nb = await createNotebook("Units and legends");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
   const latency = await chartCell(
     page,
     "histogram_quantile(0.9, sum by (le) (rate(fixture_duration_seconds_bucket[5m])))",
@@ -202,8 +202,8 @@ test("the tooltip shows a value only within one step of the pointer: nothing ins
   browser,
 }) => {
   const nb = await createNotebook("Tooltip");
-  const ctx = await contextAs(browser, "Alice", "UTC");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice", "UTC");
+  const page = await openNotebook(ctx, nb.url);
   const c = await chartCell(page, "fixture_gappy");
   await c.getByRole("button", { name: "UTC" }).click();
   await expect(c.locator(".ts")).toHaveAttribute("data-zone", "UTC");
@@ -245,8 +245,8 @@ test("on a phone, long legend entries wrap inside the chart instead of being cli
   browser,
 }, testInfo) => {
   const nb = await createNotebook("Phone legend");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
   await page.setViewportSize({ width: 390, height: 844 });
   const c = await chartCell(
     page,
@@ -281,8 +281,8 @@ test("a now line where the page's clock is, and the stretch after the last sampl
   browser,
 }, testInfo) => {
   const nb = await createNotebook("Now and after");
-  const ctx = await contextAs(browser, "Alice", "UTC");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice", "UTC");
+  const page = await openNotebook(ctx, nb.url);
   // The fixture hour ended long ago: pretend it is 01:10 on the fixture's day.
   const now = FIXTURE_END_MS + 10 * 60_000;
   await page.clock.setFixedTime(now);

@@ -6,8 +6,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
 test("the notebook page in light and dark themes (screenshots kept as artifacts)", async ({ browser }, testInfo) => {
   const nb = await createNotebook("Checkout API 5xx spike");
-  const ctx = await contextAs(browser, "Alice");
-  const page = await openNotebook(ctx, nb.editorUrl);
+  const ctx = await contextAs(browser, "alice");
+  const page = await openNotebook(ctx, nb.url);
 
   await page.getByTestId("add-markdown").click();
   // Escape would close a markdown cell's editor, so type it in one go.

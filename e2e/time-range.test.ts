@@ -5,10 +5,10 @@ test("the notebook's time range is shared: a preset or absolute bounds set by on
   browser,
 }) => {
   const nb = await createNotebook("Time range");
-  const alice = await contextAs(browser, "Alice");
-  const viewer = await contextAs(browser, "Victor");
-  const pa = await openNotebook(alice, nb.editorUrl);
-  const pv = await openNotebook(viewer, nb.viewerUrl);
+  const alice = await contextAs(browser, "alice");
+  const viewer = await contextAs(browser, "victor");
+  const pa = await openNotebook(alice, nb.url);
+  const pv = await openNotebook(viewer, nb.url);
   await expect(pv.getByTestId("time-range")).toHaveText("last 1h");
   await expect(pv.getByRole("button", { name: "6h" })).toBeDisabled();
 

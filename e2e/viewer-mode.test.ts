@@ -14,12 +14,12 @@ import {
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
-test("a viewer cannot type or run; a reload keeps cells, outputs and the timeline; the export holds the run", async ({
+test("a viewer (signed in, no role of their own) sees nothing that edits and cannot type or run; a reload keeps cells, outputs and the timeline; the export holds the run", async ({
   browser,
 }) => {
   const nb = await createNotebook("Viewer mode");
-  const editor = await contextAs(browser, "Alice");
-  const pe = await openNotebook(editor, nb.editorUrl);
+  const editor = await contextAs(browser, "alice");
+  const pe = await openNotebook(editor, nb.url);
   const query = `rate(fixture_requests_total{code="500"}[5m])`;
   const c = await addQueryCell(
     pe,
@@ -29,8 +29,8 @@ test("a viewer cannot type or run; a reload keeps cells, outputs and the timelin
   await waitForRun(c);
   await expect(c).toHaveAttribute("data-status", "done");
 
-  const viewer = await contextAs(browser, "Victor");
-  const pv = await openNotebook(viewer, nb.viewerUrl);
+  const viewer = await contextAs(browser, "victor");
+  const pv = await openNotebook(viewer, nb.url);
   const vc = cell(pv, 0);
   await expect(pv.getByTestId("connection")).toHaveText("Following live");
   await expect(vc.locator("canvas")).toBeVisible();
@@ -41,6 +41,11 @@ test("a viewer cannot type or run; a reload keeps cells, outputs and the timelin
   await expect(pv.getByTestId("add-query")).toHaveCount(0);
   await expect(pv.getByRole("button", { name: "Delete cell" })).toHaveCount(0);
   await expect(pv.getByRole("textbox", { name: "Notebook title" })).toHaveCount(0);
+  await expect(pv.getByRole("button", { name: "Share", exact: true })).toHaveCount(0);
+  await expect(pv.getByRole("button", { name: "Archive", exact: true })).toHaveCount(0);
+  await expect(pv.getByRole("button", { name: "Move cell up" })).toHaveCount(0);
+  await expect(pv.getByRole("button", { name: "6h" })).toBeDisabled();
+  await expect(pv.getByTestId("role")).toHaveText("Read-only view");
   const before = await sourceOf(vc);
   expect(before).toContain(query);
   await editorOf(vc).click();

@@ -1,8 +1,10 @@
 /**
  * The benchmark notebook: 50 cells written through the y-websocket protocol (as a browser would),
- * with their query cells run through the REST API. Shared by bench/web/run.ts and profiling.
+ * with their query cells run through the REST API, signed in with a session cookie. Shared by
+ * bench/web/run.ts and profiling.
  */
 import { FIXTURE_END_MS, FIXTURE_START_MS } from "@databook/test-services";
+import { PROTOCOL_VERSION } from "@databook/wire";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -16,19 +18,26 @@ const SMALL_QUERY = `@plugin=prometheus ${RANGE}\nrate(fixture_requests_total[5m
 export const BIG_CELL = 25;
 
 /**
- * Writes the 50 cells into notebook `id` (server origin `url`, editor `token`) and runs its query
- * cells; resolves when every run is done. Returns the cell ids in order and run ids by cell index.
+ * Writes the 50 cells into notebook `id` (server origin `url`, as the editor whose session
+ * `cookie` header value is given) and runs its query cells; resolves when every run is done.
+ * Returns the cell ids in order and run ids by cell index.
  * @throws Error when a run fails or runs are still pending after 120 s.
  */
 export async function buildNotebook(
   url: string,
   id: string,
-  token: string,
+  cookie: string,
 ): Promise<{ ids: string[]; runIds: Map<number, string> }> {
   const doc = new Y.Doc();
+  // the session cookie says who connects, as a browser's would (no token or name in the URL)
+  class SignedInSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: { cookie } });
+    }
+  }
   const provider = new WebsocketProvider(`${url.replace(/^http/, "ws")}/ws/notebooks`, id, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    params: { token, name: "bench" },
+    WebSocketPolyfill: SignedInSocket as unknown as typeof globalThis.WebSocket,
+    params: { v: String(PROTOCOL_VERSION) },
   });
   await new Promise<void>((resolve) => provider.once("sync", () => resolve()));
   const cells = doc.getArray<Y.Map<unknown>>("cells");
@@ -57,8 +66,8 @@ export async function buildNotebook(
     if (i !== BIG_CELL && i !== 0 && i % 4 !== 0) continue;
     const res = await fetch(`${url}/api/notebooks/${id}/cells/${cellId}/run`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ user: "bench" }),
+      headers: { cookie, origin: url, "content-type": "application/json" },
+      body: "{}",
     });
     if (res.status !== 202) throw new Error(`run of ${cellId} answered ${res.status}: ${await res.text()}`);
     runIds.set(i, ((await res.json()) as { runId: string }).runId);

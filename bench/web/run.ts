@@ -1,6 +1,8 @@
 /**
  * Web notebook benchmark (figures in bench/web/README.md). Starts the real stack (databook serve,
- * real plugins, Debian's Prometheus with the test fixture), builds a 50-cell notebook through the
+ * real plugins, Debian's Prometheus with the test fixture, one account added with the CLI), signs
+ * in once through the sign-in page (every measured context starts from that browser state, so no
+ * sign-in is measured), builds a 50-cell notebook through the
  * y-websocket protocol — markdown notes, small PromQL charts, and one 50 series × ~1,000 points
  * range query — runs its query cells through the REST API, then measures in Debian's Chromium:
  *
@@ -15,12 +17,15 @@
  * Usage: flock /tmp/databook-heavy.lock node bench/web/run.ts [--runs 5]
  * Writes bench/results/web.json and prints a Markdown table.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../e2e/support/chromium.ts";
+import { sessionCookieFrom, signedInContext } from "../../e2e/support/sign-in.ts";
 import { ROOT, startStack } from "../../e2e/support/stack.ts";
+import type { TestUser } from "../../e2e/support/users.ts";
 import { BIG_CELL, buildNotebook } from "./notebook.ts";
 
 type Stats = { runs: number; medianMs: number; minMs: number; maxMs: number };
@@ -49,22 +54,25 @@ async function clickFirstEditor(page: Page): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
   const runs = Math.max(1, Number(values.runs));
-  const stack = await startStack({ alertmanager: false });
+  const bench: TestUser = { username: "bench", name: "bench", password: "bench-web-password" };
+  const stack = await startStack({ alertmanager: false, users: [bench] });
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  const stateDir = mkdtempSync(join(tmpdir(), "databook-bench-web-"));
   try {
-    const created = (await (
-      await fetch(`${stack.url}/api/notebooks`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-databook-user": "bench" },
-        body: JSON.stringify({ title: "Bench: 50 cells" }),
-      })
-    ).json()) as { id: string; editToken: string };
-    const { runIds } = await buildNotebook(stack.url, created.id, created.editToken);
+    const storageState = join(stateDir, "bench.json");
+    await (await signedInContext(browser, stack.url, bench, storageState)).close();
+    const cookie = sessionCookieFrom(storageState);
+    const res = await fetch(`${stack.url}/api/notebooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie, origin: stack.url },
+      body: JSON.stringify({ title: "Bench: 50 cells" }),
+    });
+    if (res.status !== 201) throw new Error(`creating the notebook answered ${res.status}: ${await res.text()}`);
+    const created = (await res.json()) as { id: string };
+    const { runIds } = await buildNotebook(stack.url, created.id, cookie);
     const bigRunId = runIds.get(BIG_CELL) as string;
     const bigBody = await (
-      await fetch(`${stack.url}/api/runs/${bigRunId}/output`, {
-        headers: { authorization: `Bearer ${created.editToken}` },
-      })
+      await fetch(`${stack.url}/api/notebooks/${created.id}/runs/${bigRunId}/output`, { headers: { cookie } })
     ).text();
     const big = JSON.parse(bigBody) as { series: { name: string; points: [number, string][] }[] };
     const points = big.series.reduce((n, s) => n + s.points.length, 0);
@@ -75,9 +83,8 @@ async function main(): Promise<void> {
     const harness: number[] = [];
     const dcl: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, storageState });
       await context.addInitScript(() => {
-        localStorage.setItem("databook.name", "bench");
         const lt: number[][] = [];
         (window as unknown as { __longTasks: number[][] }).__longTasks = lt;
         new PerformanceObserver((list) => {
@@ -101,7 +108,7 @@ async function main(): Promise<void> {
         });
       });
       const page = await context.newPage();
-      await page.goto(`${stack.url}/n/${created.id}?token=${created.editToken}`, { waitUntil: "commit" });
+      await page.goto(`${stack.url}/n/${created.id}`, { waitUntil: "commit" });
       // Poll every frame (not Playwright's back-off) and click where the first editor is.
       await clickFirstEditor(page);
       await page.keyboard.press("ControlOrMeta+End");
@@ -280,6 +287,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

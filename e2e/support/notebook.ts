@@ -1,8 +1,13 @@
 /**
- * Helpers for driving the notebook like a person: open it as a named user, add a query cell and
- * type into its CodeMirror editor, read a cell's run status.
+ * Helpers for driving the notebook like a person: open it signed in as a test user, add a query
+ * cell and type into its CodeMirror editor, read a cell's run status; and REST calls made as a
+ * test user from Node (with the session cookie global setup saved, and the Origin a browser sends).
  */
+import { join } from "node:path";
+import type { NotebookRole, Visibility } from "@databook/wire";
 import { type Browser, type BrowserContext, expect, type Locator, type Page } from "@playwright/test";
+import { sessionCookieFrom } from "./sign-in.ts";
+import { SIGNED_IN_USERS, USERS, type UserKey } from "./users.ts";
 
 /** The stack's server origin, set by global-setup.ts. */
 export function serverUrl(): string {
@@ -11,30 +16,98 @@ export function serverUrl(): string {
   return url;
 }
 
-/** A notebook made through the REST API (docs/api.md), with its two links. */
-export type TestNotebook = { id: string; editToken: string; viewToken: string; editorUrl: string; viewerUrl: string };
-
-/** Creates a notebook as `user` via `POST /api/notebooks`. */
-export async function createNotebook(title: string, user = "setup"): Promise<TestNotebook> {
-  const res = await fetch(`${serverUrl()}/api/notebooks`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-databook-user": user },
-    body: JSON.stringify({ title, timeRange: { kind: "relative", range: "1h" } }),
-  });
-  if (res.status !== 201) throw new Error(`creating a notebook answered ${res.status}: ${await res.text()}`);
-  const nb = (await res.json()) as { id: string; editToken: string; viewToken: string };
-  return {
-    ...nb,
-    editorUrl: `/n/${nb.id}?token=${encodeURIComponent(nb.editToken)}`,
-    viewerUrl: `/n/${nb.id}?token=${encodeURIComponent(nb.viewToken)}`,
-  };
+/** The saved signed-in browser state of a test user (made by global setup). */
+export function statePath(who: UserKey): string {
+  const dir = process.env.DATABOOK_E2E_STATES;
+  if (!dir) throw new Error("DATABOOK_E2E_STATES is not set: run the tests through playwright.config.ts");
+  if (!SIGNED_IN_USERS.includes(who)) throw new Error(`${who} has no saved session: sign in in the test`);
+  return join(dir, `${who}.json`);
 }
 
-/** A browser context whose user is called `name` (the app reads it from localStorage), optionally in another time zone. */
-export async function contextAs(browser: Browser, name: string, timezoneId?: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: serverUrl(), ...(timezoneId ? { timezoneId } : {}) });
-  await context.addInitScript((n) => localStorage.setItem("databook.name", n), name);
-  return context;
+/**
+ * A REST call to the stack as `who` (`path` from /api/…); a JSON `body` makes it a JSON request.
+ * Resolves with the response (any status).
+ */
+export function apiAs(who: UserKey, path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
+  return fetch(`${serverUrl()}${path}`, {
+    method: init.method ?? "GET",
+    headers: {
+      cookie: sessionCookieFrom(statePath(who)),
+      origin: serverUrl(),
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+}
+
+/** `apiAs` expecting `status`: resolves with the JSON answer, throws with the body otherwise. */
+export async function apiJson<T>(
+  who: UserKey,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+  status = 200,
+): Promise<T> {
+  const res = await apiAs(who, path, init);
+  if (res.status !== status)
+    throw new Error(`${init.method ?? "GET"} ${path} as ${who} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** A test user's account id (from the people directory). */
+export async function accountId(who: UserKey): Promise<string> {
+  const { users } = await apiJson<{ users: { id: string; username?: string }[] }>(
+    "ada",
+    `/api/users?q=${encodeURIComponent(USERS[who].username)}`,
+  );
+  const u = users.find((x) => x.username === USERS[who].username);
+  if (!u) throw new Error(`no account ${USERS[who].username}`);
+  return u.id;
+}
+
+/** A notebook made through the REST API (docs/api.md); `url` is its page (the same for every role). */
+export type TestNotebook = { id: string; url: string };
+
+/**
+ * Creates a notebook via `POST /api/notebooks` as `owner` (default alice), then gives each of
+ * `roles` its role through the Share API. `visibility` defaults to the server's (every signed-in
+ * account may view).
+ */
+export async function createNotebook(
+  title: string,
+  opts: { owner?: UserKey; roles?: Partial<Record<UserKey, NotebookRole>>; visibility?: Visibility } = {},
+): Promise<TestNotebook> {
+  const owner = opts.owner ?? "alice";
+  const nb = await apiJson<{ id: string }>(
+    owner,
+    "/api/notebooks",
+    {
+      method: "POST",
+      body: {
+        title,
+        timeRange: { kind: "relative", range: "1h" },
+        ...(opts.visibility ? { visibility: opts.visibility } : {}),
+      },
+    },
+    201,
+  );
+  for (const [who, role] of Object.entries(opts.roles ?? {}))
+    await apiJson(owner, `/api/notebooks/${nb.id}/access/members`, {
+      method: "PUT",
+      body: { subject: { kind: "user", id: await accountId(who as UserKey) }, role },
+    });
+  return { id: nb.id, url: `/n/${nb.id}` };
+}
+
+/**
+ * A browser context signed in as `who` (from the state global setup saved), optionally in another
+ * time zone. Without `who`: a context that is not signed in.
+ */
+export async function contextAs(browser: Browser, who?: UserKey, timezoneId?: string): Promise<BrowserContext> {
+  return browser.newContext({
+    baseURL: serverUrl(),
+    ...(who ? { storageState: statePath(who) } : {}),
+    ...(timezoneId ? { timezoneId } : {}),
+  });
 }
 
 /** Opens `path` and waits until the notebook is synced with the server. */

@@ -2,13 +2,13 @@
  * Starts the real stack the end-to-end tests and the web benchmark drive: Debian's Prometheus
  * loaded with the deterministic fixture (@databook/test-services), Debian's Alertmanager, and
  * `databook serve` (the real CLI, real compiled plugins from plugins/, the web app's static build)
- * on 127.0.0.1 with free ports and a temporary data folder. Everything stops with `stop()`.
+ * on 127.0.0.1 with free ports and a temporary data folder, whose accounts are added with the
+ * real CLI before the server starts. Everything stops with `stop()`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   fixtureOpenMetrics,
   type RunningAlertmanager,
@@ -17,8 +17,11 @@ import {
   startPrometheus,
 } from "@databook/test-services";
 
-/** The repository root. */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { ROOT } from "./root.ts";
+import { addUsers, type TestUser } from "./users.ts";
+
+export { ROOT } from "./root.ts";
+
 const WEB_BUILD = join(ROOT, "apps", "web", "build");
 
 /**
@@ -35,9 +38,13 @@ export function withUpSeries(openMetrics: string, nowMs: number): string {
   return openMetrics.replace(/# EOF\s*$/, `${lines.join("\n")}\n# EOF\n`);
 }
 
-/** A running stack: `url` is the Databook server origin (no trailing slash). */
+/**
+ * A running stack: `url` is the Databook server origin (no trailing slash); `firstAdminUrl` the
+ * one-time first-admin link the server printed (only when it started without accounts).
+ */
 export type Stack = {
   url: string;
+  firstAdminUrl?: string;
   prometheusUrl?: string;
   alertmanagerUrl?: string;
   dataDir: string;
@@ -52,18 +59,21 @@ export function ensureWebBuild(): void {
   execFileSync("npx", ["vite", "build"], { cwd: join(ROOT, "apps", "web"), stdio: "inherit" });
 }
 
-/** Waits for `databook serve` to print its URL; rejects with its output if it exits or takes > `timeoutMs`. */
-function waitForUrl(child: ChildProcess, output: () => string, timeoutMs: number): Promise<string> {
-  return new Promise((resolveUrl, reject) => {
+/**
+ * Waits until `databook serve` has printed its start-up lines (up to the `data:` line) and returns
+ * them; rejects with its output if it exits or takes more than `timeoutMs`.
+ */
+function waitForStart(child: ChildProcess, output: () => string, timeoutMs: number): Promise<string> {
+  return new Promise((done, reject) => {
     const timer = setTimeout(() => {
       cleanup();
       reject(new Error(`databook serve printed no URL within ${timeoutMs} ms:\n${output()}`));
     }, timeoutMs);
     const onData = () => {
-      const m = /Databook is running at (http:\/\/[^\s/]+)/.exec(output());
-      if (m?.[1]) {
+      const out = output();
+      if (/Databook is running at /.test(out) && /^data: /m.test(out)) {
         cleanup();
-        resolveUrl(m[1]);
+        done(out);
       }
     };
     const onExit = (code: number | null) => {
@@ -82,13 +92,20 @@ function waitForUrl(child: ChildProcess, output: () => string, timeoutMs: number
 
 /**
  * Starts the stack. `prometheus`/`alertmanager` (default true) start those services and pass
- * their URLs to the plugins through PROMETHEUS_URL / ALERTMANAGER_URL. `env` adds variables for
- * `databook serve` (DATABOOK_OIDC_*…); `port` fixes its web port (default 0, a free one) for
- * settings that must name the server's own URL, such as DATABOOK_PUBLIC_URL.
+ * their URLs to the plugins through PROMETHEUS_URL / ALERTMANAGER_URL. `users` are added with the
+ * CLI before the server starts (none: the server prints the first-admin link). `env` adds
+ * variables for `databook serve` (DATABOOK_OIDC_*…); `port` fixes its web port (default 0, a free
+ * one) for settings that must name the server's own URL, such as DATABOOK_PUBLIC_URL.
  * @throws Error when a binary is missing or a service does not come up (with its output).
  */
 export async function startStack(
-  opts: { prometheus?: boolean; alertmanager?: boolean; env?: Record<string, string>; port?: number } = {},
+  opts: {
+    prometheus?: boolean;
+    alertmanager?: boolean;
+    users?: TestUser[];
+    env?: Record<string, string>;
+    port?: number;
+  } = {},
 ): Promise<Stack> {
   ensureWebBuild();
   const stops: (() => Promise<void>)[] = [];
@@ -108,6 +125,7 @@ export async function startStack(
     }
     const dataDir = mkdtempSync(join(tmpdir(), "databook-e2e-"));
     stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    addUsers(dataDir, opts.users ?? []);
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     if (prom) env.PROMETHEUS_URL = prom.url;
     if (am) env.ALERTMANAGER_URL = am.url;
@@ -150,8 +168,18 @@ export async function startStack(
           child.kill("SIGTERM");
         }),
     );
-    const url = await waitForUrl(child, () => out, 60_000);
-    return { url, prometheusUrl: prom?.url, alertmanagerUrl: am?.url, dataDir, serverOutput: () => out, stop: stopAll };
+    const started = await waitForStart(child, () => out, 60_000);
+    const url = /Databook is running at (http:\/\/[^\s/]+)/.exec(started)?.[1] as string;
+    const firstAdminUrl = /Sign in as the first admin \(one use, valid 15 minutes\): (\S+)/.exec(started)?.[1];
+    return {
+      url,
+      ...(firstAdminUrl ? { firstAdminUrl } : {}),
+      prometheusUrl: prom?.url,
+      alertmanagerUrl: am?.url,
+      dataDir,
+      serverOutput: () => out,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;

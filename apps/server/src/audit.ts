@@ -1,20 +1,6 @@
-import { type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
+import { type AuditType, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import { AUDIT_CHAIN, createLogStore, type LogEntry } from "./log/store.ts";
-
-/**
- * Kinds of audit entries (docs/security.md): calls from outside through gRPC / Connect, token and
- * account changes, and failed authentications.
- */
-export type AuditType =
-  | "grpc.call"
-  | "token.created"
-  | "token.first-use"
-  | "token.revoked"
-  | "account.created"
-  | "account.changed"
-  | "auth.failed"
-  | "auth.failures-suppressed";
 
 /** Failed authentications written per address per minute; more are counted in one summary entry. */
 export const FAILURES_LOGGED_PER_MINUTE = 10;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { safeNextPath } from "@databook/wire";
 import { authSettingsFromEnv, type OidcSettings } from "../src/auth/config.ts";
-import { safeNextPath } from "../src/auth/next-path.ts";
 import { createOidcClient, groupsFrom, MAX_GROUPS, type OidcFailure } from "../src/auth/oidc.ts";
 import { displayNameFrom } from "../src/auth/oidc-accounts.ts";
 import { createPendingSignIns, MAX_PENDING_SIGN_INS, PENDING_SIGN_IN_TTL_MS } from "../src/auth/pending-sign-ins.ts";

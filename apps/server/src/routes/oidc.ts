@@ -1,7 +1,6 @@
-import type { OidcProblem } from "@databook/wire";
+import { type OidcProblem, safeNextPath } from "@databook/wire";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Services } from "../app.ts";
-import { safeNextPath } from "../auth/next-path.ts";
 import type { OidcFailure } from "../auth/oidc.ts";
 import { accountFromOidc } from "../auth/oidc-accounts.ts";
 import { PENDING_SIGN_IN_TTL_MS } from "../auth/pending-sign-ins.ts";

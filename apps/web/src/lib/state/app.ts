@@ -1,9 +1,10 @@
-/** Page-wide state shared through context by the root layout: theme and the local user's identity. */
+/** Page-wide state shared through context by the root layout: theme, who is signed in, the REST client. */
 import { getContext, setContext } from "svelte";
+import type { Api } from "../api.ts";
 import type { Identity } from "./identity.svelte.ts";
 import type { Theme } from "./theme.svelte.ts";
 
-export type AppContext = { theme: Theme; identity: Identity };
+export type AppContext = { theme: Theme; identity: Identity; api: Api };
 const KEY = Symbol("databook.app");
 
 export function setAppContext(ctx: AppContext): void {

@@ -1,12 +1,11 @@
 /**
  * What the notebook page shares with its components through Svelte context (instead of
- * module-level singletons): the session, the REST client, the plugin list and page-wide state.
+ * module-level singletons): the live session, the REST client, the plugin list and page-wide state.
  */
 import { getContext, setContext } from "svelte";
 import type { Api, PluginInfo } from "../api.ts";
 import type { Clock } from "./clock.svelte.ts";
 import type { Confirmations } from "./confirm.svelte.ts";
-import type { Identity } from "./identity.svelte.ts";
 import type { NotebookSession } from "./notebook.svelte.ts";
 import type { Theme } from "./theme.svelte.ts";
 
@@ -14,7 +13,6 @@ export type NotebookContext = {
   session: NotebookSession;
   api: Api;
   plugins: () => PluginInfo[];
-  identity: Identity;
   clock: Clock;
   confirm: Confirmations;
   theme: Theme;

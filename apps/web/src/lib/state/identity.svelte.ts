@@ -1,56 +1,82 @@
 /**
- * Who this browser is: a display name (kept in localStorage under `databook.name`) and a colour
- * derived from it, so the same person gets the same colour in every tab and for every peer.
+ * Who this browser is signed in as, as the server says (`GET /api/me`): a person with an account,
+ * a stakeholder following a share link, or nobody. Nothing here is typed by the person: names and
+ * colours come from the server's principal.
  */
+import { type NotebookRole, type PresenceUser, presenceFor } from "@databook/wire";
+import type { Account, Api, Me } from "../api.ts";
 
-/** Distinct, readable-on-both-themes colours for people (cursor, presence dot). */
-const PEOPLE_COLOURS = [
-  "#e5484d",
-  "#2f81f7",
-  "#30a46c",
-  "#f76b15",
-  "#8e4ec6",
-  "#12a594",
-  "#d6409f",
-  "#a18072",
-  "#0090ff",
-  "#bd8e00",
-];
+export type IdentityStatus = "loading" | "signed-in" | "share-link" | "signed-out" | "unreachable";
 
-/** Picks a stable colour for a name (FNV-1a hash into the palette). */
-export function colourFor(name: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return PEOPLE_COLOURS[(h >>> 0) % PEOPLE_COLOURS.length]!;
-}
-
-function storage(): Storage | undefined {
-  try {
-    return globalThis.localStorage;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The local user's name and colour; `name` is editable and persisted. */
 export class Identity {
-  name = $state("");
-  color = $derived(colourFor(this.name));
+  me = $state.raw<Me | undefined>(undefined);
+  status = $state<IdentityStatus>("loading");
+  /** Why `/api/me` could not be asked (status `unreachable`). */
+  problem = $state<string | undefined>(undefined);
+  /**
+   * What ended while the page was open (a request answered 401): a person's session, or the share
+   * link a stakeholder was following. Undefined after an explicit sign-out or when never signed in.
+   */
+  lost = $state<"session" | "share-link" | undefined>(undefined);
+  name = $derived(this.me?.principal.name ?? "");
+  account = $derived(this.me?.account);
+  isAdmin = $derived(this.me?.account?.role === "admin");
+  isStakeholder = $derived(this.status === "share-link");
+  #api: Api;
 
-  constructor() {
-    const saved = storage()?.getItem("databook.name")?.trim();
-    this.name = saved || `responder-${Math.floor(1000 + Math.random() * 9000)}`;
-    if (!saved) storage()?.setItem("databook.name", this.name);
+  constructor(api: Api) {
+    this.#api = api;
   }
 
-  /** Renames this browser's user (empty names are ignored). */
-  rename(name: string): void {
-    const clean = name.trim().slice(0, 60);
-    if (!clean) return;
-    this.name = clean;
-    storage()?.setItem("databook.name", clean);
+  /** Asks the server who this is (again). */
+  async load(): Promise<void> {
+    try {
+      this.#set(await this.#api.me());
+    } catch (e) {
+      const err = e as { status?: number; message?: string };
+      if (err.status === 401) this.signedOut();
+      else {
+        this.status = "unreachable";
+        this.problem = err.message ?? String(e);
+      }
+    }
+  }
+
+  /** The server answered 401: the session is gone (expired, revoked, signed out elsewhere) or never was. */
+  signedOut(): void {
+    if (this.status === "signed-in") this.lost = "session";
+    if (this.status === "share-link") this.lost = "share-link";
+    this.me = undefined;
+    this.status = "signed-out";
+  }
+
+  /** After the account was changed on the account page (display name, password). */
+  accountChanged(account: Account): void {
+    if (!this.me) return;
+    this.#set({ ...this.me, account, principal: { ...this.me.principal, name: account.displayName } });
+  }
+
+  /** Ends this browser's session (or every session of the account) on the server. */
+  async signOut(everywhere = false): Promise<void> {
+    try {
+      await (everywhere ? this.#api.signOutEverywhere() : this.#api.signOut());
+    } catch (e) {
+      if ((e as { status?: number }).status !== 401) throw e; // already ended: that is what was asked
+    }
+    this.me = undefined;
+    this.lost = undefined;
+    this.status = "signed-out";
+  }
+
+  /** The presence (name, colour) the server stamps on this person's connections with `role`. */
+  presence(role: NotebookRole): PresenceUser | undefined {
+    return this.me ? presenceFor(this.me.principal, role === "viewer" ? "viewer" : "editor") : undefined;
+  }
+
+  #set(me: Me): void {
+    this.me = me;
+    this.lost = undefined;
+    this.problem = undefined;
+    this.status = me.account ? "signed-in" : "share-link";
   }
 }

@@ -12,6 +12,9 @@ import {
   closeReason,
   isPermanentClose,
   META_KEYS,
+  type NotebookRole,
+  PROTOCOL_VERSION,
+  type PresenceUser,
   type TimeRangeSetting,
   YDOC,
 } from "@databook/wire";
@@ -61,13 +64,21 @@ export type ConnectionStatus = "connecting" | "online" | "offline" | "closed";
 /** Someone in the notebook, from y-websocket awareness. */
 export type Peer = { clientId: number; name: string; color: string; role: string; self: boolean };
 
-/** What the session needs to start. `wsUrl` is the y-websocket base, e.g. ws://host/ws/notebooks. */
+/**
+ * What the session needs to start. `wsUrl` is the y-websocket base, e.g. ws://host/ws/notebooks;
+ * the session cookie says who connects (no token, no name in the URL). `role` is the caller's
+ * role from `GET /api/notebooks/:id`; `user` the presence the server will stamp (shown for self).
+ * `onReconnect` is called each time the socket connects again (after the server closed it with
+ * RIGHTS_CHANGED because this person's role changed, or after a network drop during which it may
+ * have changed): fetch the role again and call `setRole`. Asking after the new socket is up means
+ * the answer is the role that socket was opened with; a later change closes it again.
+ */
 export type SessionOptions = {
   id: string;
-  token: string;
-  role: "editor" | "viewer";
-  user: { name: string; color: string };
+  role: NotebookRole;
+  user?: PresenceUser;
   wsUrl: string;
+  onReconnect?: () => void;
 };
 
 /** Handle an editor registers so the page can move focus between cells. */
@@ -75,7 +86,8 @@ export type EditorHandle = { focus: () => void; hasFocus: () => boolean };
 
 export class NotebookSession {
   readonly id: string;
-  readonly role: "editor" | "viewer";
+  /** This person's role on the notebook; changes live when an owner changes it (see setRole). */
+  role = $state<NotebookRole>("viewer");
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
   readonly undoOrigin = {};
@@ -92,6 +104,8 @@ export class NotebookSession {
   status = $state<ConnectionStatus>("connecting");
   synced = $state(false);
   closedReason = $state<string | undefined>(undefined);
+  /** The close code that ended the connection for good (a final code from CLOSE_CODES). */
+  closedCode = $state<number | undefined>(undefined);
   peers = $state.raw<Peer[]>([]);
   /** Bumped whenever a run or the notebook's metadata changes: the timeline refetches on it. */
   logVersion = $state(0);
@@ -132,17 +146,22 @@ export class NotebookSession {
     );
 
     this.provider = new WebsocketProvider(opts.wsUrl, opts.id, this.doc, {
-      params: { token: opts.token, name: opts.user.name },
+      params: { v: String(PROTOCOL_VERSION) },
       maxBackoffTime: 2000,
-      // 4401/4403/4404 cannot get better by retrying; everything else (drops, 4500) reconnects.
+      // 4401/4403/4404/4426 cannot get better by retrying; everything else (drops, 4205, 4500) reconnects.
       shouldReconnect: (event: CloseEvent) => !isPermanentClose(event.code),
     } as ConstructorParameters<typeof WebsocketProvider>[3]);
-    this.setUser(opts.user);
+    if (opts.user) this.setUser(opts.user);
 
+    let connectedBefore = false;
     this.provider.on("status", ({ status }: { status: string }) => {
       if (this.status === "closed") return;
       this.status = status === "connected" ? "online" : status === "connecting" ? "connecting" : "offline";
-      if (status === "connected") performance.mark("databook:ws-open");
+      if (status === "connected") {
+        performance.mark("databook:ws-open");
+        if (connectedBefore) opts.onReconnect?.();
+        connectedBefore = true;
+      }
       if (status !== "connected") this.synced = false;
     });
     this.provider.on("sync", (isSynced: boolean) => {
@@ -153,6 +172,7 @@ export class NotebookSession {
     this.provider.on("connection-close", (event: CloseEvent | null) => {
       if (event && isPermanentClose(event.code)) {
         this.status = "closed";
+        this.closedCode = event.code;
         this.closedReason = closeReason(event.code) ?? `closed with code ${event.code}`;
       }
     });
@@ -183,19 +203,28 @@ export class NotebookSession {
     onMeta();
   }
 
-  /** Whether this page may change the notebook: an editor link on a notebook that is not archived. */
+  /** Whether this page may change the notebook: an editor or owner, not archived, still connected for good. */
   get canEdit(): boolean {
-    return this.role === "editor" && !this.archived;
+    return this.role !== "viewer" && !this.archived && this.status !== "closed";
   }
 
-  /** Publishes this user's name and colour to everyone (y-codemirror.next reads `user`). */
-  setUser(user: { name: string; color: string }): void {
-    this.provider.awareness.setLocalStateField("user", {
-      name: user.name,
-      color: user.color,
-      colorLight: `${user.color}33`,
-      role: this.role,
-    });
+  /** Whether this person is an editor or owner (they may archive, unarchive and share). */
+  get isEditor(): boolean {
+    return this.role !== "viewer";
+  }
+
+  /** Takes a new role (after RIGHTS_CHANGED). */
+  setRole(role: NotebookRole): void {
+    this.role = role;
+  }
+
+  /**
+   * Sets this person's presence in the local awareness state. The server replaces the `user` of
+   * every state a peer sends with its own stamp (the same `presenceFor`), so this only decides how
+   * the person sees themselves.
+   */
+  setUser(user: PresenceUser): void {
+    this.provider.awareness.setLocalStateField("user", user);
   }
 
   #rebuildCells(): void {

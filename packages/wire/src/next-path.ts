@@ -1,6 +1,7 @@
 /**
  * Where to send the browser after sign-in: a path on this server, never another site (open
- * redirects let a phishing link borrow Databook's address).
+ * redirects let a phishing link borrow Databook's address). One rule for the server (the OpenID
+ * Connect return address) and the sign-in page (`?next=`).
  */
 
 /** A backslash, space or control character: none belongs in a path Databook links to. */

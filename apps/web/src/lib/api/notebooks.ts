@@ -1,0 +1,40 @@
+/** Notebooks, runs, outputs, timeline, search and plugins (docs/api.md). */
+import type { TimeRangeSetting, Visibility } from "@databook/wire";
+import { enc, type Http } from "./http.ts";
+import type { NotebookInfo, NotebookSummary, PluginList, RunOutput, SearchResult, Timeline } from "./types.ts";
+
+export function notebookCalls(http: Http) {
+  const nb = (id: string) => `/api/notebooks/${enc(id)}`;
+  return {
+    /** Notebooks the caller may view, newest first; archived ones only when asked. */
+    listNotebooks: (archived = false) =>
+      http
+        .json<{ notebooks: NotebookSummary[] }>(`/api/notebooks${archived ? "?archived=1" : ""}`)
+        .then((r) => r.notebooks),
+    /** Creates a notebook owned by the caller (201). */
+    createNotebook: (body: {
+      title?: string;
+      timeRange?: TimeRangeSetting;
+      templateId?: string;
+      visibility?: Visibility;
+    }) => http.send<NotebookInfo>("POST", "/api/notebooks", body),
+    getNotebook: (id: string) => http.json<NotebookInfo>(nb(id)),
+    archiveNotebook: (id: string) => http.send<NotebookInfo>("POST", `${nb(id)}/archive`),
+    unarchiveNotebook: (id: string) => http.send<NotebookInfo>("POST", `${nb(id)}/unarchive`),
+    /** Starts a run as the signed-in person; resolves with its id. 409 (already running) comes back as an ApiError. */
+    runCell: (id: string, cellId: string) =>
+      http.send<{ runId: string }>("POST", `${nb(id)}/cells/${enc(cellId)}/run`, {}),
+    timeline: (id: string) => http.json<Timeline>(`${nb(id)}/timeline`),
+    /** The postmortem download (the session cookie goes with a plain link). */
+    exportUrl: (id: string) => `${http.base}${nb(id)}/export.md`,
+    runOutput: async (id: string, runId: string): Promise<RunOutput> => {
+      const res = await http.call(`${nb(id)}/runs/${enc(runId)}/output`);
+      return {
+        contentType: (res.headers.get("Content-Type") ?? "text/plain").split(";")[0]!.trim(),
+        body: await res.text(),
+      };
+    },
+    search: (q: string) => http.json<{ results: SearchResult[] }>(`/api/search?q=${enc(q)}`).then((r) => r.results),
+    plugins: () => http.json<PluginList>("/api/plugins"),
+  };
+}
