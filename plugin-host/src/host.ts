@@ -31,6 +31,7 @@ import {
   type PluginDirectory,
   type PluginInfo,
 } from "./directory.ts";
+import { fullGc } from "./full-gc.ts";
 import { type Connector, type Resolver, systemConnector, systemResolver } from "./net.ts";
 import { createPool, type Pool, type PoolTiming } from "./pool.ts";
 import type { WitCompletionRequest, WitRequest } from "./protocol.ts";
@@ -207,6 +208,9 @@ export type PluginHostOptions = {
 /** Default deadline of fast-lane calls and describe() (ms). */
 export const FAST_TIMEOUT_MS = 5000;
 
+/** How long after the first load the host runs one more garbage collection (ms). */
+const SETTLE_GC_MS = 5000;
+
 /**
  * Opens a plugins directory: loads every plugin folder (broken ones are listed with reasons, the
  * others still load), starts the worker pool and, unless `watch: false`, reloads on changes.
@@ -251,6 +255,13 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
   });
   const ready = directory.firstScan.catch((err: Error) => {
     hostLog(`loading ${pluginsDir} failed: ${err.message}`);
+  });
+  // Once start-up has settled (the process that made the host is usually still starting while
+  // plugins load), one more collection returns what that burst left behind.
+  let settled: NodeJS.Timeout | undefined;
+  void ready.then(() => {
+    settled = setTimeout(fullGc, SETTLE_GC_MS);
+    settled.unref();
   });
   if (opts.waitForLoad !== false) await ready;
 
@@ -422,6 +433,7 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
     reload: () => directory.scan(),
     backlog: () => pool.backlog(),
     async close() {
+      clearTimeout(settled);
       directory.close();
       await pool.close();
     },

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { CAPABILITIES, CAPABILITY_EXPORTS, type Capability } from "@databook/wire";
 import { type PluginConfig, parseConfig } from "./config.ts";
 import { imageExtents, rewriteCoreModule } from "./core-module.ts";
+import { sharePages } from "./image-pages.ts";
 import type { CompiledModule, MemoryPlan } from "./protocol.ts";
 
 /** The one WebAssembly API call made here, typed locally (see {@link CompiledModule}). */
@@ -214,9 +215,9 @@ export async function loadComponent(folder: FolderConfig, cacheDir: string): Pro
           `limits.memory_mb = ${config.limits.memoryMb} is below the ${needMb} MiB of linear memory this component needs to start; set limits.memory_mb to at least ${needMb}`,
         );
       }
-      let data: SharedArrayBuffer;
+      let image: ReturnType<typeof sharePages>;
       try {
-        data = await readShared(`${base}.${file}.${i}.image`);
+        image = sharePages(m.extents, await readFile(`${base}.${file}.${i}.image`));
       } catch (err) {
         return broken(
           `the cached memory image of ${file} cannot be read: ${firstLine(err)}; delete ${cacheDir} to rebuild it`,
@@ -227,8 +228,8 @@ export async function loadComponent(folder: FolderConfig, cacheDir: string): Pro
         name: m.name,
         initialPages: m.initialPages,
         maxPages: Math.min(maxPagesByConfig, m.declaredMaxPages ?? Number.POSITIVE_INFINITY),
-        extents: m.extents,
-        data,
+        runs: image.runs,
+        sources: image.sources,
       });
     }
     try {

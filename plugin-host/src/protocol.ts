@@ -20,13 +20,13 @@ export type MemoryPlan = {
   /** `limits.memory_mb` in pages, or the module's own smaller maximum. */
   maxPages: number;
   /**
-   * The parts of the starting bytes that are not zero: `[offset, length]` runs in ascending
-   * order (whole 4 KiB pages, see core-module.ts), whose bytes follow one another in `data`.
-   * Everything else starts as zero.
+   * The starting bytes that are not zero, as runs `[offset, length, source, from]`: `length` bytes
+   * at memory `offset` come from `sources[source]` at `from`, in ascending `offset` order (whole
+   * 4 KiB pages; ../image-pages.ts). Everything else starts as zero.
    */
-  extents: [number, number][];
-  /** The extents' bytes, shared by all workers (read-only by convention). */
-  data: SharedArrayBuffer;
+  runs: [number, number, number, number][];
+  /** The runs' bytes: buffers shared by all workers and by images with the same pages (read-only by convention). */
+  sources: SharedArrayBuffer[];
 };
 
 /** Everything a worker needs to make instances of one loaded plugin. */

@@ -5,8 +5,8 @@
  * Every instance is new: jco's glue builds new core instances (new globals, new tables) from the
  * compiled modules. Host-owned memories (../core-module.ts) start as the module's starting image:
  * either a new `WebAssembly.Memory` (its pages are zero until touched, so only the image's
- * non-zero extents are written and become resident) or, when reuse is on, the previous
- * instance's memory reset to the image — zero between the extents, the extents copied — if it
+ * non-zero runs are written and become resident) or, when reuse is on, the previous
+ * instance's memory reset to the image — zero between the runs, the runs copied — if it
  * still has exactly the starting size and is small enough that keeping it resident pays. So each
  * instance starts with a linear memory byte-for-byte equal to a never-used instance's.
  */
@@ -83,35 +83,26 @@ export function createInstanceFactory(
     if (mod && list.length > 0) plans.set(mod, list);
   }
   const allPlans = [...plans.values()].flat();
-  const data = new Map<MemoryPlan, Uint8Array>(allPlans.map((p) => [p, new Uint8Array(p.data)]));
+  const sources = new Map<MemoryPlan, Uint8Array[]>(allPlans.map((p) => [p, p.sources.map((b) => new Uint8Array(b))]));
   /** Memories of the latest instance, and memories kept for the next one. */
   const inUse = new Map<MemoryPlan, WebAssembly.Memory>();
   const kept = new Map<MemoryPlan, WebAssembly.Memory>();
 
   const memoryFor = (plan: MemoryPlan): WebAssembly.Memory => {
-    const bytes = data.get(plan)!;
+    const from = sources.get(plan)!;
     const old = kept.get(plan);
     kept.delete(plan);
-    if (old && old.buffer.byteLength === plan.initialPages * PAGE) {
-      const view = new Uint8Array(old.buffer);
-      let at = 0;
-      let end = 0;
-      for (const [offset, length] of plan.extents) {
-        if (offset > end) view.fill(0, end, offset);
-        view.set(bytes.subarray(at, at + length), offset);
-        at += length;
-        end = offset + length;
-      }
-      if (end < view.length) view.fill(0, end);
-      return old;
-    }
-    const mem = new WebAssembly.Memory({ initial: plan.initialPages, maximum: plan.maxPages });
+    const reuse = old !== undefined && old.buffer.byteLength === plan.initialPages * PAGE;
+    const mem = reuse ? old : new WebAssembly.Memory({ initial: plan.initialPages, maximum: plan.maxPages });
     const view = new Uint8Array(mem.buffer);
-    let at = 0;
-    for (const [offset, length] of plan.extents) {
-      view.set(bytes.subarray(at, at + length), offset);
-      at += length;
+    let end = 0;
+    for (const [offset, length, source, at] of plan.runs) {
+      // A new memory is zero already; a kept one is zeroed between the runs.
+      if (reuse && offset > end) view.fill(0, end, offset);
+      view.set(from[source]!.subarray(at, at + length), offset);
+      end = offset + length;
     }
+    if (reuse && end < view.length) view.fill(0, end);
     return mem;
   };
 

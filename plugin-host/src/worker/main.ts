@@ -10,9 +10,8 @@
  *
  * Host memory: everything the plugin hands over is counted before it is copied (./call-budget.ts).
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { fullGc } from "../full-gc.ts";
 import type {
   FromWorker,
   PluginImage,
@@ -57,9 +56,6 @@ export const REST_AFTER_MS = 15_000;
 /** Largest describe() answer (UTF-8 bytes of its JSON) the worker hands the host. */
 const MAX_DESCRIBE_BYTES = 256 * 1024;
 
-/** A full GC on demand (the flag only exposes `gc` to contexts created after it is set). */
-setFlagsFromString("--expose-gc");
-const fullGc = runInNewContext("gc") as () => void;
 let instancesSinceGc = 0;
 let gcDue = false;
 

@@ -1,0 +1,117 @@
+/**
+ * Resident memory of a real `databook serve` with the repository's bundled plugins (two run
+ * workers on this 2-core machine): once every plugin is loaded and the server is idle, then
+ * after calls, then at rest again. Runs the server of any checkout, so the same script measures
+ * before and after a change:
+ *
+ *   node bench/plugin-host/server-rss.ts [--root DIR] [--calls N]
+ *
+ * `--root` is a checkout with node_modules and built plugins (default: this one). Calls go to the
+ * echo and http plugins through Connect's JSON protocol on the web port (the http plugin refuses
+ * its input: a call all the same). RSS is the server process's VmRSS from /proc.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const HERE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** VmRSS of a process (MB), from /proc. */
+export async function vmRssMb(pid: number): Promise<number> {
+  const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** Figures of one server run (MB). */
+export type ServerRss = { idleMb: number; afterCallsMb?: number; restMb?: number; calls: number };
+
+/**
+ * Starts `databook serve` from `root` with its plugins/ folder, waits until every plugin is
+ * loaded plus `settleMs`, reads RSS; with `calls`, makes that many calls of each plugin, reads
+ * RSS, waits `restMs` (longer than the workers' rest delay) and reads it again. Stops the server.
+ */
+export async function measureServer(
+  root: string,
+  opts: { calls?: number; settleMs?: number; restMs?: number } = {},
+): Promise<ServerRss> {
+  const data = await mkdtemp(join(tmpdir(), "databook-bench-rss-"));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(root, "apps/server/bin/databook.js"),
+      "serve",
+      "--plugins",
+      join(root, "plugins"),
+      "--port",
+      "0",
+      "--grpc-port",
+      "0",
+      "--data",
+      data,
+    ],
+    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  try {
+    const url = await new Promise<string>((ok, fail) => {
+      let out = "";
+      const timer = setTimeout(() => fail(new Error(`the server did not start: ${out}`)), 60_000);
+      child.stdout!.on("data", (d) => {
+        out += d;
+        const m = /running at (http:\/\/[^\s/]+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          ok(m[1]!);
+        }
+      });
+      child.stderr!.on("data", (d) => {
+        out += d;
+      });
+      child.on("exit", (code) => fail(new Error(`the server exited (${code}): ${out}`)));
+    });
+    // Loaded: /api/plugins lists the four plugins and nothing loading (older servers answer only
+    // once everything is loaded).
+    for (let i = 0; i < 600; i++) {
+      const list = (await (await fetch(`${url}/api/plugins`)).json()) as { plugins: unknown[]; loading?: unknown[] };
+      if (list.plugins.length >= 4 && (list.loading ?? []).length === 0) break;
+      await sleep(100);
+    }
+    await sleep(opts.settleMs ?? 5000);
+    const pid = child.pid!;
+    const idleMb = await vmRssMb(pid);
+    const calls = opts.calls ?? 0;
+    if (calls === 0) return { idleMb, calls };
+    for (let i = 0; i < calls; i++) {
+      for (const [plugin, input] of [
+        ["echo", `call ${i}`],
+        ["http", "GET http://not-allowed.test/"],
+      ]) {
+        await fetch(`${url}/databook.v1.PluginService/Get`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ plugin, input }),
+        }).then((r) => r.text());
+      }
+    }
+    const afterCallsMb = await vmRssMb(pid);
+    await sleep(opts.restMs ?? 20_000);
+    return { idleMb, afterCallsMb, restMb: await vmRssMb(pid), calls };
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    await rm(data, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { root: { type: "string" }, calls: { type: "string", default: "50" } } });
+  const root = resolve(values.root ?? HERE_ROOT);
+  const r = await measureServer(root, { calls: Number(values.calls) });
+  console.log(
+    `server RSS (${root}): idle ${r.idleMb.toFixed(0)} MB; after ${r.calls} calls of echo and http ${r.afterCallsMb?.toFixed(0)} MB; at rest again ${r.restMb?.toFixed(0)} MB`,
+  );
+}
