@@ -37,3 +37,38 @@ test("two editors typing in the same cell see each other's text and named cursor
   await alice.close();
   await bob.close();
 });
+
+test("one editor moves a cell while the other types in it: the move and every keystroke survive", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Move while typing", { roles: { bob: "editor" } });
+  const alice = await contextAs(browser, "alice");
+  const bob = await contextAs(browser, "bob");
+  const pa = await openNotebook(alice, nb.url);
+  const pb = await openNotebook(bob, nb.url);
+  await addQueryCell(pa, "@plugin=echo\nfirst");
+  await addQueryCell(pa, "@plugin=echo\nsecond");
+  await expect.poll(() => sourceOf(cell(pb, 1))).toBe("@plugin=echo\nsecond");
+  const movedId = (await cell(pa, 1).getAttribute("data-cell-id")) as string;
+
+  // Bob's edits and Alice's move are concurrent: Bob is offline while both happen.
+  await bob.setOffline(true);
+  await expect(pb.getByTestId("connection")).toHaveText(/Offline/);
+  await editorOf(cell(pb, 1)).click();
+  await pb.keyboard.press("ControlOrMeta+End");
+  await pb.keyboard.type(" and more");
+  await cell(pa, 1).hover();
+  await cell(pa, 1).getByRole("button", { name: "Move cell up" }).click();
+  await expect(cell(pa, 0)).toHaveAttribute("data-cell-id", movedId);
+  await bob.setOffline(false);
+  await expect(pb.getByTestId("connection")).toHaveText("Live");
+
+  for (const page of [pa, pb]) {
+    await expect(cell(page, 0)).toHaveAttribute("data-cell-id", movedId);
+    await expect.poll(() => sourceOf(cell(page, 0))).toBe("@plugin=echo\nsecond and more");
+    await expect.poll(() => sourceOf(cell(page, 1))).toBe("@plugin=echo\nfirst");
+    await expect(page.locator("section.cell")).toHaveCount(2);
+  }
+  await alice.close();
+  await bob.close();
+});

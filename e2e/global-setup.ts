@@ -11,7 +11,8 @@ import { startStack } from "./support/stack.ts";
 import { SIGNED_IN_USERS, USERS } from "./support/users.ts";
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const stack = await startStack({ users: Object.values(USERS) });
+  // `raw` returns the output its input names (content type, then body): the page must survive any
+  const stack = await startStack({ users: Object.values(USERS), fixturePlugins: { raw: "raw-output-wat" } });
   const states = mkdtempSync(join(tmpdir(), "databook-e2e-states-"));
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {

@@ -4,7 +4,7 @@
  * bench/web/run.ts and profiling.
  */
 import { FIXTURE_END_MS, FIXTURE_START_MS } from "@databook/test-services";
-import { PROTOCOL_VERSION } from "@databook/wire";
+import { orderBetween, PROTOCOL_VERSION } from "@databook/wire";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -44,6 +44,7 @@ export async function buildNotebook(
   const ids: string[] = [];
   const runIds = new Map<number, string>();
   doc.transact(() => {
+    let order: string | undefined;
     for (let i = 0; i < 50; i++) {
       const m = new Y.Map<unknown>();
       const cellId = `bench${String(i).padStart(3, "0")}`;
@@ -56,6 +57,8 @@ export async function buildNotebook(
       m.set("id", cellId);
       m.set("kind", source.startsWith("@plugin") ? "query" : "markdown");
       m.set("source", new Y.Text(source));
+      order = orderBetween(order, undefined);
+      m.set("order", order);
       cells.push([m]);
       ids.push(cellId);
     }
@@ -72,17 +75,26 @@ export async function buildNotebook(
     if (res.status !== 202) throw new Error(`run of ${cellId} answered ${res.status}: ${await res.text()}`);
     runIds.set(i, ((await res.json()) as { runId: string }).runId);
   }
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const runs = cells.toArray().map((m) => m.get("run") as { status?: string } | undefined);
-    const pending = runs.filter((r, i) => (i === BIG_CELL || i === 0 || i % 4 === 0) && r?.status !== "done");
-    if (pending.length === 0) break;
-    const failed = runs.find((r) => r?.status === "failed");
-    if (failed) throw new Error(`a bench run failed: ${JSON.stringify(failed)}`);
-    if (Date.now() > deadline) throw new Error(`${pending.length} runs still pending after 120 s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForRuns(url, id, cookie, runIds.size);
   provider.destroy();
   doc.destroy();
   return { ids, runIds };
+}
+
+/**
+ * Waits until notebook `id` has `count` finished runs (GET /api/notebooks/:id/runs, the record
+ * channel's runs over REST). @throws Error when a run fails or runs are pending after 120 s.
+ */
+export async function waitForRuns(url: string, id: string, cookie: string, count: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const res = await fetch(`${url}/api/notebooks/${id}/runs`, { headers: { cookie } });
+    const { runs } = (await res.json()) as { runs: { status: string; error?: unknown }[] };
+    const failed = runs.find((r) => r.status === "failed");
+    if (failed) throw new Error(`a bench run failed: ${JSON.stringify(failed)}`);
+    const done = runs.filter((r) => r.status === "done").length;
+    if (done >= count) return;
+    if (Date.now() > deadline) throw new Error(`${count - done} runs still pending after 120 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -6,7 +6,7 @@
  * real CLI before the server starts. Everything stops with `stop()`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -60,6 +60,33 @@ export function ensureWebBuild(): void {
 }
 
 /**
+ * A plugins folder for the stack: the bundled plugins (plugins/<name>/config.toml + plugin.wasm)
+ * plus the plugin host's test fixtures `fixtures` (plugin name → fixture name, built into
+ * plugin-host/test/.built by the host's build), in `dir`.
+ * @throws Error naming the missing file when a plugin or fixture is not built.
+ */
+function pluginsFolder(dir: string, fixtures: Record<string, string>): string {
+  const out = join(dir, "plugins");
+  const bundled = join(ROOT, "plugins");
+  for (const name of readdirSync(bundled)) {
+    if (!existsSync(join(bundled, name, "config.toml"))) continue;
+    mkdirSync(join(out, name), { recursive: true });
+    for (const f of ["config.toml", "plugin.wasm"]) copyFileSync(join(bundled, name, f), join(out, name, f));
+  }
+  for (const [name, fixture] of Object.entries(fixtures)) {
+    const built = join(ROOT, "plugin-host", "test", ".built", `${fixture}.wasm`);
+    if (!existsSync(built)) throw new Error(`${built} is missing: build the plugin host first (npx turbo run build)`);
+    mkdirSync(join(out, name), { recursive: true });
+    copyFileSync(built, join(out, name, "plugin.wasm"));
+    writeFileSync(
+      join(out, name, "config.toml"),
+      `name = "${name}"\ndescription = "Test fixture ${fixture}."\nversion = "0.0.1"\n`,
+    );
+  }
+  return out;
+}
+
+/**
  * Waits until `databook serve` has printed its start-up lines (up to the `data:` line) and returns
  * them; rejects with its output if it exits or takes more than `timeoutMs`.
  */
@@ -96,6 +123,8 @@ function waitForStart(child: ChildProcess, output: () => string, timeoutMs: numb
  * CLI before the server starts (none: the server prints the first-admin link). `env` adds
  * variables for `databook serve` (DATABOOK_OIDC_*…); `port` fixes its web port (default 0, a free
  * one) for settings that must name the server's own URL, such as DATABOOK_PUBLIC_URL.
+ * `fixturePlugins` (plugin name → fixture name) serves the plugin host's test fixtures beside the
+ * bundled plugins, from a copy of both in the data folder's parent.
  * @throws Error when a binary is missing or a service does not come up (with its output).
  */
 export async function startStack(
@@ -105,6 +134,7 @@ export async function startStack(
     users?: TestUser[];
     env?: Record<string, string>;
     port?: number;
+    fixturePlugins?: Record<string, string>;
   } = {},
 ): Promise<Stack> {
   ensureWebBuild();
@@ -126,6 +156,12 @@ export async function startStack(
     const dataDir = mkdtempSync(join(tmpdir(), "databook-e2e-"));
     stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     addUsers(dataDir, opts.users ?? []);
+    let plugins = join(ROOT, "plugins");
+    if (opts.fixturePlugins) {
+      const pluginsParent = mkdtempSync(join(tmpdir(), "databook-e2e-plugins-"));
+      stops.push(async () => rmSync(pluginsParent, { recursive: true, force: true }));
+      plugins = pluginsFolder(pluginsParent, opts.fixturePlugins);
+    }
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     if (prom) env.PROMETHEUS_URL = prom.url;
     if (am) env.ALERTMANAGER_URL = am.url;
@@ -143,7 +179,7 @@ export async function startStack(
         "--data",
         dataDir,
         "--plugins",
-        join(ROOT, "plugins"),
+        plugins,
         "--web",
         WEB_BUILD,
       ],

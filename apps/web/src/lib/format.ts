@@ -56,3 +56,19 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+/** What started a run, in words for the status line ("" for a person's own Run). */
+export function triggerWords(kind: string): string {
+  switch (kind) {
+    case "run-all":
+      return "Run all";
+    case "refresh":
+      return "auto-refresh";
+    case "autorun":
+      return "the runbook";
+    case "alert":
+      return "an alert";
+    default:
+      return "";
+  }
+}

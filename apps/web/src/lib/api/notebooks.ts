@@ -1,7 +1,15 @@
 /** Notebooks, runs, outputs, timeline, search and plugins (docs/api.md). */
-import type { TimeRangeSetting, Visibility } from "@databook/wire";
+import type { RunRecord, TimeRangeSetting, Visibility } from "@databook/wire";
 import { enc, type Http } from "./http.ts";
-import type { NotebookInfo, NotebookSummary, PluginList, RunOutput, SearchResult, Timeline } from "./types.ts";
+import type {
+  CellPreview,
+  NotebookInfo,
+  NotebookSummary,
+  PluginList,
+  RunOutput,
+  SearchResult,
+  Timeline,
+} from "./types.ts";
 
 export function notebookCalls(http: Http) {
   const nb = (id: string) => `/api/notebooks/${enc(id)}`;
@@ -21,9 +29,25 @@ export function notebookCalls(http: Http) {
     getNotebook: (id: string) => http.json<NotebookInfo>(nb(id)),
     archiveNotebook: (id: string) => http.send<NotebookInfo>("POST", `${nb(id)}/archive`),
     unarchiveNotebook: (id: string) => http.send<NotebookInfo>("POST", `${nb(id)}/unarchive`),
-    /** Starts a run as the signed-in person; resolves with its id. 409 (already running) comes back as an ApiError. */
-    runCell: (id: string, cellId: string) =>
-      http.send<{ runId: string }>("POST", `${nb(id)}/cells/${enc(cellId)}/run`, {}),
+    /**
+     * Starts (or queues) a run as the signed-in person; resolves with its id. An action cell needs
+     * `confirmedSourceHash`, the `sourceHash` of the preview the person confirmed (docs/api.md,
+     * "Confirming an action"). Refusals come back as an ApiError: 409 (the cell changed since that
+     * preview, or the notebook is archived), 428 (an action without a confirmed preview).
+     */
+    runCell: (id: string, cellId: string, confirmedSourceHash?: string) =>
+      http.send<{ runId: string }>(
+        "POST",
+        `${nb(id)}/cells/${enc(cellId)}/run`,
+        confirmedSourceHash ? { confirmedSourceHash } : {},
+      ),
+    /** What running a cell would do, from the source the server holds; nothing is logged. */
+    previewCell: (id: string, cellId: string) =>
+      http.send<CellPreview>("POST", `${nb(id)}/cells/${enc(cellId)}/preview`, {}),
+    /** Cancels a queued run (a running one cannot be stopped halfway); 409 once it has started. */
+    cancelRun: (id: string, runId: string) => http.send<unknown>("POST", `${nb(id)}/runs/${enc(runId)}/cancel`),
+    /** Every run of the notebook as the record channel carries them (outputs by hash). */
+    runs: (id: string) => http.json<{ runs: RunRecord[] }>(`${nb(id)}/runs`).then((r) => r.runs),
     timeline: (id: string) => http.json<Timeline>(`${nb(id)}/timeline`),
     /** The postmortem download (the session cookie goes with a plain link). */
     exportUrl: (id: string) => `${http.base}${nb(id)}/export.md`,

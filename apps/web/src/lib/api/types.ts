@@ -42,6 +42,19 @@ export type SearchResult = {
   snippet: string;
 };
 
+/** `POST …/cells/:cellId/preview`: what running an action cell would do (docs/api.md). */
+export type CellPreview = {
+  source: string;
+  sourceHash: string;
+  plugin?: string;
+  action: boolean;
+  actionOptions: string[];
+  preview:
+    | { ok: true; summary: string; details: [string, string][]; warnings: string[] }
+    | { ok: false; error: { kind: string; message: string } }
+    | null;
+};
+
 /** A run's stored output body. */
 export type RunOutput = { contentType: string; body: string };
 

@@ -1,30 +1,38 @@
 /**
- * One open notebook: the Y.Doc (schema in docs/ydoc-schema.md), its y-websocket connection, and
- * runes state the components read (cells, title, time range, connection status, who is here).
+ * One open notebook: the co-edited Y.Doc (schema in docs/ydoc-schema.md), the record channel on
+ * the same y-websocket connection (runs and the notebook's state, written only by the server), and
+ * runes state the components read (cells in order, title, time range, runs, connection, who is here).
  *
- * The Y.Doc is the single source of truth; the runes fields are mirrors refreshed by Yjs observers,
- * so a remote edit, a local edit and a server-written run result all reach the page the same way.
+ * The Y.Doc holds what editors change; the runes fields are mirrors refreshed by Yjs observers, so
+ * a remote edit and a local edit reach the page the same way. Runs come only from the record
+ * channel (NotebookRecord), never from the doc, which any editor can write.
  */
 import {
   CELL_KEYS,
   type CellKind,
-  type CellRun,
   closeReason,
+  compareCells,
   isPermanentClose,
   META_KEYS,
   type NotebookRole,
+  orderBetween,
   PROTOCOL_VERSION,
   type PresenceUser,
+  type RunRecord,
   type TimeRangeSetting,
   YDOC,
 } from "@databook/wire";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { newCellId, parseSource } from "./cell-parse.ts";
+import { NotebookRecord } from "./record.svelte.ts";
 
 export { type CellParse, newCellId, parseSource } from "./cell-parse.ts";
 
-/** One cell: mirrors its Y.Map (`run`) and Y.Text (`source`). Call destroy() when it leaves the doc. */
+/**
+ * One cell: mirrors its Y.Map (`order`) and Y.Text (`source`); its runs come from the notebook's
+ * record. Call destroy() when it leaves the doc.
+ */
 export class CellState {
   readonly id: string;
   readonly map: Y.Map<unknown>;
@@ -32,23 +40,30 @@ export class CellState {
   /** The kind the cell was added as (a UI hint only: the header decides, see ydoc-schema.md). */
   readonly kindHint: CellKind | undefined;
   source = $state("");
-  run = $state.raw<CellRun | undefined>(undefined);
+  /** The fractional-index key the cells are sorted by. */
+  order = $state<string | undefined>(undefined);
   parsed = $derived(parseSource(this.source));
+  readonly #record: NotebookRecord;
+  /** The cell's latest run, from the record channel. */
+  run = $derived.by((): RunRecord | undefined => this.#record.latestByCell.get(this.id));
+  /** True when the cell's source differs from what its latest run ran ("query edited since this run"). */
+  edited = $derived(this.run?.source !== undefined && this.run.source !== this.source);
   #onText = () => {
     this.source = this.text.toString();
   };
   #onMap = (e: Y.YMapEvent<unknown>) => {
-    if (e.keysChanged.has(CELL_KEYS.run)) this.run = this.map.get(CELL_KEYS.run) as CellRun | undefined;
+    if (e.keysChanged.has(CELL_KEYS.order)) this.order = orderOf(this.map);
   };
 
-  constructor(map: Y.Map<unknown>, text: Y.Text) {
+  constructor(map: Y.Map<unknown>, text: Y.Text, record: NotebookRecord) {
     this.map = map;
     this.text = text;
+    this.#record = record;
     this.id = String(map.get(CELL_KEYS.id));
     const kind = map.get(CELL_KEYS.kind);
     this.kindHint = kind === "query" || kind === "markdown" ? kind : undefined;
     this.source = text.toString();
-    this.run = map.get(CELL_KEYS.run) as CellRun | undefined;
+    this.order = orderOf(map);
     text.observe(this.#onText);
     map.observe(this.#onMap);
   }
@@ -58,6 +73,11 @@ export class CellState {
     this.map.unobserve(this.#onMap);
   }
 }
+
+const orderOf = (m: Y.Map<unknown>): string | undefined => {
+  const o = m.get(CELL_KEYS.order);
+  return typeof o === "string" ? o : undefined;
+};
 
 export type ConnectionStatus = "connecting" | "online" | "offline" | "closed";
 
@@ -91,16 +111,21 @@ export class NotebookSession {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
   readonly undoOrigin = {};
+  /** Runs and the notebook's state, from the record channel. */
+  readonly record = new NotebookRecord();
+  /** The cells in display order (by order key, then id). */
   cells = $state.raw<CellState[]>([]);
   title = $state("");
   timeRange = $state.raw<TimeRangeSetting | undefined>(undefined);
   /**
-   * Whether the notebook is archived (a closed incident), live from the doc's `meta.archived`
-   * written by the server (docs/ydoc-schema.md); while true the server drops everyone's edits.
+   * Whether the notebook is archived (a closed incident), live from the record channel (the
+   * server's state, docs/ydoc-schema.md); while true the server drops everyone's edits.
    */
-  archived = $state(false);
+  archived = $derived(this.record.state.archived);
   /** When it was archived, ms since epoch; undefined when not archived. */
-  archivedAtMs = $state<number | undefined>(undefined);
+  archivedAtMs = $derived(this.record.state.archived ? this.record.state.archivedAtMs : undefined);
+  /** A record message the page could not read (shown; the next snapshot brings the truth). */
+  recordProblem = $state<string | undefined>(undefined);
   status = $state<ConnectionStatus>("connecting");
   synced = $state(false);
   closedReason = $state<string | undefined>(undefined);
@@ -125,18 +150,16 @@ export class NotebookSession {
     this.#meta = this.doc.getMap<unknown>(YDOC.meta);
 
     const onCells = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
-      if (events.some((e) => e.target === this.#cells)) this.#rebuildCells();
-      if (events.some((e) => e instanceof Y.YMapEvent && e.target !== this.#meta && e.keysChanged.has(CELL_KEYS.run))) {
-        this.logVersion++;
-      }
+      // a new or removed cell, or a moved one (its order key changed)
+      if (
+        events.some((e) => e.target === this.#cells || (e instanceof Y.YMapEvent && e.keysChanged.has(CELL_KEYS.order)))
+      )
+        this.#rebuildCells();
     };
     this.#cells.observeDeep(onCells);
     const onMeta = () => {
       this.title = String(this.#meta.get(META_KEYS.title) ?? "");
       this.timeRange = this.#meta.get(META_KEYS.timeRange) as TimeRangeSetting | undefined;
-      this.archived = this.#meta.get(META_KEYS.archived) === true;
-      const at = this.#meta.get(META_KEYS.archivedAtMs);
-      this.archivedAtMs = this.archived && typeof at === "number" ? at : undefined;
       this.logVersion++;
     };
     this.#meta.observe(onMeta);
@@ -151,6 +174,7 @@ export class NotebookSession {
       // 4401/4403/4404/4426 cannot get better by retrying; everything else (drops, 4205, 4500) reconnects.
       shouldReconnect: (event: CloseEvent) => !isPermanentClose(event.code),
     } as ConstructorParameters<typeof WebsocketProvider>[3]);
+    this.record.attach(this.provider, (reason) => (this.recordProblem = reason));
     if (opts.user) this.setUser(opts.user);
 
     let connectedBefore = false;
@@ -236,7 +260,7 @@ export class NotebookSession {
       if (!(text instanceof Y.Text)) continue;
       let cell = this.#byMap.get(map);
       if (!cell) {
-        cell = new CellState(map, text);
+        cell = new CellState(map, text, this.record);
         this.#byMap.set(map, cell);
       }
       seen.add(map);
@@ -248,7 +272,9 @@ export class NotebookSession {
         this.#byMap.delete(map);
       }
     }
-    this.cells = next;
+    this.cells = next.sort((a, b) =>
+      compareCells({ id: a.id, order: orderOf(a.map) }, { id: b.id, order: orderOf(b.map) }),
+    );
   }
 
   #rebuildPeers(): void {
@@ -269,15 +295,19 @@ export class NotebookSession {
     this.peers = peers;
   }
 
-  /** Inserts a new cell at `index` (clamped); returns its id. */
+  /**
+   * Inserts a new cell at display position `index` (clamped): its order key sorts between its
+   * neighbours' (docs/ydoc-schema.md). Returns its id.
+   */
   addCell(kind: CellKind, index: number, source = ""): string {
     const id = newCellId();
+    const at = Math.max(0, Math.min(index, this.cells.length));
     const map = new Y.Map<unknown>();
     map.set(CELL_KEYS.id, id);
     map.set(CELL_KEYS.kind, kind);
     map.set(CELL_KEYS.source, new Y.Text(source));
-    const at = Math.max(0, Math.min(index, this.#cells.length));
-    this.doc.transact(() => this.#cells.insert(at, [map]), this.undoOrigin);
+    map.set(CELL_KEYS.order, orderBetween(this.cells[at - 1]?.order, this.cells[at]?.order));
+    this.doc.transact(() => this.#cells.push([map]), this.undoOrigin);
     return id;
   }
 
@@ -286,24 +316,21 @@ export class NotebookSession {
   }
 
   /**
-   * Moves a cell by `delta` places. Yjs has no move, so the cell is cloned (same id, text, run) and
-   * the original deleted in one transaction; an edit someone makes in that very cell at the same
-   * instant can be lost.
+   * Moves a cell by `delta` places: one field change, its order key set between its new
+   * neighbours', so the cell is never re-created and an edit someone makes in it meanwhile is kept.
    */
   moveCell(id: string, delta: number): void {
-    const from = this.#cells.toArray().findIndex((m) => m.get(CELL_KEYS.id) === id);
+    const from = this.indexOf(id);
     const to = from + delta;
-    if (from < 0 || to < 0 || to >= this.#cells.length) return;
-    this.doc.transact(() => {
-      const original = this.#cells.get(from);
-      const copy = original.clone();
-      this.#cells.delete(from, 1);
-      this.#cells.insert(to, [copy]);
-    }, this.undoOrigin);
+    const cell = this.cells[from];
+    if (!cell || to < 0 || to >= this.cells.length) return;
+    const others = this.cells.filter((c) => c !== cell);
+    const key = orderBetween(others[to - 1]?.order, others[to]?.order);
+    this.doc.transact(() => cell.map.set(CELL_KEYS.order, key), this.undoOrigin);
   }
 
   deleteCell(id: string): void {
-    const at = this.#cells.toArray().findIndex((m) => m.get(CELL_KEYS.id) === id);
+    const at = this.#cells.toArray().findIndex((m) => m instanceof Y.Map && m.get(CELL_KEYS.id) === id);
     if (at >= 0) this.doc.transact(() => this.#cells.delete(at, 1), this.undoOrigin);
   }
 

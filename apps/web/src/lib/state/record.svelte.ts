@@ -4,12 +4,7 @@
  * RECORD_MESSAGE). The page shows a run only from here — never from the co-edited doc, which any
  * editor can write — so it cannot show a run the incident log does not hold.
  */
-import {
-  type NotebookState,
-  RECORD_MESSAGE,
-  type RecordMessage,
-  type RunRecord,
-} from "@databook/wire";
+import { type NotebookState, RECORD_MESSAGE, type RecordMessage, type RunRecord } from "@databook/wire";
 import * as decoding from "lib0/decoding";
 import type { WebsocketProvider } from "y-websocket";
 
@@ -43,7 +38,10 @@ export class NotebookRecord {
       const next = new Map(this.runs);
       const cur = next.get(m.run.id);
       // a progress message carries no output: keep the body a finished run already delivered
-      next.set(m.run.id, cur?.output !== undefined && m.run.output === undefined ? { ...m.run, output: cur.output } : m.run);
+      next.set(
+        m.run.id,
+        cur?.output !== undefined && m.run.output === undefined ? { ...m.run, output: cur.output } : m.run,
+      );
       this.runs = next;
     } else {
       this.state = m.state;
