@@ -20,26 +20,38 @@ import { createDocManager, type DocHooks } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
+import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from "./incidents/config.ts";
+import { createIncidentOpener } from "./incidents/open.ts";
+import { createIncidentState } from "./incidents/state.ts";
+import { incidentTable } from "./incidents/table.ts";
 import { jsonObjectBodies } from "./json-bodies.ts";
 import { createLogStore, type NewLogEntry } from "./log/store.ts";
 import { redactedRequest } from "./log-redaction.ts";
 import { createMetrics } from "./metrics.ts";
 import { createSharing } from "./notebooks/sharing.ts";
 import { createNotebookStore } from "./notebooks/store.ts";
+import { DEFAULT_RETRY, type NotifySettings } from "./notify/config.ts";
+import { createOutbox } from "./notify/outbox.ts";
+import type { NetDeps } from "./notify/send.ts";
 import { createRecordChannel } from "./record/channel.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { collabRoutes } from "./routes/collab.ts";
 import { connectRoutes } from "./routes/connect.ts";
+import { incidentRoutes } from "./routes/incidents.ts";
 import { notebookRoutes } from "./routes/notebooks.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
 import { oidcRoutes } from "./routes/oidc.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
+import { runbookRoutes } from "./routes/runbooks.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { searchRoutes } from "./routes/search.ts";
-import { sharingRoutes } from "./routes/sharing.ts";
+import { shareUrl, sharingRoutes } from "./routes/sharing.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
+import { createRunbooks } from "./runbooks/store.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
 
@@ -66,6 +78,17 @@ export type AppOptions = {
   trustProxy?: FastifyServerOptions["trustProxy"];
   /** How often to look for database writes by another process (the CLI), ms. Default 200. */
   foreignWritePollMs?: number;
+  /** How incidents are opened (lookback, default visibility, default runbook); docs/incidents.md. */
+  incidents?: IncidentSettings;
+  /** Notification channels and retries (docs/notifications.md); default: none. */
+  notify?: NotifySettings;
+  /** The resolver and connector notifications use (tests keep them on loopback); default: the system's. */
+  notifyNet?: NetDeps;
+  /**
+   * The latest signed checkpoint note of a notebook's log, put in every notification when given
+   * (undefined: left out). The server does not sign checkpoints yet; this is where they plug in.
+   */
+  checkpointOf?: (notebookId: string) => string | undefined;
   nowMs?: () => number;
 };
 
@@ -79,6 +102,12 @@ function createServices(opts: AppOptions) {
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
   const metrics = createMetrics();
+  const notifySettings = opts.notify ?? { channels: [], retry: DEFAULT_RETRY };
+  if (notifySettings.channels.length && !settings.publicUrl)
+    throw {
+      kind: "bad-input",
+      message: "notification channels need DATABOOK_PUBLIC_URL: every message links to the notebook at that address",
+    };
   const log = createLogStore(db);
   const appendLog = (e: NewLogEntry) => {
     const r = log.append(e);
@@ -97,8 +126,9 @@ function createServices(opts: AppOptions) {
     nowMs: now,
     onArchivedChange: (id, actor) => {
       record.refreshState(id);
-      if (notebooks.stateOf(id).archived)
-        runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
+      const archived = notebooks.stateOf(id).archived;
+      incidentState.archivedChanged(id, archived);
+      if (archived) runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
     },
   });
   const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
@@ -134,6 +164,51 @@ function createServices(opts: AppOptions) {
     nowMs: now,
   });
   const signInLinks = createSignInLinks(db, accounts, now);
+  /** The address of a notebook for links that leave the server (notifications, the webhook's answer). */
+  const notebookUrl = (id: string) => `${settings.publicUrl?.origin ?? ""}/n/${encodeURIComponent(id)}`;
+  const runbooks = createRunbooks({ db, appendLog, nowMs: now });
+  const incidents_ = incidentTable(db);
+  const outbox = createOutbox({
+    db,
+    channels: notifySettings.channels,
+    retry: notifySettings.retry,
+    notebookUrl,
+    mintShareLink: (notebookId, ch, actor) => {
+      const { link, secret } = sharing.createLink(
+        notebookId,
+        { label: `notifications: ${ch.name}`, expiresAtMs: now() + ch.shareLinkMs },
+        actor,
+      );
+      return { linkId: link.id, secret };
+    },
+    shareUrl: (notebookId, secret) => shareUrl(settings.publicUrl, notebookId, secret, ""),
+    ...(opts.checkpointOf ? { checkpointOf: opts.checkpointOf } : {}),
+    appendLog,
+    registry: metrics.registry,
+    ...(opts.notifyNet ? { net: opts.notifyNet } : {}),
+    nowMs: now,
+    onError: (m) => console.error(`databook: ${m}`),
+  });
+  const incidentDeps = {
+    db,
+    notebooks,
+    runbooks,
+    table: incidents_,
+    log,
+    appendLog,
+    record,
+    runs,
+    host: opts.host,
+    search,
+    outbox,
+    identities,
+    settings: opts.incidents ?? DEFAULT_INCIDENT_SETTINGS,
+    notebookUrl,
+    now,
+    warn: (m: string) => console.error(`databook: ${m}`),
+  };
+  const incidents = createIncidentOpener(incidentDeps);
+  const incidentState = createIncidentState({ ...incidentDeps, accounts });
   // config.ts guarantees a public URL whenever OIDC is set; nothing is fetched until a sign-in
   const oidc =
     settings.oidc && settings.publicUrl
@@ -166,6 +241,7 @@ function createServices(opts: AppOptions) {
     metrics.openDocs.set(docs.open.size - 1);
   };
   hooks.onCellsChange = (o) => {
+    record.cellsChanged(o.notebookId);
     if (indexTimers.has(o.notebookId)) return;
     indexTimers.set(
       o.notebookId,
@@ -225,6 +301,11 @@ function createServices(opts: AppOptions) {
     oidc,
     oidcPending,
     accessChanged,
+    runbooks,
+    outbox,
+    incidents,
+    incidentState,
+    notebookUrl,
     maxFrameBytes: opts.maxFrameBytes ?? 16 * 1024 * 1024,
     /** Flushes pending search indexing (at shutdown). */
     flushIndex(): void {
@@ -277,6 +358,10 @@ export async function createApp(opts: AppOptions) {
     notebookRoutes,
     runRoutes,
     sharingRoutes,
+    alertRoutes,
+    runbookRoutes,
+    incidentRoutes,
+    notificationRoutes,
     searchRoutes,
     pluginRoutes,
     adminRoutes,
@@ -289,6 +374,8 @@ export async function createApp(opts: AppOptions) {
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
   s.runs.recoverInterrupted();
+  // Notifications a previous process left pending are sent now.
+  s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too.
   const foreign = watchForeignWrites(s.db, s.accessChanged, opts.foreignWritePollMs);
 
@@ -304,6 +391,8 @@ export async function createApp(opts: AppOptions) {
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
       foreign.stop();
+      s.incidents.close();
+      await s.outbox.stop();
       await s.runs.drain();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])

@@ -9,6 +9,8 @@ import { type AppOptions, createApp } from "./app.ts";
 import { authSettingsFromEnv } from "./auth/config.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
 import { addressContext } from "./grpc/auth.ts";
+import { incidentSettingsFromEnv } from "./incidents/config.ts";
+import { notifySettingsFromEnv } from "./notify/config.ts";
 import { pluginServiceHandlers } from "./routes/connect.ts";
 
 /** The web app's static build inside the repository (apps/web/build), used when present. */
@@ -30,7 +32,8 @@ export type ServerOptions = {
   maxFrameBytes?: number;
   /**
    * Environment plugins may read allowed variables from, and the identity settings are read from
-   * (`DATABOOK_PUBLIC_URL`, `DATABOOK_ALLOWED_HOSTS`, `DATABOOK_OIDC_*`…; default process.env).
+   * (`DATABOOK_PUBLIC_URL`, `DATABOOK_ALLOWED_HOSTS`, `DATABOOK_OIDC_*`, `DATABOOK_INCIDENT_*`,
+   * `DATABOOK_NOTIFICATIONS[_FILE]`…; default process.env).
    */
   env?: Record<string, string | undefined>;
 };
@@ -44,6 +47,8 @@ export type ServerOptions = {
 export async function startServer(opts: ServerOptions) {
   const env = opts.env ?? process.env;
   const auth = authSettingsFromEnv(env);
+  const incidents = incidentSettingsFromEnv(env);
+  const notify = notifySettingsFromEnv(env);
   const db = openDatabase({ dataDir: opts.dataDir });
   const checkpoints = startBackgroundCheckpoints(db);
   let host: PluginHost | undefined;
@@ -67,6 +72,8 @@ export async function startServer(opts: ServerOptions) {
       logger: opts.logger,
       maxFrameBytes: opts.maxFrameBytes,
       auth,
+      incidents,
+      notify,
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
     });
     // the same routes and authorization as the web port's Connect routes

@@ -3,12 +3,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type IncidentRecord,
   type NotebookState,
   orderBetween,
   PROTOCOL_VERSION,
   type Principal,
   RECORD_MESSAGE,
   type RecordMessage,
+  type ReviewMark,
   type RunRecord,
   SYSTEM_PRINCIPAL,
 } from "@databook/wire";
@@ -201,6 +203,8 @@ export function followRecord(provider: WebsocketProvider) {
   const runs = new Map<string, RunRecord>();
   const messages: RecordMessage[] = [];
   let state: NotebookState | undefined;
+  let incident: IncidentRecord | undefined;
+  let review: ReviewMark[] = [];
   (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = (
     _enc: unknown,
     dec: decoding.Decoder,
@@ -211,7 +215,11 @@ export function followRecord(provider: WebsocketProvider) {
       runs.clear();
       for (const r of m.runs) runs.set(r.id, r);
       state = m.state;
+      incident = m.incident;
+      review = m.review;
     } else if (m.t === "run") runs.set(m.run.id, { ...runs.get(m.run.id), ...m.run });
+    else if (m.t === "incident") incident = m.incident;
+    else if (m.t === "review") review = m.review;
     else state = m.state;
   };
   return {
@@ -219,6 +227,14 @@ export function followRecord(provider: WebsocketProvider) {
     messages,
     get state() {
       return state;
+    },
+    /** The incident as the page knows it (undefined: not an incident). */
+    get incident() {
+      return incident;
+    },
+    /** Cells marked "from runbook — review before running". */
+    get review() {
+      return review;
     },
     /** The latest run of a cell (by queue time), as the page shows it. */
     latest(cellId: string): RunRecord | undefined {

@@ -2,6 +2,8 @@ export * from "./api.ts";
 export * from "./close-codes.ts";
 export * from "./content-types.ts";
 export * from "./errors.ts";
+export * from "./incident.ts";
+export * from "./notify.ts";
 export * from "./order.ts";
 export * from "./presence.ts";
 export * from "./principal.ts";

@@ -6,6 +6,7 @@ import { findCell, sourceOf, timeRangeOf } from "../collab/schema.ts";
 import { randomId } from "../ids.ts";
 import type { LogEntry, LogStore, NewLogEntry } from "../log/store.ts";
 import type { Metrics } from "../metrics.ts";
+import { actionOptionsOf } from "../plugin-list.ts";
 import type { RecordChannel } from "../record/channel.ts";
 import type { SearchIndex } from "../search.ts";
 
@@ -237,7 +238,9 @@ export function createRunService(opts: {
      * Starts a run of `cellId` for `actor` and returns its id at once (the run goes on in the
      * background). Throws a {@link RunRefusal}: 404 (no such cell), 409 (already running),
      * 400 (the cell is markdown: no `@plugin`), 403 (the cell sets an action option and
-     * `mayRunActions` is false: an API token without `run-actions`). A bad header, a bad time
+     * `mayRunActions` is false: an API token without `run-actions`); for a server trigger
+     * (`autorun`, `alert`, `refresh`) also 403 for any cell that sets an action option and 409
+     * when its plugin is not loaded (nobody can tell whether it is an action). A bad header, a bad time
      * range or an unknown plugin do not throw: the run is recorded as failed with a readable error.
      */
     start(
@@ -282,7 +285,9 @@ export function createRunService(opts: {
               message: `cell ${cellId} has no @plugin line, so it is markdown and cannot run; start it with a line such as @plugin=prometheus`,
             } satisfies RunRefusal;
           }
-          timeRange = resolveTimeRange(parsed.reserved, timeRangeOf(o.doc), t);
+          // a `since` range ends where the incident window does (fixed once it is resolved)
+          const windowEndMs = record.incident(notebookId)?.window.endMs;
+          timeRange = resolveTimeRange(parsed.reserved, timeRangeOf(o.doc), t, windowEndMs ? { windowEndMs } : {});
         } catch (e) {
           if (!(e instanceof CellSyntaxError)) throw e;
           // most parser messages already start with "line N, column M:"; name the place once
@@ -291,18 +296,36 @@ export function createRunService(opts: {
           failure = { kind: "bad-input", message: `${e.message}${where}` };
         }
         const query = parsed && parsed.kind === "query" ? parsed : undefined;
-        const info = query && host?.list().plugins.find((p) => p.name === query.plugin);
-        const actionOptions =
-          query && info
-            ? query.options.filter(([k]) => info.options.some((op) => op.name === k && op.action)).map(([k]) => k)
-            : [];
+        const known = query
+          ? actionOptionsOf(
+              host,
+              query.plugin,
+              query.options.map(([k]) => k),
+            )
+          : undefined;
+        const actionOptions = known ?? [];
+        const trigger = ro.trigger ?? { kind: "user" };
+        if (query && SERVER_TRIGGERS.has(trigger.kind)) {
+          // the server never runs an action on its own, and cannot tell without the plugin's describe()
+          if (!known)
+            throw {
+              status: 409,
+              kind: "bad-input",
+              message: `plugin ${query.plugin} is not loaded, so the server cannot tell whether cell ${cellId} changes something outside Databook; it was not run`,
+            } satisfies RunRefusal;
+          if (actionOptions.length)
+            throw {
+              status: 403,
+              kind: "denied",
+              message: `cell ${cellId} sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook; only a person runs such a cell, never ${trigger.kind}`,
+            } satisfies RunRefusal;
+        }
         if (actionOptions.length && ro.mayRunActions === false)
           throw {
             status: 403,
             kind: "denied",
             message: `this cell sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook; the API token lacks the 'run-actions' scope`,
           } satisfies RunRefusal;
-        const trigger = ro.trigger ?? { kind: "user" };
         append({
           notebookId,
           type: "run.started",
