@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import * as Y from "yjs";
+import { DEFAULT_INCIDENT_SETTINGS } from "../src/incidents/config.ts";
 import { api, type Caller, startApp, tempDir } from "./helpers.ts";
 
 // The Alertmanager webhook receiver against the real route and a real SQLite file: who may post,
@@ -212,5 +214,60 @@ describe("Alertmanager webhook", () => {
     // a late resolved delivery for the old alert still goes to the newest incident of the group
     const none = await post(payload('{}:{alertname="NeverFired"}', [{ status: "resolved" }]));
     assert.deepEqual([none.status, none.body.created, none.body.recorded, none.body.notebookId], [200, false, false, undefined]);
+  });
+
+  it("overlapping runbooks are decided by the documented order; a runbook the token's owner cannot view is passed over", async () => {
+    const mk = async (title: string, matcher: string, priority = 0, who = ops) => {
+      const nb = (await who.api("/api/notebooks", "POST", { title })).body.id as string;
+      s.services.notebooks.withDoc(nb, (doc) => {
+        const m = new Y.Map<unknown>();
+        m.set("id", "c1");
+        m.set("kind", "markdown");
+        m.set("order", "a0");
+        m.set("source", new Y.Text(`from ${title}`));
+        doc.getArray("cells").push([m]);
+      });
+      assert.equal((await who.api(`/api/notebooks/${nb}/runbook`, "PUT", { matcher, priority })).status, 200);
+      return nb;
+    };
+    const general = await mk("general", 'alertname="Overlap"');
+    const specific = await mk("specific", 'alertname="Overlap", team="sre"');
+    await mk("specific, marked later", 'alertname="Overlap", team="sre"');
+    const urgent = await mk("urgent", 'team="sre"', 10);
+    const eve = await s.user("eve");
+    const hidden = (await eve.api("/api/notebooks", "POST", { title: "hidden", visibility: "restricted" })).body.id as string;
+    assert.equal((await eve.api(`/api/notebooks/${hidden}/runbook`, "PUT", { matcher: 'team="sre"', priority: 100 })).status, 200);
+    const open = async (key: string, labels: Record<string, string>) => {
+      const r = await post({ ...payload(key), commonLabels: labels });
+      assert.equal(r.status, 201);
+      return r.body.runbook?.id as string | undefined;
+    };
+    const sre = { alertname: "Overlap", team: "sre" };
+    assert.equal(await open("{}:{o=1}", sre), urgent, "the highest priority wins (the restricted one is not the owner's to use)");
+    assert.equal((await ops.api(`/api/notebooks/${urgent}/runbook`, "DELETE")).status, 200);
+    assert.equal(await open("{}:{o=2}", sre), specific, "then more matchers, then the one marked earlier");
+    assert.equal(await open("{}:{o=3}", { alertname: "Overlap" }), general);
+    assert.equal(await open("{}:{o=4}", { alertname: "Unknown" }), undefined, "no match and no default: a blank incident");
+    const row = s.db.prepare("SELECT notebook_id FROM incidents WHERE group_key = ?").get("{}:{o=2}") as { notebook_id: string };
+    const created = s.services.notebooks.get(row.notebook_id)!;
+    assert.equal(created.templateId, specific);
+    assert.deepEqual(s.services.notebooks.withDoc(created.id, (doc) => doc.getArray<Y.Map<unknown>>("cells").toArray().map((c) => String(c.get("source")))), ["from specific"]);
+  });
+
+  it("with no match, the configured default runbook is used", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const first = await startApp(t.dir);
+    const owner = await first.user("ops");
+    const fallback = (await owner.api("/api/notebooks", "POST", { title: "Triage {{ labels.alertname }}" })).body.id as string;
+    assert.equal((await owner.api(`/api/notebooks/${fallback}/runbook`, "PUT", {})).status, 200);
+    const secret = first.services.tokens.create({ ownerId: owner.id!, name: "am", scopes: ["alerts:ingest"] }).secret;
+    await first.stop();
+    const s2 = await startApp(t.dir, { incidents: { ...DEFAULT_INCIDENT_SETTINGS, defaultRunbookId: fallback } });
+    cleanups.push(() => s2.stop());
+    const r = await api(`${s2.url}/api/hooks/alertmanager`, "POST", { ...payload("{}:{d=1}"), commonLabels: { alertname: "Odd" } }, { authorization: `Bearer ${secret}` });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.runbook.id, fallback);
+    assert.equal(s2.services.notebooks.get(r.body.notebookId)!.title, "Triage Odd");
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { ConnectTarget } from "@databook/plugin-host";
@@ -21,19 +21,23 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-/** What docs/notifications.md asks of a receiver: the signature over `timestamp.body`, within 5 minutes. */
-function verify(headers: Record<string, string | string[] | undefined>, body: string, nowS = Date.now() / 1000): boolean {
-  const ts = Number(headers[NOTIFY_HEADERS.timestamp]);
-  const sig = String(headers[NOTIFY_HEADERS.signature] ?? "");
-  if (!Number.isInteger(ts) || Math.abs(nowS - ts) > NOTIFY_REPLAY_WINDOW_S) return false;
-  const want = Buffer.from(`v1=${createHmac("sha256", SECRET).update(`${ts}.${body}`).digest("hex")}`);
-  return want.length === sig.length && timingSafeEqual(want, Buffer.from(sig));
-}
+type Verify = (secret: string, headers: Record<string, string | string[] | undefined>, body: string, nowMs?: number) => boolean;
+let verifyDatabook: Verify;
+/** docs/notifications.md's receiver check (the example itself, run here so it cannot rot). */
+const verify = (headers: Record<string, string | string[] | undefined>, body: string, nowS = Date.now() / 1000) =>
+  verifyDatabook(SECRET, headers, body, nowS * 1000);
 
 let receiver: TestServer & { failing: boolean; at: number[] };
 let dataDir: string;
 
 before(async () => {
+  const doc = readFileSync(new URL("../../../docs/notifications.md", import.meta.url), "utf8");
+  const code = /<!-- example: verify-receiver -->\s*```ts\n([\s\S]*?)```/.exec(doc)![1]!;
+  const file = new URL("./docs-example-verify-receiver.ts", import.meta.url).pathname;
+  writeFileSync(file, code);
+  cleanups.push(() => rmSync(file, { force: true }));
+  verifyDatabook = ((await import(file)) as { verifyDatabook: Verify }).verifyDatabook;
+  assert.equal(NOTIFY_REPLAY_WINDOW_S, 300, "the window the example applies");
   const state = { failing: false, at: [] as number[] };
   const srv = await startHttpServer((req, _body, res) => {
     state.at.push(Date.now());

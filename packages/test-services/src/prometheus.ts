@@ -21,10 +21,19 @@ export type RunningPrometheus = { url: string; dir: string; stop: () => Promise<
  * retention, so queries at the data's timestamps always see it).
  * @param opts.openMetrics OpenMetrics text to load (default: {@link fixtureOpenMetrics}); or
  *   `opts.openMetricsFile`, a path to such a file.
+ * @param opts.rules a rule file's text (alerting or recording rules), evaluated every
+ *   `opts.evaluationInterval` (default `1h`; `1s` for alerts that fire at once), whose alerts go to
+ *   `opts.alertmanagerUrl` when given (sent again every evaluation interval).
  * @throws Error when the binaries are missing, the backfill fails or the server does not start.
  */
 export async function startPrometheus(
-  opts: { openMetrics?: string; openMetricsFile?: string } = {},
+  opts: {
+    openMetrics?: string;
+    openMetricsFile?: string;
+    rules?: string;
+    evaluationInterval?: string;
+    alertmanagerUrl?: string;
+  } = {},
 ): Promise<RunningPrometheus> {
   requireBinary(PROMETHEUS_BIN, "prometheus");
   requireBinary(PROMTOOL_BIN, "prometheus");
@@ -43,7 +52,16 @@ export async function startPrometheus(
       throw new Error(`promtool could not load ${file}: ${e.stderr || e.stdout || e.message}`);
     }
     const config = join(dir, "prometheus.yml");
-    await writeFile(config, "global:\n  evaluation_interval: 1h\nscrape_configs: []\n");
+    let yml = `global:\n  evaluation_interval: ${opts.evaluationInterval ?? "1h"}\nscrape_configs: []\n`;
+    if (opts.rules !== undefined) {
+      await writeFile(join(dir, "rules.yml"), opts.rules);
+      yml += `rule_files:\n  - ${join(dir, "rules.yml")}\n`;
+    }
+    if (opts.alertmanagerUrl) {
+      const am = new URL(opts.alertmanagerUrl);
+      yml += `alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ["${am.host}"]\n`;
+    }
+    await writeFile(config, yml);
     return await startInTempDir({
       name: "prometheus",
       bin: PROMETHEUS_BIN,
@@ -54,6 +72,8 @@ export async function startPrometheus(
         "--storage.tsdb.retention.time=100y",
         `--web.listen-address=127.0.0.1:${port}`,
         "--log.level=warn",
+        // the first send races the discovery of the Alertmanager and is dropped: send again at once
+        ...(opts.alertmanagerUrl ? [`--rules.alert.resend-delay=${opts.evaluationInterval ?? "1m"}`] : []),
       ],
     });
   } catch (err) {
