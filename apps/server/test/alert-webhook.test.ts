@@ -27,7 +27,11 @@ after(async () => {
 });
 
 /** An Alertmanager v4 webhook body for `groupKey` with `alerts` (name, status, start). */
-function payload(groupKey: string, alerts: { name?: string; status?: "firing" | "resolved"; fp?: string; startsAt?: string; endsAt?: string }[] = [{}], status?: "firing" | "resolved") {
+function payload(
+  groupKey: string,
+  alerts: { name?: string; status?: "firing" | "resolved"; fp?: string; startsAt?: string; endsAt?: string }[] = [{}],
+  status?: "firing" | "resolved",
+) {
   const list = alerts.map((a, i) => ({
     status: a.status ?? "firing",
     labels: { alertname: a.name ?? "HighErrorRate", service: "api", severity: "critical", instance: `i${i}` },
@@ -60,17 +64,20 @@ const notebooks = () => count("SELECT count(*) AS n FROM notebooks");
 describe("Alertmanager webhook", () => {
   it("refuses callers that are not an API token with alerts:ingest, and creates nothing", async () => {
     const before = notebooks();
-    const anon = await post(payload("{}:{a=\"1\"}"), {});
+    const anon = await post(payload('{}:{a="1"}'), {});
     assert.equal(anon.status, 401);
-    assert.match(anon.body.error.message, /send an API token with the 'alerts:ingest' scope as 'Authorization: Bearer <token>'/);
-    const person = await post(payload("{}:{a=\"1\"}"), ops.headers);
+    assert.match(
+      anon.body.error.message,
+      /send an API token with the 'alerts:ingest' scope as 'Authorization: Bearer <token>'/,
+    );
+    const person = await post(payload('{}:{a="1"}'), ops.headers);
     assert.equal(person.status, 403, "a person's browser session may not post alerts");
     assert.match(person.body.error.message, /only an API token with the 'alerts:ingest' scope/);
     const reader = s.services.tokens.create({ ownerId: ops.id!, name: "reader", scopes: ["read", "run"] }).secret;
-    const wrong = await post(payload("{}:{a=\"1\"}"), { authorization: `Bearer ${reader}` });
+    const wrong = await post(payload('{}:{a="1"}'), { authorization: `Bearer ${reader}` });
     assert.equal(wrong.status, 403);
     assert.match(wrong.body.error.message, /lacks the 'alerts:ingest' scope/);
-    const bogus = await post(payload("{}:{a=\"1\"}"), { authorization: "Bearer dbk_not-a-token" });
+    const bogus = await post(payload('{}:{a="1"}'), { authorization: "Bearer dbk_not-a-token" });
     assert.equal(bogus.status, 401);
     assert.equal(notebooks(), before);
   });
@@ -78,7 +85,7 @@ describe("Alertmanager webhook", () => {
   it("each malformed payload gets its own clear 400, and creates nothing", async () => {
     const before = notebooks();
     const logBefore = count("SELECT count(*) AS n FROM log_entries");
-    const ok = payload("{}:{bad=\"1\"}");
+    const ok = payload('{}:{bad="1"}');
     const alert = ok.alerts[0]!;
     const cases: [string, unknown, RegExp][] = [
       ["not an object", [1, 2], /must be a JSON object|webhook JSON object/],
@@ -89,17 +96,49 @@ describe("Alertmanager webhook", () => {
       ["bad truncatedAlerts", { ...ok, truncatedAlerts: -1 }, /truncatedAlerts must be a whole number/],
       ["alerts not a list", { ...ok, alerts: {} }, /alerts must be a list of alerts/],
       ["no alerts", { ...ok, alerts: [] }, /alerts is empty/],
-      ["too many alerts", { ...ok, alerts: Array.from({ length: 1001 }, (_, i) => ({ ...alert, fingerprint: `x${i}` })) }, /holds 1001 alerts; at most 1000 \(set max_alerts/],
+      [
+        "too many alerts",
+        { ...ok, alerts: Array.from({ length: 1001 }, (_, i) => ({ ...alert, fingerprint: `x${i}` })) },
+        /holds 1001 alerts; at most 1000 \(set max_alerts/,
+      ],
       ["alert not an object", { ...ok, alerts: ["x"] }, /alerts\[0\] must be an object/],
-      ["alert status", { ...ok, alerts: [{ ...alert, status: "active" }] }, /alerts\[0\]\.status must be "firing" or "resolved", not "active"/],
-      ["labels not an object", { ...ok, alerts: [{ ...alert, labels: "a=b" }] }, /alerts\[0\]\.labels must be an object of strings/],
-      ["label not a string", { ...ok, alerts: [{ ...alert, labels: { alertname: 5 } }] }, /alerts\[0\]\.labels\.alertname must be a string, not a number/],
+      [
+        "alert status",
+        { ...ok, alerts: [{ ...alert, status: "active" }] },
+        /alerts\[0\]\.status must be "firing" or "resolved", not "active"/,
+      ],
+      [
+        "labels not an object",
+        { ...ok, alerts: [{ ...alert, labels: "a=b" }] },
+        /alerts\[0\]\.labels must be an object of strings/,
+      ],
+      [
+        "label not a string",
+        { ...ok, alerts: [{ ...alert, labels: { alertname: 5 } }] },
+        /alerts\[0\]\.labels\.alertname must be a string, not a number/,
+      ],
       ["no labels", { ...ok, alerts: [{ ...alert, labels: {} }] }, /alerts\[0\]\.labels is empty/],
-      ["bad startsAt", { ...ok, alerts: [{ ...alert, startsAt: "yesterday" }] }, /alerts\[0\]\.startsAt 'yesterday' is not an RFC 3339 time/],
-      ["zero startsAt", { ...ok, alerts: [{ ...alert, startsAt: "0001-01-01T00:00:00Z" }] }, /startsAt is the zero time/],
-      ["bad fingerprint", { ...ok, alerts: [{ ...alert, fingerprint: "../x" }] }, /fingerprint must be up to 64 letters and digits/],
+      [
+        "bad startsAt",
+        { ...ok, alerts: [{ ...alert, startsAt: "yesterday" }] },
+        /alerts\[0\]\.startsAt 'yesterday' is not an RFC 3339 time/,
+      ],
+      [
+        "zero startsAt",
+        { ...ok, alerts: [{ ...alert, startsAt: "0001-01-01T00:00:00Z" }] },
+        /startsAt is the zero time/,
+      ],
+      [
+        "bad fingerprint",
+        { ...ok, alerts: [{ ...alert, fingerprint: "../x" }] },
+        /fingerprint must be up to 64 letters and digits/,
+      ],
       ["same fingerprint twice", { ...ok, alerts: [alert, alert] }, /two alerts have the fingerprint f0/],
-      ["huge label value", { ...ok, alerts: [{ ...alert, labels: { alertname: "x".repeat(5000) } }] }, /alerts\[0\]\.labels\.alertname is 5000 characters long; at most 4096/],
+      [
+        "huge label value",
+        { ...ok, alerts: [{ ...alert, labels: { alertname: "x".repeat(5000) } }] },
+        /alerts\[0\]\.labels\.alertname is 5000 characters long; at most 4096/,
+      ],
       ["commonLabels not strings", { ...ok, commonLabels: { a: [] } }, /commonLabels\.a must be a string, not a list/],
     ];
     const messages = new Set<string>();
@@ -129,7 +168,10 @@ describe("Alertmanager webhook", () => {
     assert.match(huge.body.error.message, /over the 1 MiB limit/);
     assert.equal(notebooks(), before, "no notebook");
     assert.equal(count("SELECT count(*) AS n FROM log_entries"), logBefore, "no log entry");
-    assert.equal(count("SELECT count(*) AS n FROM incidents"), count("SELECT count(*) AS n FROM incidents WHERE group_key <> ?", '{}:{bad="1"}'));
+    assert.equal(
+      count("SELECT count(*) AS n FROM incidents"),
+      count("SELECT count(*) AS n FROM incidents WHERE group_key <> ?", '{}:{bad="1"}'),
+    );
   });
 
   it("a firing group opens one incident owned by the token's owner, logged as the token", async () => {
@@ -146,7 +188,8 @@ describe("Alertmanager webhook", () => {
       entries.map((e) => e.type),
       ["notebook.created", "incident.opened", "alerts.received"],
     );
-    for (const e of entries) assert.deepEqual(e.actor, { kind: "token", id: tokenId, name: "alertmanager (token of ops)" });
+    for (const e of entries)
+      assert.deepEqual(e.actor, { kind: "token", id: tokenId, name: "alertmanager (token of ops)" });
     assert.equal(s.services.grants.get(nb.id, { kind: "user", id: ops.id! })?.role, "owner");
     const inc = s.services.record.incident(nb.id)!;
     assert.equal(inc.status, "investigating");
@@ -168,13 +211,20 @@ describe("Alertmanager webhook", () => {
     const n = notebooks();
     const again = await post(payload(key));
     assert.equal(again.status, 200);
-    assert.deepEqual([again.body.created, again.body.recorded, again.body.notebookId], [false, false, first.body.notebookId]);
+    assert.deepEqual(
+      [again.body.created, again.body.recorded, again.body.notebookId],
+      [false, false, first.body.notebookId],
+    );
     assert.equal(notebooks(), n);
     const more = await post(payload(key, [{}, { fp: "f9" }]));
     assert.deepEqual([more.body.created, more.body.recorded], [false, true]);
     const received = s.log.entries(first.body.notebookId).filter((e) => e.type === "alerts.received");
     assert.equal(received.length, 2);
-    assert.deepEqual((received[1]!.data.alerts as { fingerprint: string }[]).map((a) => a.fingerprint), ["f9"], "only what changed");
+    assert.deepEqual(
+      (received[1]!.data.alerts as { fingerprint: string }[]).map((a) => a.fingerprint),
+      ["f9"],
+      "only what changed",
+    );
   });
 
   it("two identical deliveries at the same moment (an HA pair) open one incident", async () => {
@@ -188,7 +238,10 @@ describe("Alertmanager webhook", () => {
     assert.equal(s.log.entries(a.body.notebookId).filter((e) => e.type === "alerts.received").length, 1);
     // the unique index is what guards it across processes: a second open row for the group is refused
     assert.throws(
-      () => s.db.prepare("INSERT INTO incidents (notebook_id, group_key, opened_at_ms) VALUES (?, ?, 0)").run(a.body.notebookId.slice(0, 5), key),
+      () =>
+        s.db
+          .prepare("INSERT INTO incidents (notebook_id, group_key, opened_at_ms) VALUES (?, ?, 0)")
+          .run(a.body.notebookId.slice(0, 5), key),
       /UNIQUE constraint failed/,
     );
   });
@@ -197,7 +250,10 @@ describe("Alertmanager webhook", () => {
     const key = '{}:{alertname="Flappy"}';
     const first = await post(payload(key));
     const resolved = await post(payload(key, [{ status: "resolved", endsAt: new Date(T0 + 60_000).toISOString() }]));
-    assert.deepEqual([resolved.status, resolved.body.notebookId, resolved.body.recorded], [200, first.body.notebookId, true]);
+    assert.deepEqual(
+      [resolved.status, resolved.body.notebookId, resolved.body.recorded],
+      [200, first.body.notebookId, true],
+    );
     const timeline = (await ops.api(`/api/notebooks/${first.body.notebookId}/timeline`, "GET")).body;
     const line = timeline.entries.at(-1);
     assert.equal(line.type, "alerts.received");
@@ -213,7 +269,10 @@ describe("Alertmanager webhook", () => {
     assert.notEqual(next.body.notebookId, first.body.notebookId);
     // a late resolved delivery for the old alert still goes to the newest incident of the group
     const none = await post(payload('{}:{alertname="NeverFired"}', [{ status: "resolved" }]));
-    assert.deepEqual([none.status, none.body.created, none.body.recorded, none.body.notebookId], [200, false, false, undefined]);
+    assert.deepEqual(
+      [none.status, none.body.created, none.body.recorded, none.body.notebookId],
+      [200, false, false, undefined],
+    );
   });
 
   it("overlapping runbooks are decided by the documented order; a runbook the token's owner cannot view is passed over", async () => {
@@ -235,23 +294,45 @@ describe("Alertmanager webhook", () => {
     await mk("specific, marked later", 'alertname="Overlap", team="sre"');
     const urgent = await mk("urgent", 'team="sre"', 10);
     const eve = await s.user("eve");
-    const hidden = (await eve.api("/api/notebooks", "POST", { title: "hidden", visibility: "restricted" })).body.id as string;
-    assert.equal((await eve.api(`/api/notebooks/${hidden}/runbook`, "PUT", { matcher: 'team="sre"', priority: 100 })).status, 200);
+    const hidden = (await eve.api("/api/notebooks", "POST", { title: "hidden", visibility: "restricted" })).body
+      .id as string;
+    assert.equal(
+      (await eve.api(`/api/notebooks/${hidden}/runbook`, "PUT", { matcher: 'team="sre"', priority: 100 })).status,
+      200,
+    );
     const open = async (key: string, labels: Record<string, string>) => {
       const r = await post({ ...payload(key), commonLabels: labels });
       assert.equal(r.status, 201);
       return r.body.runbook?.id as string | undefined;
     };
     const sre = { alertname: "Overlap", team: "sre" };
-    assert.equal(await open("{}:{o=1}", sre), urgent, "the highest priority wins (the restricted one is not the owner's to use)");
+    assert.equal(
+      await open("{}:{o=1}", sre),
+      urgent,
+      "the highest priority wins (the restricted one is not the owner's to use)",
+    );
     assert.equal((await ops.api(`/api/notebooks/${urgent}/runbook`, "DELETE")).status, 200);
     assert.equal(await open("{}:{o=2}", sre), specific, "then more matchers, then the one marked earlier");
     assert.equal(await open("{}:{o=3}", { alertname: "Overlap" }), general);
-    assert.equal(await open("{}:{o=4}", { alertname: "Unknown" }), undefined, "no match and no default: a blank incident");
-    const row = s.db.prepare("SELECT notebook_id FROM incidents WHERE group_key = ?").get("{}:{o=2}") as { notebook_id: string };
+    assert.equal(
+      await open("{}:{o=4}", { alertname: "Unknown" }),
+      undefined,
+      "no match and no default: a blank incident",
+    );
+    const row = s.db.prepare("SELECT notebook_id FROM incidents WHERE group_key = ?").get("{}:{o=2}") as {
+      notebook_id: string;
+    };
     const created = s.services.notebooks.get(row.notebook_id)!;
     assert.equal(created.templateId, specific);
-    assert.deepEqual(s.services.notebooks.withDoc(created.id, (doc) => doc.getArray<Y.Map<unknown>>("cells").toArray().map((c) => String(c.get("source")))), ["from specific"]);
+    assert.deepEqual(
+      s.services.notebooks.withDoc(created.id, (doc) =>
+        doc
+          .getArray<Y.Map<unknown>>("cells")
+          .toArray()
+          .map((c) => String(c.get("source"))),
+      ),
+      ["from specific"],
+    );
   });
 
   it("with no match, the configured default runbook is used", async () => {
@@ -259,13 +340,19 @@ describe("Alertmanager webhook", () => {
     cleanups.push(t.cleanup);
     const first = await startApp(t.dir);
     const owner = await first.user("ops");
-    const fallback = (await owner.api("/api/notebooks", "POST", { title: "Triage {{ labels.alertname }}" })).body.id as string;
+    const fallback = (await owner.api("/api/notebooks", "POST", { title: "Triage {{ labels.alertname }}" })).body
+      .id as string;
     assert.equal((await owner.api(`/api/notebooks/${fallback}/runbook`, "PUT", {})).status, 200);
     const secret = first.services.tokens.create({ ownerId: owner.id!, name: "am", scopes: ["alerts:ingest"] }).secret;
     await first.stop();
     const s2 = await startApp(t.dir, { incidents: { ...DEFAULT_INCIDENT_SETTINGS, defaultRunbookId: fallback } });
     cleanups.push(() => s2.stop());
-    const r = await api(`${s2.url}/api/hooks/alertmanager`, "POST", { ...payload("{}:{d=1}"), commonLabels: { alertname: "Odd" } }, { authorization: `Bearer ${secret}` });
+    const r = await api(
+      `${s2.url}/api/hooks/alertmanager`,
+      "POST",
+      { ...payload("{}:{d=1}"), commonLabels: { alertname: "Odd" } },
+      { authorization: `Bearer ${secret}` },
+    );
     assert.equal(r.status, 201);
     assert.equal(r.body.runbook.id, fallback);
     assert.equal(s2.services.notebooks.get(r.body.notebookId)!.title, "Triage Odd");

@@ -81,7 +81,9 @@ async function incidentFor(alertname: string, timeoutMs = 30_000): Promise<strin
 }
 
 /** Posts alerts to Alertmanager's own API (as Prometheus would). */
-async function postToAlertmanager(alerts: { labels: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }[]) {
+async function postToAlertmanager(
+  alerts: { labels: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }[],
+) {
   const r = await fetch(`${am.url}/api/v2/alerts`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -119,7 +121,10 @@ before(async () => {
     }
     const r = await fetch(`${s.url}${req.url}`, {
       method: req.method,
-      headers: { "content-type": String(req.headers["content-type"]), authorization: String(req.headers.authorization) },
+      headers: {
+        "content-type": String(req.headers["content-type"]),
+        authorization: String(req.headers.authorization),
+      },
       body,
     });
     res.statusCode = r.status;
@@ -151,7 +156,12 @@ before(async () => {
   s = await startApp(t.dir, { host });
   cleanups.push(() => s.stop());
   ana = await s.user("ana");
-  await runbook(ana, "{{ labels.service }}: {{ annotations.summary }}", FIRING_RUNBOOK, 'alertname="DatabookTestFiring"');
+  await runbook(
+    ana,
+    "{{ labels.service }}: {{ annotations.summary }}",
+    FIRING_RUNBOOK,
+    'alertname="DatabookTestFiring"',
+  );
   await runbook(
     ana,
     "Injection {{ labels.service }}",
@@ -181,7 +191,11 @@ describe("incidents from Alertmanager", () => {
     await page.synced;
     const autorun = cells.filter((c) => /@autorun=true/.test(c.source) && !/@action/.test(c.source));
     assert.equal(autorun.length, 3);
-    await waitFor(() => autorun.every((c) => page.record.latest(c.id)?.status === "done"), "every autorun cell done", 30_000);
+    await waitFor(
+      () => autorun.every((c) => page.record.latest(c.id)?.status === "done"),
+      "every autorun cell done",
+      30_000,
+    );
     for (const c of autorun) {
       const run = page.record.latest(c.id)!;
       assert.deepEqual(run.trigger, { kind: "alert", alertGroup: run.trigger.alertGroup });
@@ -193,12 +207,19 @@ describe("incidents from Alertmanager", () => {
     assert.match(page.record.latest(autorun[2]!.id)!.output!, /DatabookTestFiring/);
     const silence = cells.find((c) => /@action=silence/.test(c.source))!;
     assert.equal(page.record.latest(silence.id), undefined, "the silence cell never autoran");
-    assert.ok(page.record.review.some((m) => m.cellId === silence.id), "and waits for review");
+    assert.ok(
+      page.record.review.some((m) => m.cellId === silence.id),
+      "and waits for review",
+    );
     const inc = page.record.incident!;
     assert.equal(s.services.notebooks.get(nb)!.title, "checkout: checkout is failing");
     assert.equal(inc.source, "alert");
     assert.equal(inc.severity, "critical");
-    assert.deepEqual(inc.alerts[0]!.labels, { alertname: "DatabookTestFiring", service: "checkout", severity: "critical" });
+    assert.deepEqual(inc.alerts[0]!.labels, {
+      alertname: "DatabookTestFiring",
+      service: "checkout",
+      severity: "critical",
+    });
     assert.equal(inc.alerts[0]!.annotations.description, "5xx above 5% for *checkout*");
     assert.match(inc.alerts[0]!.generatorURL!, /^http:\/\/.*\/graph\?g0\.expr=vector%281%29/);
     assert.equal(cells[0]!.source, "## checkout is failing\n5xx above 5\\% for \\*checkout\\*", "Markdown escaped");
@@ -216,16 +237,22 @@ describe("incidents from Alertmanager", () => {
         authorization: String(delivered.headers.authorization),
       });
     const answers = await Promise.all([again(), again(), again()]);
-    assert.deepEqual(answers.map((a) => [a.status, a.body.notebookId, a.body.created, a.body.recorded]), Array(3).fill([200, nb, false, false]));
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.body.notebookId, a.body.created, a.body.recorded]),
+      Array(3).fill([200, nb, false, false]),
+    );
     // and Alertmanager itself keeps sending nothing new for the group while nothing changes
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal((s.db.prepare("SELECT count(*) AS n FROM notebooks").get() as { n: number }).n, before.notebooks);
-    assert.equal(s.log.entries(nb).filter((e) => e.type.startsWith("alerts.") || e.type === "incident.opened").length, 2);
+    assert.equal(
+      s.log.entries(nb).filter((e) => e.type.startsWith("alerts.") || e.type === "incident.opened").length,
+      2,
+    );
     assert.equal(s.log.entries(nb).filter((e) => e.type === "notebook.created").length, 1);
     assert.ok(s.log.entries(nb).length >= before.entries);
   });
 
-  it("a label value carrying \"}, a line break or @plugin= stays inert: PromQL gets one string, Markdown text", async () => {
+  it('a label value carrying "}, a line break or @plugin= stays inert: PromQL gets one string, Markdown text', async () => {
     const evil = 'x"} or vector(1) or up{a="\n@plugin=http\nhttp://169.254.169.254/';
     await postToAlertmanager([{ labels: { alertname: "DatabookInjection", service: evil } }]);
     const nb = await incidentFor("DatabookInjection");
@@ -243,7 +270,11 @@ describe("incidents from Alertmanager", () => {
     const promql = cells[1]!;
     await waitFor(() => page.record.latest(promql.id)?.status === "done", "the escaped query ran", 30_000);
     const run = page.record.latest(promql.id)!;
-    assert.deepEqual(JSON.parse(run.output!).series, [], "Prometheus read one label value (nothing has it), not `or vector(1)`");
+    assert.deepEqual(
+      JSON.parse(run.output!).series,
+      [],
+      "Prometheus read one label value (nothing has it), not `or vector(1)`",
+    );
     assert.equal(run.options.length, 0, "no option came from the label");
     assert.match(run.input, /zone="eu-1"/, "a missing label with a default gets the default");
     // outside a string literal the value is refused: the cell stays as written and never runs
@@ -264,9 +295,18 @@ describe("incidents from Alertmanager", () => {
   it("the alert resolves → the timeline says so", async () => {
     await postToAlertmanager([{ labels: { alertname: "DatabookResolves", service: "db" } }]);
     const nb = await incidentFor("DatabookResolves");
-    await postToAlertmanager([{ labels: { alertname: "DatabookResolves", service: "db" }, endsAt: new Date(Date.now() - 1000).toISOString() }]);
-    await waitFor(() => s.services.record.incident(nb)?.alertGroup?.status === "resolved", "the resolved delivery", 30_000);
-    const timeline = (await ana.api(`/api/notebooks/${nb}/timeline`, "GET")).body.entries as { type: string; detail?: string }[];
+    await postToAlertmanager([
+      { labels: { alertname: "DatabookResolves", service: "db" }, endsAt: new Date(Date.now() - 1000).toISOString() },
+    ]);
+    await waitFor(
+      () => s.services.record.incident(nb)?.alertGroup?.status === "resolved",
+      "the resolved delivery",
+      30_000,
+    );
+    const timeline = (await ana.api(`/api/notebooks/${nb}/timeline`, "GET")).body.entries as {
+      type: string;
+      detail?: string;
+    }[];
     assert.deepEqual(
       timeline.filter((e) => e.type === "alerts.received").map((e) => e.detail),
       ["Alertmanager: 1 alert firing (DatabookResolves)", "Alertmanager: 1 alert resolved (DatabookResolves)"],
@@ -299,7 +339,10 @@ describe("incidents from Alertmanager", () => {
     // running the table again shows the silenced alert, not stale
     const again = await ana.api(`/api/notebooks/${nb}/cells/${table.id}/run`, "POST", {});
     await waitFor(() => s.services.record.run(nb, again.body.runId)?.status === "done", "the re-run");
-    await waitFor(() => page.record.latest(table.id)?.id === again.body.runId && page.record.latest(table.id)?.status === "done", "the re-run at the page");
+    await waitFor(
+      () => page.record.latest(table.id)?.id === again.body.runId && page.record.latest(table.id)?.status === "done",
+      "the re-run at the page",
+    );
     assert.equal(page.record.latest(table.id)!.stale, undefined);
     assert.match(page.record.latest(table.id)!.output!, /silenced/);
   });

@@ -17,9 +17,13 @@ let vic: Caller;
 let runbookId: string;
 
 const RUNBOOK_CELLS = [
-  ["md", "# {{ labels.service }} errors\nAsk {{ params.team | default \"payments\" }} first.", "markdown"],
+  ["md", '# {{ labels.service }} errors\nAsk {{ params.team | default "payments" }} first.', "markdown"],
   ["auto", "@plugin=echo @autorun=true\nservice={{ labels.service }}", "query"],
-  ["silence", '@plugin=alertmanager @action=silence @autorun=true @comment="rolling back deploy 42"\nservice="{{ labels.service }}"', "query"],
+  [
+    "silence",
+    '@plugin=alertmanager @action=silence @autorun=true @comment="rolling back deploy 42"\nservice="{{ labels.service }}"',
+    "query",
+  ],
   ["manual", "@plugin=echo\nlooked at {{ labels.service }}", "query"],
 ] as const;
 
@@ -27,7 +31,12 @@ before(async () => {
   const plugins = pluginsDirWith(["echo", "alertmanager"]);
   cleanups.push(plugins.cleanup);
   // a closed loopback port: a silence that did run would fail as upstream, and be logged
-  host = await createPluginHost({ pluginsDir: plugins.dir, watch: false, poolSize: 1, env: { ALERTMANAGER_URL: "http://127.0.0.1:9" } });
+  host = await createPluginHost({
+    pluginsDir: plugins.dir,
+    watch: false,
+    poolSize: 1,
+    env: { ALERTMANAGER_URL: "http://127.0.0.1:9" },
+  });
   cleanups.push(() => host.close());
   const t = tempDir();
   cleanups.push(t.cleanup);
@@ -84,7 +93,10 @@ describe("runbooks and incident state", () => {
     assert.ok(r.body.warnings.some((w: string) => /cell 3 sets an action option, so it never autoruns/.test(w)));
     assert.ok(s.log.entries(runbookId).some((e) => e.type === "runbook.marked"));
     const list = await vic.api("/api/runbooks?label=service=api", "GET");
-    assert.deepEqual(list.body.runbooks.map((x: { notebookId: string; matches: boolean }) => [x.notebookId, x.matches]), [[runbookId, true]]);
+    assert.deepEqual(
+      list.body.runbooks.map((x: { notebookId: string; matches: boolean }) => [x.notebookId, x.matches]),
+      [[runbookId, true]],
+    );
     const other = await vic.api("/api/runbooks?label=service=web", "GET");
     assert.equal(other.body.runbooks[0].matches, false);
   });
@@ -113,7 +125,12 @@ describe("runbooks and incident state", () => {
     assert.equal(r.body.incident.severity, "critical");
     assert.equal(r.body.incident.source, "page");
     assert.equal(r.body.autorun.length, 1);
-    const cells = s.services.notebooks.withDoc(nb, (doc) => doc.getArray<Y.Map<unknown>>("cells").toArray().map((c) => ({ id: c.get("id") as string, src: String(c.get("source")) })));
+    const cells = s.services.notebooks.withDoc(nb, (doc) =>
+      doc
+        .getArray<Y.Map<unknown>>("cells")
+        .toArray()
+        .map((c) => ({ id: c.get("id") as string, src: String(c.get("source")) })),
+    );
     assert.deepEqual(
       cells.map((c) => c.src).sort(),
       [
@@ -135,24 +152,47 @@ describe("runbooks and incident state", () => {
     const silence = cells.find((c) => c.src.includes("@action=silence"))!.id;
     assert.equal(runsOf(nb).filter((e) => e.cellId === silence).length, 0, "the action cell never ran");
     // the server refuses it as autorun even when asked directly
-    assert.throws(() => s.services.runs.start(nb, silence, ana.principal, { trigger: { kind: "autorun" } }), (e: { status: number; message: string }) => e.status === 403 && /only a person runs such a cell, never autorun/.test(e.message));
+    assert.throws(
+      () => s.services.runs.start(nb, silence, ana.principal, { trigger: { kind: "autorun" } }),
+      (e: { status: number; message: string }) =>
+        e.status === 403 && /only a person runs such a cell, never autorun/.test(e.message),
+    );
     // every copy but the one that ran is marked "review before running", for every page
     await waitFor(() => stake.record.review.length === 3, "three review marks at the stakeholder");
     assert.deepEqual(
       stake.record.review.map((m) => m.cellId).sort(),
-      cells.filter((c) => c.id !== auto).map((c) => c.id).sort(),
+      cells
+        .filter((c) => c.id !== auto)
+        .map((c) => c.id)
+        .sort(),
     );
     assert.ok(stake.record.review.every((m) => m.runbookId === runbookId));
   });
 
   it("editing a copied cell takes its mark away; writing anything else into the doc does not", async () => {
-    const manual = s.services.notebooks.withDoc(nb, (doc) => doc.getArray<Y.Map<unknown>>("cells").toArray().find((c) => String(c.get("source")).startsWith("@plugin=echo\n"))!.get("id") as string);
-    const md = viewer.record.review.map((m) => m.cellId).find((id) => id !== manual && cellText(editor.doc, id)?.toString().startsWith("#"))!;
+    const manual = s.services.notebooks.withDoc(
+      nb,
+      (doc) =>
+        doc
+          .getArray<Y.Map<unknown>>("cells")
+          .toArray()
+          .find((c) => String(c.get("source")).startsWith("@plugin=echo\n"))!
+          .get("id") as string,
+    );
+    const md = viewer.record.review
+      .map((m) => m.cellId)
+      .find((id) => id !== manual && cellText(editor.doc, id)?.toString().startsWith("#"))!;
     // a peer cannot forge "reviewed": an extra key in the cell map is just text nobody reads
-    const mdMap = editor.doc.getArray<Y.Map<unknown>>("cells").toArray().find((c) => c.get("id") === md)!;
+    const mdMap = editor.doc
+      .getArray<Y.Map<unknown>>("cells")
+      .toArray()
+      .find((c) => c.get("id") === md)!;
     mdMap.set("reviewed", true);
     await new Promise((r) => setTimeout(r, 200));
-    assert.ok(viewer.record.review.some((m) => m.cellId === md), "still marked");
+    assert.ok(
+      viewer.record.review.some((m) => m.cellId === md),
+      "still marked",
+    );
     cellText(editor.doc, manual)!.insert(cellText(editor.doc, manual)!.length, " (checked)");
     await waitFor(() => !viewer.record.review.some((m) => m.cellId === manual), "the edited cell's mark gone");
     assert.ok(viewer.record.review.some((m) => m.cellId === md));
@@ -161,7 +201,11 @@ describe("runbooks and incident state", () => {
   it("status, severity, summary and roles change through the routes, logged, and every page sees them", async () => {
     const denied = await vic.api(`/api/notebooks/${nb}/incident`, "PATCH", { status: "identified" });
     assert.equal(denied.status, 403);
-    const r = await ana.api(`/api/notebooks/${nb}/incident`, "PATCH", { status: "identified", severity: "SEV2", summary: "Checkout fails for 5% of users.\nFix rolling out." });
+    const r = await ana.api(`/api/notebooks/${nb}/incident`, "PATCH", {
+      status: "identified",
+      severity: "SEV2",
+      summary: "Checkout fails for 5% of users.\nFix rolling out.",
+    });
     assert.equal(r.status, 200);
     assert.equal(r.body.status, "identified");
     await waitFor(() => stake.record.incident?.status === "identified", "the stakeholder sees the status");
@@ -177,16 +221,32 @@ describe("runbooks and incident state", () => {
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, re);
     }
-    assert.equal((await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "commander", accountId: ana.id })).status, 200);
+    assert.equal(
+      (await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "commander", accountId: ana.id })).status,
+      200,
+    );
     const swap = await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "commander", accountId: vic.id });
-    assert.deepEqual(swap.body.roles.map((x: { role: string; account: { name: string } }) => [x.role, x.account.name]), [["commander", "vic"]], "one commander at a time");
+    assert.deepEqual(
+      swap.body.roles.map((x: { role: string; account: { name: string } }) => [x.role, x.account.name]),
+      [["commander", "vic"]],
+      "one commander at a time",
+    );
     await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "scribe", accountId: ana.id });
-    assert.equal((await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "boss", accountId: ana.id })).status, 400);
-    assert.equal((await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "scribe", accountId: "nobody" })).status, 404);
+    assert.equal(
+      (await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "boss", accountId: ana.id })).status,
+      400,
+    );
+    assert.equal(
+      (await ana.api(`/api/notebooks/${nb}/incident/roles`, "PUT", { role: "scribe", accountId: "nobody" })).status,
+      404,
+    );
     const removed = await ana.api(`/api/notebooks/${nb}/incident/roles/scribe/${ana.id}`, "DELETE");
     assert.equal(removed.status, 200);
     await waitFor(() => viewer.record.incident?.roles.length === 1, "the viewer sees the roles");
-    const timeline = (await vic.api(`/api/notebooks/${nb}/timeline`, "GET")).body.entries as { type: string; detail?: string }[];
+    const timeline = (await vic.api(`/api/notebooks/${nb}/timeline`, "GET")).body.entries as {
+      type: string;
+      detail?: string;
+    }[];
     assert.deepEqual(
       timeline.filter((e) => e.type.startsWith("incident.")).map((e) => e.detail),
       [

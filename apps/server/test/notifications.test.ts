@@ -21,7 +21,12 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-type Verify = (secret: string, headers: Record<string, string | string[] | undefined>, body: string, nowMs?: number) => boolean;
+type Verify = (
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+  nowMs?: number,
+) => boolean;
 let verifyDatabook: Verify;
 /** docs/notifications.md's receiver check (the example itself, run here so it cannot rot). */
 const verify = (headers: Record<string, string | string[] | undefined>, body: string, nowS = Date.now() / 1000) =>
@@ -75,16 +80,29 @@ async function server(extra: Parameters<typeof startApp>[1] = {}) {
 /** Opens an incident through the webhook as `owner`'s alert token. */
 async function openIncident(s: Awaited<ReturnType<typeof startApp>>, owner: Caller, key: string) {
   const token = s.services.tokens.create({ ownerId: owner.id!, name: "am", scopes: ["alerts:ingest"] }).secret;
-  const r = await api(`${s.url}/api/hooks/alertmanager`, "POST", {
-    version: "4",
-    groupKey: key,
-    status: "firing",
-    receiver: "databook",
-    groupLabels: {},
-    commonLabels: { alertname: "DiskFull", severity: "warning" },
-    commonAnnotations: { summary: "disk <b>97%</b> & rising" },
-    alerts: [{ status: "firing", labels: { alertname: "DiskFull" }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: "d1" }],
-  }, { authorization: `Bearer ${token}` });
+  const r = await api(
+    `${s.url}/api/hooks/alertmanager`,
+    "POST",
+    {
+      version: "4",
+      groupKey: key,
+      status: "firing",
+      receiver: "databook",
+      groupLabels: {},
+      commonLabels: { alertname: "DiskFull", severity: "warning" },
+      commonAnnotations: { summary: "disk <b>97%</b> & rising" },
+      alerts: [
+        {
+          status: "firing",
+          labels: { alertname: "DiskFull" },
+          annotations: {},
+          startsAt: new Date().toISOString(),
+          fingerprint: "d1",
+        },
+      ],
+    },
+    { authorization: `Bearer ${token}` },
+  );
   assert.equal(r.status, 201);
   return r.body.notebookId as string;
 }
@@ -99,7 +117,11 @@ describe("notifications", () => {
     await waitFor(() => requestsTo("/hook").length === 1 && requestsTo("/stake").length === 1, "both channels");
     const hook = requestsTo("/hook")[0]!;
     assert.ok(verify(hook.headers, hook.body), "a valid HMAC over timestamp + body");
-    assert.equal(verify(hook.headers, hook.body, Date.now() / 1000 + NOTIFY_REPLAY_WINDOW_S + 5), false, "replay window");
+    assert.equal(
+      verify(hook.headers, hook.body, Date.now() / 1000 + NOTIFY_REPLAY_WINDOW_S + 5),
+      false,
+      "replay window",
+    );
     assert.equal(verify(hook.headers, `${hook.body} `), false, "any change to the body breaks it");
     assert.equal(hook.headers[NOTIFY_HEADERS.event], "incident.opened");
     const m = JSON.parse(hook.body);
@@ -107,8 +129,17 @@ describe("notifications", () => {
     assert.deepEqual(m.notebook, { id: nb, title: "DiskFull: disk <b>97%</b> & rising", url: `${PUBLIC}/n/${nb}` });
     assert.equal(m.incident.status, "investigating");
     assert.equal(m.incident.severity, "warning");
-    assert.deepEqual(m.incident.alertGroup, { groupKey: '{}:{alertname="DiskFull"}', status: "firing", firing: 1, resolved: 0 });
-    assert.equal(m.checkpoint, `databook.test/n/${nb}\n3\nroot=\n\n— databook.test sig=\n`, "the latest checkpoint rides along");
+    assert.deepEqual(m.incident.alertGroup, {
+      groupKey: '{}:{alertname="DiskFull"}',
+      status: "firing",
+      firing: 1,
+      resolved: 0,
+    });
+    assert.equal(
+      m.checkpoint,
+      `databook.test/n/${nb}\n3\nroot=\n\n— databook.test sig=\n`,
+      "the latest checkpoint rides along",
+    );
     assert.equal(m.shareUrl, undefined, "responders get the notebook's own link");
     // the stakeholder channel: Slack-compatible text, values escaped, a share link minted for it
     const stake = requestsTo("/stake")[0]!;
@@ -118,8 +149,13 @@ describe("notifications", () => {
     const share = /<(http:\/\/databook\.test\/n\/[^|?]+\?share=(dbs_[^|>]+))\|/.exec(text);
     assert.ok(share, text);
     await waitFor(() => s.services.outbox.list({ notebookId: nb }).every((d) => d.state === "delivered"), "delivered");
-    const rows = s.db.prepare("SELECT share_secret, share_link_id FROM notification_outbox WHERE notebook_id = ?").all(nb) as { share_secret: string | null; share_link_id: string | null }[];
-    assert.ok(rows.every((r) => r.share_secret === null), "the secret leaves the outbox once delivered");
+    const rows = s.db
+      .prepare("SELECT share_secret, share_link_id FROM notification_outbox WHERE notebook_id = ?")
+      .all(nb) as { share_secret: string | null; share_link_id: string | null }[];
+    assert.ok(
+      rows.every((r) => r.share_secret === null),
+      "the secret leaves the outbox once delivered",
+    );
     assert.equal(rows.filter((r) => r.share_link_id).length, 1);
     // the minted link opens the notebook for someone without an account
     const opened = await fetch(`${s.url}/n/${nb}?share=${decodeURIComponent(share[2]!)}`, { redirect: "manual" });
@@ -129,7 +165,15 @@ describe("notifications", () => {
     assert.equal(entries.filter((t) => t === "notification.delivered").length, 2, "deliveries are in the incident log");
 
     // a status change and the resolve are sent too; the stakeholder channel mints no second link
-    assert.equal((await ana.api(`/api/notebooks/${nb}/incident`, "PATCH", { status: "identified", summary: "a full disk on db-1" })).status, 200);
+    assert.equal(
+      (
+        await ana.api(`/api/notebooks/${nb}/incident`, "PATCH", {
+          status: "identified",
+          summary: "a full disk on db-1",
+        })
+      ).status,
+      200,
+    );
     assert.equal((await ana.api(`/api/notebooks/${nb}/incident`, "PATCH", { status: "resolved" })).status, 200);
     await waitFor(() => requestsTo("/hook").length === 3 && requestsTo("/stake").length === 3, "two more each");
     const events = requestsTo("/hook").map((r) => JSON.parse(r.body));
@@ -162,7 +206,11 @@ describe("notifications", () => {
       .map((x) => x.t);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     assert.ok(gaps[2]! > gaps[0]!, `backoff grows: ${gaps.join(", ")} ms`);
-    const ids = new Set(requestsTo("/hook").slice(before).map((r) => r.headers[NOTIFY_HEADERS.delivery]));
+    const ids = new Set(
+      requestsTo("/hook")
+        .slice(before)
+        .map((r) => r.headers[NOTIFY_HEADERS.delivery]),
+    );
     assert.equal(ids.size, 1, "every retry is the same delivery");
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     assert.match(metrics, /databook_notifications_pending\{channel="oncall"\} 1/);
@@ -173,10 +221,13 @@ describe("notifications", () => {
     const pending = listed.body.deliveries.find((d: { notebookId: string }) => d.notebookId === nb);
     assert.equal(pending.lastError, "the receiver answered HTTP 503");
     assert.ok(pending.attempts >= 3);
-    assert.deepEqual(listed.body.channels.map((c: { name: string; origin: string }) => [c.name, c.origin]), [
-      ["oncall", receiver.url],
-      ["status", receiver.url],
-    ]);
+    assert.deepEqual(
+      listed.body.channels.map((c: { name: string; origin: string }) => [c.name, c.origin]),
+      [
+        ["oncall", receiver.url],
+        ["status", receiver.url],
+      ],
+    );
     assert.ok(!JSON.stringify(listed.body).includes(SECRET), "never the signing secret");
     assert.equal((await ana.api("/api/admin/notifications", "GET")).status, 403);
 
@@ -185,11 +236,18 @@ describe("notifications", () => {
     const afterStop = requestsTo("/hook").length;
     s = await server();
     cleanups.push(() => s.stop());
-    await waitFor(() => s.services.outbox.list({ notebookId: nb, state: "delivered" }).length === 2, "delivered after the restart", 15_000);
+    await waitFor(
+      () => s.services.outbox.list({ notebookId: nb, state: "delivered" }).length === 2,
+      "delivered after the restart",
+      15_000,
+    );
     const last = requestsTo("/hook").slice(afterStop).at(-1)!;
     assert.ok(verify(last.headers, last.body), "signed anew at the retry");
     assert.equal(JSON.parse(last.body).notebook.id, nb);
-    assert.match(await (await fetch(`${s.url}/metrics`)).text(), /databook_notifications_pending\{channel="oncall"\} 0/);
+    assert.match(
+      await (await fetch(`${s.url}/metrics`)).text(),
+      /databook_notifications_pending\{channel="oncall"\} 0/,
+    );
     await s.stop();
   });
 
@@ -207,7 +265,9 @@ describe("notifications", () => {
         retry: { firstDelayMs: 20, maxDelayMs: 40, maxAttempts: 2 },
       }),
       notifyNet: {
-        resolver: async (host) => [{ address: host === "hooks.example.com" ? "169.254.169.254" : "10.1.2.3", family: 4 }],
+        resolver: async (host) => [
+          { address: host === "hooks.example.com" ? "169.254.169.254" : "10.1.2.3", family: 4 },
+        ],
         // stays on loopback: the checked address is recorded, the bytes go to the test receiver
         connector: (t) =>
           new Promise((resolve, reject) => {
@@ -229,11 +289,24 @@ describe("notifications", () => {
       s.services.outbox.list({ notebookId: nb }).map((d) => [d.channel, d]),
     );
     assert.equal(byChannel.meta.state, "abandoned");
-    assert.match(byChannel.meta.lastError, /resolved to 169\.254\.169\.254, a cloud metadata address: nothing Databook sends may reach such addresses/);
+    assert.match(
+      byChannel.meta.lastError,
+      /resolved to 169\.254\.169\.254, a cloud metadata address: nothing Databook sends may reach such addresses/,
+    );
     assert.equal(byChannel.private.state, "delivered");
-    assert.deepEqual(connected.map((t) => [t.address, t.port, t.hostname]), [["10.1.2.3", 8080, "chat.internal"]], "only the checked address, never the metadata one");
-    assert.ok(s.log.entries(nb).some((e) => e.type === "notification.abandoned"), "a give-up is in the incident log");
-    assert.match(await (await fetch(`${s.url}/metrics`)).text(), /databook_notifications_abandoned\{channel="meta"\} 1/);
+    assert.deepEqual(
+      connected.map((t) => [t.address, t.port, t.hostname]),
+      [["10.1.2.3", 8080, "chat.internal"]],
+      "only the checked address, never the metadata one",
+    );
+    assert.ok(
+      s.log.entries(nb).some((e) => e.type === "notification.abandoned"),
+      "a give-up is in the incident log",
+    );
+    assert.match(
+      await (await fetch(`${s.url}/metrics`)).text(),
+      /databook_notifications_abandoned\{channel="meta"\} 1/,
+    );
     // an admin can put it back in the queue
     const admin = await s.user("root", "admin");
     const again = await admin.api(`/api/admin/notifications/${byChannel.meta.id}/retry`, "POST", {});
@@ -244,8 +317,14 @@ describe("notifications", () => {
 
   it("configuration mistakes stop the server with a message naming the channel", () => {
     const bad = (channel: Record<string, unknown>, re: RegExp) =>
-      assert.throws(() => notifySettingsFrom({ channels: [{ name: "c", url: "https://h.example/x", secret: SECRET, ...channel }] }), (e: { message: string }) => re.test(e.message));
-    bad({ url: "http://169.254.169.254/latest" }, /channel "c": url http:\/\/169\.254\.169\.254: 169\.254\.169\.254 is a cloud metadata address/);
+      assert.throws(
+        () => notifySettingsFrom({ channels: [{ name: "c", url: "https://h.example/x", secret: SECRET, ...channel }] }),
+        (e: { message: string }) => re.test(e.message),
+      );
+    bad(
+      { url: "http://169.254.169.254/latest" },
+      /channel "c": url http:\/\/169\.254\.169\.254: 169\.254\.169\.254 is a cloud metadata address/,
+    );
     bad({ url: "ftp://h.example/x" }, /scheme "ftp" is not supported/);
     bad({ url: "https://user:pw@h.example/x" }, /must not carry a user name or password/);
     bad({ secret: "short" }, /signing secret of at least 16 bytes/);
@@ -253,6 +332,15 @@ describe("notifications", () => {
     bad({ events: ["incident.deleted"] }, /events must be a non-empty list/);
     bad({ name: "Has Spaces" }, /name must be 1–40 lowercase letters/);
     bad({ colour: "red" }, /unknown key "colour"/);
-    assert.throws(() => notifySettingsFrom({ channels: [{ name: "a", url: "https://h/x", secret: SECRET }, { name: "a", url: "https://h/y", secret: SECRET }] }), (e: { message: string }) => /two channels are named "a"/.test(e.message));
+    assert.throws(
+      () =>
+        notifySettingsFrom({
+          channels: [
+            { name: "a", url: "https://h/x", secret: SECRET },
+            { name: "a", url: "https://h/y", secret: SECRET },
+          ],
+        }),
+      (e: { message: string }) => /two channels are named "a"/.test(e.message),
+    );
   });
 });

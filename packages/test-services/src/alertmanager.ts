@@ -24,7 +24,8 @@ export async function startAlertmanager(
   const dir = await mkdtemp(join(tmpdir(), "databook-alertmanager-"));
   try {
     const config = join(dir, "alertmanager.yml");
-    for (const [name, content] of Object.entries(opts.files ?? {})) await writeFile(join(dir, name), content, { mode: 0o600 });
+    for (const [name, content] of Object.entries(opts.files ?? {}))
+      await writeFile(join(dir, name), content, { mode: 0o600 });
     await writeFile(
       config,
       opts.config?.replaceAll("{dir}", dir) ?? "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n",
