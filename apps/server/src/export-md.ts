@@ -14,6 +14,7 @@ import type { Database } from "better-sqlite3";
 import { readStoredDoc } from "./collab/docs.ts";
 import { cellsSnapshot, titleOf } from "./collab/schema.ts";
 import { actorOf, createLogStore } from "./log/store.ts";
+import { markdownText } from "./runbooks/params.ts";
 import { runsFromLog } from "./record/from-log.ts";
 import { buildTimeline } from "./timeline.ts";
 
@@ -152,6 +153,8 @@ export function renderExport(x: ExportInput): string {
     else if (e.type === "notebook.time-range-changed") what = "changed the time range";
     else if (e.type === "notebook.archived") what = "archived the notebook";
     else if (e.type === "notebook.unarchived") what = "unarchived the notebook";
+    // incident, alert, runbook and notification lines carry text from alerts: shown as text
+    else if (e.detail) what = markdownText(e.detail);
     const who = e.actorVerified ? e.actor : `${e.actor} (unverified name)`;
     return [iso(e.atMs), who, what, e.cellId ?? "", e.durationMs === undefined ? "" : formatMs(e.durationMs)];
   });

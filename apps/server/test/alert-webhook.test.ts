@@ -275,6 +275,28 @@ describe("Alertmanager webhook", () => {
     );
   });
 
+  it("only http(s) generator links are published; archiving the incident frees its group", async () => {
+    const key = '{}:{alertname="Links"}';
+    const body = payload(key, [{}, { fp: "f1", name: "<img src=x onerror=alert(1)>" }, { fp: "f2" }]);
+    body.alerts[1]!.generatorURL = "javascript:alert(document.cookie)";
+    body.alerts[2]!.generatorURL = "https://grafana.example/d/abc?var=1";
+    const first = await post(body);
+    const alerts = s.services.record.incident(first.body.notebookId)!.alerts;
+    const link = (fp: string) => alerts.find((a) => a.fingerprint === fp)!.generatorURL;
+    assert.equal(link("f1"), undefined, "a javascript: link is dropped");
+    assert.equal(link("f2"), "https://grafana.example/d/abc?var=1");
+    // the postmortem export shows the timeline's alert lines as text
+    const md = await fetch(`${s.url}/api/notebooks/${first.body.notebookId}/export.md`, { headers: ops.headers }).then(
+      (r) => r.text(),
+    );
+    assert.ok(md.includes("3 alerts firing \\(HighErrorRate\\, \\<img src\\=x onerror\\=alert\\(1\\)\\>\\)"), md);
+    assert.ok(!/[^\\]<img/.test(md), "never an unescaped tag");
+    assert.equal((await ops.api(`/api/notebooks/${first.body.notebookId}/archive`, "POST", {})).status, 200);
+    const next = await post(payload(key, [{ fp: "z9" }]));
+    assert.equal(next.status, 201, "an archived incident no longer takes its group's deliveries");
+    assert.notEqual(next.body.notebookId, first.body.notebookId);
+  });
+
   it("overlapping runbooks are decided by the documented order; a runbook the token's owner cannot view is passed over", async () => {
     const mk = async (title: string, matcher: string, priority = 0, who = ops) => {
       const nb = (await who.api("/api/notebooks", "POST", { title })).body.id as string;

@@ -127,6 +127,19 @@ function contexts(source: string, refs: ParamRef[]): Map<ParamRef, Context> {
 
 const shown = (v: string) => JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
 
+/**
+ * Text that Markdown shows as itself: plain text (letters, digits, space, `_ . : / -`) as is;
+ * anything else with every ASCII punctuation character backslash-escaped (CommonMark escapes all
+ * of them), line breaks and tabs made spaces, control and bidirectional-formatting characters
+ * shown as U+FFFD — so a value cannot become a link, HTML, a heading, or a new header line.
+ */
+export function markdownText(v: string): string {
+  if (PLAIN_MARKDOWN.test(v)) return v;
+  const flat = v.replace(/\r\n|\r|\n|\t/g, " ");
+  const visible = [...flat].map((ch) => (refusedCharacter(ch) ? "\ufffd" : ch)).join("");
+  return visible.replace(/[!-/:-@[-`{-~]/g, "\\$&");
+}
+
 /** The first control or bidirectional-formatting character other than a line break, if any. */
 function badCharacter(v: string): string | undefined {
   return refusedCharacter(v.replace(/\n/g, " "))?.name;
@@ -136,12 +149,8 @@ function badCharacter(v: string): string | undefined {
 function escapeFor(ctx: Context, r: ParamRef, v: string): { text: string } | { message: string } {
   const name = refName(r);
   switch (ctx) {
-    case "markdown": {
-      if (PLAIN_MARKDOWN.test(v)) return { text: v };
-      const flat = v.replace(/\r\n|\r|\n|\t/g, " ");
-      const visible = [...flat].map((ch) => (refusedCharacter(ch) ? "\ufffd" : ch)).join("");
-      return { text: visible.replace(/[!-/:-@[-`{-~]/g, "\\$&") };
-    }
+    case "markdown":
+      return { text: markdownText(v) };
     case "dq":
     case "sq": {
       const bad = badCharacter(v);
