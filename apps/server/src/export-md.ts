@@ -14,8 +14,8 @@ import type { Database } from "better-sqlite3";
 import { readStoredDoc } from "./collab/docs.ts";
 import { cellsSnapshot, titleOf } from "./collab/schema.ts";
 import { actorOf, createLogStore } from "./log/store.ts";
-import { markdownText } from "./runbooks/params.ts";
 import { runsFromLog } from "./record/from-log.ts";
+import { markdownText } from "./runbooks/params.ts";
 import { buildTimeline } from "./timeline.ts";
 
 /** Everything the postmortem export is made from. */
