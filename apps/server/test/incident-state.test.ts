@@ -72,7 +72,7 @@ describe("runbooks and incident state", () => {
     assert.equal(viewerTry.status, 403);
     const bad = await ana.api(`/api/notebooks/${runbookId}/runbook`, "PUT", { matcher: 'service=~"("' });
     assert.equal(bad.status, 400);
-    assert.match(bad.body.error.message, /the regular expression of service is not valid/);
+    assert.match(bad.body.error.message, /the regular expression of service is not valid RE2/);
     const r = await ana.api(`/api/notebooks/${runbookId}/runbook`, "PUT", { matcher: 'service="api"', priority: 5 });
     assert.equal(r.status, 200);
     assert.equal(r.body.matcher, 'service="api"');

@@ -180,10 +180,19 @@ describe("runbook matchers", () => {
   it("says what is wrong with a bad matcher", () => {
     const says = (re: RegExp) => (e: unknown) =>
       (e as { kind: string }).kind === "bad-input" && re.test((e as Error).message);
-    assert.throws(() => parseMatchers('alertname=~"("'), says(/the regular expression of alertname is not valid/));
+    assert.throws(() => parseMatchers('alertname=~"("'), says(/the regular expression of alertname is not valid RE2/));
     assert.throws(() => parseMatchers("alertname"), says(/expected =, !=, =~ or !~ after alertname/));
     assert.throws(() => parseMatchers('a="x" b="y"'), says(/expected a comma/));
     assert.throws(() => parseMatchers('a="x'), says(/no closing quote/));
+    // RE2's syntax, as Alertmanager's: no back-references or look-around
+    assert.throws(() => parseMatchers('a=~"(a)\\\\1"'), says(/not valid RE2 .*invalid escape sequence/));
+    assert.throws(() => parseMatchers('a=~"x(?=y)"'), says(/not valid RE2 .*unsupported Perl syntax/));
+  });
+
+  it("a crafted label value cannot make a matcher take exponential time (RE2 matches in linear time)", () => {
+    const m = parseMatchers('service=~"(a+)+$", x=~"(a|aa)+"');
+    // a backtracking engine would not return from this in the lifetime of the machine; RE2 does at once
+    assert.equal(matchesAll(m, { service: `${"a".repeat(4000)}b`, x: `${"a".repeat(4000)}b` }), false);
   });
 
   it("for suggestions, matchers on labels not given are not held against a runbook", () => {

@@ -1,18 +1,21 @@
+import { RE2JS } from "re2js";
+
 /**
  * Label matchers in Alertmanager's syntax (as in `amtool` and routes' `matchers:`), choosing which
  * alerts a runbook serves: `alertname=~"API.*", severity="critical"`, optionally in `{ }`,
  * separated by commas. Operators `=`, `!=`, `=~`, `!~`; values double-quoted (escapes `\"`, `\\`,
- * `\n`) or bare words. Regular expressions are fully anchored, as Alertmanager's are; they are
- * JavaScript regular expressions (RE2's leading `(?i)` is read as the `i` flag). A label an alert
- * lacks has the value "" (so `team=""` matches alerts without a `team`).
+ * `\n`) or bare words. Regular expressions are RE2's, fully anchored, as Alertmanager's are —
+ * through re2js, a port of RE2 that matches in linear time, because label values come from
+ * whoever fires an alert and a backtracking engine can be made to take exponential time. A label
+ * an alert lacks has the value "" (so `team=""` matches alerts without a `team`).
  */
 
-/** One matcher; `re` is the anchored expression of `=~` / `!~`. */
-export type Matcher = { name: string; op: "=" | "!=" | "=~" | "!~"; value: string; re?: RegExp };
+/** One matcher; `re` is the compiled expression of `=~` / `!~` (matched against the whole value). */
+export type Matcher = { name: string; op: "=" | "!=" | "=~" | "!~"; value: string; re?: RE2JS };
 
 /** Longest matcher text accepted (characters). */
 export const MAX_MATCHER_CHARS = 2000;
-/** Longest regular expression in one matcher (characters): long patterns are a denial of service waiting. */
+/** Longest regular expression in one matcher (characters). */
 const MAX_REGEX_CHARS = 500;
 
 /** A matcher text that cannot be read: `{ kind: "bad-input", message }` saying where and how to write it. */
@@ -27,14 +30,13 @@ function fail(text: string, why: string): never {
   } satisfies MatcherProblem;
 }
 
-function compile(text: string, name: string, value: string): RegExp {
+function compile(text: string, name: string, value: string): RE2JS {
   if (value.length > MAX_REGEX_CHARS)
     fail(text, `the regular expression of ${name} is over ${MAX_REGEX_CHARS} characters`);
-  const caseless = value.startsWith("(?i)");
   try {
-    return new RegExp(`^(?:${caseless ? value.slice(4) : value})$`, caseless ? "iu" : "u");
+    return RE2JS.compile(value);
   } catch (e) {
-    return fail(text, `the regular expression of ${name} is not valid (${(e as Error).message})`);
+    return fail(text, `the regular expression of ${name} is not valid RE2 (${(e as Error).message})`);
   }
 }
 
@@ -106,9 +108,9 @@ function holds(m: Matcher, value: string): boolean {
     case "!=":
       return value !== m.value;
     case "=~":
-      return m.re!.test(value);
+      return m.re!.matches(value);
     case "!~":
-      return !m.re!.test(value);
+      return !m.re!.matches(value);
   }
 }
 
