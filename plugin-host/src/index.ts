@@ -23,5 +23,9 @@ export type {
   ScheduleOptions,
 } from "./host.ts";
 export { createPluginHost, FAST_TIMEOUT_MS } from "./host.ts";
+export type { OutboundContext } from "./http-proxy.ts";
+// the same outbound check and send, for the server's own requests (notification webhooks)
+export { sendOutbound } from "./http-proxy.ts";
 export type { Connector, ConnectTarget, ResolvedAddress, Resolver } from "./net.ts";
 export { systemConnector, systemResolver } from "./net.ts";
+export type { HttpRequestMessage, HttpResponseMessage } from "./worker/wasi.ts";

@@ -22,6 +22,10 @@ import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
+import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from "./incidents/config.ts";
+import { createIncidentOpener } from "./incidents/open.ts";
+import { createIncidentState } from "./incidents/state.ts";
+import { incidentTable } from "./incidents/table.ts";
 import { jsonObjectBodies } from "./json-bodies.ts";
 import { createCheckpointWriter } from "./log/checkpoint-writer.ts";
 import { dataDirOf, loadSigningKey } from "./log/signing-key.ts";
@@ -30,23 +34,31 @@ import { redactedRequest } from "./log-redaction.ts";
 import { createMetrics } from "./metrics.ts";
 import { createSharing } from "./notebooks/sharing.ts";
 import { createNotebookStore } from "./notebooks/store.ts";
+import { DEFAULT_RETRY, type NotifySettings } from "./notify/config.ts";
+import { createOutbox } from "./notify/outbox.ts";
+import type { NetDeps } from "./notify/send.ts";
 import { createRecordChannel } from "./record/channel.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { checkpointRoutes } from "./routes/checkpoints.ts";
 import { collabRoutes } from "./routes/collab.ts";
 import { completionRoutes } from "./routes/completion.ts";
 import { connectRoutes } from "./routes/connect.ts";
 import { exportRoutes } from "./routes/exports.ts";
+import { incidentRoutes } from "./routes/incidents.ts";
 import { notebookRoutes } from "./routes/notebooks.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
 import { oidcRoutes } from "./routes/oidc.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
+import { runbookRoutes } from "./routes/runbooks.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { searchRoutes } from "./routes/search.ts";
-import { sharingRoutes } from "./routes/sharing.ts";
+import { shareUrl, sharingRoutes } from "./routes/sharing.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
+import { createRunbooks } from "./runbooks/store.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
 
@@ -85,6 +97,12 @@ export type AppOptions = {
    * default 30 s) and the per-principal rate limit (default 300 a minute).
    */
   completion?: { cacheMs?: number; limit?: { max: number; windowMs: number } };
+  /** How incidents are opened (lookback, default visibility, default runbook); docs/incidents.md. */
+  incidents?: IncidentSettings;
+  /** Notification channels and retries (docs/notifications.md); default: none. */
+  notify?: NotifySettings;
+  /** The resolver and connector notifications use (tests keep them on loopback); default: the system's. */
+  notifyNet?: NetDeps;
   nowMs?: () => number;
 };
 
@@ -98,6 +116,12 @@ function createServices(opts: AppOptions) {
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
   const metrics = createMetrics();
+  const notifySettings = opts.notify ?? { channels: [], retry: DEFAULT_RETRY };
+  if (notifySettings.channels.length && !settings.publicUrl)
+    throw {
+      kind: "bad-input",
+      message: "notification channels need DATABOOK_PUBLIC_URL: every message links to the notebook at that address",
+    };
   const log = createLogStore(db);
   // origins name the public host; without DATABOOK_PUBLIC_URL, the address the app listens on
   let listenHost: () => string | undefined = () => undefined;
@@ -128,8 +152,9 @@ function createServices(opts: AppOptions) {
     nowMs: now,
     onArchivedChange: (id, actor) => {
       record.refreshState(id);
-      if (notebooks.stateOf(id).archived)
-        runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
+      const archived = notebooks.stateOf(id).archived;
+      incidentState.archivedChanged(id, archived);
+      if (archived) runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
     },
   });
   const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
@@ -172,6 +197,59 @@ function createServices(opts: AppOptions) {
     nowMs: now,
   });
   const signInLinks = createSignInLinks(db, accounts, now);
+  /** The address of a notebook for links that leave the server (notifications, the webhook's answer). */
+  const notebookUrl = (id: string) => `${settings.publicUrl?.origin ?? ""}/n/${encodeURIComponent(id)}`;
+  const runbooks = createRunbooks({ db, appendLog, nowMs: now });
+  const incidents_ = incidentTable(db);
+  const outbox = createOutbox({
+    db,
+    channels: notifySettings.channels,
+    retry: notifySettings.retry,
+    notebookUrl,
+    mintShareLink: (notebookId, ch, actor) => {
+      const { link, secret } = sharing.createLink(
+        notebookId,
+        { label: `notifications: ${ch.name}`, expiresAtMs: now() + ch.shareLinkMs },
+        actor,
+      );
+      return { linkId: link.id, secret };
+    },
+    shareUrl: (notebookId, secret) => shareUrl(settings.publicUrl, notebookId, secret, ""),
+    // the notebook's signed checkpoint at sending time, so a receiver can check the log later
+    checkpointOf: (notebookId) => {
+      try {
+        return checkpoints.fresh(notebookId)?.note;
+      } catch (e) {
+        console.error(`databook: notification for ${notebookId} sent without a checkpoint: ${(e as Error).message}`);
+        return undefined;
+      }
+    },
+    appendLog,
+    registry: metrics.registry,
+    ...(opts.notifyNet ? { net: opts.notifyNet } : {}),
+    nowMs: now,
+    onError: (m) => console.error(`databook: ${m}`),
+  });
+  const incidentDeps = {
+    db,
+    notebooks,
+    runbooks,
+    table: incidents_,
+    log,
+    appendLog,
+    record,
+    runs,
+    host: opts.host,
+    search,
+    outbox,
+    identities,
+    settings: opts.incidents ?? DEFAULT_INCIDENT_SETTINGS,
+    notebookUrl,
+    now,
+    warn: (m: string) => console.error(`databook: ${m}`),
+  };
+  const incidents = createIncidentOpener(incidentDeps);
+  const incidentState = createIncidentState({ ...incidentDeps, accounts });
   // config.ts guarantees a public URL whenever OIDC is set; nothing is fetched until a sign-in
   const oidc =
     settings.oidc && settings.publicUrl
@@ -204,6 +282,7 @@ function createServices(opts: AppOptions) {
     metrics.openDocs.set(docs.open.size - 1);
   };
   hooks.onCellsChange = (o) => {
+    record.cellsChanged(o.notebookId);
     if (indexTimers.has(o.notebookId)) return;
     indexTimers.set(
       o.notebookId,
@@ -269,6 +348,11 @@ function createServices(opts: AppOptions) {
     oidc,
     oidcPending,
     accessChanged,
+    runbooks,
+    outbox,
+    incidents,
+    incidentState,
+    notebookUrl,
     maxFrameBytes: opts.maxFrameBytes ?? 16 * 1024 * 1024,
     /** Flushes pending search indexing (at shutdown). */
     flushIndex(): void {
@@ -337,6 +421,10 @@ export async function createApp(opts: AppOptions) {
     checkpointRoutes,
     exportRoutes,
     sharingRoutes,
+    alertRoutes,
+    runbookRoutes,
+    incidentRoutes,
+    notificationRoutes,
     searchRoutes,
     pluginRoutes,
     adminRoutes,
@@ -353,6 +441,8 @@ export async function createApp(opts: AppOptions) {
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
   s.runs.recoverInterrupted();
+  // Notifications a previous process left pending are sent now.
+  s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,
   // and entries it appended get signed.
   const foreign = watchForeignWrites(
@@ -378,6 +468,8 @@ export async function createApp(opts: AppOptions) {
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
       foreign.stop();
+      s.incidents.close();
+      await s.outbox.stop();
       await s.runs.drain();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])

@@ -22,10 +22,14 @@ const STATUS_OF: Record<string, number> = {
 export const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /** Plain messages for Fastify's own request errors (by error code) that would otherwise be terse. */
-const FRAMEWORK_HINTS: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: "send the body as JSON with 'content-type: application/json'",
-  FST_ERR_CTP_BODY_TOO_LARGE: `the request body is over the ${BODY_LIMIT_BYTES / 1024 / 1024} MiB limit`,
-  FST_ERR_CTP_EMPTY_JSON_BODY: "the body is empty but content-type says JSON; send {} or leave the content-type out",
+const FRAMEWORK_HINTS: Record<string, (req: FastifyRequest) => string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => "send the body as JSON with 'content-type: application/json'",
+  // a route may set a smaller limit than the app's (the Alertmanager webhook does)
+  FST_ERR_CTP_BODY_TOO_LARGE: (req) =>
+    `the request body is over the ${(req.routeOptions?.bodyLimit ?? BODY_LIMIT_BYTES) / 1024 / 1024} MiB limit`,
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    "the body is empty but content-type says JSON; send {} or leave the content-type out",
+  FST_ERR_CTP_INVALID_JSON_BODY: () => "the body is not valid JSON; send a JSON object",
 };
 
 const INTERNAL = { kind: "internal", message: "internal server error; the server log has the details" } as const;
@@ -36,7 +40,7 @@ const INTERNAL = { kind: "internal", message: "internal server error; the server
  * to the server log only — never a stack trace to the caller.
  */
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const e = err as Partial<HttpError> & { statusCode?: number; code?: string };
     if (e.status && e.kind && isErrorKind(e.kind))
       return reply.code(e.status).send({ error: { kind: e.kind, message: e.message } });
@@ -51,7 +55,7 @@ export function installErrorHandler(app: FastifyInstance): void {
             : "bad-input";
       return reply
         .code(e.statusCode)
-        .send({ error: { kind, message: FRAMEWORK_HINTS[e.code ?? ""] ?? e.message ?? "bad request" } });
+        .send({ error: { kind, message: FRAMEWORK_HINTS[e.code ?? ""]?.(req) ?? e.message ?? "bad request" } });
     }
     app.log.error(err);
     return reply.code(500).send({ error: INTERNAL });

@@ -46,3 +46,28 @@ export function publicPluginList(host: PluginHost | undefined): {
     loading: loading.map((l) => ({ dir: l.dir, ...(l.name ? { name: l.name } : {}) })),
   };
 }
+
+/**
+ * Which of `optionNames` the loaded plugin `plugin` marks as actions (options that change
+ * something outside Databook, from its `describe()`); undefined when no such plugin is loaded —
+ * then nobody can tell, and the server must not run the cell on its own.
+ */
+export function actionOptionsOf(
+  host: PluginHost | undefined,
+  plugin: string,
+  optionNames: string[],
+): string[] | undefined {
+  const info = host?.list().plugins.find((p) => p.name === plugin);
+  if (!info) return undefined;
+  return optionNames.filter((k) => info.options.some((o) => o.name === k && o.action));
+}
+
+/** Whether a cell of `plugin` setting `optionNames` sets an action option; undefined when the plugin is not loaded. */
+export function setsActionOption(
+  host: PluginHost | undefined,
+  plugin: string,
+  optionNames: string[],
+): boolean | undefined {
+  const a = actionOptionsOf(host, plugin, optionNames);
+  return a && a.length > 0;
+}

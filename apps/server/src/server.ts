@@ -9,7 +9,9 @@ import { type AppOptions, createApp } from "./app.ts";
 import { authSettingsFromEnv } from "./auth/config.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
 import { addressContext } from "./grpc/auth.ts";
+import { incidentSettingsFromEnv } from "./incidents/config.ts";
 import { loadSigningKey } from "./log/signing-key.ts";
+import { notifySettingsFromEnv } from "./notify/config.ts";
 import { pluginServiceHandlers } from "./routes/connect.ts";
 
 /** The web app's static build inside the repository (apps/web/build), used when present. */
@@ -31,7 +33,8 @@ export type ServerOptions = {
   maxFrameBytes?: number;
   /**
    * Environment plugins may read allowed variables from, and the identity settings are read from
-   * (`DATABOOK_PUBLIC_URL`, `DATABOOK_ALLOWED_HOSTS`, `DATABOOK_OIDC_*`…; default process.env).
+   * (`DATABOOK_PUBLIC_URL`, `DATABOOK_ALLOWED_HOSTS`, `DATABOOK_OIDC_*`, `DATABOOK_INCIDENT_*`,
+   * `DATABOOK_NOTIFICATIONS[_FILE]`…; default process.env).
    */
   env?: Record<string, string | undefined>;
 };
@@ -47,6 +50,8 @@ export async function startServer(opts: ServerOptions) {
   const auth = authSettingsFromEnv(env);
   // before the database: a key that cannot be read stops the start with its reason
   const signing = loadSigningKey(opts.dataDir, env);
+  const incidents = incidentSettingsFromEnv(env);
+  const notify = notifySettingsFromEnv(env);
   const db = openDatabase({ dataDir: opts.dataDir });
   const checkpoints = startBackgroundCheckpoints(db);
   let host: PluginHost | undefined;
@@ -71,6 +76,8 @@ export async function startServer(opts: ServerOptions) {
       maxFrameBytes: opts.maxFrameBytes,
       auth,
       signingKey: signing.key,
+      incidents,
+      notify,
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
     });
     // the same routes and authorization as the web port's Connect routes

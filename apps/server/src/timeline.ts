@@ -1,5 +1,6 @@
 import type { TimelineEntry } from "@databook/wire";
 import { actorOf, type LogEntry } from "./log/store.ts";
+import { timelineDetail } from "./timeline-detail.ts";
 
 /**
  * Turns a notebook's log into its timeline: who ran what, when, how long, with what outcome.
@@ -39,10 +40,17 @@ export function buildTimeline(entries: LogEntry[]): TimelineEntry[] {
       if (err?.message) out.errorMessage = err.message;
     }
     if (e.type === "notebook.created" && typeof d.title === "string") out.title = d.title;
-    if (e.type === "notebook.renamed" || e.type === "notebook.time-range-changed") {
+    if (
+      e.type === "notebook.renamed" ||
+      e.type === "notebook.time-range-changed" ||
+      e.type === "incident.status-changed" ||
+      e.type === "incident.severity-changed"
+    ) {
       out.from = d.from;
       out.to = d.to;
     }
+    const detail = timelineDetail(e);
+    if (detail) out.detail = detail;
     return out;
   });
 }

@@ -4,12 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import {
+  type IncidentRecord,
   type NotebookState,
   orderBetween,
   PROTOCOL_VERSION,
   type Principal,
   RECORD_MESSAGE,
   type RecordMessage,
+  type ReviewMark,
   type RunRecord,
   SYSTEM_PRINCIPAL,
 } from "@databook/wire";
@@ -207,6 +209,8 @@ export function followRecord(provider: WebsocketProvider) {
   const runs = new Map<string, RunRecord>();
   const messages: RecordMessage[] = [];
   let state: NotebookState | undefined;
+  let incident: IncidentRecord | undefined;
+  let review: ReviewMark[] = [];
   (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = (
     _enc: unknown,
     dec: decoding.Decoder,
@@ -217,7 +221,11 @@ export function followRecord(provider: WebsocketProvider) {
       runs.clear();
       for (const r of m.runs) runs.set(r.id, r);
       state = m.state;
+      incident = m.incident;
+      review = m.review;
     } else if (m.t === "run") runs.set(m.run.id, { ...runs.get(m.run.id), ...m.run });
+    else if (m.t === "incident") incident = m.incident;
+    else if (m.t === "review") review = m.review;
     else state = m.state;
   };
   return {
@@ -225,6 +233,14 @@ export function followRecord(provider: WebsocketProvider) {
     messages,
     get state() {
       return state;
+    },
+    /** The incident as the page knows it (undefined: not an incident). */
+    get incident() {
+      return incident;
+    },
+    /** Cells marked "from runbook — review before running". */
+    get review() {
+      return review;
     },
     /** The latest run of a cell (by queue time), as the page shows it. */
     latest(cellId: string): RunRecord | undefined {

@@ -284,6 +284,82 @@ const ROWS: Row[] = [
     expect: [401, 403, 403, 403, 403, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
   },
   {
+    // only a token with alerts:ingest: people's sessions cannot post alerts
+    route: "POST /api/hooks/alertmanager",
+    path: "/api/hooks/alertmanager",
+    body: {
+      version: "4",
+      groupKey: "{fresh}",
+      status: "firing",
+      receiver: "databook",
+      groupLabels: {},
+      commonLabels: { alertname: "Matrix" },
+      commonAnnotations: {},
+      alerts: [{ status: "firing", labels: { alertname: "Matrix" }, startsAt: "2026-11-29T03:00:00Z" }],
+    },
+    expect: [401, 403, 403, 403, 403, 403, 401, 401, 421, 403, 403, 403, 403, 201, 403],
+  },
+  {
+    route: "GET /api/runbooks",
+    path: "/api/runbooks?label=alertname=Matrix",
+    expect: [401, 403, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/runbook",
+    path: "/api/notebooks/{nb}/runbook",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "PUT /api/notebooks/:id/runbook",
+    path: "/api/notebooks/{nb}/runbook",
+    body: { priority: 1 },
+    expect: [401, 403, 403, 403, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "DELETE /api/notebooks/:id/runbook",
+    path: "/api/notebooks/{nb}/runbook",
+    expect: [401, 403, 403, 403, 200, 200, 401, 401, 421, 403, 403, 403, 403, 403, 403],
+  },
+  {
+    route: "POST /api/incidents",
+    path: "/api/incidents",
+    body: { title: "from the page", severity: "SEV2" },
+    expect: [401, 403, 201, 201, 201, 201, 401, 401, 421, 403, 403, 201, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/incident",
+    path: "/api/notebooks/{nb}/incident",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    route: "PATCH /api/notebooks/:id/incident",
+    path: "/api/notebooks/{nb}/incident",
+    body: { status: "identified" },
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    route: "PUT /api/notebooks/:id/incident/roles",
+    path: "/api/notebooks/{nb}/incident/roles",
+    body: { role: "scribe", accountId: "{editorId}" },
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    route: "DELETE /api/notebooks/:id/incident/roles/:role/:accountId",
+    path: "/api/notebooks/{nb}/incident/roles/commander/{ownerId}",
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
+    route: "GET /api/admin/notifications",
+    path: "/api/admin/notifications?state=pending",
+    expect: [401, 403, 403, 403, 403, 200, 401, 401, 421, 403, 403, 403, 403, 403, 200],
+  },
+  {
+    route: "POST /api/admin/notifications/:deliveryId/retry",
+    path: "/api/admin/notifications/no-such-delivery/retry",
+    body: {},
+    expect: [401, 403, 403, 403, 403, 404, 401, 401, 421, 403, 403, 403, 403, 403, 404],
+  },
+  {
     route: "GET /n/:id",
     path: "/n/{nb}",
     expect: [200, 200, 200, 200, 200, 200, 200, 200, 421, 403, 200, 200, 200, 200, 200],
@@ -359,11 +435,11 @@ before(async () => {
 function fixture() {
   const sv = s.services;
   const owner = sv.accounts.get(ids.owner)!;
-  const nb = sv.notebooks.create({
-    title: "payments outage",
-    actor: { kind: "user", id: owner.id, name: owner.displayName },
-    ownerId: owner.id,
-  });
+  // an incident opened from the page by olga (so the incident routes have one), also marked as a runbook below
+  const nb = sv.incidents.fromPage(
+    { title: "payments outage", values: { labels: {}, annotations: {}, params: {} } },
+    { principal: { kind: "user", id: owner.id, name: owner.displayName }, account: owner, credential: "session" },
+  ).notebook;
   sv.sharing.setRole(nb.id, { kind: "user", id: ids.editor }, "editor", SYSTEM_PRINCIPAL);
   sv.notebooks.withDoc(nb.id, (doc) =>
     doc.transact(() => {
@@ -385,6 +461,8 @@ function fixture() {
     data: { outcome: "done", durationMs: 1, contentType: "text/plain", outputHash: hash, outputBytes: 5, warnings: [] },
   });
   const link = sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL).link;
+  sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
+  sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);
   return { nb: nb.id, link: link.id };
 }
 
@@ -492,6 +570,7 @@ describe("route matrix", () => {
         const fill = (x: string) =>
           x
             .replaceAll("{nb}", f.nb)
+            .replaceAll("{ownerId}", ids.owner)
             .replaceAll("{link}", f.link)
             .replaceAll("{run}", "run1")
             .replaceAll("{viewerId}", ids.viewer)

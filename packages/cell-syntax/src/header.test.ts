@@ -96,3 +96,10 @@ test("formatHeaderValue quotes only when needed and round-trips through parseCel
     assert.deepEqual(cell.options, [["v", value]]);
   }
 });
+
+test("@autorun is a reserved runbook key: consumed, never passed as an option", () => {
+  const cell = parseCell("@plugin=prometheus @autorun=true @type=range\nup");
+  assert.ok(cell.kind === "query");
+  assert.deepEqual(cell.reserved, { autorun: "true" });
+  assert.deepEqual(cell.options, [["type", "range"]]);
+});

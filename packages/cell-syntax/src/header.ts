@@ -3,9 +3,10 @@ import { CellSyntaxError } from "./errors.ts";
 /**
  * Keys the caller consumes; they never reach the plugin's options. `plugin` picks the plugin;
  * `range`/`start`/`end`/`step` set the time range; `unit`/`legend` are display keys the chart reads
- * (docs/charts.md).
+ * (docs/charts.md); `autorun` (`@autorun=true`) runs a runbook's query cell when an incident is
+ * made from it (docs/incidents.md).
  */
-export const RESERVED_KEYS = ["plugin", "range", "start", "end", "step", "unit", "legend"] as const;
+export const RESERVED_KEYS = ["plugin", "range", "start", "end", "step", "unit", "legend", "autorun"] as const;
 export type ReservedKey = (typeof RESERVED_KEYS)[number];
 
 /** The reserved keys that only change how a result is shown (the chart), never what is run. */
@@ -17,8 +18,11 @@ export type ReservedTimeKeys = { range?: string; start?: string; end?: string; s
 /** Raw values of the reserved display keys: the chart's `@unit=` and `@legend=` template. */
 export type ReservedDisplayKeys = { unit?: string; legend?: string };
 
+/** Raw value of `@autorun` (`true` or `false`), as written in the header. */
+export type ReservedRunbookKeys = { autorun?: string };
+
 /** Raw values of every reserved key but `plugin`, as written in the header. */
-export type ReservedKeys = ReservedTimeKeys & ReservedDisplayKeys;
+export type ReservedKeys = ReservedTimeKeys & ReservedDisplayKeys & ReservedRunbookKeys;
 
 /**
  * A parsed cell. A cell whose header has no `@plugin` is markdown. For a query cell: `options` are

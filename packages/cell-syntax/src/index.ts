@@ -8,6 +8,7 @@ export {
   type ReservedDisplayKeys,
   type ReservedKey,
   type ReservedKeys,
+  type ReservedRunbookKeys,
   type ReservedTimeKeys,
 } from "./header.ts";
 export {
@@ -19,5 +20,6 @@ export {
   type ResolvedTimeRange,
   resolveSetting,
   resolveTimeRange,
+  type TimeRangeContext,
   type TimeRangeSetting,
 } from "./time.ts";

@@ -95,3 +95,29 @@ test("settings format for display", () => {
     "2026-11-29 02:00:00 → 2026-11-29 03:00:00 UTC",
   );
 });
+
+test("a since range follows now while the incident window is open, and stops at its end once resolved", () => {
+  const since = { kind: "since", fromMs: NOW - 2 * H } as const;
+  assert.deepEqual(resolveTimeRange({}, since, NOW), { startMs: NOW - 2 * H, endMs: NOW });
+  assert.deepEqual(resolveTimeRange({}, since, NOW + H), { startMs: NOW - 2 * H, endMs: NOW + H }, "follows now");
+  assert.deepEqual(resolveTimeRange({}, since, NOW + 5 * H, { windowEndMs: NOW }), {
+    startMs: NOW - 2 * H,
+    endMs: NOW,
+  });
+  // cell keys still win; @end alone keeps the window's length
+  assert.deepEqual(resolveTimeRange({ range: "5m" }, since, NOW, { windowEndMs: NOW - H }), {
+    startMs: NOW - 300_000,
+    endMs: NOW,
+  });
+  assert.deepEqual(resolveTimeRange({ end: "now-1h" }, since, NOW), { startMs: NOW - 3 * H, endMs: NOW - H });
+  assert.throws(
+    () => resolveTimeRange({}, { kind: "since", fromMs: NOW + H }, NOW),
+    (e: unknown) => e instanceof CellSyntaxError && /is not before its end/.test(e.message),
+  );
+});
+
+test("a since range formats as where it starts, and with its end once fixed", () => {
+  const since = { kind: "since", fromMs: NOW - H } as const;
+  assert.equal(formatTimeRangeSetting(since), "since 2026-11-29 02:00:00 UTC");
+  assert.equal(formatTimeRangeSetting(since, { windowEndMs: NOW }), "2026-11-29 02:00:00 → 2026-11-29 03:00:00 UTC");
+});

@@ -2,12 +2,20 @@ import { CellSyntaxError } from "./errors.ts";
 import type { ReservedTimeKeys } from "./header.ts";
 
 /**
- * A notebook's time range: a duration ending now, or absolute bounds in ms since epoch (UTC).
- * The same shape as `TimeRangeSetting` in @databook/wire (kept structural so this package has no deps).
+ * A notebook's time range: a duration ending now, absolute bounds in ms since epoch (UTC), or
+ * `since` a moment up to the end of the incident window (now while the incident is open). The same
+ * shape as `TimeRangeSetting` in @databook/wire (kept structural so this package has no deps).
  */
 export type TimeRangeSetting =
   | { kind: "relative"; range: string }
-  | { kind: "absolute"; startMs: number; endMs: number };
+  | { kind: "absolute"; startMs: number; endMs: number }
+  | { kind: "since"; fromMs: number };
+
+/**
+ * What a `since` range needs besides the setting: the end of the incident window when the incident
+ * is resolved (ms since epoch; undefined: the window is open and the range follows now).
+ */
+export type TimeRangeContext = { windowEndMs?: number };
 
 /** A resolved time range in ms since the Unix epoch (UTC); `stepMs` only when `@step` was given. */
 export type ResolvedTimeRange = { startMs: number; endMs: number; stepMs?: number };
@@ -114,7 +122,8 @@ export function parseTime(text: string, nowMs: number, what = "time"): number {
  * - `@range` alone ends at `@end` or now;
  * - `@end` alone keeps the notebook's length, ending at `@end`;
  * - otherwise the notebook's range; with no notebook range (the CLI without flags) no range at all.
- * `@step` sets `stepMs`.
+ * `@step` sets `stepMs`. A `since` notebook range ends at `ctx.windowEndMs` (a resolved incident)
+ * or now.
  *
  * @param nowMs the current time, ms since epoch (injected so results are reproducible).
  * @returns the range in ms since epoch, or undefined when there is none.
@@ -125,6 +134,7 @@ export function resolveTimeRange(
   reserved: ReservedTimeKeys,
   notebook: TimeRangeSetting | undefined,
   nowMs: number,
+  ctx: TimeRangeContext = {},
 ): ResolvedTimeRange | undefined {
   const { range, start, end, step } = reserved;
   if (range !== undefined && start !== undefined && end !== undefined) {
@@ -141,7 +151,7 @@ export function resolveTimeRange(
     const e = endMs ?? nowMs;
     resolved = { startMs: e - rangeMs, endMs: e };
   } else if (notebook) {
-    const nb = resolveSetting(notebook, nowMs);
+    const nb = resolveSetting(notebook, nowMs, ctx);
     resolved = endMs === undefined ? nb : { startMs: endMs - (nb.endMs - nb.startMs), endMs };
   } else if (endMs !== undefined) {
     throw new CellSyntaxError("@end needs @start or @range (or a notebook time range) to say where the range begins");
@@ -163,19 +173,43 @@ export function resolveTimeRange(
   return step === undefined ? resolved : { ...resolved, stepMs: parseDuration(step, "@step") };
 }
 
-/** Turns a notebook setting into bounds at `nowMs`; throws CellSyntaxError for a bad relative range. */
-export function resolveSetting(setting: TimeRangeSetting, nowMs: number): { startMs: number; endMs: number } {
+/**
+ * Turns a notebook setting into bounds at `nowMs`. A `since` range ends at `ctx.windowEndMs` when
+ * the incident is resolved, otherwise now.
+ * @throws CellSyntaxError for a bad relative range, or a `since` that starts at or after its end.
+ */
+export function resolveSetting(
+  setting: TimeRangeSetting,
+  nowMs: number,
+  ctx: TimeRangeContext = {},
+): { startMs: number; endMs: number } {
   if (setting.kind === "absolute") return { startMs: setting.startMs, endMs: setting.endMs };
+  if (setting.kind === "since") {
+    const endMs = ctx.windowEndMs ?? nowMs;
+    if (setting.fromMs >= endMs)
+      throw new CellSyntaxError(
+        `the notebook's range starts at ${new Date(setting.fromMs).toISOString()}, which is not before its end (${new Date(endMs).toISOString()}); pick another time range`,
+      );
+    return { startMs: setting.fromMs, endMs };
+  }
   return { startMs: nowMs - parseDuration(setting.range, "notebook time range"), endMs: nowMs };
 }
 
-/** Human text for a setting: `last 1h`, or `2026-11-29 03:00:00 → 2026-11-29 04:00:00 UTC`. */
-export function formatTimeRangeSetting(setting: TimeRangeSetting): string {
+const fmtUtc = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "");
+
+/**
+ * Human text for a setting: `last 1h`, `2026-11-29 03:00:00 → 2026-11-29 04:00:00 UTC`, or
+ * `since 2026-11-29 03:00:00 UTC` (with `→ <end>` once `ctx.windowEndMs` fixes its end).
+ */
+export function formatTimeRangeSetting(setting: TimeRangeSetting, ctx: TimeRangeContext = {}): string {
   if (setting.kind === "relative") return `last ${setting.range}`;
-  const fmt = (ms: number) =>
-    new Date(ms)
-      .toISOString()
-      .replace("T", " ")
-      .replace(/\.\d+Z$/, "");
-  return `${fmt(setting.startMs)} → ${fmt(setting.endMs)} UTC`;
+  if (setting.kind === "since")
+    return ctx.windowEndMs === undefined
+      ? `since ${fmtUtc(setting.fromMs)} UTC`
+      : `${fmtUtc(setting.fromMs)} → ${fmtUtc(ctx.windowEndMs)} UTC`;
+  return `${fmtUtc(setting.startMs)} → ${fmtUtc(setting.endMs)} UTC`;
 }

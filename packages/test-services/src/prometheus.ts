@@ -23,10 +23,20 @@ export type RunningPrometheus = { url: string; dir: string; stop: () => Promise<
  *   `opts.openMetricsFile`, a path to such a file.
  * @param opts.scrapeTargets `host:port`s (loopback) to scrape every second, as job `test`: what a
  *   test needs for metric metadata (`/api/v1/metadata`), which backfilled blocks do not carry.
+ * @param opts.rules a rule file's text (alerting or recording rules), evaluated every
+ *   `opts.evaluationInterval` (default `1h`; `1s` for alerts that fire at once), whose alerts go to
+ *   `opts.alertmanagerUrl` when given (sent again every evaluation interval).
  * @throws Error when the binaries are missing, the backfill fails or the server does not start.
  */
 export async function startPrometheus(
-  opts: { openMetrics?: string; openMetricsFile?: string; scrapeTargets?: string[] } = {},
+  opts: {
+    openMetrics?: string;
+    openMetricsFile?: string;
+    scrapeTargets?: string[];
+    rules?: string;
+    evaluationInterval?: string;
+    alertmanagerUrl?: string;
+  } = {},
 ): Promise<RunningPrometheus> {
   requireBinary(PROMETHEUS_BIN, "prometheus");
   requireBinary(PROMTOOL_BIN, "prometheus");
@@ -48,7 +58,16 @@ export async function startPrometheus(
     const scrape = opts.scrapeTargets?.length
       ? `scrape_configs:\n  - job_name: test\n    scrape_interval: 1s\n    static_configs:\n      - targets: ${JSON.stringify(opts.scrapeTargets)}\n`
       : "scrape_configs: []\n";
-    await writeFile(config, `global:\n  evaluation_interval: 1h\n${scrape}`);
+    let yml = `global:\n  evaluation_interval: ${opts.evaluationInterval ?? "1h"}\n${scrape}`;
+    if (opts.rules !== undefined) {
+      await writeFile(join(dir, "rules.yml"), opts.rules);
+      yml += `rule_files:\n  - ${join(dir, "rules.yml")}\n`;
+    }
+    if (opts.alertmanagerUrl) {
+      const am = new URL(opts.alertmanagerUrl);
+      yml += `alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ["${am.host}"]\n`;
+    }
+    await writeFile(config, yml);
     return await startInTempDir({
       name: "prometheus",
       bin: PROMETHEUS_BIN,
@@ -59,6 +78,8 @@ export async function startPrometheus(
         "--storage.tsdb.retention.time=100y",
         `--web.listen-address=127.0.0.1:${port}`,
         "--log.level=warn",
+        // the first send races the discovery of the Alertmanager and is dropped: send again at once
+        ...(opts.alertmanagerUrl ? [`--rules.alert.resend-delay=${opts.evaluationInterval ?? "1m"}`] : []),
       ],
     });
   } catch (err) {

@@ -31,6 +31,8 @@ export type TimelineEntry = {
   title?: string;
   from?: unknown;
   to?: unknown;
+  /** One readable line for entries other than runs (incidents, alerts, runbooks, notifications). */
+  detail?: string;
   hash: string;
 };
 

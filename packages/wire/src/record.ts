@@ -1,4 +1,5 @@
 import type { DatabookError } from "./errors.ts";
+import type { IncidentRecord, ReviewMark } from "./incident.ts";
 import type { PrincipalKind } from "./principal.ts";
 
 /**
@@ -61,13 +62,23 @@ export type RunRecord = {
   output?: string;
   warnings: string[];
   error?: DatabookError;
+  /**
+   * Set when a later action run of the same plugin in this notebook (a silence) may have changed
+   * what this run shows: the page marks the output stale and offers to run it again.
+   */
+  stale?: RunStaleness;
 };
+
+/** Why a run's output may be out of date: the action run that finished after it, and when. */
+export type RunStaleness = { byRunId: string; byCellId: string; atMs: number; reason: string };
 
 /** The notebook's state as the server holds it. */
 export type NotebookState = { archived: boolean; archivedAtMs?: number };
 
 /** A message on the record channel (JSON in a y-websocket message of type {@link RECORD_MESSAGE}). */
 export type RecordMessage =
-  | { t: "snapshot"; state: NotebookState; runs: RunRecord[] }
+  | { t: "snapshot"; state: NotebookState; runs: RunRecord[]; incident?: IncidentRecord; review: ReviewMark[] }
   | { t: "run"; run: RunRecord }
-  | { t: "state"; state: NotebookState };
+  | { t: "state"; state: NotebookState }
+  | { t: "incident"; incident: IncidentRecord }
+  | { t: "review"; review: ReviewMark[] };

@@ -11,12 +11,15 @@ export const META_KEYS = { title: "title", timeRange: "timeRange" } as const;
 export const CELL_KEYS = { id: "id", kind: "kind", source: "source", order: "order" } as const;
 
 /**
- * A notebook's time range: a duration ending now (`range` as in `1h`, `15m`), or absolute bounds in
- * ms since epoch UTC.
+ * A notebook's time range: a duration ending now (`range` as in `1h`, `15m`), absolute bounds in
+ * ms since epoch UTC, or `since`: from `fromMs` to the end of the incident window — now while the
+ * incident is open, the moment it was resolved once it is (the window is on the record channel:
+ * `IncidentRecord.window`, never in the doc).
  */
 export type TimeRangeSetting =
   | { kind: "relative"; range: string }
-  | { kind: "absolute"; startMs: number; endMs: number };
+  | { kind: "absolute"; startMs: number; endMs: number }
+  | { kind: "since"; fromMs: number };
 
 export type CellKind = "markdown" | "query";
 

@@ -50,7 +50,8 @@ export function secretFromEnv(env: Record<string, string | undefined>, name: str
 
 const list = (v: string | undefined) => (v ?? "").split(/[\s,]+/).filter(Boolean);
 
-function duration(env: Record<string, string | undefined>, name: string, fallback: number): number {
+/** The duration in `env[name]` (`15m`, `12h`…) in ms, or `fallback` when unset; throws `{ kind: "bad-input" }` naming the variable. */
+export function duration(env: Record<string, string | undefined>, name: string, fallback: number): number {
   const v = env[name];
   if (!v) return fallback;
   try {

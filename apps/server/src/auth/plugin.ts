@@ -211,6 +211,19 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
         return id.shareLinks
           ? refusal(403, "denied", "a share link can only view the notebook it was made for; sign in for more")
           : needSession(id);
+      case "token":
+        if (id.token) return undefined; // its scope is checked next, like every token's
+        return id.principal
+          ? refusal(
+              403,
+              "denied",
+              `only an API token with the '${rule.scope}' scope may call this; create one for the machine that calls it`,
+            )
+          : refusal(
+              401,
+              "denied",
+              id.refused ?? `send an API token with the '${rule.scope}' scope as 'Authorization: Bearer <token>'`,
+            );
       case "admin":
         if (id.account?.role === "admin") return undefined;
         return id.account

@@ -13,6 +13,8 @@ import type { NotebookRole, TokenScope } from "@databook/wire";
  *   With `socket: true` (the WebSocket) a refusal is not an HTTP error: the connection is accepted
  *   and closed with a close code the page understands.
  * - `connect`: gRPC / Connect methods, authorized by the Connect interceptor with the same code.
+ * - `token`: an API token with `scope` only — machines such as Alertmanager; a person's session is
+ *   refused (403), so a browser can never be made to post alerts.
  *
  * `scope` is what an API token needs besides its owner's role (`none`: tokens may not call it at
  * all — sign-out, password changes); when left out it follows from the rule ({@link scopeOf}).
@@ -24,6 +26,7 @@ export type AccessRule = (
   | { kind: "admin" }
   | { kind: "notebook"; role: NotebookRole; param?: string; socket?: boolean }
   | { kind: "connect" }
+  | { kind: "token"; scope: TokenScope }
 ) & { scope?: TokenScope | "none" };
 
 /** The scope a token needs for a rule: `read` to view, `run` to change or run, `admin` to manage. */
@@ -55,6 +58,7 @@ export const access = {
     access: { kind: "signed-in", ...(scope ? { scope } : {}) } as AccessRule,
   }),
   admin: () => ({ access: { kind: "admin" } as AccessRule }),
+  token: (scope: TokenScope) => ({ access: { kind: "token", scope } as AccessRule }),
   notebook: (role: NotebookRole, more: { param?: string; socket?: boolean; scope?: TokenScope } = {}) => ({
     access: { kind: "notebook", role, ...more } as AccessRule,
   }),
@@ -75,5 +79,7 @@ export function describeRule(r: AccessRule): string {
       return `${r.role} of the notebook`;
     case "connect":
       return "an API token (checked by the Connect interceptor)";
+    case "token":
+      return `an API token with the '${r.scope}' scope`;
   }
 }

@@ -64,7 +64,9 @@ export async function run(argv: string[]): Promise<number> {
     if ((RESERVED_KEYS as readonly string[]).includes(key)) {
       const instead = (DISPLAY_KEYS as readonly string[]).includes(key)
         ? "it is a chart display key, not a plugin option (databook get draws no chart)"
-        : `use --${key === "plugin" ? "<plugin> argument" : key} instead`;
+        : key === "autorun"
+          ? "it is a runbook key (runs the cell when an incident is made from the runbook), not a plugin option"
+          : `use --${key === "plugin" ? "<plugin> argument" : key} instead`;
       return usageError(`--option ${key}=…: "${key}" is reserved; ${instead}`);
     }
     options.push([key, o.slice(eq + 1)]);

@@ -26,11 +26,12 @@ export function isValidTitle(t: unknown): t is string {
 
 /**
  * Whether `t` is a usable {@link TimeRangeSetting}: a relative range that parses as a positive
- * duration, or an absolute range of integer ms since epoch with start before end.
+ * duration, an absolute range of integer ms since epoch with start before end, or a `since` range
+ * from a non-negative integer ms since epoch.
  */
 export function isValidTimeRange(t: unknown): t is TimeRangeSetting {
   const r = t as Record<string, unknown> | null;
-  if (!r || typeof r !== "object") return false;
+  if (!r || typeof r !== "object" || Array.isArray(r)) return false;
   if (r.kind === "relative" && typeof r.range === "string") {
     try {
       parseDuration(r.range, "range");
@@ -39,6 +40,7 @@ export function isValidTimeRange(t: unknown): t is TimeRangeSetting {
       return false;
     }
   }
+  if (r.kind === "since") return Number.isSafeInteger(r.fromMs) && (r.fromMs as number) >= 0;
   return (
     r.kind === "absolute" &&
     Number.isSafeInteger(r.startMs) &&
@@ -58,6 +60,7 @@ export function timeRangeOf(doc: Y.Doc): TimeRangeSetting | undefined {
   const t = metaOf(doc).get(META_KEYS.timeRange) as TimeRangeSetting | undefined;
   if (t && t.kind === "relative" && typeof t.range === "string") return t;
   if (t && t.kind === "absolute" && Number.isFinite(t.startMs) && Number.isFinite(t.endMs)) return t;
+  if (t && t.kind === "since" && Number.isFinite(t.fromMs)) return t;
   return undefined;
 }
 

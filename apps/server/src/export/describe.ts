@@ -24,6 +24,8 @@ export function describeEntry(e: TimelineEntry): { who: string; what: string; du
   else if (e.type === "notebook.time-range-changed") what = "changed the time range";
   else if (e.type === "notebook.archived") what = "archived the notebook";
   else if (e.type === "notebook.unarchived") what = "unarchived the notebook";
+  // incident, alert, runbook and notification lines: the server's words, which carry alert text
+  else if (e.detail) what = e.detail;
   return {
     who: e.actorVerified ? e.actor : `${e.actor} (unverified name)`,
     what,

@@ -8,6 +8,7 @@ import {
   type TableBody,
   type TimeseriesBody,
 } from "@databook/wire";
+import { markdownText } from "../runbooks/params.ts";
 import { describeEntry, describeRun, iso, verificationLines } from "./describe.ts";
 import type { ExportModel } from "./model.ts";
 import { createRenderedWriter, type Rendered } from "./regions.ts";
@@ -21,12 +22,15 @@ export function codeBlock(text: string, lang = ""): string {
 
 /**
  * One Markdown table cell: pipes escaped, line breaks as spaces, `<` as `&lt;` so a viewer that
- * renders HTML in Markdown shows a data source's text instead of running it.
+ * renders HTML in Markdown shows a data source's text instead of running it. A pipe or `<`
+ * already backslash-escaped (text from {@link markdownText}) is left as it is.
  */
 const cell = (v: unknown) =>
   (v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v))
-    .replace(/\|/g, "\\|")
-    .replace(/</g, "&lt;")
+    // an odd run of backslashes escapes the character after it; an even one is itself escaped
+    .replace(/(\\*)([|<])/g, (_m, slashes: string, ch: string) =>
+      slashes.length % 2 ? slashes + ch : slashes + (ch === "|" ? "\\|" : "&lt;"),
+    )
     .replace(/\r?\n/g, " ");
 
 /** One Markdown table row. */
@@ -148,7 +152,8 @@ export function renderMarkdown(m: ExportModel): Rendered {
     for (const e of m.timeline) {
       const d = describeEntry(e);
       w.region(`entry seq ${e.seq}`, () =>
-        line(mdRow([e.seq, iso(e.atMs), d.who, d.what, e.cellId ?? "", d.duration])),
+        // alert text in an entry's detail is shown as text, never as Markdown
+        line(mdRow([e.seq, iso(e.atMs), d.who, e.detail ? markdownText(d.what) : d.what, e.cellId ?? "", d.duration])),
       );
     }
   }

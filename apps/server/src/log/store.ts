@@ -18,7 +18,19 @@ export type LogEntryType =
   | "access.changed"
   | "access.removed"
   | "share-link.created"
-  | "share-link.revoked";
+  | "share-link.revoked"
+  | "incident.opened"
+  | "incident.status-changed"
+  | "incident.severity-changed"
+  | "incident.summary-changed"
+  | "incident.role-assigned"
+  | "incident.role-removed"
+  | "alerts.received"
+  | "runbook.marked"
+  | "runbook.changed"
+  | "runbook.unmarked"
+  | "notification.delivered"
+  | "notification.abandoned";
 
 /** A stored entry: the hashed fields plus its own hash. */
 export type LogEntry = HashedEntry & { type: LogEntryType | string; hash: string };

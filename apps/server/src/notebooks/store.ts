@@ -10,7 +10,7 @@ import {
 import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
 import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
-import { cellsOf, cellsSnapshot, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
+import { cellsOf, cellsSnapshot, isValidTimeRange, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
 import { randomId } from "../ids.ts";
 import type { LogStore } from "../log/store.ts";
 import { checkLine } from "../text.ts";
@@ -78,31 +78,26 @@ export const DEFAULT_TIME_RANGE: TimeRangeSetting = { kind: "relative", range: "
 
 /**
  * Checks a time range from a request body. Returns it, or throws `{ kind: "bad-input" }` saying
- * which shape is expected.
+ * which shapes are expected (a relative range whose duration does not parse says why).
  */
 export function checkTimeRange(x: unknown): TimeRangeSetting {
+  if (isValidTimeRange(x)) {
+    // only the members of the shape are kept
+    if (x.kind === "relative") return { kind: "relative", range: x.range };
+    if (x.kind === "since") return { kind: "since", fromMs: x.fromMs };
+    return { kind: "absolute", startMs: x.startMs, endMs: x.endMs };
+  }
   const t = x as Record<string, unknown> | null;
-  if (t && t.kind === "relative" && typeof t.range === "string") {
+  if (t && t.kind === "relative" && typeof t.range === "string")
     try {
       parseDuration(t.range, "timeRange.range");
     } catch (e) {
       throw { kind: "bad-input", message: (e as Error).message };
     }
-    return { kind: "relative", range: t.range };
-  }
-  if (
-    t &&
-    t.kind === "absolute" &&
-    Number.isSafeInteger(t.startMs) &&
-    Number.isSafeInteger(t.endMs) &&
-    (t.startMs as number) < (t.endMs as number)
-  ) {
-    return { kind: "absolute", startMs: t.startMs as number, endMs: t.endMs as number };
-  }
   throw {
     kind: "bad-input",
     message:
-      'timeRange must be {"kind":"relative","range":"1h"} or {"kind":"absolute","startMs":…,"endMs":…} with startMs < endMs (ms since epoch)',
+      'timeRange must be {"kind":"relative","range":"1h"}, {"kind":"absolute","startMs":…,"endMs":…} with startMs < endMs, or {"kind":"since","fromMs":…} (ms since epoch)',
   };
 }
 
@@ -183,14 +178,16 @@ export function createNotebookStore(opts: {
     withDoc,
     /**
      * Creates a notebook. With `templateId`, copies that notebook's cells (sources only, never
-     * outputs or runs) and, unless given, its time range. `ownerId` (an account id) becomes its
-     * owner. Throws `{ kind: "not-found" }` for an unknown template and `{ kind: "bad-input" }` for
-     * a bad time range or title.
+     * outputs or runs) and, unless given, its time range — or, with `cells` as well, those cells
+     * instead (a runbook's, filled in: the template is then only recorded). `ownerId` (an account
+     * id) becomes its owner. Throws `{ kind: "not-found" }` for an unknown template and
+     * `{ kind: "bad-input" }` for a bad time range or title.
      */
     create(input: {
       title?: string;
       timeRange?: unknown;
       templateId?: string;
+      cells?: { id: string; kind: string; source: string }[];
       visibility?: Visibility;
       actor: Principal;
       ownerId?: string;
@@ -211,13 +208,14 @@ export function createNotebookStore(opts: {
         updatedAtMs: t,
         templateId: template?.id ?? null,
       };
-      const cells = template ? withDoc(template.id, cellsSnapshot) : [];
+      const cells =
+        input.cells ?? (template ? withDoc(template.id, cellsSnapshot).map((c) => ({ ...c, id: randomId() })) : []);
       const doc = new Y.Doc();
       doc.transact(() => {
         metaOf(doc).set(META_KEYS.title, nb.title);
         metaOf(doc).set(META_KEYS.timeRange, nb.timeRange);
         const keys = orderKeys(cells.length);
-        cellsOf(doc).push(cells.map((c, i) => newCell(randomId(), c.kind, c.source, keys[i]!)));
+        cellsOf(doc).push(cells.map((c, i) => newCell(c.id, c.kind, c.source, keys[i]!)));
       });
       createTx(nb, doc, input.actor, input.ownerId);
       doc.destroy();

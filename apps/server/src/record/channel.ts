@@ -1,22 +1,40 @@
+import { createHash } from "node:crypto";
 import {
   INLINE_OUTPUT_MAX_BYTES,
+  type IncidentAlert,
+  type IncidentRecord,
   type NotebookState,
   RECORD_MESSAGE,
   type RecordMessage,
+  type ReviewMark,
   type RunRecord,
 } from "@databook/wire";
 import * as encoding from "lib0/encoding";
 import type { DocManager } from "../collab/docs.ts";
+import { cellsSnapshot } from "../collab/schema.ts";
 import type { LogEntry, LogStore } from "../log/store.ts";
-import { applyEntry, runsFromLog } from "./from-log.ts";
+import { foldRunEntry, runsFromLog } from "./from-log.ts";
+import {
+  emptyFold,
+  foldIncidentEntry,
+  type IncidentFold,
+  isIncidentEntry,
+  publishedIncident,
+} from "./incident-from-log.ts";
 
-/** One notebook's record: its runs (from the log, plus what is in flight) and its state. */
+/** One notebook's record: its runs (from the log, plus what is in flight), its state and its incident. */
 type NotebookRecord = {
   runs: Map<string, RunRecord>;
   state: NotebookState;
+  incident: IncidentFold;
+  /** Cells copied from a runbook and not reviewed yet (needs the loaded doc: empty otherwise). */
+  review: ReviewMark[];
   /** The encoded snapshot message, until something changes. */
   snapshot?: Uint8Array;
 };
+
+/** SHA-256 (hex) of a cell source, as `incident.opened` records what a runbook copy was given. */
+export const sourceSha256 = (source: string): string => createHash("sha256").update(source, "utf8").digest("hex");
 
 /** A y-websocket message of type {@link RECORD_MESSAGE} carrying `m` as JSON. */
 export function recordMessage(m: RecordMessage): Uint8Array {
@@ -41,10 +59,34 @@ export function createRecordChannel(opts: {
   /** Records of loaded notebooks (kept in step with the log while loaded). */
   const records = new Map<string, NotebookRecord>();
 
-  const build = (notebookId: string): NotebookRecord => ({
-    runs: runsFromLog(opts.log.entries(notebookId)),
-    state: opts.stateOf(notebookId),
-  });
+  /**
+   * The review marks: cells copied from a runbook whose source is still byte for byte what the
+   * runbook gave and that never ran. Editing the cell or running it takes the mark away; both
+   * are what reviewing means, so an editor cannot "forge" a review they could not do anyway.
+   */
+  function reviewOf(notebookId: string, f: IncidentFold): ReviewMark[] {
+    const doc = opts.docs.open.get(notebookId)?.doc;
+    if (!doc || f.copied.size === 0) return [];
+    const out: ReviewMark[] = [];
+    for (const c of cellsSnapshot(doc)) {
+      const base = f.copied.get(c.id);
+      if (base && !f.ran.has(c.id) && sourceSha256(c.source) === base.sourceSha256)
+        out.push({ cellId: c.id, runbookId: base.runbookId });
+    }
+    return out;
+  }
+
+  const build = (notebookId: string): NotebookRecord => {
+    const entries = opts.log.entries(notebookId);
+    const incident = emptyFold();
+    for (const e of entries) foldIncidentEntry(incident, e);
+    return {
+      runs: runsFromLog(entries),
+      state: opts.stateOf(notebookId),
+      incident,
+      review: reviewOf(notebookId, incident),
+    };
+  };
   /** A loaded notebook's record, or one built now from the log for a notebook that is not loaded. */
   const get = (notebookId: string): NotebookRecord => records.get(notebookId) ?? build(notebookId);
 
@@ -59,6 +101,17 @@ export function createRecordChannel(opts: {
   function send(notebookId: string, m: RecordMessage): void {
     const o = opts.docs.open.get(notebookId);
     if (o && o.peers.size > 0) opts.docs.broadcast(o, recordMessage(m));
+  }
+
+  /** Re-decides the review marks of a loaded notebook (its cells changed) and publishes them when they changed. */
+  function cellsChanged(notebookId: string): void {
+    const r = records.get(notebookId);
+    if (!r || (r.incident.copied.size === 0 && r.review.length === 0)) return;
+    const review = reviewOf(notebookId, r.incident);
+    if (JSON.stringify(review) === JSON.stringify(r.review)) return;
+    r.review = review;
+    r.snapshot = undefined;
+    send(notebookId, { t: "review", review });
   }
 
   return {
@@ -84,7 +137,14 @@ export function createRecordChannel(opts: {
         }
         const latestIds = new Set([...latest.values()].map((x) => x.id));
         const runs = [...r.runs.values()].map((run) => (latestIds.has(run.id) ? withOutput(run) : run));
-        r.snapshot = recordMessage({ t: "snapshot", state: r.state, runs });
+        const incident = publishedIncident(r.incident);
+        r.snapshot = recordMessage({
+          t: "snapshot",
+          state: r.state,
+          runs,
+          ...(incident ? { incident } : {}),
+          review: r.review,
+        });
       }
       return r.snapshot;
     },
@@ -93,18 +153,31 @@ export function createRecordChannel(opts: {
     /** Every run of a notebook, in the order they were queued. */
     runs: (notebookId: string): RunRecord[] => [...get(notebookId).runs.values()],
     /**
-     * Folds a just-appended log entry into the record and publishes the run it changed. The run
-     * service calls this after every `run.*` append, so what pages see follows the log.
+     * Folds a just-appended log entry into the record and publishes what it changed: runs (the
+     * run service calls this after every `run.*` append), the incident (`incident.*`,
+     * `alerts.received`) and review marks — so what pages see follows the log. Returns the
+     * entry's own run, if it is a run entry. Entries of notebooks that are not loaded are read
+     * from the log when they load.
      */
     logged(e: LogEntry): RunRecord | undefined {
       const r = records.get(e.notebookId);
       if (!r) return undefined;
-      const run = applyEntry(r.runs, e);
-      if (!run) return undefined;
-      r.snapshot = undefined;
-      send(e.notebookId, { t: "run", run: withOutput(run) });
-      return run;
+      const changed = foldRunEntry(r.runs, e);
+      const incidentChanged = foldIncidentEntry(r.incident, e);
+      if (changed.length || incidentChanged) r.snapshot = undefined;
+      for (const run of changed) send(e.notebookId, { t: "run", run: withOutput(run) });
+      const incident = incidentChanged ? publishedIncident(r.incident) : undefined;
+      if (incident) send(e.notebookId, { t: "incident", incident });
+      if (e.type === "run.started" || isIncidentEntry(e.type)) cellsChanged(e.notebookId);
+      return changed[0];
     },
+    cellsChanged,
+    /** The notebook's incident as published, or undefined when it is not an incident. */
+    incident: (notebookId: string): IncidentRecord | undefined => publishedIncident(get(notebookId).incident),
+    /** Every alert of the notebook's incident by fingerprint, as its log last recorded each (empty when none). */
+    alerts: (notebookId: string): ReadonlyMap<string, IncidentAlert> => get(notebookId).incident.alerts,
+    /** The cells of a loaded notebook still marked "from runbook — review before running". */
+    review: (notebookId: string): ReviewMark[] => get(notebookId).review,
     /**
      * Publishes how a run the log already holds is getting on (queued with N ahead, running):
      * refused for a run the log does not hold, or one already final.

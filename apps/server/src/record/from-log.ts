@@ -1,5 +1,6 @@
 import type { DatabookError, RunRecord, RunStatus, RunTrigger } from "@databook/wire";
 import { actorOf, type LogEntry } from "../log/store.ts";
+import { markStale } from "./stale.ts";
 
 /** The `data` of a `run.started` entry (docs/incident-log.md). */
 type StartedData = {
@@ -85,8 +86,18 @@ export function runWithFinished(run: RunRecord, e: LogEntry): RunRecord {
  */
 export function runsFromLog(entries: LogEntry[]): Map<string, RunRecord> {
   const runs = new Map<string, RunRecord>();
-  for (const e of entries) applyEntry(runs, e);
+  for (const e of entries) foldRunEntry(runs, e);
   return runs;
+}
+
+/**
+ * Folds one more log entry into `runs` with what follows from it (an action run that finished
+ * marks other cells' runs stale: {@link markStale}); returns every run it changed, the entry's own first.
+ */
+export function foldRunEntry(runs: Map<string, RunRecord>, e: LogEntry): RunRecord[] {
+  const run = applyEntry(runs, e);
+  if (!run) return [];
+  return [run, ...(e.type === "run.finished" ? markStale(runs, run) : [])];
 }
 
 /** Folds one more log entry into `runs`; returns the run it changed, if any. */

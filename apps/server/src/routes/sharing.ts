@@ -4,9 +4,12 @@ import { access } from "../auth/rules.ts";
 import { httpError } from "../http-errors.ts";
 import { notebookOf } from "./notebooks.ts";
 
-/** The address a share link secret opens (the secret leaves the URL as soon as it is opened). */
-export function shareUrl(s: Services, notebookId: string, secret: string, origin: string): string {
-  const base = s.settings.publicUrl?.origin ?? origin;
+/**
+ * The address a share link secret opens (the secret leaves the URL as soon as it is opened): at
+ * the public URL when one is set, else at `origin` (the address the request came to).
+ */
+export function shareUrl(publicUrl: URL | undefined, notebookId: string, secret: string, origin: string): string {
+  const base = publicUrl?.origin ?? origin;
   return `${base}/n/${encodeURIComponent(notebookId)}?share=${encodeURIComponent(secret)}`;
 }
 
@@ -55,7 +58,7 @@ export async function sharingRoutes(app: FastifyInstance, { services: s }: { ser
     const { link, secret } = s.sharing.createLink(notebook.id, b, req.identity.principal!);
     reply.code(201);
     const origin = `${req.protocol}://${req.headers.host ?? "localhost"}`;
-    return { link: { ...link, live: true }, url: shareUrl(s, notebook.id, secret, origin) };
+    return { link: { ...link, live: true }, url: shareUrl(s.settings.publicUrl, notebook.id, secret, origin) };
   });
 
   app.delete("/api/notebooks/:id/share-links/:linkId", { config: access.notebook("editor") }, async (req) => {

@@ -5,6 +5,7 @@ import type { DatabookError } from "@databook/wire";
 import type * as Y from "yjs";
 import type { DocManager } from "../collab/docs.ts";
 import { findCell, sourceOf, timeRangeOf } from "../collab/schema.ts";
+import { actionOptionsOf } from "../plugin-list.ts";
 
 /** An HTTP-facing failure: `{ kind, message }` plus the status to answer with. */
 export type RunRefusal = DatabookError & { status: number };
@@ -30,7 +31,18 @@ export type CellCall = {
   failure?: DatabookError;
   /** Options the cell sets that its plugin's describe() marks as actions. */
   actionOptions: string[];
+  /**
+   * Whether the cell's plugin is loaded, so `actionOptions` is known: when it is not, nobody can
+   * tell whether the cell is an action, and the server must not run it on its own.
+   */
+  pluginLoaded: boolean;
 };
+
+/**
+ * What else a reading needs: `windowEndMs`, where an open incident's window ends (a `since`
+ * range ends there once the incident is resolved; docs/incidents.md).
+ */
+export type ReadOptions = { windowEndMs?: number };
 
 /**
  * Reads a cell of an open notebook doc as a run reads it, at `nowMs` (relative ranges resolve
@@ -44,6 +56,7 @@ export function readCellCall(
   cellId: string,
   host: PluginHost | undefined,
   nowMs: number,
+  read: ReadOptions = {},
 ): CellCall {
   const cell = findCell(doc, cellId);
   if (!cell)
@@ -53,7 +66,7 @@ export function readCellCall(
       message: `notebook ${notebookId} has no cell ${cellId}`,
     } satisfies RunRefusal;
   const source = sourceOf(cell);
-  const out: CellCall = { source, sourceHash: sourceHash(source), actionOptions: [] };
+  const out: CellCall = { source, sourceHash: sourceHash(source), actionOptions: [], pluginLoaded: false };
   let parsed: ReturnType<typeof parseCell>;
   try {
     parsed = parseCell(source);
@@ -68,13 +81,20 @@ export function readCellCall(
       message: `cell ${cellId} has no @plugin line, so it is markdown and cannot run; start it with a line such as @plugin=prometheus`,
     } satisfies RunRefusal;
   out.query = { plugin: parsed.plugin, input: parsed.input, options: parsed.options };
-  const info = host?.list().plugins.find((p) => p.name === parsed.plugin);
-  if (info)
-    out.actionOptions = parsed.options
-      .filter(([k]) => info.options.some((op) => op.name === k && op.action))
-      .map(([k]) => k);
+  const known = actionOptionsOf(
+    host,
+    parsed.plugin,
+    parsed.options.map(([k]) => k),
+  );
+  out.actionOptions = known ?? [];
+  out.pluginLoaded = known !== undefined;
   try {
-    const range = resolveTimeRange(parsed.reserved, timeRangeOf(doc), nowMs);
+    const range = resolveTimeRange(
+      parsed.reserved,
+      timeRangeOf(doc),
+      nowMs,
+      read.windowEndMs ? { windowEndMs: read.windowEndMs } : {},
+    );
     if (range) out.timeRange = range;
   } catch (e) {
     if (!(e instanceof CellSyntaxError)) throw e;
@@ -93,10 +113,11 @@ export function readNotebookCell(
   cellId: string,
   host: PluginHost | undefined,
   nowMs: number,
+  read: ReadOptions = {},
 ): CellCall {
   const o = docs.acquire(notebookId);
   try {
-    return readCellCall(o.doc, notebookId, cellId, host, nowMs);
+    return readCellCall(o.doc, notebookId, cellId, host, nowMs, read);
   } finally {
     docs.release(o);
   }

@@ -244,7 +244,9 @@ export function createRunService(opts: {
      * `@plugin`), 409 (already running, or the source is not the one confirmed:
      * `confirmedSourceHash`), 403 (the cell sets an action option and `mayRunActions` is false:
      * an API token without `run-actions`), 428 (an action cell without a confirmed hash when
-     * `actionsNeedConfirmation`). A bad header, a bad time range or an unknown plugin do not
+     * `actionsNeedConfirmation`); for a server trigger (`autorun`, `alert`, `refresh`) also 403
+     * for any cell that sets an action option and 409 when its plugin is not loaded (nobody can
+     * tell whether it is an action). A bad header, a bad time range or an unknown plugin do not
      * throw: the run is recorded as failed with a readable error.
      */
     start(
@@ -257,7 +259,9 @@ export function createRunService(opts: {
       let handedOff = false;
       try {
         const t = now();
-        const c: CellCall = readCellCall(o.doc, notebookId, cellId, host, t);
+        // a `since` range ends where the incident window does (fixed once it is resolved)
+        const windowEndMs = record.incident(notebookId)?.window.endMs;
+        const c: CellCall = readCellCall(o.doc, notebookId, cellId, host, t, windowEndMs ? { windowEndMs } : {});
         const key = `${notebookId}/${cellId}`;
         const current = inflight.get(key);
         if (current) {
@@ -276,6 +280,22 @@ export function createRunService(opts: {
             message: `cell ${cellId} changed after you confirmed it (someone edited it meanwhile); nothing ran: look at it again, preview it and confirm`,
           } satisfies RunRefusal;
         const { source, query, timeRange, failure, actionOptions } = c;
+        const trigger = ro.trigger ?? { kind: "user" };
+        if (query && SERVER_TRIGGERS.has(trigger.kind)) {
+          // the server never runs an action on its own, and cannot tell without the plugin's describe()
+          if (!c.pluginLoaded)
+            throw {
+              status: 409,
+              kind: "bad-input",
+              message: `plugin ${query.plugin} is not loaded, so the server cannot tell whether cell ${cellId} changes something outside Databook; it was not run`,
+            } satisfies RunRefusal;
+          if (actionOptions.length)
+            throw {
+              status: 403,
+              kind: "denied",
+              message: `cell ${cellId} sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook; only a person runs such a cell, never ${trigger.kind}`,
+            } satisfies RunRefusal;
+        }
         if (actionOptions.length && ro.mayRunActions === false)
           throw {
             status: 403,
@@ -289,7 +309,6 @@ export function createRunService(opts: {
             message: `this cell sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook: preview it (POST …/cells/${cellId}/preview) and run it with the confirmedSourceHash the preview gave`,
           } satisfies RunRefusal;
         const runId = randomId();
-        const trigger = ro.trigger ?? { kind: "user" };
         append({
           notebookId,
           type: "run.started",

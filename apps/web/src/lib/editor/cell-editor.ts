@@ -73,6 +73,7 @@ const RESERVED_HELP: Record<string, string> = {
   step: "resolution of the range, e.g. 30s",
   unit: "the chart's unit, e.g. bytes, seconds, percent (inferred from the metric name when unset)",
   legend: 'legend template, e.g. "{{code}} on {{instance}}" (a missing label is empty)',
+  autorun: "true: in a runbook, run this query when an incident is made from it (action cells never autorun)",
 };
 
 /** True when every line from the first to `lineNo` (1-based) is a header line. */

@@ -33,7 +33,7 @@ test("after @plugin= the server's plugins are offered", () => {
 test("after @ the reserved keys and the plugin's own options are offered, actions marked", () => {
   const r = complete("@plugin=alertmanager @");
   const labels = r?.options.map((o) => o.label) ?? [];
-  for (const k of ["plugin", "range", "start", "end", "step", "unit", "legend", "action"])
+  for (const k of ["plugin", "range", "start", "end", "step", "unit", "legend", "autorun", "action"])
     assert.ok(labels.includes(k), k);
   assert.equal(r?.options.find((o) => o.label === "action")?.detail, "action (asks first)");
   assert.equal(r?.options.find((o) => o.label === "range")?.apply, "range=");

@@ -4,7 +4,14 @@
  * RECORD_MESSAGE). The page shows a run only from here — never from the co-edited doc, which any
  * editor can write — so it cannot show a run the incident log does not hold.
  */
-import { type NotebookState, RECORD_MESSAGE, type RecordMessage, type RunRecord } from "@databook/wire";
+import {
+  type IncidentRecord,
+  type NotebookState,
+  RECORD_MESSAGE,
+  type RecordMessage,
+  type ReviewMark,
+  type RunRecord,
+} from "@databook/wire";
 import * as decoding from "lib0/decoding";
 import type { WebsocketProvider } from "y-websocket";
 
@@ -13,6 +20,10 @@ export class NotebookRecord {
   runs = $state.raw<ReadonlyMap<string, RunRecord>>(new Map());
   /** The notebook's state (archived…), from the server. */
   state = $state.raw<NotebookState>({ archived: false });
+  /** The notebook's incident (status, severity, alerts, window), when it is one (docs/incidents.md). */
+  incident = $state.raw<IncidentRecord | undefined>(undefined);
+  /** Review marks on runs and log entries, for the postmortem. */
+  review = $state.raw<ReviewMark[]>([]);
   /** True once the first snapshot arrived (until then, runs are unknown rather than none). */
   received = $state(false);
   /** Bumped on every message: the timeline refetches on it. */
@@ -33,6 +44,8 @@ export class NotebookRecord {
     if (m.t === "snapshot") {
       this.runs = new Map(m.runs.map((r) => [r.id, r]));
       this.state = m.state;
+      this.incident = m.incident;
+      this.review = m.review;
       this.received = true;
     } else if (m.t === "run") {
       const next = new Map(this.runs);
@@ -43,8 +56,12 @@ export class NotebookRecord {
         cur?.output !== undefined && m.run.output === undefined ? { ...m.run, output: cur.output } : m.run,
       );
       this.runs = next;
-    } else {
+    } else if (m.t === "state") {
       this.state = m.state;
+    } else if (m.t === "incident") {
+      this.incident = m.incident;
+    } else if (m.t === "review") {
+      this.review = m.review;
     }
     this.version++;
   }
