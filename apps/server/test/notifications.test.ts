@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { openCheckpoint } from "@databook/tlog";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { ConnectTarget } from "@databook/plugin-host";
 import { startHttpServer, type TestServer } from "@databook/test-services";
+import { openCheckpoint } from "@databook/tlog";
 import { NOTIFY_HEADERS, NOTIFY_REPLAY_WINDOW_S } from "@databook/wire";
 import { authSettingsFromEnv } from "../src/auth/config.ts";
 import { notifySettingsFrom } from "../src/notify/config.ts";

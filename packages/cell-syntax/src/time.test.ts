@@ -84,6 +84,10 @@ test("contradictory or incomplete ranges are bad input", () => {
   assert.throws(() => resolveTimeRange({ range: "soon" }, undefined, NOW), /@range 'soon' is not a duration/);
   assert.throws(
     () => resolveTimeRange({ range: "99999999h" }, undefined, NOW),
+    /@range '99999999h' is longer than 10 years; use a shorter one/,
+  );
+  assert.throws(
+    () => resolveTimeRange({ range: "3000d", end: "1975-01-01T00:00:00Z" }, undefined, NOW),
     /would start before 1970 .*shorten @range/,
   );
 });
