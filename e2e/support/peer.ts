@@ -3,7 +3,7 @@
  * against the notebook document. It speaks the same protocol version as the page, so the server
  * takes it for a tab; everything it writes goes through the server's checks like a page's edits.
  */
-import { orderBetween, PROTOCOL_VERSION } from "@databook/wire";
+import { orderBetween, PROTOCOL_VERSION, RECORD_MESSAGE } from "@databook/wire";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -29,6 +29,9 @@ export function rawPeer(who: UserKey, notebookId: string): Peer {
     params: { v: String(PROTOCOL_VERSION) },
     disableBc: true,
   });
+  // the peer reads nothing of the record channel (the pages under test do); without a handler
+  // y-websocket logs every record message as one it cannot compute
+  (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = () => {};
   const synced = new Promise<void>((resolve) => {
     if (provider.synced) resolve();
     provider.on("sync", (s: boolean) => s && resolve());
