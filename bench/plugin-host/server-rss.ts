@@ -10,7 +10,7 @@
  * echo and http plugins through Connect's JSON protocol on the web port (the http plugin refuses
  * its input: a call all the same). RSS is the server process's VmRSS from /proc.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -27,6 +27,26 @@ export async function vmRssMb(pid: number): Promise<number> {
   return Number(m[1]) / 1024;
 }
 
+/**
+ * Headers that let the bench call a server with accounts: an account and an API token (read,
+ * run) made with the CLI in the data folder before the server starts. A checkout from before
+ * accounts has no `users` command: then no credentials are needed and none are sent.
+ */
+function callerHeaders(root: string, data: string): Record<string, string> {
+  const cli = (args: string[], input?: string) =>
+    spawnSync(process.execPath, [join(root, "apps/server/bin/databook.js"), ...args, "--data", data], {
+      cwd: root,
+      input,
+      encoding: "utf8",
+    });
+  const added = cli(["users", "add", "bench", "--password-stdin"], "bench-rss-password\n");
+  if (added.status !== 0) return {};
+  const made = cli(["tokens", "create", "--user", "bench", "--name", "bench", "--scopes", "read,run"]);
+  const secret = /secret \(shown once\): (\S+)/.exec(made.stdout)?.[1];
+  if (!secret) throw new Error(`databook tokens create failed: ${made.stderr || made.stdout}`);
+  return { authorization: `Bearer ${secret}` };
+}
+
 /** Figures of one server run (MB). */
 export type ServerRss = { idleMb: number; afterCallsMb?: number; restMb?: number; calls: number };
 
@@ -40,6 +60,7 @@ export async function measureServer(
   opts: { calls?: number; settleMs?: number; restMs?: number } = {},
 ): Promise<ServerRss> {
   const data = await mkdtemp(join(tmpdir(), "databook-bench-rss-"));
+  const headers = callerHeaders(root, data);
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -76,7 +97,9 @@ export async function measureServer(
     // Loaded: /api/plugins lists the four plugins and nothing loading (older servers answer only
     // once everything is loaded).
     for (let i = 0; i < 600; i++) {
-      const list = (await (await fetch(`${url}/api/plugins`)).json()) as { plugins: unknown[]; loading?: unknown[] };
+      const res = await fetch(`${url}/api/plugins`, { headers });
+      if (!res.ok) throw new Error(`GET /api/plugins answered ${res.status}: ${await res.text()}`);
+      const list = (await res.json()) as { plugins: unknown[]; loading?: unknown[] };
       if (list.plugins.length >= 4 && (list.loading ?? []).length === 0) break;
       await sleep(100);
     }
@@ -92,7 +115,7 @@ export async function measureServer(
       ]) {
         await fetch(`${url}/databook.v1.PluginService/Get`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { ...headers, "content-type": "application/json" },
           body: JSON.stringify({ plugin, input }),
         }).then((r) => r.text());
       }

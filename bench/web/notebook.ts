@@ -4,7 +4,7 @@
  * bench/web/run.ts and profiling.
  */
 import { FIXTURE_END_MS, FIXTURE_START_MS } from "@databook/test-services";
-import { orderBetween, PROTOCOL_VERSION } from "@databook/wire";
+import { orderBetween, PROTOCOL_VERSION, RECORD_MESSAGE } from "@databook/wire";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -39,6 +39,8 @@ export async function buildNotebook(
     WebSocketPolyfill: SignedInSocket as unknown as typeof globalThis.WebSocket,
     params: { v: String(PROTOCOL_VERSION) },
   });
+  // this writer reads nothing of the record channel: without a handler y-websocket logs each message
+  (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = () => {};
   await new Promise<void>((resolve) => provider.once("sync", () => resolve()));
   const cells = doc.getArray<Y.Map<unknown>>("cells");
   const ids: string[] = [];

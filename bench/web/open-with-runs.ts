@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { orderBetween, PROTOCOL_VERSION } from "@databook/wire";
+import { orderBetween, PROTOCOL_VERSION, RECORD_MESSAGE } from "@databook/wire";
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
@@ -36,6 +36,8 @@ async function writeCells(url: string, id: string, cookie: string): Promise<stri
     WebSocketPolyfill: SignedInSocket as unknown as typeof globalThis.WebSocket,
     params: { v: String(PROTOCOL_VERSION) },
   });
+  // this writer reads nothing of the record channel: without a handler y-websocket logs each message
+  (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = () => {};
   await new Promise<void>((resolve) => provider.once("sync", () => resolve()));
   const ids: string[] = [];
   doc.transact(() => {
