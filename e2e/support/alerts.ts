@@ -77,7 +77,8 @@ export async function makeRunbook(
   const peer = rawPeer(owner, nb.id);
   try {
     await peer.synced;
-    sources.forEach((src, i) => addCellTo(peer.doc, `rb${i}`, src, src.startsWith("@plugin=") ? "query" : "markdown"));
+    for (const [i, src] of sources.entries())
+      addCellTo(peer.doc, `rb${i}`, src, src.startsWith("@plugin=") ? "query" : "markdown");
     await apiJson(owner, `/api/notebooks/${nb.id}/runbook`, { method: "PUT", body: { matcher, priority } });
     await expect
       .poll(async () => (await apiJson<{ cells: unknown[] }>(owner, `/api/notebooks/${nb.id}/runbook`)).cells.length)
