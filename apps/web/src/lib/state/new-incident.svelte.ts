@@ -26,7 +26,11 @@ export class NewIncidentForm {
 
   chosen = $derived(this.runbooks.find((r) => r.notebookId === this.runbookId));
   fields = $derived(fieldsOf(this.chosen));
-  suggestions = $derived(suggest(this.runbooks, this.title));
+  /** The runbooks offered; the chosen one stays in view even when others rank above it now. */
+  suggestions = $derived.by(() => {
+    const list = suggest(this.runbooks, this.title);
+    return this.chosen && !list.includes(this.chosen) ? [...list, this.chosen] : list;
+  });
 
   /** Asks the server for the runbooks that fit the severity (the title words rank them here). */
   async load(): Promise<void> {
