@@ -1,6 +1,6 @@
 // An alert opens an incident notebook (a real Alertmanager posting to the stack's webhook): the
 // first responder finds its autorun queries done and drawn and the incident at the top; a viewer
-// follows status and summary live and cannot change them (the server refuses); cells copied from
+// follows status, summary and roles live and cannot change them (the server refuses); cells copied from
 // the runbook say "review before running" until edited or run; a silence marks the alerts table
 // out of date, and "Run again" brings it back.
 import type { RunningAlertmanager } from "@databook/test-services";
@@ -77,7 +77,7 @@ test("the alert opens a notebook whose autorun cells are done and drawn, with th
   await expect(cell(page, 4)).toHaveAttribute("data-status", "idle");
 });
 
-test("a viewer sees status and summary change live, has nothing to change them with, and the server refuses them (403)", async ({
+test("a viewer sees status, summary and the commander change live, has nothing to change them with, and the server refuses them (403)", async ({
   browser,
 }) => {
   const editor = await openNotebook(await contextAs(browser, "alice"), url);
@@ -98,6 +98,13 @@ test("a viewer sees status and summary change live, has nothing to change them w
     .fill("Checkout fails for some users.\nRolling back.");
   await editor.getByRole("button", { name: "Save summary" }).click();
   await expect(vh.getByTestId("incident-summary")).toHaveText("Checkout fails for some users.\nRolling back.");
+
+  // a commander from the people directory, shown to the viewer as it is given
+  await editor.getByRole("button", { name: "Assign a role…" }).click();
+  await editor.getByRole("combobox", { name: "Role to give" }).selectOption("commander");
+  await editor.getByRole("searchbox", { name: "Find people to add" }).fill("bob");
+  await editor.getByRole("list", { name: "People found" }).getByRole("button", { name: /Bob/ }).click();
+  await expect(vh.getByTestId("incident-roles").locator('[data-role="commander"]')).toContainText("Bob");
 
   const id = url.slice("/n/".length);
   const refused = await apiAs("victor", `/api/notebooks/${id}/incident`, {
