@@ -19,6 +19,8 @@ const RUNBOOK = [
   '@plugin=alertmanager @autorun=true\nalertname="{{ labels.alertname }}"',
   '@plugin=alertmanager @action=silence @duration=1h @comment="e2e runbook silence"\nalertname="{{ labels.alertname }}"',
   '@plugin=prometheus\nup{service="{{ labels.service }}"}',
+  // the alert has no `team` label and the runbook gives no default: copied as written, never run
+  '@plugin=prometheus @autorun=true\nup{team="{{ labels.team }}"}',
 ];
 
 let am: RunningAlertmanager | undefined;
@@ -74,6 +76,8 @@ test("the alert opens a notebook whose autorun cells are done and drawn, with th
     await expect(cell(page, i).locator(".ts")).toHaveAttribute("data-draw-ms", /\d/);
   }
   await expect(cell(page, 0)).toContainText("checkout is failing");
+  await expect(header.getByTestId("incident-problems")).toContainText("cell 7: labels.team");
+  await expect(cell(page, 6)).toHaveAttribute("data-status", "idle");
   await expect(cell(page, 4)).toHaveAttribute("data-status", "idle");
 });
 
