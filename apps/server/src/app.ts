@@ -52,6 +52,7 @@ import { notificationRoutes } from "./routes/notifications.ts";
 import { oidcRoutes } from "./routes/oidc.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
+import { roundRoutes } from "./routes/rounds.ts";
 import { runbookRoutes } from "./routes/runbooks.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { searchRoutes } from "./routes/search.ts";
@@ -59,6 +60,7 @@ import { shareUrl, sharingRoutes } from "./routes/sharing.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
 import { createRunbooks } from "./runbooks/store.ts";
+import { createRefresher, type RefreshSettings } from "./runs/refresh.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
 
@@ -103,6 +105,8 @@ export type AppOptions = {
   notify?: NotifySettings;
   /** The resolver and connector notifications use (tests keep them on loopback); default: the system's. */
   notifyNet?: NetDeps;
+  /** Auto-refresh timings (idle stop, longest refresh, check period; ms); tests make them short. */
+  refresh?: Partial<RefreshSettings>;
   nowMs?: () => number;
 };
 
@@ -154,10 +158,23 @@ function createServices(opts: AppOptions) {
       record.refreshState(id);
       const archived = notebooks.stateOf(id).archived;
       incidentState.archivedChanged(id, archived);
-      if (archived) runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
+      if (archived) {
+        refresher.stop(id, "archived", actor);
+        runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
+      }
     },
   });
   const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
+  const refresher = createRefresher({
+    docs,
+    runs,
+    record,
+    stateOf: (id) => notebooks.stateOf(id),
+    appendLog,
+    nowMs: now,
+    ...(opts.refresh ? { settings: opts.refresh } : {}),
+    warn: (m) => console.error(`databook: ${m}`),
+  });
   const completions = createCompletions({
     docs,
     host: opts.host,
@@ -333,6 +350,7 @@ function createServices(opts: AppOptions) {
     notebooks,
     record,
     runs,
+    refresher,
     completions,
     host: opts.host,
     accounts,
@@ -418,6 +436,7 @@ export async function createApp(opts: AppOptions) {
     oidcRoutes,
     notebookRoutes,
     runRoutes,
+    roundRoutes,
     checkpointRoutes,
     exportRoutes,
     sharingRoutes,
@@ -470,6 +489,7 @@ export async function createApp(opts: AppOptions) {
       foreign.stop();
       s.incidents.close();
       await s.outbox.stop();
+      s.refresher.stopAll();
       await s.runs.drain();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])
