@@ -1,5 +1,6 @@
 import type { PluginHost } from "@databook/plugin-host";
 import { generateSigningKey, type SigningKey } from "@databook/tlog";
+import type { Principal } from "@databook/wire";
 import fastifyRateLimit from "@fastify/rate-limit";
 import fastifyWebsocket from "@fastify/websocket";
 import type { Database } from "better-sqlite3";
@@ -170,6 +171,7 @@ function createServices(opts: AppOptions) {
     runs,
     record,
     stateOf: (id) => notebooks.stateOf(id),
+    mayRun: (id, by) => mayStillRun(id, by),
     appendLog,
     nowMs: now,
     ...(opts.refresh ? { settings: opts.refresh } : {}),
@@ -214,6 +216,23 @@ function createServices(opts: AppOptions) {
     nowMs: now,
   });
   const signInLinks = createSignInLinks(db, accounts, now);
+  /**
+   * Whether `p` may still run cells of a notebook now: a live account (or a live token with the
+   * `run` scope, of a live owner) that is an admin or holds editor or owner on it. Auto-refresh
+   * asks before every round, since it runs as the editor who turned it on.
+   */
+  const mayStillRun = (notebookId: string, p: Principal): boolean => {
+    let account = p.kind === "user" ? accounts.get(p.id) : undefined;
+    if (p.kind === "token") {
+      const t = tokens.get(p.id);
+      if (!t || !tokens.isLiveId(t.id) || !t.scopes.includes("run")) return false;
+      account = accounts.get(t.ownerId);
+    }
+    if (!account || account.disabled) return false;
+    if (account.role === "admin") return true;
+    const role = grants.roleOf(notebookId, account.id, account.groups);
+    return role === "editor" || role === "owner";
+  };
   /** The address of a notebook for links that leave the server (notifications, the webhook's answer). */
   const notebookUrl = (id: string) => `${settings.publicUrl?.origin ?? ""}/n/${encodeURIComponent(id)}`;
   const runbooks = createRunbooks({ db, appendLog, nowMs: now });

@@ -58,6 +58,7 @@ const STOP_WORDS: Record<string, string> = {
   resolved: "incident resolved",
   archived: "notebook archived",
   "max-duration": "12 hours passed",
+  "access-removed": "the editor who turned it on may no longer run cells",
   shutdown: "server stopped",
   failed: "a round could not start",
 };

@@ -185,6 +185,25 @@ describe("auto-refresh", () => {
     assert.equal(runsOf(nb.id, "refresh").length, 3, "no round after the stop");
   });
 
+  it("stops once the editor who turned it on may no longer run cells: it never runs as a viewer", async () => {
+    const { nb, page } = await notebookWithCells();
+    const eve = await s.user("eve");
+    s.grant(nb.id, eve, "editor");
+    assert.equal((await eve.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 60_000 })).status, 200);
+    await waitFor(() => runsOf(nb.id, "refresh").every((x) => x.status === "done"), "round 1");
+    assert.ok(runsOf(nb.id, "refresh").every((x) => x.by.id === eve.id));
+    s.grant(nb.id, eve, "viewer");
+    clock += 60_000;
+    await waitFor(() => s.services.record.refresh(nb.id) === undefined, "the stop");
+    const last = s.log
+      .entries(nb.id)
+      .filter((e) => e.type === "refresh.stopped")
+      .at(-1);
+    assert.equal(last?.data.reason, "access-removed");
+    assert.equal(runsOf(nb.id, "refresh").length, 3, "no round as a viewer");
+    page.destroy();
+  });
+
   it("stops on archive, and after 12 hours even with pages open", async () => {
     const { nb, page } = await notebookWithCells();
     await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 300_000 });

@@ -84,6 +84,7 @@ export const REFRESH_STOP_REASONS = [
   "resolved",
   "archived",
   "max-duration",
+  "access-removed",
   "shutdown",
   "failed",
 ] as const;

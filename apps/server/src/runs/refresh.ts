@@ -42,7 +42,8 @@ export function parseRefreshInterval(x: unknown): number {
  * notebook once per interval for all its followers, through the run service with trigger `refresh`
  * as the editor who turned it on — never once per open page, and never an action cell. Every run is
  * recorded forever, so it stops by itself: after `idleMs` with no page open, when the incident is
- * resolved or the notebook archived, and `maxMs` after it started. Each start and stop is a log
+ * resolved or the notebook archived, when the editor who turned it on may no longer run cells, and
+ * `maxMs` after it started. Each start and stop is a log
  * entry (`refresh.started`, `refresh.stopped`); the state is published on the record channel.
  * State lives in this process only: a restart leaves every notebook's refresh off.
  */
@@ -51,6 +52,8 @@ export function createRefresher(d: {
   runs: Pick<RunService, "start">;
   record: Pick<RecordChannel, "refresh" | "setRefresh" | "incident" | "logged">;
   stateOf: (notebookId: string) => NotebookState;
+  /** Whether `by` may still run cells of the notebook (editor or more, account or token live). */
+  mayRun: (notebookId: string, by: Principal) => boolean;
   appendLog: (e: NewLogEntry) => LogEntry;
   nowMs: () => number;
   settings?: Partial<RefreshSettings>;
@@ -96,6 +99,8 @@ export function createRefresher(d: {
     if (d.stateOf(notebookId).archived) return "archived";
     if (d.record.incident(notebookId)?.status === "resolved") return "resolved";
     if (t >= cur.untilMs) return "max-duration";
+    // a refresh runs as the editor who turned it on: not once they may no longer run cells
+    if (!d.mayRun(notebookId, cur.by as Principal)) return "access-removed";
     if (pages(notebookId) > 0) lastPage.set(notebookId, t);
     else if (t - (lastPage.get(notebookId) ?? cur.startedAtMs) >= s.idleMs) return "idle";
     return undefined;
