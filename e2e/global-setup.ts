@@ -12,7 +12,12 @@ import { SIGNED_IN_USERS, USERS } from "./support/users.ts";
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   // `raw` returns the output its input names (content type, then body): the page must survive any
-  const stack = await startStack({ users: Object.values(USERS), fixturePlugins: { raw: "raw-output-wat" } });
+  const stack = await startStack({
+    users: Object.values(USERS),
+    fixturePlugins: { raw: "raw-output-wat" },
+    // auto-refresh stops 3 s after its last page closed (10 minutes in production): a test watches it stop
+    env: { DATABOOK_REFRESH_IDLE_MS: "3000" },
+  });
   const states = mkdtempSync(join(tmpdir(), "databook-e2e-states-"));
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {

@@ -36,7 +36,9 @@ test("outputs render by content type: text, markdown (sanitised), JSON and table
   await expect(table.locator(".output table thead th").first()).toBeVisible();
 
   for (const c of [text, md, json, table]) {
-    await expect(c.getByTestId("run-status")).toContainText(/Alice ran \w+ at \d\d:\d\d:\d\d · took \d+/);
+    await expect(c.getByTestId("run-status")).toContainText(
+      /Alice ran \w+ at \d\d:\d\d:\d\d [A-Z][A-Za-z0-9+-]* · took \d+/,
+    );
   }
   await ctx.close();
 });

@@ -135,17 +135,22 @@ test("200 series from one selector all reach the legend and the chart", async ({
   await ctx.close();
 });
 
-test("the time axis reads in local time, or in UTC at the flip of a toggle", async ({ browser }) => {
+test("every chart's time axis reads in local time, or all in UTC at the flip of the header's toggle", async ({
+  browser,
+}) => {
   const nb = await createNotebook("Time zones");
   const ctx = await contextAs(browser, "alice", "America/New_York");
   const page = await openNotebook(ctx, nb.url);
   const c = await chartCell(page, "fixture_gappy");
-  const firstTick = () => axisLabels(c, "x").then((l) => l[0]);
+  const d = await chartCell(page, "fixture_special");
+  const firstTicks = () => Promise.all([c, d].map((x) => axisLabels(x, "x").then((l) => l[0])));
   // The fixture starts at 00:00 UTC, which is 19:00 the evening before in New York.
-  await c.getByRole("button", { name: "Local" }).click();
-  await expect.poll(firstTick).toBe("19:00");
-  await c.getByRole("button", { name: "UTC" }).click();
-  await expect.poll(firstTick).toBe("00:00");
+  await page.getByTestId("zone-local").click();
+  await expect.poll(firstTicks).toEqual(["19:00", "19:00"]);
+  // one toggle for the page: no chart keeps its own zone
+  await expect(c.getByRole("button", { name: "UTC" })).toHaveCount(0);
+  await page.getByTestId("zone-utc").click();
+  await expect.poll(firstTicks).toEqual(["00:00", "00:00"]);
   await ctx.close();
 });
 
@@ -205,7 +210,7 @@ test("the tooltip shows a value only within one step of the pointer: nothing ins
   const ctx = await contextAs(browser, "alice", "UTC");
   const page = await openNotebook(ctx, nb.url);
   const c = await chartCell(page, "fixture_gappy");
-  await c.getByRole("button", { name: "UTC" }).click();
+  await page.getByTestId("zone-utc").click();
   await expect(c.locator(".ts")).toHaveAttribute("data-zone", "UTC");
   await expect.poll(() => axisLabels(c, "x").then((l) => l[0])).toBe("00:00");
   const hover = async (ms: number) => {

@@ -100,3 +100,47 @@ export async function waitForRuns(url: string, id: string, cookie: string, count
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * Writes one query or markdown cell per source (ids `<prefix>000`, `<prefix>001`…) at the end of
+ * notebook `id` through the y-websocket protocol, as the editor whose session `cookie` is given,
+ * and resolves once the server had time to store them. Returns the cell ids in order.
+ */
+export async function writeCellSources(
+  url: string,
+  id: string,
+  cookie: string,
+  sources: string[],
+  prefix: string,
+): Promise<string[]> {
+  class SignedInSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: { cookie } });
+    }
+  }
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(`${url.replace(/^http/, "ws")}/ws/notebooks`, id, doc, {
+    WebSocketPolyfill: SignedInSocket as unknown as typeof globalThis.WebSocket,
+    params: { v: String(PROTOCOL_VERSION) },
+  });
+  await new Promise<void>((resolve) => provider.once("sync", () => resolve()));
+  const ids: string[] = [];
+  doc.transact(() => {
+    let order: string | undefined;
+    for (const [i, source] of sources.entries()) {
+      const m = new Y.Map<unknown>();
+      const cellId = `${prefix}${String(i).padStart(3, "0")}`;
+      order = orderBetween(order, undefined);
+      m.set("id", cellId);
+      m.set("kind", source.startsWith("@plugin") ? "query" : "markdown");
+      m.set("source", new Y.Text(source));
+      m.set("order", order);
+      doc.getArray<Y.Map<unknown>>("cells").push([m]);
+      ids.push(cellId);
+    }
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  provider.destroy();
+  doc.destroy();
+  return ids;
+}

@@ -1,5 +1,6 @@
 import type { PluginHost } from "@databook/plugin-host";
 import { generateSigningKey, type SigningKey } from "@databook/tlog";
+import type { Principal } from "@databook/wire";
 import fastifyRateLimit from "@fastify/rate-limit";
 import fastifyWebsocket from "@fastify/websocket";
 import type { Database } from "better-sqlite3";
@@ -52,6 +53,7 @@ import { notificationRoutes } from "./routes/notifications.ts";
 import { oidcRoutes } from "./routes/oidc.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
+import { roundRoutes } from "./routes/rounds.ts";
 import { runbookRoutes } from "./routes/runbooks.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { searchRoutes } from "./routes/search.ts";
@@ -59,6 +61,7 @@ import { shareUrl, sharingRoutes } from "./routes/sharing.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
 import { createRunbooks } from "./runbooks/store.ts";
+import { createRefresher, type RefreshSettings } from "./runs/refresh.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
 
@@ -103,6 +106,8 @@ export type AppOptions = {
   notify?: NotifySettings;
   /** The resolver and connector notifications use (tests keep them on loopback); default: the system's. */
   notifyNet?: NetDeps;
+  /** Auto-refresh timings (idle stop, longest refresh, check period; ms); tests make them short. */
+  refresh?: Partial<RefreshSettings>;
   nowMs?: () => number;
 };
 
@@ -154,10 +159,24 @@ function createServices(opts: AppOptions) {
       record.refreshState(id);
       const archived = notebooks.stateOf(id).archived;
       incidentState.archivedChanged(id, archived);
-      if (archived) runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
+      if (archived) {
+        refresher.stop(id, "archived", actor);
+        runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
+      }
     },
   });
   const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
+  const refresher = createRefresher({
+    docs,
+    runs,
+    record,
+    stateOf: (id) => notebooks.stateOf(id),
+    mayRun: (id, by) => mayStillRun(id, by),
+    appendLog,
+    nowMs: now,
+    ...(opts.refresh ? { settings: opts.refresh } : {}),
+    warn: (m) => console.error(`databook: ${m}`),
+  });
   const completions = createCompletions({
     docs,
     host: opts.host,
@@ -197,6 +216,23 @@ function createServices(opts: AppOptions) {
     nowMs: now,
   });
   const signInLinks = createSignInLinks(db, accounts, now);
+  /**
+   * Whether `p` may still run cells of a notebook now: a live account (or a live token with the
+   * `run` scope, of a live owner) that is an admin or holds editor or owner on it. Auto-refresh
+   * asks before every round, since it runs as the editor who turned it on.
+   */
+  const mayStillRun = (notebookId: string, p: Principal): boolean => {
+    let account = p.kind === "user" ? accounts.get(p.id) : undefined;
+    if (p.kind === "token") {
+      const t = tokens.get(p.id);
+      if (!t || !tokens.isLiveId(t.id) || !t.scopes.includes("run")) return false;
+      account = accounts.get(t.ownerId);
+    }
+    if (!account || account.disabled) return false;
+    if (account.role === "admin") return true;
+    const role = grants.roleOf(notebookId, account.id, account.groups);
+    return role === "editor" || role === "owner";
+  };
   /** The address of a notebook for links that leave the server (notifications, the webhook's answer). */
   const notebookUrl = (id: string) => `${settings.publicUrl?.origin ?? ""}/n/${encodeURIComponent(id)}`;
   const runbooks = createRunbooks({ db, appendLog, nowMs: now });
@@ -333,6 +369,7 @@ function createServices(opts: AppOptions) {
     notebooks,
     record,
     runs,
+    refresher,
     completions,
     host: opts.host,
     accounts,
@@ -418,6 +455,7 @@ export async function createApp(opts: AppOptions) {
     oidcRoutes,
     notebookRoutes,
     runRoutes,
+    roundRoutes,
     checkpointRoutes,
     exportRoutes,
     sharingRoutes,
@@ -470,6 +508,7 @@ export async function createApp(opts: AppOptions) {
       foreign.stop();
       s.incidents.close();
       await s.outbox.stop();
+      s.refresher.stopAll();
       await s.runs.drain();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])

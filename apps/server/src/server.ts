@@ -13,6 +13,7 @@ import { incidentSettingsFromEnv } from "./incidents/config.ts";
 import { loadSigningKey } from "./log/signing-key.ts";
 import { notifySettingsFromEnv } from "./notify/config.ts";
 import { pluginServiceHandlers } from "./routes/connect.ts";
+import { refreshSettingsFromEnv } from "./runs/refresh.ts";
 
 /** The web app's static build inside the repository (apps/web/build), used when present. */
 export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../web/build");
@@ -34,7 +35,7 @@ export type ServerOptions = {
   /**
    * Environment plugins may read allowed variables from, and the identity settings are read from
    * (`DATABOOK_PUBLIC_URL`, `DATABOOK_ALLOWED_HOSTS`, `DATABOOK_OIDC_*`, `DATABOOK_INCIDENT_*`,
-   * `DATABOOK_NOTIFICATIONS[_FILE]`…; default process.env).
+   * `DATABOOK_NOTIFICATIONS[_FILE]`, `DATABOOK_REFRESH_IDLE_MS`…; default process.env).
    */
   env?: Record<string, string | undefined>;
 };
@@ -78,6 +79,7 @@ export async function startServer(opts: ServerOptions) {
       signingKey: signing.key,
       incidents,
       notify,
+      refresh: refreshSettingsFromEnv(env),
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
     });
     // the same routes and authorization as the web port's Connect routes

@@ -1,6 +1,7 @@
 import type { TimelineEntry } from "@databook/wire";
 import { actorOf, type LogEntry } from "./log/store.ts";
 import { timelineDetail } from "./timeline-detail.ts";
+import { groupRefreshRounds } from "./timeline-refresh-rounds.ts";
 
 /**
  * Turns a notebook's log into its timeline: who ran what, when, how long, with what outcome.
@@ -8,7 +9,7 @@ import { timelineDetail } from "./timeline-detail.ts";
  */
 export function buildTimeline(entries: LogEntry[]): TimelineEntry[] {
   const started = new Map<string, LogEntry>();
-  return entries.map((e) => {
+  const lines = entries.map((e) => {
     const d = e.data as Record<string, unknown>;
     const who = actorOf(e);
     const out: TimelineEntry = {
@@ -53,6 +54,7 @@ export function buildTimeline(entries: LogEntry[]): TimelineEntry[] {
     if (detail) out.detail = detail;
     return out;
   });
+  return groupRefreshRounds(entries, lines); // one row per auto-refresh, not one per refresh run
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type Principal,
   RECORD_MESSAGE,
   type RecordMessage,
+  type RefreshState,
   type ReviewMark,
   type RunRecord,
   SYSTEM_PRINCIPAL,
@@ -211,6 +212,7 @@ export function followRecord(provider: WebsocketProvider) {
   let state: NotebookState | undefined;
   let incident: IncidentRecord | undefined;
   let review: ReviewMark[] = [];
+  let refresh: RefreshState | undefined;
   (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = (
     _enc: unknown,
     dec: decoding.Decoder,
@@ -223,9 +225,11 @@ export function followRecord(provider: WebsocketProvider) {
       state = m.state;
       incident = m.incident;
       review = m.review;
+      refresh = m.refresh;
     } else if (m.t === "run") runs.set(m.run.id, { ...runs.get(m.run.id), ...m.run });
     else if (m.t === "incident") incident = m.incident;
     else if (m.t === "review") review = m.review;
+    else if (m.t === "refresh") refresh = m.refresh;
     else state = m.state;
   };
   return {
@@ -237,6 +241,10 @@ export function followRecord(provider: WebsocketProvider) {
     /** The incident as the page knows it (undefined: not an incident). */
     get incident() {
       return incident;
+    },
+    /** The notebook's auto-refresh as the page knows it (undefined: off). */
+    get refresh() {
+      return refresh;
     },
     /** Cells marked "from runbook — review before running". */
     get review() {

@@ -162,6 +162,25 @@ const ROWS: Row[] = [
     expect: [401, 403, 403, 202, 202, 202, 401, 401, 421, 403, 403, 202, 403, 403, 403],
   },
   {
+    // no plugin host here: c1's plugin is not loaded, so the round skips it with the reason (still 202)
+    route: "POST /api/notebooks/:id/run-all",
+    path: "/api/notebooks/{nb}/run-all",
+    body: {},
+    expect: [401, 403, 403, 202, 202, 202, 401, 401, 421, 403, 403, 202, 403, 403, 403],
+  },
+  {
+    route: "GET /api/notebooks/:id/refresh",
+    path: "/api/notebooks/{nb}/refresh",
+    expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
+  },
+  {
+    // off (0): reaches the refresher without starting rounds in the shared fixture
+    route: "PUT /api/notebooks/:id/refresh",
+    path: "/api/notebooks/{nb}/refresh",
+    body: { intervalMs: 0 },
+    expect: [401, 403, 403, 200, 200, 200, 401, 401, 421, 403, 403, 200, 403, 403, 403],
+  },
+  {
     // no plugin host here: the preview itself is { ok: false, plugin-broken }, the answer 200 with the source's hash
     route: "POST /api/notebooks/:id/cells/:cellId/preview",
     path: "/api/notebooks/{nb}/cells/c1/preview",

@@ -75,10 +75,50 @@ export type RunStaleness = { byRunId: string; byCellId: string; atMs: number; re
 /** The notebook's state as the server holds it. */
 export type NotebookState = { archived: boolean; archivedAtMs?: number };
 
+/** The auto-refresh intervals an editor may choose (ms): 30 s, 1 m, 5 m; off is no refresh. */
+export const REFRESH_INTERVALS_MS = [30_000, 60_000, 300_000] as const;
+/** Why an auto-refresh stopped. */
+export const REFRESH_STOP_REASONS = [
+  "turned-off",
+  "idle",
+  "resolved",
+  "archived",
+  "max-duration",
+  "access-removed",
+  "shutdown",
+  "failed",
+] as const;
+export type RefreshStopReason = (typeof REFRESH_STOP_REASONS)[number];
+
+/**
+ * A notebook's auto-refresh while it is on (docs/ydoc-schema.md, "The record channel"): the server
+ * runs every query cell each `intervalMs` for every follower at once, as `by` (the editor who turned
+ * it on). `untilMs` is when it stops at the latest (12 hours after it started); it also stops when no
+ * page has been open for a while, on resolve and on archive. Times in ms since epoch.
+ */
+export type RefreshState = {
+  intervalMs: number;
+  by: { kind: PrincipalKind; id: string; name: string };
+  startedAtMs: number;
+  untilMs: number;
+  /** When the last round started, and how many rounds so far. */
+  lastRoundAtMs?: number;
+  rounds: number;
+};
+
 /** A message on the record channel (JSON in a y-websocket message of type {@link RECORD_MESSAGE}). */
 export type RecordMessage =
-  | { t: "snapshot"; state: NotebookState; runs: RunRecord[]; incident?: IncidentRecord; review: ReviewMark[] }
+  | {
+      t: "snapshot";
+      state: NotebookState;
+      runs: RunRecord[];
+      incident?: IncidentRecord;
+      review: ReviewMark[];
+      refresh?: RefreshState;
+    }
   | { t: "run"; run: RunRecord }
   | { t: "state"; state: NotebookState }
   | { t: "incident"; incident: IncidentRecord }
-  | { t: "review"; review: ReviewMark[] };
+  | { t: "review"; review: ReviewMark[] }
+  /** Auto-refresh turned on, a round started, or (`refresh` absent) it stopped. */
+  | { t: "refresh"; refresh?: RefreshState; stopped?: RefreshStopReason };

@@ -14,6 +14,8 @@ export type LogEntryType =
   | "notebook.visibility-changed"
   | "run.started"
   | "run.finished"
+  | "refresh.started"
+  | "refresh.stopped"
   | "access.granted"
   | "access.changed"
   | "access.removed"

@@ -6,6 +6,8 @@ import {
   type NotebookState,
   RECORD_MESSAGE,
   type RecordMessage,
+  type RefreshState,
+  type RefreshStopReason,
   type ReviewMark,
   type RunRecord,
 } from "@databook/wire";
@@ -58,6 +60,8 @@ export function createRecordChannel(opts: {
 }) {
   /** Records of loaded notebooks (kept in step with the log while loaded). */
   const records = new Map<string, NotebookRecord>();
+  /** Auto-refresh of each notebook where it is on (kept whether or not the doc is loaded). */
+  const refreshes = new Map<string, RefreshState>();
 
   /**
    * The review marks: cells copied from a runbook whose source is still byte for byte what the
@@ -144,6 +148,7 @@ export function createRecordChannel(opts: {
           runs,
           ...(incident ? { incident } : {}),
           review: r.review,
+          ...(refreshes.has(notebookId) ? { refresh: refreshes.get(notebookId) } : {}),
         });
       }
       return r.snapshot;
@@ -190,6 +195,19 @@ export function createRecordChannel(opts: {
       r.runs.set(runId, run);
       r.snapshot = undefined;
       send(notebookId, { t: "run", run });
+    },
+    /** The notebook's auto-refresh, when it is on. */
+    refresh: (notebookId: string): RefreshState | undefined => refreshes.get(notebookId),
+    /**
+     * Publishes a notebook's auto-refresh (the refresher in runs/refresh.ts is its only writer):
+     * `state` while on, undefined with the reason once it stopped.
+     */
+    setRefresh(notebookId: string, state: RefreshState | undefined, stopped?: RefreshStopReason): void {
+      if (state) refreshes.set(notebookId, state);
+      else refreshes.delete(notebookId);
+      const r = records.get(notebookId);
+      if (r) r.snapshot = undefined;
+      send(notebookId, { t: "refresh", ...(state ? { refresh: state } : {}), ...(stopped ? { stopped } : {}) });
     },
     /** The notebook's state as published. */
     state: (notebookId: string): NotebookState => get(notebookId).state,

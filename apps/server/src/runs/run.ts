@@ -23,6 +23,11 @@ export type RunOptions = {
   confirmedSourceHash?: string;
   /** True when an action cell may run only with a `confirmedSourceHash` (a person in the page); 428 without. */
   actionsNeedConfirmation?: boolean;
+  /**
+   * The time (ms since epoch) a relative or `since` range resolves against, instead of now: a
+   * Run all or refresh round gives every cell the same one, so every chart shares the same end.
+   */
+  rangeAtMs?: number;
 };
 
 /** How a plugin call ended, as the run service records it. */
@@ -32,6 +37,8 @@ type Outcome =
 
 /** The server-triggered kinds: they queue below people's runs in the plugin host. */
 const SERVER_TRIGGERS = new Set(["refresh", "autorun", "alert"]);
+/** Kinds that never run an action cell: the server's own, and Run all (query cells only). */
+const NO_ACTION_TRIGGERS = new Set([...SERVER_TRIGGERS, "run-all"]);
 
 /**
  * The one run service (docs/architecture.md): every run — Shift+Enter, Run all, auto-refresh,
@@ -244,7 +251,7 @@ export function createRunService(opts: {
      * `@plugin`), 409 (already running, or the source is not the one confirmed:
      * `confirmedSourceHash`), 403 (the cell sets an action option and `mayRunActions` is false:
      * an API token without `run-actions`), 428 (an action cell without a confirmed hash when
-     * `actionsNeedConfirmation`); for a server trigger (`autorun`, `alert`, `refresh`) also 403
+     * `actionsNeedConfirmation`); for a server trigger (`autorun`, `alert`, `refresh`) or Run all also 403
      * for any cell that sets an action option and 409 when its plugin is not loaded (nobody can
      * tell whether it is an action). A bad header, a bad time range or an unknown plugin do not
      * throw: the run is recorded as failed with a readable error.
@@ -261,7 +268,14 @@ export function createRunService(opts: {
         const t = now();
         // a `since` range ends where the incident window does (fixed once it is resolved)
         const windowEndMs = record.incident(notebookId)?.window.endMs;
-        const c: CellCall = readCellCall(o.doc, notebookId, cellId, host, t, windowEndMs ? { windowEndMs } : {});
+        const c: CellCall = readCellCall(
+          o.doc,
+          notebookId,
+          cellId,
+          host,
+          ro.rangeAtMs ?? t,
+          windowEndMs ? { windowEndMs } : {},
+        );
         const key = `${notebookId}/${cellId}`;
         const current = inflight.get(key);
         if (current) {
@@ -281,7 +295,7 @@ export function createRunService(opts: {
           } satisfies RunRefusal;
         const { source, query, timeRange, failure, actionOptions } = c;
         const trigger = ro.trigger ?? { kind: "user" };
-        if (query && SERVER_TRIGGERS.has(trigger.kind)) {
+        if (query && NO_ACTION_TRIGGERS.has(trigger.kind)) {
           // the server never runs an action on its own, and cannot tell without the plugin's describe()
           if (!c.pluginLoaded)
             throw {

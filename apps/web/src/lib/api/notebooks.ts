@@ -1,5 +1,5 @@
 /** Notebooks, runs, outputs, timeline, search and plugins (docs/api.md). */
-import type { RunRecord, TimeRangeSetting, Visibility } from "@databook/wire";
+import type { RefreshState, RunRecord, TimeRangeSetting, Visibility } from "@databook/wire";
 import { enc, type Http } from "./http.ts";
 import type {
   CellPreview,
@@ -41,6 +41,20 @@ export function notebookCalls(http: Http) {
         `${nb(id)}/cells/${enc(cellId)}/run`,
         confirmedSourceHash ? { confirmedSourceHash } : {},
       ),
+    /**
+     * Runs every query cell once with one shared end (docs/api.md, "Run all and auto-refresh");
+     * action cells come back in `skipped` with the reason.
+     */
+    runAll: (id: string) =>
+      http.send<{
+        round: string;
+        atMs: number;
+        started: { cellId: string; runId: string }[];
+        skipped: { cellId: string; reason: string }[];
+      }>("POST", `${nb(id)}/run-all`, {}),
+    /** Turns the server's auto-refresh on (`intervalMs` 30000, 60000, 300000) or off (0). */
+    setRefresh: (id: string, intervalMs: number) =>
+      http.send<{ refresh: RefreshState | null }>("PUT", `${nb(id)}/refresh`, { intervalMs }),
     /** What running a cell would do, from the source the server holds; nothing is logged. */
     previewCell: (id: string, cellId: string) =>
       http.send<CellPreview>("POST", `${nb(id)}/cells/${enc(cellId)}/preview`, {}),

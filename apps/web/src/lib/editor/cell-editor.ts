@@ -209,15 +209,18 @@ const theme = EditorView.theme({
   ".cm-db-header": { backgroundColor: "var(--header-band)" },
   ".cm-db-key": { color: "var(--accent)", fontWeight: "600" },
   ".cm-placeholder": { color: "var(--muted)" },
-  // Remote carets always carry their owner's name (y-codemirror.next hides it until hover).
+  // A remote caret's name shows on hover and for a moment when the caret appears (as
+  // y-codemirror.next does), so names never sit over the line above while people read.
   ".cm-ySelectionInfo": {
-    opacity: "1",
+    animation: "db-yname-flash 2.5s ease-in forwards",
     fontFamily: "var(--font-ui)",
     fontSize: "11px",
     top: "-1.25em",
     borderRadius: "3px 3px 3px 0",
     padding: "0 4px",
   },
+  ".cm-ySelectionCaret:hover > .cm-ySelectionInfo": { animation: "none", opacity: "1" },
+  "@keyframes db-yname-flash": { "0%, 70%": { opacity: "1" }, "100%": { opacity: "0" } },
   ".cm-tooltip": { backgroundColor: "var(--surface)", border: "1px solid var(--border)", color: "var(--text)" },
   ".cm-tooltip-autocomplete > ul > li[aria-selected]": {
     backgroundColor: "var(--accent)",

@@ -9,6 +9,7 @@ import {
   type NotebookState,
   RECORD_MESSAGE,
   type RecordMessage,
+  type RefreshState,
   type ReviewMark,
   type RunRecord,
 } from "@databook/wire";
@@ -24,6 +25,8 @@ export class NotebookRecord {
   incident = $state.raw<IncidentRecord | undefined>(undefined);
   /** Review marks on runs and log entries, for the postmortem. */
   review = $state.raw<ReviewMark[]>([]);
+  /** The server's auto-refresh while it is on (who turned it on, the interval, rounds so far). */
+  refresh = $state.raw<RefreshState | undefined>(undefined);
   /** True once the first snapshot arrived (until then, runs are unknown rather than none). */
   received = $state(false);
   /** Bumped on every message: the timeline refetches on it. */
@@ -46,6 +49,7 @@ export class NotebookRecord {
       this.state = m.state;
       this.incident = m.incident;
       this.review = m.review;
+      this.refresh = m.refresh;
       this.received = true;
     } else if (m.t === "run") {
       const next = new Map(this.runs);
@@ -62,6 +66,8 @@ export class NotebookRecord {
       this.incident = m.incident;
     } else if (m.t === "review") {
       this.review = m.review;
+    } else if (m.t === "refresh") {
+      this.refresh = m.refresh;
     }
     this.version++;
   }
