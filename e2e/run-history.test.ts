@@ -179,6 +179,17 @@ test("two editors and a viewer: past runs keep their output and range; the timel
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toHaveAttribute("data-category", "note");
 
+  // on a phone the timeline is one tap away: a sheet over the cells, opened from the corner button
+  await pv.setViewportSize({ width: 390, height: 844 });
+  await pv.reload();
+  await expect(pv.getByTestId("timeline-side")).toHaveCount(0);
+  await pv.getByTestId("timeline-fab").click();
+  await expect(pv.getByRole("complementary", { name: "Timeline" })).toBeInViewport();
+  await pv.getByRole("complementary", { name: "Timeline" }).locator(`[data-row-id="run:${r2}"] button.entry`).click();
+  await expect(pv.getByTestId("timeline-side")).toHaveCount(0);
+  await expect(cell(pv, 0)).toHaveAttribute("data-shown-run", r2);
+  await expect(cell(pv, 0)).toBeInViewport();
+
   await alice.close();
   await bob.close();
   await victor.close();
