@@ -58,6 +58,7 @@ import { runbookRoutes } from "./routes/runbooks.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { searchRoutes } from "./routes/search.ts";
 import { shareUrl, sharingRoutes } from "./routes/sharing.ts";
+import { timelineRoutes } from "./routes/timeline.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
 import { createRunbooks } from "./runbooks/store.ts";
@@ -454,6 +455,7 @@ export async function createApp(opts: AppOptions) {
     authRoutes,
     oidcRoutes,
     notebookRoutes,
+    timelineRoutes,
     runRoutes,
     roundRoutes,
     checkpointRoutes,

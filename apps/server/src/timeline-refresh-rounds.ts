@@ -16,40 +16,52 @@ export function intervalLabel(ms: number): string {
  * failed; stopped: no page open"). Pure: the same log gives the same lines.
  */
 export function groupRefreshRounds(entries: LogEntry[], lines: TimelineEntry[]): TimelineEntry[] {
-  const refreshRuns = new Set<string>();
-  let failed = 0;
-  let runs = 0;
+  const tally = refreshTally();
   const out: TimelineEntry[] = [];
   for (const [i, e] of entries.entries()) {
     const line = lines[i]!;
-    const d = e.data as Record<string, unknown>;
-    if (e.type === "run.started" && e.runId && (d.trigger as { kind?: string } | undefined)?.kind === "refresh") {
-      refreshRuns.add(e.runId);
-      runs++;
-      continue;
-    }
-    if (e.type === "run.finished" && e.runId && refreshRuns.has(e.runId)) {
-      if (d.outcome !== "done") failed++;
-      continue;
-    }
-    if (e.type === "refresh.started") {
-      runs = 0;
-      failed = 0;
-      out.push({ ...line, detail: `auto-refresh every ${intervalLabel(Number(d.intervalMs))} turned on` });
-      continue;
-    }
-    if (e.type === "refresh.stopped") {
-      const rounds = Number(d.rounds ?? 0);
-      const tally = `${rounds} round${rounds === 1 ? "" : "s"}, ${runs} run${runs === 1 ? "" : "s"}${failed ? `, ${failed} failed` : ""}`;
-      out.push({
-        ...line,
-        detail: `auto-refresh every ${intervalLabel(Number(d.intervalMs))}: ${tally}; stopped: ${STOP_WORDS[String(d.reason)] ?? String(d.reason)}`,
-      });
-      continue;
-    }
-    out.push(line);
+    const r = tally.read(e);
+    if (r === "hidden") continue;
+    out.push(r === undefined ? line : { ...line, detail: r });
   }
   return out;
+}
+
+/**
+ * Reads a log in order and says, per entry, what the grouped timeline does with it: `"hidden"`
+ * for the run entries of refresh runs, the words of a `refresh.started` / `refresh.stopped` row
+ * (with the rounds, runs and failures since it started), or undefined for any other entry. The
+ * one reading of auto-refresh for the raw timeline and the people's view (timeline-people.ts).
+ */
+export function refreshTally(): { read: (e: LogEntry) => "hidden" | string | undefined } {
+  const refreshRuns = new Set<string>();
+  let failed = 0;
+  let runs = 0;
+  return {
+    read(e) {
+      const d = e.data as Record<string, unknown>;
+      if (e.type === "run.started" && e.runId && (d.trigger as { kind?: string } | undefined)?.kind === "refresh") {
+        refreshRuns.add(e.runId);
+        runs++;
+        return "hidden";
+      }
+      if (e.type === "run.finished" && e.runId && refreshRuns.has(e.runId)) {
+        if (d.outcome !== "done") failed++;
+        return "hidden";
+      }
+      if (e.type === "refresh.started") {
+        runs = 0;
+        failed = 0;
+        return `auto-refresh every ${intervalLabel(Number(d.intervalMs))} turned on`;
+      }
+      if (e.type === "refresh.stopped") {
+        const rounds = Number(d.rounds ?? 0);
+        const counts = `${rounds} round${rounds === 1 ? "" : "s"}, ${runs} run${runs === 1 ? "" : "s"}${failed ? `, ${failed} failed` : ""}`;
+        return `auto-refresh every ${intervalLabel(Number(d.intervalMs))}: ${counts}; stopped: ${STOP_WORDS[String(d.reason)] ?? String(d.reason)}`;
+      }
+      return undefined;
+    },
+  };
 }
 
 const STOP_WORDS: Record<string, string> = {

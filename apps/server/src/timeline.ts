@@ -1,6 +1,7 @@
-import type { TimelineEntry } from "@databook/wire";
+import type { TimelineEntry, TimelineRow } from "@databook/wire";
 import { actorOf, type LogEntry } from "./log/store.ts";
 import { timelineDetail } from "./timeline-detail.ts";
+import { buildPeopleTimeline } from "./timeline-people.ts";
 import { groupRefreshRounds } from "./timeline-refresh-rounds.ts";
 
 /**
@@ -58,17 +59,42 @@ export function buildTimeline(entries: LogEntry[]): TimelineEntry[] {
 }
 
 /**
- * A moment of the incident worth its own line in a postmortem (the incident started, was
- * mitigated, resolved…). None are recorded yet: the people's view of the timeline (issue 12)
- * will mark them.
+ * A moment of the incident worth its own line in a postmortem: a note or a pinned run (not
+ * un-pinned), with its values after corrections. `atMs` is when it happened (the event time),
+ * `recordedAtMs` when it was written; `label` reads alone ("mitigated: rolled back 4.2.1").
  */
-export type KeyEvent = { seq: number; atMs: number; label: string; actor?: string };
+export type KeyEvent = {
+  seq: number;
+  atMs: number;
+  recordedAtMs: number;
+  label: string;
+  actor?: string;
+  corrected: boolean;
+};
 
 /**
- * The timeline as a postmortem shows it: every line of {@link buildTimeline} and the key events.
- * The export (HTML, Markdown and their verification) reads the timeline only through this, so a
- * change to the people's view reaches every export at once.
+ * The timeline as a postmortem shows it: every line of {@link buildTimeline}, the people's view
+ * ({@link buildPeopleTimeline}) and the key events. The export (HTML, Markdown and their
+ * verification) reads the timeline only through this, so a change to the people's view reaches
+ * every export at once.
  */
-export function exportTimeline(entries: LogEntry[]): { entries: TimelineEntry[]; keyEvents: KeyEvent[] } {
-  return { entries: buildTimeline(entries), keyEvents: [] };
+export function exportTimeline(
+  entries: LogEntry[],
+  cells: { id: string; source: string }[],
+): { entries: TimelineEntry[]; people: TimelineRow[]; keyEvents: KeyEvent[] } {
+  const people = buildPeopleTimeline(entries, cells);
+  const keyEvents = people
+    .filter((r) => (r.category === "note" || r.category === "key-event") && !r.unpinned)
+    .map((r) => ({
+      seq: r.seqs[0]!,
+      atMs: r.eventAtMs,
+      recordedAtMs: r.recordedAtMs,
+      label:
+        r.category === "note"
+          ? r.what
+          : `${r.label}: the run of ${r.cellName ?? "a cell"}${r.text ? ` — ${r.text}` : ""}`,
+      actor: r.actorVerified ? r.actor : `${r.actor} (unverified name)`,
+      corrected: (r.changes?.length ?? 0) > 0,
+    }));
+  return { entries: buildTimeline(entries), people, keyEvents };
 }

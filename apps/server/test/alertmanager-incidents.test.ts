@@ -303,7 +303,7 @@ describe("incidents from Alertmanager", () => {
       "the resolved delivery",
       30_000,
     );
-    const timeline = (await ana.api(`/api/notebooks/${nb}/timeline`, "GET")).body.entries as {
+    const timeline = (await ana.api(`/api/notebooks/${nb}/timeline?view=raw`, "GET")).body.entries as {
       type: string;
       detail?: string;
     }[];

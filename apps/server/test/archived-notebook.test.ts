@@ -181,7 +181,7 @@ describe("unarchiving a notebook", () => {
       encoding: "utf8",
     });
     assert.equal(cli.status, 0, cli.stderr);
-    const timeline = await people.ana.api(`/api/notebooks/${nb.id}/timeline`, "GET");
+    const timeline = await people.ana.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET");
     assert.deepEqual(
       timeline.body.entries.map((e: { type: string }) => e.type).filter((t: string) => t.startsWith("notebook.")),
       ["notebook.created", "notebook.archived", "notebook.unarchived"],

@@ -210,7 +210,7 @@ describe("cell runs", () => {
     const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
     assert.equal(started.data.action, true);
     assert.deepEqual(started.data.actionOptions, ["action"]);
-    const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
+    const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
     assert.equal(tl.entries.find((e: any) => e.runId === body.runId && e.type === "run.started").action, true);
   });
 
@@ -254,7 +254,7 @@ describe("cell runs", () => {
   });
 
   it("timeline, export and search return the runs, and the log verifies", async () => {
-    const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
+    const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
     assert.equal(tl.headHash, s.log.head(nb.id));
     const fin = tl.entries.find((e: any) => e.type === "run.finished" && e.plugin === "echo" && e.outcome === "done");
     assert.equal(fin.actor, "ana");
@@ -271,7 +271,7 @@ describe("cell runs", () => {
     assert.match(text, /Participants:\*\* ana, /);
     assert.ok(text.includes(tl.headHash), "the export shows the head hash");
     assert.match(text, /```\nHELLO WORLD\n```/);
-    assert.match(text, /\| .* \| ana \| ran echo: hello world \|/);
+    assert.match(text, /\| .* \| ana \| ran echo \(done in [^|]*\): hello world \|/);
     assert.match(text, /failed: \*\*not-found\*\*/);
 
     await waitFor(() => s.search.search("HELLO", ALL).length > 0, "the output to be indexed");

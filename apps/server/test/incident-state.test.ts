@@ -243,7 +243,7 @@ describe("runbooks and incident state", () => {
     const removed = await ana.api(`/api/notebooks/${nb}/incident/roles/scribe/${ana.id}`, "DELETE");
     assert.equal(removed.status, 200);
     await waitFor(() => viewer.record.incident?.roles.length === 1, "the viewer sees the roles");
-    const timeline = (await vic.api(`/api/notebooks/${nb}/timeline`, "GET")).body.entries as {
+    const timeline = (await vic.api(`/api/notebooks/${nb}/timeline?view=raw`, "GET")).body.entries as {
       type: string;
       detail?: string;
     }[];

@@ -70,7 +70,7 @@ describe("notebook meta written over co-editing", () => {
     const nbNow = await rest();
     assert.equal(nbNow.title, "db latency");
     assert.deepEqual(nbNow.timeRange, original);
-    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
+    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
     assert.deepEqual(
       tl.entries.map((e: { type: string }) => e.type),
       ["notebook.created"],
@@ -84,7 +84,7 @@ describe("notebook meta written over co-editing", () => {
       () => JSON.stringify(s.notebooks.get(nb.id)?.timeRange) === JSON.stringify({ kind: "relative", range: "6h" }),
       "the time range mirrored",
     );
-    const tl2 = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
+    const tl2 = (await ana.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
     assert.deepEqual(
       tl2.entries.map((e: { type: string }) => e.type),
       ["notebook.created", "notebook.renamed", "notebook.time-range-changed"],

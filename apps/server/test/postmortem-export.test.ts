@@ -166,7 +166,7 @@ describe("the postmortem export", () => {
     const md = readFileSync(join(out, "postmortem.md"), "utf8");
     assert.match(md, /^# API 5xx spike /);
     assert.match(md, /## Key events\n\n_No key events marked\._/);
-    assert.match(md, /\| seq \| time \(UTC\) \| who \| what \| cell \| duration \|/);
+    assert.match(md, /\| happened \(UTC\) \| written \(UTC\) \| who \| what \| cell \| entries \|/);
     writeFileSync(join(out, "changed.md.proof.json"), readFileSync(join(out, "postmortem.md.proof.json")));
     const f = edited("postmortem.md", "changed.md", (t) => t.replace('| {code="200"} | 61 |', '| {code="200"} | 62 |'));
     const r = await verifyFile(f);

@@ -136,6 +136,30 @@ const ROWS: Row[] = [
     expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
   },
   {
+    route: "POST /api/notebooks/:id/timeline/notes",
+    path: "/api/notebooks/{nb}/timeline/notes",
+    body: { eventAtMs: 1764385200000, label: "detected", text: "first 5xx" },
+    expect: [401, 403, 403, 201, 201, 201, 401, 401, 421, 403, 403, 201, 403, 403, 403],
+  },
+  {
+    route: "POST /api/notebooks/:id/timeline/pins",
+    path: "/api/notebooks/{nb}/timeline/pins",
+    body: { runId: "run2", label: "mitigated" },
+    expect: [401, 403, 403, 201, 201, 201, 401, 401, 421, 403, 403, 201, 403, 403, 403],
+  },
+  {
+    route: "POST /api/notebooks/:id/timeline/entries/:seq/corrections",
+    path: "/api/notebooks/{nb}/timeline/entries/{note}/corrections",
+    body: { label: "resolved" },
+    expect: [401, 403, 403, 201, 201, 201, 401, 401, 421, 403, 403, 201, 403, 403, 403],
+  },
+  {
+    route: "POST /api/notebooks/:id/timeline/entries/:seq/unpin",
+    path: "/api/notebooks/{nb}/timeline/entries/{pin}/unpin",
+    body: {},
+    expect: [401, 403, 403, 201, 201, 201, 401, 401, 421, 403, 403, 201, 403, 403, 403],
+  },
+  {
     route: "GET /api/notebooks/:id/export.md",
     path: "/api/notebooks/{nb}/export.md",
     expect: [401, 200, 200, 200, 200, 200, 401, 401, 421, 403, 200, 403, 403, 403, 403],
@@ -479,10 +503,36 @@ function fixture() {
     runId: "run1",
     data: { outcome: "done", durationMs: 1, contentType: "text/plain", outputHash: hash, outputBytes: 5, warnings: [] },
   });
+  sv.log.append({
+    notebookId: nb.id,
+    type: "run.finished",
+    atMs: now,
+    actor: { kind: "user", id: ids.editor, name: "ed" },
+    cellId: "c1",
+    runId: "run2",
+    data: { outcome: "done", durationMs: 1, contentType: "text/plain", outputHash: hash, outputBytes: 5, warnings: [] },
+  });
+  const actor = { kind: "user" as const, id: ids.editor, name: "ed" };
+  const note = sv.log.append({
+    notebookId: nb.id,
+    type: "timeline.note-added",
+    atMs: now,
+    actor,
+    data: { eventAtMs: now - 60_000, label: "detected", text: "first 5xx" },
+  }).seq;
+  const pin = sv.log.append({
+    notebookId: nb.id,
+    type: "timeline.run-pinned",
+    atMs: now,
+    actor,
+    cellId: "c1",
+    runId: "run1",
+    data: { eventAtMs: now, label: "mitigated" },
+  }).seq;
   const link = sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL).link;
   sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
   sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);
-  return { nb: nb.id, link: link.id };
+  return { nb: nb.id, link: link.id, note, pin };
 }
 
 /** Headers for one caller (fresh sessions, so a sign-out in one case cannot leak into the next). */
@@ -592,6 +642,8 @@ describe("route matrix", () => {
             .replaceAll("{ownerId}", ids.owner)
             .replaceAll("{link}", f.link)
             .replaceAll("{run}", "run1")
+            .replaceAll("{note}", String(f.note))
+            .replaceAll("{pin}", String(f.pin))
             .replaceAll("{viewerId}", ids.viewer)
             .replaceAll("{editorId}", ids.editor)
             .replaceAll("{fresh}", fresh);

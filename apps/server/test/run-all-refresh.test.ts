@@ -149,7 +149,7 @@ describe("auto-refresh", () => {
       { reason: "turned-off", rounds: 2, by: "ana" },
     );
     // the timeline: one row per refresh, not a line per refresh run
-    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body.entries as {
+    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body.entries as {
       type: string;
       runId?: string;
       detail?: string;
@@ -160,6 +160,17 @@ describe("auto-refresh", () => {
     assert.equal(
       tl.find((l) => l.type === "refresh.stopped")?.detail,
       "auto-refresh every 1m: 2 rounds, 6 runs; stopped: turned off",
+    );
+    // the people's view, which the page and export.md read, groups it the same way
+    const rows = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body.rows as {
+      type: string;
+      runId?: string;
+      what: string;
+    }[];
+    assert.ok(!rows.some((r) => r.runId && refreshIds.has(r.runId)), "no row per refresh run");
+    assert.deepEqual(
+      rows.filter((r) => r.type.startsWith("refresh.")).map((r) => r.what),
+      ["auto-refresh every 1m turned on", "auto-refresh every 1m: 2 rounds, 6 runs; stopped: turned off"],
     );
     viewer.destroy();
     third.destroy();

@@ -154,7 +154,7 @@ describe("signing in", () => {
     );
     const names = [...watcher.provider.awareness.getStates().values()].map((s: any) => s.user?.name);
     assert.ok(!names.includes(forged), `presence names: ${names.join(", ")}`);
-    const tl = JSON.stringify((await admin.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body);
+    const tl = JSON.stringify((await admin.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body);
     const md = (await admin.api(`/api/notebooks/${nb.id}/export.md`, "GET")).body as string;
     assert.equal(tl.includes(forged), false);
     assert.equal(md.includes(forged), false);
@@ -186,7 +186,7 @@ describe("signing in", () => {
     const exports = [
       (await admin.api(`/api/notebooks/${nb.id}/export.md`, "GET")).body as string,
       JSON.stringify((await admin.api(`/api/search?q=leaks`, "GET")).body),
-      JSON.stringify((await admin.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body),
+      JSON.stringify((await admin.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body),
     ];
     await server.stop(); // flushes the WAL into the database file
     const files = readdirSync(dataDir, { recursive: true, withFileTypes: true })

@@ -102,7 +102,7 @@ describe("upgrading a data folder from before accounts", () => {
       ),
       "the old viewer link is listed, and revocable",
     );
-    const tl = (await admin.api(`/api/notebooks/${NB}/timeline`, "GET")).body;
+    const tl = (await admin.api(`/api/notebooks/${NB}/timeline?view=raw`, "GET")).body;
     const old = tl.entries.filter((e: { seq: number }) => e.seq <= 14);
     assert.equal(old.length, 14);
     assert.ok(old.every((e: { actorVerified: boolean }) => e.actorVerified === false));

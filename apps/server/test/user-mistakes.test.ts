@@ -67,7 +67,7 @@ describe("user mistakes", () => {
     const msg = cellRun(client, "c1").error.message as string;
     assert.match(msg, /line 1, column 23/);
     assert.equal(msg.match(/line 1/g)?.length, 1, msg);
-    const tl = (await vic.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
+    const tl = (await vic.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
     assert.equal(tl.entries.find((e: any) => e.type === "run.finished").errorMessage, msg);
   });
 
@@ -109,7 +109,8 @@ describe("user mistakes", () => {
     await ana.api(`/api/notebooks/${nb.id}/cells/c1/run`, "POST", {});
     await waitFor(() => cellRun(client, "c1")?.status === "done", "the run");
     const md = (await vic.api(`/api/notebooks/${nb.id}/export.md`, "GET")).body as string;
-    const durations = [...md.matchAll(/\| ([\d.]+) ms \|/g)].map((m) => m[1]!);
+    // durations are in the timeline's words ("done in 12 ms; waited 1 ms") and the run lines
+    const durations = [...md.matchAll(/(?:done in|waited) ([\d.]+) ms/g)].map((m) => m[1]!);
     assert.ok(durations.length > 0, md);
     for (const d of durations) assert.match(d, /^\d+(\.\d)?$/, `duration ${d} ms`);
   });
@@ -138,7 +139,7 @@ describe("user mistakes", () => {
     const query = await ana.api(`/api/notebooks/${nb.id}/cells/c1/run?name=CEO`, "POST", {});
     assert.equal(query.status, 400);
     assert.match(query.body.error.message, /\?name=/);
-    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline`, "GET")).body;
+    const tl = (await ana.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
     assert.equal(JSON.stringify(tl).includes("CEO"), false, "nothing typed reached the log");
   });
 

@@ -13,5 +13,6 @@ export * from "./principal.ts";
 export * from "./record.ts";
 export * from "./scopes.ts";
 export * from "./sign-in-problems.ts";
+export * from "./timeline-view.ts";
 export * from "./validate-output.ts";
 export * from "./ydoc.ts";

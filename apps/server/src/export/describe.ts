@@ -1,4 +1,4 @@
-import type { TimelineEntry } from "@databook/wire";
+import type { TimelineEntry, TimelineRow } from "@databook/wire";
 import type { ExportModel, ExportRun } from "./model.ts";
 
 /** An instant for people and for exports: ISO 8601 UTC, without `.000` when the ms are 0. */
@@ -30,6 +30,47 @@ export function describeEntry(e: TimelineEntry): { who: string; what: string; du
     who: e.actorVerified ? e.actor : `${e.actor} (unverified name)`,
     what,
     duration: e.durationMs === undefined ? "" : formatMs(e.durationMs),
+  };
+}
+
+/** A time range's ends for people: ISO 8601 UTC, with the step when there is one. */
+export function rangeWords(r: { startMs: number; endMs: number; stepMs?: number }): string {
+  return `${iso(r.startMs)} – ${iso(r.endMs)}${r.stepMs ? ` (step ${r.stepMs / 1000} s)` : ""}`;
+}
+
+/**
+ * A people's-view row in words for the export (times in UTC): who, what — a run's full query,
+ * how it ended, how long it took and waited, the absolute range — and how it was changed since.
+ */
+export function describeRow(r: TimelineRow): { who: string; what: string; changes: string } {
+  let what = r.what;
+  const run = r.run;
+  if (run) {
+    const ended =
+      run.status === "done"
+        ? `done${run.durationMs === undefined ? "" : ` in ${formatMs(run.durationMs)}`}`
+        : run.error
+          ? `${run.status}: ${run.error.kind}: ${run.error.message}`
+          : run.status;
+    const parts = [
+      ended,
+      run.queueWaitMs === undefined ? "" : `waited ${formatMs(run.queueWaitMs)}`,
+      run.trigger.kind === "user" ? "" : `started by ${run.trigger.kind}`,
+      run.timeRange ? `data ${rangeWords(run.timeRange)}` : "",
+      run.options.length ? `options ${run.options.map(([k, v]) => `${k}=${v}`).join(", ")}` : "",
+      run.pinnedBySeq === undefined ? "" : `key event (entry ${run.pinnedBySeq})`,
+    ].filter(Boolean);
+    what = `ran ${run.plugin ?? "a cell whose header did not parse"}${run.action ? " ⚠ action" : ""} (${parts.join("; ")}): ${run.query}`;
+  }
+  return {
+    who: r.actorVerified ? r.actor : `${r.actor} (unverified name)`,
+    what: r.unpinned ? `${what} (un-pinned)` : what,
+    changes: (r.changes ?? [])
+      .map(
+        (c) =>
+          `${c.what} by ${c.actorVerified ? c.actor : `${c.actor} (unverified name)`} at ${iso(c.atMs)} (entry ${c.seq})`,
+      )
+      .join("; "),
   };
 }
 

@@ -7,6 +7,7 @@ import type { StoredCheckpoint } from "../log/checkpoints.ts";
 import type { LogEntry, LogStore } from "../log/store.ts";
 import { leavesOf } from "../log/tree.ts";
 import { runsFromLog } from "../record/from-log.ts";
+import { pinnedRunIds as pinnedRunIdsOf } from "../timeline-write.ts";
 
 /**
  * The postmortem export's source (docs/incident-log.md, "Exports"): the proof bundle of the
@@ -21,7 +22,7 @@ export type ExportDocument = {
   exportedAtMs: number;
   /** Which runs of each cell are shown: see {@link parseRunsChoice}. */
   runs: RunsChoice;
-  /** Runs marked pinned. Issue 12 defines pins; until then none. */
+  /** Runs pinned as key events (and not un-pinned) in the entries the export covers. */
   pinnedRunIds: string[];
   /** Not in the log, so not proved: the notebook's cells in display order, as its document holds them. */
   cells: ExportCell[];
@@ -99,8 +100,8 @@ export function buildExportDocument(
   const cp = src.checkpoint(notebookId);
   if (!cp) return undefined;
   const runs = opts.runs ?? DEFAULT_RUNS;
-  const pinnedRunIds: string[] = [];
   const entries = src.log.entries(notebookId).slice(0, cp.size);
+  const pinnedRunIds = pinnedRunIdsOf(entries);
   const shown = chosenRuns(entries, runs, pinnedRunIds);
   const outputs = new Map<string, BundleOutput>();
   for (const e of entries) {

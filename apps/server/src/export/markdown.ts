@@ -9,7 +9,8 @@ import {
   type TimeseriesBody,
 } from "@databook/wire";
 import { markdownText } from "../runbooks/params.ts";
-import { describeEntry, describeRun, iso, verificationLines } from "./describe.ts";
+import { refusedCharacter } from "../text.ts";
+import { describeRow, describeRun, iso, verificationLines } from "./describe.ts";
 import type { ExportModel } from "./model.ts";
 import { createRenderedWriter, type Rendered } from "./regions.ts";
 
@@ -32,6 +33,17 @@ const cell = (v: unknown) =>
       slashes.length % 2 ? slashes + ch : slashes + (ch === "|" ? "\\|" : "&lt;"),
     )
     .replace(/\r?\n/g, " ");
+
+/**
+ * Text shown as text inside a line of Markdown (a table cell, a list item after its time): line
+ * breaks as spaces, control and bidirectional-formatting characters as U+FFFD, and every
+ * character that could start emphasis, code, a link, HTML or a table cell backslash-escaped.
+ * Other punctuation stays as typed, so a query reads as written.
+ */
+export function inlineText(v: string): string {
+  const flat = [...v.replace(/\r\n|\r|\n|\t/g, " ")].map((ch) => (refusedCharacter(ch) ? "\ufffd" : ch)).join("");
+  return flat.replace(/[\\`*_[\]<>|~&!]/g, "\\$&");
+}
 
 /** One Markdown table row. */
 export const mdRow = (cells: unknown[]): string => `| ${cells.map(cell).join(" | ")} |`;
@@ -141,19 +153,34 @@ export function renderMarkdown(m: ExportModel): Rendered {
     line("## Key events");
     line();
     if (m.keyEvents.length === 0) line("_No key events marked._");
-    for (const k of m.keyEvents) line(`- ${iso(k.atMs)} ${k.label}${k.actor ? ` (${k.actor})` : ""}`);
+    for (const k of m.keyEvents)
+      line(
+        `- ${iso(k.atMs)} ${inlineText(k.label)}${k.actor ? ` (${inlineText(k.actor)})` : ""}${k.corrected ? " _(corrected)_" : ""}${k.recordedAtMs === k.atMs ? "" : ` — written ${iso(k.recordedAtMs)}`}`,
+      );
   });
   line();
   line("## Timeline");
   line();
-  if (m.timeline.length === 0) line("_Nothing recorded._");
+  if (m.people.length === 0) line("_Nothing recorded._");
   else {
-    line(mdTable(["seq", "time (UTC)", "who", "what", "cell", "duration"], []));
-    for (const e of m.timeline) {
-      const d = describeEntry(e);
-      w.region(`entry seq ${e.seq}`, () =>
-        // alert text in an entry's detail is shown as text, never as Markdown
-        line(mdRow([e.seq, iso(e.atMs), d.who, e.detail ? markdownText(d.what) : d.what, e.cellId ?? "", d.duration])),
+    line("Ordered by when each thing happened; notes written later show both times. All times UTC.");
+    line();
+    line(mdTable(["happened (UTC)", "written (UTC)", "who", "what", "cell", "entries"], []));
+    for (const r of m.people) {
+      const d = describeRow(r);
+      const what = inlineText(d.what) + (d.changes ? ` — _${inlineText(d.changes)}_` : "");
+      w.region(`entry seq ${r.seqs.join(", ")}`, () =>
+        // every value is text, never Markdown: queries, labels and alert text are escaped
+        line(
+          mdRow([
+            iso(r.eventAtMs),
+            r.recordedAtMs === r.eventAtMs ? "" : iso(r.recordedAtMs),
+            inlineText(d.who),
+            what,
+            r.cellName ? inlineText(r.cellName) : "",
+            r.seqs.join(", "),
+          ]),
+        ),
       );
     }
   }

@@ -1,10 +1,11 @@
 import { parseCell, type ReservedDisplayKeys } from "@databook/cell-syntax";
 import { parseCheckpoint, parseNote } from "@databook/tlog";
-import type { RunRecord, TimelineEntry, TimeRangeSetting } from "@databook/wire";
+import type { RunRecord, TimelineEntry, TimelineRow, TimeRangeSetting } from "@databook/wire";
 import { sha256Hex } from "../log/canonical.ts";
 import { actorOf, type LogEntry } from "../log/store.ts";
 import { runsFromLog } from "../record/from-log.ts";
 import { exportTimeline, type KeyEvent } from "../timeline.ts";
+import { pinnedRunIds } from "../timeline-write.ts";
 import { chosenRuns, type ExportDocument, type RunsChoice } from "./document.ts";
 
 /** One run as an export shows it: the run (from its entries), the seqs of those entries, its output. */
@@ -36,7 +37,11 @@ export type ExportModel = {
   participants: string[];
   /** The hash of the last entry the export covers (`databook log verify --head`). */
   headHash: string;
+  /** The raw entries made readable (the HTML export's table). */
   timeline: TimelineEntry[];
+  /** The people's view: one row per run, events in words, ordered by event time. */
+  people: TimelineRow[];
+  /** Notes and pinned runs, by event time. */
   keyEvents: KeyEvent[];
   cells: ExportModelCell[];
   runs: RunsChoice;
@@ -89,7 +94,8 @@ export function exportModel(d: ExportDocument): ExportModel {
   }
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   const runs = runsFromLog(entries);
-  const shown = chosenRuns(entries, d.runs, d.pinnedRunIds);
+  // pins from the log itself, not the document's list: what a file shows follows from its proof
+  const shown = chosenRuns(entries, d.runs, pinnedRunIds(entries));
   const seqs = new Map<string, { started: number; finished?: number }>();
   for (const e of entries) {
     if (!e.runId) continue;
@@ -123,7 +129,7 @@ export function exportModel(d: ExportDocument): ExportModel {
       });
     return { id: c.id, kind: isQuery ? "query" : "markdown", source: c.source, runs: cellRuns };
   });
-  const { entries: timeline, keyEvents } = exportTimeline(entries);
+  const { entries: timeline, people, keyEvents } = exportTimeline(entries, d.cells);
   const cp = parseCheckpoint(parseNote(d.bundle.checkpoint).text);
   const first = entries[0];
   const last = entries.at(-1);
@@ -137,6 +143,7 @@ export function exportModel(d: ExportDocument): ExportModel {
     participants: participantsOf(entries),
     headHash: last?.hash ?? "0".repeat(64),
     timeline,
+    people,
     keyEvents,
     cells,
     runs: d.runs,

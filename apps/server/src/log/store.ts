@@ -32,7 +32,11 @@ export type LogEntryType =
   | "runbook.changed"
   | "runbook.unmarked"
   | "notification.delivered"
-  | "notification.abandoned";
+  | "notification.abandoned"
+  | "timeline.note-added"
+  | "timeline.run-pinned"
+  | "timeline.entry-corrected"
+  | "timeline.run-unpinned";
 
 /** A stored entry: the hashed fields plus its own hash. */
 export type LogEntry = HashedEntry & { type: LogEntryType | string; hash: string };

@@ -4,7 +4,6 @@ import { viewableWhere } from "../auth/identity.ts";
 import { access } from "../auth/rules.ts";
 import { httpError } from "../http-errors.ts";
 import { ARCHIVED_REFUSAL, type NotebookRow } from "../notebooks/store.ts";
-import { buildTimeline } from "../timeline.ts";
 
 /** The notebook and role a `notebook` access rule established for this request. */
 export function notebookOf(req: FastifyRequest) {
@@ -27,7 +26,7 @@ export function publicNotebook(nb: NotebookRow, role: string) {
   };
 }
 
-/** Notebooks: create, list, read, rename / time range, archive, timeline (docs/api.md). */
+/** Notebooks: create, list, read, rename / time range, archive (docs/api.md; the timeline is routes/timeline.ts). */
 export async function notebookRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   app.post("/api/notebooks", { config: access.signedIn("run") }, async (req, reply) => {
     const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown; templateId?: unknown; visibility?: unknown };
@@ -93,10 +92,5 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
   app.post("/api/notebooks/:id/unarchive", { config: access.notebook("editor") }, async (req) => {
     const { notebook, role } = notebookOf(req);
     return publicNotebook(s.notebooks.unarchive(notebook.id, req.identity.principal!), role);
-  });
-
-  app.get("/api/notebooks/:id/timeline", { config: access.notebook("viewer") }, async (req) => {
-    const { notebook } = notebookOf(req);
-    return { headHash: s.log.head(notebook.id), entries: buildTimeline(s.log.entries(notebook.id)) };
   });
 }

@@ -72,10 +72,13 @@ function offsetMs(ms: number, zone: string): number {
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
-/** A `datetime-local` value ("2026-12-01T07:20") for `ms` on the wall clock of `zone`. */
-export function toZoneInput(ms: number, zone: string): string {
+/**
+ * A `datetime-local` value ("2026-12-01T07:20", or "…T07:20:05" with `seconds`) for `ms` on the
+ * wall clock of `zone`.
+ */
+export function toZoneInput(ms: number, zone: string, seconds = false): string {
   const w = wall(ms, zone);
-  return `${w.date}T${w.time.slice(0, 5)}`;
+  return `${w.date}T${seconds ? w.time : w.time.slice(0, 5)}`;
 }
 
 /**

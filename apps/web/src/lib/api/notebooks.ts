@@ -1,5 +1,5 @@
 /** Notebooks, runs, outputs, timeline, search and plugins (docs/api.md). */
-import type { RefreshState, RunRecord, TimeRangeSetting, Visibility } from "@databook/wire";
+import type { RefreshState, RunRecord, TimelineView, TimeRangeSetting, Visibility } from "@databook/wire";
 import { enc, type Http } from "./http.ts";
 import type {
   CellPreview,
@@ -62,7 +62,22 @@ export function notebookCalls(http: Http) {
     cancelRun: (id: string, runId: string) => http.send<unknown>("POST", `${nb(id)}/runs/${enc(runId)}/cancel`),
     /** Every run of the notebook as the record channel carries them (outputs by hash). */
     runs: (id: string) => http.json<{ runs: RunRecord[] }>(`${nb(id)}/runs`).then((r) => r.runs),
-    timeline: (id: string) => http.json<Timeline>(`${nb(id)}/timeline`),
+    /** The raw timeline: every log entry made readable (`?view=raw`). */
+    timeline: (id: string) => http.json<Timeline>(`${nb(id)}/timeline?view=raw`),
+    /** The people's view: one row per run, events in words, ordered by event time. */
+    timelineView: (id: string) => http.json<TimelineView>(`${nb(id)}/timeline`),
+    /** Writes a note `{ eventAtMs, label, text }` (editors; 400 with the reason for bad input). */
+    addNote: (id: string, body: { eventAtMs: number; label: string; text: string }) =>
+      http.send<{ seq: number }>("POST", `${nb(id)}/timeline/notes`, body),
+    /** Pins a run as a key event. */
+    pinRun: (id: string, body: { runId: string; label: string; text?: string }) =>
+      http.send<{ seq: number }>("POST", `${nb(id)}/timeline/pins`, body),
+    /** Corrects note or key event `seq` (a new entry naming it). */
+    correctEntry: (id: string, seq: number, body: { eventAtMs?: number; label?: string; text?: string }) =>
+      http.send<{ seq: number }>("POST", `${nb(id)}/timeline/entries/${seq}/corrections`, body),
+    /** Un-pins key event `seq` (a new entry naming it). */
+    unpinEntry: (id: string, seq: number) =>
+      http.send<{ seq: number }>("POST", `${nb(id)}/timeline/entries/${seq}/unpin`, {}),
     /** The postmortem download (the session cookie goes with a plain link). */
     exportUrl: (id: string) => `${http.base}${nb(id)}/export.md`,
     runOutput: async (id: string, runId: string): Promise<RunOutput> => {

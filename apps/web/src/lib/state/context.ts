@@ -7,6 +7,7 @@ import type { Api, PluginInfo } from "../api.ts";
 import type { Clock } from "./clock.svelte.ts";
 import type { Confirmations } from "./confirm.svelte.ts";
 import type { NotebookSession } from "./notebook.svelte.ts";
+import type { RunView } from "./run-view.svelte.ts";
 import type { Theme } from "./theme.svelte.ts";
 
 export type NotebookContext = {
@@ -16,6 +17,8 @@ export type NotebookContext = {
   clock: Clock;
   confirm: Confirmations;
   theme: Theme;
+  /** Which run each cell shows (the latest, or one opened from its history or the timeline). */
+  runView: RunView;
 };
 
 const KEY = Symbol("databook.notebook");

@@ -1,0 +1,113 @@
+import type { Principal } from "@databook/wire";
+import { httpError } from "./http-errors.ts";
+import type { LogEntry, LogStore } from "./log/store.ts";
+import { parseCorrection, parseNote, parsePin } from "./timeline-input.ts";
+
+/**
+ * What people add to a notebook's timeline (docs/incident-log.md, "Timeline entries"): notes and
+ * key events with the time they happened, and corrections and un-pins that name the entry they
+ * change. Every one is a new log entry through the log's one append path; nothing is edited in
+ * place. The route checks the caller is an editor; this checks the entries they name.
+ */
+export function createTimelineWriter(log: Pick<LogStore, "append" | "entries">, now: () => number) {
+  const target = (entries: LogEntry[], seq: number) => {
+    const t = entries.find((e) => e.seq === seq);
+    if (!t) throw httpError(404, "not-found", `entry ${seq} does not exist in this notebook's log`);
+    return { seq: t.seq, hash: t.hash, entry: t };
+  };
+  const pinOf = (entries: LogEntry[], runId: string) =>
+    entries.find(
+      (e) =>
+        e.type === "timeline.run-pinned" &&
+        e.runId === runId &&
+        !entries.some(
+          (u) => u.type === "timeline.run-unpinned" && (u.data as { target?: { seq?: number } }).target?.seq === e.seq,
+        ),
+    );
+
+  return {
+    /** A note `{ eventAtMs, label, text }`; returns the new entry. */
+    addNote(notebookId: string, body: unknown, actor: Principal): LogEntry {
+      const nowMs = now();
+      const data = parseNote(body, nowMs);
+      return log.append({ notebookId, type: "timeline.note-added", atMs: nowMs, actor, data });
+    },
+
+    /** Pins run `runId` as a key event `{ runId, label, text?, eventAtMs? }` (409 when it is pinned already). */
+    pin(notebookId: string, body: unknown, actor: Principal): LogEntry {
+      const nowMs = now();
+      const p = parsePin(body, nowMs);
+      const entries = log.entries(notebookId);
+      const run = entries.find((e) => e.runId === p.runId && (e.type === "run.started" || e.type === "run.finished"));
+      if (!run) throw httpError(404, "not-found", `run ${p.runId} is not a run of this notebook`);
+      const pinned = pinOf(entries, p.runId);
+      if (pinned)
+        throw httpError(
+          409,
+          "bad-input",
+          `run ${p.runId} is already a key event (entry ${pinned.seq}); correct that entry instead`,
+        );
+      return log.append({
+        notebookId,
+        type: "timeline.run-pinned",
+        atMs: nowMs,
+        actor,
+        cellId: run.cellId ?? undefined,
+        runId: p.runId,
+        data: { eventAtMs: p.eventAtMs ?? run.atMs, label: p.label, ...(p.text ? { text: p.text } : {}) },
+      });
+    },
+
+    /** Corrects note or key event `seq` with any of `{ eventAtMs, label, text }`. */
+    correct(notebookId: string, seq: number, body: unknown, actor: Principal): LogEntry {
+      const nowMs = now();
+      const entries = log.entries(notebookId);
+      const t = target(entries, seq);
+      if (t.entry.type !== "timeline.note-added" && t.entry.type !== "timeline.run-pinned")
+        throw httpError(
+          409,
+          "bad-input",
+          `entry ${seq} is a ${t.entry.type} entry; only notes and key events can be corrected (the log itself never changes)`,
+        );
+      const change = parseCorrection(body, nowMs, { textOptional: t.entry.type === "timeline.run-pinned" });
+      return log.append({
+        notebookId,
+        type: "timeline.entry-corrected",
+        atMs: nowMs,
+        actor,
+        ...(t.entry.runId ? { runId: t.entry.runId } : {}),
+        data: { target: { seq: t.seq, hash: t.hash }, ...change },
+      });
+    },
+
+    /** Un-pins key event `seq` (409 when it is not a key event still pinned). */
+    unpin(notebookId: string, seq: number, actor: Principal): LogEntry {
+      const entries = log.entries(notebookId);
+      const t = target(entries, seq);
+      if (t.entry.type !== "timeline.run-pinned")
+        throw httpError(409, "bad-input", `entry ${seq} is a ${t.entry.type} entry, not a key event`);
+      if (pinOf(entries, t.entry.runId ?? "")?.seq !== seq)
+        throw httpError(409, "bad-input", `key event ${seq} was un-pinned already`);
+      return log.append({
+        notebookId,
+        type: "timeline.run-unpinned",
+        atMs: now(),
+        actor,
+        ...(t.entry.runId ? { runId: t.entry.runId } : {}),
+        data: { target: { seq: t.seq, hash: t.hash } },
+      });
+    },
+  };
+}
+
+/** Run ids pinned as key events (and not un-pinned since), in pin order: the export's "pinned" runs. */
+export function pinnedRunIds(entries: LogEntry[]): string[] {
+  const unpinned = new Set(
+    entries
+      .filter((e) => e.type === "timeline.run-unpinned")
+      .map((e) => (e.data as { target?: { seq?: number } }).target?.seq),
+  );
+  return entries
+    .filter((e) => e.type === "timeline.run-pinned" && e.runId && !unpinned.has(e.seq))
+    .map((e) => e.runId as string);
+}
