@@ -75,7 +75,8 @@ export async function measureServer(
       "--data",
       data,
     ],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    // as `npm start` and the Docker image run it (docs/plugin-host.md, "Memory at rest")
+    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MALLOC_TRIM_THRESHOLD_: "65536" } },
   );
   try {
     const url = await new Promise<string>((ok, fail) => {
