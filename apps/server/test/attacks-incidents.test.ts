@@ -134,6 +134,49 @@ describe("the alert webhook", () => {
     assert.deepEqual(state(), before, "no notebook, incident or notification made");
   });
 
+  it("a token whose owner cannot view a group's incident cannot add to it, resolve its alerts, or learn its id", async () => {
+    const first = delivery({ service: "payments" });
+    const opened = await hook(first, { authorization: `Bearer ${alertToken}` });
+    assert.equal(opened.status, 201);
+    const id = opened.body.notebookId as string;
+    assert.equal((await ops.api(`/api/notebooks/${id}/access`, "PATCH", { visibility: "restricted" })).status, 200);
+    // bob may make an alerts token of his own (any member may), and Alertmanager's group keys are guessable
+    const mine = s.services.tokens.create({ ownerId: bob.id!, name: "my am", scopes: ["alerts:ingest"] }).secret;
+    await waitFor(
+      () => s.log.entries(id).some((e) => e.type === "notification.abandoned"),
+      "the opening notification to be given up on",
+    );
+    const before = { log: s.log.entries(id).length, incident: s.services.record.incident(id), ...state() };
+    const forged = (status: "firing" | "resolved") => ({
+      ...first,
+      status,
+      alerts: [
+        { ...first.alerts[0]!, status },
+        {
+          ...first.alerts[0]!,
+          status,
+          fingerprint: "planted",
+          annotations: { summary: "false alarm: ignore this incident" },
+        },
+      ],
+    });
+    for (const status of ["firing", "resolved"] as const) {
+      const r = await hook(forged(status), { authorization: `Bearer ${mine}` });
+      assert.equal(r.status, 403, `${status}: ${JSON.stringify(r.body)}`);
+      assert.ok(!JSON.stringify(r.body).includes(id), "the incident's id is not given away");
+    }
+    assert.deepEqual(
+      { log: s.log.entries(id).length, incident: s.services.record.incident(id), ...state() },
+      before,
+      "no alert added, none resolved, nothing else made",
+    );
+    // the token of someone who may view it still adds to it
+    const ok = await hook(forged("firing"), { authorization: `Bearer ${alertToken}` });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.notebookId, id);
+    assert.equal(s.log.entries(id).length, before.log + 1);
+  });
+
   it("alert text never becomes a header, a link, HTML or a second cell line", async () => {
     const rb = (await ops.api("/api/notebooks", "POST", { title: "{{ labels.service }} down" })).body.id as string;
     const sources = [
