@@ -234,6 +234,44 @@ describe("the alert webhook", () => {
     const ran = s.services.record.runs(id);
     assert.ok(ran.every((r) => r.action === false));
   });
+  it("a runbook naming Object.prototype's members as parameters opens the incident with problems, not a 500", async () => {
+    // any member may mark a notebook visible to every account as a runbook that matches an alert
+    const rb = (await bob.api("/api/notebooks", "POST", { title: "{{ labels.toString }} down" })).body.id as string;
+    const sources = [
+      "## {{ labels.constructor }}",
+      '@plugin=prometheus\nup{job="{{ annotations.hasOwnProperty }}"}',
+      "@plugin=echo\n{{ params.__proto__ }}",
+    ];
+    s.services.notebooks.withDoc(rb, (doc) => {
+      for (const [i, src] of sources.entries()) {
+        const m = new Y.Map<unknown>();
+        m.set("id", `p${i}`);
+        m.set("kind", i === 0 ? "markdown" : "query");
+        m.set("order", `a${i}`);
+        m.set("source", new Y.Text(src));
+        doc.getArray("cells").push([m]);
+      }
+    });
+    const marked = await bob.api(`/api/notebooks/${rb}/runbook`, "PUT", {
+      matcher: 'alertname="Attack", team="proto"',
+      priority: 100,
+    });
+    assert.equal(marked.status, 200, JSON.stringify(marked.body));
+    const r = await hook(delivery({ team: "proto" }), { authorization: `Bearer ${alertToken}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.runbook?.id, rb);
+    const inc = s.services.record.incident(r.body.notebookId)!;
+    assert.deepEqual(inc.problems.map((p) => p.param).sort(), [
+      "annotations.hasOwnProperty",
+      "labels.constructor",
+      "params.__proto__",
+    ]);
+    assert.equal(s.services.notebooks.get(r.body.notebookId)!.title, "down");
+    // and from the page, the same runbook is refused by name, not with a 500
+    const page = await ops.api("/api/incidents", "POST", { runbookId: rb });
+    assert.equal(page.status, 400, JSON.stringify(page.body));
+    assert.match(page.body.error.message, /labels\.constructor is not set/);
+  });
 });
 
 describe("incident state", () => {
