@@ -231,14 +231,23 @@ export function createIncidentOpener(d: IncidentDeps) {
 
   function receiveTx(a: AlertDelivery, caller: Identity, atMs: number) {
     const actor = caller.principal!;
-    const open = table.openFor(a.groupKey) ?? (a.status === "resolved" ? table.latestFor(a.groupKey) : undefined);
-    if (open) return { notebookId: open.notebook_id, entries: addToTx(open.notebook_id, a, actor, atMs) };
-    // a resolved delivery for a group that never had an incident opens nothing
-    if (a.status === "resolved") return { entries: [] as LogEntry[] };
     const usable = (id: string) => {
       const nb = notebooks.get(id);
       return !!nb && !!d.identities.roleOn(caller, nb);
     };
+    const open = table.openFor(a.groupKey) ?? (a.status === "resolved" ? table.latestFor(a.groupKey) : undefined);
+    if (open) {
+      // group keys are guessable and any member may make an alerts token: only a token whose
+      // owner may view the group's incident adds to it, and no other learns which notebook it is
+      if (!usable(open.notebook_id))
+        throw {
+          kind: "denied",
+          message: `alert group ${JSON.stringify(a.groupKey)} belongs to an incident this token's owner may not view; send it with the token of someone who may (docs/incidents.md)`,
+        };
+      return { notebookId: open.notebook_id, entries: addToTx(open.notebook_id, a, actor, atMs) };
+    }
+    // a resolved delivery for a group that never had an incident opens nothing
+    if (a.status === "resolved") return { entries: [] as LogEntry[] };
     let rb = runbooks.choose(a.commonLabels, usable);
     const fallback = d.settings.defaultRunbookId;
     if (!rb && fallback) {

@@ -61,10 +61,14 @@ export function findParams(text: string): { refs: ParamRef[]; malformed: number[
 
 const refName = (r: Pick<ParamRef, "source" | "name">) => `${r.source}.${r.name}`;
 
-/** The value of a reference, or undefined when it has none and no default. */
+/**
+ * The value of a reference, or undefined when it has none and no default. Only the values' own
+ * string members count: `{{ labels.constructor }}` must not read Object.prototype.
+ */
 function paramValue(r: ParamRef, values: ParamValues): string | undefined {
-  const v = values[r.source][r.name];
-  return v !== undefined && v !== "" ? v : r.default;
+  const from = values[r.source];
+  const v = Object.hasOwn(from, r.name) ? from[r.name] : undefined;
+  return typeof v === "string" && v !== "" ? v : r.default;
 }
 
 type Context = "header" | "markdown" | "dq" | "sq" | "bt" | "other";
