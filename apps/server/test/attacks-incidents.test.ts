@@ -353,6 +353,18 @@ describe("incident state", () => {
     assert.ok(!listed.body.runbooks.some((x: { id: string }) => x.id === rb), "not even listed");
     assert.deepEqual(state(), before);
   });
+
+  it("an archived runbook is closed for changes: it can be neither re-marked nor unmarked", async () => {
+    const rb = (await ops.api("/api/notebooks", "POST", { title: "archived runbook" })).body.id as string;
+    assert.equal((await ops.api(`/api/notebooks/${rb}/runbook`, "PUT", { matcher: 'team="y"' })).status, 200);
+    assert.equal((await ops.api(`/api/notebooks/${rb}/archive`, "POST", {})).status, 200);
+    const logged = s.log.entries(rb).length;
+    const unmark = await ops.api(`/api/notebooks/${rb}/runbook`, "DELETE");
+    assert.equal(unmark.status, 409, JSON.stringify(unmark.body));
+    assert.match(unmark.body.error.message, /archived; unarchive it to change it/);
+    assert.equal((await ops.api(`/api/notebooks/${rb}/runbook`, "PUT", { matcher: 'team="z"' })).status, 409);
+    assert.equal(s.log.entries(rb).length, logged, "nothing logged");
+  });
 });
 
 describe("notification retries", () => {

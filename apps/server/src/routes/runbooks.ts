@@ -71,6 +71,7 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
 
   app.delete("/api/notebooks/:id/runbook", { config: access.notebook("owner", { scope: "run" }) }, async (req) => {
     const { notebook } = notebookOf(req);
+    if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
     if (!s.runbooks.unmark(notebook.id, req.identity.principal!))
       throw httpError(404, "not-found", "this notebook is not a runbook");
     return { ok: true };
