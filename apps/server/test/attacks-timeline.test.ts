@@ -278,3 +278,34 @@ describe("timeline writes under attack", () => {
     assert.equal(ok.status, 201);
   });
 });
+
+describe("timeline write budget", () => {
+  it("an editor's script cannot grow the log at will: the 61st write in a minute is refused, refusals cost nothing", async () => {
+    const { TIMELINE_WRITE_LIMIT } = await import("../src/routes/timeline.ts");
+    const spammer = await s.user("spam");
+    const other = await s.user("calm");
+    const id = await notebook(spammer, "spam");
+    s.grant(id, other, "editor");
+    const path = `/api/notebooks/${id}/timeline/notes`;
+    // refused requests (bad input) do not use up the budget
+    for (let i = 0; i < 5; i++) assert.equal((await spammer.api(path, "POST", { text: "" })).status, 400);
+    const before = s.log.entries(id).length;
+    for (let i = 0; i < TIMELINE_WRITE_LIMIT.max; i++)
+      assert.equal((await spammer.api(path, "POST", { ...note, text: `note ${i}` })).status, 201);
+    const res = await fetch(`${s.url}${path}`, {
+      method: "POST",
+      headers: { ...spammer.headers, "content-type": "application/json" },
+      body: JSON.stringify({ ...note, text: "one too many" }),
+    });
+    const over = { status: res.status, body: await res.json() };
+    assert.equal(over.status, 429, JSON.stringify(over.body));
+    assert.match(res.headers.get("retry-after") ?? "", /^\d+$/);
+    assert.match(
+      over.body.error.message,
+      /more than 60 timeline notes, pins and corrections a minute; try again in \d+ s/,
+    );
+    assert.equal(s.log.entries(id).length, before + TIMELINE_WRITE_LIMIT.max, "the refused note is not in the log");
+    // the budget is the principal's: another editor of the same notebook still writes
+    assert.equal((await other.api(path, "POST", note)).status, 201);
+  });
+});

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Services } from "../app.ts";
 import { access } from "../auth/rules.ts";
 import { cellsSnapshot } from "../collab/schema.ts";
@@ -11,6 +11,14 @@ import { createTimelineWriter } from "../timeline-write.ts";
 import { notebookOf } from "./notebooks.ts";
 
 /**
+ * Timeline writes per principal (notes, pins, corrections and un-pins together): each is a log
+ * entry kept forever, so an editor's script must not grow the log at will; a person writing
+ * notes during an incident stays far below it. Only writes that were made count, so refused
+ * requests (bad input, archived) never use it up.
+ */
+export const TIMELINE_WRITE_LIMIT = { max: 60, windowMs: 60_000 };
+
+/**
  * The timeline (docs/api.md, "Timeline"): the people's view (default) or the raw entries
  * (`?view=raw`) for viewers; notes, key events, corrections and un-pins for editors. Each write
  * answers 201 with the new entry's `{ seq, hash }`.
@@ -18,10 +26,33 @@ import { notebookOf } from "./notebooks.ts";
 export async function timelineRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   const writer = createTimelineWriter({ append: s.appendLog, entries: s.log.entries }, s.now);
   const written = (e: { seq: number; hash: string; atMs: number }) => ({ seq: e.seq, hash: e.hash, atMs: e.atMs });
-  const writable = (req: Parameters<typeof notebookOf>[0]) => {
+  // when each principal's recent writes were made (ms), oldest first
+  const recent = new Map<string, number[]>();
+  const writable = (req: Parameters<typeof notebookOf>[0], reply: FastifyReply) => {
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
+    const p = req.identity.principal!;
+    const key = `${p.kind}:${p.id}`;
+    const t = s.now();
+    const times = (recent.get(key) ?? []).filter((at) => at > t - TIMELINE_WRITE_LIMIT.windowMs);
+    recent.set(key, times);
+    if (times.length >= TIMELINE_WRITE_LIMIT.max) {
+      s.metrics.rateLimited.inc({ group: "timeline" });
+      const waitS = Math.ceil((times[0]! + TIMELINE_WRITE_LIMIT.windowMs - t) / 1000);
+      reply.header("retry-after", String(waitS));
+      throw httpError(
+        429,
+        "too-many-requests",
+        `more than ${TIMELINE_WRITE_LIMIT.max} timeline notes, pins and corrections a minute; try again in ${waitS} s`,
+      );
+    }
     return notebook;
+  };
+  /** Counts a write that was made against its principal's budget. */
+  const made = <E>(req: Parameters<typeof notebookOf>[0], e: E): E => {
+    const p = req.identity.principal!;
+    recent.get(`${p.kind}:${p.id}`)?.push(s.now());
+    return e;
   };
 
   app.get("/api/notebooks/:id/timeline", { config: access.notebook("viewer") }, async (req) => {
@@ -37,25 +68,25 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
   });
 
   app.post("/api/notebooks/:id/timeline/notes", { config: access.notebook("editor") }, async (req, reply) => {
-    const nb = writable(req);
+    const nb = writable(req, reply);
     reply.code(201);
-    return written(writer.addNote(nb.id, req.body, req.identity.principal!));
+    return written(made(req, writer.addNote(nb.id, req.body, req.identity.principal!)));
   });
 
   app.post("/api/notebooks/:id/timeline/pins", { config: access.notebook("editor") }, async (req, reply) => {
-    const nb = writable(req);
+    const nb = writable(req, reply);
     reply.code(201);
-    return written(writer.pin(nb.id, req.body, req.identity.principal!));
+    return written(made(req, writer.pin(nb.id, req.body, req.identity.principal!)));
   });
 
   app.post(
     "/api/notebooks/:id/timeline/entries/:seq/corrections",
     { config: access.notebook("editor") },
     async (req, reply) => {
-      const nb = writable(req);
+      const nb = writable(req, reply);
       const seq = parseSeq((req.params as { seq: string }).seq);
       reply.code(201);
-      return written(writer.correct(nb.id, seq, req.body, req.identity.principal!));
+      return written(made(req, writer.correct(nb.id, seq, req.body, req.identity.principal!)));
     },
   );
 
@@ -63,10 +94,10 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
     "/api/notebooks/:id/timeline/entries/:seq/unpin",
     { config: access.notebook("editor") },
     async (req, reply) => {
-      const nb = writable(req);
+      const nb = writable(req, reply);
       const seq = parseSeq((req.params as { seq: string }).seq);
       reply.code(201);
-      return written(writer.unpin(nb.id, seq, req.identity.principal!));
+      return written(made(req, writer.unpin(nb.id, seq, req.identity.principal!)));
     },
   );
 }
