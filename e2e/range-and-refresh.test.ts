@@ -34,6 +34,8 @@ async function chartCell(page: Page, query: string): Promise<Locator> {
 
 /** Drags across a cell's chart from `from` to `to` (fractions of the plot's width). */
 async function dragAcross(c: Locator, from: number, to: number): Promise<void> {
+  // a person scrolls the chart into view first (the sticky header and range bar cover the top)
+  await c.locator(".plot").evaluate((el) => el.scrollIntoView({ block: "center" }));
   const box = await c.locator(".plot").boundingBox();
   if (!box) throw new Error("no chart to drag across");
   const page = c.page();
@@ -132,11 +134,9 @@ test("auto-refresh is performed once for three open pages, and stops after the p
       timeout: 20_000,
     })
     .toBeNull();
-  const tl = await apiJson<{ entries: { type: string; detail?: string }[] }>(
-    "alice",
-    `/api/notebooks/${nb.id}/timeline`,
-  );
-  expect(tl.entries.find((e) => e.type === "refresh.stopped")?.detail).toBe(
+  // the timeline people read: one row for the refresh, with its tally
+  const tl = await apiJson<{ rows: { type: string; what: string }[] }>("alice", `/api/notebooks/${nb.id}/timeline`);
+  expect(tl.rows.find((r) => r.type === "refresh.stopped")?.what).toBe(
     "auto-refresh every 30s: 1 round, 2 runs; stopped: no page open",
   );
   expect((await refreshRuns()).length).toBe(2);

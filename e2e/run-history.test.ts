@@ -41,6 +41,8 @@ async function fullyInView(page: Page, c: Locator): Promise<void> {
 test("two editors and a viewer: past runs keep their output and range; the timeline opens a run; backdated notes, pins and corrections; the viewer cannot pin", async ({
   browser,
 }) => {
+  // three people, three runs, notes, a correction and a phone viewport: one long story
+  test.setTimeout(120_000);
   const nb = await createNotebook("Run history", { roles: { bob: "editor", victor: "viewer" } });
   const alice = await contextAs(browser, "alice");
   const pa = await openNotebook(alice, nb.url);
