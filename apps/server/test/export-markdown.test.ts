@@ -98,3 +98,37 @@ describe("Markdown export rendering", () => {
     assert.equal(codeBlock("has ``` inside"), "````\nhas ``` inside\n````");
   });
 });
+
+describe("time series summaries in the postmortem", () => {
+  const body = (name: string, values: string[]) =>
+    JSON.stringify({
+      resultType: "matrix",
+      series: [{ name, labels: { __name__: name }, points: values.map((v, i) => [1_700_000_000_000 + i * 15_000, v]) }],
+    });
+  const row = (md: string) => md.split("\n").at(-1);
+
+  it("writes values in the chart's unit with 4 significant digits, inferred from the metric name", () => {
+    assert.equal(
+      row(
+        renderOutput(
+          CONTENT_TYPES.timeseries,
+          body("http_request_duration_seconds", ["0.24", "NaN", "1.5", "0.0123456"]),
+        ),
+      ),
+      "| http_request_duration_seconds | 4 | 12.35 ms | 1.5 s | 12.35 ms |",
+    );
+    assert.equal(
+      row(renderOutput(CONTENT_TYPES.timeseries, body("process_resident_memory_bytes", ["819200", "+Inf"]))),
+      "| process_resident_memory_bytes | 2 | 800 KiB | +Inf | +Inf |",
+    );
+  });
+
+  it("takes @unit= over the name, and leaves a value without a known unit a plain number", () => {
+    const ratio = body("errors", ["0.5", "0.25"]);
+    assert.equal(
+      row(renderOutput(CONTENT_TYPES.timeseries, ratio, { unit: "percentunit" })),
+      "| errors | 2 | 25% | 50% | 25% |",
+    );
+    assert.equal(row(renderOutput(CONTENT_TYPES.timeseries, ratio)), "| errors | 2 | 0.25 | 0.5 | 0.25 |");
+  });
+});

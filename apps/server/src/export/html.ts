@@ -152,7 +152,7 @@ function output(w: RenderedWriter, r: ExportRun, chartPng: ChartPng | undefined,
         table(
           w,
           ["series", "points", "min", "max", "last"],
-          summaryRows(ts).map((row) => row.map(text)),
+          summaryRows(ts, { unit: r.display.unit, query: r.run.input }).map((row) => row.map(text)),
         );
       return;
     }

@@ -1,4 +1,5 @@
 import { formatTimeRangeSetting } from "@databook/cell-syntax";
+import { formatValue, resolveUnit } from "@databook/chart-config";
 import {
   CONTENT_TYPES,
   checkOutput,
@@ -58,16 +59,27 @@ export function mdTable(header: string[], rows: unknown[][]): string {
 }
 
 /**
- * Summarises a time series body as a table of min/max/last per series. Values stay the strings
- * Prometheus wrote (NaN, ±Inf kept); min and max skip NaN.
+ * Summarises a time series body as a table of min/max/last per series, in the chart's unit.
+ * @see summaryRows
  */
-export function summariseTimeseries(body: TimeseriesBody): string {
+export function summariseTimeseries(body: TimeseriesBody, how: SummaryUnit = {}): string {
   if (!body.series?.length) return "_No data._";
-  return mdTable(["series", "points", "min", "max", "last"], summaryRows(body));
+  return mdTable(["series", "points", "min", "max", "last"], summaryRows(body, how));
 }
 
-/** The rows of {@link summariseTimeseries}: series name, points, min, max, last (value strings). */
-export function summaryRows(body: TimeseriesBody): unknown[][] {
+/** What decides a summary's unit: the cell's `@unit=` and the query that ran (as the chart decides it). */
+export type SummaryUnit = { unit?: string; query?: string };
+
+/**
+ * The rows of {@link summariseTimeseries}: series name, points, min, max, last. Values are written
+ * in the unit the chart uses (`@unit=`, else inferred from the metric names and the query;
+ * @databook/chart-config's `resolveUnit`) with 4 significant digits — `240 ms`, `800 KiB`, `50%` —
+ * and a plain number without a unit when none is known; NaN and ±Inf stay spelled out; min and
+ * max skip NaN. The log keeps the exact strings Prometheus wrote.
+ */
+export function summaryRows(body: TimeseriesBody, how: SummaryUnit = {}): unknown[][] {
+  const u = resolveUnit(how.unit, how.query, body.series).unit;
+  const shown = (v: [number, string] | undefined) => (v ? formatValue(v[0], u) : "");
   return body.series.map((s) => {
     const pts = s.points ?? [];
     let min: [number, string] | undefined;
@@ -78,7 +90,8 @@ export function summaryRows(body: TimeseriesBody): unknown[][] {
       if (!min || n < min[0]) min = [n, v];
       if (!max || n > max[0]) max = [n, v];
     }
-    return [s.name, pts.length, min?.[1] ?? "", max?.[1] ?? "", pts.at(-1)?.[1] ?? ""];
+    const last = pts.at(-1);
+    return [s.name, pts.length, shown(min), shown(max), last ? shown([parseSampleValue(last[1]), last[1]]) : ""];
   });
 }
 
@@ -86,14 +99,14 @@ export function summaryRows(body: TimeseriesBody): unknown[][] {
  * Renders a recorded output by content type (unknown types as a text block). A body that does not
  * have its type's shape is shown as text with the reason, never an error.
  */
-export function renderOutput(contentType: string, body: string): string {
+export function renderOutput(contentType: string, body: string, how: SummaryUnit = {}): string {
   const checked = checkOutput(contentType, body);
   if (!checked.ok)
     return `_The output does not match ${contentType} (${checked.problem}); shown as text:_\n\n${codeBlock(body)}`;
   try {
     switch (contentType) {
       case CONTENT_TYPES.timeseries:
-        return summariseTimeseries(JSON.parse(body) as TimeseriesBody);
+        return summariseTimeseries(JSON.parse(body) as TimeseriesBody, how);
       case CONTENT_TYPES.table: {
         const t = JSON.parse(body) as TableBody;
         return t.rows.length
@@ -217,7 +230,7 @@ export function renderMarkdown(m: ExportModel): Rendered {
         if (r.output?.body !== undefined) {
           line(`Output (${r.output.contentType}):`);
           line();
-          line(renderOutput(r.output.contentType, r.output.body));
+          line(renderOutput(r.output.contentType, r.output.body, { unit: r.display.unit, query: r.run.input }));
         } else if (r.output) line(`_Output ${r.output.sha256} (${r.output.contentType}) is not in this export._`);
         else if (r.run.error) line(`Run failed: **${r.run.error.kind}**: ${r.run.error.message}`);
         else line("_No output._");
