@@ -104,7 +104,8 @@ export async function measureServer(
       if (list.plugins.length >= 4 && (list.loading ?? []).length === 0) break;
       await sleep(100);
     }
-    await sleep(opts.settleMs ?? 5000);
+    // idle means after the host's settle collection, 5 s after loading (plugin-host SETTLE_GC_MS)
+    await sleep(opts.settleMs ?? 10_000);
     const pid = child.pid!;
     const idleMb = await vmRssMb(pid);
     const calls = opts.calls ?? 0;
