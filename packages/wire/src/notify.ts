@@ -22,3 +22,23 @@ export const NOTIFY_REPLAY_WINDOW_S = 300;
 /** The events notifications are sent for. */
 export const NOTIFY_EVENTS = ["incident.opened", "incident.status-changed", "incident.resolved"] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/**
+ * One notification delivery as admins see it (`GET /api/admin/notifications`): never the share
+ * link's secret, never the channel URL's path. Times are ms since the epoch.
+ */
+export type NotifyDelivery = {
+  id: string;
+  channel: string;
+  notebookId: string;
+  event: NotifyEvent;
+  state: "pending" | "delivered" | "abandoned";
+  attempts: number;
+  createdAtMs: number;
+  nextAttemptAtMs?: number;
+  lastAttemptAtMs?: number;
+  lastError?: string;
+  deliveredAtMs?: number;
+  abandonedAtMs?: number;
+  shareLinkId?: string;
+};

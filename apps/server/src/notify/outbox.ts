@@ -1,4 +1,4 @@
-import { type NotifyEvent, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
+import { type NotifyDelivery, type NotifyEvent, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { randomId } from "../ids.ts";
@@ -8,22 +8,8 @@ import { bodyFor, type NotifyMessage } from "./messages.ts";
 import { type NetDeps, postChecked } from "./send.ts";
 import { signedHeaders } from "./sign.ts";
 
-/** One delivery as admins see it (never the share-link secret, never the channel URL's path). */
-export type Delivery = {
-  id: string;
-  channel: string;
-  notebookId: string;
-  event: NotifyEvent;
-  state: "pending" | "delivered" | "abandoned";
-  attempts: number;
-  createdAtMs: number;
-  nextAttemptAtMs?: number;
-  lastAttemptAtMs?: number;
-  lastError?: string;
-  deliveredAtMs?: number;
-  abandonedAtMs?: number;
-  shareLinkId?: string;
-};
+/** One delivery as admins see it (the wire's shape, shared with the admin page). */
+export type Delivery = NotifyDelivery;
 
 type Row = {
   id: string;

@@ -49,19 +49,5 @@ export type NotifyChannel = {
   events: NotifyEvent[];
 };
 
-/** One outbox row (`GET /api/admin/notifications`). */
-export type NotifyDelivery = {
-  id: string;
-  channel: string;
-  notebookId: string;
-  event: NotifyEvent;
-  state: "pending" | "delivered" | "abandoned";
-  attempts: number;
-  createdAtMs: number;
-  nextAttemptAtMs?: number;
-  lastAttemptAtMs?: number;
-  lastError?: string;
-  deliveredAtMs?: number;
-  abandonedAtMs?: number;
-  shareLinkId?: string;
-};
+/** One outbox row (`GET /api/admin/notifications`): the wire's shape. */
+export type { NotifyDelivery } from "@databook/wire";
