@@ -123,6 +123,8 @@ export async function writeCellSources(
     WebSocketPolyfill: SignedInSocket as unknown as typeof globalThis.WebSocket,
     params: { v: String(PROTOCOL_VERSION) },
   });
+  // this writer reads nothing of the record channel: without a handler y-websocket logs each message
+  (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = () => {};
   await new Promise<void>((resolve) => provider.once("sync", () => resolve()));
   const ids: string[] = [];
   doc.transact(() => {

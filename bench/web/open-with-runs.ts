@@ -11,54 +11,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { orderBetween, PROTOCOL_VERSION, RECORD_MESSAGE } from "@databook/wire";
 import { chromium } from "playwright-core";
-import WebSocket from "ws";
-import { WebsocketProvider } from "y-websocket";
-import * as Y from "yjs";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../e2e/support/chromium.ts";
 import { sessionCookieFrom, signedInContext } from "../../e2e/support/sign-in.ts";
 import { ROOT, startStack } from "../../e2e/support/stack.ts";
 import type { TestUser } from "../../e2e/support/users.ts";
-import { waitForRuns } from "./notebook.ts";
+import { waitForRuns, writeCellSources } from "./notebook.ts";
 
 const CELLS = 50;
 const RUNS_PER_CELL = 4;
-
-async function writeCells(url: string, id: string, cookie: string): Promise<string[]> {
-  class SignedInSocket extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols, { headers: { cookie } });
-    }
-  }
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(`${url.replace(/^http/, "ws")}/ws/notebooks`, id, doc, {
-    WebSocketPolyfill: SignedInSocket as unknown as typeof globalThis.WebSocket,
-    params: { v: String(PROTOCOL_VERSION) },
-  });
-  // this writer reads nothing of the record channel: without a handler y-websocket logs each message
-  (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = () => {};
-  await new Promise<void>((resolve) => provider.once("sync", () => resolve()));
-  const ids: string[] = [];
-  doc.transact(() => {
-    let order: string | undefined;
-    for (let i = 0; i < CELLS; i++) {
-      const m = new Y.Map<unknown>();
-      const cellId = `open${String(i).padStart(3, "0")}`;
-      order = orderBetween(order, undefined);
-      m.set("id", cellId);
-      m.set("kind", "query");
-      m.set("source", new Y.Text(`@plugin=echo\nresult of cell ${i}: ${"x".repeat(200)}`));
-      m.set("order", order);
-      doc.getArray<Y.Map<unknown>>("cells").push([m]);
-      ids.push(cellId);
-    }
-  });
-  await new Promise((r) => setTimeout(r, 500));
-  provider.destroy();
-  doc.destroy();
-  return ids;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
@@ -78,7 +39,8 @@ async function main(): Promise<void> {
       body: JSON.stringify({ title: "Bench: 200 runs" }),
     });
     const { id } = (await res.json()) as { id: string };
-    const ids = await writeCells(stack.url, id, cookie);
+    const sources = Array.from({ length: CELLS }, (_, i) => `@plugin=echo\nresult of cell ${i}: ${"x".repeat(200)}`);
+    const ids = await writeCellSources(stack.url, id, cookie, sources, "open");
     for (let round = 0; round < RUNS_PER_CELL; round++) {
       for (const cellId of ids) {
         const r = await fetch(`${stack.url}/api/notebooks/${id}/cells/${cellId}/run`, {
