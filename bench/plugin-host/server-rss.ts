@@ -48,11 +48,19 @@ function callerHeaders(root: string, data: string): Record<string, string> {
 }
 
 /** Figures of one server run (MB). */
-export type ServerRss = { idleMb: number; afterCallsMb?: number; restMb?: number; calls: number };
+export type ServerRss = {
+  /** 10 s after loading: before V8's memory reducer has run (start-up's young generation and pools still held). */
+  earlyMb: number;
+  /** Idle: `settleMs` after loading, once the memory reducer has shrunk every heap. */
+  idleMb: number;
+  afterCallsMb?: number;
+  restMb?: number;
+  calls: number;
+};
 
 /**
  * Starts `databook serve` from `root` with its plugins/ folder, waits until every plugin is
- * loaded plus `settleMs`, reads RSS; with `calls`, makes that many calls of each plugin, reads
+ * loaded plus 10 s and plus `settleMs` (default 30 s), reads RSS each time; with `calls`, makes that many calls of each plugin, reads
  * RSS, waits `restMs` (longer than the workers' rest delay) and reads it again. Stops the server.
  */
 export async function measureServer(
@@ -104,12 +112,17 @@ export async function measureServer(
       if (list.plugins.length >= 4 && (list.loading ?? []).length === 0) break;
       await sleep(100);
     }
-    // idle means after the host's settle collection, 5 s after loading (plugin-host SETTLE_GC_MS)
-    await sleep(opts.settleMs ?? 10_000);
+    // Idle is what a server with nothing to do settles to. 10 s after loading, the host's settle
+    // collection (5 s, plugin-host SETTLE_GC_MS) has run but V8's memory reducer has not: it
+    // starts ~8 s after the last major GC of start-up and then shrinks each isolate's young
+    // generation and returns pooled pages (~30 MB here; `node --no-memory-reducer` keeps them).
     const pid = child.pid!;
+    await sleep(10_000);
+    const earlyMb = await vmRssMb(pid);
+    await sleep(Math.max(0, (opts.settleMs ?? 30_000) - 10_000));
     const idleMb = await vmRssMb(pid);
     const calls = opts.calls ?? 0;
-    if (calls === 0) return { idleMb, calls };
+    if (calls === 0) return { earlyMb, idleMb, calls };
     for (let i = 0; i < calls; i++) {
       for (const [plugin, input] of [
         ["echo", `call ${i}`],
@@ -123,8 +136,8 @@ export async function measureServer(
       }
     }
     const afterCallsMb = await vmRssMb(pid);
-    await sleep(opts.restMs ?? 20_000);
-    return { idleMb, afterCallsMb, restMb: await vmRssMb(pid), calls };
+    await sleep(opts.restMs ?? 30_000);
+    return { earlyMb, idleMb, afterCallsMb, restMb: await vmRssMb(pid), calls };
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
@@ -137,6 +150,6 @@ if (import.meta.main) {
   const root = resolve(values.root ?? HERE_ROOT);
   const r = await measureServer(root, { calls: Number(values.calls) });
   console.log(
-    `server RSS (${root}): idle ${r.idleMb.toFixed(0)} MB; after ${r.calls} calls of echo and http ${r.afterCallsMb?.toFixed(0)} MB; at rest again ${r.restMb?.toFixed(0)} MB`,
+    `server RSS (${root}): idle ${r.idleMb.toFixed(0)} MB (30 s after loading; ${r.earlyMb.toFixed(0)} MB at 10 s); after ${r.calls} calls of echo and http ${r.afterCallsMb?.toFixed(0)} MB; at rest again ${r.restMb?.toFixed(0)} MB`,
   );
 }

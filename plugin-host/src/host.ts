@@ -33,7 +33,7 @@ import {
 } from "./directory.ts";
 import { fullGc } from "./full-gc.ts";
 import { type Connector, type Resolver, systemConnector, systemResolver } from "./net.ts";
-import { createPool, type Pool, type PoolTiming } from "./pool.ts";
+import { createPool, type LaneBacklog, type Pool, type PoolTiming } from "./pool.ts";
 import type { WitCompletionRequest, WitRequest } from "./protocol.ts";
 import type { Priority } from "./scheduler.ts";
 import { workerEntry } from "./worker-source.ts";
@@ -162,7 +162,7 @@ export interface PluginHost {
     schedule?: ScheduleOptions,
   ): Promise<{ result: InvokeResult; timing: PoolTiming }>;
   /** Calls waiting and running, per lane (for /metrics). */
-  backlog(): { run: { waiting: number; running: number }; fast: { waiting: number; running: number } };
+  backlog(): Record<"run" | "fast", LaneBacklog>;
   close(): Promise<void>;
 }
 
@@ -260,6 +260,9 @@ export async function createPluginHost(opts: PluginHostOptions): Promise<PluginH
   // plugins load), one more collection returns what that burst left behind.
   let settled: NodeJS.Timeout | undefined;
   void ready.then(() => {
+    // loading's describe() calls are over: the fast worker they started need not idle for
+    // FAST_IDLE_MS (~30 MB at rest); the next completion or preview starts one again
+    pool.stopIdleFast();
     settled = setTimeout(fullGc, SETTLE_GC_MS);
     settled.unref();
   });

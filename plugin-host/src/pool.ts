@@ -120,6 +120,9 @@ type Running = {
   abort: AbortController;
 };
 
+/** Calls waiting and running, and workers up, in one lane. */
+export type LaneBacklog = { waiting: number; running: number; workers: number };
+
 /** A fast-lane worker without calls for this long stops (ms). */
 export const FAST_IDLE_MS = 30_000;
 
@@ -152,8 +155,14 @@ export type Pool = {
   load(image: PluginImage): void;
   /** Drops a plugin from every worker; calls already running finish. */
   unload(id: number): void;
-  /** Calls waiting and running, per lane. */
-  backlog(): { run: { waiting: number; running: number }; fast: { waiting: number; running: number } };
+  /** Calls waiting and running, and workers up, per lane. */
+  backlog(): Record<Kind, LaneBacklog>;
+  /**
+   * Stops every fast worker that has no call, now rather than {@link FAST_IDLE_MS} later: for the
+   * end of a burst the host knows is over (the describe() calls of loading a directory), so that
+   * an idle server is its run workers. Returns how many stopped.
+   */
+  stopIdleFast(): number;
   /** Terminates every worker; waiting calls end as internal errors. */
   close(): Promise<void>;
 };
@@ -479,7 +488,19 @@ export function createPool(opts: PoolOptions): Pool {
       images.delete(id);
       for (const slot of slots) post(slot, { type: "unload", id });
     },
-    backlog: () => ({ run: lanes.run.size(), fast: lanes.fast.size() }),
+    backlog: () => {
+      const workers = (kind: Kind) => slots.filter((s) => s.kind === kind).length;
+      return {
+        run: { ...lanes.run.size(), workers: workers("run") },
+        fast: { ...lanes.fast.size(), workers: workers("fast") },
+      };
+    },
+    stopIdleFast() {
+      if (lanes.fast.size().waiting > 0) return 0;
+      const idle = slots.filter((s) => s.kind === "fast" && !s.running);
+      for (const slot of idle) replace(slot);
+      return idle.length;
+    },
     async close() {
       closed = true;
       clearInterval(keepAlive);

@@ -3,6 +3,9 @@
  * plugin sleeping ("S<ms>", blocking its worker as a slow query would), quick ones the WAT echo.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { InvokeResult, PluginHost, ScheduleOptions } from "../src/index.ts";
 import { createScheduler } from "../src/scheduler.ts";
@@ -185,6 +188,19 @@ describe("fair queue", () => {
         `the run behind one slow run waited ${run.queueWaitMs} ms with 200 fast calls queued`,
       );
     });
+  });
+
+  it("loading's fast worker stops once loading is done; the next fast call starts one again", async () => {
+    // a fresh cache: describe() of both plugins runs on the fast lane while loading
+    const cacheDir = await mkdtemp(join(tmpdir(), "databook-fast-stop-"));
+    await withSlowAndEcho({ poolSize: 1, fastWorkers: 1, cacheDir }, async (host) => {
+      assert.equal(host.list().plugins.length, 2);
+      assert.deepEqual(host.backlog().fast, { waiting: 0, running: 0, workers: 0 });
+      assert.equal(host.backlog().run.workers, 1);
+      const fast = await host.invoke("echo", req("preview"), { queue: "c", principal: "p:c", lane: "fast" });
+      assert.equal(outputOf(fast).body, "preview");
+      assert.equal(host.backlog().fast.workers, 1, "a fast worker idles after a fast call");
+    }).finally(() => rm(cacheDir, { recursive: true, force: true }));
   });
 });
 
