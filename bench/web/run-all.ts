@@ -99,6 +99,21 @@ async function main(): Promise<void> {
       await waitForRuns(stack.url, id, cookie, CELLS * (s + 2));
     }
 
+    // Where a round's time goes on the server: the last sampled round, from its runs' records.
+    type Timed = Run & { queuedAtMs: number; startedAtMs?: number; finishedAtMs?: number; pluginMs?: number };
+    const timed = (await call<{ runs: Timed[] }>("GET", `/api/notebooks/${id}/runs`)).runs;
+    const lastRound = timed.filter((r) => r.trigger.round && r.trigger.round === timed.at(-1)?.trigger.round);
+    const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
+    const span =
+      Math.max(...lastRound.map((r) => r.finishedAtMs ?? 0)) - Math.min(...lastRound.map((r) => r.queuedAtMs));
+    const each = lastRound.map((r) => (r.finishedAtMs ?? 0) - (r.startedAtMs ?? 0));
+    const server = {
+      runs: lastRound.length,
+      roundSpanMs: span,
+      runP50Ms: p50(each),
+      pluginP50Ms: p50(lastRound.map((r) => r.pluginMs ?? 0)),
+    };
+
     // One refresh round of the same 20 cells: what it adds to the log and the stored outputs.
     const db = new Database(join(stack.dataDir, "databook.db"), { readonly: true });
     const seqBefore = (
@@ -136,6 +151,7 @@ async function main(): Promise<void> {
         max: Math.round(sorted.at(-1) as number),
         samples,
       },
+      server,
       refreshRound: { entries: rows.n, entryBytes: rows.b, outputBytes },
       refreshBytesPerDayAt1m: perRound * ROUNDS_PER_DAY_AT_1M,
     };
@@ -146,6 +162,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `| ${result.runAllDrawnMs.median} | ${result.runAllDrawnMs.min} – ${result.runAllDrawnMs.max} | ${samples} |`,
+    );
+    console.log(
+      `\nserver side, last round: ${server.runs} runs queued → last finished ${server.roundSpanMs} ms; one run started → finished p50 ${server.runP50Ms} ms, in the plugin p50 ${server.pluginP50Ms} ms`,
     );
     const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
     console.log(

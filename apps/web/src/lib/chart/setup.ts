@@ -15,3 +15,14 @@ export async function loadChart() {
 
 /** What {@link loadChart} resolves with. */
 export type ChartKit = Awaited<ReturnType<typeof loadChart>>;
+
+let fontFamily: string | undefined;
+
+/**
+ * The page's font family as charts draw their labels with it, read from `el`'s computed style once
+ * per page: reading it for every chart forced a style recalculation of the whole page per chart.
+ */
+export function pageFontFamily(el: Element): string {
+  fontFamily ??= getComputedStyle(el).fontFamily;
+  return fontFamily;
+}

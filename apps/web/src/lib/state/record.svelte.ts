@@ -44,32 +44,43 @@ export class NotebookRecord {
 
   /** Applies one record-channel message: a snapshot replaces everything, the others merge. */
   apply(m: RecordMessage): void {
-    if (m.t === "snapshot") {
-      this.runs = new Map(m.runs.map((r) => [r.id, r]));
-      this.state = m.state;
-      this.incident = m.incident;
-      this.review = m.review;
-      this.refresh = m.refresh;
-      this.received = true;
-    } else if (m.t === "run") {
-      const next = new Map(this.runs);
-      const cur = next.get(m.run.id);
-      // a progress message carries no output: keep the body a finished run already delivered
-      next.set(
-        m.run.id,
-        cur?.output !== undefined && m.run.output === undefined ? { ...m.run, output: cur.output } : m.run,
-      );
-      this.runs = next;
-    } else if (m.t === "state") {
-      this.state = m.state;
-    } else if (m.t === "incident") {
-      this.incident = m.incident;
-    } else if (m.t === "review") {
-      this.review = m.review;
-    } else if (m.t === "refresh") {
-      this.refresh = m.refresh;
+    this.applyAll([m]);
+  }
+
+  /**
+   * Applies messages in order as one change: the runs map is copied once, so the page re-renders
+   * once for a burst (a Run all round sends three messages per cell) instead of once per message.
+   */
+  applyAll(ms: readonly RecordMessage[]): void {
+    let runs: Map<string, RunRecord> | undefined;
+    for (const m of ms) {
+      if (m.t === "snapshot") {
+        runs = new Map(m.runs.map((r) => [r.id, r]));
+        this.state = m.state;
+        this.incident = m.incident;
+        this.review = m.review;
+        this.refresh = m.refresh;
+        this.received = true;
+      } else if (m.t === "run") {
+        runs ??= new Map(this.runs);
+        const cur = runs.get(m.run.id);
+        // a progress message carries no output: keep the body a finished run already delivered
+        runs.set(
+          m.run.id,
+          cur?.output !== undefined && m.run.output === undefined ? { ...m.run, output: cur.output } : m.run,
+        );
+      } else if (m.t === "state") {
+        this.state = m.state;
+      } else if (m.t === "incident") {
+        this.incident = m.incident;
+      } else if (m.t === "review") {
+        this.review = m.review;
+      } else if (m.t === "refresh") {
+        this.refresh = m.refresh;
+      }
     }
-    this.version++;
+    if (runs) this.runs = runs;
+    if (ms.length > 0) this.version++;
   }
 
   /** A cell's runs, newest first. */
@@ -82,15 +93,33 @@ export class NotebookRecord {
    * reported to `onBad` and dropped (the next snapshot, at the latest on reconnect, brings the truth).
    */
   attach(provider: WebsocketProvider, onBad: (reason: string) => void): void {
+    // Messages are read as they arrive and applied together once per frame (or after 100 ms in a
+    // background tab, where frames stop): a busy page handles a burst in one render.
+    let pending: RecordMessage[] = [];
+    let frame = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      if (frame) cancelAnimationFrame(frame);
+      clearTimeout(timer);
+      frame = 0;
+      timer = undefined;
+      const batch = pending;
+      pending = [];
+      this.applyAll(batch);
+    };
     (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = (
       _encoder: unknown,
       decoder: decoding.Decoder,
     ) => {
       try {
-        this.apply(JSON.parse(decoding.readVarString(decoder)) as RecordMessage);
+        pending.push(JSON.parse(decoding.readVarString(decoder)) as RecordMessage);
       } catch (e) {
         onBad(`a record message could not be read: ${(e as Error).message}`);
+        return;
       }
+      if (timer !== undefined) return;
+      frame = typeof requestAnimationFrame === "function" ? requestAnimationFrame(flush) : 0;
+      timer = setTimeout(flush, 100);
     };
   }
 }
