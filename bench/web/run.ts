@@ -41,8 +41,10 @@ function stats(xs: number[]): Stats {
 async function clickFirstEditor(page: Page): Promise<void> {
   const handle = await page.waitForFunction(
     () => {
-      const r = document.querySelector("section.cell .cm-content")?.getBoundingClientRect();
-      return r && r.width > 0 ? { x: r.x + r.width - 8, y: r.y + r.height / 2 } : null;
+      // the start of the editor's last line: the cell's tools sit over the right end of its first
+      const lines = document.querySelector("section.cell .cm-content")?.querySelectorAll(".cm-line");
+      const r = lines?.[lines.length - 1]?.getBoundingClientRect();
+      return r && r.width > 0 ? { x: r.x + 4, y: r.y + r.height / 2 } : null;
     },
     undefined,
     { polling: "raf" },

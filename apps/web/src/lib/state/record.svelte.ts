@@ -111,12 +111,16 @@ export class NotebookRecord {
       _encoder: unknown,
       decoder: decoding.Decoder,
     ) => {
+      let m: RecordMessage;
       try {
-        pending.push(JSON.parse(decoding.readVarString(decoder)) as RecordMessage);
+        m = JSON.parse(decoding.readVarString(decoder)) as RecordMessage;
       } catch (e) {
         onBad(`a record message could not be read: ${(e as Error).message}`);
         return;
       }
+      pending.push(m);
+      // the snapshot decides what the page may do (archived, the runs it shows): at once
+      if (m.t === "snapshot") return flush();
       if (timer !== undefined) return;
       frame = typeof requestAnimationFrame === "function" ? requestAnimationFrame(flush) : 0;
       timer = setTimeout(flush, 100);
