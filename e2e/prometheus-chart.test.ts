@@ -315,7 +315,9 @@ test("when the clipboard refuses the image, Copy PNG downloads it and says so", 
     async (route) => {
       if (route.request().resourceType() !== "document") return route.continue();
       const response = await route.fetch();
-      await route.fulfill({ response, headers: { ...response.headers(), "permissions-policy": "clipboard-write=()" } });
+      // the body comes decoded: its encoding and length headers no longer apply
+      const { "content-encoding": _e, "content-length": _l, ...headers } = response.headers();
+      await route.fulfill({ response, headers: { ...headers, "permissions-policy": "clipboard-write=()" } });
     },
   );
   const page = await openNotebook(ctx, nb.url);

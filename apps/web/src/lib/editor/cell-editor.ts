@@ -7,7 +7,7 @@
  */
 import {
   autocompletion,
-  type CompletionContext,
+  CompletionContext,
   type CompletionResult,
   closeBrackets,
   closeBracketsKeymap,
@@ -231,14 +231,40 @@ const theme = EditorView.theme({
   },
 });
 
+/** Where the query starts: the offset of the first line that is not a header line (the doc's end when none). */
+export function bodyStart(state: EditorState): number {
+  for (let n = 1; n <= state.doc.lines; n++) {
+    const line = state.doc.line(n);
+    if (!line.text.trimStart().startsWith("@")) return line.from;
+  }
+  return state.doc.length;
+}
+
+/**
+ * PromQL for a prometheus cell: highlighting, and completion computed on the query alone — the
+ * `@` header lines are not PromQL, and parsed with them the query's names sit in an error node
+ * where codemirror-promql finds no metric or label context.
+ */
 function languageFor(plugin: string | undefined, complete: CompleteFn | undefined): Extension {
   if (plugin !== "prometheus") return [];
-  const promql = new PromQLExtension().activateLinter(false).activateCompletion(true);
+  const promql = new PromQLExtension().activateLinter(false).activateCompletion(false);
   if (complete)
     promql.setComplete({
       remote: completionClient(complete, (e) => console.warn("databook: completion from the plugin failed", e)),
     });
-  return promql.asExtension();
+  const language = promql.asExtension();
+  const strategy = promql.getComplete();
+  const source = async (ctx: CompletionContext): Promise<CompletionResult | null> => {
+    const from = bodyStart(ctx.state);
+    if (ctx.pos < from) return null;
+    const query = EditorState.create({ doc: ctx.state.sliceDoc(from), extensions: language });
+    const r = await strategy.promQL(new CompletionContext(query, ctx.pos - from, ctx.explicit));
+    if (!r) return null;
+    return { ...r, from: r.from + from, ...(r.to === undefined ? {} : { to: r.to + from }) };
+  };
+  // One array for the editor's life: CodeMirror tracks running completions by source identity.
+  const data = [{ autocomplete: source }];
+  return [language, EditorState.languageData.of(() => data)];
 }
 
 /** Calls `fn`, then answers `handled` (CodeMirror's "did this key/event get handled"). */
