@@ -91,3 +91,27 @@ test("running with the keyboard closes an open completion list, so the run statu
   await expect(options).toHaveCount(0);
   await alice.close();
 });
+
+test("PromQL completes metric names and label values from the cell's Prometheus, through the server", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Metric completion");
+  const alice = await contextAs(browser, "alice");
+  const page = await openNotebook(alice, nb.url);
+  const options = page.locator(".cm-tooltip-autocomplete");
+  // the fixture hour: the names exist only there, and only in the test's Prometheus
+  await addQueryCell(page, "@plugin=prometheus @start=2025-11-29T00:00:00Z @end=2025-11-29T01:00:00Z\n");
+  const asked: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("/complete")) asked.push(r.url());
+  });
+  await page.keyboard.type("fixture_req");
+  await expect(options.getByRole("option", { name: /^fixture_requests_total/ })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await page.keyboard.type('uests_total{code="');
+  await expect(options.getByRole("option", { name: /500/ })).toBeVisible();
+  expect(asked.length).toBeGreaterThan(0);
+  // nothing went to Prometheus from the page: every completion request went to the server
+  expect(asked.every((u) => new URL(u).origin === new URL(page.url()).origin)).toBe(true);
+  await alice.close();
+});

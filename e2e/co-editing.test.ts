@@ -38,6 +38,34 @@ test("two editors typing in the same cell see each other's text and named cursor
   await bob.close();
 });
 
+test("a remote caret's name shows right after that person types, then goes, and shows again on hover", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Caret names", { roles: { bob: "editor" } });
+  const alice = await contextAs(browser, "alice");
+  const bob = await contextAs(browser, "bob");
+  const pa = await openNotebook(alice, nb.url);
+  await addQueryCell(pa, "@plugin=echo\nfirst line\nsecond line");
+  const pb = await openNotebook(bob, nb.url);
+  await expect.poll(() => sourceOf(cell(pb, 0))).toBe("@plugin=echo\nfirst line\nsecond line");
+  await editorOf(cell(pb, 0)).click();
+  await pb.keyboard.press("ControlOrMeta+End");
+  const name = cell(pa, 0).locator(".cm-ySelectionInfo", { hasText: "Bob" });
+  // the name fades by itself a few seconds after Bob's caret arrived: it does not stay over the line above
+  await expect(name).toHaveCSS("opacity", "0");
+  // Bob types at the end of the text (his caret's position in the awareness state stays "the end")
+  await pb.keyboard.type(" and more");
+  await expect.poll(() => sourceOf(cell(pa, 0))).toBe("@plugin=echo\nfirst line\nsecond line and more");
+  await expect(name).toHaveCSS("opacity", "1");
+  // … and goes again a few seconds after his last keystroke, with nobody touching anything
+  await expect(name).toHaveCSS("opacity", "0");
+  // hovering his caret shows it
+  await cell(pa, 0).locator(".cm-ySelectionCaret").hover();
+  await expect(name).toHaveCSS("opacity", "1");
+  await alice.close();
+  await bob.close();
+});
+
 test("one editor moves a cell while the other types in it: the move and every keystroke survive", async ({
   browser,
 }) => {

@@ -40,6 +40,23 @@ function axisLabels(c: Locator, axis: "x" | "y"): Promise<string[]> {
   }, axis);
 }
 
+/** Moves the mouse over a cell's chart to time `ms`, halfway up the plot area. */
+async function hoverAt(c: Locator, ms: number): Promise<void> {
+  const at = await c.locator("canvas").evaluate((el, t) => {
+    const chart = (
+      el as HTMLCanvasElement & {
+        databookChart: {
+          scales: { x: { getPixelForValue(v: number): number } };
+          chartArea: { top: number; bottom: number };
+        };
+      }
+    ).databookChart;
+    return { x: chart.scales.x.getPixelForValue(t), y: (chart.chartArea.top + chart.chartArea.bottom) / 2 };
+  }, ms);
+  const box = await c.locator("canvas").boundingBox();
+  await c.page().mouse.move((box?.x ?? 0) + at.x, (box?.y ?? 0) + at.y);
+}
+
 /** The fixture's fixture_special series, by their `kind` label: [ms, value][] with NaN and ±Inf. */
 function expectedSpecial(): Map<string, [number, number][]> {
   const out = new Map<string, [number, number][]>();
@@ -213,21 +230,7 @@ test("the tooltip shows a value only within one step of the pointer: nothing ins
   await page.getByTestId("zone-utc").click();
   await expect(c.locator(".ts")).toHaveAttribute("data-zone", "UTC");
   await expect.poll(() => axisLabels(c, "x").then((l) => l[0])).toBe("00:00");
-  const hover = async (ms: number) => {
-    const at = await c.locator("canvas").evaluate((el, t) => {
-      const chart = (
-        el as HTMLCanvasElement & {
-          databookChart: {
-            scales: { x: { getPixelForValue(v: number): number } };
-            chartArea: { top: number; bottom: number };
-          };
-        }
-      ).databookChart;
-      return { x: chart.scales.x.getPixelForValue(t), y: (chart.chartArea.top + chart.chartArea.bottom) / 2 };
-    }, ms);
-    const box = await c.locator("canvas").boundingBox();
-    await page.mouse.move((box?.x ?? 0) + at.x, (box?.y ?? 0) + at.y);
-  };
+  const hover = (ms: number) => hoverAt(c, ms);
   // Minute 10: the sample at 00:09:30 is the latest Prometheus sees (value 9).
   await hover(FIXTURE_START_MS + 10 * 60_000);
   await expect(c.getByRole("tooltip")).toContainText("00:10:00 UTC");
@@ -243,6 +246,61 @@ test("the tooltip shows a value only within one step of the pointer: nothing ins
   await c.locator(".legend .entry").first().click();
   await hover(FIXTURE_START_MS + 11 * 60_000);
   await expect(c.getByRole("tooltip")).toContainText("00:11:00 UTC");
+  await ctx.close();
+});
+
+test("over an absolute range in the past, the tooltip shows the date in the page's zone, as the range label does", async ({
+  browser,
+}) => {
+  const nb = await createNotebook("Tooltip of another day");
+  const ctx = await contextAs(browser, "alice", "America/Los_Angeles");
+  const page = await openNotebook(ctx, nb.url);
+  // the notebook's range: the fixture hour, 2025-11-29 00:00–01:00 UTC (not today, in any zone)
+  await page.getByTestId("zone-utc").click();
+  await page.getByRole("button", { name: "Absolute…" }).click();
+  await page.getByLabel("From").fill("2025-11-29T00:00");
+  await page.getByLabel("to", { exact: true }).fill("2025-11-29T01:00");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByTestId("time-range")).toHaveText("2025-11-29 00:00–01:00 UTC");
+  const c = await chartCell(page, "fixture_gappy", "@step=1m");
+  await hoverAt(c, FIXTURE_START_MS + 10 * 60_000);
+  await expect(c.getByRole("tooltip")).toContainText("2025-11-29 00:10:00 UTC");
+  // Local in Los Angeles: the same samples were on the evening before there
+  await page.getByTestId("zone-local").click();
+  await expect(page.getByTestId("time-range")).toHaveText("2025-11-28 16:00–17:00 PST");
+  await expect(c.locator(".ts")).toHaveAttribute("data-zone", "America/Los_Angeles");
+  await expect(c.locator(".ts")).toHaveAttribute("data-draw-ms", /\d/);
+  await hoverAt(c, FIXTURE_START_MS + 10 * 60_000);
+  await expect(c.getByRole("tooltip")).toContainText("2025-11-28 16:10:00 PST");
+  await ctx.close();
+});
+
+test("Copy PNG puts the chart on the clipboard as an image/png, with the query in its status", async ({ browser }) => {
+  const nb = await createNotebook("Copy PNG");
+  const ctx = await contextAs(browser, "alice", "UTC");
+  await ctx.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const page = await openNotebook(ctx, nb.url);
+  const c = await chartCell(page, "fixture_requests_total");
+  await c.getByTestId("copy-png").click();
+  await expect(c.getByTestId("png-status")).toHaveText("Chart copied as PNG");
+  const pasted = await page.evaluate(async () => {
+    const items = await navigator.clipboard.read();
+    const item = items.find((i) => i.types.includes("image/png"));
+    if (!item) return { types: items.flatMap((i) => i.types), size: 0, head: [] as number[], width: 0, height: 0 };
+    const blob = await item.getType("image/png");
+    const head = Array.from(new Uint8Array(await blob.slice(0, 8).arrayBuffer()));
+    const image = await createImageBitmap(blob);
+    return { types: item.types, size: blob.size, head, width: image.width, height: image.height };
+  });
+  expect(pasted.types).toContain("image/png");
+  expect(pasted.head).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]); // the PNG signature
+  expect(pasted.size).toBeGreaterThan(5_000);
+  // taller than the plot alone: the title line, the caption and the legend are drawn around it
+  const plot = await c
+    .locator("canvas")
+    .evaluate((el) => ({ w: (el as HTMLCanvasElement).width, h: (el as HTMLCanvasElement).height }));
+  expect(pasted.width).toBe(plot.w);
+  expect(pasted.height).toBeGreaterThan(plot.h);
   await ctx.close();
 });
 

@@ -18,6 +18,7 @@ type Run = {
   id: string;
   cellId: string;
   status: string;
+  queuedAtMs: number;
   trigger: { kind: string; round?: string };
   timeRange?: { startMs: number; endMs: number };
 };
@@ -59,6 +60,11 @@ test("zoom sets the range for both editors, a viewer's zoom stays local, stale c
   const pa = await openNotebook(alice, nb.url);
   const first = await chartCell(pa, "up");
   await chartCell(pa, "sum(up)");
+  // "last 1h" shows what it resolved to, the notebook's now: the end of the latest run, in UTC
+  const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+  const latest = (await runsOf(nb.id)).sort((a, b) => b.queuedAtMs - a.queuedAtMs)[0]?.timeRange;
+  if (!latest) throw new Error("the second chart's run has no range");
+  await expect(pa.getByTestId("range-resolved")).toHaveText(`· ${hhmm(latest.startMs)}–${hhmm(latest.endMs)} UTC`);
   const pb = await openNotebook(bob, nb.url);
   const pv = await openNotebook(victor, nb.url);
   await chartData(cell(pv, 0));
@@ -91,10 +97,14 @@ test("zoom sets the range for both editors, a viewer's zoom stays local, stale c
   expect(new Set(round.map((r) => r.timeRange?.endMs)).size).toBe(1);
   expect(new Set(round.map((r) => r.trigger.round)).size).toBe(1);
   for (const p of [pa, pb, pv]) await expect(p.getByTestId("other-range")).toHaveCount(0);
+  // an absolute range is its own label: nothing resolved beside it
+  await expect(pa.getByTestId("range-resolved")).toHaveCount(0);
 
   // one click back to the range before the zoom, for everyone
   await pa.getByTestId("zoom-back").click();
   await expect(pb.getByTestId("time-range")).toHaveText("last 1h");
+  // back on last 1h, the notebook's now is again the end of the latest run drawn for an hour
+  await expect(pb.getByTestId("range-resolved")).toHaveText(`· ${hhmm(latest.startMs)}–${hhmm(latest.endMs)} UTC`);
   for (const c of [alice, bob, victor]) await c.close();
 });
 

@@ -144,7 +144,7 @@ test("the tooltip shows a series only when it has a sample within one step of th
     ['{kind="steady"}'],
     "10 minutes from the nearest gappy sample: not shown",
   );
-  const nearEdge = tooltipAt(m, T0 + 20 * MIN);
+  const nearEdge = tooltipAt(m, T0 + 20 * MIN, undefined, T0 + 60 * MIN);
   assert.deepEqual(
     nearEdge?.rows.map((r) => [r.legend, r.text]),
     [
@@ -153,7 +153,12 @@ test("the tooltip shows a series only when it has a sample within one step of th
     ],
     "one step from minute 19: shown, largest first",
   );
-  assert.equal(nearEdge?.title, "00:20:00 UTC");
+  assert.equal(nearEdge?.title, "00:20:00 UTC", "hovered the same day: the time alone");
+  assert.equal(
+    tooltipAt(m, T0 + 20 * MIN, undefined, T0 + 24 * 60 * MIN)?.title,
+    `${new Date(T0).toISOString().slice(0, 10)} 00:20:00 UTC`,
+    "read the next day: the date in front",
+  );
   assert.equal(
     tooltipAt(m, T0 + 30 * MIN, (i) => i === 0),
     undefined,

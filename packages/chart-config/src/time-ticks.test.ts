@@ -126,7 +126,15 @@ test("an empty or reversed range has no ticks; zones are checked", () => {
   assert.ok("error" in bad && bad.error.kind === "bad-input" && /Mars\/Olympus/.test(bad.error.message));
 });
 
-test("instants for tooltips carry seconds, and the date when asked", () => {
-  assert.equal(formatInstant(at("2025-11-29T07:14:37Z"), "UTC", false), "07:14:37");
-  assert.equal(formatInstant(at("2025-11-29T07:14:37Z"), "Asia/Tokyo", true), "29 Nov 16:14:37");
+test("instants for tooltips carry seconds, and the date when they are not today in the zone", () => {
+  const t = at("2025-11-29T07:14:37Z");
+  assert.equal(formatInstant(t, "UTC", at("2025-11-29T23:59:00Z")), "07:14:37");
+  // the day before, read the next morning: the date says so
+  assert.equal(formatInstant(t, "UTC", at("2025-11-30T00:30:00Z")), "2025-11-29 07:14:37");
+  // in Tokyo it is already 16:14 on the 29th, today there even when UTC's today is the 29th too
+  assert.equal(formatInstant(t, "Asia/Tokyo", at("2025-11-29T10:00:00Z")), "16:14:37");
+  // Los Angeles: 23:14 on the 28th; at 09:00 UTC on the 29th it is 01:00 on the 29th there
+  assert.equal(formatInstant(t, "America/Los_Angeles", at("2025-11-29T09:00:00Z")), "2025-11-28 23:14:37");
+  // the same instant and clock, yet UTC's today: no date
+  assert.equal(formatInstant(t, "UTC", at("2025-11-29T09:00:00Z")), "07:14:37");
 });

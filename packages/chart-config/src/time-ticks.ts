@@ -188,13 +188,26 @@ export function timeTickLabels(t: TimeTicks, startMs: number, endMs: number, zon
   });
 }
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+/** The calendar date of instant `t` in `zone`, as `2025-11-29` (what the page's other times show). */
+export function dateIn(t: number, zone: string): string {
+  let f = dayFormats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+    dayFormats.set(zone, f);
+  }
+  return f.format(t);
+}
+
 /**
- * A hovered or sampled instant written for a tooltip: `HH:mm:ss` in the zone, with the date
- * (`29 Nov HH:mm:ss`) when the range spans more than one day.
+ * A hovered or sampled instant written for a tooltip: `HH:mm:ss` in the zone, with the date in
+ * front (`2025-11-29 HH:mm:ss`, as the page's other times write it) when it is not the day of
+ * `nowMs` in that zone — so a chart of yesterday never reads as today.
  */
-export function formatInstant(t: number, zone: string, withDate: boolean): string {
+export function formatInstant(t: number, zone: string, nowMs: number): string {
   const time = labelFormat(zone, "seconds").format(t);
-  return withDate ? `${labelFormat(zone, "date").format(t)} ${time}` : time;
+  const date = dateIn(t, zone);
+  return date === dateIn(nowMs, zone) ? time : `${date} ${time}`;
 }
 
 const zoneNames = new Map<string, Intl.DateTimeFormat>();

@@ -43,12 +43,14 @@ export type TooltipContent = {
 /**
  * The tooltip of `model` at hovered time `atMs`: each visible series' sample within one step
  * (a hundredth of the range when the step is unknown), largest value first, values written in the
- * chart's unit. Undefined when no series has a sample that close.
+ * chart's unit; the title carries the date when the samples' time is not today (`nowMs`, the
+ * page's clock) in the chart's zone. Undefined when no series has a sample that close.
  */
 export function tooltipAt(
   model: ChartModel,
   atMs: number,
   visible: (index: number) => boolean = () => true,
+  nowMs: number = Date.now(),
 ): TooltipContent | undefined {
   const tolerance = model.stepMs ?? (model.x.max - model.x.min) / 100;
   const near = samplesNear(model.series, atMs, tolerance, visible);
@@ -69,6 +71,5 @@ export function tooltipAt(
       };
     })
     .sort((a, b) => rank(b.value) - rank(a.value) || a.series - b.series);
-  const withDate = Math.floor(model.x.max / 86_400_000) !== Math.floor(model.x.min / 86_400_000);
-  return { timeMs, title: `${formatInstant(timeMs, model.zone, withDate)} ${zoneName(timeMs, model.zone)}`, rows };
+  return { timeMs, title: `${formatInstant(timeMs, model.zone, nowMs)} ${zoneName(timeMs, model.zone)}`, rows };
 }

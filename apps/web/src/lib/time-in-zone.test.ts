@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatSpanIn, formatTimeIn, fromZoneInput, toZoneInput, zoneName } from "./time-in-zone.ts";
+import { formatSpanIn, formatTimeIn, fromZoneInput, resolvedSpanLabel, toZoneInput, zoneName } from "./time-in-zone.ts";
 
 const at = Date.UTC(2026, 11, 1, 15, 20, 5); // 07:20:05 in Los Angeles (PST, UTC−8)
 const LA = "America/Los_Angeles";
@@ -25,4 +25,27 @@ test("datetime-local values round-trip through the zone's wall clock", () => {
   // summer: PDT, UTC−7
   assert.equal(fromZoneInput("2026-07-01T07:20", LA), Date.UTC(2026, 6, 1, 14, 20));
   assert.ok(Number.isNaN(fromZoneInput("yesterday", LA)));
+});
+
+test("a relative or since range shows what it resolved to: the notebook's now, in the zone", () => {
+  const hour = { kind: "relative", range: "1h" } as const;
+  assert.equal(resolvedSpanLabel(hour, "UTC", at, undefined, at), "14:20–15:20 UTC");
+  assert.equal(resolvedSpanLabel(hour, LA, at, undefined, at), "06:20–07:20 PST");
+  assert.equal(resolvedSpanLabel(undefined, "UTC", at, undefined, at), "14:20–15:20 UTC", "unset is last 1h");
+  assert.equal(resolvedSpanLabel({ kind: "relative", range: "15m" }, "UTC", at, undefined, at), "15:05–15:20 UTC");
+  const since = { kind: "since", fromMs: at - 3 * 3_600_000 } as const;
+  assert.equal(resolvedSpanLabel(since, LA, at, undefined, at), "04:20–07:20 PST");
+  // read the next day, the resolved end of yesterday's round carries its date
+  assert.equal(resolvedSpanLabel(hour, "UTC", at, undefined, at + 86_400_000), "2026-12-01 14:20–15:20 UTC");
+});
+
+test("no resolved span without an end, for absolute ranges, ended windows or bad durations", () => {
+  const hour = { kind: "relative", range: "1h" } as const;
+  assert.equal(resolvedSpanLabel(hour, "UTC", undefined, undefined, at), undefined);
+  assert.equal(
+    resolvedSpanLabel({ kind: "absolute", startMs: at - 1, endMs: at }, "UTC", at, undefined, at),
+    undefined,
+  );
+  assert.equal(resolvedSpanLabel({ kind: "since", fromMs: at - 1 }, "UTC", at, at, at), undefined);
+  assert.equal(resolvedSpanLabel({ kind: "relative", range: "soon" }, "UTC", at, undefined, at), undefined);
 });

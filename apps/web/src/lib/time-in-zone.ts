@@ -3,6 +3,7 @@
  * on screen that shows a time: the range label and picker, run lines and the stale-chart notice.
  * Each text names the zone ("PST", "UTC") and shows the date only when it is not today (in that zone).
  */
+import { parseDuration } from "@databook/cell-syntax";
 
 const cache = new Map<string, Intl.DateTimeFormat>();
 function fmt(zone: string, kind: "parts" | "name"): Intl.DateTimeFormat {
@@ -111,4 +112,34 @@ export function rangeSettingLabel(
   return windowEndMs === undefined
     ? `since ${formatTimeIn(setting.fromMs, zone, nowMs, false)}`
     : formatSpanIn(setting.fromMs, windowEndMs, zone, nowMs);
+}
+
+/**
+ * What a relative or `since` setting resolved to, for the range bar beside its words: the span
+ * from the setting's start to `endMs` (the notebook's now, from its latest round) in `zone`, as
+ * "14:02–15:02 UTC" (dates where not today). Undefined for an absolute setting (its label is the
+ * span already), for a `since` range the incident's window ends (idem), without an end, or for a
+ * duration that does not parse.
+ */
+export function resolvedSpanLabel(
+  setting:
+    | { kind: "relative"; range: string }
+    | { kind: "absolute"; startMs: number; endMs: number }
+    | { kind: "since"; fromMs: number }
+    | undefined,
+  zone: string,
+  endMs: number | undefined,
+  windowEndMs?: number,
+  nowMs = Date.now(),
+): string | undefined {
+  if (endMs === undefined) return undefined;
+  const s = setting ?? { kind: "relative", range: "1h" };
+  if (s.kind === "absolute" || (s.kind === "since" && windowEndMs !== undefined)) return undefined;
+  let startMs: number;
+  try {
+    startMs = s.kind === "since" ? s.fromMs : endMs - parseDuration(s.range);
+  } catch {
+    return undefined;
+  }
+  return formatSpanIn(startMs, endMs, zone, nowMs);
 }

@@ -1,5 +1,13 @@
 /** Notebooks, runs, outputs, timeline, search and plugins (docs/api.md). */
-import type { RefreshState, RunRecord, TimelineView, TimeRangeSetting, Visibility } from "@databook/wire";
+import type {
+  CompletionAnswer,
+  CompletionQuery,
+  RefreshState,
+  RunRecord,
+  TimelineView,
+  TimeRangeSetting,
+  Visibility,
+} from "@databook/wire";
 import { enc, type Http } from "./http.ts";
 import type {
   CellPreview,
@@ -58,6 +66,13 @@ export function notebookCalls(http: Http) {
     /** What running a cell would do, from the source the server holds; nothing is logged. */
     previewCell: (id: string, cellId: string) =>
       http.send<CellPreview>("POST", `${nb(id)}/cells/${enc(cellId)}/preview`, {}),
+    /**
+     * Names for the editor from the plugin of cell `cellId` (editors; docs/api.md): metric names,
+     * label names and values, metadata. Rejects with the server's `{ kind, message }` (429 when
+     * typing faster than the rate limit).
+     */
+    complete: (id: string, cellId: string, query: CompletionQuery) =>
+      http.send<CompletionAnswer>("POST", `${nb(id)}/complete`, { cellId, query }),
     /** Cancels a queued run (a running one cannot be stopped halfway); 409 once it has started. */
     cancelRun: (id: string, runId: string) => http.send<unknown>("POST", `${nb(id)}/runs/${enc(runId)}/cancel`),
     /** Every run of the notebook as the record channel carries them (outputs by hash). */

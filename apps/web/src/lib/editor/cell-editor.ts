@@ -1,12 +1,13 @@
 /**
  * The CodeMirror 6 editor of one cell, bound to the cell's Y.Text with y-codemirror.next (remote
  * cursors with name labels, per-user undo). Header lines (`@key=value`) are styled apart and
- * complete from the server's plugin list; a prometheus cell gets PromQL highlighting and function
- * completion from @prometheus-io/codemirror-promql.
+ * complete from the server's plugin list; a prometheus cell gets PromQL highlighting and completion
+ * from @prometheus-io/codemirror-promql: functions and keywords, and for editors metric names,
+ * label names and values from the cell's Prometheus through the server (prom-completion.ts).
  */
 import {
   autocompletion,
-  type CompletionContext,
+  CompletionContext,
   type CompletionResult,
   closeBrackets,
   closeBracketsKeymap,
@@ -36,6 +37,8 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import type { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import type { PluginInfo } from "../api.ts";
+import { PEER_ACTIVE_CLASS, peerNameFlash } from "./peer-names.ts";
+import { type CompleteFn, completionClient } from "./prom-completion.ts";
 
 /**
  * After a run is asked for: `next` moves to the next cell (Shift+Enter), `stay` keeps the cursor
@@ -54,6 +57,8 @@ export type CellEditorOptions = {
   onBlur?: () => void;
   onFocus?: () => void;
   placeholderText?: string;
+  /** Asks the server for names from the cell's Prometheus (editors only); unset: functions and keywords only. */
+  complete?: CompleteFn;
 };
 
 /** The editor and a way to switch its language when the cell's `@plugin` changes. */
@@ -209,18 +214,16 @@ const theme = EditorView.theme({
   ".cm-db-header": { backgroundColor: "var(--header-band)" },
   ".cm-db-key": { color: "var(--accent)", fontWeight: "600" },
   ".cm-placeholder": { color: "var(--muted)" },
-  // A remote caret's name shows on hover and for a moment when the caret appears (as
-  // y-codemirror.next does), so names never sit over the line above while people read.
+  // A remote caret's name shows on hover (y-codemirror.next's rule) and for a moment after that
+  // person types or moves (peer-names.ts), so names never sit over the line above while people read.
   ".cm-ySelectionInfo": {
-    animation: "db-yname-flash 2.5s ease-in forwards",
     fontFamily: "var(--font-ui)",
     fontSize: "11px",
     top: "-1.25em",
     borderRadius: "3px 3px 3px 0",
     padding: "0 4px",
   },
-  ".cm-ySelectionCaret:hover > .cm-ySelectionInfo": { animation: "none", opacity: "1" },
-  "@keyframes db-yname-flash": { "0%, 70%": { opacity: "1" }, "100%": { opacity: "0" } },
+  [`.${PEER_ACTIVE_CLASS} > .cm-ySelectionInfo`]: { opacity: "1" },
   ".cm-tooltip": { backgroundColor: "var(--surface)", border: "1px solid var(--border)", color: "var(--text)" },
   ".cm-tooltip-autocomplete > ul > li[aria-selected]": {
     backgroundColor: "var(--accent)",
@@ -228,9 +231,40 @@ const theme = EditorView.theme({
   },
 });
 
-function languageFor(plugin: string | undefined): Extension {
+/** Where the query starts: the offset of the first line that is not a header line (the doc's end when none). */
+export function bodyStart(state: EditorState): number {
+  for (let n = 1; n <= state.doc.lines; n++) {
+    const line = state.doc.line(n);
+    if (!line.text.trimStart().startsWith("@")) return line.from;
+  }
+  return state.doc.length;
+}
+
+/**
+ * PromQL for a prometheus cell: highlighting, and completion computed on the query alone — the
+ * `@` header lines are not PromQL, and parsed with them the query's names sit in an error node
+ * where codemirror-promql finds no metric or label context.
+ */
+function languageFor(plugin: string | undefined, complete: CompleteFn | undefined): Extension {
   if (plugin !== "prometheus") return [];
-  return new PromQLExtension().activateLinter(false).activateCompletion(true).asExtension();
+  const promql = new PromQLExtension().activateLinter(false).activateCompletion(false);
+  if (complete)
+    promql.setComplete({
+      remote: completionClient(complete, (e) => console.warn("databook: completion from the plugin failed", e)),
+    });
+  const language = promql.asExtension();
+  const strategy = promql.getComplete();
+  const source = async (ctx: CompletionContext): Promise<CompletionResult | null> => {
+    const from = bodyStart(ctx.state);
+    if (ctx.pos < from) return null;
+    const query = EditorState.create({ doc: ctx.state.sliceDoc(from), extensions: language });
+    const r = await strategy.promQL(new CompletionContext(query, ctx.pos - from, ctx.explicit));
+    if (!r) return null;
+    return { ...r, from: r.from + from, ...(r.to === undefined ? {} : { to: r.to + from }) };
+  };
+  // One array for the editor's life: CodeMirror tracks running completions by source identity.
+  const data = [{ autocomplete: source }];
+  return [language, EditorState.languageData.of(() => data)];
 }
 
 /** Calls `fn`, then answers `handled` (CodeMirror's "did this key/event get handled"). */
@@ -270,6 +304,7 @@ export function createCellEditor(
   const extensions: Extension[] = [
     ...runKeys,
     yCollab(opts.text, opts.awareness, { undoManager }),
+    peerNameFlash(opts.text, opts.awareness),
     keymap.of([...closeBracketsKeymap, ...completionKeymap, ...yUndoManagerKeymap, ...defaultKeymap, indentWithTab]),
     drawSelection(),
     bracketMatching(),
@@ -277,7 +312,7 @@ export function createCellEditor(
     autocompletion({ activateOnTyping: true }),
     // The same source object every time: CodeMirror tracks running completions by source identity.
     EditorState.languageData.of(() => headerData),
-    language.of(languageFor(initialPlugin)),
+    language.of(languageFor(initialPlugin, opts.complete)),
     syntaxHighlighting(highlight),
     headerDecorations,
     completeAfterPluginKey,
@@ -304,7 +339,8 @@ export function createCellEditor(
       if (plugin === currentPlugin) return;
       const wasProm = currentPlugin === "prometheus";
       currentPlugin = plugin;
-      if (wasProm !== (plugin === "prometheus")) view.dispatch({ effects: language.reconfigure(languageFor(plugin)) });
+      if (wasProm !== (plugin === "prometheus"))
+        view.dispatch({ effects: language.reconfigure(languageFor(plugin, opts.complete)) });
     },
     focusEnd() {
       view.focus();
