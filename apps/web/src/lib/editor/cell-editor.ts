@@ -32,13 +32,13 @@ import { RESERVED_KEYS } from "@databook/cell-syntax";
 // The unit list only: the rest of chart-config loads with the first chart.
 import { UNITS } from "@databook/chart-config/units";
 import { tags } from "@lezer/highlight";
-import { PromQLExtension } from "@prometheus-io/codemirror-promql";
+import type { PromQLExtension } from "@prometheus-io/codemirror-promql";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import type { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import type { PluginInfo } from "../api.ts";
 import { PEER_ACTIVE_CLASS, peerNameFlash } from "./peer-names.ts";
-import { type CompleteFn, completionClient } from "./prom-completion.ts";
+import type { CompleteFn } from "./prom-completion.ts";
 
 /**
  * After a run is asked for: `next` moves to the next cell (Shift+Enter), `stay` keeps the cursor
@@ -245,12 +245,16 @@ export function bodyStart(state: EditorState): number {
  * `@` header lines are not PromQL, and parsed with them the query's names sit in an error node
  * where codemirror-promql finds no metric or label context.
  */
-function languageFor(plugin: string | undefined, complete: CompleteFn | undefined): Extension {
-  if (plugin !== "prometheus") return [];
-  const promql = new PromQLExtension().activateLinter(false).activateCompletion(false);
+function languageFor(
+  kit: PromQLKit | undefined,
+  plugin: string | undefined,
+  complete: CompleteFn | undefined,
+): Extension {
+  if (plugin !== "prometheus" || !kit) return [];
+  const promql = new kit.PromQL().activateLinter(false).activateCompletion(false);
   if (complete)
     promql.setComplete({
-      remote: completionClient(complete, (e) => console.warn("databook: completion from the plugin failed", e)),
+      remote: kit.completionClient(complete, (e) => console.warn("databook: completion from the plugin failed", e)),
     });
   const language = promql.asExtension();
   const strategy = promql.getComplete();
@@ -265,6 +269,25 @@ function languageFor(plugin: string | undefined, complete: CompleteFn | undefine
   // One array for the editor's life: CodeMirror tracks running completions by source identity.
   const data = [{ autocomplete: source }];
   return [language, EditorState.languageData.of(() => data)];
+}
+
+// codemirror-promql is a large part of the page's code: it loads once (with our completion client
+// for it), after the page's first render, so the first editor takes keys before it has been
+// parsed; a prometheus cell's editor gains highlighting and completion when it arrives.
+type PromQLKit = {
+  PromQL: typeof PromQLExtension;
+  completionClient: typeof import("./prom-completion.ts").completionClient;
+};
+let promqlKit: PromQLKit | undefined;
+let promqlLoad: Promise<PromQLKit> | undefined;
+function loadPromQL(): Promise<PromQLKit> {
+  promqlLoad ??= Promise.all([import("@prometheus-io/codemirror-promql"), import("./prom-completion.ts")]).then(
+    ([m, c]) => {
+      promqlKit = { PromQL: m.PromQLExtension, completionClient: c.completionClient };
+      return promqlKit;
+    },
+  );
+  return promqlLoad;
 }
 
 /** Calls `fn`, then answers `handled` (CodeMirror's "did this key/event get handled"). */
@@ -312,7 +335,7 @@ export function createCellEditor(
     autocompletion({ activateOnTyping: true }),
     // The same source object every time: CodeMirror tracks running completions by source identity.
     EditorState.languageData.of(() => headerData),
-    language.of(languageFor(initialPlugin, opts.complete)),
+    language.of(languageFor(promqlKit, initialPlugin, opts.complete)),
     syntaxHighlighting(highlight),
     headerDecorations,
     completeAfterPluginKey,
@@ -333,20 +356,34 @@ export function createCellEditor(
   if (opts.readOnly) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false));
 
   const view = new EditorView({ state: EditorState.create({ doc: opts.text.toString(), extensions }), parent });
+  let destroyed = false;
+  /** Sets the language for the current plugin, once codemirror-promql is there. */
+  const withPromQL = (): void => {
+    const apply = () => {
+      if (!destroyed)
+        view.dispatch({ effects: language.reconfigure(languageFor(promqlKit, currentPlugin, opts.complete)) });
+    };
+    if (promqlKit || currentPlugin !== "prometheus") apply();
+    else
+      loadPromQL().then(apply, (e: Error) => {
+        console.warn("databook: PromQL highlighting and completion could not load", e);
+      });
+  };
+  if (initialPlugin === "prometheus" && !promqlKit) withPromQL();
   return {
     view,
     setPlugin(plugin) {
       if (plugin === currentPlugin) return;
       const wasProm = currentPlugin === "prometheus";
       currentPlugin = plugin;
-      if (wasProm !== (plugin === "prometheus"))
-        view.dispatch({ effects: language.reconfigure(languageFor(plugin, opts.complete)) });
+      if (wasProm !== (plugin === "prometheus")) withPromQL();
     },
     focusEnd() {
       view.focus();
       view.dispatch({ selection: { anchor: view.state.doc.length }, scrollIntoView: true });
     },
     destroy() {
+      destroyed = true;
       view.destroy();
       undoManager.destroy();
     },
