@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import {
   BULK_SERIES,
   FIXTURE_END_MS,
@@ -272,6 +273,27 @@ test("over an absolute range in the past, the tooltip shows the date in the page
   await expect(c.locator(".ts")).toHaveAttribute("data-draw-ms", /\d/);
   await hoverAt(c, FIXTURE_START_MS + 10 * 60_000);
   await expect(c.getByRole("tooltip")).toContainText("2025-11-28 16:10:00 PST");
+  await ctx.close();
+});
+
+test("when the clipboard refuses the image, Copy PNG downloads it and says why", async ({ browser }) => {
+  const nb = await createNotebook("Copy PNG refused");
+  const ctx = await contextAs(browser, "alice", "UTC");
+  // Headless Chromium lets every clipboard write through, even with the permission denied over
+  // CDP; a browser that refuses answers the write with NotAllowedError, as this page's does.
+  await ctx.addInitScript(() => {
+    navigator.clipboard.write = () => Promise.reject(new DOMException("Write permission denied.", "NotAllowedError"));
+  });
+  const page = await openNotebook(ctx, nb.url);
+  const c = await chartCell(page, "fixture_requests_total");
+  const [download] = await Promise.all([page.waitForEvent("download"), c.getByTestId("copy-png").click()]);
+  expect(download.suggestedFilename()).toMatch(/^chart-[\w-]+-\d{4}-\d\d-\d\dT[\d-]+Z\.png$/);
+  const bytes = readFileSync(await download.path());
+  expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  expect(bytes.length).toBeGreaterThan(5_000);
+  await expect(c.getByTestId("png-status")).toHaveText(
+    `The clipboard refused the image (Write permission denied.); downloaded ${download.suggestedFilename()} instead`,
+  );
   await ctx.close();
 });
 
