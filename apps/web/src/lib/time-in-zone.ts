@@ -3,7 +3,7 @@
  * on screen that shows a time: the range label and picker, run lines and the stale-chart notice.
  * Each text names the zone ("PST", "UTC") and shows the date only when it is not today (in that zone).
  */
-import { parseDuration } from "@databook/cell-syntax";
+import { parseDuration, type TimeRangeSetting } from "@databook/cell-syntax";
 
 const cache = new Map<string, Intl.DateTimeFormat>();
 function fmt(zone: string, kind: "parts" | "name"): Intl.DateTimeFormat {
@@ -97,11 +97,7 @@ export function fromZoneInput(value: string, zone: string): number {
 
 /** A notebook range setting in words, in `zone`: "last 15m", "06:23–07:20 PST", "since 06:00 PST". */
 export function rangeSettingLabel(
-  setting:
-    | { kind: "relative"; range: string }
-    | { kind: "absolute"; startMs: number; endMs: number }
-    | { kind: "since"; fromMs: number }
-    | undefined,
+  setting: TimeRangeSetting | undefined,
   zone: string,
   windowEndMs?: number,
   nowMs = Date.now(),
@@ -122,11 +118,7 @@ export function rangeSettingLabel(
  * duration that does not parse.
  */
 export function resolvedSpanLabel(
-  setting:
-    | { kind: "relative"; range: string }
-    | { kind: "absolute"; startMs: number; endMs: number }
-    | { kind: "since"; fromMs: number }
-    | undefined,
+  setting: TimeRangeSetting | undefined,
   zone: string,
   endMs: number | undefined,
   windowEndMs?: number,

@@ -42,13 +42,9 @@ export class NotebookRecord {
     return out;
   });
 
-  /** Applies one record-channel message: a snapshot replaces everything, the others merge. */
-  apply(m: RecordMessage): void {
-    this.applyAll([m]);
-  }
-
   /**
-   * Applies messages in order as one change: the runs map is copied once, so the page re-renders
+   * Applies record-channel messages in order as one change (a snapshot replaces everything, the
+   * others merge): the runs map is copied once, so the page re-renders
    * once for a burst (a Run all round sends three messages per cell) instead of once per message.
    */
   applyAll(ms: readonly RecordMessage[]): void {
