@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `npm test` (and CI's .ci/run): installs what the tests need (Node 24, npm deps, Debian's
-# Prometheus, Alertmanager and Chromium when run as root), builds everything from source, then runs
+# Prometheus, Alertmanager, Chromium, PostgreSQL and Redis when run as root), builds everything from source, then runs
 # lint, type checks, every workspace's unit/integration tests and the Playwright end-to-end tests.
 # Ends with one line "databook: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-system-packages.sh \
-  prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager chromium:chromium || exit 1
+  prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager chromium:chromium \
+  postgresql:/usr/lib/postgresql/15/bin/initdb redis-server:redis-server || exit 1
 source scripts/setup.sh || { echo "databook: set-up or build failed (see above)" >&2; exit 1; }
 set +e
 

@@ -1,0 +1,59 @@
+/**
+ * The one storage interface of the server: an async SQL executor with two implementations, SQLite
+ * (better-sqlite3, the embedded default) and PostgreSQL (`DATABOOK_DATABASE_URL`). Stores are
+ * written once against it in the SQL both engines run (see docs/operations.md for the dialect
+ * rules); the few places that differ (full-text search, schema) branch on `dialect`.
+ *
+ * Why async: PostgreSQL is reached over the network, and a query must never block the event loop
+ * that fans out edits. SQLite answers synchronously inside the promise, so its cost is a microtask.
+ */
+
+/** A value bound to a `?` placeholder. Timestamps are ms since the epoch as numbers (BIGINT). */
+export type SqlValue = string | number | bigint | Uint8Array | null;
+
+/**
+ * A result row: column name → value. INTEGER/BIGINT come back as JS numbers (ms timestamps fit in
+ * 2^53), BLOB/BYTEA as Buffer, TEXT as string, NULL as null — the same in both dialects.
+ */
+export type Row = Record<string, unknown>;
+
+/** Which engine answers; stores branch on it only where the SQL must differ. */
+export type SqlDialect = "sqlite" | "postgres";
+
+/**
+ * An open connection (SQLite) or pool (PostgreSQL). Placeholders are `?`, bound in order (the
+ * PostgreSQL implementation rewrites them to `$1…`). Errors are the driver's, with `code` set
+ * (SQLite's `SQLITE_CONSTRAINT_…`, PostgreSQL's SQLSTATE such as `23505`); {@link isUniqueViolation}
+ * reads both.
+ */
+export type Sql = {
+  readonly dialect: SqlDialect;
+  /** Every row of a query (SELECT, or a statement with RETURNING). */
+  all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** The first row, or undefined when there is none. */
+  get<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /** Runs a statement; `changes` is the number of rows it inserted, updated or deleted. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+  /**
+   * Runs `fn` in one transaction on one connection: commits when it resolves, rolls back and
+   * re-throws when it rejects. Inside, use the `tx` handle, never the outer one. A nested call on
+   * `tx` joins the outer transaction. SQLite runs one transaction at a time (others wait their
+   * turn); PostgreSQL runs them concurrently at READ COMMITTED.
+   */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction: waits for, then holds until commit or rollback, an exclusive lock named
+   * `key` — e.g. `log:<notebookId>`, so one notebook's hash chain is appended by one writer at a
+   * time across every node (PostgreSQL `pg_advisory_xact_lock`; SQLite's write lock already
+   * serializes). Rejects outside a transaction.
+   */
+  lock(key: string): Promise<void>;
+  /** Closes the connection or pool; pending queries finish first. */
+  close(): Promise<void>;
+};
+
+/** True when `e` is a unique/primary-key violation from either engine. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
