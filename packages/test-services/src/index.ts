@@ -1,6 +1,6 @@
 /**
  * @databook/test-services — real servers for tests: Debian's Prometheus (loaded with a
- * deterministic OpenMetrics fixture) and Alertmanager on loopback, plus small HTTP servers.
+ * deterministic OpenMetrics fixture), Alertmanager and PostgreSQL on loopback, plus small HTTP servers.
  */
 export { ALERTMANAGER_BIN, type RunningAlertmanager, startAlertmanager } from "./alertmanager.ts";
 export {
@@ -26,5 +26,6 @@ export {
 export { startBearerProxy, startHttpServer, type TestServer } from "./http-servers.ts";
 export { type OidcTestPerson, type RunningOidcProvider, startOidcProvider } from "./oidc-provider.ts";
 export { type StagedPlugins, setTomlKey, stagePlugins } from "./plugins-dir.ts";
+export { POSTGRES_APP_ROLE, POSTGRES_BIN_DIR, type RunningPostgres, startPostgres } from "./postgres.ts";
 export { freePort, requireBinary } from "./process.ts";
 export { PROMETHEUS_BIN, PROMTOOL_BIN, type RunningPrometheus, startPrometheus } from "./prometheus.ts";

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
+import { promisify } from "node:util";
 import { startAlertmanager } from "./alertmanager.ts";
 import { BULK_SERIES, FIXTURE_END_MS, fixtureOpenMetrics, parseOpenMetrics, TRICKY_LABEL_VALUE } from "./fixture.ts";
+import { POSTGRES_BIN_DIR, startPostgres } from "./postgres.ts";
 import { requireBinary } from "./process.ts";
 import { startPrometheus } from "./prometheus.ts";
 
@@ -45,6 +48,35 @@ describe("startAlertmanager", () => {
       await am.stop();
     }
     assert.equal(existsSync(am.dir), false);
+  });
+});
+
+describe("startPostgres", () => {
+  const psqlAt = async (url: string, sql: string) =>
+    (await promisify(execFile)(`${POSTGRES_BIN_DIR}/psql`, ["-X", "-A", "-t", "-c", sql, url])).stdout.trim();
+
+  it("serves a database over TCP with the password, survives a crash, and cleans up its dir", async () => {
+    const pg = await startPostgres();
+    try {
+      assert.match(pg.url, /^postgres:\/\/databook:[0-9a-f]+@127\.0\.0\.1:\d+\/databook$/);
+      assert.equal(
+        await psqlAt(pg.url, "SELECT current_user || ' ' || current_database() || ' ' || 6 * 7"),
+        "databook databook 42",
+      );
+      const wrong = pg.url.replace(pg.password, "wrong");
+      await assert.rejects(psqlAt(wrong, "SELECT 1"), /password authentication failed/);
+      const other = await pg.createDatabase("second");
+      await psqlAt(other, "CREATE TABLE t (x BIGINT); INSERT INTO t VALUES (1)");
+      await pg.kill();
+      await assert.rejects(psqlAt(other, "SELECT 1"), /connection|refused/i);
+      await pg.start();
+      assert.equal(await psqlAt(other, "SELECT count(*) FROM t"), "1");
+      await pg.restart();
+      assert.equal(await pg.psql("SELECT rolsuper FROM pg_roles WHERE rolname = 'databook'"), "f\n");
+    } finally {
+      await pg.stop();
+    }
+    assert.equal(existsSync(pg.dataDir), false);
   });
 });
 

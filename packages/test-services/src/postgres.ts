@@ -1,0 +1,209 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort, requireBinary } from "./process.ts";
+
+const run = promisify(execFile);
+
+/** Debian's PostgreSQL 15 server binaries (package `postgresql`, i.e. `postgresql-15`). */
+export const POSTGRES_BIN_DIR = "/usr/lib/postgresql/15/bin";
+
+/** The role the URL signs in as: owns the database, not a superuser (what an app role would be). */
+export const POSTGRES_APP_ROLE = "databook";
+
+/** A throwaway PostgreSQL cluster started by {@link startPostgres}. */
+export type RunningPostgres = {
+  /** `postgres://databook:<password>@127.0.0.1:<port>/databook` — TCP with a real password. */
+  url: string;
+  /** The password in `url` (tests check that no error message repeats it). */
+  password: string;
+  port: number;
+  /** The cluster's folder (data/, the Unix socket, the server log); removed by `stop()`. */
+  dataDir: string;
+  /** Folder holding the Unix socket (`.s.PGSQL.<port>`), for superuser access by psql. */
+  socketDir: string;
+  /**
+   * A fresh empty database owned by the app role; returns its URL (same host, port and password).
+   * @throws Error with psql's output when the name is taken or invalid (`[a-z0-9_]+`).
+   */
+  createDatabase: (name: string) => Promise<string>;
+  /** Runs SQL as the superuser `postgres` over the Unix socket; returns psql's unaligned output. */
+  psql: (sql: string, database?: string) => Promise<string>;
+  /** Stops the server (fast shutdown) and starts it again on the same port; data is kept. */
+  restart: () => Promise<void>;
+  /** Crashes the server (immediate shutdown: every connection cut, no checkpoint); `start()` recovers. */
+  kill: () => Promise<void>;
+  /** Starts the server again after `kill()` or `restart()`'s first half, on the same port. */
+  start: () => Promise<void>;
+  /** Stops the server and removes `dataDir`. */
+  stop: () => Promise<void>;
+};
+
+/** Postmaster pids still running, killed if the test process exits without stopping them. */
+const running = new Map<string, number>();
+let exitHookInstalled = false;
+
+const asRoot = process.getuid?.() === 0;
+
+/**
+ * Runs a PostgreSQL binary: as the `postgres` user through `runuser` when we are root (initdb and
+ * the server refuse to run as root), directly otherwise.
+ */
+async function pgRun(bin: string, args: string[], opts: { input?: string } = {}): Promise<string> {
+  const [cmd, argv] = asRoot
+    ? ["runuser", ["-u", "postgres", "--", join(POSTGRES_BIN_DIR, bin), ...args]]
+    : [join(POSTGRES_BIN_DIR, bin), args];
+  try {
+    const p = run(cmd, argv, { maxBuffer: 16 << 20, timeout: 60_000 });
+    if (opts.input !== undefined) p.child.stdin?.end(opts.input);
+    return (await p).stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${bin} ${args.join(" ")} failed: ${e.stderr || e.stdout || e.message}`);
+  }
+}
+
+/**
+ * Starts a throwaway PostgreSQL 15 cluster from Debian's binaries: `initdb` in a temp folder (as
+ * the `postgres` user when root), listening on 127.0.0.1 at a free port (retried on another port
+ * when taken) and on a Unix socket in that folder, with fsync off (test data only: a commit survives a server crash, not an OS crash). Creates the
+ * non-superuser role `databook` with a random password and a database `databook` it owns. Local
+ * (socket) connections are trusted; TCP ones need the password (scram-sha-256).
+ * @throws Error naming the Debian package when the binaries are missing, or with the server log
+ *   when it does not start.
+ */
+export async function startPostgres(): Promise<RunningPostgres> {
+  for (const bin of ["initdb", "pg_ctl", "postgres", "psql"]) requireBinary(join(POSTGRES_BIN_DIR, bin), "postgresql");
+  const dataDir = await mkdtemp(join(tmpdir(), "databook-postgres-"));
+  const data = join(dataDir, "data");
+  const log = join(dataDir, "server.log");
+  try {
+    await mkdir(data, { mode: 0o700 });
+    if (asRoot) {
+      const { stdout } = await run("id", ["-u", "postgres"]);
+      const { stdout: gid } = await run("id", ["-g", "postgres"]);
+      for (const d of [dataDir, data]) await chown(d, Number(stdout), Number(gid));
+    }
+    await chmod(dataDir, 0o755);
+    await pgRun("initdb", [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      "--encoding=UTF8",
+      "--locale=C.UTF-8",
+      "--no-sync",
+      "--no-instructions",
+    ]);
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  let port = 0;
+  const start = async () => {
+    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dataDir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
+    await pgRun("pg_ctl", ["-D", data, "-l", log, "-o", opts, "-w", "-t", "60", "start"]);
+    const pid = Number((await readFile(join(data, "postmaster.pid"), "utf8")).split("\n")[0]);
+    running.set(dataDir, pid);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on("exit", () => {
+        for (const p of running.values()) {
+          try {
+            process.kill(p, "SIGQUIT"); // immediate shutdown: the test process is going away
+          } catch {
+            // already gone
+          }
+        }
+      });
+    }
+  };
+  const shutdown = async (mode: "fast" | "immediate") => {
+    if (!running.has(dataDir)) return;
+    await pgRun("pg_ctl", ["-D", data, "-m", mode, "-w", "-t", "60", "stop"]);
+    running.delete(dataDir);
+  };
+  const serverLog = async () => readFile(log, "utf8").catch(() => "(no server log)");
+
+  try {
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      try {
+        await start();
+        break;
+      } catch (err) {
+        const text = await serverLog();
+        if (attempt < 3 && /could not bind|already in use/i.test(text)) continue;
+        throw new Error(`${(err as Error).message}\nserver log:\n${text.slice(-4000)}`);
+      }
+    }
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const psql = (sql: string, database = "postgres") =>
+    pgRun(
+      "psql",
+      [
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        dataDir,
+        "-p",
+        String(port),
+        "-U",
+        "postgres",
+        "-d",
+        database,
+      ],
+      {
+        input: sql,
+      },
+    );
+  const password = randomBytes(12).toString("hex");
+  const urlOf = (db: string) => `postgres://${POSTGRES_APP_ROLE}:${password}@127.0.0.1:${port}/${db}`;
+  const createDatabase = async (name: string) => {
+    if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`database name '${name}' must match [a-z0-9_]+`);
+    await psql(`CREATE DATABASE ${name} OWNER ${POSTGRES_APP_ROLE};`);
+    return urlOf(name);
+  };
+  try {
+    await psql(`CREATE ROLE ${POSTGRES_APP_ROLE} LOGIN PASSWORD '${password}';`);
+    await createDatabase("databook");
+  } catch (err) {
+    await shutdown("immediate");
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  return {
+    url: urlOf("databook"),
+    password,
+    port,
+    dataDir,
+    socketDir: dataDir,
+    createDatabase,
+    psql,
+    start,
+    kill: () => shutdown("immediate"),
+    restart: async () => {
+      await shutdown("fast");
+      await start();
+    },
+    stop: async () => {
+      await shutdown("fast").catch(() => shutdown("immediate"));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
