@@ -69,13 +69,14 @@ async function pgRun(bin: string, args: string[], opts: { input?: string } = {})
 /**
  * Starts a throwaway PostgreSQL 15 cluster from Debian's binaries: `initdb` in a temp folder (as
  * the `postgres` user when root), listening on 127.0.0.1 at a free port (retried on another port
- * when taken) and on a Unix socket in that folder, with fsync off (test data only: a commit survives a server crash, not an OS crash). Creates the
+ * when taken) and on a Unix socket in that folder, with fsync off unless `opts.fsync` (test data
+ * only: a commit survives a server crash, not an OS crash; benchmarks turn it on). Creates the
  * non-superuser role `databook` with a random password and a database `databook` it owns. Local
  * (socket) connections are trusted; TCP ones need the password (scram-sha-256).
  * @throws Error naming the Debian package when the binaries are missing, or with the server log
  *   when it does not start.
  */
-export async function startPostgres(): Promise<RunningPostgres> {
+export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<RunningPostgres> {
   for (const bin of ["initdb", "pg_ctl", "postgres", "psql"]) requireBinary(join(POSTGRES_BIN_DIR, bin), "postgresql");
   const dataDir = await mkdtemp(join(tmpdir(), "databook-postgres-"));
   const data = join(dataDir, "data");
@@ -107,8 +108,9 @@ export async function startPostgres(): Promise<RunningPostgres> {
 
   let port = 0;
   const start = async () => {
-    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dataDir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
-    await pgRun("pg_ctl", ["-D", data, "-l", log, "-o", opts, "-w", "-t", "60", "start"]);
+    const fast = opts.fsync ? "" : " -c fsync=off -c full_page_writes=off";
+    const serverOpts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dataDir}${fast} -c max_connections=200`;
+    await pgRun("pg_ctl", ["-D", data, "-l", log, "-o", serverOpts, "-w", "-t", "60", "start"]);
     const pid = Number((await readFile(join(data, "postmaster.pid"), "utf8")).split("\n")[0]);
     running.set(dataDir, pid);
     if (!exitHookInstalled) {
