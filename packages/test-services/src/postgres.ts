@@ -52,10 +52,10 @@ const asRoot = process.getuid?.() === 0;
  * Runs a PostgreSQL binary: as the `postgres` user through `runuser` when we are root (initdb and
  * the server refuse to run as root), directly otherwise.
  */
-async function pgRun(bin: string, args: string[], opts: { input?: string } = {}): Promise<string> {
+async function pgRun(binDir: string, bin: string, args: string[], opts: { input?: string } = {}): Promise<string> {
   const [cmd, argv] = asRoot
-    ? ["runuser", ["-u", "postgres", "--", join(POSTGRES_BIN_DIR, bin), ...args]]
-    : [join(POSTGRES_BIN_DIR, bin), args];
+    ? ["runuser", ["-u", "postgres", "--", join(binDir, bin), ...args]]
+    : [join(binDir, bin), args];
   try {
     const p = run(cmd, argv, { maxBuffer: 16 << 20, timeout: 60_000 });
     if (opts.input !== undefined) p.child.stdin?.end(opts.input);
@@ -73,11 +73,13 @@ async function pgRun(bin: string, args: string[], opts: { input?: string } = {})
  * only: a commit survives a server crash, not an OS crash; benchmarks turn it on). Creates the
  * non-superuser role `databook` with a random password and a database `databook` it owns. Local
  * (socket) connections are trusted; TCP ones need the password (scram-sha-256).
+ * @param opts.binDir where the binaries are (default {@link POSTGRES_BIN_DIR}).
  * @throws Error naming the Debian package when the binaries are missing, or with the server log
  *   when it does not start.
  */
-export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<RunningPostgres> {
-  for (const bin of ["initdb", "pg_ctl", "postgres", "psql"]) requireBinary(join(POSTGRES_BIN_DIR, bin), "postgresql");
+export async function startPostgres(opts: { fsync?: boolean; binDir?: string } = {}): Promise<RunningPostgres> {
+  const binDir = opts.binDir ?? POSTGRES_BIN_DIR;
+  for (const bin of ["initdb", "pg_ctl", "postgres", "psql"]) requireBinary(join(binDir, bin), "postgresql");
   const dataDir = await mkdtemp(join(tmpdir(), "databook-postgres-"));
   const data = join(dataDir, "data");
   const log = join(dataDir, "server.log");
@@ -89,7 +91,7 @@ export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<Run
       for (const d of [dataDir, data]) await chown(d, Number(stdout), Number(gid));
     }
     await chmod(dataDir, 0o755);
-    await pgRun("initdb", [
+    await pgRun(binDir, "initdb", [
       "-D",
       data,
       "-U",
@@ -110,7 +112,7 @@ export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<Run
   const start = async () => {
     const fast = opts.fsync ? "" : " -c fsync=off -c full_page_writes=off";
     const serverOpts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dataDir}${fast} -c max_connections=200`;
-    await pgRun("pg_ctl", ["-D", data, "-l", log, "-o", serverOpts, "-w", "-t", "60", "start"]);
+    await pgRun(binDir, "pg_ctl", ["-D", data, "-l", log, "-o", serverOpts, "-w", "-t", "60", "start"]);
     const pid = Number((await readFile(join(data, "postmaster.pid"), "utf8")).split("\n")[0]);
     running.set(dataDir, pid);
     if (!exitHookInstalled) {
@@ -128,7 +130,7 @@ export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<Run
   };
   const shutdown = async (mode: "fast" | "immediate") => {
     if (!running.has(dataDir)) return;
-    await pgRun("pg_ctl", ["-D", data, "-m", mode, "-w", "-t", "60", "stop"]);
+    await pgRun(binDir, "pg_ctl", ["-D", data, "-m", mode, "-w", "-t", "60", "stop"]);
     running.delete(dataDir);
   };
   const serverLog = async () => readFile(log, "utf8").catch(() => "(no server log)");
@@ -152,6 +154,7 @@ export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<Run
 
   const psql = (sql: string, database = "postgres") =>
     pgRun(
+      binDir,
       "psql",
       [
         "-X",

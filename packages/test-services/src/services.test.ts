@@ -78,6 +78,13 @@ describe("startPostgres", () => {
     }
     assert.equal(existsSync(pg.dataDir), false);
   });
+
+  it("says which Debian package to install when the binaries are missing", async () => {
+    await assert.rejects(
+      startPostgres({ binDir: "/nonexistent/postgresql/bin" }),
+      /\/nonexistent\/postgresql\/bin\/initdb is missing: install Debian's postgresql/,
+    );
+  });
 });
 
 describe("requireBinary", () => {
