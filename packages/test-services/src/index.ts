@@ -1,6 +1,6 @@
 /**
  * @databook/test-services — real servers for tests: Debian's Prometheus (loaded with a
- * deterministic OpenMetrics fixture) and Alertmanager on loopback, plus small HTTP servers.
+ * deterministic OpenMetrics fixture) and Alertmanager on loopback, redis-server, plus small HTTP servers.
  */
 export { ALERTMANAGER_BIN, type RunningAlertmanager, startAlertmanager } from "./alertmanager.ts";
 export {
@@ -28,3 +28,5 @@ export { type OidcTestPerson, type RunningOidcProvider, startOidcProvider } from
 export { type StagedPlugins, setTomlKey, stagePlugins } from "./plugins-dir.ts";
 export { freePort, requireBinary } from "./process.ts";
 export { PROMETHEUS_BIN, PROMTOOL_BIN, type RunningPrometheus, startPrometheus } from "./prometheus.ts";
+export { REDIS_SERVER_BIN, type RunningRedis, startRedis } from "./redis.ts";
+export { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
