@@ -61,3 +61,26 @@ export function redactUrl(url: string): string {
     return "(unparseable DATABOOK_REDIS_URL)";
   }
 }
+
+/**
+ * Resolves once `client` is connected and ready (at start-up: a node in cluster mode should not
+ * serve before Redis answers, or its first requests would skip the shared rate limits).
+ * @throws `{ kind: "upstream" }` naming the URL when it is not ready within `timeoutMs` (default 10 s).
+ */
+export async function whenReady(client: Redis, url: string, timeoutMs = 10_000): Promise<void> {
+  if (client.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off("ready", ok);
+      reject({
+        kind: "upstream",
+        message: `Redis at ${redactUrl(url)} did not answer within ${timeoutMs} ms: check DATABOOK_REDIS_URL and that redis-server is running`,
+      });
+    }, timeoutMs);
+    const ok = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once("ready", ok);
+  });
+}
