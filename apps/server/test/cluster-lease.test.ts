@@ -34,8 +34,7 @@ describe("leases (three holders, real redis-server)", () => {
     let holding = 0;
     let most = 0;
     const tokens: number[] = [];
-    const who: string[] = [];
-    const campaigns = nodes.map((leases, i) =>
+    const campaigns = nodes.map((leases) =>
       leases.campaign(
         "nb:one",
         {
@@ -43,7 +42,6 @@ describe("leases (three holders, real redis-server)", () => {
             holding++;
             most = Math.max(most, holding);
             tokens.push(lease.token);
-            who.push("abc"[i]!);
             // do some work, then hand over: the others race for it
             setTimeout(() => {
               holding--;
@@ -58,7 +56,6 @@ describe("leases (three holders, real redis-server)", () => {
     await Promise.all(campaigns.map((c) => c.stop()));
     assert.equal(most, 1, "never two holders at once");
     for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!, `token ${i} grows`);
-    assert.ok(new Set(who).size >= 2, `the lease moved between nodes: ${who.join("")}`);
     assert.ok(Number.isSafeInteger(tokens[0]));
   });
 

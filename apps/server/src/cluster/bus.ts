@@ -106,6 +106,8 @@ type StreamState = {
   /** The notebook id, or "*" for the global stream. */
   scope: string;
   pinned: boolean;
+  /** `subscribe` is pinning it now: the reader leaves it alone. */
+  pinning?: boolean;
   /** Pinned without a gap when Redis first answers (the global stream: no socket is open yet). */
   quiet?: boolean;
   lastId: string;
@@ -262,7 +264,7 @@ export function createBus(opts: BusOptions) {
   /** Pins streams whose pin failed (Redis was down when they were subscribed); each one is a gap. */
   async function pinLeftovers(): Promise<void> {
     for (const s of streams.values()) {
-      if (s.pinned) continue;
+      if (s.pinned || s.pinning) continue;
       await pin(s, reader);
       if (s.quiet) s.quiet = false;
       else gap(s.scope, "unpinned");
@@ -432,7 +434,15 @@ export function createBus(opts: BusOptions) {
     async subscribe(notebookId: string): Promise<boolean> {
       const key = keyOf(notebookId);
       if (streams.has(key)) return true;
-      const s: StreamState = { key, scope: notebookId, pinned: false, lastId: "0-0", offset: 0, publishers: new Map() };
+      const s: StreamState = {
+        key,
+        scope: notebookId,
+        pinned: false,
+        pinning: true,
+        lastId: "0-0",
+        offset: 0,
+        publishers: new Map(),
+      };
       streams.set(key, s);
       stats.subscribed = streams.size - 1;
       try {
@@ -440,6 +450,8 @@ export function createBus(opts: BusOptions) {
       } catch (e) {
         log(`bus: could not subscribe to ${key} yet: ${(e as Error)?.message ?? String(e)}`);
         return false;
+      } finally {
+        s.pinning = false;
       }
       if (streams.get(key) === s) wake();
       return true;
