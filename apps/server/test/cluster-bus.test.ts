@@ -3,8 +3,10 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { type RunningRedis, startRedis, startTcpProxy } from "@databook/test-services";
 import { Redis } from "ioredis";
+import { Registry } from "prom-client";
 import { type BusOptions, createBus, type Delivered, type GapReason } from "../src/cluster/bus.ts";
 import { entryFields } from "../src/cluster/bus-message.ts";
+import { registerBusMetrics } from "../src/cluster/metrics.ts";
 import { redisClient } from "../src/cluster/redis-client.ts";
 
 /** One "node": a bus with what it received, the gaps it saw and its log lines. */
@@ -82,6 +84,18 @@ describe("the cluster bus (three nodes, real redis-server)", () => {
       for (const n of [a, b, c]) assert.deepEqual(n.gaps, []);
       assert.equal(b.bus.stats().delivered, 201);
       assert.equal(await b.bus.backlog(), 0);
+      const registry = new Registry();
+      registerBusMetrics(registry, b.bus);
+      const text = await registry.metrics();
+      for (const line of [
+        "databook_bus_connected 1",
+        "databook_bus_streams 2",
+        "databook_bus_backlog_entries 0",
+        "databook_bus_delivered_total 201",
+        'databook_bus_published_total{outcome="ok"} 4',
+        'databook_bus_gaps_total{reason="trimmed"} 0',
+      ])
+        assert.ok(text.includes(`\n${line}\n`), `${line} in\n${text}`);
     } finally {
       await Promise.all([a, b, c].map((n) => n.bus.close()));
     }
@@ -260,6 +274,9 @@ describe("the cluster bus (three nodes, real redis-server)", () => {
         "a log line never carries the forged payload",
       );
       assert.deepEqual(b.gaps, []);
+      const registry = new Registry();
+      registerBusMetrics(registry, b.bus);
+      assert.match(await registry.metrics(), /\ndatabook_bus_dropped_total\{reason="spoofed-node"\} 1\n/);
     } finally {
       raw.disconnect();
       await Promise.all([a, b].map((n) => n.bus.close()));
