@@ -251,6 +251,9 @@ export function createBus(opts: BusOptions) {
   async function checkConnection(): Promise<void> {
     const info = String(await onReader(reader.info("server")));
     const id = /run_id:(\w+)/.exec(info)?.[1];
+    const major = Number(/redis_version:(\d+)/.exec(info)?.[1]);
+    if (!(major >= 7))
+      log("bus: Redis 7.0 or later is needed (XINFO STREAM entries-added): every full read will count as a gap");
     readerClientId = Number(await onReader(reader.client("ID")));
     const restarted = runId !== undefined && id !== runId;
     const long = disconnectedAt !== undefined && Date.now() - disconnectedAt > idleMs / 2;
@@ -335,7 +338,8 @@ export function createBus(opts: BusOptions) {
         // cannot have been trimmed into; for a full one, compare what was removed with where we were.
         const info = infoMap(await onReader(reader.call("XINFO", "STREAM", key)));
         const removed = Number(info.get("entries-added")) - Number(info.get("length"));
-        if (removed > s.offset) {
+        // (written so that a Redis without these counters, older than 7.0, counts as a gap)
+        if (!(removed <= s.offset)) {
           s.lastId = String(info.get("last-generated-id"));
           s.offset = Number(info.get("entries-added"));
           s.publishers.clear();
