@@ -15,8 +15,8 @@ function node(url: string, extra: Partial<BusOptions> = {}) {
   const gaps: { scope: string; reason: GapReason }[] = [];
   const lines: string[] = [];
   const bus = createBus({
-    reader: redisClient(url, "bus-reader"),
-    writer: redisClient(url, "bus-writer"),
+    reader: extra.reader ?? redisClient(url, "bus-reader"),
+    writer: extra.writer ?? redisClient(url, "bus-writer"),
     onMessage: (m) => got.push(m),
     onGap: (scope, reason) => gaps.push({ scope, reason }),
     log: (l) => lines.push(l),
@@ -225,6 +225,41 @@ describe("the cluster bus (three nodes, real redis-server)", () => {
       assert.deepEqual(c.gaps, []);
     } finally {
       await Promise.all([a, c].map((n) => n.bus.close()));
+      await proxy.close();
+    }
+  });
+
+  it("tells receivers to resync when a publish failed, and notices a hole in a publisher's sequence", async () => {
+    const proxy = await startTcpProxy(redis.port);
+    const b = node(redis.url);
+    const a = node(redis.url, {
+      writer: redisClient(`redis://127.0.0.1:${proxy.port}`, "bus-writer"),
+    });
+    const raw = new Redis(redis.url);
+    try {
+      await Promise.all([a, b].map((n) => n.bus.ready()));
+      await b.bus.subscribe("lossy");
+      assert.equal(await a.bus.publish({ kind: "update", notebookId: "lossy", data: nth(1) }), true);
+      await waitFor("B to get update 1", () => b.got.length === 1);
+      await proxy.cut(); // A's writer cannot reach Redis; its reader and B still can
+      assert.equal(await a.bus.publish({ kind: "update", notebookId: "lossy", data: nth(2) }), false);
+      assert.equal(a.bus.stats().publishFailed, 1);
+      await proxy.mend();
+      await waitFor("B's resync", () => b.gaps.length > 0);
+      assert.deepEqual(b.gaps, [{ scope: "lossy", reason: "requested" }]);
+      assert.equal(await a.bus.publish({ kind: "update", notebookId: "lossy", data: nth(3) }), true);
+      await waitFor("B to get update 3", () => b.got.length === 2);
+      assert.deepEqual(b.updates("lossy"), [nth(1), nth(3)]);
+      // the resync request arrived first; had it been lost too, update 3's `p` would show the hole:
+      const key = "databook:bus:nb:lossy";
+      await raw.xadd(key, "*", ...entryFields({ node: "other", seq: 10, prev: 0, kind: "update", data: nth(10) }));
+      await raw.xadd(key, "*", ...entryFields({ node: "other", seq: 12, prev: 11, kind: "update", data: nth(12) }));
+      await waitFor("the hole", () => b.gaps.length === 2);
+      assert.deepEqual(b.gaps[1], { scope: "lossy", reason: "sequence" });
+      assert.deepEqual(b.updates("lossy"), [nth(1), nth(3), nth(10), nth(12)]);
+    } finally {
+      raw.disconnect();
+      await Promise.all([a, b].map((n) => n.bus.close()));
       await proxy.close();
     }
   });

@@ -305,7 +305,8 @@ export function createBus(opts: BusOptions) {
     s.publishers.set(e.node, e.seq);
     if (s.publishers.size > MAX_PUBLISHERS) s.publishers.delete(s.publishers.keys().next().value!);
     // a hole in the publisher's own chain: one of its entries never made it into the stream
-    if (last !== undefined && e.prev !== 0 && e.prev !== last) gap(s.scope, "sequence");
+    // (a resync request says so itself, and follows the entry that failed)
+    if (e.kind !== "resync" && last !== undefined && e.prev !== 0 && e.prev !== last) gap(s.scope, "sequence");
     if (e.kind === "resync") {
       gap(s.scope, "requested");
       return false;
