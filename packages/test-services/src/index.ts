@@ -1,6 +1,7 @@
 /**
  * @databook/test-services — real servers for tests: Debian's Prometheus (loaded with a
- * deterministic OpenMetrics fixture), Alertmanager and PostgreSQL on loopback, plus small HTTP servers.
+ * deterministic OpenMetrics fixture), Alertmanager, PostgreSQL and redis-server on loopback, plus small
+ * HTTP servers.
  */
 export { ALERTMANAGER_BIN, type RunningAlertmanager, startAlertmanager } from "./alertmanager.ts";
 export {
@@ -29,3 +30,5 @@ export { type StagedPlugins, setTomlKey, stagePlugins } from "./plugins-dir.ts";
 export { POSTGRES_APP_ROLE, POSTGRES_BIN_DIR, type RunningPostgres, startPostgres } from "./postgres.ts";
 export { freePort, requireBinary } from "./process.ts";
 export { PROMETHEUS_BIN, PROMTOOL_BIN, type RunningPrometheus, startPrometheus } from "./prometheus.ts";
+export { REDIS_SERVER_BIN, type RunningRedis, startRedis } from "./redis.ts";
+export { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
