@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   users: () => import("./users.ts"),
   tokens: () => import("./tokens.ts"),
   audit: () => import("./audit.ts"),
+  "migrate-data": () => import("./migrate-data.ts"),
 };
 
 /** Runs the CLI with `argv` (without node and script); returns the process exit code. */
