@@ -207,7 +207,13 @@ describe("databook migrate-data", () => {
     const sql = openPostgres(url);
     try {
       // the identities continue after the copied numbers instead of colliding with them
-      const maxSeq = (await sql.get<{ m: number }>("SELECT max(seq) AS m FROM doc_updates"))?.m ?? 0;
+      // SQLite's AUTOINCREMENT mark: numbers of updates compacted away are not handed out again
+      const folder = new Database(join(dataDir, "databook.db"), { readonly: true });
+      const mark = (folder.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'doc_updates'").pluck().get() ??
+        0) as number;
+      folder.close();
+      assert.ok(mark > 0, "the folder has stored document updates");
+      const maxSeq = Math.max(mark, (await sql.get<{ m: number }>("SELECT max(seq) AS m FROM doc_updates"))?.m ?? 0);
       const added = await sql.get<{ seq: number }>(
         "INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?) RETURNING seq",
         [nb, new Uint8Array([0, 0])],
@@ -299,6 +305,23 @@ describe("databook migrate-data", () => {
     assert.equal(c.share_links, 3, "the viewer tokens became share links on the way");
   });
 
+  it("a table the PostgreSQL schema lacks fails before anything is copied", async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    cpSync(dataDir, dir.dir, { recursive: true });
+    const db = new Database(join(dir.dir, "databook.db"));
+    db.exec("CREATE TABLE future_things (id TEXT PRIMARY KEY); INSERT INTO future_things VALUES ('a')");
+    db.close();
+    const target = await freshDb();
+    const r = await migrateData(dir.dir, target);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /has a table future_things that the PostgreSQL schema lacks.*nothing was copied/);
+    assert.deepEqual(
+      Object.entries(await counts(dbName(target))).filter(([, n]) => n > 0),
+      [],
+    );
+  });
+
   it("refuses a folder that is not a Databook data folder, creating nothing there", async () => {
     const empty = tempDir();
     cleanups.push(empty.cleanup);
@@ -343,5 +366,43 @@ describe("databook migrate-data", () => {
       [],
     );
     assert.ok(existsSync(join(dataDir, "databook.db")));
+  });
+
+  // last: it crashes the test cluster (started again at the end)
+  it("PostgreSQL killed in the middle of the copy: exit 1 without the password, and the target holds no row", async () => {
+    const target = await freshDb();
+    const name = dbName(target);
+    await migratePostgres(target);
+    // a late table's INSERT waits, so the kill lands while the copy's transaction is open
+    await pg.psql(
+      `CREATE FUNCTION slow_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NEW; END $$;
+       CREATE TRIGGER slow_outbox BEFORE INSERT ON notification_outbox FOR EACH ROW EXECUTE FUNCTION slow_outbox();`,
+      name,
+    );
+    const running = migrateData(dataDir, target);
+    const waiting = async () =>
+      Number(
+        (
+          await pg.psql(
+            `SELECT count(*) FROM pg_stat_activity WHERE datname = '${name}' AND query LIKE 'INSERT INTO "notification_outbox"%'`,
+          )
+        ).trim(),
+      );
+    const until = Date.now() + 30_000;
+    while ((await waiting()) === 0) {
+      assert.ok(Date.now() < until, "the copy reached notification_outbox");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await pg.kill();
+    const r = await running;
+    await pg.start();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /copied notebooks: \d+ rows/);
+    assert.match(r.stderr, /failed and was rolled back/);
+    assert.ok(!r.stderr.includes(pg.password));
+    assert.deepEqual(
+      Object.entries(await counts(name)).filter(([, n]) => n > 0),
+      [],
+    );
   });
 });

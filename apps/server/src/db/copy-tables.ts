@@ -71,16 +71,16 @@ export function valueBytes(v: unknown): number {
 /**
  * One value in the form both engines' rows are compared in, so that equal means identical:
  * `n` NULL; `i<decimal>` an integer (SQLite INTEGER read as bigint, PostgreSQL BIGINT/INTEGER as
- * number); `r<repr>` a non-integer number; `t<length>:<text>` text; `b<length>:<hex>` bytes. A
- * TEXT value that became bytes on the way (or a number that became text) compares unequal.
+ * number); `r<repr>` a non-integer number; `t<length>:<text>` text; `b<length>:<SHA-256 hex>`
+ * bytes (a large output is not spelled out in memory). A TEXT value that became bytes on the way
+ * (or a number that became text) compares unequal.
  */
 export function normalizeValue(v: unknown): string {
   if (v === null || v === undefined) return "n";
   if (typeof v === "bigint") return `i${v}`;
   if (typeof v === "number") return Number.isInteger(v) ? `i${v}` : `r${v}`;
   if (typeof v === "string") return `t${v.length}:${v}`;
-  if (v instanceof Uint8Array)
-    return `b${v.byteLength}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}`;
+  if (v instanceof Uint8Array) return `b${v.byteLength}:${createHash("sha256").update(v).digest("hex")}`;
   if (typeof v === "boolean") return `i${v ? 1 : 0}`;
   return `?${String(v)}`;
 }
