@@ -267,6 +267,23 @@ describe("databook migrate-data", () => {
     );
   });
 
+  it("a checkpoint re-signed or edited in PostgreSQL fails --verify-only naming the notebook", async () => {
+    const target = await freshDb();
+    assert.equal((await migrateData(dataDir, target)).code, 0);
+    // the note's root line changed: its signature no longer verifies with the folder's key
+    await pg.psql(
+      `ALTER TABLE log_checkpoints DISABLE TRIGGER log_checkpoints_no_update;
+       UPDATE log_checkpoints SET note = regexp_replace(note, '\n[A-Za-z0-9+/=]{44}\n', E'\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n')
+         WHERE notebook_id = '${nb}' AND size = (SELECT max(size) FROM log_checkpoints WHERE notebook_id = '${nb}');
+       ALTER TABLE log_checkpoints ENABLE TRIGGER log_checkpoints_no_update;`,
+      dbName(target),
+    );
+    const r = await migrateData(dataDir, target, "--verify-only");
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`table log_checkpoints: .*notebook_id="${nb}".*\\(note\\)`));
+    assert.match(r.stderr, new RegExp(`notebook ${nb}: a stored checkpoint .* is not valid`));
+  });
+
   it("a folder changed after the copy fails --verify-only naming the table and row", async () => {
     const dir = tempDir();
     cleanups.push(dir.cleanup);
