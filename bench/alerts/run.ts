@@ -80,7 +80,7 @@ s.notebooks.withDoc(runbook.id, (doc) =>
     }),
   ),
 );
-s.runbooks.mark(runbook.id, { matcher: 'alertname=~"BenchAlert.*"' }, principal);
+await s.runbooks.mark(runbook.id, { matcher: 'alertname=~"BenchAlert.*"' }, principal);
 
 // Alertmanager → relay (stamps arrival, forwards) → Databook
 const arrivals = new Map<string, { atMs: number; answeredMs?: number; notebookId?: string }>();

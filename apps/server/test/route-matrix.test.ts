@@ -475,14 +475,14 @@ before(async () => {
 });
 
 /** A fresh notebook (owner olga, editor ed, viewers by visibility) with a cell, a finished run and a share link. */
-function fixture() {
+async function fixture() {
   const sv = s.services;
   const owner = sv.accounts.get(ids.owner)!;
   // an incident opened from the page by olga (so the incident routes have one), also marked as a runbook below
-  const nb = sv.incidents.fromPage(
+  const { notebook: nb } = await sv.incidents.fromPage(
     { title: "payments outage", values: { labels: {}, annotations: {}, params: {} } },
     { principal: { kind: "user", id: owner.id, name: owner.displayName }, account: owner, credential: "session" },
-  ).notebook;
+  );
   sv.sharing.setRole(nb.id, { kind: "user", id: ids.editor }, "editor", SYSTEM_PRINCIPAL);
   sv.notebooks.withDoc(nb.id, (doc) =>
     doc.transact(() => {
@@ -530,8 +530,8 @@ function fixture() {
     data: { eventAtMs: now, label: "mitigated" },
   }).seq;
   const link = sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL).link;
-  sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
-  sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);
+  await sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
+  await sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);
   return { nb: nb.id, link: link.id, note, pin };
 }
 
@@ -634,7 +634,7 @@ describe("route matrix", () => {
       const got: string[] = [];
       const want: string[] = [];
       for (const [i, who] of CALLERS.entries()) {
-        const f = fixture();
+        const f = await fixture();
         const fresh = `new-${Math.random().toString(36).slice(2, 8)}`;
         const fill = (x: string) =>
           x
@@ -661,7 +661,7 @@ describe("route matrix", () => {
     const got: string[] = [];
     const want: string[] = [];
     for (const [i, who] of CALLERS.entries()) {
-      const f = fixture();
+      const f = await fixture();
       const h = headersFor(who, f.nb);
       const url = `${s.wsBase}/${f.nb}?v=${PROTOCOL_VERSION}`;
       const sock = rawSocket(url, h.host ? { ...h } : h);

@@ -1,5 +1,6 @@
 import { type NotebookRole, type Principal, TOKEN_PREFIX, type TokenScope, type Visibility } from "@databook/wire";
 import type { Database } from "better-sqlite3";
+import type { SqlValue } from "../db/sql.ts";
 import { type Account, type Accounts, userPrincipal } from "./accounts.ts";
 import type { Grants } from "./grants.ts";
 import { secretHash } from "./secrets.ts";
@@ -49,7 +50,7 @@ export type Credentials = { sessionSecret?: string; bearer?: string };
  * The SQL condition (on a `notebooks` row aliased `n`) for "this identity may view it" — the same
  * decision as `roleOn` (keep the two in step), for listing and searching without loading every row.
  */
-export function viewableWhere(id: Identity): { sql: string; params: unknown[] } {
+export function viewableWhere(id: Identity): { sql: string; params: SqlValue[] } {
   if (id.account?.role === "admin") return { sql: "1 = 1", params: [] };
   if (id.account)
     return {
