@@ -151,7 +151,7 @@ function createServices(opts: AppOptions) {
   };
   const search = createSearchIndex(sql);
   const hooks: DocHooks = {};
-  const docs = createDocManager({ db, hooks, compactEvery: opts.compactEvery, nowMs: now });
+  const docs = createDocManager({ db, sql, hooks, compactEvery: opts.compactEvery, nowMs: now });
   // the record channel publishes what the log holds; runs are folded in as they are appended
   const record = createRecordChannel({ log, docs, stateOf: (id) => notebooks.stateOf(id) });
   const notebooks = createNotebookStore({
@@ -536,7 +536,8 @@ export async function createApp(opts: AppOptions) {
       for (const o of [...s.docs.open.values()])
         for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
       await s.flushIndex();
-      s.docs.unloadAll();
+      await s.docs.unloadAll();
+      await s.flushIndex(); // what docs that unloaded meanwhile indexed
       s.checkpoints.flush();
       s.checkpoints.stop();
       await app.close();
