@@ -191,13 +191,13 @@ function createServices(opts: AppOptions) {
     onAnswer: (source) => metrics.completions.inc({ source }),
   });
   const accounts = createAccounts(db, now);
-  const sessions = createSessions(db, settings.sessions, now);
+  const sessions = createSessions(sql, settings.sessions, now);
   const shareLinks = createShareLinks(db, now);
   const grants = createGrants(db, now);
   const tokens = createTokens(db, now);
   const audit = createAudit(db, now);
   const identities = createIdentities({
-    db,
+    sql,
     accounts,
     sessions,
     shareLinks,
@@ -210,8 +210,15 @@ function createServices(opts: AppOptions) {
     notebookById: (id) => notebooks.get(id),
     onClosed: (reason) => metrics.revocations.inc({ reason }),
   });
-  /** Re-decides every open connection's rights now (after any change to accounts, roles or links). */
-  const accessChanged = () => live.recheck();
+  /**
+   * Re-decides every open connection's rights now (after any change to accounts, roles or links);
+   * resolves to how many were closed. Never rejects: callers fire it and go on.
+   */
+  const accessChanged = () =>
+    live.recheck().catch((e) => {
+      console.error(`databook: re-checking open connections failed: ${(e as Error).message}`);
+      return 0;
+    });
   const sharing = createSharing({
     db,
     accounts,

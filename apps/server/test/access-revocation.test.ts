@@ -85,7 +85,7 @@ describe("revocation reaches live connections", () => {
 
   it("a revoked share link closes the stakeholder's socket and their next request is refused", async () => {
     const nb = await newNotebook("revoked link");
-    const stake = s.stakeholder(nb.id, "execs");
+    const stake = await s.stakeholder(nb.id, "execs");
     const f = await follow(nb.id, stake.headers);
     const r = await owner.api(`/api/notebooks/${nb.id}/share-links/${stake.linkId}`, "DELETE");
     assert.equal(r.status, 200);

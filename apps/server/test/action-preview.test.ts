@@ -121,7 +121,7 @@ describe("action previews and confirmed runs", () => {
     const vic = await s.user("vic");
     s.grant(nb.id, vic, "viewer");
     assert.equal((await preview("s1", vic)).status, 403);
-    assert.equal((await preview("s1", s.stakeholder(nb.id))).status, 403);
+    assert.equal((await preview("s1", await s.stakeholder(nb.id))).status, 403);
     const token = (scopes: string[]) => s.services.tokens.create({ ownerId: ana.id!, name: "t", scopes }).secret;
     const asToken = (scopes: string[]) =>
       fetch(`${s.url}/api/notebooks/${nb.id}/cells/s1/preview`, {

@@ -97,7 +97,7 @@ async function openIncident(labels: Record<string, string> = {}, annotations: Re
 describe("the alert webhook", () => {
   it("takes nothing from a browser session, a share link or a token without alerts:ingest", async () => {
     const { id } = await openIncident();
-    const link = s.stakeholder(id);
+    const link = await s.stakeholder(id);
     const before = state();
     const tok = (owner: Caller, scopes: string[]) =>
       `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes }).secret}`;
@@ -277,7 +277,7 @@ describe("the alert webhook", () => {
 describe("incident state", () => {
   it("followers cannot change status, severity, summary or roles", async () => {
     const { id } = await openIncident();
-    const link = s.stakeholder(id);
+    const link = await s.stakeholder(id);
     await waitFor(
       () => s.log.entries(id).some((e) => e.type === "notification.abandoned"),
       "the opening notification to be given up on",
@@ -375,7 +375,7 @@ describe("notification retries", () => {
       "the delivery to be abandoned",
     );
     const d = s.services.outbox.list({ notebookId: id, state: "abandoned" })[0]!;
-    const link = s.stakeholder(id);
+    const link = await s.stakeholder(id);
     const tok = (owner: Caller, scopes: string[]) =>
       `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes }).secret}`;
     const path = `/api/admin/notifications/${d.id}/retry`;

@@ -66,7 +66,7 @@ const token = (owner: Caller, scopes: string[]) =>
 describe("run all and refresh: who may", () => {
   it("viewers, share links, strangers, other notebooks' owners and narrow tokens start no round", async () => {
     const nb = await notebookWith([["a", "@plugin=echo\na"]]);
-    const link = s.stakeholder(nb.id);
+    const link = await s.stakeholder(nb.id);
     const before = logTypes(nb.id).length;
     const as: [string, (p: string, m: string, b?: unknown) => ReturnType<typeof api>, number][] = [
       ["viewer", (p, m, b) => vic.api(p, m, b), 403],

@@ -232,7 +232,7 @@ describe("timeline writes under attack", () => {
 
   it("viewers, share links, strangers and tokens without the run scope (or an editor owner) write nothing", async () => {
     const { a, runA, noteA } = await twoNotebooks();
-    const link = s.stakeholder(a);
+    const link = await s.stakeholder(a);
     const token = (owner: Caller, scopes: string[]) =>
       `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: `t-${scopes.join("-")}`, scopes }).secret}`;
     const base = `/api/notebooks/${a}/timeline`;

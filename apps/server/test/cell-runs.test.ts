@@ -50,7 +50,7 @@ before(async () => {
       timeRange: { kind: "absolute", startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 },
     })
   ).body;
-  stake = s.stakeholder(nb.id);
+  stake = await s.stakeholder(nb.id);
   editor = ana.ws(nb.id);
   follower = stake.ws(nb.id);
   cleanups.push(editor.destroy, follower.destroy);

@@ -107,7 +107,7 @@ describe("editor completion", () => {
     const vic = await s.user("vic");
     s.grant(nb.id, vic, "viewer");
     assert.equal((await complete(q, vic)).status, 403);
-    assert.equal((await complete(q, s.stakeholder(nb.id))).status, 403);
+    assert.equal((await complete(q, await s.stakeholder(nb.id))).status, 403);
     const asToken = async (scopes: string[]) =>
       fetch(`${s.url}/api/notebooks/${nb.id}/complete`, {
         method: "POST",

@@ -113,7 +113,7 @@ export function people(url: string, s: Services) {
     /** Signs in as `username`, creating the account (without a password) on first use. */
     async user(username: string, role: "admin" | "member" = "member"): Promise<Caller> {
       const account = s.accounts.byUsername(username) ?? (await s.accounts.create({ username, role }));
-      const { secret } = s.sessions.start({ userId: account.id }, "password");
+      const { secret } = await s.sessions.start({ userId: account.id }, "password");
       return callerAt(url, { kind: "user", id: account.id, name: account.displayName }, secret, account.id);
     },
     /** Gives `who` a role on a notebook (logged as the server's own change). */
@@ -121,9 +121,9 @@ export function people(url: string, s: Services) {
       s.sharing.setRole(notebookId, { kind: "user", id: who.id! }, role, SYSTEM_PRINCIPAL);
     },
     /** A stakeholder who opened a new share link of the notebook. */
-    stakeholder(notebookId: string, label = "stakeholders"): Caller & { linkId: string } {
+    async stakeholder(notebookId: string, label = "stakeholders"): Promise<Caller & { linkId: string }> {
       const { link } = s.sharing.createLink(notebookId, { label }, SYSTEM_PRINCIPAL);
-      const { secret } = s.sessions.start({ shareLinkId: link.id }, "share-link");
+      const { secret } = await s.sessions.start({ shareLinkId: link.id }, "share-link");
       return { ...callerAt(url, { kind: "share-link", id: link.id, name: link.label }, secret), linkId: link.id };
     },
   };

@@ -536,10 +536,11 @@ async function fixture() {
 }
 
 /** Headers for one caller (fresh sessions, so a sign-out in one case cannot leak into the next). */
-function headersFor(who: CallerName, nb: string): Record<string, string> {
+async function headersFor(who: CallerName, nb: string): Promise<Record<string, string>> {
   const sv = s.services;
   const origin = s.url;
-  const session = (userId: string) => `databook_session=${sv.sessions.start({ userId }, "password").secret}`;
+  const session = async (userId: string) =>
+    `databook_session=${(await sv.sessions.start({ userId }, "password")).secret}`;
   const token = (owner: string, scopes: string[]) =>
     `Bearer ${sv.tokens.create({ ownerId: owner, name: `t-${who}`, scopes }).secret}`;
   switch (who) {
@@ -547,32 +548,35 @@ function headersFor(who: CallerName, nb: string): Record<string, string> {
       return {};
     case "link": {
       const l = sv.sharing.createLink(nb, { label: "stakeholders" }, SYSTEM_PRINCIPAL).link;
-      return { cookie: `databook_session=${sv.sessions.start({ shareLinkId: l.id }, "share-link").secret}`, origin };
+      return {
+        cookie: `databook_session=${(await sv.sessions.start({ shareLinkId: l.id }, "share-link")).secret}`,
+        origin,
+      };
     }
     case "viewer":
-      return { cookie: session(ids.viewer), origin };
+      return { cookie: await session(ids.viewer), origin };
     case "editor":
-      return { cookie: session(ids.editor), origin };
+      return { cookie: await session(ids.editor), origin };
     case "owner":
-      return { cookie: session(ids.owner), origin };
+      return { cookie: await session(ids.owner), origin };
     case "admin":
-      return { cookie: session(ids.admin), origin };
+      return { cookie: await session(ids.admin), origin };
     case "revoked": {
-      const started = sv.sessions.start({ userId: ids.owner }, "password");
-      sv.sessions.end(started.session.idHash);
+      const started = await sv.sessions.start({ userId: ids.owner }, "password");
+      await sv.sessions.end(started.session.idHash);
       return { cookie: `databook_session=${started.secret}`, origin };
     }
     case "expired-link": {
       const l = sv.sharing.createLink(nb, { label: "short", expiresAtMs: now + 1000 }, SYSTEM_PRINCIPAL).link;
-      const cookie = `databook_session=${sv.sessions.start({ shareLinkId: l.id }, "share-link").secret}`;
+      const cookie = `databook_session=${(await sv.sessions.start({ shareLinkId: l.id }, "share-link")).secret}`;
       now += 2000; // the link's expiry passes (the session itself is still young)
       return { cookie, origin };
     }
     case "foreign-host":
       // DNS rebinding: the page's own origin is the attacker's name, so a GET carries no Origin
-      return { cookie: session(ids.owner), host: "databook.evil.example" };
+      return { cookie: await session(ids.owner), host: "databook.evil.example" };
     case "cross-site":
-      return { cookie: session(ids.owner), origin: "https://evil.example" };
+      return { cookie: await session(ids.owner), origin: "https://evil.example" };
     case "token:read":
       return { authorization: token(ids.editor, ["read"]) };
     case "token:run":
@@ -649,7 +653,12 @@ describe("route matrix", () => {
             .replaceAll("{fresh}", fresh);
         const [method] = row.route.split(" ");
         const body = row.body === undefined ? undefined : JSON.parse(fill(JSON.stringify(row.body)));
-        const status = await send(method === "ANY" ? "POST" : method!, fill(row.path), headersFor(who, f.nb), body);
+        const status = await send(
+          method === "ANY" ? "POST" : method!,
+          fill(row.path),
+          await headersFor(who, f.nb),
+          body,
+        );
         got.push(`${who}=${status}`);
         want.push(`${who}=${row.expect[i]}`);
       }
@@ -662,7 +671,7 @@ describe("route matrix", () => {
     const want: string[] = [];
     for (const [i, who] of CALLERS.entries()) {
       const f = await fixture();
-      const h = headersFor(who, f.nb);
+      const h = await headersFor(who, f.nb);
       const url = `${s.wsBase}/${f.nb}?v=${PROTOCOL_VERSION}`;
       const sock = rawSocket(url, h.host ? { ...h } : h);
       const outcome = await Promise.race([
