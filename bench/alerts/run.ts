@@ -61,7 +61,7 @@ const server = await startServer({
 await server.pluginsReady;
 const s = server.app.services;
 const owner = await s.accounts.create({ username: "ops", role: "member" });
-const token = s.tokens.create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] }).secret;
+const token = (await s.tokens.create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] })).secret;
 const principal = { kind: "user" as const, id: owner.id, name: owner.displayName };
 const runbook = s.notebooks.create({
   title: "{{ labels.alertname }} on {{ labels.service }}",

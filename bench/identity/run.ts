@@ -122,7 +122,7 @@ try {
   };
 
   // 3. authenticated Get against a caller-stamping baseline on the same host
-  const token = s.tokens.create({ ownerId: owner.id, name: "bench", scopes: ["read", "run"] }).secret;
+  const token = (await s.tokens.create({ ownerId: owner.id, name: "bench", scopes: ["read", "run"] })).secret;
   const stamp: Interceptor = (next) => (req) => {
     req.contextValues.set(CALLER, { credential: "token", principal: { kind: "token", id: "bench", name: "bench" } });
     return next(req);

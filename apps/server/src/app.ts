@@ -194,7 +194,7 @@ function createServices(opts: AppOptions) {
   const sessions = createSessions(sql, settings.sessions, now);
   const shareLinks = createShareLinks(db, now);
   const grants = createGrants(db, now);
-  const tokens = createTokens(db, now);
+  const tokens = createTokens(sql, now);
   const audit = createAudit(db, now);
   const identities = createIdentities({
     sql,
@@ -228,17 +228,17 @@ function createServices(opts: AppOptions) {
     onAccessChanged: accessChanged,
     nowMs: now,
   });
-  const signInLinks = createSignInLinks(db, accounts, now);
+  const signInLinks = createSignInLinks(sql, accounts, now);
   /**
    * Whether `p` may still run cells of a notebook now: a live account (or a live token with the
    * `run` scope, of a live owner) that is an admin or holds editor or owner on it. Auto-refresh
    * asks before every round, since it runs as the editor who turned it on.
    */
-  const mayStillRun = (notebookId: string, p: Principal): boolean => {
+  const mayStillRun = async (notebookId: string, p: Principal): Promise<boolean> => {
     let account = p.kind === "user" ? accounts.get(p.id) : undefined;
     if (p.kind === "token") {
-      const t = tokens.get(p.id);
-      if (!t || !tokens.isLiveId(t.id) || !t.scopes.includes("run")) return false;
+      const t = await tokens.get(p.id);
+      if (!t || !tokens.isLive(t) || !t.scopes.includes("run")) return false;
       account = accounts.get(t.ownerId);
     }
     if (!account || account.disabled) return false;

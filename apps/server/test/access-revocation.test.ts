@@ -107,7 +107,7 @@ describe("revocation reaches live connections", () => {
 
   it("a token revoked from the CLI closes its sockets and is refused on the next call", async () => {
     const nb = await newNotebook("token revoked", "signed-in");
-    const { token, secret } = s.services.tokens.create({ ownerId: owner.id!, name: "robot", scopes: ["read"] });
+    const { token, secret } = await s.services.tokens.create({ ownerId: owner.id!, name: "robot", scopes: ["read"] });
     const f = await follow(nb.id, { authorization: `Bearer ${secret}` });
     const r = await databook(["tokens", "revoke", token.id, "--data", dataDir]);
     assert.equal(r.code, 0, r.stderr);

@@ -112,7 +112,7 @@ describe("editor completion", () => {
       fetch(`${s.url}/api/notebooks/${nb.id}/complete`, {
         method: "POST",
         headers: {
-          authorization: `Bearer ${s.services.tokens.create({ ownerId: ana.id!, name: "t", scopes }).secret}`,
+          authorization: `Bearer ${(await s.services.tokens.create({ ownerId: ana.id!, name: "t", scopes })).secret}`,
           "content-type": "application/json",
         },
         body: JSON.stringify({ cellId: "q", query: q }),

@@ -541,8 +541,8 @@ async function headersFor(who: CallerName, nb: string): Promise<Record<string, s
   const origin = s.url;
   const session = async (userId: string) =>
     `databook_session=${(await sv.sessions.start({ userId }, "password")).secret}`;
-  const token = (owner: string, scopes: string[]) =>
-    `Bearer ${sv.tokens.create({ ownerId: owner, name: `t-${who}`, scopes }).secret}`;
+  const token = async (owner: string, scopes: string[]) =>
+    `Bearer ${(await sv.tokens.create({ ownerId: owner, name: `t-${who}`, scopes })).secret}`;
   switch (who) {
     case "anonymous":
       return {};
@@ -578,15 +578,15 @@ async function headersFor(who: CallerName, nb: string): Promise<Record<string, s
     case "cross-site":
       return { cookie: await session(ids.owner), origin: "https://evil.example" };
     case "token:read":
-      return { authorization: token(ids.editor, ["read"]) };
+      return { authorization: await token(ids.editor, ["read"]) };
     case "token:run":
-      return { authorization: token(ids.editor, ["run"]) };
+      return { authorization: await token(ids.editor, ["run"]) };
     case "token:run-actions":
-      return { authorization: token(ids.editor, ["run-actions"]) };
+      return { authorization: await token(ids.editor, ["run-actions"]) };
     case "token:alerts":
-      return { authorization: token(ids.editor, ["alerts:ingest"]) };
+      return { authorization: await token(ids.editor, ["alerts:ingest"]) };
     case "token:admin":
-      return { authorization: token(ids.admin, ["admin"]) };
+      return { authorization: await token(ids.admin, ["admin"]) };
   }
 }
 

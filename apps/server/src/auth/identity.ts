@@ -133,7 +133,7 @@ export function createIdentities(opts: {
     async resolve(c: Credentials): Promise<Identity> {
       if (c.bearer) {
         if (c.bearer.startsWith(TOKEN_PREFIX)) {
-          const used = tokens.use(c.bearer);
+          const used = await tokens.use(c.bearer);
           if (!used) return { credential: "none", refused: "the API token is not valid (check it was copied whole)" };
           const id = fromToken(used.token);
           if (typeof id === "string") return { credential: "none", refused: id };
@@ -162,7 +162,7 @@ export function createIdentities(opts: {
      */
     async refresh(id: Identity): Promise<Identity | undefined> {
       if (id.token) {
-        const t = tokens.get(id.token.id);
+        const t = await tokens.get(id.token.id);
         const fresh = t ? fromToken(t) : undefined;
         return typeof fresh === "object" ? fresh : undefined;
       }
