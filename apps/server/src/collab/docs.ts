@@ -179,7 +179,11 @@ export function createDocManager(opts: {
           onCompactError(o.notebookId, e);
           break;
         }
-      if (o.refs > 0 || open.get(o.notebookId) !== o) return;
+      if (o.refs > 0) return;
+      if (open.get(o.notebookId) !== o) {
+        if (o.failed) drop(o); // a store failed meanwhile: dropped, not unloaded
+        return;
+      }
       hooks.onUnload?.(o);
       drop(o);
     })().finally(() => unloading.delete(done));
@@ -331,7 +335,12 @@ export function createDocManager(opts: {
     },
     /** Drops one holder; at zero the doc is compacted and unloaded (once its queue is stored). */
     release(o: OpenDoc): void {
-      if (--o.refs > 0 || open.get(o.notebookId) !== o) return;
+      if (--o.refs > 0) return;
+      // a doc dropped after a failed store: nothing more of it is stored, only its timer is left
+      if (open.get(o.notebookId) !== o) {
+        if (o.failed) drop(o);
+        return;
+      }
       unload(o);
     },
     compact,
@@ -353,7 +362,7 @@ export function createDocManager(opts: {
      * runs are gone): a doc left behind keeps its presence timer, and with it the process, alive.
      */
     async unloadAll(): Promise<void> {
-      await Promise.all(unloading);
+      await Promise.allSettled(unloading);
       for (const o of [...open.values()]) {
         try {
           if (!o.failed && (o.pending > 0 || o.queued > 0)) await compact(o);
