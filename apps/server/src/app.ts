@@ -307,11 +307,14 @@ function createServices(opts: AppOptions) {
   const oidcPending = createPendingSignIns(now);
 
   // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads. Writes
-  // in flight are kept so shutdown can wait for them before the database closes.
+  // in flight are kept so shutdown can wait for them before the database closes. A write starts
+  // on the next turn of the event loop: it can be asked for inside a transaction (a doc loaded
+  // while an incident opens), whose connection it must not wait for.
   const indexTimers = new Map<string, NodeJS.Timeout>();
   const indexing = new Set<Promise<void>>();
   const index = (notebookId: string, write: () => Promise<void>) => {
-    const p = write()
+    const p = new Promise<void>((r) => setImmediate(r))
+      .then(write)
       .catch((e) => console.error(`databook: search index of ${notebookId} not updated: ${(e as Error).message}`))
       .finally(() => indexing.delete(p));
     indexing.add(p);
