@@ -95,7 +95,7 @@ export async function webRoutes(
       const here = `/n/${encodeURIComponent(id)}`;
       const back = `next=${encodeURIComponent(here)}`;
       if (req.identity.account) return reply.redirect(here, 303); // people use their own rights
-      const r = s.identities.resolve({ bearer: secret });
+      const r = await s.identities.resolve({ bearer: secret });
       if (r.refused?.startsWith("editor links were retired"))
         return reply.redirect(`/signin?problem=editor-link-retired&${back}`, 303);
       const link = s.shareLinks.bySecret(secret);
@@ -105,8 +105,8 @@ export async function webRoutes(
       }
       if (!s.shareLinks.isLive(link)) return reply.redirect(`/signin?problem=link-revoked&${back}`, 303);
       const session = req.identity.session;
-      if (session?.shareLinkIds) s.sessions.addShareLink(session, link.id);
-      else startSession(s, req, reply, { shareLinkId: link.id }, "share-link");
+      if (session?.shareLinkIds) await s.sessions.addShareLink(session, link.id);
+      else await startSession(s, req, reply, { shareLinkId: link.id }, "share-link");
       return reply.redirect(here, 303);
     },
   );
