@@ -61,7 +61,7 @@ const server = await startServer({
 await server.pluginsReady;
 const s = server.app.services;
 const owner = await s.accounts.create({ username: "ops", role: "member" });
-const token = s.tokens.create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] }).secret;
+const token = (await s.tokens.create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] })).secret;
 const principal = { kind: "user" as const, id: owner.id, name: owner.displayName };
 const runbook = s.notebooks.create({
   title: "{{ labels.alertname }} on {{ labels.service }}",
@@ -80,7 +80,7 @@ s.notebooks.withDoc(runbook.id, (doc) =>
     }),
   ),
 );
-s.runbooks.mark(runbook.id, { matcher: 'alertname=~"BenchAlert.*"' }, principal);
+await s.runbooks.mark(runbook.id, { matcher: 'alertname=~"BenchAlert.*"' }, principal);
 
 // Alertmanager → relay (stamps arrival, forwards) → Databook
 const arrivals = new Map<string, { atMs: number; answeredMs?: number; notebookId?: string }>();

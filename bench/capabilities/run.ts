@@ -73,7 +73,7 @@ try {
   const s = app.services;
   const who = await s.accounts.create({ username: "bench", role: "member" });
   const headers = {
-    cookie: `databook_session=${s.sessions.start({ userId: who.id }, "password").secret}`,
+    cookie: `databook_session=${(await s.sessions.start({ userId: who.id }, "password")).secret}`,
     origin: url,
     "content-type": "application/json",
   };

@@ -45,12 +45,12 @@ const results: Record<string, unknown> = { date: new Date().toISOString(), node:
 try {
   // 1. the session check
   const owner = await s.accounts.create({ username: "olga", role: "member" });
-  const session = s.sessions.start({ userId: owner.id }, "password").secret;
-  for (let i = 0; i < 2000; i++) s.identities.resolve({ sessionSecret: session });
+  const session = (await s.sessions.start({ userId: owner.id }, "password")).secret;
+  for (let i = 0; i < 2000; i++) await s.identities.resolve({ sessionSecret: session });
   const lookups: number[] = [];
   for (let i = 0; i < 20_000; i++) {
     const t0 = performance.now();
-    s.identities.resolve({ sessionSecret: session });
+    await s.identities.resolve({ sessionSecret: session });
     lookups.push((performance.now() - t0) * 1000);
   }
   const cookie = `databook_session=${session}`;
@@ -93,7 +93,7 @@ try {
   for (let i = 0; i < 30; i++) {
     const a = await s.accounts.create({ username: `m${i}`, role: "member" });
     s.sharing.setRole(nb.id, { kind: "user", id: a.id }, "editor", { kind: "user", id: owner.id, name: "olga" });
-    const secret = s.sessions.start({ userId: a.id }, "password").secret;
+    const secret = (await s.sessions.start({ userId: a.id }, "password")).secret;
     const sock = await openSocket({ cookie: `databook_session=${secret}` });
     const t0 = performance.now();
     s.sharing.remove(nb.id, { kind: "user", id: a.id }, { kind: "user", id: owner.id, name: "olga" });
@@ -102,7 +102,7 @@ try {
   const fromCli: number[] = [];
   for (let i = 0; i < 8; i++) {
     const a = await s.accounts.create({ username: `c${i}`, role: "member" });
-    const secret = s.sessions.start({ userId: a.id }, "password").secret;
+    const secret = (await s.sessions.start({ userId: a.id }, "password")).secret;
     const sock = await openSocket({ cookie: `databook_session=${secret}` });
     const closedAt = sock.closed.then(() => Date.now());
     // another process, asynchronously, so this server's event loop (and its poll) keeps running;
@@ -122,7 +122,7 @@ try {
   };
 
   // 3. authenticated Get against a caller-stamping baseline on the same host
-  const token = s.tokens.create({ ownerId: owner.id, name: "bench", scopes: ["read", "run"] }).secret;
+  const token = (await s.tokens.create({ ownerId: owner.id, name: "bench", scopes: ["read", "run"] })).secret;
   const stamp: Interceptor = (next) => (req) => {
     req.contextValues.set(CALLER, { credential: "token", principal: { kind: "token", id: "bench", name: "bench" } });
     return next(req);

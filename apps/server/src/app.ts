@@ -18,10 +18,11 @@ import { createSessions } from "./auth/sessions.ts";
 import { createShareLinks } from "./auth/share-links.ts";
 import { createSignInLinks } from "./auth/sign-in-links.ts";
 import { createTokens } from "./auth/tokens.ts";
-import { createDocManager, type DocHooks } from "./collab/docs.ts";
+import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
+import { sqliteSql } from "./db/sqlite.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from "./incidents/config.ts";
 import { createIncidentOpener } from "./incidents/open.ts";
@@ -119,6 +120,8 @@ export type AppOptions = {
  */
 function createServices(opts: AppOptions) {
   const { db } = opts;
+  // the async storage interface the converted stores use, on the same connection as the rest
+  const sql = sqliteSql(db);
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
   const metrics = createMetrics();
@@ -146,9 +149,9 @@ function createServices(opts: AppOptions) {
     checkpoints.noted(e.notebookId);
     return r;
   };
-  const search = createSearchIndex(db);
+  const search = createSearchIndex(sql);
   const hooks: DocHooks = {};
-  const docs = createDocManager({ db, hooks, compactEvery: opts.compactEvery, nowMs: now });
+  const docs = createDocManager({ db, sql, hooks, compactEvery: opts.compactEvery, nowMs: now });
   // the record channel publishes what the log holds; runs are folded in as they are appended
   const record = createRecordChannel({ log, docs, stateOf: (id) => notebooks.stateOf(id) });
   const notebooks = createNotebookStore({
@@ -159,7 +162,9 @@ function createServices(opts: AppOptions) {
     onArchivedChange: (id, actor) => {
       record.refreshState(id);
       const archived = notebooks.stateOf(id).archived;
-      incidentState.archivedChanged(id, archived);
+      void incidentState
+        .archivedChanged(id, archived)
+        .catch((e) => console.error(`databook: the incident of ${id} kept its alert group: ${(e as Error).message}`));
       if (archived) {
         refresher.stop(id, "archived", actor);
         runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
@@ -186,13 +191,13 @@ function createServices(opts: AppOptions) {
     onAnswer: (source) => metrics.completions.inc({ source }),
   });
   const accounts = createAccounts(db, now);
-  const sessions = createSessions(db, settings.sessions, now);
+  const sessions = createSessions(sql, settings.sessions, now);
   const shareLinks = createShareLinks(db, now);
   const grants = createGrants(db, now);
-  const tokens = createTokens(db, now);
+  const tokens = createTokens(sql, now);
   const audit = createAudit(db, now);
   const identities = createIdentities({
-    db,
+    sql,
     accounts,
     sessions,
     shareLinks,
@@ -205,8 +210,15 @@ function createServices(opts: AppOptions) {
     notebookById: (id) => notebooks.get(id),
     onClosed: (reason) => metrics.revocations.inc({ reason }),
   });
-  /** Re-decides every open connection's rights now (after any change to accounts, roles or links). */
-  const accessChanged = () => live.recheck();
+  /**
+   * Re-decides every open connection's rights now (after any change to accounts, roles or links);
+   * resolves to how many were closed. Never rejects: callers fire it and go on.
+   */
+  const accessChanged = () =>
+    live.recheck().catch((e) => {
+      console.error(`databook: re-checking open connections failed: ${(e as Error).message}`);
+      return 0;
+    });
   const sharing = createSharing({
     db,
     accounts,
@@ -216,17 +228,17 @@ function createServices(opts: AppOptions) {
     onAccessChanged: accessChanged,
     nowMs: now,
   });
-  const signInLinks = createSignInLinks(db, accounts, now);
+  const signInLinks = createSignInLinks(sql, accounts, now);
   /**
    * Whether `p` may still run cells of a notebook now: a live account (or a live token with the
    * `run` scope, of a live owner) that is an admin or holds editor or owner on it. Auto-refresh
    * asks before every round, since it runs as the editor who turned it on.
    */
-  const mayStillRun = (notebookId: string, p: Principal): boolean => {
+  const mayStillRun = async (notebookId: string, p: Principal): Promise<boolean> => {
     let account = p.kind === "user" ? accounts.get(p.id) : undefined;
     if (p.kind === "token") {
-      const t = tokens.get(p.id);
-      if (!t || !tokens.isLiveId(t.id) || !t.scopes.includes("run")) return false;
+      const t = await tokens.get(p.id);
+      if (!t || !tokens.isLive(t) || !t.scopes.includes("run")) return false;
       account = accounts.get(t.ownerId);
     }
     if (!account || account.disabled) return false;
@@ -236,8 +248,8 @@ function createServices(opts: AppOptions) {
   };
   /** The address of a notebook for links that leave the server (notifications, the webhook's answer). */
   const notebookUrl = (id: string) => `${settings.publicUrl?.origin ?? ""}/n/${encodeURIComponent(id)}`;
-  const runbooks = createRunbooks({ db, appendLog, nowMs: now });
-  const incidents_ = incidentTable(db);
+  const runbooks = createRunbooks({ sql, appendLog, nowMs: now });
+  const incidents_ = incidentTable(sql);
   const outbox = createOutbox({
     db,
     channels: notifySettings.channels,
@@ -268,7 +280,7 @@ function createServices(opts: AppOptions) {
     onError: (m) => console.error(`databook: ${m}`),
   });
   const incidentDeps = {
-    db,
+    sql,
     notebooks,
     runbooks,
     table: incidents_,
@@ -294,12 +306,27 @@ function createServices(opts: AppOptions) {
       : undefined;
   const oidcPending = createPendingSignIns(now);
 
-  // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads.
+  // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads. Writes
+  // in flight are kept so shutdown can wait for them before the database closes. A write starts
+  // on the next turn of the event loop: it can be asked for inside a transaction (a doc loaded
+  // while an incident opens), whose connection it must not wait for.
   const indexTimers = new Map<string, NodeJS.Timeout>();
-  const indexNow = (notebookId: string, cells: { id: string; source: string }[]) => {
+  const indexing = new Set<Promise<void>>();
+  const index = (notebookId: string, write: () => Promise<void>) => {
+    const p = new Promise<void>((r) => setImmediate(r))
+      .then(write)
+      .catch((e) => console.error(`databook: search index of ${notebookId} not updated: ${(e as Error).message}`))
+      .finally(() => indexing.delete(p));
+    indexing.add(p);
+  };
+  const indexCells = (notebookId: string, doc: OpenDoc["doc"]) => {
+    const cells = cellsSnapshot(doc);
+    index(notebookId, () => search.setCells(notebookId, cells));
+  };
+  const indexNow = (notebookId: string, doc: OpenDoc["doc"]) => {
     clearTimeout(indexTimers.get(notebookId));
     indexTimers.delete(notebookId);
-    search.setCells(notebookId, cells);
+    indexCells(notebookId, doc);
   };
   hooks.onStored = (_id, bytes) => {
     metrics.docUpdates.inc();
@@ -311,11 +338,11 @@ function createServices(opts: AppOptions) {
     // a run this process does not have in flight and the log never finished: the server stopped
     runs.recoverInterrupted(o.notebookId);
     // the index is derived and debounced: bring it up to date with what was stored
-    search.setCells(o.notebookId, cellsSnapshot(o.doc));
+    indexCells(o.notebookId, o.doc);
   };
   hooks.onUnload = (o) => {
     record.unload(o.notebookId);
-    if (indexTimers.has(o.notebookId)) indexNow(o.notebookId, cellsSnapshot(o.doc));
+    if (indexTimers.has(o.notebookId)) indexNow(o.notebookId, o.doc);
     metrics.openDocs.set(docs.open.size - 1);
   };
   hooks.onCellsChange = (o) => {
@@ -326,7 +353,7 @@ function createServices(opts: AppOptions) {
       setTimeout(() => {
         indexTimers.delete(o.notebookId);
         const cur = docs.open.get(o.notebookId);
-        if (cur) search.setCells(o.notebookId, cellsSnapshot(cur.doc));
+        if (cur) indexCells(o.notebookId, cur.doc);
       }, opts.indexDelayMs ?? 1000),
     );
   };
@@ -340,7 +367,8 @@ function createServices(opts: AppOptions) {
         actor,
         data: { from: change.title.from, to: change.title.to },
       });
-      search.setTitle(notebookId, change.title.to);
+      const title = change.title.to;
+      index(notebookId, () => search.setTitle(notebookId, title));
     }
     if (change.timeRange)
       appendLog({
@@ -354,6 +382,7 @@ function createServices(opts: AppOptions) {
 
   return {
     db,
+    sql,
     now,
     settings,
     metrics,
@@ -392,10 +421,11 @@ function createServices(opts: AppOptions) {
     incidentState,
     notebookUrl,
     maxFrameBytes: opts.maxFrameBytes ?? 16 * 1024 * 1024,
-    /** Flushes pending search indexing (at shutdown). */
-    flushIndex(): void {
+    /** Flushes pending search indexing and waits for the writes in flight (at shutdown). */
+    async flushIndex(): Promise<void> {
       for (const t of indexTimers.values()) clearTimeout(t);
-      for (const o of docs.open.values()) search.setCells(o.notebookId, cellsSnapshot(o.doc));
+      for (const o of docs.open.values()) indexCells(o.notebookId, o.doc);
+      while (indexing.size) await Promise.all(indexing);
     },
   };
 }
@@ -515,8 +545,9 @@ export async function createApp(opts: AppOptions) {
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])
         for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
-      s.flushIndex();
-      s.docs.unloadAll();
+      await s.flushIndex();
+      await s.docs.unloadAll();
+      await s.flushIndex(); // what docs that unloaded meanwhile indexed
       s.checkpoints.flush();
       s.checkpoints.stop();
       await app.close();

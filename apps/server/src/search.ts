@@ -1,4 +1,4 @@
-import type { Database } from "better-sqlite3";
+import type { Sql, SqlValue } from "./db/sql.ts";
 
 /** One search hit (docs/api.md): snippet is HTML-escaped with hits wrapped in `<mark>`…`</mark>`. */
 export type SearchResult = {
@@ -26,60 +26,89 @@ export function toFtsQuery(q: string): string | undefined {
   return words.map((w, i) => `"${w}"${i === words.length - 1 ? "*" : ""}`).join(" ");
 }
 
+type Hit = {
+  notebook_id: string;
+  kind: SearchResult["where"];
+  cell_id: string | null;
+  run_id: string | null;
+  title: string;
+  snip: string;
+};
+
+/** What both engines' searches take: the words typed, the caller's view filter, the most rows wanted. */
+type SearchQuery = { q: string; filter: { sql: string; params: SqlValue[] }; limit: number };
+
 /**
- * The full-text index over titles, cell sources and run outputs (SQLite FTS5, table
- * `search_index`). It is derived data: the server rewrites a notebook's rows when its title or
- * cells change, and adds a row per finished run.
+ * SQLite's search: FTS5 `MATCH` over the `search_index` virtual table, best rank first, snippets
+ * marked with \u0001…\u0002 (turned into `<mark>` by the caller).
  */
-export function createSearchIndex(db: Database) {
-  const delKind = db.prepare("DELETE FROM search_index WHERE notebook_id = ? AND kind = ?");
-  const ins = db.prepare("INSERT INTO search_index (notebook_id, kind, cell_id, run_id, body) VALUES (?, ?, ?, ?, ?)");
-  const queries = new Map<string, ReturnType<Database["prepare"]>>();
-  const queryFor = (filterSql: string) => {
-    let q = queries.get(filterSql);
-    if (!q) {
-      q = db.prepare(`SELECT s.notebook_id, s.kind, s.cell_id, s.run_id, n.title,
-          snippet(search_index, 4, char(1), char(2), '…', 12) AS snip
-        FROM search_index s JOIN notebooks n ON n.id = s.notebook_id
-        WHERE search_index MATCH ? AND (${filterSql}) ORDER BY rank LIMIT ?`);
-      queries.set(filterSql, q);
-    }
-    return q;
-  };
-  const setCells = db.transaction((notebookId: string, cells: { id: string; source: string }[]) => {
-    delKind.run(notebookId, "cell");
-    for (const c of cells) if (c.source.trim()) ins.run(notebookId, "cell", c.id, null, c.source);
-  });
-  const setTitle = db.transaction((notebookId: string, title: string) => {
-    delKind.run(notebookId, "title");
-    ins.run(notebookId, "title", null, null, title);
-  });
+async function sqliteSearch(sql: Sql, { q, filter, limit }: SearchQuery): Promise<Hit[]> {
+  const fts = toFtsQuery(q);
+  if (!fts) return [];
+  return sql.all<Hit>(
+    `SELECT s.notebook_id, s.kind, s.cell_id, s.run_id, n.title,
+        snippet(search_index, 4, char(1), char(2), '…', 12) AS snip
+      FROM search_index s JOIN notebooks n ON n.id = s.notebook_id
+      WHERE search_index MATCH ? AND (${filter.sql}) ORDER BY rank LIMIT ?`,
+    [fts, ...filter.params, limit],
+  );
+}
+
+/**
+ * PostgreSQL's search, to be served by the Postgres migrations' `search_index.tsv` column (a
+ * `tsvector` with a GIN index) through `websearch_to_tsquery`, with the same result sets as
+ * {@link sqliteSearch} on the shared query corpus and a documented order. Not written yet: until
+ * that schema lands and can be tested, it refuses rather than guess.
+ */
+async function postgresSearch(_sql: Sql, _query: SearchQuery): Promise<Hit[]> {
+  throw { kind: "internal", message: "full-text search is not yet on PostgreSQL" };
+}
+
+/**
+ * The full-text index over titles, cell sources and run outputs (table `search_index`: SQLite
+ * FTS5; PostgreSQL `tsvector`). It is derived data: the server rewrites a notebook's rows when its
+ * title or cells change, and adds a row per finished run. Every method returns a promise; a
+ * notebook's rewrites take the `search:<notebookId>` lock so two nodes never interleave them.
+ */
+export function createSearchIndex(sql: Sql) {
+  const replace = (notebookId: string, kind: "cell" | "title", rows: { cellId: string | null; body: string }[]) =>
+    sql.transaction(async (tx) => {
+      await tx.lock(`search:${notebookId}`);
+      await tx.run("DELETE FROM search_index WHERE notebook_id = ? AND kind = ?", [notebookId, kind]);
+      for (const r of rows)
+        await tx.run("INSERT INTO search_index (notebook_id, kind, cell_id, run_id, body) VALUES (?, ?, ?, NULL, ?)", [
+          notebookId,
+          kind,
+          r.cellId,
+          r.body,
+        ]);
+    });
   return {
     /** Replaces the notebook's indexed title. */
-    setTitle: (notebookId: string, title: string): void => setTitle(notebookId, title),
+    setTitle: (notebookId: string, title: string): Promise<void> =>
+      replace(notebookId, "title", [{ cellId: null, body: title }]),
     /** Replaces the notebook's indexed cell sources. */
-    setCells: (notebookId: string, cells: { id: string; source: string }[]): void => setCells(notebookId, cells),
+    setCells: (notebookId: string, cells: { id: string; source: string }[]): Promise<void> =>
+      replace(
+        notebookId,
+        "cell",
+        cells.filter((c) => c.source.trim()).map((c) => ({ cellId: c.id, body: c.source })),
+      ),
     /** Adds one run's output text (first {@link MAX_INDEXED_OUTPUT_CHARS} characters). */
-    addOutput(notebookId: string, cellId: string, runId: string, body: string): void {
-      ins.run(notebookId, "output", cellId, runId, body.slice(0, MAX_INDEXED_OUTPUT_CHARS));
+    async addOutput(notebookId: string, cellId: string, runId: string, body: string): Promise<void> {
+      await sql.run(
+        "INSERT INTO search_index (notebook_id, kind, cell_id, run_id, body) VALUES (?, 'output', ?, ?, ?)",
+        [notebookId, cellId, runId, body.slice(0, MAX_INDEXED_OUTPUT_CHARS)],
+      );
     },
     /**
      * Best matches first, at most `limit`, among the notebooks `filter` lets through (an SQL
      * condition on the notebooks row aliased `n`, with its parameters: the caller's view rights);
      * an empty list when `q` has no words.
      */
-    search(q: string, filter: { sql: string; params: unknown[] }, limit = 50): SearchResult[] {
-      const fts = toFtsQuery(q);
-      if (!fts) return [];
-      const st = queryFor(filter.sql) as unknown as { all(...params: unknown[]): unknown[] };
-      const rows = st.all(fts, ...filter.params, limit) as {
-        notebook_id: string;
-        kind: SearchResult["where"];
-        cell_id: string | null;
-        run_id: string | null;
-        title: string;
-        snip: string;
-      }[];
+    async search(q: string, filter: { sql: string; params: SqlValue[] }, limit = 50): Promise<SearchResult[]> {
+      const query = { q, filter, limit };
+      const rows = await (sql.dialect === "sqlite" ? sqliteSearch(sql, query) : postgresSearch(sql, query));
       return rows.map((r) => ({
         notebookId: r.notebook_id,
         title: r.title,

@@ -105,7 +105,7 @@ export async function startServer(opts: ServerOptions) {
       grpcUrl = `http://${hostForUrl}:${(g.address() as AddressInfo).port}`;
     }
     const url = `http://${hostForUrl}:${port}`;
-    const firstAdmin = a.services.signInLinks.issueFirstAdmin();
+    const firstAdmin = await a.services.signInLinks.issueFirstAdmin();
     return {
       url,
       grpcUrl,

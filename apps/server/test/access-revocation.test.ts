@@ -85,7 +85,7 @@ describe("revocation reaches live connections", () => {
 
   it("a revoked share link closes the stakeholder's socket and their next request is refused", async () => {
     const nb = await newNotebook("revoked link");
-    const stake = s.stakeholder(nb.id, "execs");
+    const stake = await s.stakeholder(nb.id, "execs");
     const f = await follow(nb.id, stake.headers);
     const r = await owner.api(`/api/notebooks/${nb.id}/share-links/${stake.linkId}`, "DELETE");
     assert.equal(r.status, 200);
@@ -107,7 +107,7 @@ describe("revocation reaches live connections", () => {
 
   it("a token revoked from the CLI closes its sockets and is refused on the next call", async () => {
     const nb = await newNotebook("token revoked", "signed-in");
-    const { token, secret } = s.services.tokens.create({ ownerId: owner.id!, name: "robot", scopes: ["read"] });
+    const { token, secret } = await s.services.tokens.create({ ownerId: owner.id!, name: "robot", scopes: ["read"] });
     const f = await follow(nb.id, { authorization: `Bearer ${secret}` });
     const r = await databook(["tokens", "revoke", token.id, "--data", dataDir]);
     assert.equal(r.code, 0, r.stderr);

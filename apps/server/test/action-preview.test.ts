@@ -121,12 +121,13 @@ describe("action previews and confirmed runs", () => {
     const vic = await s.user("vic");
     s.grant(nb.id, vic, "viewer");
     assert.equal((await preview("s1", vic)).status, 403);
-    assert.equal((await preview("s1", s.stakeholder(nb.id))).status, 403);
-    const token = (scopes: string[]) => s.services.tokens.create({ ownerId: ana.id!, name: "t", scopes }).secret;
-    const asToken = (scopes: string[]) =>
+    assert.equal((await preview("s1", await s.stakeholder(nb.id))).status, 403);
+    const token = async (scopes: string[]) =>
+      (await s.services.tokens.create({ ownerId: ana.id!, name: "t", scopes })).secret;
+    const asToken = async (scopes: string[]) =>
       fetch(`${s.url}/api/notebooks/${nb.id}/cells/s1/preview`, {
         method: "POST",
-        headers: { authorization: `Bearer ${token(scopes)}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${await token(scopes)}`, "content-type": "application/json" },
         body: "{}",
       });
     assert.equal((await asToken(["read"])).status, 403);
@@ -172,7 +173,8 @@ describe("action previews and confirmed runs", () => {
     assert.equal((await run("e1")).status, 202, "a cell that is not an action runs as before");
     const malformed = await run("s2", { confirmedSourceHash: "abc" });
     assert.equal(malformed.status, 400);
-    const secret = s.services.tokens.create({ ownerId: ana.id!, name: "ci", scopes: ["run", "run-actions"] }).secret;
+    const secret = (await s.services.tokens.create({ ownerId: ana.id!, name: "ci", scopes: ["run", "run-actions"] }))
+      .secret;
     const asToken = (body: unknown) =>
       fetch(`${s.url}/api/notebooks/${nb.id}/cells/s2/run`, {
         method: "POST",

@@ -20,7 +20,8 @@ before(async () => {
   s = await startApp(t.dir);
   cleanups.push(() => s.stop());
   ops = await s.user("ops");
-  token = s.services.tokens.create({ ownerId: ops.id!, name: "alertmanager", scopes: ["alerts:ingest"] }).secret;
+  token = (await s.services.tokens.create({ ownerId: ops.id!, name: "alertmanager", scopes: ["alerts:ingest"] }))
+    .secret;
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -73,7 +74,8 @@ describe("Alertmanager webhook", () => {
     const person = await post(payload('{}:{a="1"}'), ops.headers);
     assert.equal(person.status, 403, "a person's browser session may not post alerts");
     assert.match(person.body.error.message, /only an API token with the 'alerts:ingest' scope/);
-    const reader = s.services.tokens.create({ ownerId: ops.id!, name: "reader", scopes: ["read", "run"] }).secret;
+    const reader = (await s.services.tokens.create({ ownerId: ops.id!, name: "reader", scopes: ["read", "run"] }))
+      .secret;
     const wrong = await post(payload('{}:{a="1"}'), { authorization: `Bearer ${reader}` });
     assert.equal(wrong.status, 403);
     assert.match(wrong.body.error.message, /lacks the 'alerts:ingest' scope/);
@@ -182,7 +184,7 @@ describe("Alertmanager webhook", () => {
     const nb = s.services.notebooks.get(r.body.notebookId)!;
     assert.equal(nb.title, "HighErrorRate: 5xx above 5%");
     assert.deepEqual(nb.timeRange, { kind: "since", fromMs: T0 - 15 * 60_000 }, "earliest startsAt minus the lookback");
-    const tokenId = s.services.tokens.list(ops.id).find((t) => t.name === "alertmanager")!.id;
+    const tokenId = (await s.services.tokens.list(ops.id)).find((t) => t.name === "alertmanager")!.id;
     const entries = s.log.entries(nb.id);
     assert.deepEqual(
       entries.map((e) => e.type),
@@ -365,7 +367,8 @@ describe("Alertmanager webhook", () => {
     const fallback = (await owner.api("/api/notebooks", "POST", { title: "Triage {{ labels.alertname }}" })).body
       .id as string;
     assert.equal((await owner.api(`/api/notebooks/${fallback}/runbook`, "PUT", {})).status, 200);
-    const secret = first.services.tokens.create({ ownerId: owner.id!, name: "am", scopes: ["alerts:ingest"] }).secret;
+    const secret = (await first.services.tokens.create({ ownerId: owner.id!, name: "am", scopes: ["alerts:ingest"] }))
+      .secret;
     await first.stop();
     const s2 = await startApp(t.dir, { incidents: { ...DEFAULT_INCIDENT_SETTINGS, defaultRunbookId: fallback } });
     cleanups.push(() => s2.stop());

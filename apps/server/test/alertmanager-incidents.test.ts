@@ -16,6 +16,7 @@ import { createAccounts } from "../src/auth/accounts.ts";
 import { createTokens } from "../src/auth/tokens.ts";
 import { cellsSnapshot } from "../src/collab/schema.ts";
 import { openDatabase } from "../src/db/open.ts";
+import { sqliteSql } from "../src/db/sqlite.ts";
 import { api, type Caller, pluginsDirWith, startApp, tempDir, waitFor } from "./helpers.ts";
 
 // Real components end to end: Debian's Prometheus evaluates an alerting rule every second and sends
@@ -109,7 +110,9 @@ before(async () => {
   // the alert token exists before Alertmanager starts: it reads it from credentials_file
   const db = openDatabase({ dataDir: t.dir });
   const owner = await createAccounts(db).create({ username: "ana", role: "member" });
-  const token = createTokens(db).create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] }).secret;
+  const token = (
+    await createTokens(sqliteSql(db)).create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] })
+  ).secret;
   db.close();
   // a relay that records Alertmanager's exact bodies on their way to Databook; it answers 503
   // (Alertmanager retries) until the runbooks are in place

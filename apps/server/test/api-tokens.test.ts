@@ -26,8 +26,8 @@ const now = Date.now();
 const secrets: string[] = [];
 let ownerId: string;
 
-function token(scopes: string[], extra: { expiresAtMs?: number; owner?: string } = {}) {
-  const t = server.app.services.tokens.create({
+async function token(scopes: string[], extra: { expiresAtMs?: number; owner?: string } = {}) {
+  const t = await server.app.services.tokens.create({
     ownerId: extra.owner ?? ownerId,
     name: `t-${scopes.join("+")}`,
     scopes,
@@ -72,10 +72,10 @@ const get = (
 
 describe("API tokens on every entry point", () => {
   it("Get and ListPlugins over gRPC and Connect: each scope allowed or refused with its gRPC code", async () => {
-    const read = token(["read"]).secret;
-    const run = token(["run"]).secret;
-    const actions = token(["run", "run-actions"]).secret;
-    const alerts = token(["alerts:ingest"]).secret;
+    const read = (await token(["read"])).secret;
+    const run = (await token(["run"])).secret;
+    const actions = (await token(["run", "run-actions"])).secret;
+    const alerts = (await token(["alerts:ingest"])).secret;
     for (const [url, protocol] of [
       [server.grpcUrl!, "grpc"],
       [server.url, "connect"],
@@ -131,7 +131,7 @@ describe("API tokens on every entry point", () => {
   });
 
   it("the refusal names the missing scope", async () => {
-    const e = await pluginClient(server.grpcUrl!, "grpc", token(["read"]).secret)
+    const e = await pluginClient(server.grpcUrl!, "grpc", (await token(["read"])).secret)
       .get({ plugin: "echo", input: "x" })
       .catch((x) => ConnectError.from(x));
     assert.match((e as ConnectError).rawMessage, /lacks the 'run' scope.*--scopes run/);
@@ -157,12 +157,12 @@ describe("API tokens on every entry point", () => {
         body: "{}",
       });
     const before = server.app.log.entries(nb.id).length;
-    const refused = await call(token(["run"]).secret, "s1");
+    const refused = await call((await token(["run"])).secret, "s1");
     assert.equal(refused.status, 403);
     assert.match(((await refused.json()) as { error: { message: string } }).error.message, /run-actions/);
     assert.equal(server.app.log.entries(nb.id).length, before, "a refused run leaves no entry");
-    assert.equal((await call(token(["run"]).secret, "e1")).status, 202);
-    assert.equal((await call(token(["run", "run-actions"]).secret, "s1")).status, 202);
+    assert.equal((await call((await token(["run"])).secret, "e1")).status, 202);
+    assert.equal((await call((await token(["run", "run-actions"])).secret, "s1")).status, 202);
     const started = server.app.log.entries(nb.id).filter((e) => e.type === "run.started");
     assert.ok(started.every((e) => typeof e.actor !== "string" && e.actor.kind === "token"));
   });
@@ -177,25 +177,25 @@ describe("API tokens on every entry point", () => {
       ownerId: boss.id,
     });
     const r = await fetch(`${server.url}/api/notebooks/${nb.id}`, {
-      headers: { authorization: `Bearer ${token(["read"]).secret}` },
+      headers: { authorization: `Bearer ${(await token(["read"])).secret}` },
     });
     assert.equal(r.status, 404);
-    const admin = token(["admin"]).token;
+    const admin = (await token(["admin"])).token;
     assert.ok(admin, "a member may hold a token object…");
     const viaApi = await fetch(`${server.url}/api/admin/users`, {
-      headers: { authorization: `Bearer ${token(["admin"]).secret}` },
+      headers: { authorization: `Bearer ${(await token(["admin"])).secret}` },
     });
     assert.equal(viaApi.status, 403, "…but its admin scope is worth nothing without the admin role");
   });
 
   it("a revoked or expired token is refused on its next call, saying which", async () => {
-    const t = token(["read"]);
+    const t = await token(["read"]);
     const s = server.app.services;
-    s.tokens.revoke(t.token.id);
+    await s.tokens.revoke(t.token.id);
     const revoked = await fetch(`${server.url}/api/plugins`, { headers: { authorization: `Bearer ${t.secret}` } });
     assert.equal(revoked.status, 401);
     assert.match(((await revoked.json()) as { error: { message: string } }).error.message, /revoked/);
-    const soon = token(["read"], { expiresAtMs: Date.now() + 300 });
+    const soon = await token(["read"], { expiresAtMs: Date.now() + 300 });
     await new Promise((r) => setTimeout(r, 400));
     const expired = await get(server.grpcUrl!, "grpc", soon.secret, { plugin: "echo", input: "x" });
     assert.equal(expired, "Unauthenticated");
@@ -230,7 +230,7 @@ describe("API tokens on every entry point", () => {
     const list = await databook(["tokens", "list", "--data", dataDir]);
     assert.match(list.stdout, new RegExp(`${id}\\s+live`));
     assert.equal((await databook(["tokens", "revoke", id, "--data", dataDir])).code, 0);
-    await waitFor(() => !server.app.services.tokens.isLiveId(id), "the revocation");
+    await waitFor(async () => !(await server.app.services.tokens.isLiveId(id)), "the revocation");
     const refused = await run(process.execPath, [BIN, "get", "echo", "x", "--server", server.url, "--token", secret], {
       encoding: "utf8",
     }).catch((e) => e as { code: number; stderr: string });

@@ -142,7 +142,7 @@ describe("unarchiving a notebook", () => {
   it("is for editors only", async () => {
     const r = await post("/unarchive", "cy");
     assert.equal(r.status, 403);
-    assert.equal((await s.stakeholder(nb.id).api(`/api/notebooks/${nb.id}/unarchive`, "POST")).status, 403);
+    assert.equal((await (await s.stakeholder(nb.id)).api(`/api/notebooks/${nb.id}/unarchive`, "POST")).status, 403);
     assert.equal(ana.record.state?.archived, true);
   });
 

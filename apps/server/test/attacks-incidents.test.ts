@@ -41,7 +41,7 @@ before(async () => {
   vic = await s.user("vic");
   bob = await s.user("bob");
   root = await s.user("root", "admin");
-  alertToken = s.services.tokens.create({ ownerId: ops.id!, name: "am", scopes: ["alerts:ingest"] }).secret;
+  alertToken = (await s.services.tokens.create({ ownerId: ops.id!, name: "am", scopes: ["alerts:ingest"] })).secret;
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -97,15 +97,19 @@ async function openIncident(labels: Record<string, string> = {}, annotations: Re
 describe("the alert webhook", () => {
   it("takes nothing from a browser session, a share link or a token without alerts:ingest", async () => {
     const { id } = await openIncident();
-    const link = s.stakeholder(id);
+    const link = await s.stakeholder(id);
     const before = state();
-    const tok = (owner: Caller, scopes: string[]) =>
-      `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes }).secret}`;
+    const tok = async (owner: Caller, scopes: string[]) =>
+      `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes })).secret}`;
     const disabledOwner = await s.user("gone");
-    const goneToken = s.services.tokens.create({ ownerId: disabledOwner.id!, name: "am", scopes: ["alerts:ingest"] });
+    const goneToken = await s.services.tokens.create({
+      ownerId: disabledOwner.id!,
+      name: "am",
+      scopes: ["alerts:ingest"],
+    });
     s.services.accounts.setDisabled(disabledOwner.id!, true);
-    const revoked = s.services.tokens.create({ ownerId: ops.id!, name: "old am", scopes: ["alerts:ingest"] });
-    s.services.tokens.revoke(revoked.token.id);
+    const revoked = await s.services.tokens.create({ ownerId: ops.id!, name: "old am", scopes: ["alerts:ingest"] });
+    await s.services.tokens.revoke(revoked.token.id);
     const attempts: [string, Record<string, string>, number][] = [
       ["an admin's session, same-site", root.headers, 403],
       ["the token owner's session", ops.headers, 403],
@@ -115,7 +119,7 @@ describe("the alert webhook", () => {
       ["nobody", {}, 401],
       [
         "a read+run+admin token of an admin",
-        { authorization: tok(root, ["read", "run", "run-actions", "admin"]) },
+        { authorization: await tok(root, ["read", "run", "run-actions", "admin"]) },
         403,
       ],
       ["a token of a disabled owner", { authorization: `Bearer ${goneToken.secret}` }, 401],
@@ -141,7 +145,8 @@ describe("the alert webhook", () => {
     const id = opened.body.notebookId as string;
     assert.equal((await ops.api(`/api/notebooks/${id}/access`, "PATCH", { visibility: "restricted" })).status, 200);
     // bob may make an alerts token of his own (any member may), and Alertmanager's group keys are guessable
-    const mine = s.services.tokens.create({ ownerId: bob.id!, name: "my am", scopes: ["alerts:ingest"] }).secret;
+    const mine = (await s.services.tokens.create({ ownerId: bob.id!, name: "my am", scopes: ["alerts:ingest"] }))
+      .secret;
     await waitFor(
       () => s.log.entries(id).some((e) => e.type === "notification.abandoned"),
       "the opening notification to be given up on",
@@ -277,20 +282,24 @@ describe("the alert webhook", () => {
 describe("incident state", () => {
   it("followers cannot change status, severity, summary or roles", async () => {
     const { id } = await openIncident();
-    const link = s.stakeholder(id);
+    const link = await s.stakeholder(id);
     await waitFor(
       () => s.log.entries(id).some((e) => e.type === "notification.abandoned"),
       "the opening notification to be given up on",
     );
     const before = { log: s.log.entries(id).length, incident: s.services.record.incident(id), ...state() };
-    const tok = (owner: Caller, scopes: string[]) =>
-      `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes }).secret}`;
+    const tok = async (owner: Caller, scopes: string[]) =>
+      `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes })).secret}`;
     const callers: [string, (p: string, m: string, b?: unknown) => ReturnType<typeof api>, number][] = [
       ["viewer", (p, m, b) => vic.api(p, m, b), 403],
       ["share link", (p, m, b) => link.api(p, m, b), 403],
       ["any signed-in person (visibility)", (p, m, b) => bob.api(p, m, b), 403],
       ["nobody", (p, m, b) => api(`${s.url}${p}`, m, b, { origin: s.url }), 401],
-      ["owner's read token", (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: tok(ops, ["read"]) }), 403],
+      [
+        "owner's read token",
+        async (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: await tok(ops, ["read"]) }),
+        403,
+      ],
       ["the alerts token", (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: `Bearer ${alertToken}` }), 403],
     ];
     const changes: [string, string, unknown][] = [
@@ -375,17 +384,17 @@ describe("notification retries", () => {
       "the delivery to be abandoned",
     );
     const d = s.services.outbox.list({ notebookId: id, state: "abandoned" })[0]!;
-    const link = s.stakeholder(id);
-    const tok = (owner: Caller, scopes: string[]) =>
-      `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes }).secret}`;
+    const link = await s.stakeholder(id);
+    const tok = async (owner: Caller, scopes: string[]) =>
+      `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes })).secret}`;
     const path = `/api/admin/notifications/${d.id}/retry`;
     const tries: [string, Record<string, string>, number][] = [
       ["the incident's owner", ops.headers, 403],
       ["a viewer", vic.headers, 403],
       ["a share link", link.headers, 403],
       ["nobody", { origin: s.url }, 401],
-      ["a member's admin-scoped token", { authorization: tok(ops, ["admin", "read", "run"]) }, 403],
-      ["an admin's token without admin", { authorization: tok(root, ["read", "run", "run-actions"]) }, 403],
+      ["a member's admin-scoped token", { authorization: await tok(ops, ["admin", "read", "run"]) }, 403],
+      ["an admin's token without admin", { authorization: await tok(root, ["read", "run", "run-actions"]) }, 403],
       ["the alerts token", { authorization: `Bearer ${alertToken}` }, 403],
       ["an admin's session from another site", { ...root.headers, origin: "https://evil.example" }, 403],
       ["an admin's session without Origin", { cookie: root.headers.cookie! }, 403],

@@ -96,7 +96,7 @@ async function incidentNotebook() {
 describe("the co-editing socket under attack", () => {
   it("a viewer's and a share link's edits and record messages change nothing anyone sees", async () => {
     const { id, page } = await incidentNotebook();
-    const link = s.stakeholder(id);
+    const link = await s.stakeholder(id);
     const before = {
       doc: docState(id),
       stored: stored(id),
@@ -181,7 +181,7 @@ describe("the co-editing socket under attack", () => {
 
   it("a share link's presence carries the link's name and the viewer role, whatever it claims", async () => {
     const { id, page } = await incidentNotebook();
-    const link = s.stakeholder(id, "status page");
+    const link = await s.stakeholder(id, "status page");
     const c = await join(link, id);
     c.provider.awareness.setLocalStateField("user", {
       name: "ana",

@@ -60,26 +60,31 @@ async function notebookWith(cells: [string, string, string?][]) {
 
 const runs = (nb: string) => s.services.record.runs(nb);
 const logTypes = (nb: string) => s.log.entries(nb).map((e) => e.type);
-const token = (owner: Caller, scopes: string[]) =>
-  `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: `t-${scopes.join("-")}`, scopes }).secret}`;
+const token = async (owner: Caller, scopes: string[]) =>
+  `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: `t-${scopes.join("-")}`, scopes })).secret}`;
 
 describe("run all and refresh: who may", () => {
   it("viewers, share links, strangers, other notebooks' owners and narrow tokens start no round", async () => {
     const nb = await notebookWith([["a", "@plugin=echo\na"]]);
-    const link = s.stakeholder(nb.id);
+    const link = await s.stakeholder(nb.id);
     const before = logTypes(nb.id).length;
     const as: [string, (p: string, m: string, b?: unknown) => ReturnType<typeof api>, number][] = [
       ["viewer", (p, m, b) => vic.api(p, m, b), 403],
       ["share link", (p, m, b) => link.api(p, m, b), 403],
       ["stranger", (p, m, b) => api(`${s.url}${p}`, m, b, { origin: s.url }), 401],
       ["other notebook's owner", (p, m, b) => bob.api(p, m, b), 404],
-      ["read token", (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: token(ana, ["read"]) }), 403],
+      ["read token", async (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: await token(ana, ["read"]) }), 403],
       [
         "alerts token",
-        (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: token(ana, ["alerts:ingest", "run-actions"]) }),
+        async (p, m, b) =>
+          api(`${s.url}${p}`, m, b, { authorization: await token(ana, ["alerts:ingest", "run-actions"]) }),
         403,
       ],
-      ["viewer's run token", (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: token(vic, ["run"]) }), 403],
+      [
+        "viewer's run token",
+        async (p, m, b) => api(`${s.url}${p}`, m, b, { authorization: await token(vic, ["run"]) }),
+        403,
+      ],
     ];
     for (const [who, call, status] of as) {
       const all = await call(`/api/notebooks/${nb.id}/run-all`, "POST", {});
@@ -269,7 +274,7 @@ describe("a refresh does not outlive its starter's access", () => {
 
   it("a token revoked, a token expired, a token whose owner lost the notebook", async () => {
     const viaToken = async (expiresAtMs?: number) => {
-      const t = s.services.tokens.create({
+      const t = await s.services.tokens.create({
         ownerId: ana.id!,
         name: "ci",
         scopes: ["read", "run"],
@@ -292,7 +297,7 @@ describe("a refresh does not outlive its starter's access", () => {
     const eve = await s.user("eve-token");
     const c = await notebookWith([["a", "@plugin=echo\na"]]);
     s.grant(c.id, eve, "editor");
-    const t = s.services.tokens.create({ ownerId: eve.id!, name: "eve's", scopes: ["run"] }).secret;
+    const t = (await s.services.tokens.create({ ownerId: eve.id!, name: "eve's", scopes: ["run"] })).secret;
     const call = (p: string, m: string, b?: unknown) => api(`${s.url}${p}`, m, b, { authorization: `Bearer ${t}` });
     await stopsAfter(c.id, call, () => s.grant(c.id, eve, "viewer"));
     c.page.destroy();

@@ -232,9 +232,9 @@ describe("timeline writes under attack", () => {
 
   it("viewers, share links, strangers and tokens without the run scope (or an editor owner) write nothing", async () => {
     const { a, runA, noteA } = await twoNotebooks();
-    const link = s.stakeholder(a);
-    const token = (owner: Caller, scopes: string[]) =>
-      `Bearer ${s.services.tokens.create({ ownerId: owner.id!, name: `t-${scopes.join("-")}`, scopes }).secret}`;
+    const link = await s.stakeholder(a);
+    const token = async (owner: Caller, scopes: string[]) =>
+      `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: `t-${scopes.join("-")}`, scopes })).secret}`;
     const base = `/api/notebooks/${a}/timeline`;
     const writes: [string, unknown][] = [
       [`${base}/notes`, note],
@@ -248,11 +248,19 @@ describe("timeline writes under attack", () => {
       ["share link", (p, b) => link.api(p, "POST", b), 403],
       ["stranger", (p, b) => api(`${s.url}${p}`, "POST", b, { origin: s.url }), 401],
       ["other notebook's owner", (p, b) => bob.api(p, "POST", b), 404],
-      ["read token", (p, b) => api(`${s.url}${p}`, "POST", b, { authorization: token(ana, ["read"]) }), 403],
-      ["alerts token", (p, b) => api(`${s.url}${p}`, "POST", b, { authorization: token(ana, ["alerts:ingest"]) }), 403],
+      [
+        "read token",
+        async (p, b) => api(`${s.url}${p}`, "POST", b, { authorization: await token(ana, ["read"]) }),
+        403,
+      ],
+      [
+        "alerts token",
+        async (p, b) => api(`${s.url}${p}`, "POST", b, { authorization: await token(ana, ["alerts:ingest"]) }),
+        403,
+      ],
       [
         "viewer's run token",
-        (p, b) => api(`${s.url}${p}`, "POST", b, { authorization: token(vic, ["read", "run"]) }),
+        async (p, b) => api(`${s.url}${p}`, "POST", b, { authorization: await token(vic, ["read", "run"]) }),
         403,
       ],
       [
@@ -274,7 +282,7 @@ describe("timeline writes under attack", () => {
       }
     assert.deepEqual(logSizes(a), before, "nothing logged");
     // the same token with run, owned by the notebook's owner, may write: the refusals above were the scope's
-    const ok = await api(`${s.url}${base}/notes`, "POST", note, { authorization: token(ana, ["run"]) });
+    const ok = await api(`${s.url}${base}/notes`, "POST", note, { authorization: await token(ana, ["run"]) });
     assert.equal(ok.status, 201);
   });
 });

@@ -50,7 +50,7 @@ before(async () => {
       timeRange: { kind: "absolute", startMs: 1_764_385_200_000, endMs: 1_764_388_800_000 },
     })
   ).body;
-  stake = s.stakeholder(nb.id);
+  stake = await s.stakeholder(nb.id);
   editor = ana.ws(nb.id);
   follower = stake.ws(nb.id);
   cleanups.push(editor.destroy, follower.destroy);
@@ -274,10 +274,10 @@ describe("cell runs", () => {
     assert.match(text, /\| .* \| ana \| ran echo \(done in [^|]*\): hello world \|/);
     assert.match(text, /failed: \*\*not-found\*\*/);
 
-    await waitFor(() => s.search.search("HELLO", ALL).length > 0, "the output to be indexed");
+    await waitFor(async () => (await s.search.search("HELLO", ALL)).length > 0, "the output to be indexed");
     const found = (await ana.api(`/api/search?q=${encodeURIComponent("hello world")}`, "GET")).body.results;
     assert.ok(found.some((r: any) => r.where === "output" && r.snippet.includes("<mark>HELLO</mark>")));
-    await waitFor(() => s.search.search("HighLatency", ALL).length > 0, "cell sources to be indexed");
+    await waitFor(async () => (await s.search.search("HighLatency", ALL)).length > 0, "cell sources to be indexed");
     const cell = (await ana.api("/api/search?q=HighLat", "GET")).body.results;
     assert.equal(cell[0].where, "cell");
     assert.equal(cell[0].cellId, "silence");

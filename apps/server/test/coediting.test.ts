@@ -112,7 +112,7 @@ describe("co-editing over y-websocket", () => {
   it("a viewer's edits and runs are refused and other peers never see them", async () => {
     const { s, nb, ana } = await setup();
     cleanups.push(() => s.stop());
-    const stake = s.stakeholder(nb.id);
+    const stake = await s.stakeholder(nb.id);
     const ed = client(ana, nb);
     const viewer = client(stake, nb);
     await Promise.all([ed.synced, viewer.synced]);

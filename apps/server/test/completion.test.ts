@@ -107,12 +107,12 @@ describe("editor completion", () => {
     const vic = await s.user("vic");
     s.grant(nb.id, vic, "viewer");
     assert.equal((await complete(q, vic)).status, 403);
-    assert.equal((await complete(q, s.stakeholder(nb.id))).status, 403);
+    assert.equal((await complete(q, await s.stakeholder(nb.id))).status, 403);
     const asToken = async (scopes: string[]) =>
       fetch(`${s.url}/api/notebooks/${nb.id}/complete`, {
         method: "POST",
         headers: {
-          authorization: `Bearer ${s.services.tokens.create({ ownerId: ana.id!, name: "t", scopes }).secret}`,
+          authorization: `Bearer ${(await s.services.tokens.create({ ownerId: ana.id!, name: "t", scopes })).secret}`,
           "content-type": "application/json",
         },
         body: JSON.stringify({ cellId: "q", query: q }),

@@ -30,7 +30,7 @@ it("docs/grpc.md's TypeScript client calls the gRPC port with an API token", asy
   cleanups.push(() => server.close());
   const s = server.app.services;
   const owner = await s.accounts.create({ username: "ci", role: "member" });
-  const { secret } = s.tokens.create({ ownerId: owner.id, name: "docs example", scopes: ["read", "run"] });
+  const { secret } = await s.tokens.create({ ownerId: owner.id, name: "docs example", scopes: ["read", "run"] });
   // beside the tests, so its imports resolve as they would in a checkout of this repository
   const file = new URL("./docs-example-grpc-client.ts", import.meta.url).pathname;
   writeFileSync(file, example("grpc.md", "grpc-client"));

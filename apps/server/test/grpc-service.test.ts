@@ -78,7 +78,8 @@ before(async () => {
   await server.pluginsReady;
   const s = server.app.services;
   const ana = await s.accounts.create({ username: "ana", role: "member" });
-  token = s.tokens.create({ ownerId: ana.id, name: "grpc tests", scopes: ["read", "run", "run-actions"] }).secret;
+  token = (await s.tokens.create({ ownerId: ana.id, name: "grpc tests", scopes: ["read", "run", "run-actions"] }))
+    .secret;
   client = pluginClient(server.grpcUrl!, "grpc", token);
 });
 

@@ -31,10 +31,14 @@ export function tempDir(prefix = "databook-test-"): { dir: string; cleanup: () =
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Polls `check` every 10 ms until it returns true; rejects after `timeoutMs` with `what`. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+/** Polls `check` (which may be async) every 10 ms until it is true; rejects after `timeoutMs` with `what`. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -109,7 +113,7 @@ export function people(url: string, s: Services) {
     /** Signs in as `username`, creating the account (without a password) on first use. */
     async user(username: string, role: "admin" | "member" = "member"): Promise<Caller> {
       const account = s.accounts.byUsername(username) ?? (await s.accounts.create({ username, role }));
-      const { secret } = s.sessions.start({ userId: account.id }, "password");
+      const { secret } = await s.sessions.start({ userId: account.id }, "password");
       return callerAt(url, { kind: "user", id: account.id, name: account.displayName }, secret, account.id);
     },
     /** Gives `who` a role on a notebook (logged as the server's own change). */
@@ -117,9 +121,9 @@ export function people(url: string, s: Services) {
       s.sharing.setRole(notebookId, { kind: "user", id: who.id! }, role, SYSTEM_PRINCIPAL);
     },
     /** A stakeholder who opened a new share link of the notebook. */
-    stakeholder(notebookId: string, label = "stakeholders"): Caller & { linkId: string } {
+    async stakeholder(notebookId: string, label = "stakeholders"): Promise<Caller & { linkId: string }> {
       const { link } = s.sharing.createLink(notebookId, { label }, SYSTEM_PRINCIPAL);
-      const { secret } = s.sessions.start({ shareLinkId: link.id }, "share-link");
+      const { secret } = await s.sessions.start({ shareLinkId: link.id }, "share-link");
       return { ...callerAt(url, { kind: "share-link", id: link.id, name: link.label }, secret), linkId: link.id };
     },
   };

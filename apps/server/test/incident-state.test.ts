@@ -142,7 +142,7 @@ describe("runbooks and incident state", () => {
     );
     editor = ana.ws(nb);
     viewer = vic.ws(nb);
-    stake = s.stakeholder(nb).ws(nb);
+    stake = (await s.stakeholder(nb)).ws(nb);
     cleanups.push(editor.destroy, viewer.destroy, stake.destroy);
     await Promise.all([editor.synced, viewer.synced, stake.synced]);
     const auto = cells.find((c) => c.src.startsWith("@plugin=echo @autorun"))!.id;

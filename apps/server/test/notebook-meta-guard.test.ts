@@ -103,6 +103,7 @@ describe("loading a notebook that fails", () => {
     let fail = true;
     const docs = createDocManager({
       db: s.db,
+      sql: s.services.sql,
       hooks: {
         onLoad: () => {
           if (fail) throw new Error("the load hook failed");

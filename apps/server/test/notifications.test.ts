@@ -79,7 +79,7 @@ async function server(extra: Parameters<typeof startApp>[1] = {}) {
 
 /** Opens an incident through the webhook as `owner`'s alert token. */
 async function openIncident(s: Awaited<ReturnType<typeof startApp>>, owner: Caller, key: string) {
-  const token = s.services.tokens.create({ ownerId: owner.id!, name: "am", scopes: ["alerts:ingest"] }).secret;
+  const token = (await s.services.tokens.create({ ownerId: owner.id!, name: "am", scopes: ["alerts:ingest"] })).secret;
   const r = await api(
     `${s.url}/api/hooks/alertmanager`,
     "POST",

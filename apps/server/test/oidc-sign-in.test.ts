@@ -120,7 +120,7 @@ describe("OpenID Connect sign-in against a real provider", () => {
     );
     assert.deepEqual(m.body.principal, { kind: "user", id: m.body.account.id, name: "Ann Example" });
     assert.equal(db.services.accounts.byOidc(idp.issuer, "ann")?.id, m.body.account.id);
-    const session = db.services.sessions.lookup(b.cookie(db.url, SESSION)!);
+    const session = await db.services.sessions.lookup(b.cookie(db.url, SESSION)!);
     assert.equal(session?.via, "oidc");
 
     const created = db.services.audit

@@ -64,7 +64,7 @@ describe("plugins load in the background", () => {
     assert.deepEqual((await api(`${server.url}/healthz`, "GET")).body, { ok: true });
     // gRPC has no field for it: the folder is in broken, saying it is loading.
     const s = server.app.services;
-    const token = s.tokens.create({ ownerId: viewer.id!, name: "t", scopes: ["read", "run"] }).secret;
+    const token = (await s.tokens.create({ ownerId: viewer.id!, name: "t", scopes: ["read", "run"] })).secret;
     const client = pluginClient(server.url, "connect", token);
     const grpc = await client.listPlugins({});
     assert.ok(

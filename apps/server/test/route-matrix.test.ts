@@ -475,14 +475,14 @@ before(async () => {
 });
 
 /** A fresh notebook (owner olga, editor ed, viewers by visibility) with a cell, a finished run and a share link. */
-function fixture() {
+async function fixture() {
   const sv = s.services;
   const owner = sv.accounts.get(ids.owner)!;
   // an incident opened from the page by olga (so the incident routes have one), also marked as a runbook below
-  const nb = sv.incidents.fromPage(
+  const { notebook: nb } = await sv.incidents.fromPage(
     { title: "payments outage", values: { labels: {}, annotations: {}, params: {} } },
     { principal: { kind: "user", id: owner.id, name: owner.displayName }, account: owner, credential: "session" },
-  ).notebook;
+  );
   sv.sharing.setRole(nb.id, { kind: "user", id: ids.editor }, "editor", SYSTEM_PRINCIPAL);
   sv.notebooks.withDoc(nb.id, (doc) =>
     doc.transact(() => {
@@ -530,59 +530,63 @@ function fixture() {
     data: { eventAtMs: now, label: "mitigated" },
   }).seq;
   const link = sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL).link;
-  sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
-  sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);
+  await sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
+  await sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);
   return { nb: nb.id, link: link.id, note, pin };
 }
 
 /** Headers for one caller (fresh sessions, so a sign-out in one case cannot leak into the next). */
-function headersFor(who: CallerName, nb: string): Record<string, string> {
+async function headersFor(who: CallerName, nb: string): Promise<Record<string, string>> {
   const sv = s.services;
   const origin = s.url;
-  const session = (userId: string) => `databook_session=${sv.sessions.start({ userId }, "password").secret}`;
-  const token = (owner: string, scopes: string[]) =>
-    `Bearer ${sv.tokens.create({ ownerId: owner, name: `t-${who}`, scopes }).secret}`;
+  const session = async (userId: string) =>
+    `databook_session=${(await sv.sessions.start({ userId }, "password")).secret}`;
+  const token = async (owner: string, scopes: string[]) =>
+    `Bearer ${(await sv.tokens.create({ ownerId: owner, name: `t-${who}`, scopes })).secret}`;
   switch (who) {
     case "anonymous":
       return {};
     case "link": {
       const l = sv.sharing.createLink(nb, { label: "stakeholders" }, SYSTEM_PRINCIPAL).link;
-      return { cookie: `databook_session=${sv.sessions.start({ shareLinkId: l.id }, "share-link").secret}`, origin };
+      return {
+        cookie: `databook_session=${(await sv.sessions.start({ shareLinkId: l.id }, "share-link")).secret}`,
+        origin,
+      };
     }
     case "viewer":
-      return { cookie: session(ids.viewer), origin };
+      return { cookie: await session(ids.viewer), origin };
     case "editor":
-      return { cookie: session(ids.editor), origin };
+      return { cookie: await session(ids.editor), origin };
     case "owner":
-      return { cookie: session(ids.owner), origin };
+      return { cookie: await session(ids.owner), origin };
     case "admin":
-      return { cookie: session(ids.admin), origin };
+      return { cookie: await session(ids.admin), origin };
     case "revoked": {
-      const started = sv.sessions.start({ userId: ids.owner }, "password");
-      sv.sessions.end(started.session.idHash);
+      const started = await sv.sessions.start({ userId: ids.owner }, "password");
+      await sv.sessions.end(started.session.idHash);
       return { cookie: `databook_session=${started.secret}`, origin };
     }
     case "expired-link": {
       const l = sv.sharing.createLink(nb, { label: "short", expiresAtMs: now + 1000 }, SYSTEM_PRINCIPAL).link;
-      const cookie = `databook_session=${sv.sessions.start({ shareLinkId: l.id }, "share-link").secret}`;
+      const cookie = `databook_session=${(await sv.sessions.start({ shareLinkId: l.id }, "share-link")).secret}`;
       now += 2000; // the link's expiry passes (the session itself is still young)
       return { cookie, origin };
     }
     case "foreign-host":
       // DNS rebinding: the page's own origin is the attacker's name, so a GET carries no Origin
-      return { cookie: session(ids.owner), host: "databook.evil.example" };
+      return { cookie: await session(ids.owner), host: "databook.evil.example" };
     case "cross-site":
-      return { cookie: session(ids.owner), origin: "https://evil.example" };
+      return { cookie: await session(ids.owner), origin: "https://evil.example" };
     case "token:read":
-      return { authorization: token(ids.editor, ["read"]) };
+      return { authorization: await token(ids.editor, ["read"]) };
     case "token:run":
-      return { authorization: token(ids.editor, ["run"]) };
+      return { authorization: await token(ids.editor, ["run"]) };
     case "token:run-actions":
-      return { authorization: token(ids.editor, ["run-actions"]) };
+      return { authorization: await token(ids.editor, ["run-actions"]) };
     case "token:alerts":
-      return { authorization: token(ids.editor, ["alerts:ingest"]) };
+      return { authorization: await token(ids.editor, ["alerts:ingest"]) };
     case "token:admin":
-      return { authorization: token(ids.admin, ["admin"]) };
+      return { authorization: await token(ids.admin, ["admin"]) };
   }
 }
 
@@ -634,7 +638,7 @@ describe("route matrix", () => {
       const got: string[] = [];
       const want: string[] = [];
       for (const [i, who] of CALLERS.entries()) {
-        const f = fixture();
+        const f = await fixture();
         const fresh = `new-${Math.random().toString(36).slice(2, 8)}`;
         const fill = (x: string) =>
           x
@@ -649,7 +653,12 @@ describe("route matrix", () => {
             .replaceAll("{fresh}", fresh);
         const [method] = row.route.split(" ");
         const body = row.body === undefined ? undefined : JSON.parse(fill(JSON.stringify(row.body)));
-        const status = await send(method === "ANY" ? "POST" : method!, fill(row.path), headersFor(who, f.nb), body);
+        const status = await send(
+          method === "ANY" ? "POST" : method!,
+          fill(row.path),
+          await headersFor(who, f.nb),
+          body,
+        );
         got.push(`${who}=${status}`);
         want.push(`${who}=${row.expect[i]}`);
       }
@@ -661,8 +670,8 @@ describe("route matrix", () => {
     const got: string[] = [];
     const want: string[] = [];
     for (const [i, who] of CALLERS.entries()) {
-      const f = fixture();
-      const h = headersFor(who, f.nb);
+      const f = await fixture();
+      const h = await headersFor(who, f.nb);
       const url = `${s.wsBase}/${f.nb}?v=${PROTOCOL_VERSION}`;
       const sock = rawSocket(url, h.host ? { ...h } : h);
       const outcome = await Promise.race([

@@ -164,7 +164,7 @@ describe("timeline notes and key events", () => {
     const r1 = run(nb, "c1", ana.principal, T0, "up", [T0 - 60 * MIN, T0]);
     const note = await ana.api(`/api/notebooks/${nb}/timeline/notes`, "POST", { eventAtMs: T0, label: "x", text: "y" });
     const pin = await ana.api(`/api/notebooks/${nb}/timeline/pins`, "POST", { runId: r1, label: "resolved" });
-    const link = s.stakeholder(nb);
+    const link = await s.stakeholder(nb);
     for (const who of [vic, link]) {
       const tries = [
         await who.api(`/api/notebooks/${nb}/timeline/notes`, "POST", { eventAtMs: T0, label: "detected", text: "hi" }),

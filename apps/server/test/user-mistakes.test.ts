@@ -181,7 +181,7 @@ describe("user mistakes", () => {
   });
 
   it("the gRPC Get refuses an option without a key", async () => {
-    const token = services.tokens.create({ ownerId: ana.id!, name: "t", scopes: ["run"] }).secret;
+    const token = (await services.tokens.create({ ownerId: ana.id!, name: "t", scopes: ["run"] })).secret;
     const client = pluginClient(s.url, "connect", token);
     await assert.rejects(client.get({ plugin: "echo", input: "x", options: [{ key: "", value: "v" }] }), (e: Error) =>
       /option key/.test(e.message),

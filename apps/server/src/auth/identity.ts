@@ -1,5 +1,5 @@
 import { type NotebookRole, type Principal, TOKEN_PREFIX, type TokenScope, type Visibility } from "@databook/wire";
-import type { Database } from "better-sqlite3";
+import type { Sql, SqlValue } from "../db/sql.ts";
 import { type Account, type Accounts, userPrincipal } from "./accounts.ts";
 import type { Grants } from "./grants.ts";
 import { secretHash } from "./secrets.ts";
@@ -49,7 +49,7 @@ export type Credentials = { sessionSecret?: string; bearer?: string };
  * The SQL condition (on a `notebooks` row aliased `n`) for "this identity may view it" — the same
  * decision as `roleOn` (keep the two in step), for listing and searching without loading every row.
  */
-export function viewableWhere(id: Identity): { sql: string; params: unknown[] } {
+export function viewableWhere(id: Identity): { sql: string; params: SqlValue[] } {
   if (id.account?.role === "admin") return { sql: "1 = 1", params: [] };
   if (id.account)
     return {
@@ -93,7 +93,7 @@ export const RETIRED_EDITOR_LINK =
  * with a notebook, used by REST, the WebSocket and live-connection re-checks alike.
  */
 export function createIdentities(opts: {
-  db: Database;
+  sql: Sql;
   accounts: Accounts;
   sessions: Sessions;
   shareLinks: ShareLinks;
@@ -111,7 +111,8 @@ export function createIdentities(opts: {
     if (!owner || owner.disabled) return "this API token's owner is disabled";
     return { principal: tokenPrincipal(t, owner), account: owner, token: t, credential: "token" };
   }
-  const retired = opts.db.prepare("SELECT notebook_id FROM retired_tokens WHERE token_hash = ?");
+  const retired = (bearer: string) =>
+    opts.sql.get("SELECT notebook_id FROM retired_tokens WHERE token_hash = ?", [secretHash(bearer)]);
 
   function fromSession(s: Session): Identity | string {
     if (s.userId) {
@@ -126,20 +127,20 @@ export function createIdentities(opts: {
 
   return {
     /**
-     * The identity a request's credentials establish. A cookie for an ended session, or a bearer
+     * The identity a request's credentials establish (resolves; the session is read from storage). A cookie for an ended session, or a bearer
      * value that is no credential, gives an anonymous identity with `refused` saying why.
      */
-    resolve(c: Credentials): Identity {
+    async resolve(c: Credentials): Promise<Identity> {
       if (c.bearer) {
         if (c.bearer.startsWith(TOKEN_PREFIX)) {
-          const used = tokens.use(c.bearer);
+          const used = await tokens.use(c.bearer);
           if (!used) return { credential: "none", refused: "the API token is not valid (check it was copied whole)" };
           const id = fromToken(used.token);
           if (typeof id === "string") return { credential: "none", refused: id };
           if (used.firstUse) opts.onTokenFirstUse?.(used.token, id.principal!);
           return id;
         }
-        if (retired.get(secretHash(c.bearer))) return { credential: "none", refused: RETIRED_EDITOR_LINK };
+        if (await retired(c.bearer)) return { credential: "none", refused: RETIRED_EDITOR_LINK };
         if (shareLinks.bySecret(c.bearer))
           return {
             credential: "none",
@@ -148,7 +149,7 @@ export function createIdentities(opts: {
         return { credential: "none", refused: "the bearer token is not valid" };
       }
       if (c.sessionSecret) {
-        const s = sessions.lookup(c.sessionSecret);
+        const s = await sessions.lookup(c.sessionSecret);
         if (!s) return { credential: "none", refused: "your session has ended: sign in again" };
         const id = fromSession(s);
         return typeof id === "string" ? { credential: "none", refused: id } : id;
@@ -159,13 +160,13 @@ export function createIdentities(opts: {
      * Re-establishes an identity from its session as it stands now (for a live connection after an
      * access change). Undefined when the session, account or every share link has ended.
      */
-    refresh(id: Identity): Identity | undefined {
+    async refresh(id: Identity): Promise<Identity | undefined> {
       if (id.token) {
-        const t = tokens.get(id.token.id);
+        const t = await tokens.get(id.token.id);
         const fresh = t ? fromToken(t) : undefined;
         return typeof fresh === "object" ? fresh : undefined;
       }
-      if (!id.session || !sessions.isLive(id.session.idHash)) return undefined;
+      if (!id.session || !(await sessions.isLive(id.session.idHash))) return undefined;
       const fresh = fromSession(id.session);
       return typeof fresh === "string" ? undefined : fresh;
     },

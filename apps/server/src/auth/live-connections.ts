@@ -22,6 +22,8 @@ export function createLiveConnections(opts: {
   onClosed?: (reason: "session-ended" | "access-removed" | "rights-changed") => void;
 }) {
   const live = new Set<LiveConnection>();
+  /** The recheck running now: the next one starts after it (each reads the database afresh). */
+  let rechecking: Promise<number> = Promise.resolve(0);
 
   return {
     /** Registers a connection; returns the function that unregisters it (call it on close). */
@@ -34,40 +36,47 @@ export function createLiveConnections(opts: {
       return live.size;
     },
     /**
-     * Re-decides every connection's access from the database as it is now. Returns how many were
-     * closed. Cheap when nothing changed: one session lookup and one role decision per connection.
+     * Re-decides every connection's access from the database as it is now, after any recheck still
+     * running. Resolves to how many were closed. Cheap when nothing changed: one session lookup and
+     * one role decision per connection.
      */
-    recheck(): number {
-      let closed = 0;
-      const fresh = new Map<string, Identity | undefined>();
-      for (const c of [...live]) {
-        const key = c.identity.session?.idHash ?? `token:${c.identity.token?.id ?? ""}`;
-        if (!fresh.has(key)) fresh.set(key, opts.identities.refresh(c.identity));
-        const id = fresh.get(key);
-        const nb = opts.notebookById(c.notebookId);
-        let code: number | undefined;
-        // a stakeholder's link revoked or expired: for them that is losing access, not a sign-in
-        if (!id) code = c.identity.shareLinks ? CLOSE_CODES.ACCESS_REMOVED : CLOSE_CODES.SESSION_ENDED;
-        else {
-          const role = nb ? opts.identities.roleOn(id, nb) : undefined;
-          if (!role) code = CLOSE_CODES.ACCESS_REMOVED;
-          else if (role !== c.role) code = CLOSE_CODES.RIGHTS_CHANGED;
-        }
-        if (code === undefined) continue;
-        live.delete(c);
-        closed++;
-        opts.onClosed?.(
-          code === CLOSE_CODES.SESSION_ENDED
-            ? "session-ended"
-            : code === CLOSE_CODES.ACCESS_REMOVED
-              ? "access-removed"
-              : "rights-changed",
-        );
-        c.close(code, closeReason(code) ?? "");
-      }
-      return closed;
+    recheck(): Promise<number> {
+      rechecking = rechecking.catch(() => 0).then(recheckNow);
+      return rechecking;
     },
   };
+
+  async function recheckNow(): Promise<number> {
+    let closed = 0;
+    const fresh = new Map<string, Identity | undefined>();
+    for (const c of [...live]) {
+      const key = c.identity.session?.idHash ?? `token:${c.identity.token?.id ?? ""}`;
+      if (!fresh.has(key)) fresh.set(key, await opts.identities.refresh(c.identity));
+      if (!live.has(c)) continue; // closed meanwhile
+      const id = fresh.get(key);
+      const nb = opts.notebookById(c.notebookId);
+      let code: number | undefined;
+      // a stakeholder's link revoked or expired: for them that is losing access, not a sign-in
+      if (!id) code = c.identity.shareLinks ? CLOSE_CODES.ACCESS_REMOVED : CLOSE_CODES.SESSION_ENDED;
+      else {
+        const role = nb ? opts.identities.roleOn(id, nb) : undefined;
+        if (!role) code = CLOSE_CODES.ACCESS_REMOVED;
+        else if (role !== c.role) code = CLOSE_CODES.RIGHTS_CHANGED;
+      }
+      if (code === undefined) continue;
+      live.delete(c);
+      closed++;
+      opts.onClosed?.(
+        code === CLOSE_CODES.SESSION_ENDED
+          ? "session-ended"
+          : code === CLOSE_CODES.ACCESS_REMOVED
+            ? "access-removed"
+            : "rights-changed",
+      );
+      c.close(code, closeReason(code) ?? "");
+    }
+    return closed;
+  }
 }
 
 export type LiveConnections = ReturnType<typeof createLiveConnections>;

@@ -152,13 +152,13 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
         throw refusal(
           401,
           "denied",
-          identities.resolve({ bearer: q.token }).refused === RETIRED_EDITOR_LINK
+          (await identities.resolve({ bearer: q.token })).refused === RETIRED_EDITOR_LINK
             ? RETIRED_EDITOR_LINK
             : "tokens in URLs are no longer accepted: sign in, or send an API token as 'Authorization: Bearer <token>'",
         );
     }
     const sessionSecret = req.cookies[cookieName];
-    req.identity = identities.resolve({ sessionSecret, bearer: bearerOf(req) });
+    req.identity = await identities.resolve({ sessionSecret, bearer: bearerOf(req) });
     if (req.identity.session && !SAFE_METHODS.has(req.method) && origin === undefined)
       throw refuse(
         "origin",

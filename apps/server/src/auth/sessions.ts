@@ -1,4 +1,4 @@
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import { newSecret, secretHash } from "./secrets.ts";
 
 /** How a session was started (shown to admins; `share-link` sessions are stakeholders'). */
@@ -52,14 +52,9 @@ const toSession = (r: Row): Session => ({
  * only its SHA-256, so a copy of the database cannot be replayed as a cookie. A session ends when
  * signed out, revoked, idle longer than `idleMs`, or older than `absoluteMs`.
  */
-export function createSessions(db: Database, lifetimes: SessionLifetimes, nowMs: () => number = Date.now) {
-  const ins = db.prepare(`INSERT INTO sessions
-    (id_hash, user_id, share_link_ids, via, created_at_ms, last_seen_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-  const sel = db.prepare("SELECT * FROM sessions WHERE id_hash = ? AND ended_at_ms IS NULL");
-  const touch = db.prepare("UPDATE sessions SET last_seen_ms = ? WHERE id_hash = ?");
-  const end = db.prepare("UPDATE sessions SET ended_at_ms = ? WHERE id_hash = ? AND ended_at_ms IS NULL");
-  const endAll = db.prepare("UPDATE sessions SET ended_at_ms = ? WHERE user_id = ? AND ended_at_ms IS NULL");
-  const setLinks = db.prepare("UPDATE sessions SET share_link_ids = ? WHERE id_hash = ?");
+export function createSessions(sql: Sql, lifetimes: SessionLifetimes, nowMs: () => number = Date.now) {
+  const byHash = (idHash: string) =>
+    sql.get<Row>("SELECT * FROM sessions WHERE id_hash = ? AND ended_at_ms IS NULL", [idHash]);
 
   function valid(r: Row | undefined, t: number): r is Row {
     return !!r && r.expires_at_ms > t && r.last_seen_ms + lifetimes.idleMs > t;
@@ -68,51 +63,63 @@ export function createSessions(db: Database, lifetimes: SessionLifetimes, nowMs:
   return {
     lifetimes,
     /**
-     * Starts a session for a person (`userId`) or a stakeholder (`shareLinkId`). Returns the secret
-     * for the cookie (never stored) and the session.
+     * Starts a session for a person (`userId`) or a stakeholder (`shareLinkId`). Resolves to the
+     * secret for the cookie (never stored) and the session.
      */
-    start(who: { userId: string } | { shareLinkId: string }, via: SessionVia): { secret: string; session: Session } {
+    async start(
+      who: { userId: string } | { shareLinkId: string },
+      via: SessionVia,
+    ): Promise<{ secret: string; session: Session }> {
       const secret = newSecret();
       const t = nowMs();
       const idHash = secretHash(secret);
-      ins.run(
-        idHash,
-        "userId" in who ? who.userId : null,
-        "shareLinkId" in who ? JSON.stringify([who.shareLinkId]) : null,
-        via,
-        t,
-        t,
-        t + lifetimes.absoluteMs,
+      const row = await sql.get<Row>(
+        `INSERT INTO sessions (id_hash, user_id, share_link_ids, via, created_at_ms, last_seen_ms, expires_at_ms)
+          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        [
+          idHash,
+          "userId" in who ? who.userId : null,
+          "shareLinkId" in who ? JSON.stringify([who.shareLinkId]) : null,
+          via,
+          t,
+          t,
+          t + lifetimes.absoluteMs,
+        ],
       );
-      return { secret, session: toSession(sel.get(idHash) as Row) };
+      return { secret, session: toSession(row!) };
     },
     /** The live session a cookie secret names, or undefined (unknown, ended, idle or expired). Marks it seen. */
-    lookup(secret: string): Session | undefined {
+    async lookup(secret: string): Promise<Session | undefined> {
       const t = nowMs();
-      const r = sel.get(secretHash(secret)) as Row | undefined;
+      const r = await byHash(secretHash(secret));
       if (!valid(r, t)) return undefined;
       if (t - r.last_seen_ms > TOUCH_EVERY_MS) {
-        touch.run(t, r.id_hash);
+        await sql.run("UPDATE sessions SET last_seen_ms = ? WHERE id_hash = ?", [t, r.id_hash]);
         r.last_seen_ms = t;
       }
       return toSession(r);
     },
     /** Whether the session with this hash is still live (for open connections). */
-    isLive(idHash: string): boolean {
-      return valid(sel.get(idHash) as Row | undefined, nowMs());
-    },
+    isLive: async (idHash: string): Promise<boolean> => valid(await byHash(idHash), nowMs()),
     /** Adds a share link to a stakeholder's session (they opened a second notebook's link). */
-    addShareLink(s: Session, linkId: string): void {
+    async addShareLink(s: Session, linkId: string): Promise<void> {
       if (!s.shareLinkIds || s.shareLinkIds.includes(linkId)) return;
-      setLinks.run(JSON.stringify([...s.shareLinkIds, linkId]), s.idHash);
+      await sql.run("UPDATE sessions SET share_link_ids = ? WHERE id_hash = ?", [
+        JSON.stringify([...s.shareLinkIds, linkId]),
+        s.idHash,
+      ]);
     },
     /** Ends one session (sign out). */
-    end(idHash: string): void {
-      end.run(nowMs(), idHash);
+    async end(idHash: string): Promise<void> {
+      await sql.run("UPDATE sessions SET ended_at_ms = ? WHERE id_hash = ? AND ended_at_ms IS NULL", [nowMs(), idHash]);
     },
-    /** Ends every session of a person ("sign out everywhere", disabling the account). Returns how many. */
-    endAllFor(userId: string): number {
-      return endAll.run(nowMs(), userId).changes;
+    /** Ends every session of a person ("sign out everywhere", disabling the account). Resolves to how many. */
+    async endAllFor(userId: string): Promise<number> {
+      const r = await sql.run("UPDATE sessions SET ended_at_ms = ? WHERE user_id = ? AND ended_at_ms IS NULL", [
+        nowMs(),
+        userId,
+      ]);
+      return r.changes;
     },
   };
 }

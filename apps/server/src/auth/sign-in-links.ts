@@ -1,4 +1,4 @@
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import type { Account, Accounts } from "./accounts.ts";
 import { newSecret, secretHash } from "./secrets.ts";
 
@@ -12,22 +12,17 @@ export type LinkProblem = "used" | "expired" | "unknown" | "not-needed";
  * Single-use sign-in links (`sign_in_links`): when there are no accounts, the server prints one so
  * the first person can get in with one click and becomes the first admin.
  */
-export function createSignInLinks(db: Database, accounts: Accounts, nowMs: () => number = Date.now) {
-  const ins = db.prepare(
-    "INSERT INTO sign_in_links (id_hash, purpose, created_at_ms, expires_at_ms) VALUES (?, 'first-admin', ?, ?)",
-  );
-  const sel = db.prepare("SELECT * FROM sign_in_links WHERE id_hash = ?");
-  const use = db.prepare(
-    "UPDATE sign_in_links SET used_at_ms = ?, used_by = ? WHERE id_hash = ? AND used_at_ms IS NULL",
-  );
-
+export function createSignInLinks(sql: Sql, accounts: Accounts, nowMs: () => number = Date.now) {
   return {
-    /** A new first-admin link secret when no account exists yet (valid {@link FIRST_ADMIN_LINK_MS}); else undefined. */
-    issueFirstAdmin(): string | undefined {
+    /** Resolves to a new first-admin link secret when no account exists yet (valid {@link FIRST_ADMIN_LINK_MS}); else undefined. */
+    async issueFirstAdmin(): Promise<string | undefined> {
       if (accounts.count() > 0) return undefined;
       const secret = newSecret("", 24);
       const t = nowMs();
-      ins.run(secretHash(secret), t, t + FIRST_ADMIN_LINK_MS);
+      await sql.run(
+        "INSERT INTO sign_in_links (id_hash, purpose, created_at_ms, expires_at_ms) VALUES (?, 'first-admin', ?, ?)",
+        [secretHash(secret), t, t + FIRST_ADMIN_LINK_MS],
+      );
       return secret;
     },
     /**
@@ -36,13 +31,20 @@ export function createSignInLinks(db: Database, accounts: Accounts, nowMs: () =>
      */
     async redeemFirstAdmin(secret: string): Promise<Account | LinkProblem> {
       const h = secretHash(secret);
-      const r = sel.get(h) as { used_at_ms: number | null; expires_at_ms: number } | undefined;
+      const r = await sql.get<{ used_at_ms: number | null; expires_at_ms: number }>(
+        "SELECT * FROM sign_in_links WHERE id_hash = ?",
+        [h],
+      );
       if (!r) return "unknown";
       if (r.used_at_ms !== null) return "used";
       if (r.expires_at_ms <= nowMs()) return "expired";
       if (accounts.count() > 0) return "not-needed";
       // mark it used first: a second click racing this one must not make a second admin
-      if (use.run(nowMs(), "admin", h).changes === 0) return "used";
+      const used = await sql.run(
+        "UPDATE sign_in_links SET used_at_ms = ?, used_by = ? WHERE id_hash = ? AND used_at_ms IS NULL",
+        [nowMs(), "admin", h],
+      );
+      if (used.changes === 0) return "used";
       const username = accounts.byUsername("admin") ? `admin-${Math.floor(Math.random() * 1e6)}` : "admin";
       return accounts.create({ username, displayName: "Admin", role: "admin" });
     },

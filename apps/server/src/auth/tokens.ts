@@ -1,5 +1,5 @@
 import { TOKEN_PREFIX, TOKEN_SCOPES, type TokenScope } from "@databook/wire";
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import { randomId } from "../ids.ts";
 import { checkLine } from "../text.ts";
 import { newSecret, secretHash } from "./secrets.ts";
@@ -62,57 +62,67 @@ export function checkScopes(value: unknown): TokenScope[] {
  * every call checks one). A token is live until revoked or past its expiry; disabling its owner
  * disables it (checked where the owner is looked up).
  */
-export function createTokens(db: Database, nowMs: () => number = Date.now) {
-  const ins = db.prepare(`INSERT INTO api_tokens (id, owner_id, name, secret_hash, scopes, created_at_ms, expires_at_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`);
-  const byId = db.prepare("SELECT * FROM api_tokens WHERE id = ?");
-  const byHash = db.prepare("SELECT * FROM api_tokens WHERE secret_hash = ?");
-  const byOwner = db.prepare("SELECT * FROM api_tokens WHERE owner_id = ? ORDER BY created_at_ms DESC");
-  const all = db.prepare("SELECT * FROM api_tokens ORDER BY created_at_ms DESC");
-  const touch = db.prepare("UPDATE api_tokens SET last_used_ms = ? WHERE id = ?");
-  const revoke = db.prepare("UPDATE api_tokens SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL");
-
+export function createTokens(sql: Sql, nowMs: () => number = Date.now) {
+  const byId = async (id: string) => {
+    const r = await sql.get<Row>("SELECT * FROM api_tokens WHERE id = ?", [id]);
+    return r && toToken(r);
+  };
   const isLive = (t: ApiToken | undefined, at = nowMs()): t is ApiToken =>
     !!t && t.revokedAtMs === undefined && (t.expiresAtMs === undefined || t.expiresAtMs > at);
 
   return {
     isLive,
-    /** Creates a token; returns it with its secret (shown once). */
-    create(input: { ownerId: string; name: unknown; scopes: unknown; expiresAtMs?: number }) {
+    /** Creates a token; resolves to it with its secret (shown once). */
+    async create(input: { ownerId: string; name: unknown; scopes: unknown; expiresAtMs?: number }) {
       const name = checkLine(input.name, "token name", 80);
       const scopes = checkScopes(input.scopes);
       if (input.expiresAtMs !== undefined && input.expiresAtMs <= nowMs())
         throw { kind: "bad-input", message: "the expiry must be in the future" };
-      const id = randomId();
       const secret = newSecret(TOKEN_PREFIX, SECRET_BYTES);
-      ins.run(id, input.ownerId, name, secretHash(secret), JSON.stringify(scopes), nowMs(), input.expiresAtMs ?? null);
-      return { token: toToken(byId.get(id) as Row), secret };
+      const row = await sql.get<Row>(
+        `INSERT INTO api_tokens (id, owner_id, name, secret_hash, scopes, created_at_ms, expires_at_ms)
+          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        [
+          randomId(),
+          input.ownerId,
+          name,
+          secretHash(secret),
+          JSON.stringify(scopes),
+          nowMs(),
+          input.expiresAtMs ?? null,
+        ],
+      );
+      return { token: toToken(row!), secret };
     },
-    get(id: string): ApiToken | undefined {
-      const r = byId.get(id) as Row | undefined;
-      return r && toToken(r);
-    },
+    /** The token with this id, live or not. */
+    get: byId,
     /**
      * The token a secret names (live or not), marking it used; `firstUse` is true the first time
      * it is ever used (for the audit log).
      */
-    use(secret: string): { token: ApiToken; firstUse: boolean } | undefined {
-      const r = byHash.get(secretHash(secret)) as Row | undefined;
+    async use(secret: string): Promise<{ token: ApiToken; firstUse: boolean } | undefined> {
+      const r = await sql.get<Row>("SELECT * FROM api_tokens WHERE secret_hash = ?", [secretHash(secret)]);
       if (!r) return undefined;
       const t = nowMs();
       const firstUse = r.last_used_ms === null;
       if (isLive(toToken(r), t) && (firstUse || t - r.last_used_ms! > TOUCH_EVERY_MS)) {
-        touch.run(t, r.id);
+        await sql.run("UPDATE api_tokens SET last_used_ms = ? WHERE id = ?", [t, r.id]);
         r.last_used_ms = t;
       }
       return { token: toToken(r), firstUse };
     },
     /** Whether a token is still live now (for open connections). */
-    isLiveId: (id: string): boolean => isLive(((r) => r && toToken(r))(byId.get(id) as Row | undefined)),
-    /** The tokens of one owner, or all of them. */
-    list: (ownerId?: string): ApiToken[] => ((ownerId ? byOwner.all(ownerId) : all.all()) as Row[]).map(toToken),
+    isLiveId: async (id: string): Promise<boolean> => isLive(await byId(id)),
+    /** The tokens of one owner, or all of them, newest first. */
+    list: async (ownerId?: string): Promise<ApiToken[]> =>
+      (ownerId
+        ? await sql.all<Row>("SELECT * FROM api_tokens WHERE owner_id = ? ORDER BY created_at_ms DESC", [ownerId])
+        : await sql.all<Row>("SELECT * FROM api_tokens ORDER BY created_at_ms DESC")
+      ).map(toToken),
     /** Revokes a token; false when it was already revoked. */
-    revoke: (id: string): boolean => revoke.run(nowMs(), id).changes > 0,
+    revoke: async (id: string): Promise<boolean> =>
+      (await sql.run("UPDATE api_tokens SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL", [nowMs(), id]))
+        .changes > 0,
   };
 }
 

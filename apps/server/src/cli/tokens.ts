@@ -7,6 +7,7 @@ import { parseDuration } from "@databook/cell-syntax";
 import { createAudit } from "../audit.ts";
 import { createAccounts } from "../auth/accounts.ts";
 import { createTokens } from "../auth/tokens.ts";
+import { sqliteSql } from "../db/sqlite.ts";
 import { createToken, publicToken } from "../routes/tokens.ts";
 import { parseFlags, withDataFolder } from "./common.ts";
 import { cliPrincipal } from "./users.ts";
@@ -39,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   return withDataFolder("tokens", sub, usage, values.data, async (db) => {
     const accounts = createAccounts(db);
-    const tokens = createTokens(db);
+    const tokens = createTokens(sqliteSql(db));
     const audit = createAudit(db);
     const services = { tokens, audit, accounts };
     const owner = (username: string | undefined) => {
@@ -54,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
         if (!values.name) throw { kind: "usage", message: "give the token a --name (what it is for)" };
         if (!values.scopes) throw { kind: "usage", message: "give --scopes, e.g. --scopes read,run" };
         const expiresAtMs = values.expires ? Date.now() + parseDuration(values.expires, "--expires") : undefined;
-        const { token, secret } = createToken(
+        const { token, secret } = await createToken(
           services,
           o,
           { name: values.name, scopes: values.scopes, expiresAtMs },
@@ -65,7 +66,9 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "list": {
-        const list = tokens.list(values.user ? owner(values.user).id : undefined).map((t) => publicToken(services, t));
+        const list = (await tokens.list(values.user ? owner(values.user).id : undefined)).map((t) =>
+          publicToken(services, t),
+        );
         if (values.json) console.log(JSON.stringify(list, null, 2));
         else
           for (const t of list)
@@ -76,9 +79,9 @@ export async function run(argv: string[]): Promise<number> {
       }
       case "revoke": {
         const [id] = positionals;
-        const t = id ? tokens.get(id) : undefined;
+        const t = id ? await tokens.get(id) : undefined;
         if (!t) throw { kind: "usage", message: `no token '${id ?? ""}' (see: databook tokens list)` };
-        if (tokens.revoke(t.id))
+        if (await tokens.revoke(t.id))
           audit.record("token.revoked", cliPrincipal(), { tokenId: t.id, name: t.name, ownerId: t.ownerId });
         console.log(`revoked ${t.id} "${t.name}"`);
         return 0;

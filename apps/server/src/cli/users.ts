@@ -13,6 +13,7 @@ import { createGrants } from "../auth/grants.ts";
 import { newSecret } from "../auth/secrets.ts";
 import { createSessions, DEFAULT_SESSION_LIFETIMES } from "../auth/sessions.ts";
 import { createShareLinks } from "../auth/share-links.ts";
+import { sqliteSql } from "../db/sqlite.ts";
 import { createLogStore } from "../log/store.ts";
 import { createSharing } from "../notebooks/sharing.ts";
 import { parseFlags, withDataFolder } from "./common.ts";
@@ -112,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   return withDataFolder("users", sub, usage, values.data, async (db) => {
     const accounts = createAccounts(db);
-    const sessions = createSessions(db, DEFAULT_SESSION_LIFETIMES);
+    const sessions = createSessions(sqliteSql(db), DEFAULT_SESSION_LIFETIMES);
     const log = createLogStore(db);
     const sharing = createSharing({
       db,
@@ -156,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
       case "enable": {
         const a = find(accounts, positionals[0]);
         accounts.setDisabled(a.id, sub === "disable");
-        if (sub === "disable") sessions.endAllFor(a.id);
+        if (sub === "disable") await sessions.endAllFor(a.id);
         audit.record("account.changed", me, { accountId: a.id, disabled: sub === "disable" });
         console.log(`${sub === "disable" ? "disabled" : "enabled"} ${a.username}`);
         return 0;
@@ -165,7 +166,7 @@ export async function run(argv: string[]): Promise<number> {
         const a = find(accounts, positionals[0]);
         const password = values["password-stdin"] ? readStdin() : newPassword();
         await accounts.setPassword(a.id, password);
-        const ended = sessions.endAllFor(a.id);
+        const ended = await sessions.endAllFor(a.id);
         audit.record("account.changed", me, { accountId: a.id, passwordReset: true });
         console.log(`new password for ${a.username}${ended ? ` (${ended} session(s) ended)` : ""}`);
         if (!values["password-stdin"]) console.log(`password (shown once): ${password}`);

@@ -212,7 +212,9 @@ export function servePeer(opts: {
           encoding.writeVarUint(enc, MSG.sync);
           syncProtocol.writeSyncStep2(enc, o.doc, sv);
           stats?.message("in", "sync-step1");
-          peer.send(encoding.toUint8Array(enc));
+          // the reply holds the doc as it is now: sent once all of that is stored
+          const reply = encoding.toUint8Array(enc);
+          docs.whenStored(o, () => peer.send(reply));
           return;
         }
         if (sub === syncProtocol.messageYjsSyncStep2 || sub === syncProtocol.messageYjsUpdate) {

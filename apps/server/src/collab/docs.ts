@@ -4,6 +4,7 @@ import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
+import type { Sql } from "../db/sql.ts";
 import { cellsOf, isValidTimeRange, isValidTitle, metaOf, timeRangeOf, titleOf } from "./schema.ts";
 
 /**
@@ -32,6 +33,14 @@ export type OpenDoc = {
   refs: number;
   /** Updates stored since the last compaction. */
   pending: number;
+  /**
+   * This doc's storage work (stores, compactions, replies that wait for them), run one at a time in
+   * arrival order: the tail of that queue, and how many jobs are in it.
+   */
+  queue: Promise<unknown>;
+  queued: number;
+  /** A store failed: the doc was dropped, and nothing more of it is stored or broadcast. */
+  failed: boolean;
 };
 
 /** What the doc manager tells the rest of the server about. All optional. */
@@ -63,23 +72,28 @@ export function storeInitialDoc(db: Database, notebookId: string, doc: Y.Doc): v
 }
 
 /**
- * Keeps at most one in-memory Y.Doc per notebook. `acquire` loads synchronously from SQLite (the
- * snapshot, then every update stored after it), so a notebook is never loaded twice at once;
+ * Keeps at most one in-memory Y.Doc per notebook. `acquire` loads synchronously from SQLite (`db`:
+ * the snapshot, then every update stored after it), so a notebook is never loaded twice at once;
  * `release` unloads it when its last holder lets go (after a final compaction).
  *
- * Every update to a loaded doc — from a peer or from the server — is inserted into `doc_updates`
- * inside the Y.Doc `update` event, before any peer is sent it: with better-sqlite3 the insert has
- * returned (WAL, committed) by the time the broadcast starts, so a `kill -9` never loses an update
- * that a peer received. After `compactEvery` updates, a background task folds them into the
- * snapshot.
+ * Every update to a loaded doc — from a peer or from the server — is queued on the doc's storage
+ * queue in the Y.Doc `update` event and inserted into `doc_updates` through `sql` before any peer
+ * is sent it; a doc's updates are stored and broadcast one at a time in arrival order, so a
+ * `kill -9` never loses an update that a peer received, and peers see them in order. A store that
+ * fails closes every peer with 4500 and drops the doc (nothing after it is broadcast). After
+ * `compactEvery` updates, a job on the same queue folds them into the snapshot. `sql` must be the
+ * handle the rest of the server uses on `db`'s connection.
  */
 export function createDocManager(opts: {
   db: Database;
+  sql: Sql;
   hooks?: DocHooks;
   compactEvery?: number;
   nowMs?: () => number;
+  /** A compaction failed (the updates stay stored; the next one tries again). Default: stderr. */
+  onCompactError?: (notebookId: string, error: unknown) => void;
 }) {
-  const { db } = opts;
+  const { db, sql } = opts;
   const hooks = opts.hooks ?? {};
   const compactEvery = opts.compactEvery ?? 500;
   const now = opts.nowMs ?? Date.now;
@@ -87,40 +101,93 @@ export function createDocManager(opts: {
 
   const selSnap = db.prepare("SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?");
   const selUpdates = db.prepare("SELECT seq, data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq");
-  const insUpdate = db.prepare("INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?)");
-  const maxSeq = db.prepare("SELECT max(seq) AS s FROM doc_updates WHERE notebook_id = ?");
-  const upSnap = db.prepare(
-    "INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, ?) ON CONFLICT (notebook_id) DO UPDATE SET data = excluded.data, upto_seq = excluded.upto_seq",
-  );
-  const delUpdates = db.prepare("DELETE FROM doc_updates WHERE notebook_id = ? AND seq <= ?");
   const mirrorTitle = db.prepare("UPDATE notebooks SET title = ?, updated_at_ms = ? WHERE id = ?");
   const mirrorRange = db.prepare("UPDATE notebooks SET time_range = ?, updated_at_ms = ? WHERE id = ?");
-  const touch = db.prepare("UPDATE notebooks SET updated_at_ms = ? WHERE id = ?");
   const lastTouch = new Map<string, number>();
+  const onCompactError =
+    opts.onCompactError ??
+    ((id: string, e: unknown) => console.error(`databook: compacting notebook ${id} failed: ${(e as Error).message}`));
+  /** Unloads waiting for their doc's queue (shutdown waits for them). */
+  const unloading = new Set<Promise<void>>();
 
-  const compactTx = db.transaction((o: OpenDoc) => {
-    const upto = (maxSeq.get(o.notebookId) as { s: number | null }).s;
-    if (upto === null) return;
-    // The in-memory doc holds exactly what is stored: every stored update passed through it.
-    upSnap.run(o.notebookId, Y.encodeStateAsUpdate(o.doc), upto);
-    delUpdates.run(o.notebookId, upto);
-  });
-
-  /** Folds stored updates into the snapshot now. */
-  function compact(o: OpenDoc): void {
-    compactTx(o);
-    o.pending = 0;
+  /**
+   * Runs `job` after every job queued before on this doc; skipped once a store failed. The queue
+   * goes on whether it resolves or rejects; the returned promise is the job's own.
+   */
+  function enqueue<T>(o: OpenDoc, job: () => Promise<T> | T): Promise<T | undefined> {
+    o.queued++;
+    const p = o.queue.then(() => (o.failed ? undefined : job())).finally(() => o.queued--);
+    o.queue = p.catch(() => {});
+    return p;
   }
 
-  /** Stores what is pending, then drops the doc from memory (its presence timer with it). */
+  /** Never broadcast what was not stored: drop every peer and the in-memory copy. */
+  function failStore(o: OpenDoc, e: unknown): void {
+    o.failed = true;
+    for (const p of o.peers.keys()) p.close(4500, "the server could not store the notebook");
+    if (open.get(o.notebookId) === o) open.delete(o.notebookId);
+    hooks.onStoreError?.(o.notebookId, e);
+  }
+
+  /**
+   * Folds stored updates into the snapshot, as a job on the doc's queue: the state is taken now,
+   * and every update in it was queued before, so it is stored when the job runs and the snapshot
+   * covers exactly the rows it deletes.
+   */
+  function compact(o: OpenDoc): Promise<void> {
+    const state = Y.encodeStateAsUpdate(o.doc);
+    return enqueue(o, () =>
+      sql.transaction(async (tx) => {
+        const upto = (await tx.get<{ s: number | null }>(
+          "SELECT max(seq) AS s FROM doc_updates WHERE notebook_id = ?",
+          [o.notebookId],
+        ))!.s;
+        o.pending = 0;
+        if (upto === null) return;
+        await tx.run(
+          "INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, ?) ON CONFLICT (notebook_id) DO UPDATE SET data = excluded.data, upto_seq = excluded.upto_seq",
+          [o.notebookId, state, upto],
+        );
+        await tx.run("DELETE FROM doc_updates WHERE notebook_id = ? AND seq <= ?", [o.notebookId, upto]);
+      }),
+    ).then(() => undefined);
+  }
+
+  /** Drops the doc from memory (its presence timer with it). */
+  function drop(o: OpenDoc): void {
+    if (open.get(o.notebookId) === o) open.delete(o.notebookId);
+    o.awareness.destroy();
+    o.doc.destroy();
+  }
+
+  /**
+   * Unloads a doc its last holder let go: at once when nothing is left to store; else after its
+   * queue has stored everything and compacted — unless it was acquired again meanwhile, when it
+   * stays loaded (the new holder has the doc, nothing was reloaded).
+   */
   function unload(o: OpenDoc): void {
-    try {
-      if (o.pending > 0) compact(o);
-    } finally {
-      open.delete(o.notebookId);
-      o.awareness.destroy();
-      o.doc.destroy();
+    if (o.queued === 0 && (o.pending === 0 || o.failed)) {
+      hooks.onUnload?.(o);
+      drop(o);
+      return;
     }
+    const done = (async () => {
+      while (o.refs === 0 && open.get(o.notebookId) === o && (o.queued > 0 || o.pending > 0) && !o.failed)
+        try {
+          await compact(o);
+        } catch (e) {
+          onCompactError(o.notebookId, e);
+          break;
+        }
+      if (o.refs > 0) return;
+      if (open.get(o.notebookId) !== o) {
+        if (o.failed) drop(o); // a store failed meanwhile: dropped, not unloaded
+        return;
+      }
+      hooks.onUnload?.(o);
+      drop(o);
+    })().finally(() => unloading.delete(done));
+    unloading.add(done);
   }
 
   function broadcast(o: OpenDoc, message: Uint8Array, except?: unknown): void {
@@ -136,27 +203,43 @@ export function createDocManager(opts: {
     for (const u of updates) Y.applyUpdate(doc, u.data, "load");
     const awareness = new awarenessProtocol.Awareness(doc);
     awareness.setLocalState(null); // the server itself has no presence
-    const o: OpenDoc = { notebookId, doc, awareness, peers: new Map(), refs: 0, pending: updates.length };
+    const o: OpenDoc = {
+      notebookId,
+      doc,
+      awareness,
+      peers: new Map(),
+      refs: 0,
+      pending: updates.length,
+      queue: Promise.resolve(),
+      queued: 0,
+      failed: false,
+    };
 
     doc.on("update", (update: Uint8Array, origin: unknown) => {
-      try {
-        insUpdate.run(notebookId, update);
-      } catch (e) {
-        // Never broadcast what was not stored: drop every peer and the in-memory copy.
-        for (const p of o.peers.keys()) p.close(4500, "the server could not store the notebook");
-        open.delete(notebookId);
-        hooks.onStoreError?.(notebookId, e);
-        return;
-      }
-      hooks.onStored?.(notebookId, update.length);
-      const t = now();
-      if (t - (lastTouch.get(notebookId) ?? 0) > 1000) {
-        lastTouch.set(notebookId, t);
-        touch.run(t, notebookId);
-      }
-      broadcast(o, syncUpdateMessage(update), origin);
-      if (++o.pending >= compactEvery)
-        setImmediate(() => open.get(notebookId) === o && o.pending >= compactEvery && compact(o));
+      if (o.failed) return;
+      void enqueue(o, async () => {
+        try {
+          await sql.run("INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?)", [notebookId, update]);
+        } catch (e) {
+          failStore(o, e);
+          return;
+        }
+        hooks.onStored?.(notebookId, update.length);
+        broadcast(o, syncUpdateMessage(update), origin);
+        if (++o.pending >= compactEvery)
+          setImmediate(() => {
+            if (open.get(notebookId) === o && o.pending >= compactEvery)
+              compact(o).catch((e) => onCompactError(notebookId, e));
+          });
+        const t = now();
+        if (t - (lastTouch.get(notebookId) ?? 0) > 1000) {
+          lastTouch.set(notebookId, t);
+          // the list's "last changed" only: a failure here loses nothing a peer has
+          await sql
+            .run("UPDATE notebooks SET updated_at_ms = ? WHERE id = ?", [t, notebookId])
+            .catch((e) => onCompactError(notebookId, e));
+        }
+      });
     });
 
     awareness.on(
@@ -250,24 +333,45 @@ export function createDocManager(opts: {
       o.refs++;
       return o;
     },
-    /** Drops one holder; at zero the doc is compacted and unloaded. */
+    /** Drops one holder; at zero the doc is compacted and unloaded (once its queue is stored). */
     release(o: OpenDoc): void {
-      if (--o.refs > 0 || open.get(o.notebookId) !== o) return;
-      hooks.onUnload?.(o);
+      if (--o.refs > 0) return;
+      // a doc dropped after a failed store: nothing more of it is stored, only its timer is left
+      if (open.get(o.notebookId) !== o) {
+        if (o.failed) drop(o);
+        return;
+      }
       unload(o);
     },
     compact,
     broadcast,
+    /**
+     * Runs `fn` once every update the doc has received so far is stored (e.g. a sync reply whose
+     * state was taken now: it must not reach a peer before what it holds is stored). Skipped when
+     * a store failed (the peers are closed).
+     */
+    whenStored(o: OpenDoc, fn: () => void): void {
+      void enqueue(o, fn).catch((e) => onCompactError(o.notebookId, e));
+    },
     /** Compacts every loaded doc (at shutdown). */
-    flushAll(): void {
-      for (const o of open.values()) if (o.pending > 0) compact(o);
+    async flushAll(): Promise<void> {
+      await Promise.all([...open.values()].filter((o) => o.pending > 0 || o.queued > 0).map(compact));
     },
     /**
      * Compacts and unloads every doc still loaded, whoever holds it (at shutdown, after peers and
      * runs are gone): a doc left behind keeps its presence timer, and with it the process, alive.
      */
-    unloadAll(): void {
-      for (const o of [...open.values()]) unload(o);
+    async unloadAll(): Promise<void> {
+      await Promise.allSettled(unloading);
+      for (const o of [...open.values()]) {
+        try {
+          if (!o.failed && (o.pending > 0 || o.queued > 0)) await compact(o);
+        } catch (e) {
+          onCompactError(o.notebookId, e);
+        } finally {
+          drop(o);
+        }
+      }
     },
   };
 }

@@ -64,7 +64,7 @@ export function authInterceptor(opts: {
         "send an API token as 'authorization: Bearer dbk_…' (databook tokens create, or the Account page)",
       );
     }
-    const id = opts.identities.resolve({ bearer });
+    const id = await opts.identities.resolve({ bearer });
     if (!id.principal || !id.token) {
       opts.audit.failure(address, { via: req.method.name, reason: id.refused ?? "refused" });
       throw denied(Code.Unauthenticated, id.refused ?? "the API token is not valid");

@@ -7,11 +7,11 @@ import {
   SEVERITY_PATTERN,
   type Visibility,
 } from "@databook/wire";
-import type { Database } from "better-sqlite3";
 import type { AlertDelivery } from "../alerts/payload.ts";
 import type { Account } from "../auth/accounts.ts";
 import type { Identities, Identity } from "../auth/identity.ts";
 import { cellsSnapshot } from "../collab/schema.ts";
+import { isUniqueViolation, type Sql } from "../db/sql.ts";
 import type { LogEntry, LogStore, NewLogEntry } from "../log/store.ts";
 import type { NotebookRow, NotebookStore } from "../notebooks/store.ts";
 import { messageFor } from "../notify/messages.ts";
@@ -31,7 +31,7 @@ import type { IncidentTable } from "./table.ts";
 
 /** What opening incidents needs from the server. */
 export type IncidentDeps = {
-  db: Database;
+  sql: Sql;
   notebooks: NotebookStore;
   runbooks: Runbooks;
   table: IncidentTable;
@@ -68,8 +68,6 @@ const AUTORUN_WAIT_MS = 60_000;
 const stateKey = (a: IncidentAlert | undefined) =>
   a ? `${a.status}|${a.startsAtMs}|${a.status === "resolved" ? (a.endsAtMs ?? "") : ""}` : "";
 
-const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === "SQLITE_CONSTRAINT_UNIQUE";
-
 /** A title for an alert group without a runbook: its alert name and summary. */
 function blankTitle(d: AlertDelivery): string {
   const name = d.commonLabels.alertname ?? d.alerts[0]?.labels.alertname ?? "Alert";
@@ -92,7 +90,7 @@ function blankTitle(d: AlertDelivery): string {
  * through the run service.
  */
 export function createIncidentOpener(d: IncidentDeps) {
-  const { db, notebooks, runbooks, table, record } = d;
+  const { sql, notebooks, runbooks, table, record } = d;
   let closed = false;
   const waits = new Set<() => void>();
 
@@ -104,21 +102,26 @@ export function createIncidentOpener(d: IncidentDeps) {
     return { ...prepareCells(nb.title, cells, values, isAction), runbook: { id: nb.id, title: nb.title } };
   }
 
-  /** Writes a new incident notebook and its first entries; call inside a transaction. */
-  function openTx(o: {
-    source: "alert" | "page";
-    title: string;
-    prepared?: PreparedCells & { runbook: { id: string; title: string } };
-    params?: Record<string, string>;
-    severity?: string;
-    visibility: Visibility;
-    windowFromMs: number;
-    delivery?: AlertDelivery;
-    actor: Principal;
-    owner: Account;
-    atMs: number;
-  }): { notebook: NotebookRow; entries: LogEntry[] } {
+  /** Writes a new incident notebook and its first entries inside the transaction `tx`. */
+  async function openTx(
+    tx: Sql,
+    o: {
+      source: "alert" | "page";
+      title: string;
+      prepared?: PreparedCells & { runbook: { id: string; title: string } };
+      params?: Record<string, string>;
+      severity?: string;
+      visibility: Visibility;
+      windowFromMs: number;
+      delivery?: AlertDelivery;
+      actor: Principal;
+      owner: Account;
+      atMs: number;
+    },
+  ): Promise<{ notebook: NotebookRow; entries: LogEntry[] }> {
     const p = o.prepared;
+    // the notebook, log and outbox stores are still synchronous on the same connection: what they
+    // write joins this transaction
     const notebook = notebooks.create({
       title: o.title,
       timeRange: { kind: "since", fromMs: o.windowFromMs },
@@ -128,7 +131,7 @@ export function createIncidentOpener(d: IncidentDeps) {
       actor: o.actor,
       ownerId: o.owner.id,
     });
-    table.insert(notebook.id, o.delivery?.groupKey ?? null, o.delivery?.receiver ?? null, o.atMs);
+    await table.insert(notebook.id, o.delivery?.groupKey ?? null, o.delivery?.receiver ?? null, o.atMs, tx);
     const opened: IncidentOpenedData = {
       source: o.source,
       status: "investigating",
@@ -182,14 +185,14 @@ export function createIncidentOpener(d: IncidentDeps) {
   }
 
   /** After the transaction: publish to open pages, index, and start the autorun cells. */
-  function after(
+  async function after(
     notebookId: string,
     entries: LogEntry[],
     created?: { title: string; autorun: string[]; trigger: RunTrigger; actor: Principal },
   ) {
     for (const e of entries) record.logged(e);
     if (!created) return;
-    d.search.setTitle(notebookId, created.title);
+    await d.search.setTitle(notebookId, created.title);
     notebooks.withDoc(notebookId, () => undefined); // loading indexes the copied cells
     void autorun(notebookId, created.autorun, created.actor, created.trigger);
   }
@@ -229,13 +232,15 @@ export function createIncidentOpener(d: IncidentDeps) {
     return s && SEVERITY_PATTERN.test(s) ? s : undefined;
   }
 
-  function receiveTx(a: AlertDelivery, caller: Identity, atMs: number) {
+  async function receiveTx(tx: Sql, a: AlertDelivery, caller: Identity, atMs: number) {
     const actor = caller.principal!;
     const usable = (id: string) => {
       const nb = notebooks.get(id);
       return !!nb && !!d.identities.roleOn(caller, nb);
     };
-    const open = table.openFor(a.groupKey) ?? (a.status === "resolved" ? table.latestFor(a.groupKey) : undefined);
+    const open =
+      (await table.openFor(a.groupKey, tx)) ??
+      (a.status === "resolved" ? await table.latestFor(a.groupKey, tx) : undefined);
     if (open) {
       // group keys are guessable and any member may make an alerts token: only a token whose
       // owner may view the group's incident adds to it, and no other learns which notebook it is
@@ -248,10 +253,10 @@ export function createIncidentOpener(d: IncidentDeps) {
     }
     // a resolved delivery for a group that never had an incident opens nothing
     if (a.status === "resolved") return { entries: [] as LogEntry[] };
-    let rb = runbooks.choose(a.commonLabels, usable);
+    let rb = await runbooks.choose(a.commonLabels, usable, tx);
     const fallback = d.settings.defaultRunbookId;
     if (!rb && fallback) {
-      rb = runbooks.get(fallback);
+      rb = await runbooks.get(fallback, tx);
       if (!rb || !usable(fallback)) {
         d.warn(
           `DATABOOK_DEFAULT_RUNBOOK=${fallback} is not a runbook the alert token's owner may view; opening a blank incident`,
@@ -263,7 +268,7 @@ export function createIncidentOpener(d: IncidentDeps) {
     const prepared = rb ? fromRunbook(rb, values) : undefined;
     const earliest = Math.min(atMs, ...a.alerts.map((x) => x.startsAtMs));
     const severity = severityOf(a.commonLabels);
-    const made = openTx({
+    const made = await openTx(tx, {
       source: "alert",
       title: prepared?.title || blankTitle(a),
       ...(prepared ? { prepared } : {}),
@@ -284,18 +289,19 @@ export function createIncidentOpener(d: IncidentDeps) {
      * owner owns a new incident). Deduplicated on `groupKey`: a group's open incident takes every
      * delivery; the unique index turns a second writer's insert into "add to the first".
      */
-    fromAlert(a: AlertDelivery, caller: Identity): DeliveryOutcome {
+    async fromAlert(a: AlertDelivery, caller: Identity): Promise<DeliveryOutcome> {
       const t = d.now();
-      let r: ReturnType<typeof receiveTx>;
+      let r: Awaited<ReturnType<typeof receiveTx>>;
       try {
-        r = db.transaction(() => receiveTx(a, caller, t))();
+        r = await sql.transaction((tx) => receiveTx(tx, a, caller, t));
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
-        r = db.transaction(() => receiveTx(a, caller, t))(); // another writer opened it first: add to that one
+        // another writer opened it first: add to that one
+        r = await sql.transaction((tx) => receiveTx(tx, a, caller, t));
       }
       const autorunCells = r.prepared?.autorun ?? [];
       if (r.notebookId)
-        after(
+        await after(
           r.notebookId,
           r.entries,
           r.created && {
@@ -319,7 +325,7 @@ export function createIncidentOpener(d: IncidentDeps) {
      * the given labels, annotations and params — a parameter that cannot be filled refuses the
      * whole request, naming it. Throws `{ kind, message }` (`bad-input`, `not-found`).
      */
-    fromPage(
+    async fromPage(
       input: {
         title?: string;
         severity?: string;
@@ -328,11 +334,11 @@ export function createIncidentOpener(d: IncidentDeps) {
         visibility?: Visibility;
       },
       caller: Identity,
-    ): { notebook: NotebookRow; incident: IncidentRecord; autorun: string[] } {
+    ): Promise<{ notebook: NotebookRow; incident: IncidentRecord; autorun: string[] }> {
       const actor = caller.principal!;
       let rb: Runbook | undefined;
       if (input.runbookId) {
-        rb = runbooks.get(input.runbookId);
+        rb = await runbooks.get(input.runbookId);
         const nb = rb && notebooks.get(rb.notebookId);
         if (!rb || !nb || !d.identities.roleOn(caller, nb))
           throw { kind: "not-found", message: `no runbook ${input.runbookId} (or you have no access to it)` };
@@ -345,8 +351,8 @@ export function createIncidentOpener(d: IncidentDeps) {
         };
       const title = checkLine(input.title ?? "", "title", 200, true) || prepared?.title || "Untitled incident";
       const t = d.now();
-      const made = db.transaction(() =>
-        openTx({
+      const made = await sql.transaction((tx) =>
+        openTx(tx, {
           source: "page",
           title,
           ...(prepared ? { prepared, params: input.values.params } : {}),
@@ -357,9 +363,14 @@ export function createIncidentOpener(d: IncidentDeps) {
           owner: caller.account!,
           atMs: t,
         }),
-      )();
+      );
       const autorunCells = prepared?.autorun ?? [];
-      after(made.notebook.id, made.entries, { title, autorun: autorunCells, trigger: { kind: "autorun" }, actor });
+      await after(made.notebook.id, made.entries, {
+        title,
+        autorun: autorunCells,
+        trigger: { kind: "autorun" },
+        actor,
+      });
       return { notebook: made.notebook, incident: record.incident(made.notebook.id)!, autorun: autorunCells };
     },
 

@@ -9,8 +9,8 @@ import {
   type Principal,
   SEVERITY_PATTERN,
 } from "@databook/wire";
-import type { Database } from "better-sqlite3";
 import type { Accounts } from "../auth/accounts.ts";
+import type { Sql } from "../db/sql.ts";
 import type { LogEntry, LogStore, NewLogEntry } from "../log/store.ts";
 import type { NotebookStore } from "../notebooks/store.ts";
 import { messageFor } from "../notify/messages.ts";
@@ -53,7 +53,7 @@ function checkSummary(x: unknown): string {
  * deliveries; status changes and resolving are notified. Errors are `{ kind, message }`.
  */
 export function createIncidentState(d: {
-  db: Database;
+  sql: Sql;
   table: IncidentTable;
   log: Pick<LogStore, "entries">;
   appendLog: (e: NewLogEntry) => LogEntry;
@@ -64,7 +64,7 @@ export function createIncidentState(d: {
   notebookUrl: (notebookId: string) => string;
   now: () => number;
 }) {
-  const { db, table, record } = d;
+  const { sql, table, record } = d;
 
   function current(notebookId: string): IncidentRecord {
     const inc = record.incident(notebookId);
@@ -72,13 +72,19 @@ export function createIncidentState(d: {
     return inc;
   }
 
-  /** Appends entries in one transaction (with `more` inside it), then publishes them. */
-  function commit(build: () => NewLogEntry[], more?: (entries: LogEntry[]) => void): void {
-    const entries = db.transaction(() => {
+  /**
+   * Appends entries in one transaction (with `more` inside it, on the transaction `tx`), then
+   * publishes them. The log store is still synchronous on the same connection: its appends join it.
+   */
+  async function commit(
+    build: () => NewLogEntry[],
+    more?: (tx: Sql, entries: LogEntry[]) => Promise<void>,
+  ): Promise<void> {
+    const entries = await sql.transaction(async (tx) => {
       const out = build().map(d.appendLog);
-      more?.(out);
+      await more?.(tx, out);
       return out;
-    })();
+    });
     for (const e of entries) record.logged(e);
   }
 
@@ -104,7 +110,7 @@ export function createIncidentState(d: {
      * Changes status, severity and/or summary; each change that is one is logged. Returns the
      * incident as published. Throws NOT_AN_INCIDENT, or `bad-input` naming the field.
      */
-    update(notebookId: string, patch: IncidentPatch, actor: Principal): IncidentRecord {
+    async update(notebookId: string, patch: IncidentPatch, actor: Principal): Promise<IncidentRecord> {
       const cur = current(notebookId);
       const t = d.now();
       const out: NewLogEntry[] = [];
@@ -128,12 +134,13 @@ export function createIncidentState(d: {
       }
       if (status) entry("incident.status-changed", { from: cur.status, to: status });
       if (!out.length) return cur;
-      commit(
+      await commit(
         () => out,
-        () => {
+        async (tx) => {
           if (!status) return;
-          if (status === "resolved") table.close(notebookId, t);
-          else if (cur.status === "resolved" && !d.notebooks.get(notebookId)?.archived) table.reopen(notebookId);
+          if (status === "resolved") await table.close(notebookId, t, tx);
+          else if (cur.status === "resolved" && !d.notebooks.get(notebookId)?.archived)
+            await table.reopen(notebookId, tx);
           notify(notebookId, status === "resolved" ? "incident.resolved" : "incident.status-changed", actor, t, {
             from: cur.status,
             to: status,
@@ -144,7 +151,7 @@ export function createIncidentState(d: {
     },
 
     /** Gives an account a role (a new commander replaces the one before); idempotent. */
-    assignRole(notebookId: string, role: unknown, accountId: unknown, actor: Principal): IncidentRecord {
+    async assignRole(notebookId: string, role: unknown, accountId: unknown, actor: Principal): Promise<IncidentRecord> {
       const cur = current(notebookId);
       if (!(INCIDENT_ROLES as readonly unknown[]).includes(role))
         throw bad(`role must be one of ${INCIDENT_ROLES.join(", ")}`);
@@ -153,7 +160,7 @@ export function createIncidentState(d: {
       if (a.disabled) throw bad(`${a.displayName}'s account is disabled`);
       if (cur.roles.some((r) => r.role === role && r.account.id === a.id)) return cur;
       const replaced = role === "commander" ? cur.roles.find((r) => r.role === "commander")?.account : undefined;
-      commit(() => [
+      await commit(() => [
         {
           notebookId,
           type: "incident.role-assigned",
@@ -166,11 +173,11 @@ export function createIncidentState(d: {
     },
 
     /** Takes a role from an account; throws `not-found` when it does not hold it. */
-    removeRole(notebookId: string, role: string, accountId: string, actor: Principal): IncidentRecord {
+    async removeRole(notebookId: string, role: string, accountId: string, actor: Principal): Promise<IncidentRecord> {
       const cur = current(notebookId);
       const held = cur.roles.find((r) => r.role === (role as IncidentRole) && r.account.id === accountId);
       if (!held) throw { kind: "not-found", message: `account ${accountId} is not ${role} of this incident` };
-      commit(() => [
+      await commit(() => [
         { notebookId, type: "incident.role-removed", atMs: d.now(), actor, data: { role, account: held.account } },
       ]);
       return current(notebookId);
@@ -181,10 +188,10 @@ export function createIncidentState(d: {
      * one); unarchiving an incident that is not resolved lets it collect the group again, unless
      * another incident took the group meanwhile.
      */
-    archivedChanged(notebookId: string, archived: boolean): void {
-      if (!table.get(notebookId)) return;
-      if (archived) table.close(notebookId, d.now());
-      else if (record.incident(notebookId)?.status !== "resolved") table.reopen(notebookId);
+    async archivedChanged(notebookId: string, archived: boolean): Promise<void> {
+      if (!(await table.get(notebookId))) return;
+      if (archived) await table.close(notebookId, d.now());
+      else if (record.incident(notebookId)?.status !== "resolved") await table.reopen(notebookId);
     },
   };
 }

@@ -157,8 +157,13 @@ export function createLogStore(db: Database, table: ChainTable = "log_entries") 
   });
 
   return {
-    /** Appends one entry; returns it with its seq and hash. */
-    append: (e: NewLogEntry): LogEntry => appendTx(e),
+    /**
+     * Appends one entry; returns it with its seq and hash. BEGIN IMMEDIATE: the head is read under
+     * the write lock, so a second process appending meanwhile waits (busy_timeout) instead of
+     * failing the read-to-write upgrade with SQLITE_BUSY ("database is locked"); nested in another
+     * transaction it is a savepoint of that one.
+     */
+    append: (e: NewLogEntry): LogEntry => appendTx.immediate(e),
     /** Every entry of a notebook in seq order. */
     entries: (notebookId: string): LogEntry[] => (byNotebook.all(notebookId) as Row[]).map(rowToEntry),
     /**

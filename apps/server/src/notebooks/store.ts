@@ -11,6 +11,7 @@ import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
 import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
 import { cellsOf, cellsSnapshot, isValidTimeRange, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
+import type { SqlValue } from "../db/sql.ts";
 import { randomId } from "../ids.ts";
 import type { LogStore } from "../log/store.ts";
 import { checkLine } from "../text.ts";
@@ -225,7 +226,7 @@ export function createNotebookStore(opts: {
      * The notebooks matching `filter` (an SQL condition on the `notebooks` row aliased `n`, from
      * {@link viewableWhere}), newest change first; archived ones only with `includeArchived`.
      */
-    list(includeArchived: boolean, filter: { sql: string; params: unknown[] }): NotebookRow[] {
+    list(includeArchived: boolean, filter: { sql: string; params: SqlValue[] }): NotebookRow[] {
       const q = `SELECT n.* FROM notebooks n WHERE (${filter.sql})${includeArchived ? "" : " AND n.archived_at_ms IS NULL"} ORDER BY n.updated_at_ms DESC`;
       return (db.prepare(q).all(...filter.params) as Row[]).map(toNotebook);
     },

@@ -49,7 +49,7 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
       if (typeof b.disabled !== "boolean") throw httpError(400, "bad-input", "disabled must be true or false");
       if (self && b.disabled) throw httpError(400, "bad-input", "you cannot disable your own account");
       s.accounts.setDisabled(a.id, b.disabled);
-      if (b.disabled) s.sessions.endAllFor(a.id);
+      if (b.disabled) await s.sessions.endAllFor(a.id);
     }
     if (b.displayName !== undefined) s.accounts.setDisplayName(a.id, b.displayName);
     if (b.password !== undefined) {
@@ -63,7 +63,7 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
       ...(b.displayName !== undefined ? { displayName: s.accounts.get(a.id)!.displayName } : {}),
       ...(b.password !== undefined ? { passwordReset: true } : {}),
     });
-    s.accessChanged();
+    await s.accessChanged();
     return { account: publicAccount(s.accounts.get(a.id)!) };
   });
 }

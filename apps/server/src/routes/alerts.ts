@@ -13,7 +13,7 @@ export async function alertRoutes(app: FastifyInstance, { services: s }: { servi
     "/api/hooks/alertmanager",
     { config: access.token("alerts:ingest"), bodyLimit: ALERT_BODY_LIMIT_BYTES },
     async (req, reply) => {
-      const out = s.incidents.fromAlert(readDelivery(req.body), req.identity);
+      const out = await s.incidents.fromAlert(readDelivery(req.body), req.identity);
       reply.code(out.created ? 201 : 200);
       return { ...out, ...(out.notebookId ? { url: s.notebookUrl(out.notebookId) } : {}) };
     },

@@ -52,15 +52,15 @@ export function signInLimit(
  * Starts a session for `who` and sets its cookie; a session the browser already had is ended first
  * (rotation at sign-in: a cookie planted before sign-in never becomes a signed-in one).
  */
-export function startSession(
+export async function startSession(
   s: Services,
   req: FastifyRequest,
   reply: FastifyReply,
   who: { userId: string } | { shareLinkId: string },
   via: SessionVia,
-): void {
-  if (req.identity.session) s.sessions.end(req.identity.session.idHash);
-  const { secret } = s.sessions.start(who, via);
+): Promise<void> {
+  if (req.identity.session) await s.sessions.end(req.identity.session.idHash);
+  const { secret } = await s.sessions.start(who, via);
   reply.setCookie(sessionCookieName(s.settings), secret, {
     httpOnly: true,
     sameSite: "lax",
@@ -140,22 +140,22 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
         throw httpError(401, "denied", "wrong username or password");
       }
       if (account.disabled) throw httpError(403, "denied", "this account is disabled; ask an admin");
-      startSession(s, req, reply, { userId: account.id }, "password");
+      await startSession(s, req, reply, { userId: account.id }, "password");
       return { account: publicAccount(account) };
     },
   );
 
   app.post("/api/auth/signout", { config: access.anySession("none") }, async (req, reply) => {
-    s.sessions.end(req.identity.session!.idHash);
+    await s.sessions.end(req.identity.session!.idHash);
     clearSession(s, reply);
-    s.accessChanged();
+    await s.accessChanged();
     return { ok: true };
   });
 
   app.post("/api/auth/signout-everywhere", { config: access.signedIn("none") }, async (req, reply) => {
-    const ended = s.sessions.endAllFor(req.identity.account!.id);
+    const ended = await s.sessions.endAllFor(req.identity.account!.id);
     clearSession(s, reply);
-    s.accessChanged();
+    await s.accessChanged();
     return { ok: true, sessionsEnded: ended };
   });
 
@@ -207,7 +207,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
         role: r.role,
         via: "first-admin-link",
       });
-      startSession(s, req, reply, { userId: r.id }, "first-admin-link");
+      await startSession(s, req, reply, { userId: r.id }, "first-admin-link");
       return reply.redirect("/account?welcome=1", 303);
     },
   );

@@ -51,7 +51,7 @@ export async function incidentRoutes(app: FastifyInstance, { services: s }: { se
       throw httpError(400, "bad-input", "runbookId must be a runbook's notebook id");
     if (b.visibility !== undefined && !(VISIBILITIES as readonly unknown[]).includes(b.visibility))
       throw httpError(400, "bad-input", `visibility must be one of ${VISIBILITIES.join(", ")}`);
-    const out = s.incidents.fromPage(
+    const out = await s.incidents.fromPage(
       {
         ...(b.title !== undefined ? { title: b.title as string } : {}),
         ...(b.severity !== undefined ? { severity: b.severity as string } : {}),

@@ -55,7 +55,7 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
       actor: id.principal!,
       ownerId: id.account!.id,
     });
-    s.search.setTitle(nb.id, nb.title);
+    await s.search.setTitle(nb.id, nb.title);
     if (nb.templateId) s.notebooks.withDoc(nb.id, () => undefined); // loading indexes the copied cells
     reply.code(201);
     return publicNotebook(nb, "owner");

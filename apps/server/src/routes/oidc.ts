@@ -91,7 +91,7 @@ export async function oidcRoutes(app: FastifyInstance, { services: s }: { servic
           r.problem === "oidc-not-allowed" ? "in none of DATABOOK_OIDC_ALLOWED_GROUPS" : "the account is disabled",
           r.accountId ? { accountId: r.accountId } : {},
         );
-      startSession(s, req, reply, { userId: r.account.id }, "oidc");
+      await startSession(s, req, reply, { userId: r.account.id }, "oidc");
       return reply.redirect(taken.signIn.next, 303);
     },
   );

@@ -39,6 +39,6 @@ export async function roundRoutes(app: FastifyInstance, { services: s }: { servi
           "this incident is resolved, so its charts no longer follow now: reopen it (set another status) to auto-refresh",
         );
     }
-    return { refresh: s.refresher.set(notebook.id, intervalMs, req.identity.principal!) ?? null };
+    return { refresh: (await s.refresher.set(notebook.id, intervalMs, req.identity.principal!)) ?? null };
   });
 }

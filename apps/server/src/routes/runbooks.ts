@@ -44,8 +44,7 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
     const q = req.query as Record<string, unknown>;
     const labels = labelsFrom(q.label);
     const text = typeof q.q === "string" ? q.q.trim().toLowerCase() : "";
-    const runbooks = s.runbooks
-      .list()
+    const runbooks = (await s.runbooks.list())
       .filter((r) => {
         const nb = s.notebooks.get(r.notebookId);
         return !!nb && !!s.identities.roleOn(req.identity, nb) && (!text || nb.title.toLowerCase().includes(text));
@@ -57,7 +56,7 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
 
   app.get("/api/notebooks/:id/runbook", { config: access.notebook("viewer") }, async (req) => {
     const { notebook } = notebookOf(req);
-    const mark = s.runbooks.get(notebook.id);
+    const mark = await s.runbooks.get(notebook.id);
     if (!mark) throw httpError(404, "not-found", "this notebook is not a runbook; an owner can mark it as one (PUT)");
     return view(mark);
   });
@@ -66,13 +65,13 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
     const b = (req.body ?? {}) as { matcher?: unknown; priority?: unknown; visibility?: unknown };
-    return view(s.runbooks.mark(notebook.id, b, req.identity.principal!));
+    return view(await s.runbooks.mark(notebook.id, b, req.identity.principal!));
   });
 
   app.delete("/api/notebooks/:id/runbook", { config: access.notebook("owner", { scope: "run" }) }, async (req) => {
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
-    if (!s.runbooks.unmark(notebook.id, req.identity.principal!))
+    if (!(await s.runbooks.unmark(notebook.id, req.identity.principal!)))
       throw httpError(404, "not-found", "this notebook is not a runbook");
     return { ok: true };
   });

@@ -11,6 +11,6 @@ export async function searchRoutes(app: FastifyInstance, { services: s }: { serv
     // ?q=a&q=b arrives as an array: every word must match either way
     const q = Array.isArray(raw) ? raw.filter((x) => typeof x === "string").join(" ") : raw;
     if (typeof q !== "string") throw httpError(400, "bad-input", "pass the search words as ?q=");
-    return { results: s.search.search(q, viewableWhere(req.identity)) };
+    return { results: await s.search.search(q, viewableWhere(req.identity)) };
   });
 }

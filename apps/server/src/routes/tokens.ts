@@ -15,7 +15,7 @@ export function publicToken(s: Pick<Services, "tokens" | "accounts">, t: ApiToke
  * Creates a token for `owner` after checking what it may hold: `admin` only for an admin. Logs it
  * to the audit log with `by`. Shared by the page, the admin API and the CLI.
  */
-export function createToken(
+export async function createToken(
   s: Pick<Services, "tokens" | "audit">,
   owner: Account,
   input: { name: unknown; scopes: unknown; expiresAtMs?: unknown },
@@ -25,14 +25,14 @@ export function createToken(
   if (expiresAtMs !== undefined && (typeof expiresAtMs !== "number" || !Number.isSafeInteger(expiresAtMs)))
     throw httpError(400, "bad-input", "expiresAtMs must be a time in ms since epoch");
   const scopes = Array.isArray(input.scopes) || typeof input.scopes === "string" ? input.scopes : undefined;
-  const created = s.tokens.create({
+  const created = await s.tokens.create({
     ownerId: owner.id,
     name: input.name,
     scopes,
     ...(expiresAtMs ? { expiresAtMs } : {}),
   });
   if (created.token.scopes.includes("admin") && owner.role !== "admin") {
-    s.tokens.revoke(created.token.id);
+    await s.tokens.revoke(created.token.id);
     throw httpError(
       400,
       "bad-input",
@@ -52,7 +52,7 @@ export function createToken(
 /** API tokens: your own (Account page) and, for admins, everyone's (docs/api.md). */
 export async function tokenRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   app.get("/api/tokens", { config: access.signedIn("none") }, async (req) => ({
-    tokens: s.tokens.list(req.identity.account!.id).map((t) => publicToken(s, t)),
+    tokens: (await s.tokens.list(req.identity.account!.id)).map((t) => publicToken(s, t)),
   }));
 
   app.post("/api/tokens", { config: access.signedIn("none") }, async (req, reply) => {
@@ -65,7 +65,7 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
       if (!o) throw httpError(404, "not-found", `no account ${String(b.ownerId)}`);
       owner = o;
     }
-    const { token, secret } = createToken(
+    const { token, secret } = await createToken(
       s,
       owner,
       { name: b.name, scopes: b.scopes, expiresAtMs: b.expiresAtMs },
@@ -76,18 +76,18 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
   });
 
   app.delete("/api/tokens/:tokenId", { config: access.signedIn("none") }, async (req) => {
-    const t = s.tokens.get((req.params as { tokenId: string }).tokenId);
+    const t = await s.tokens.get((req.params as { tokenId: string }).tokenId);
     const me = req.identity.account!;
     if (!t || (t.ownerId !== me.id && me.role !== "admin")) throw httpError(404, "not-found", "no such token of yours");
-    if (s.tokens.revoke(t.id)) {
+    if (await s.tokens.revoke(t.id)) {
       s.audit.record("token.revoked", req.identity.principal!, { tokenId: t.id, name: t.name, ownerId: t.ownerId });
-      s.accessChanged();
+      await s.accessChanged();
     }
-    return { token: publicToken(s, s.tokens.get(t.id)!) };
+    return { token: publicToken(s, (await s.tokens.get(t.id))!) };
   });
 
   app.get("/api/admin/tokens", { config: access.admin() }, async () => ({
-    tokens: s.tokens.list().map((t) => publicToken(s, t)),
+    tokens: (await s.tokens.list()).map((t) => publicToken(s, t)),
   }));
 
   app.get("/api/admin/audit", { config: access.admin() }, async (req) => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply } from "fastify";
@@ -77,9 +77,11 @@ export async function webRoutes(
     onExceeded: () => s.metrics.rateLimited.inc({ group: "share-links" }),
   });
 
+  // the fallback page plus preload links for the notebook route's code (apps/web/scripts/notebook-page.ts)
+  const notebookPage = hasWeb && existsSync(join(webDir!, "notebook.html")) ? "notebook.html" : fallback;
   const page = (reply: FastifyReply) =>
     hasWeb
-      ? reply.sendFile(fallback)
+      ? reply.sendFile(notebookPage)
       : reply.code(404).send({ error: { kind: "not-found", message: "no web app build" } });
 
   app.get(
@@ -93,7 +95,7 @@ export async function webRoutes(
       const here = `/n/${encodeURIComponent(id)}`;
       const back = `next=${encodeURIComponent(here)}`;
       if (req.identity.account) return reply.redirect(here, 303); // people use their own rights
-      const r = s.identities.resolve({ bearer: secret });
+      const r = await s.identities.resolve({ bearer: secret });
       if (r.refused?.startsWith("editor links were retired"))
         return reply.redirect(`/signin?problem=editor-link-retired&${back}`, 303);
       const link = s.shareLinks.bySecret(secret);
@@ -103,8 +105,8 @@ export async function webRoutes(
       }
       if (!s.shareLinks.isLive(link)) return reply.redirect(`/signin?problem=link-revoked&${back}`, 303);
       const session = req.identity.session;
-      if (session?.shareLinkIds) s.sessions.addShareLink(session, link.id);
-      else startSession(s, req, reply, { shareLinkId: link.id }, "share-link");
+      if (session?.shareLinkIds) await s.sessions.addShareLink(session, link.id);
+      else await startSession(s, req, reply, { shareLinkId: link.id }, "share-link");
       return reply.redirect(here, 303);
     },
   );
@@ -112,7 +114,16 @@ export async function webRoutes(
   if (hasWeb) {
     // @fastify/static's routes take no options: they get their rule from this context
     accessForRoutesInside(app, { kind: "public", why: "the web app's static files" });
-    await app.register(fastifyStatic, { root: webDir!, wildcard: true });
+    await app.register(fastifyStatic, {
+      root: webDir!,
+      wildcard: true,
+      // `_app/immutable/` names carry a content hash (Vite): a reopened notebook fetches none of them
+      cacheControl: false,
+      setHeaders: (reply, path) => {
+        const hashed = path.includes(`${sep}_app${sep}immutable${sep}`);
+        reply.header("cache-control", hashed ? "public, max-age=31536000, immutable" : "public, max-age=0");
+      },
+    });
   }
   app.setNotFoundHandler((req, reply) => {
     if (hasWeb && req.method === "GET" && !req.url.startsWith("/api/") && !req.url.startsWith("/ws/"))

@@ -1,6 +1,6 @@
 import { type Principal, VISIBILITIES, type Visibility } from "@databook/wire";
-import type { Database } from "better-sqlite3";
 import { formatMatchers, type Matcher, matchesAll, parseMatchers } from "../alerts/matchers.ts";
+import type { Sql } from "../db/sql.ts";
 import type { NewLogEntry } from "../log/store.ts";
 
 /** A runbook mark (docs/incidents.md). Times in ms since epoch. */
@@ -58,23 +58,13 @@ export type RunbookInput = { matcher?: unknown; priority?: unknown; visibility?:
  * incident log), and choosing the runbook for an alert group by matchers and the documented order.
  * Errors are `{ kind: "bad-input", message }`.
  */
-export function createRunbooks(opts: { db: Database; appendLog: (e: NewLogEntry) => unknown; nowMs?: () => number }) {
-  const { db } = opts;
+export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => unknown; nowMs?: () => number }) {
+  const { sql } = opts;
   const now = opts.nowMs ?? Date.now;
-  const sel = db.prepare("SELECT * FROM runbooks WHERE notebook_id = ?");
-  const all = db.prepare(
-    "SELECT r.* FROM runbooks r JOIN notebooks n ON n.id = r.notebook_id WHERE n.archived_at_ms IS NULL",
-  );
-  const ins = db.prepare(
-    "INSERT INTO runbooks (notebook_id, matcher, priority, visibility, marked_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
-  );
-  const upd = db.prepare(
-    "UPDATE runbooks SET matcher = ?, priority = ?, visibility = ?, updated_at_ms = ? WHERE notebook_id = ?",
-  );
-  const del = db.prepare("DELETE FROM runbooks WHERE notebook_id = ?");
 
-  const get = (notebookId: string): Runbook | undefined => {
-    const r = sel.get(notebookId) as Row | undefined;
+  /** The notebook's mark (read on `tx` when given), or undefined when it is no runbook. */
+  const get = async (notebookId: string, tx: Sql = sql): Promise<Runbook | undefined> => {
+    const r = await tx.get<Row>("SELECT * FROM runbooks WHERE notebook_id = ?", [notebookId]);
     return r && toRunbook(r);
   };
 
@@ -109,8 +99,12 @@ export function createRunbooks(opts: { db: Database; appendLog: (e: NewLogEntry)
   }
 
   /** Every runbook of a notebook that is not archived, in the documented order, with its matchers. */
-  const list = (): (Runbook & { matchers: Matcher[] })[] =>
-    (all.all() as Row[])
+  const list = async (tx: Sql = sql): Promise<(Runbook & { matchers: Matcher[] })[]> =>
+    (
+      await tx.all<Row>(
+        "SELECT r.* FROM runbooks r JOIN notebooks n ON n.id = r.notebook_id WHERE n.archived_at_ms IS NULL",
+      )
+    )
       .map(toRunbook)
       .flatMap((r) => {
         try {
@@ -127,16 +121,25 @@ export function createRunbooks(opts: { db: Database; appendLog: (e: NewLogEntry)
      * Marks a notebook as a runbook, or changes its mark; logs `runbook.marked` / `runbook.changed`.
      * Returns the mark.
      */
-    mark(notebookId: string, input: RunbookInput, actor: Principal): Runbook {
-      const cur = get(notebookId);
-      const next = check(input, cur);
-      const t = now();
-      const same =
-        cur && cur.matcher === next.matcher && cur.priority === next.priority && cur.visibility === next.visibility;
-      if (same) return cur;
-      db.transaction(() => {
-        if (cur) upd.run(next.matcher, next.priority, next.visibility ?? null, t, notebookId);
-        else ins.run(notebookId, next.matcher, next.priority, next.visibility ?? null, t, t);
+    async mark(notebookId: string, input: RunbookInput, actor: Principal): Promise<Runbook> {
+      return sql.transaction(async (tx) => {
+        const cur = await get(notebookId, tx);
+        const next = check(input, cur);
+        const t = now();
+        const same =
+          cur && cur.matcher === next.matcher && cur.priority === next.priority && cur.visibility === next.visibility;
+        if (same) return cur;
+        // the log store is still synchronous on the same connection: its append joins this transaction
+        if (cur)
+          await tx.run(
+            "UPDATE runbooks SET matcher = ?, priority = ?, visibility = ?, updated_at_ms = ? WHERE notebook_id = ?",
+            [next.matcher, next.priority, next.visibility ?? null, t, notebookId],
+          );
+        else
+          await tx.run(
+            "INSERT INTO runbooks (notebook_id, matcher, priority, visibility, marked_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            [notebookId, next.matcher, next.priority, next.visibility ?? null, t, t],
+          );
         const data = { matcher: next.matcher, priority: next.priority, visibility: next.visibility };
         opts.appendLog(
           cur
@@ -149,16 +152,16 @@ export function createRunbooks(opts: { db: Database; appendLog: (e: NewLogEntry)
               }
             : { notebookId, type: "runbook.marked", atMs: t, actor, data },
         );
-      })();
-      return get(notebookId)!;
+        return (await get(notebookId, tx))!;
+      });
     },
     /** Takes the mark away (logged as `runbook.unmarked`); false when it was not a runbook. */
-    unmark(notebookId: string, actor: Principal): boolean {
-      return db.transaction(() => {
-        if (!del.run(notebookId).changes) return false;
+    unmark(notebookId: string, actor: Principal): Promise<boolean> {
+      return sql.transaction(async (tx) => {
+        if (!(await tx.run("DELETE FROM runbooks WHERE notebook_id = ?", [notebookId])).changes) return false;
         opts.appendLog({ notebookId, type: "runbook.unmarked", atMs: now(), actor, data: {} });
         return true;
-      })();
+      });
     },
     list,
     /**
@@ -166,8 +169,14 @@ export function createRunbooks(opts: { db: Database; appendLog: (e: NewLogEntry)
      * matchers all hold and that `usable` allows (the token owner may view it); runbooks without
      * matchers serve no alert. Undefined when none does.
      */
-    choose(labels: Record<string, string>, usable: (notebookId: string) => boolean): Runbook | undefined {
-      return list().find((r) => r.matchers.length > 0 && matchesAll(r.matchers, labels) && usable(r.notebookId));
+    async choose(
+      labels: Record<string, string>,
+      usable: (notebookId: string) => boolean,
+      tx: Sql = sql,
+    ): Promise<Runbook | undefined> {
+      return (await list(tx)).find(
+        (r) => r.matchers.length > 0 && matchesAll(r.matchers, labels) && usable(r.notebookId),
+      );
     },
   };
 }

@@ -53,7 +53,7 @@ export function createRefresher(d: {
   record: Pick<RecordChannel, "refresh" | "setRefresh" | "incident" | "logged">;
   stateOf: (notebookId: string) => NotebookState;
   /** Whether `by` may still run cells of the notebook (editor or more, account or token live). */
-  mayRun: (notebookId: string, by: Principal) => boolean;
+  mayRun: (notebookId: string, by: Principal) => Promise<boolean>;
   appendLog: (e: NewLogEntry) => LogEntry;
   nowMs: () => number;
   settings?: Partial<RefreshSettings>;
@@ -63,6 +63,8 @@ export function createRefresher(d: {
   /** notebookId → when a page was last seen open on it (ms). */
   const lastPage = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
+  /** The check running now: checks run one after another (each reads access afresh). */
+  let checking: Promise<void> = Promise.resolve();
 
   const log = (e: NewLogEntry) => d.record.logged(d.appendLog(e));
   const pages = (notebookId: string) => d.docs.open.get(notebookId)?.peers.size ?? 0;
@@ -95,19 +97,24 @@ export function createRefresher(d: {
   }
 
   /** Why a notebook's refresh must stop now, if it must. */
-  function stopReason(notebookId: string, cur: RefreshState, t: number): RefreshStopReason | undefined {
+  async function stopReason(notebookId: string, cur: RefreshState, t: number): Promise<RefreshStopReason | undefined> {
     if (d.stateOf(notebookId).archived) return "archived";
     if (d.record.incident(notebookId)?.status === "resolved") return "resolved";
     if (t >= cur.untilMs) return "max-duration";
     // a refresh runs as the editor who turned it on: not once they may no longer run cells
-    if (!d.mayRun(notebookId, cur.by as Principal)) return "access-removed";
+    if (!(await d.mayRun(notebookId, cur.by as Principal))) return "access-removed";
     if (pages(notebookId) > 0) lastPage.set(notebookId, t);
     else if (t - (lastPage.get(notebookId) ?? cur.startedAtMs) >= s.idleMs) return "idle";
     return undefined;
   }
 
   /** Looks at every notebook with refresh on: stops the ones that must stop, starts due rounds. */
-  function check(): void {
+  function check(): Promise<void> {
+    checking = checking.then(checkNow);
+    return checking;
+  }
+
+  async function checkNow(): Promise<void> {
     const t = d.nowMs();
     for (const notebookId of [...lastPage.keys()]) {
       const cur = d.record.refresh(notebookId);
@@ -116,7 +123,9 @@ export function createRefresher(d: {
         continue;
       }
       try {
-        const why = stopReason(notebookId, cur, t);
+        const why = await stopReason(notebookId, cur, t);
+        // turned off or restarted while access was read: this check no longer speaks for it
+        if (d.record.refresh(notebookId) !== cur) continue;
         if (why) stop(notebookId, why);
         else if (t - (cur.lastRoundAtMs ?? -Infinity) >= cur.intervalMs) round(notebookId, cur);
       } catch (e) {
@@ -133,7 +142,7 @@ export function createRefresher(d: {
      * first round starts now) or off (0), as `actor`; changing the interval restarts it. The caller
      * has checked that `actor` is an editor and the notebook is not archived. Returns the state.
      */
-    set(notebookId: string, intervalMs: number, actor: Principal): RefreshState | undefined {
+    async set(notebookId: string, intervalMs: number, actor: Principal): Promise<RefreshState | undefined> {
       if (intervalMs === 0) {
         stop(notebookId, "turned-off", actor);
         return undefined;
@@ -156,9 +165,9 @@ export function createRefresher(d: {
         actor,
         data: { intervalMs, untilMs: state.untilMs },
       });
-      timer ??= setInterval(check, s.checkMs);
+      timer ??= setInterval(() => void check(), s.checkMs);
       timer.unref();
-      check();
+      await check();
       return d.record.refresh(notebookId);
     },
     /** Stops a notebook's refresh (archived, resolved: called right away rather than at the next check). */

@@ -106,7 +106,12 @@ export function createRunService(opts: {
           warnings: outcome.warnings,
         },
       });
-      search.addOutput(o.notebookId, cellId, runId, outcome.body);
+      // indexed after the fact (derived data); drain() waits for it like for the run
+      const indexed = search
+        .addOutput(o.notebookId, cellId, runId, outcome.body)
+        .catch((e) => console.error(`databook: output of run ${runId} not indexed: ${(e as Error).message}`));
+      running.add(indexed);
+      void indexed.finally(() => running.delete(indexed));
       metrics?.runs.inc({ plugin: label, outcome: "done" });
     } else {
       append({

@@ -58,7 +58,11 @@ async function failure(res: Response): Promise<ApiError> {
  * Per-call options. `expect401`: a 401 is this call's ordinary answer (wrong password, "who am I"
  * while signed out), not a sign that the session ended.
  */
-export type CallOptions = { expect401?: boolean };
+export type CallOptions = {
+  expect401?: boolean;
+  /** The same request already under way (started by app.html's first script): used instead of a new fetch. */
+  started?: Promise<Response>;
+};
 
 /** Options of {@link createHttp}: `base` is the server origin ("" = same origin). */
 export type HttpOptions = {
@@ -76,7 +80,7 @@ export function createHttp(opts: HttpOptions = {}) {
     if (init.body && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
     let res: Response;
     try {
-      res = await fetch(base + path, { ...init, headers, credentials: "same-origin" });
+      res = await (o.started ?? fetch(base + path, { ...init, headers, credentials: "same-origin" }));
     } catch (err) {
       throw new ApiError(
         "upstream",

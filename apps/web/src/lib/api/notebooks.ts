@@ -34,7 +34,9 @@ export function notebookCalls(http: Http) {
       templateId?: string;
       visibility?: Visibility;
     }) => http.send<NotebookInfo>("POST", "/api/notebooks", body),
-    getNotebook: (id: string) => http.json<NotebookInfo>(nb(id)),
+    /** `started`: the same GET already under way (app.html starts it while the code loads). */
+    getNotebook: (id: string, started?: Promise<Response>) =>
+      http.json<NotebookInfo>(nb(id), undefined, started ? { started } : undefined),
     archiveNotebook: (id: string) => http.send<NotebookInfo>("POST", `${nb(id)}/archive`),
     unarchiveNotebook: (id: string) => http.send<NotebookInfo>("POST", `${nb(id)}/unarchive`),
     /**

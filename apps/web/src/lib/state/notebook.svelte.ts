@@ -25,6 +25,7 @@ import {
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { newCellId, parseSource } from "./cell-parse.ts";
+import { adoptingWebSocket } from "./early-start.ts";
 import { NotebookRecord } from "./record.svelte.ts";
 
 export { type CellParse, newCellId, parseSource } from "./cell-parse.ts";
@@ -170,6 +171,8 @@ export class NotebookSession {
 
     this.provider = new WebsocketProvider(opts.wsUrl, opts.id, this.doc, {
       params: { v: String(PROTOCOL_VERSION) },
+      // the first connection takes over the socket app.html's script opened during page load
+      WebSocketPolyfill: adoptingWebSocket(opts.id),
       maxBackoffTime: 2000,
       // 4401/4403/4404/4426 cannot get better by retrying; everything else (drops, 4205, 4500) reconnects.
       shouldReconnect: (event: CloseEvent) => !isPermanentClose(event.code),
