@@ -132,10 +132,10 @@ before(async () => {
   nb = seedIncident(s, { runs: 6, charts: 2 }).notebookId;
   const ana = await app.user("ana", "admin");
   app.grant(nb, ana, "editor");
-  app.stakeholder(nb);
+  await app.stakeholder(nb);
   const rb = (await ana.api("/api/notebooks", "POST", { title: "Runbook: disk full" })).body.id as string;
   assert.equal((await ana.api(`/api/notebooks/${rb}/runbook`, "PUT", { matcher: 'alertname="DiskFull"' })).status, 200);
-  const token = s.tokens.create({ ownerId: ana.id!, name: "am", scopes: ["alerts:ingest"] }).secret;
+  const token = (await s.tokens.create({ ownerId: ana.id!, name: "am", scopes: ["alerts:ingest"] })).secret;
   const opened = await api(
     `${app.url}/api/hooks/alertmanager`,
     "POST",
