@@ -24,6 +24,8 @@ export type TablePlan = {
   /** Per column: PostgreSQL stores it as text (ordered byte-wise, `COLLATE "C"`, like SQLite's BINARY). */
   textColumns: boolean[];
   identity: string[];
+  /** Some column is BYTEA (stored outputs, frontiers, documents): rows can be megabytes each. */
+  hasBytes: boolean;
 };
 
 /** Tables of SQLite that are bookkeeping, not data: the migration record and SQLite's own. */
@@ -88,6 +90,7 @@ export async function planCopy(db: Database.Database, pg: Sql): Promise<TablePla
       keyColumns: key.length && key.every((i) => i >= 0) ? key : columns.map((_, i) => i),
       textColumns: columns.map((c) => /^(text|character)/.test(onPg.find((x) => x.column_name === c)!.data_type)),
       identity: onPg.filter((c) => c.is_identity === "YES").map((c) => c.column_name),
+      hasBytes: onPg.some((c) => c.data_type === "bytea"),
     });
   }
   return copyOrder([...plans.keys()], fks).map((n) => plans.get(n)!);

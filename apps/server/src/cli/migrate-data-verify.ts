@@ -6,8 +6,9 @@ import { type VerifyResult, verifyLog } from "../log/verify.ts";
 import { type TreeVerifyResult, verifyTrees } from "../log/verify-tree.ts";
 import type { TablePlan } from "./migrate-data-copy.ts";
 
-/** PostgreSQL rows fetched per round trip while comparing. */
+/** PostgreSQL rows fetched per round trip while comparing; fewer where a row can be megabytes. */
 const FETCH = 1000;
+const FETCH_BYTES = 32;
 
 /**
  * Reads every planned table from both engines in primary-key order (text byte-wise on both:
@@ -35,6 +36,7 @@ export async function compareTables(
         .safeIntegers(true)
         .iterate() as IterableIterator<unknown[]>
     )[Symbol.iterator]();
+    const perFetch = p.hasBytes ? FETCH_BYTES : FETCH;
     await pg.transaction(async (tx) => {
       await tx.run(
         `DECLARE migrate_compare NO SCROLL CURSOR FOR SELECT ${cols} FROM ${quoteIdent(p.name)} ORDER BY ${pgOrder}`,
@@ -44,9 +46,9 @@ export async function compareTables(
       let index = 0;
       for (;;) {
         if (!buffered.length && !pgDone) {
-          const rows = await tx.all<Row>(`FETCH ${FETCH} FROM migrate_compare`);
+          const rows = await tx.all<Row>(`FETCH ${perFetch} FROM migrate_compare`);
           buffered = rows.map((r) => p.columns.map((col) => r[col]));
-          pgDone = rows.length < FETCH;
+          pgDone = rows.length < perFetch;
         }
         const a = left.next();
         const b = buffered.shift();
