@@ -109,6 +109,7 @@ export function createDocManager(opts: {
     ((id: string, e: unknown) => console.error(`databook: compacting notebook ${id} failed: ${(e as Error).message}`));
   /** Unloads waiting for their doc's queue (shutdown waits for them). */
   const unloading = new Set<Promise<void>>();
+  const unloadingDocs = new WeakSet<OpenDoc>();
 
   /**
    * Runs `job` after every job queued before on this doc; skipped once a store failed. The queue
@@ -171,6 +172,9 @@ export function createDocManager(opts: {
       drop(o);
       return;
     }
+    // one loop per doc: two would each see the other's compaction queued and go on for ever
+    if (unloadingDocs.has(o)) return;
+    unloadingDocs.add(o);
     const done = (async () => {
       while (o.refs === 0 && open.get(o.notebookId) === o && (o.queued > 0 || o.pending > 0) && !o.failed)
         try {
@@ -186,7 +190,10 @@ export function createDocManager(opts: {
       }
       hooks.onUnload?.(o);
       drop(o);
-    })().finally(() => unloading.delete(done));
+    })().finally(() => {
+      unloading.delete(done);
+      unloadingDocs.delete(o);
+    });
     unloading.add(done);
   }
 
@@ -352,6 +359,14 @@ export function createDocManager(opts: {
      */
     whenStored(o: OpenDoc, fn: () => void): void {
       void enqueue(o, fn).catch((e) => onCompactError(o.notebookId, e));
+    },
+    /**
+     * Resolves once every update a loaded doc has queued so far is stored, at once for a doc that
+     * is not loaded: for readers of the stored doc (exports), whose last edit may still be queued.
+     */
+    stored(notebookId: string): Promise<void> {
+      const o = open.get(notebookId);
+      return o ? o.queue.then(() => undefined) : Promise.resolve();
     },
     /** Compacts every loaded doc (at shutdown). */
     async flushAll(): Promise<void> {

@@ -83,6 +83,8 @@ export type ExportSources = {
   checkpoint: (notebookId: string) => StoredCheckpoint | undefined;
   /** Verifier key text of the key(s) that sign, written into the bundle for readers to see. */
   verifierKeys: readonly string[];
+  /** Resolves once every edit the server has taken for the notebook is stored (the doc is read from `db`). */
+  stored?: (notebookId: string) => Promise<void>;
 };
 
 /**

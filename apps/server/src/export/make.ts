@@ -21,6 +21,7 @@ export async function makeExport(
   notebookId: string,
   opts: { format: ExportFormat; runs?: RunsChoice; nowMs: number },
 ): Promise<ExportFile[] | undefined> {
+  await src.stored?.(notebookId);
   const doc = buildExportDocument(src, notebookId, opts);
   if (!doc) return undefined;
   const name = exportFileName(notebookId, opts.format);

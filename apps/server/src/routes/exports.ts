@@ -15,6 +15,7 @@ export function exportSources(s: Services): ExportSources {
     log: s.log,
     checkpoint: (id) => s.checkpoints.fresh(id),
     verifierKeys: [encodeVerifierKey(verifierKeyOf(s.checkpoints.key))],
+    stored: (id) => s.docs.stored(id),
   };
 }
 

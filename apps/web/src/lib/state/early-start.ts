@@ -28,6 +28,21 @@ function early(id: string): Early | undefined {
   return e && e.id === id && !e.taken ? e : undefined;
 }
 
+/**
+ * Drops what app.html's script started, closing its socket: called on the first navigation inside
+ * the app, after which neither may be used — e.g. a page opened signed out goes to the sign-in
+ * page and comes back signed in, when the early answers still say "not signed in".
+ */
+export function expireEarly(): void {
+  const e = (globalThis as { __databookEarly?: Early }).__databookEarly;
+  if (!e || e.taken) return;
+  e.taken = true;
+  e.info = undefined;
+  e.stop();
+  e.ws?.close();
+  e.ws = undefined;
+}
+
 /** The notebook-info request already under way for `id`, once; undefined when there is none. */
 export function takeEarlyInfo(id: string): Promise<Response> | undefined {
   const e = early(id);
