@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { equalBytes, frontierRoot, treeRoot } from "@databook/tlog";
 import { type RunningPostgres, startPostgres } from "@databook/test-services";
+import { equalBytes, frontierRoot, treeRoot } from "@databook/tlog";
 import type { Principal } from "@databook/wire";
 import { openDatabase } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
