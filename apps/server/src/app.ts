@@ -195,7 +195,7 @@ function createServices(opts: AppOptions) {
   const shareLinks = createShareLinks(db, now);
   const grants = createGrants(db, now);
   const tokens = createTokens(sql, now);
-  const audit = createAudit(db, now);
+  const audit = createAudit(sql, now);
   const identities = createIdentities({
     sql,
     accounts,

@@ -254,7 +254,7 @@ describe("API tokens on every entry point", () => {
 
   it("the audit log holds every outside call with its principal, verifies, and a tampered row is caught", async () => {
     const s = server.app.services;
-    const calls = s.audit.list({ type: "grpc.call" });
+    const calls = await s.audit.list({ type: "grpc.call" });
     assert.ok(calls.length >= 8, `${calls.length} calls audited`);
     for (const c of calls) {
       assert.equal(typeof c.actor === "string" ? "v1" : c.actor.kind, "token");
@@ -263,9 +263,9 @@ describe("API tokens on every entry point", () => {
       assert.equal(JSON.stringify(c.data).includes("hi"), false, "inputs are never audited, only their size");
     }
     assert.ok(calls.some((c) => c.data.outcome === "denied" && c.data.action === true));
-    assert.ok(s.audit.list({ type: "token.first-use" }).length > 0);
-    assert.ok(s.audit.list({ type: "token.revoked" }).length >= 1);
-    assert.ok(s.audit.list({ type: "auth.failed" }).length >= 1, "the calls without a token are recorded");
+    assert.ok((await s.audit.list({ type: "token.first-use" })).length > 0);
+    assert.ok((await s.audit.list({ type: "token.revoked" })).length >= 1);
+    assert.ok((await s.audit.list({ type: "auth.failed" })).length >= 1, "the calls without a token are recorded");
     assert.equal(verifyLog(s.db, { table: "audit_entries", notebookId: AUDIT_CHAIN }).ok, true);
     const ok = await databook(["audit", "verify", "--data", dataDir]);
     assert.equal(ok.code, 0, ok.stderr);

@@ -123,11 +123,11 @@ describe("OpenID Connect sign-in against a real provider", () => {
     const session = await db.services.sessions.lookup(b.cookie(db.url, SESSION)!);
     assert.equal(session?.via, "oidc");
 
-    const created = db.services.audit
-      .list({ type: "account.created" })
-      .find((e) => e.data.accountId === m.body.account.id);
+    const created = (await db.services.audit.list({ type: "account.created" })).find(
+      (e) => e.data.accountId === m.body.account.id,
+    );
     assert.deepEqual(created?.data, { accountId: m.body.account.id, role: "member", via: "oidc" });
-    assert.ok(!JSON.stringify(db.services.audit.list()).includes("ann@example.com"), "no email in the audit log");
+    assert.ok(!JSON.stringify(await db.services.audit.list()).includes("ann@example.com"), "no email in the audit log");
   });
 
   it("a member of an admin group is an admin from the first sign-in", async () => {
@@ -161,8 +161,7 @@ describe("OpenID Connect sign-in against a real provider", () => {
     assert.equal((await me(db.url, first)).body.account.role, "member");
     assert.equal(db.services.accounts.list().filter((a) => a.oidc?.subject === "bea").length, 1);
 
-    const changes = db.services.audit
-      .list({ type: "account.changed" })
+    const changes = (await db.services.audit.list({ type: "account.changed" }))
       .filter((e) => e.data.accountId === id)
       .reverse()
       .map((e) => e.data.role);
@@ -178,7 +177,9 @@ describe("OpenID Connect sign-in against a real provider", () => {
     assert.equal(b.cookie(db.url, SESSION), undefined);
     assert.equal(db.services.accounts.byOidc(idp.issuer, "olaf"), undefined);
     assert.equal((await me(db.url, b)).status, 401);
-    const failed = db.services.audit.list({ type: "auth.failed" }).find((e) => e.data.problem === "oidc-not-allowed");
+    const failed = (await db.services.audit.list({ type: "auth.failed" })).find(
+      (e) => e.data.problem === "oidc-not-allowed",
+    );
     assert.equal(failed?.data.via, "oidc");
 
     // someone who was allowed and has left the groups is refused the same way

@@ -100,7 +100,7 @@ export function createIdentities(opts: {
   grants: Grants;
   tokens: Tokens;
   /** A token was used for the first time (for the audit log). */
-  onTokenFirstUse?: (token: ApiToken, principal: Principal) => void;
+  onTokenFirstUse?: (token: ApiToken, principal: Principal) => Promise<unknown>;
 }) {
   const { accounts, sessions, shareLinks, grants, tokens } = opts;
 
@@ -137,7 +137,7 @@ export function createIdentities(opts: {
           if (!used) return { credential: "none", refused: "the API token is not valid (check it was copied whole)" };
           const id = fromToken(used.token);
           if (typeof id === "string") return { credential: "none", refused: id };
-          if (used.firstUse) opts.onTokenFirstUse?.(used.token, id.principal!);
+          if (used.firstUse) await opts.onTokenFirstUse?.(used.token, id.principal!);
           return id;
         }
         if (await retired(c.bearer)) return { credential: "none", refused: RETIRED_EDITOR_LINK };

@@ -66,7 +66,7 @@ export async function accountFromOidc(
       role,
       oidc: { issuer: profile.issuer, subject: profile.subject, groups: profile.groups },
     });
-    audit.record("account.created", SYSTEM_PRINCIPAL, { accountId: account.id, role, via: "oidc" });
+    await audit.record("account.created", SYSTEM_PRINCIPAL, { accountId: account.id, role, via: "oidc" });
     if (role === "admin") deps.sharing.adoptOrphans(account);
     return { ok: true, account, created: true };
   }
@@ -85,7 +85,7 @@ export async function accountFromOidc(
   const sameGroups = (a: string[], b: string[]) => a.length === b.length && a.every((g) => b.includes(g));
   const groupsChanged = !sameGroups(existing.groups, account.groups);
   if (roleChanged || account.displayName !== existing.displayName)
-    audit.record("account.changed", SYSTEM_PRINCIPAL, {
+    await audit.record("account.changed", SYSTEM_PRINCIPAL, {
       accountId: existing.id,
       via: "oidc",
       ...(roleChanged ? { role: byGroups, reason: "admin groups at sign-in" } : {}),

@@ -40,8 +40,9 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   return withDataFolder("tokens", sub, usage, values.data, async (db) => {
     const accounts = createAccounts(db);
-    const tokens = createTokens(sqliteSql(db));
-    const audit = createAudit(db);
+    const sql = sqliteSql(db);
+    const tokens = createTokens(sql);
+    const audit = createAudit(sql);
     const services = { tokens, audit, accounts };
     const owner = (username: string | undefined) => {
       const a = username ? accounts.byUsername(username) : undefined;
@@ -82,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
         const t = id ? await tokens.get(id) : undefined;
         if (!t) throw { kind: "usage", message: `no token '${id ?? ""}' (see: databook tokens list)` };
         if (await tokens.revoke(t.id))
-          audit.record("token.revoked", cliPrincipal(), { tokenId: t.id, name: t.name, ownerId: t.ownerId });
+          await audit.record("token.revoked", cliPrincipal(), { tokenId: t.id, name: t.name, ownerId: t.ownerId });
         console.log(`revoked ${t.id} "${t.name}"`);
         return 0;
       }

@@ -124,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
       onAccessChanged: () => {},
     });
     const me = cliPrincipal();
-    const audit = createAudit(db);
+    const audit = createAudit(sqliteSql(db));
     switch (sub) {
       case "add": {
         const [username] = positionals;
@@ -137,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
           role: values.admin ? "admin" : "member",
         });
         const adopted = a.role === "admin" ? sharing.adoptOrphans(a, me) : 0;
-        audit.record("account.created", me, { accountId: a.id, username: a.username, role: a.role });
+        await audit.record("account.created", me, { accountId: a.id, username: a.username, role: a.role });
         console.log(`created ${a.username} (${a.displayName}, ${a.role})`);
         if (!values["password-stdin"]) console.log(`password (shown once; change it under Account): ${password}`);
         if (adopted) console.log(`${a.username} now owns ${adopted} notebook(s) made before accounts`);
@@ -158,7 +158,7 @@ export async function run(argv: string[]): Promise<number> {
         const a = find(accounts, positionals[0]);
         accounts.setDisabled(a.id, sub === "disable");
         if (sub === "disable") await sessions.endAllFor(a.id);
-        audit.record("account.changed", me, { accountId: a.id, disabled: sub === "disable" });
+        await audit.record("account.changed", me, { accountId: a.id, disabled: sub === "disable" });
         console.log(`${sub === "disable" ? "disabled" : "enabled"} ${a.username}`);
         return 0;
       }
@@ -167,7 +167,7 @@ export async function run(argv: string[]): Promise<number> {
         const password = values["password-stdin"] ? readStdin() : newPassword();
         await accounts.setPassword(a.id, password);
         const ended = await sessions.endAllFor(a.id);
-        audit.record("account.changed", me, { accountId: a.id, passwordReset: true });
+        await audit.record("account.changed", me, { accountId: a.id, passwordReset: true });
         console.log(`new password for ${a.username}${ended ? ` (${ended} session(s) ended)` : ""}`);
         if (!values["password-stdin"]) console.log(`password (shown once): ${password}`);
         return 0;
@@ -177,7 +177,7 @@ export async function run(argv: string[]): Promise<number> {
         const role = positionals[1];
         if (role !== "admin" && role !== "member") throw { kind: "usage", message: "the role is admin or member" };
         accounts.setRole(a.id, role);
-        audit.record("account.changed", me, { accountId: a.id, role });
+        await audit.record("account.changed", me, { accountId: a.id, role });
         if (role === "admin") sharing.adoptOrphans(accounts.get(a.id)!, me);
         console.log(`${a.username} is now ${role}`);
         return 0;
@@ -205,7 +205,12 @@ export async function run(argv: string[]): Promise<number> {
             role: (r.role as "admin" | "member" | undefined) ?? "member",
           });
           if (a.role === "admin") sharing.adoptOrphans(a, me);
-          audit.record("account.created", me, { accountId: a.id, username: a.username, role: a.role, via: "import" });
+          await audit.record("account.created", me, {
+            accountId: a.id,
+            username: a.username,
+            role: a.role,
+            via: "import",
+          });
           console.log(`${a.username}: created (${a.role}), password (shown once): ${password}`);
         }
         return 0;

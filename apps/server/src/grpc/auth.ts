@@ -58,7 +58,10 @@ export function authInterceptor(opts: {
     const bearer = /^bearer\s+(.+)$/i.exec(h.trim())?.[1]?.trim();
     const address = req.contextValues.get(CLIENT_ADDRESS);
     if (!bearer || !bearer.startsWith(TOKEN_PREFIX)) {
-      opts.audit.failure(address, { via: req.method.name, reason: bearer ? "not an API token" : "no credential" });
+      await opts.audit.failure(address, {
+        via: req.method.name,
+        reason: bearer ? "not an API token" : "no credential",
+      });
       throw denied(
         Code.Unauthenticated,
         "send an API token as 'authorization: Bearer dbk_…' (databook tokens create, or the Account page)",
@@ -66,7 +69,7 @@ export function authInterceptor(opts: {
     }
     const id = await opts.identities.resolve({ bearer });
     if (!id.principal || !id.token) {
-      opts.audit.failure(address, { via: req.method.name, reason: id.refused ?? "refused" });
+      await opts.audit.failure(address, { via: req.method.name, reason: id.refused ?? "refused" });
       throw denied(Code.Unauthenticated, id.refused ?? "the API token is not valid");
     }
     const method = req.method.name;
@@ -87,13 +90,13 @@ export function authInterceptor(opts: {
       tokenRefusal(id, method === "ListPlugins" ? "read" : "run") ??
       (actionOptions.length ? tokenRefusal(id, "run-actions") : undefined);
     if (refusal) {
-      opts.audit.record("grpc.call", id.principal, { ...base, outcome: "denied", durationMs: 0 });
+      await opts.audit.record("grpc.call", id.principal, { ...base, outcome: "denied", durationMs: 0 });
       throw denied(Code.PermissionDenied, refusal.message);
     }
     req.contextValues.set(CALLER, id);
     try {
       const res = await next(req);
-      opts.audit.record("grpc.call", id.principal, {
+      await opts.audit.record("grpc.call", id.principal, {
         ...base,
         outcome: "ok",
         durationMs: Math.round(performance.now() - started),
@@ -101,7 +104,7 @@ export function authInterceptor(opts: {
       return res;
     } catch (e) {
       const err = ConnectError.from(e);
-      opts.audit.record("grpc.call", id.principal, {
+      await opts.audit.record("grpc.call", id.principal, {
         ...base,
         outcome: err.metadata.get(ERROR_KIND_HEADER) ?? Code[err.code],
         durationMs: Math.round(performance.now() - started),

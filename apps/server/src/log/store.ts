@@ -1,7 +1,8 @@
 import { leafHash } from "@databook/tlog";
 import type { Principal } from "@databook/wire";
 import type { Database } from "better-sqlite3";
-import { canonicalEntry, canonicalJson, GENESIS_HASH, type HashedEntry, sha256Hex } from "./canonical.ts";
+import { GENESIS_HASH, type HashedEntry, sha256Hex } from "./canonical.ts";
+import { headSql, insertEntrySql, nextEntry } from "./chain.ts";
 import { createTreeStore } from "./tree.ts";
 
 /** Kinds of incident-log entries (docs/incident-log.md lists each one's `data`). */
@@ -101,13 +102,12 @@ export const AUDIT_CHAIN = "audit";
  * chain, without a Merkle tree). `append` chains the new entry to the notebook's last one and, for
  * the incident log, adds its leaf to the notebook's Merkle tree (`log_trees`), inside one
  * transaction (better-sqlite3 is synchronous, so appends never interleave within a process; the
- * transaction guards against a second process).
+ * transaction guards against a second process). The same append on the async `Sql` interface is
+ * `appendToChain` (log/chain.ts); both compute the entry with `nextEntry`, so they write one chain.
  */
 export function createLogStore(db: Database, table: ChainTable = "log_entries") {
-  const last = db.prepare(`SELECT seq, hash FROM ${table} WHERE notebook_id = ? ORDER BY seq DESC LIMIT 1`);
-  const insert = db.prepare(`INSERT INTO ${table}
-    (notebook_id, seq, v, type, at_ms, actor, actor_kind, actor_id, cell_id, run_id, data, prev_hash, hash)
-    VALUES (?, ?, 2, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const last = db.prepare(headSql(table));
+  const insert = db.prepare(insertEntrySql(table));
   const byNotebook = db.prepare(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`);
   const unfinished = db.prepare(`SELECT s.notebook_id, s.cell_id, s.run_id FROM ${table} s
     WHERE s.type = 'run.started' AND (? IS NULL OR s.notebook_id = ?) AND NOT EXISTS (
@@ -122,38 +122,10 @@ export function createLogStore(db: Database, table: ChainTable = "log_entries") 
   const tree = table === "log_entries" ? createTreeStore(db) : undefined;
 
   const appendTx = db.transaction((e: NewLogEntry): LogEntry => {
-    const prev = last.get(e.notebookId) as { seq: number; hash: string } | undefined;
-    const hashed: HashedEntry = {
-      v: 2,
-      notebookId: e.notebookId,
-      seq: (prev?.seq ?? 0) + 1,
-      type: e.type,
-      atMs: e.atMs,
-      actor: { kind: e.actor.kind, id: e.actor.id, name: e.actor.name },
-      cellId: e.cellId ?? null,
-      runId: e.runId ?? null,
-      // round-trip so the stored data is exactly what gets hashed (undefined members dropped)
-      data: JSON.parse(canonicalJson(e.data)) as Record<string, unknown>,
-      prevHash: prev?.hash ?? GENESIS_HASH,
-    };
-    const canonical = canonicalEntry(hashed);
-    const hash = sha256Hex(canonical);
-    tree?.append(hashed.notebookId, hashed.seq, leafHash(canonical));
-    insert.run(
-      hashed.notebookId,
-      hashed.seq,
-      hashed.type,
-      hashed.atMs,
-      e.actor.name,
-      e.actor.kind,
-      e.actor.id,
-      hashed.cellId,
-      hashed.runId,
-      canonicalJson(hashed.data),
-      hashed.prevHash,
-      hash,
-    );
-    return { ...hashed, hash };
+    const next = nextEntry(last.get(e.notebookId) as { seq: number; hash: string } | undefined, e);
+    tree?.append(e.notebookId, next.entry.seq, leafHash(next.canonical));
+    insert.run(...next.insertParams);
+    return next.entry;
   });
 
   return {

@@ -7,6 +7,7 @@ import {
   leafHash,
 } from "@databook/tlog";
 import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import { canonicalEntry, type HashedEntry } from "./canonical.ts";
 
 /**
@@ -25,31 +26,60 @@ export function leavesOf(entries: readonly HashedEntry[]): Uint8Array[] {
   return entries.map(entryLeaf);
 }
 
-/** The `log_trees` table: one frontier per notebook. */
+const getTreeSql = "SELECT size, frontier FROM log_trees WHERE notebook_id = ?";
+const putTreeSql = `INSERT INTO log_trees (notebook_id, size, frontier) VALUES (?, ?, ?)
+    ON CONFLICT (notebook_id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier`;
+
+const frontierOfRow = (r: { size: number; frontier: Buffer } | undefined): Frontier =>
+  r ? frontierFromBytes(r.size, r.frontier) : EMPTY_FRONTIER;
+
+/**
+ * The frontier after adding entry `seq`'s leaf to `f`. Throws `{ kind: "internal" }` when `f`
+ * does not end at `seq - 1`: the database was changed outside Databook, and appending would build
+ * on a tree that no longer fits the log.
+ */
+function extendFrontier(notebookId: string, f: Frontier, seq: number, leaf: Uint8Array): Frontier {
+  if (f.size !== seq - 1)
+    throw {
+      kind: "internal",
+      message: `the Merkle tree of notebook ${notebookId} holds ${f.size} entries but its log is at seq ${seq - 1}: the database was changed outside Databook; run databook log verify --notebook ${notebookId}`,
+    };
+  return appendLeaf(f, leaf);
+}
+
+/**
+ * Adds entry `seq`'s leaf hash (32 bytes) to the notebook's stored frontier on the async
+ * {@link Sql} interface; call with the handle of the transaction that inserts the entry, after
+ * taking the chain's lock. Returns the new frontier.
+ * @throws `{ kind: "internal" }` when the stored tree does not end at `seq - 1`.
+ */
+export async function appendTreeLeaf(tx: Sql, notebookId: string, seq: number, leaf: Uint8Array): Promise<Frontier> {
+  const f = frontierOfRow(await tx.get<{ size: number; frontier: Buffer }>(getTreeSql, [notebookId]));
+  const next = extendFrontier(notebookId, f, seq, leaf);
+  await tx.run(putTreeSql, [notebookId, next.size, frontierToBytes(next)]);
+  return next;
+}
+
+/** The notebook's stored frontier on the async {@link Sql} interface (size 0 without entries). */
+export async function readFrontier(sql: Sql, notebookId: string): Promise<Frontier> {
+  return frontierOfRow(await sql.get<{ size: number; frontier: Buffer }>(getTreeSql, [notebookId]));
+}
+
+/** The `log_trees` table over better-sqlite3: one frontier per notebook. */
 export function createTreeStore(db: Database) {
-  const get = db.prepare("SELECT size, frontier FROM log_trees WHERE notebook_id = ?");
-  const put = db.prepare(`INSERT INTO log_trees (notebook_id, size, frontier) VALUES (?, ?, ?)
-    ON CONFLICT (notebook_id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier`);
-  const frontier = (notebookId: string): Frontier => {
-    const r = get.get(notebookId) as { size: number; frontier: Buffer } | undefined;
-    return r ? frontierFromBytes(r.size, r.frontier) : EMPTY_FRONTIER;
-  };
+  const get = db.prepare(getTreeSql);
+  const put = db.prepare(putTreeSql);
+  const frontier = (notebookId: string): Frontier =>
+    frontierOfRow(get.get(notebookId) as { size: number; frontier: Buffer } | undefined);
   return {
     /** The notebook's stored frontier (size 0 for a notebook without entries). */
     frontier,
     /**
      * Adds entry `seq`'s leaf hash; call inside the transaction that inserts the entry. Throws
-     * `{ kind: "internal" }` when the stored tree does not end at `seq - 1`: the database was
-     * changed outside Databook, and appending would build on a tree that no longer fits the log.
+     * `{ kind: "internal" }` when the stored tree does not end at `seq - 1` (see {@link appendTreeLeaf}).
      */
     append(notebookId: string, seq: number, leaf: Uint8Array): Frontier {
-      const f = frontier(notebookId);
-      if (f.size !== seq - 1)
-        throw {
-          kind: "internal",
-          message: `the Merkle tree of notebook ${notebookId} holds ${f.size} entries but its log is at seq ${seq - 1}: the database was changed outside Databook; run databook log verify --notebook ${notebookId}`,
-        };
-      const next = appendLeaf(f, leaf);
+      const next = extendFrontier(notebookId, frontier(notebookId), seq, leaf);
       put.run(notebookId, next.size, frontierToBytes(next));
       return next;
     },

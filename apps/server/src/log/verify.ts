@@ -39,58 +39,10 @@ export function verifyLog(
   let count = 0;
   let headAt: { notebookId: string; seq: number; later: number } | undefined;
   for (const id of ids) {
-    let prevHash = GENESIS_HASH;
-    let expectSeq = 1;
-    let n = 0;
-    for (const raw of rows.iterate(id) as Iterable<Parameters<typeof rowToEntry>[0]>) {
-      let e: ReturnType<typeof rowToEntry>;
-      try {
-        e = rowToEntry(raw);
-      } catch {
-        return { ok: false, notebookId: id, seq: raw.seq, reason: "its data column is not valid JSON", entries: count };
-      }
-      if (e.seq !== expectSeq) {
-        const reason =
-          e.seq > expectSeq
-            ? `expected seq ${expectSeq} but found ${e.seq}: entries ${expectSeq}..${e.seq - 1} were removed`
-            : `seq ${e.seq} appears out of order (expected ${expectSeq})`;
-        return { ok: false, notebookId: id, seq: e.seq, reason, entries: count };
-      }
-      if (e.prevHash !== prevHash) {
-        return {
-          ok: false,
-          notebookId: id,
-          seq: e.seq,
-          reason:
-            "its prev_hash does not match the previous entry's hash (an entry before it was changed, inserted or removed)",
-          entries: count,
-        };
-      }
-      if (entryHash(e) !== e.hash) {
-        return {
-          ok: false,
-          notebookId: id,
-          seq: e.seq,
-          reason: "its content does not match its hash (the entry was changed)",
-          entries: count,
-        };
-      }
-      const ref = e.data.outputHash;
-      if (typeof ref === "string") {
-        const reason = outputProblem(
-          ref,
-          e.data.contentType,
-          blobs.all(ref) as { content_type: string; data: Buffer }[],
-        );
-        if (reason) return { ok: false, notebookId: id, seq: e.seq, reason, entries: count };
-      }
-      if (opts.head && e.hash === opts.head) headAt = { notebookId: id, seq: e.seq, later: 0 };
-      prevHash = e.hash;
-      expectSeq++;
-      n++;
-      count++;
-    }
-    if (headAt) headAt.later = n - headAt.seq;
+    const r = checkChain(id, rows.iterate(id) as Iterable<ChainRow>, (ref) => blobs.all(ref) as BlobRow[], opts.head);
+    count += r.entries;
+    if (!r.ok) return { ...r, entries: count };
+    if (r.head) headAt = r.head;
   }
   if (opts.head && !headAt) {
     return {
@@ -106,16 +58,69 @@ export function verifyLog(
     : { ok: true, entries: count, notebooks: ids.length };
 }
 
+type ChainRow = Parameters<typeof rowToEntry>[0];
+type BlobRow = { content_type: string; data: Buffer };
+
+/**
+ * Checks one chain's rows (in seq order, as `SELECT * FROM log_entries|audit_entries`), the checks
+ * {@link verifyLog} makes; `blobsOf(hash)` gives the `blobs` rows under an output hash. Returns the
+ * number of good entries before the first bad one (all of them when `ok`), and where `head` is in
+ * the chain when it is. Works on rows from either engine, so a PostgreSQL chain is checked the same way.
+ */
+export function checkChain(
+  notebookId: string,
+  rows: Iterable<ChainRow>,
+  blobsOf: (hash: string) => BlobRow[],
+  head?: string,
+):
+  | { ok: true; entries: number; head?: { notebookId: string; seq: number; later: number } }
+  | { ok: false; notebookId: string; seq: number; reason: string; entries: number } {
+  const id = notebookId;
+  let prevHash = GENESIS_HASH;
+  let expectSeq = 1;
+  let n = 0;
+  let headAt: { notebookId: string; seq: number; later: number } | undefined;
+  const bad = (seq: number, reason: string) => ({ ok: false as const, notebookId: id, seq, reason, entries: n });
+  for (const raw of rows) {
+    let e: ReturnType<typeof rowToEntry>;
+    try {
+      e = rowToEntry(raw);
+    } catch {
+      return bad(raw.seq, "its data column is not valid JSON");
+    }
+    if (e.seq !== expectSeq) {
+      const reason =
+        e.seq > expectSeq
+          ? `expected seq ${expectSeq} but found ${e.seq}: entries ${expectSeq}..${e.seq - 1} were removed`
+          : `seq ${e.seq} appears out of order (expected ${expectSeq})`;
+      return bad(e.seq, reason);
+    }
+    if (e.prevHash !== prevHash)
+      return bad(
+        e.seq,
+        "its prev_hash does not match the previous entry's hash (an entry before it was changed, inserted or removed)",
+      );
+    if (entryHash(e) !== e.hash) return bad(e.seq, "its content does not match its hash (the entry was changed)");
+    const ref = e.data.outputHash;
+    if (typeof ref === "string") {
+      const reason = outputProblem(ref, e.data.contentType, blobsOf(ref));
+      if (reason) return bad(e.seq, reason);
+    }
+    if (head && e.hash === head) headAt = { notebookId: id, seq: e.seq, later: 0 };
+    prevHash = e.hash;
+    expectSeq++;
+    n++;
+  }
+  if (headAt) headAt.later = n - headAt.seq;
+  return headAt ? { ok: true, entries: n, head: headAt } : { ok: true, entries: n };
+}
+
 /**
  * What is wrong with the stored output an entry references (`outputHash`, recorded with
  * `contentType`), given the `blobs` rows under that hash; undefined when one has that type and
  * hashes to it.
  */
-function outputProblem(
-  ref: string,
-  contentType: unknown,
-  rows: { content_type: string; data: Buffer }[],
-): string | undefined {
+function outputProblem(ref: string, contentType: unknown, rows: BlobRow[]): string | undefined {
   if (rows.length === 0) return `its stored output ${ref} is missing`;
   // an entry without a content type (none written so far) can only be checked against its body
   const row = typeof contentType === "string" ? rows.find((r) => r.content_type === contentType) : rows[0];

@@ -30,7 +30,7 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
       role,
     });
     if (role === "admin") s.sharing.adoptOrphans(a, req.identity.principal!);
-    s.audit.record("account.created", req.identity.principal!, { accountId: a.id, username: a.username, role });
+    await s.audit.record("account.created", req.identity.principal!, { accountId: a.id, username: a.username, role });
     reply.code(201);
     return { account: publicAccount(a) };
   });
@@ -56,7 +56,7 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
       if (typeof b.password !== "string") throw httpError(400, "bad-input", "password must be a string");
       await s.accounts.setPassword(a.id, b.password);
     }
-    s.audit.record("account.changed", req.identity.principal!, {
+    await s.audit.record("account.changed", req.identity.principal!, {
       accountId: a.id,
       ...(b.role !== undefined ? { role: b.role } : {}),
       ...(b.disabled !== undefined ? { disabled: b.disabled } : {}),

@@ -132,7 +132,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
         s.metrics.signInFailures.inc({ via: "password" });
         // the typed name is recorded only when it is an account's: a password typed into the
         // name field must never reach the audit log
-        s.audit.failure(req.ip, {
+        await s.audit.failure(req.ip, {
           via: "password",
           username: s.accounts.byUsername(b.username) ? b.username.trim().toLowerCase() : "(unknown)",
         });
@@ -197,11 +197,11 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
       const r = await s.signInLinks.redeemFirstAdmin((req.params as { secret: string }).secret);
       if (typeof r === "string") {
         s.metrics.signInFailures.inc({ via: "first-admin-link" });
-        s.audit.failure(req.ip, { via: "first-admin-link", reason: r });
+        await s.audit.failure(req.ip, { via: "first-admin-link", reason: r });
         return reply.redirect(`/signin?problem=link-${r}`, 303);
       }
       s.sharing.adoptOrphans(r);
-      s.audit.record("account.created", SYSTEM_PRINCIPAL, {
+      await s.audit.record("account.created", SYSTEM_PRINCIPAL, {
         accountId: r.id,
         username: r.username,
         role: r.role,

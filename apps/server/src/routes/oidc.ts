@@ -24,9 +24,9 @@ export async function oidcRoutes(app: FastifyInstance, { services: s }: { servic
   // ties a sign-in to the browser that started it; `__Host-` behind https so no sibling site can set it
   const bindingCookie = s.settings.secureCookies ? "__Host-databook_oidc" : "databook_oidc";
   const problem = (reply: FastifyReply, p: OidcProblem) => reply.redirect(`/signin?problem=${p}`, 303);
-  const refused = (req: FastifyRequest, reply: FastifyReply, p: OidcProblem, reason: string, more = {}) => {
+  const refused = async (req: FastifyRequest, reply: FastifyReply, p: OidcProblem, reason: string, more = {}) => {
     s.metrics.signInFailures.inc({ via: "oidc" });
-    s.audit.failure(req.ip, { via: "oidc", problem: p, reason: reason.slice(0, MAX_REASON_CHARS), ...more });
+    await s.audit.failure(req.ip, { via: "oidc", problem: p, reason: reason.slice(0, MAX_REASON_CHARS), ...more });
     req.log.warn({ problem: p, reason }, "OpenID Connect sign-in refused");
     return problem(reply, p);
   };

@@ -39,7 +39,7 @@ export async function createToken(
       `${owner.displayName} is not an admin, so a token of theirs cannot have the admin scope`,
     );
   }
-  s.audit.record("token.created", by, {
+  await s.audit.record("token.created", by, {
     tokenId: created.token.id,
     name: created.token.name,
     ownerId: owner.id,
@@ -80,7 +80,11 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
     const me = req.identity.account!;
     if (!t || (t.ownerId !== me.id && me.role !== "admin")) throw httpError(404, "not-found", "no such token of yours");
     if (await s.tokens.revoke(t.id)) {
-      s.audit.record("token.revoked", req.identity.principal!, { tokenId: t.id, name: t.name, ownerId: t.ownerId });
+      await s.audit.record("token.revoked", req.identity.principal!, {
+        tokenId: t.id,
+        name: t.name,
+        ownerId: t.ownerId,
+      });
       await s.accessChanged();
     }
     return { token: publicToken(s, (await s.tokens.get(t.id))!) };
@@ -96,7 +100,7 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
     if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq))
       throw httpError(400, "bad-input", "before must be an entry number");
     return {
-      entries: s.audit.list({
+      entries: await s.audit.list({
         ...(q.type ? { type: q.type } : {}),
         ...(q.actor ? { actorId: q.actor } : {}),
         ...(beforeSeq ? { beforeSeq } : {}),
