@@ -89,15 +89,7 @@ export function migrate(db: Database, migrations: Migration[], opts: MigrateOpti
     version: number;
     name: string;
   }[];
-  const known = new Set(migrations.map((m) => m.version));
-  const unknown = applied.filter((a) => !known.has(a.version));
-  if (unknown.length) {
-    const list = unknown.map((u) => `${String(u.version).padStart(4, "0")}_${u.name}`).join(", ");
-    throw {
-      kind: "bad-input",
-      message: `this data folder was upgraded by a newer Databook (migration ${list} is not in this build); run that newer version, or restore a backup made before the upgrade`,
-    };
-  }
+  refuseNewerDatabase(applied, migrations, "this data folder");
   const done = new Set(applied.map((a) => a.version));
   const pending = migrations.filter((m) => !done.has(m.version));
   if (pending.length === 0) return [];
@@ -133,4 +125,24 @@ export function migrate(db: Database, migrations: Migration[], opts: MigrateOpti
     if (fkWasOn) db.pragma("foreign_keys = ON");
   }
   return out;
+}
+
+/**
+ * Throws `{ kind: "bad-input" }` when `applied` (rows of schema_migrations) holds a migration this
+ * build does not have: a newer Databook upgraded `what` ("this data folder", "this PostgreSQL
+ * database"), and running older code on it could corrupt it.
+ */
+export function refuseNewerDatabase(
+  applied: readonly { version: number; name: string }[],
+  migrations: readonly { version: number }[],
+  what: string,
+): void {
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = applied.filter((a) => !known.has(a.version));
+  if (!unknown.length) return;
+  const list = unknown.map((u) => `${String(u.version).padStart(4, "0")}_${u.name}`).join(", ");
+  throw {
+    kind: "bad-input",
+    message: `${what} was upgraded by a newer Databook (migration ${list} is not in this build); run that newer version, or restore a backup made before the upgrade`,
+  };
 }

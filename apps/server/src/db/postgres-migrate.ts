@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DatabookError } from "@databook/wire";
 import pg from "pg";
-import { type Migration, readMigrations } from "./migrate.ts";
+import { type Migration, readMigrations, refuseNewerDatabase } from "./migrate.ts";
 import { advisoryKey, toStorageError } from "./postgres.ts";
 
 /** The repository's `migrations/postgres/` folder: the PostgreSQL twins of `migrations/*`. */
@@ -71,15 +71,7 @@ export async function migratePostgres(
       version: number;
       name: string;
     }[];
-    const known = new Set(migrations.map((m) => m.version));
-    const unknown = applied.filter((a) => !known.has(a.version));
-    if (unknown.length) {
-      const list = unknown.map((u) => `${String(u.version).padStart(4, "0")}_${u.name}`).join(", ");
-      throw {
-        kind: "bad-input",
-        message: `this PostgreSQL database was upgraded by a newer Databook (migration ${list} is not in this build); run that newer version, or restore a backup made before the upgrade`,
-      } satisfies DatabookError;
-    }
+    refuseNewerDatabase(applied, migrations, "this PostgreSQL database");
     const done = new Set(applied.map((a) => a.version));
     const out: number[] = [];
     for (const m of migrations) {
