@@ -78,7 +78,7 @@ try {
     "content-type": "application/json",
   };
   const actor = { kind: "user" as const, id: who.id, name: who.displayName };
-  const nb = s.notebooks.create({
+  const nb = await s.notebooks.create({
     title: "bench",
     actor,
     ownerId: who.id,

@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { createApp } from "../../apps/server/src/app.ts";
 import { authSettingsFromEnv } from "../../apps/server/src/auth/config.ts";
 import { openDatabase } from "../../apps/server/src/db/open.ts";
+import { sqliteSql } from "../../apps/server/src/db/sqlite.ts";
 import { closeChartRenderer } from "../../apps/server/src/export/charts/index.ts";
 import { makeExport } from "../../apps/server/src/export/make.ts";
 import { verifyExport } from "../../apps/server/src/export/verify.ts";
@@ -69,7 +70,7 @@ try {
     signingKey: key,
     auth: authSettingsFromEnv({ DATABOOK_PUBLIC_URL: "http://bench.test" }),
   });
-  const { notebookId } = seedIncident(app.services, { runs: RUNS, charts: CHARTS });
+  const { notebookId } = await seedIncident(app.services, { runs: RUNS, charts: CHARTS });
   const exportMs: number[] = [];
   let html = "";
   for (let r = 0; r < ROUNDS + 1; r++) {
@@ -133,12 +134,12 @@ try {
   /** Appends in chunks, yielding to the event loop between them (as a server does), so timers fire. */
   async function appendRate(mode: "off" | "on" | "chain"): Promise<number> {
     const d = openDatabase({ dataDir: tmp() });
-    const log = createLogStore(d, mode === "chain" ? "audit_entries" : "log_entries");
+    const log = createLogStore(sqliteSql(d), mode === "chain" ? "audit_entries" : "log_entries");
     const writer = mode === "on" ? createCheckpointWriter({ db: d, key, host: () => "bench.test" }) : undefined;
     const start = performance.now();
     for (let i = 0; i < APPENDS; i++) {
       const e = entry(i);
-      log.append(mode === "chain" ? { ...e, notebookId: "audit" } : e);
+      await log.append(mode === "chain" ? { ...e, notebookId: "audit" } : e);
       writer?.noted(e.notebookId);
       if (i % 100 === 99) await new Promise((r) => setImmediate(r));
     }

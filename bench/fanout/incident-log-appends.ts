@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../apps/server/src/db/open.ts";
+import { sqliteSql } from "../../apps/server/src/db/sqlite.ts";
 import { createLogStore } from "../../apps/server/src/log/store.ts";
 import { verifyLog } from "../../apps/server/src/log/verify.ts";
 
@@ -14,11 +15,11 @@ const n = Number(process.argv[2] ?? 20_000);
 const dir = mkdtempSync(join(tmpdir(), "databook-logbench-"));
 try {
   const db = openDatabase({ dataDir: dir });
-  const log = createLogStore(db);
+  const log = createLogStore(sqliteSql(db));
   const input = 'sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))';
   let t = performance.now();
   for (let i = 0; i < n; i++) {
-    log.append({
+    await log.append({
       notebookId: `nb${i % 10}`,
       type: "run.started",
       atMs: Date.now(),
@@ -39,8 +40,8 @@ try {
   t = performance.now();
   for (let i = 0; i < n; i++) {
     const body = `${i}:`.padEnd(4096, "x");
-    const outputHash = log.putBlob(body, "text/plain");
-    log.append({
+    const outputHash = await log.putBlob(body, "text/plain");
+    await log.append({
       notebookId: `nb${i % 10}`,
       type: "run.finished",
       atMs: Date.now(),

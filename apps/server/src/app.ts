@@ -22,6 +22,7 @@ import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts"
 import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
 import { watchForeignWrites } from "./db/change-watch.ts";
+import type { Sql } from "./db/sql.ts";
 import { sqliteSql } from "./db/sqlite.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from "./incidents/config.ts";
@@ -31,7 +32,7 @@ import { incidentTable } from "./incidents/table.ts";
 import { jsonObjectBodies } from "./json-bodies.ts";
 import { createCheckpointWriter } from "./log/checkpoint-writer.ts";
 import { dataDirOf, loadSigningKey } from "./log/signing-key.ts";
-import { createLogStore, type NewLogEntry } from "./log/store.ts";
+import { createLogStore, type LogEntry, type NewLogEntry } from "./log/store.ts";
 import { redactedRequest } from "./log-redaction.ts";
 import { createMetrics } from "./metrics.ts";
 import { createSharing } from "./notebooks/sharing.ts";
@@ -131,7 +132,7 @@ function createServices(opts: AppOptions) {
       kind: "bad-input",
       message: "notification channels need DATABOOK_PUBLIC_URL: every message links to the notebook at that address",
     };
-  const log = createLogStore(db);
+  const log = createLogStore(sql);
   // origins name the public host; without DATABOOK_PUBLIC_URL, the address the app listens on
   let listenHost: () => string | undefined = () => undefined;
   const checkpoints = createCheckpointWriter({
@@ -143,32 +144,49 @@ function createServices(opts: AppOptions) {
     onFailure: () => metrics.checkpointFailures.inc(),
   });
   metrics.watchCheckpoints(() => checkpoints.backlog());
-  const appendLog = (e: NewLogEntry) => {
-    const r = log.append(e);
-    metrics.logEntries.inc({ type: e.type });
-    checkpoints.noted(e.notebookId);
+  /**
+   * Appends to the incident log. On `o.tx` (a transaction's handle) the entry commits with the
+   * caller's other writes; once it is committed it is counted, marked for the next checkpoint and
+   * folded into the record channel (with `o.output`, a finished run's body, so pages get it
+   * inline). Rejects as the append does; nothing is stored or published then.
+   */
+  const appendLog = async (e: NewLogEntry, o: { tx?: Sql; output?: string } = {}): Promise<LogEntry> => {
+    const on = o.tx ?? sql;
+    const r = await log.append(e, on);
+    on.afterCommit(() => {
+      metrics.logEntries.inc({ type: e.type });
+      checkpoints.noted(e.notebookId);
+      record.logged(r, o.output);
+    });
     return r;
   };
   const search = createSearchIndex(sql);
   const hooks: DocHooks = {};
   const docs = createDocManager({ db, sql, hooks, compactEvery: opts.compactEvery, nowMs: now });
   // the record channel publishes what the log holds; runs are folded in as they are appended
-  const record = createRecordChannel({ log, docs, stateOf: (id) => notebooks.stateOf(id) });
+  const record = createRecordChannel({
+    log,
+    docs,
+    stateOf: (id) => notebooks.stateOf(id),
+    warn: (m) => console.error(`databook: ${m}`),
+  });
   const notebooks = createNotebookStore({
-    db,
-    log: { ...log, append: appendLog },
+    sql,
+    log: { append: appendLog },
     docs,
     nowMs: now,
-    onArchivedChange: (id, actor) => {
-      record.refreshState(id);
-      const archived = notebooks.stateOf(id).archived;
-      void incidentState
-        .archivedChanged(id, archived)
-        .catch((e) => console.error(`databook: the incident of ${id} kept its alert group: ${(e as Error).message}`));
-      if (archived) {
-        refresher.stop(id, "archived", actor);
-        runs.cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`);
-      }
+    onArchivedChange: async (id, archived, actor) => {
+      const warned = (what: string) => (e: unknown) =>
+        console.error(`databook: ${what} of ${id}: ${(e as Error).message ?? String(e)}`);
+      await record.refreshState(id).catch(warned("the archived state was not published"));
+      void incidentState.archivedChanged(id, archived).catch(warned("the incident kept its alert group"));
+      if (archived)
+        await Promise.all([
+          refresher.stop(id, "archived", actor),
+          runs
+            .cancelQueued(id, actor, `cancelled before it started: ${actor.name} archived the notebook`)
+            .catch(warned("queued runs were not cancelled")),
+        ]);
     },
   });
   const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
@@ -334,9 +352,12 @@ function createServices(opts: AppOptions) {
   };
   hooks.onLoad = (o) => {
     metrics.openDocs.set(docs.open.size);
-    record.load(o.notebookId);
-    // a run this process does not have in flight and the log never finished: the server stopped
-    runs.recoverInterrupted(o.notebookId);
+    const id = o.notebookId;
+    void record
+      .load(id)
+      // a run this process does not have in flight and the log never finished: the server stopped
+      .then(() => runs.recoverInterrupted(id))
+      .catch((e) => console.error(`databook: the record of ${id} was not read: ${(e as Error).message}`));
     // the index is derived and debounced: bring it up to date with what was stored
     indexCells(o.notebookId, o.doc);
   };
@@ -359,8 +380,12 @@ function createServices(opts: AppOptions) {
   };
   hooks.onMetaChange = (notebookId, change, actor) => {
     const t = now();
+    const logged = (e: NewLogEntry) =>
+      appendLog(e).catch((err) =>
+        console.error(`databook: ${e.type} of ${notebookId} not logged: ${(err as Error).message}`),
+      );
     if (change.title) {
-      appendLog({
+      void logged({
         notebookId,
         type: "notebook.renamed",
         atMs: t,
@@ -371,7 +396,7 @@ function createServices(opts: AppOptions) {
       index(notebookId, () => search.setTitle(notebookId, title));
     }
     if (change.timeRange)
-      appendLog({
+      void logged({
         notebookId,
         type: "notebook.time-range-changed",
         atMs: t,
@@ -510,7 +535,7 @@ export async function createApp(opts: AppOptions) {
   await app.register(webRoutes, { services: s, webDir: opts.webDir });
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
-  s.runs.recoverInterrupted();
+  await s.runs.recoverInterrupted();
   // Notifications a previous process left pending are sent now.
   s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,

@@ -99,7 +99,7 @@ describe("action previews and confirmed runs", () => {
   it("a preview says exactly what the silence would be, for the person asking, and changes nothing", async () => {
     const source = '@plugin=alertmanager @action=silence @duration=2h @comment="rollback 43"\nalertname="HighLatency"';
     await cell("s1", source);
-    const logBefore = s.log.entries(nb.id).length;
+    const logBefore = (await s.log.entries(nb.id)).length;
     const r = await preview("s1");
     assert.equal(r.status, 200);
     assert.equal(r.body.source, source);
@@ -114,7 +114,7 @@ describe("action previews and confirmed runs", () => {
     assert.equal(d.comment, "rollback 43");
     assert.equal(d["alerts it silences now"], "1: HighLatency (api)");
     assert.deepEqual(await silences(), [], "no silence was created");
-    assert.equal(s.log.entries(nb.id).length, logBefore, "a preview is not an incident-log entry");
+    assert.equal((await s.log.entries(nb.id)).length, logBefore, "a preview is not an incident-log entry");
   });
 
   it("who may preview: editors and run tokens; not viewers, share links or read tokens", async () => {
@@ -145,12 +145,12 @@ describe("action previews and confirmed runs", () => {
     text.delete(at, "rollback 43".length);
     text.insert(at, "bob says: all clear");
     await waitFor(() => serverSource("s1")?.includes("bob says") === true, "bob's edit at the server");
-    const logBefore = s.log.entries(nb.id).length;
+    const logBefore = (await s.log.entries(nb.id)).length;
     const r = await run("s1", { confirmedSourceHash: confirmed });
     assert.equal(r.status, 409);
     assert.equal(r.body.error.kind, "bad-input");
     assert.match(r.body.error.message, /changed after you confirmed it .*nothing ran/);
-    assert.equal(s.log.entries(nb.id).length, logBefore, "a refused run leaves no entry");
+    assert.equal((await s.log.entries(nb.id)).length, logBefore, "a refused run leaves no entry");
     assert.deepEqual(await silences(), [], "nothing reached Alertmanager");
     // she looks again: the preview shows bob's comment, and that is what runs
     const again = await preview("s1");
@@ -159,7 +159,7 @@ describe("action previews and confirmed runs", () => {
     assert.equal(ok.status, 202);
     await waitFor(() => cellRun(anaWs, "s1")?.status === "done", "the silence run");
     assert.deepEqual(await silences(), ["ana: bob says: all clear"]);
-    const started = s.log.entries(nb.id).find((e) => e.type === "run.started" && e.runId === ok.body.runId)!;
+    const started = (await s.log.entries(nb.id)).find((e) => e.type === "run.started" && e.runId === ok.body.runId)!;
     assert.equal(started.data.confirmedSourceHash, again.body.sourceHash, "the log records what was confirmed");
     assert.equal(sha256(String(started.data.source)), again.body.sourceHash);
   });

@@ -181,11 +181,11 @@ describe("Alertmanager webhook", () => {
     assert.equal(r.status, 201);
     assert.equal(r.body.created, true);
     assert.equal(r.body.recorded, true);
-    const nb = s.services.notebooks.get(r.body.notebookId)!;
+    const nb = (await s.services.notebooks.get(r.body.notebookId))!;
     assert.equal(nb.title, "HighErrorRate: 5xx above 5%");
     assert.deepEqual(nb.timeRange, { kind: "since", fromMs: T0 - 15 * 60_000 }, "earliest startsAt minus the lookback");
     const tokenId = (await s.services.tokens.list(ops.id)).find((t) => t.name === "alertmanager")!.id;
-    const entries = s.log.entries(nb.id);
+    const entries = await s.log.entries(nb.id);
     assert.deepEqual(
       entries.map((e) => e.type),
       ["notebook.created", "incident.opened", "alerts.received"],
@@ -193,7 +193,7 @@ describe("Alertmanager webhook", () => {
     for (const e of entries)
       assert.deepEqual(e.actor, { kind: "token", id: tokenId, name: "alertmanager (token of ops)" });
     assert.equal(s.services.grants.get(nb.id, { kind: "user", id: ops.id! })?.role, "owner");
-    const inc = s.services.record.incident(nb.id)!;
+    const inc = (await s.services.record.incident(nb.id))!;
     assert.equal(inc.status, "investigating");
     assert.equal(inc.severity, "critical");
     assert.equal(inc.alerts[0]!.generatorURL, "http://prometheus:9090/graph?g0.expr=x");
@@ -220,7 +220,7 @@ describe("Alertmanager webhook", () => {
     assert.equal(notebooks(), n);
     const more = await post(payload(key, [{}, { fp: "f9" }]));
     assert.deepEqual([more.body.created, more.body.recorded], [false, true]);
-    const received = s.log.entries(first.body.notebookId).filter((e) => e.type === "alerts.received");
+    const received = (await s.log.entries(first.body.notebookId)).filter((e) => e.type === "alerts.received");
     assert.equal(received.length, 2);
     assert.deepEqual(
       (received[1]!.data.alerts as { fingerprint: string }[]).map((a) => a.fingerprint),
@@ -237,7 +237,7 @@ describe("Alertmanager webhook", () => {
     assert.equal(a.body.notebookId, b.body.notebookId);
     assert.equal(notebooks(), n + 1);
     assert.equal(count("SELECT count(*) AS n FROM incidents WHERE group_key = ?", key), 1);
-    assert.equal(s.log.entries(a.body.notebookId).filter((e) => e.type === "alerts.received").length, 1);
+    assert.equal((await s.log.entries(a.body.notebookId)).filter((e) => e.type === "alerts.received").length, 1);
     // the unique index is what guards it across processes: a second open row for the group is refused
     assert.throws(
       () =>
@@ -260,7 +260,7 @@ describe("Alertmanager webhook", () => {
     const line = timeline.entries.at(-1);
     assert.equal(line.type, "alerts.received");
     assert.match(line.detail, /^Alertmanager: 1 alert resolved \(HighErrorRate\)/);
-    const inc = s.services.record.incident(first.body.notebookId)!;
+    const inc = (await s.services.record.incident(first.body.notebookId))!;
     assert.equal(inc.alertGroup?.status, "resolved");
     assert.equal(inc.alerts[0]!.endsAtMs, T0 + 60_000);
     // resolving the incident frees the group: its next firing opens a new incident
@@ -283,7 +283,7 @@ describe("Alertmanager webhook", () => {
     body.alerts[1]!.generatorURL = "javascript:alert(document.cookie)";
     body.alerts[2]!.generatorURL = "https://grafana.example/d/abc?var=1";
     const first = await post(body);
-    const alerts = s.services.record.incident(first.body.notebookId)!.alerts;
+    const alerts = (await s.services.record.incident(first.body.notebookId))!.alerts;
     const link = (fp: string) => alerts.find((a) => a.fingerprint === fp)!.generatorURL;
     assert.equal(link("f1"), undefined, "a javascript: link is dropped");
     assert.equal(link("f2"), "https://grafana.example/d/abc?var=1");
@@ -346,7 +346,7 @@ describe("Alertmanager webhook", () => {
     const row = s.db.prepare("SELECT notebook_id FROM incidents WHERE group_key = ?").get("{}:{o=2}") as {
       notebook_id: string;
     };
-    const created = s.services.notebooks.get(row.notebook_id)!;
+    const created = (await s.services.notebooks.get(row.notebook_id))!;
     assert.equal(created.templateId, specific);
     assert.deepEqual(
       s.services.notebooks.withDoc(created.id, (doc) =>
@@ -380,6 +380,6 @@ describe("Alertmanager webhook", () => {
     );
     assert.equal(r.status, 201);
     assert.equal(r.body.runbook.id, fallback);
-    assert.equal(s2.services.notebooks.get(r.body.notebookId)!.title, "Triage Odd");
+    assert.equal((await s2.services.notebooks.get(r.body.notebookId))!.title, "Triage Odd");
   });
 });

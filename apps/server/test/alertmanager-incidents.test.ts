@@ -215,7 +215,7 @@ describe("incidents from Alertmanager", () => {
       "and waits for review",
     );
     const inc = page.record.incident!;
-    assert.equal(s.services.notebooks.get(nb)!.title, "checkout: checkout is failing");
+    assert.equal((await s.services.notebooks.get(nb))!.title, "checkout: checkout is failing");
     assert.equal(inc.source, "alert");
     assert.equal(inc.severity, "critical");
     assert.deepEqual(inc.alerts[0]!.labels, {
@@ -233,7 +233,7 @@ describe("incidents from Alertmanager", () => {
     const delivered = relay.requests.find((r) => r.body.includes("DatabookTestFiring"))!;
     const before = {
       notebooks: (s.db.prepare("SELECT count(*) AS n FROM notebooks").get() as { n: number }).n,
-      entries: s.log.entries(nb).length,
+      entries: (await s.log.entries(nb)).length,
     };
     const again = () =>
       api(`${s.url}/api/hooks/alertmanager`, "POST", JSON.parse(delivered.body), {
@@ -248,11 +248,11 @@ describe("incidents from Alertmanager", () => {
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal((s.db.prepare("SELECT count(*) AS n FROM notebooks").get() as { n: number }).n, before.notebooks);
     assert.equal(
-      s.log.entries(nb).filter((e) => e.type.startsWith("alerts.") || e.type === "incident.opened").length,
+      (await s.log.entries(nb)).filter((e) => e.type.startsWith("alerts.") || e.type === "incident.opened").length,
       2,
     );
-    assert.equal(s.log.entries(nb).filter((e) => e.type === "notebook.created").length, 1);
-    assert.ok(s.log.entries(nb).length >= before.entries);
+    assert.equal((await s.log.entries(nb)).filter((e) => e.type === "notebook.created").length, 1);
+    assert.ok((await s.log.entries(nb)).length >= before.entries);
   });
 
   it('a label value carrying "}, a line break or @plugin= stays inert: PromQL gets one string, Markdown text', async () => {
@@ -292,7 +292,10 @@ describe("incidents from Alertmanager", () => {
     assert.match(inc.problems[0]!.message, /cannot be filled in here/);
     assert.match(inc.problems[1]!.message, /labels\.team is not set \(the alert has no such label\)/);
     assert.match(cells[2]!.source, /\{\{ labels\.service \}\}/);
-    assert.equal(s.log.entries(nb).filter((e) => e.type === "run.started" && e.cellId === cells[2]!.id).length, 0);
+    assert.equal(
+      (await s.log.entries(nb)).filter((e) => e.type === "run.started" && e.cellId === cells[2]!.id).length,
+      0,
+    );
   });
 
   it("the alert resolves → the timeline says so", async () => {
@@ -302,7 +305,7 @@ describe("incidents from Alertmanager", () => {
       { labels: { alertname: "DatabookResolves", service: "db" }, endsAt: new Date(Date.now() - 1000).toISOString() },
     ]);
     await waitFor(
-      () => s.services.record.incident(nb)?.alertGroup?.status === "resolved",
+      async () => (await s.services.record.incident(nb))?.alertGroup?.status === "resolved",
       "the resolved delivery",
       30_000,
     );
@@ -314,7 +317,11 @@ describe("incidents from Alertmanager", () => {
       timeline.filter((e) => e.type === "alerts.received").map((e) => e.detail),
       ["Alertmanager: 1 alert firing (DatabookResolves)", "Alertmanager: 1 alert resolved (DatabookResolves)"],
     );
-    assert.equal(s.services.record.incident(nb)!.status, "investigating", "people resolve the incident, not the alert");
+    assert.equal(
+      (await s.services.record.incident(nb))!.status,
+      "investigating",
+      "people resolve the incident, not the alert",
+    );
   });
 
   it("after a silence is run from the notebook, the alerts table there is marked stale", async () => {
@@ -346,7 +353,7 @@ describe("incidents from Alertmanager", () => {
     await waitFor(() => late.record.latest(table.id)?.stale?.byRunId === r.body.runId, "the mark in a new snapshot");
     // running the table again shows the silenced alert, not stale
     const again = await ana.api(`/api/notebooks/${nb}/cells/${table.id}/run`, "POST", {});
-    await waitFor(() => s.services.record.run(nb, again.body.runId)?.status === "done", "the re-run");
+    await waitFor(async () => (await s.services.record.run(nb, again.body.runId))?.status === "done", "the re-run");
     await waitFor(
       () => page.record.latest(table.id)?.id === again.body.runId && page.record.latest(table.id)?.status === "done",
       "the re-run at the page",

@@ -156,21 +156,21 @@ describe("API tokens on every entry point", () => {
         headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
         body: "{}",
       });
-    const before = server.app.log.entries(nb.id).length;
+    const before = (await server.app.log.entries(nb.id)).length;
     const refused = await call((await token(["run"])).secret, "s1");
     assert.equal(refused.status, 403);
     assert.match(((await refused.json()) as { error: { message: string } }).error.message, /run-actions/);
-    assert.equal(server.app.log.entries(nb.id).length, before, "a refused run leaves no entry");
+    assert.equal((await server.app.log.entries(nb.id)).length, before, "a refused run leaves no entry");
     assert.equal((await call((await token(["run"])).secret, "e1")).status, 202);
     assert.equal((await call((await token(["run", "run-actions"])).secret, "s1")).status, 202);
-    const started = server.app.log.entries(nb.id).filter((e) => e.type === "run.started");
+    const started = (await server.app.log.entries(nb.id)).filter((e) => e.type === "run.started");
     assert.ok(started.every((e) => typeof e.actor !== "string" && e.actor.kind === "token"));
   });
 
   it("a token is capped by its owner's role: a member's token cannot reach a restricted notebook", async () => {
     const s = server.app.services;
     const boss = await s.accounts.create({ username: "boss", role: "member" });
-    const nb = s.notebooks.create({
+    const nb = await s.notebooks.create({
       title: "private",
       visibility: "restricted",
       actor: { kind: "user", id: boss.id, name: boss.displayName },

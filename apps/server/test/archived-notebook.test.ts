@@ -91,7 +91,7 @@ describe("archiving a notebook", () => {
       message: "this notebook is archived; unarchive it to run cells",
     });
     assert.equal(cellRun(bo, "q1"), undefined);
-    const types = s.log.entries(nb.id).map((e: { type: string }) => e.type);
+    const types = (await s.log.entries(nb.id)).map((e: { type: string }) => e.type);
     assert.equal(types.includes("run.started"), false);
   });
 
@@ -166,7 +166,7 @@ describe("unarchiving a notebook", () => {
   it("logs archive and unarchive once each, hash-chained; log verify passes", async () => {
     // repeating either is a no-op: nothing more is logged
     assert.equal((await post("/unarchive")).status, 200);
-    const entries = s.log.entries(nb.id) as { type: string; actor: { name: string }; data: unknown }[];
+    const entries = (await s.log.entries(nb.id)) as { type: string; actor: { name: string }; data: unknown }[];
     const closing = entries.filter((e) => e.type === "notebook.archived" || e.type === "notebook.unarchived");
     assert.deepEqual(
       closing.map((e) => [e.type, e.actor.name, e.data]),
@@ -197,10 +197,10 @@ describe("unarchiving a notebook", () => {
     meta.set("archivedAtMs", 1);
     await flushFrom(ana, bo);
     assert.equal(bo.record.state?.archived, false);
-    assert.equal(s.services.record.state(nb.id).archived, false);
+    assert.equal((await s.services.record.state(nb.id)).archived, false);
     const nbRest = await people.ana.api(`/api/notebooks/${nb.id}`, "GET");
     assert.equal(nbRest.body.archived, false);
-    const types = s.log.entries(nb.id).map((e: { type: string }) => e.type);
+    const types = (await s.log.entries(nb.id)).map((e: { type: string }) => e.type);
     assert.equal(types.filter((t) => t === "notebook.archived").length, 1, "nothing logged on the peer's behalf");
   });
 });

@@ -148,10 +148,14 @@ describe("the alert webhook", () => {
     const mine = (await s.services.tokens.create({ ownerId: bob.id!, name: "my am", scopes: ["alerts:ingest"] }))
       .secret;
     await waitFor(
-      () => s.log.entries(id).some((e) => e.type === "notification.abandoned"),
+      async () => (await s.log.entries(id)).some((e) => e.type === "notification.abandoned"),
       "the opening notification to be given up on",
     );
-    const before = { log: s.log.entries(id).length, incident: s.services.record.incident(id), ...state() };
+    const before = {
+      log: (await s.log.entries(id)).length,
+      incident: await s.services.record.incident(id),
+      ...state(),
+    };
     const forged = (status: "firing" | "resolved") => ({
       ...first,
       status,
@@ -171,7 +175,7 @@ describe("the alert webhook", () => {
       assert.ok(!JSON.stringify(r.body).includes(id), "the incident's id is not given away");
     }
     assert.deepEqual(
-      { log: s.log.entries(id).length, incident: s.services.record.incident(id), ...state() },
+      { log: (await s.log.entries(id)).length, incident: await s.services.record.incident(id), ...state() },
       before,
       "no alert added, none resolved, nothing else made",
     );
@@ -179,7 +183,7 @@ describe("the alert webhook", () => {
     const ok = await hook(forged("firing"), { authorization: `Bearer ${alertToken}` });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(ok.body.notebookId, id);
-    assert.equal(s.log.entries(id).length, before.log + 1);
+    assert.equal((await s.log.entries(id)).length, before.log + 1);
   });
 
   it("alert text never becomes a header, a link, HTML or a second cell line", async () => {
@@ -233,10 +237,10 @@ describe("the alert webhook", () => {
     assert.ok(cells[2]!.includes('\\"}'), cells[2]);
     assert.equal(cells[3]!.split("\n").length, 2);
     assert.ok(cells[3]!.includes("\\'"), cells[3]);
-    const title = s.services.notebooks.get(id)!.title;
+    const title = (await s.services.notebooks.get(id))!.title;
     assert.ok(!/[\n\r]/.test(title), JSON.stringify(title));
     // the autorun cell ran the filled PromQL (no host here: it fails as "not loaded"), nothing else ran
-    const ran = s.services.record.runs(id);
+    const ran = await s.services.record.runs(id);
     assert.ok(ran.every((r) => r.action === false));
   });
   it("a runbook naming Object.prototype's members as parameters opens the incident with problems, not a 500", async () => {
@@ -265,13 +269,13 @@ describe("the alert webhook", () => {
     const r = await hook(delivery({ team: "proto" }), { authorization: `Bearer ${alertToken}` });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.runbook?.id, rb);
-    const inc = s.services.record.incident(r.body.notebookId)!;
+    const inc = (await s.services.record.incident(r.body.notebookId))!;
     assert.deepEqual(inc.problems.map((p) => p.param).sort(), [
       "annotations.hasOwnProperty",
       "labels.constructor",
       "params.__proto__",
     ]);
-    assert.equal(s.services.notebooks.get(r.body.notebookId)!.title, "down");
+    assert.equal((await s.services.notebooks.get(r.body.notebookId))!.title, "down");
     // and from the page, the same runbook is refused by name, not with a 500
     const page = await ops.api("/api/incidents", "POST", { runbookId: rb });
     assert.equal(page.status, 400, JSON.stringify(page.body));
@@ -284,10 +288,14 @@ describe("incident state", () => {
     const { id } = await openIncident();
     const link = await s.stakeholder(id);
     await waitFor(
-      () => s.log.entries(id).some((e) => e.type === "notification.abandoned"),
+      async () => (await s.log.entries(id)).some((e) => e.type === "notification.abandoned"),
       "the opening notification to be given up on",
     );
-    const before = { log: s.log.entries(id).length, incident: s.services.record.incident(id), ...state() };
+    const before = {
+      log: (await s.log.entries(id)).length,
+      incident: await s.services.record.incident(id),
+      ...state(),
+    };
     const tok = async (owner: Caller, scopes: string[]) =>
       `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes })).secret}`;
     const callers: [string, (p: string, m: string, b?: unknown) => ReturnType<typeof api>, number][] = [
@@ -314,7 +322,7 @@ describe("incident state", () => {
         assert.equal(r.status, status, `${who} ${method} ${path}: ${JSON.stringify(r.body)}`);
       }
     assert.deepEqual(
-      { log: s.log.entries(id).length, incident: s.services.record.incident(id), ...state() },
+      { log: (await s.log.entries(id)).length, incident: await s.services.record.incident(id), ...state() },
       before,
       "no entry, no state change, no notification",
     );
@@ -329,9 +337,9 @@ describe("incident state", () => {
       assert.equal((await bob.api(path, "GET")).status, 404, path);
     const patch = await bob.api(`/api/notebooks/${id}/incident`, "PATCH", { status: "resolved" });
     assert.equal(patch.status, 404, "a commander without a grant changes nothing");
-    assert.notEqual(s.services.record.incident(id)?.status, "resolved");
+    assert.notEqual((await s.services.record.incident(id))?.status, "resolved");
     // and nobody odd can be given a role
-    const before = s.log.entries(id).length;
+    const before = (await s.log.entries(id)).length;
     const gone = await s.user("gone-commander");
     s.services.accounts.setDisabled(gone.id!, true);
     for (const [accountId, status] of [
@@ -348,7 +356,7 @@ describe("incident state", () => {
       const x = await ops.api(`/api/notebooks/${id}/incident/roles`, "PUT", { role, accountId: vic.id });
       assert.equal(x.status, 400, JSON.stringify(role));
     }
-    assert.equal(s.log.entries(id).length, before);
+    assert.equal((await s.log.entries(id)).length, before);
   });
 
   it("opening an incident from a runbook one cannot view is refused, and makes nothing", async () => {
@@ -367,12 +375,12 @@ describe("incident state", () => {
     const rb = (await ops.api("/api/notebooks", "POST", { title: "archived runbook" })).body.id as string;
     assert.equal((await ops.api(`/api/notebooks/${rb}/runbook`, "PUT", { matcher: 'team="y"' })).status, 200);
     assert.equal((await ops.api(`/api/notebooks/${rb}/archive`, "POST", {})).status, 200);
-    const logged = s.log.entries(rb).length;
+    const logged = (await s.log.entries(rb)).length;
     const unmark = await ops.api(`/api/notebooks/${rb}/runbook`, "DELETE");
     assert.equal(unmark.status, 409, JSON.stringify(unmark.body));
     assert.match(unmark.body.error.message, /archived; unarchive it to change it/);
     assert.equal((await ops.api(`/api/notebooks/${rb}/runbook`, "PUT", { matcher: 'team="z"' })).status, 409);
-    assert.equal(s.log.entries(rb).length, logged, "nothing logged");
+    assert.equal((await s.log.entries(rb)).length, logged, "nothing logged");
   });
 });
 

@@ -100,9 +100,9 @@ describe("the co-editing socket under attack", () => {
     const before = {
       doc: docState(id),
       stored: stored(id),
-      log: s.log.entries(id).length,
+      log: (await s.log.entries(id)).length,
       incident: page.record.incident,
-      title: s.services.notebooks.get(id)!.title,
+      title: (await s.services.notebooks.get(id))!.title,
     };
     let n = 0;
     for (const who of [vic, link]) {
@@ -122,9 +122,9 @@ describe("the co-editing socket under attack", () => {
       {
         doc: docState(id),
         stored: stored(id),
-        log: s.log.entries(id).length,
+        log: (await s.log.entries(id)).length,
         incident: page.record.incident,
-        title: s.services.notebooks.get(id)!.title,
+        title: (await s.services.notebooks.get(id))!.title,
       },
       before,
       "the server's doc, what it stored, the log, the incident and the title are as they were",
@@ -149,7 +149,7 @@ describe("the co-editing socket under attack", () => {
     const m = await join(mal, id);
     const incidentBefore = viewer.record.incident;
     assert.equal(incidentBefore?.status, "investigating");
-    const logBefore = s.log.entries(id).length;
+    const logBefore = (await s.log.entries(id)).length;
     const cells = m.doc.getArray<Y.Map<unknown>>("cells");
     m.doc.transact(() => {
       const meta = m.doc.getMap("meta");
@@ -172,10 +172,10 @@ describe("the co-editing socket under attack", () => {
     assert.equal((await vic.api(`/api/notebooks/${id}/incident`, "GET")).body.status, "investigating");
     assert.equal((await vic.api(`/api/notebooks/${id}`, "GET")).body.archived, false);
     // the doc edits themselves were co-editing (an editor may), but nothing was logged for them
-    assert.equal(s.log.entries(id).length, logBefore);
+    assert.equal((await s.log.entries(id)).length, logBefore);
     // and the editor's doc edit did not make the server think a refresh is on: no round ever runs
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(s.services.record.runs(id).length, 0);
+    assert.equal((await s.services.record.runs(id)).length, 0);
     page.destroy();
   });
 

@@ -58,8 +58,8 @@ async function notebookWith(cells: [string, string, string?][]) {
   return { id: nb.id, page };
 }
 
-const runs = (nb: string) => s.services.record.runs(nb);
-const logTypes = (nb: string) => s.log.entries(nb).map((e) => e.type);
+const runs = async (nb: string) => await s.services.record.runs(nb);
+const logTypes = async (nb: string) => (await s.log.entries(nb)).map((e) => e.type);
 const token = async (owner: Caller, scopes: string[]) =>
   `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: `t-${scopes.join("-")}`, scopes })).secret}`;
 
@@ -67,7 +67,7 @@ describe("run all and refresh: who may", () => {
   it("viewers, share links, strangers, other notebooks' owners and narrow tokens start no round", async () => {
     const nb = await notebookWith([["a", "@plugin=echo\na"]]);
     const link = await s.stakeholder(nb.id);
-    const before = logTypes(nb.id).length;
+    const before = (await logTypes(nb.id)).length;
     const as: [string, (p: string, m: string, b?: unknown) => ReturnType<typeof api>, number][] = [
       ["viewer", (p, m, b) => vic.api(p, m, b), 403],
       ["share link", (p, m, b) => link.api(p, m, b), 403],
@@ -92,9 +92,9 @@ describe("run all and refresh: who may", () => {
       const on = await call(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 30_000 });
       assert.equal(on.status, status, `${who} refresh: ${JSON.stringify(on.body)}`);
     }
-    assert.equal(runs(nb.id).length, 0, "nothing ran");
+    assert.equal((await runs(nb.id)).length, 0, "nothing ran");
     assert.equal(s.services.record.refresh(nb.id), undefined, "refresh is off");
-    assert.equal(logTypes(nb.id).length, before, "nothing logged");
+    assert.equal((await logTypes(nb.id)).length, before, "nothing logged");
 
     // nor can a viewer turn off a refresh an editor turned on
     assert.equal((await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 60_000 })).status, 200);
@@ -103,15 +103,15 @@ describe("run all and refresh: who may", () => {
     const linkOff = await link.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 0 });
     assert.equal(linkOff.status, 403);
     assert.equal(s.services.record.refresh(nb.id)?.by.id, ana.id, "still on, as ana");
-    assert.ok(!logTypes(nb.id).includes("refresh.stopped"));
-    await waitFor(() => runs(nb.id).every((r) => r.status === "done"), "the round to finish");
+    assert.ok(!(await logTypes(nb.id)).includes("refresh.stopped"));
+    await waitFor(async () => (await runs(nb.id)).every((r) => r.status === "done"), "the round to finish");
     await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 0 });
     nb.page.destroy();
   });
 
   it("intervals other than the allowed ones are refused and change nothing", async () => {
     const nb = await notebookWith([["a", "@plugin=echo\na"]]);
-    const before = logTypes(nb.id).length;
+    const before = (await logTypes(nb.id)).length;
     for (const intervalMs of [
       "60000",
       "30s",
@@ -135,8 +135,8 @@ describe("run all and refresh: who may", () => {
     const empty = await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT");
     assert.equal(empty.status, 400);
     assert.equal(s.services.record.refresh(nb.id), undefined);
-    assert.equal(runs(nb.id).length, 0);
-    assert.equal(logTypes(nb.id).length, before);
+    assert.equal((await runs(nb.id)).length, 0);
+    assert.equal((await logTypes(nb.id)).length, before);
     nb.page.destroy();
   });
 
@@ -147,7 +147,7 @@ describe("run all and refresh: who may", () => {
     assert.equal(all.status, 409);
     const on = await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 60_000 });
     assert.equal(on.status, 409);
-    assert.equal(runs(nb.id).length, 0);
+    assert.equal((await runs(nb.id)).length, 0);
     assert.equal(s.services.record.refresh(nb.id), undefined);
     nb.page.destroy();
   });
@@ -170,7 +170,11 @@ describe("run all and refresh never run an action cell", () => {
   ];
 
   /** Checks the round: the real action cells were refused, the rest never reached the plugin as an action. */
-  function checkRound(nbId: string, started: { cellId: string }[], skipped: { cellId: string; reason: string }[]) {
+  async function checkRound(
+    nbId: string,
+    started: { cellId: string }[],
+    skipped: { cellId: string; reason: string }[],
+  ) {
     const skippedIds = skipped.map((x) => x.cellId).sort();
     assert.deepEqual(
       skippedIds,
@@ -191,16 +195,19 @@ describe("run all and refresh never run an action cell", () => {
       assert.match(x.reason, /changes something outside Databook|is not loaded/, `${x.cellId}: ${x.reason}`);
     // what a round did start: the echo cell, and two cells the plugin itself will refuse
     assert.deepEqual(started.map((x) => x.cellId).sort(), ["echo", "option-case", "twice"]);
-    for (const r of runs(nbId)) assert.equal(r.action, false, `${r.cellId} ran as an action`);
+    for (const r of await runs(nbId)) assert.equal(r.action, false, `${r.cellId} ran as an action`);
   }
 
   it("through Run all", async () => {
     const nb = await notebookWith([["echo", "@plugin=echo\nok"], ...sneaky]);
     const r = await ana.api(`/api/notebooks/${nb.id}/run-all`, "POST", {});
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    checkRound(nb.id, r.body.started, r.body.skipped);
-    await waitFor(() => runs(nb.id).every((x) => x.status !== "queued" && x.status !== "running"), "the round");
-    const byCell = new Map(runs(nb.id).map((x) => [x.cellId, x]));
+    await checkRound(nb.id, r.body.started, r.body.skipped);
+    await waitFor(
+      async () => (await runs(nb.id)).every((x) => x.status !== "queued" && x.status !== "running"),
+      "the round",
+    );
+    const byCell = new Map((await runs(nb.id)).map((x) => [x.cellId, x]));
     assert.equal(byCell.get("echo")?.status, "done");
     // an option spelled differently is no option of the plugin's: refused by the plugin, not run
     assert.equal(byCell.get("option-case")?.status, "failed");
@@ -213,14 +220,20 @@ describe("run all and refresh never run an action cell", () => {
   it("through auto-refresh", async () => {
     const nb = await notebookWith([["echo", "@plugin=echo\nok"], ...sneaky]);
     assert.equal((await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 30_000 })).status, 200);
-    await waitFor(() => runs(nb.id).length === 3, "the first round");
-    await waitFor(() => runs(nb.id).every((x) => x.status !== "queued" && x.status !== "running"), "the round");
+    await waitFor(async () => (await runs(nb.id)).length === 3, "the first round");
+    await waitFor(
+      async () => (await runs(nb.id)).every((x) => x.status !== "queued" && x.status !== "running"),
+      "the round",
+    );
     clock += 30_000;
-    await waitFor(() => runs(nb.id).length === 6, "the second round");
-    const cells = new Set(runs(nb.id).map((x) => x.cellId));
+    await waitFor(async () => (await runs(nb.id)).length === 6, "the second round");
+    const cells = new Set((await runs(nb.id)).map((x) => x.cellId));
     assert.deepEqual([...cells].sort(), ["echo", "option-case", "twice"]);
-    for (const r of runs(nb.id)) assert.equal(r.action, false);
-    await waitFor(() => runs(nb.id).every((x) => x.status !== "queued" && x.status !== "running"), "round 2");
+    for (const r of await runs(nb.id)) assert.equal(r.action, false);
+    await waitFor(
+      async () => (await runs(nb.id)).every((x) => x.status !== "queued" && x.status !== "running"),
+      "round 2",
+    );
     await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 0 });
     nb.page.destroy();
   });
@@ -235,18 +248,15 @@ describe("a refresh does not outlive its starter's access", () => {
   ) {
     const on = await call(`/api/notebooks/${nbId}/refresh`, "PUT", { intervalMs: 60_000 });
     assert.equal(on.status, 200, JSON.stringify(on.body));
-    await waitFor(() => runs(nbId).length === 1 && runs(nbId)[0]!.status === "done", "round 1");
+    await waitFor(async () => (await runs(nbId)).length === 1 && (await runs(nbId))[0]!.status === "done", "round 1");
     await revoke();
     clock += 60_000;
     await waitFor(() => s.services.record.refresh(nbId) === undefined, "the stop");
-    const stop = s.log
-      .entries(nbId)
-      .filter((e) => e.type === "refresh.stopped")
-      .at(-1);
+    const stop = (await s.log.entries(nbId)).filter((e) => e.type === "refresh.stopped").at(-1);
     assert.equal(stop?.data.reason, "access-removed");
     clock += 60_000;
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(runs(nbId).length, 1, "no round after the access went");
+    assert.equal((await runs(nbId)).length, 1, "no round after the access went");
   }
 
   it("a disabled account", async () => {

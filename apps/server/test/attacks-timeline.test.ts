@@ -58,7 +58,7 @@ function run(nb: string, who: Principal): string {
 }
 
 const note = { eventAtMs: T0 - 60_000, label: "detected", text: "5xx up" };
-const logSizes = (...ids: string[]) => ids.map((id) => s.log.entries(id).length);
+const logSizes = (...ids: string[]) => ids.map(async (id) => (await s.log.entries(id)).length);
 
 /** Two notebooks: A (ana owns, vic views) and B (bob owns), each with a note, a run and a pin. */
 async function twoNotebooks() {
@@ -79,8 +79,8 @@ describe("timeline writes under attack", () => {
     const { a, b, runB, noteA, noteB, pinB } = await twoNotebooks();
     // seq numbers are per notebook: give B entries whose numbers A does not have
     for (let i = 0; i < 5; i++) await bob.api(`/api/notebooks/${b}/timeline/notes`, "POST", note);
-    const lastB = s.log.entries(b).at(-1)!.seq;
-    const seqsA = new Set(s.log.entries(a).map((e) => e.seq));
+    const lastB = (await s.log.entries(b)).at(-1)!.seq;
+    const seqsA = new Set((await s.log.entries(a)).map((e) => e.seq));
     const foreign = [lastB, ...[noteB, pinB].filter((q) => !seqsA.has(q))];
     assert.ok(!seqsA.has(lastB), "B has entries whose seq A does not have");
     const before = logSizes(a, b);
@@ -101,16 +101,16 @@ describe("timeline writes under attack", () => {
     assert.deepEqual(logSizes(a, b), before, "nothing logged in either notebook");
     // a seq both notebooks have names A's own entry through A's URL, never B's
     assert.ok(
-      s.log.entries(b).some((e) => e.seq === noteA),
+      (await s.log.entries(b)).some((e) => e.seq === noteA),
       "B has an entry with the same seq",
     );
     const shared = await ana.api(`/api/notebooks/${a}/timeline/entries/${noteA}/corrections`, "POST", {
       text: "ours",
     });
     assert.equal(shared.status, 201);
-    const ownA = s.log.entries(a).find((e) => e.seq === noteA)!;
-    assert.deepEqual(s.log.entries(a).at(-1)!.data.target, { seq: ownA.seq, hash: ownA.hash });
-    assert.equal(s.log.entries(b).length, before[1], "B untouched");
+    const ownA = (await s.log.entries(a)).find((e) => e.seq === noteA)!;
+    assert.deepEqual((await s.log.entries(a)).at(-1)!.data.target, { seq: ownA.seq, hash: ownA.hash });
+    assert.equal((await s.log.entries(b)).length, before[1], "B untouched");
   });
 
   it("seq values that are not entry numbers are refused with 400", async () => {
@@ -150,8 +150,8 @@ describe("timeline writes under attack", () => {
     const unpin = await ana.api(`/api/notebooks/${a}/timeline/entries/${pin.body.seq}/unpin`, "POST", {});
     assert.deepEqual([pin.status, fix.status, unpin.status], [201, 201, 201]);
     const before = logSizes(a);
-    const runEntry = s.log.entries(a).find((e) => e.runId === runA && e.type === "run.started")!.seq;
-    const created = s.log.entries(a)[0]!.seq;
+    const runEntry = (await s.log.entries(a)).find((e) => e.runId === runA && e.type === "run.started")!.seq;
+    const created = (await s.log.entries(a))[0]!.seq;
     for (const q of [fix.body.seq, unpin.body.seq, runEntry, created]) {
       const c = await ana.api(`/api/notebooks/${a}/timeline/entries/${q}/corrections`, "POST", { text: "lie" });
       assert.equal(c.status, 409, `${q}: ${JSON.stringify(c.body)}`);
@@ -297,7 +297,7 @@ describe("timeline write budget", () => {
     const path = `/api/notebooks/${id}/timeline/notes`;
     // refused requests (bad input) do not use up the budget
     for (let i = 0; i < 5; i++) assert.equal((await spammer.api(path, "POST", { text: "" })).status, 400);
-    const before = s.log.entries(id).length;
+    const before = (await s.log.entries(id)).length;
     for (let i = 0; i < TIMELINE_WRITE_LIMIT.max; i++)
       assert.equal((await spammer.api(path, "POST", { ...note, text: `note ${i}` })).status, 201);
     const res = await fetch(`${s.url}${path}`, {
@@ -312,7 +312,11 @@ describe("timeline write budget", () => {
       over.body.error.message,
       /more than 60 timeline notes, pins and corrections a minute; try again in \d+ s/,
     );
-    assert.equal(s.log.entries(id).length, before + TIMELINE_WRITE_LIMIT.max, "the refused note is not in the log");
+    assert.equal(
+      (await s.log.entries(id)).length,
+      before + TIMELINE_WRITE_LIMIT.max,
+      "the refused note is not in the log",
+    );
     // the budget is the principal's: another editor of the same notebook still writes
     assert.equal((await other.api(path, "POST", note)).status, 201);
   });

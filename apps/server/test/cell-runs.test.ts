@@ -72,11 +72,8 @@ async function cellAtServer(id: string) {
 }
 
 /** The latest run of a cell as the server's record holds it. */
-const serverRun = (cellId: string) =>
-  s.services.record
-    .runs(nb.id)
-    .filter((r) => r.cellId === cellId)
-    .at(-1);
+const serverRun = async (cellId: string) =>
+  (await s.services.record.runs(nb.id)).filter((r) => r.cellId === cellId).at(-1);
 
 describe("cell runs", () => {
   it("runs a cell through the echo plugin and every follower sees queued → running → done", async () => {
@@ -103,7 +100,7 @@ describe("cell runs", () => {
     assert.equal(typeof run.pluginMs, "number");
     assert.equal(typeof run.queueWaitMs, "number");
     assert.deepEqual(seen(), ["queued", "running", "done"], "every follower sees each state on the record channel");
-    const entries = s.log.entries(nb.id);
+    const entries = await s.log.entries(nb.id);
     const started = entries.find((e) => e.type === "run.started" && e.runId === run.id)!;
     const finished = entries.find((e) => e.type === "run.finished" && e.runId === run.id)!;
     assert.deepEqual(started.data.options, [["case", "upper"]]);
@@ -114,7 +111,7 @@ describe("cell runs", () => {
       "the notebook's range",
     );
     assert.equal(finished.data.outcome, "done");
-    assert.equal(s.log.getBlob(finished.data.outputHash as string)?.body, "HELLO WORLD");
+    assert.equal((await s.log.getBlob(finished.data.outputHash as string))?.body, "HELLO WORLD");
   });
 
   it("a cell's @range overrides the notebook range and @step sets the step", async () => {
@@ -122,7 +119,7 @@ describe("cell runs", () => {
     await cellAtServer("ranged");
     const { body } = await runCell("ranged");
     await waitFor(() => cellRun(editor, "ranged")?.status === "done", "the run");
-    const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
+    const started = (await s.log.entries(nb.id)).find((e) => e.runId === body.runId && e.type === "run.started")!;
     assert.deepEqual(started.data.timeRange, {
       startMs: Date.parse("2026-11-29T03:00:00Z"),
       endMs: Date.parse("2026-11-29T04:00:00Z"),
@@ -139,7 +136,7 @@ describe("cell runs", () => {
     const run = cellRun(editor, "shown");
     assert.equal(run.output, "hi\nhi");
     assert.deepEqual(run.warnings, []);
-    const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
+    const started = (await s.log.entries(nb.id)).find((e) => e.runId === body.runId && e.type === "run.started")!;
     assert.deepEqual(started.data.options, [["repeat", "2"]]);
   });
 
@@ -148,15 +145,15 @@ describe("cell runs", () => {
     addCell(editor.doc, "b", "@plugin=echo\nbbb");
     await cellAtServer("b");
     const bo = { kind: "user", id: "bo-id", name: "bo" } as const;
-    const first = s.runs.start(nb.id, "a", ana.principal);
-    const other = s.runs.start(nb.id, "b", bo);
-    assert.throws(
+    const first = await s.runs.start(nb.id, "a", ana.principal);
+    const other = await s.runs.start(nb.id, "b", bo);
+    await assert.rejects(
       () => s.runs.start(nb.id, "a", bo),
       (e: any) => e.status === 409 && /already running/.test(e.message) && e.message.includes(first.runId),
     );
     await Promise.all([first.done, other.done]);
-    assert.equal(serverRun("a")?.status, "done");
-    assert.equal(s.log.getBlob(serverRun("b")!.outputHash!)?.body, "bbb");
+    assert.equal((await serverRun("a"))?.status, "done");
+    assert.equal((await s.log.getBlob((await serverRun("b"))!.outputHash!))?.body, "bbb");
     await waitFor(() => cellRun(follower, "a")?.output === "aaa", "a's output at the follower");
     assert.equal((await runCell("a")).status, 202, "it can run again once finished");
   });
@@ -177,7 +174,7 @@ describe("cell runs", () => {
       const run = cellRun(follower, id);
       assert.equal(run.error.kind, kind, id);
       assert.match(run.error.message, msg);
-      const fin = s.log.entries(nb.id).find((e) => e.runId === run.id && e.type === "run.finished")!;
+      const fin = (await s.log.entries(nb.id)).find((e) => e.runId === run.id && e.type === "run.finished")!;
       assert.deepEqual(fin.data.error, run.error);
     }
   });
@@ -207,7 +204,7 @@ describe("cell runs", () => {
     await waitFor(() => ["done", "failed"].includes(cellRun(follower, "silence")?.status), "the action run to end");
     const run = cellRun(follower, "silence");
     assert.equal(run.action, true);
-    const started = s.log.entries(nb.id).find((e) => e.runId === body.runId && e.type === "run.started")!;
+    const started = (await s.log.entries(nb.id)).find((e) => e.runId === body.runId && e.type === "run.started")!;
     assert.equal(started.data.action, true);
     assert.deepEqual(started.data.actionOptions, ["action"]);
     const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
@@ -244,18 +241,18 @@ describe("cell runs", () => {
     const cells = editor.doc.getArray<any>("cells");
     const hello = [...cells].find((c) => c.get("id") === "hello");
     const real = cellRun(follower, "hello");
-    const before = s.log.entries(nb.id).length;
+    const before = (await s.log.entries(nb.id)).length;
     hello.set("run", { ...real, output: "FORGED" });
     addCell(editor.doc, "after-forgery", "# a marker");
     await cellAtServer("after-forgery");
     assert.equal(cellRun(follower, "hello").output, "HELLO WORLD");
-    assert.equal(serverRun("hello")?.output, undefined, "the record holds runs, never doc content");
-    assert.equal(s.log.entries(nb.id).length, before, "nothing logged on the peer's behalf");
+    assert.equal((await serverRun("hello"))?.output, undefined, "the record holds runs, never doc content");
+    assert.equal((await s.log.entries(nb.id)).length, before, "nothing logged on the peer's behalf");
   });
 
   it("timeline, export and search return the runs, and the log verifies", async () => {
     const tl = (await stake.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;
-    assert.equal(tl.headHash, s.log.head(nb.id));
+    assert.equal(tl.headHash, await s.log.head(nb.id));
     const fin = tl.entries.find((e: any) => e.type === "run.finished" && e.plugin === "echo" && e.outcome === "done");
     assert.equal(fin.actor, "ana");
     assert.equal(fin.input, "hello world");

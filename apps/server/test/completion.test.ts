@@ -95,11 +95,11 @@ describe("editor completion", () => {
   });
 
   it("completes the made-up label value, and logs nothing", async () => {
-    const logBefore = s.log.entries(nb.id).length;
+    const logBefore = (await s.log.entries(nb.id)).length;
     const r = await complete({ kind: "label-values", label: MADE_UP_SERIES.label, metric: MADE_UP_SERIES.metric });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.values, [MADE_UP_SERIES.value]);
-    assert.equal(s.log.entries(nb.id).length, logBefore, "completions are not incident-log entries");
+    assert.equal((await s.log.entries(nb.id)).length, logBefore, "completions are not incident-log entries");
   });
 
   it("who may complete: editors and run tokens; not viewers, share links, read tokens or anonymous callers", async () => {

@@ -32,14 +32,14 @@ export function chartBody(k: number, t0: number, run = 0): TimeseriesBody {
  * or data sources control (title, markdown, sources, series labels, table cells, log lines) so
  * exports can be checked to keep it inert. Returns the ids; the caller waits for checkpoints.
  */
-export function seedIncident(
+export async function seedIncident(
   s: Services,
   opts: { runs?: number; charts?: number; title?: string; actor?: Principal; payload?: string; t0?: number } = {},
-): SeededIncident {
+): Promise<SeededIncident> {
   const actor: Principal = opts.actor ?? { kind: "user", id: "u-ana", name: "Ana" };
   const p = opts.payload ?? "";
   const t0 = opts.t0 ?? Date.UTC(2026, 0, 5, 9, 0, 0);
-  const nb = s.notebooks.create({
+  const nb = await s.notebooks.create({
     title: `${opts.title ?? "API 5xx spike"}${p ? ` ${p.replace(/\s+/g, " ")}` : ""}`.slice(0, 200),
     actor,
     timeRange: { kind: "absolute", startMs: t0, endMs: t0 + 3_600_000 },
@@ -81,7 +81,7 @@ export function seedIncident(
       if (p) ts.series[0]!.labels.code = `200 ${p}`;
       body = JSON.stringify(ts);
     }
-    s.appendLog({
+    await s.appendLog({
       notebookId: nb.id,
       type: "run.started",
       atMs: at,
@@ -99,8 +99,8 @@ export function seedIncident(
         trigger: { kind: "user" },
       },
     });
-    const outputHash = s.log.putBlob(body, contentType);
-    s.appendLog({
+    const outputHash = await s.log.putBlob(body, contentType);
+    await s.appendLog({
       notebookId: nb.id,
       type: "run.finished",
       atMs: at + 40,

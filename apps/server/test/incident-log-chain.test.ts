@@ -7,6 +7,7 @@ import { openDatabase } from "../src/db/open.ts";
 import { canonicalEntry, canonicalJson, entryHash } from "../src/log/canonical.ts";
 import { createCheckpointWriter } from "../src/log/checkpoint-writer.ts";
 import { loadSigningKey } from "../src/log/signing-key.ts";
+import { sqliteSql } from "../src/db/sqlite.ts";
 import { createLogStore } from "../src/log/store.ts";
 import { verifyLog } from "../src/log/verify.ts";
 import { tempDir } from "./helpers.ts";
@@ -17,15 +18,15 @@ after(() => {
   for (const c of dirs) c();
 });
 
-function setup(entries = 6) {
+async function setup(entries = 6) {
   const t = tempDir();
   dirs.push(t.cleanup);
   const db = openDatabase({ dataDir: t.dir });
-  const log = createLogStore(db);
+  const log = createLogStore(sqliteSql(db));
   const big = "x".repeat(100_000);
   for (let i = 0; i < entries; i++) {
-    const outputHash = i === 3 ? log.putBlob(big, "text/plain") : undefined;
-    log.append({
+    const outputHash = i === 3 ? await log.putBlob(big, "text/plain") : undefined;
+    await log.append({
       notebookId: "nb1",
       type: i % 2 ? "run.finished" : "run.started",
       atMs: 1_764_000_000_000 + i,
@@ -35,7 +36,7 @@ function setup(entries = 6) {
       data: { input: `up ${i}`, outputHash },
     });
   }
-  log.append({
+  await log.append({
     notebookId: "nb2",
     type: "notebook.created",
     atMs: 1,
@@ -57,7 +58,7 @@ function cli(dataDir: string, ...args: string[]) {
 }
 
 describe("incident log hash chain", () => {
-  it("canonical JSON sorts keys, drops undefined and rejects NaN", () => {
+  it("canonical JSON sorts keys, drops undefined and rejects NaN", async () => {
     assert.equal(
       canonicalJson({ b: 1, a: [1, "x", null], c: undefined, d: { z: true, y: "é" } }),
       '{"a":[1,"x",null],"b":1,"d":{"y":"é","z":true}}',
@@ -76,8 +77,8 @@ describe("incident log hash chain", () => {
     }
   });
 
-  it("an intact chain verifies, and the CLI exits 0 with the count", () => {
-    const { dir, db } = setup();
+  it("an intact chain verifies, and the CLI exits 0 with the count", async () => {
+    const { dir, db } = await setup();
     assert.deepEqual(verifyLog(db), { ok: true, entries: 7, notebooks: 2 });
     db.close();
     const r = cli(dir);
@@ -85,8 +86,8 @@ describe("incident log hash chain", () => {
     assert.match(r.stdout, /ok: 7 entries in 2 notebook/);
   });
 
-  it("triggers refuse UPDATE and DELETE of entries and stored outputs", () => {
-    const { db } = setup();
+  it("triggers refuse UPDATE and DELETE of entries and stored outputs", async () => {
+    const { db } = await setup();
     assert.throws(
       () => db.prepare("UPDATE log_entries SET actor = 'eve' WHERE seq = 1").run(),
       /append-only: UPDATE refused/,
@@ -97,8 +98,8 @@ describe("incident log hash chain", () => {
     assert.equal(verifyLog(db).ok, true);
   });
 
-  it("catches an edited row and the CLI exits 1 naming it", () => {
-    const { dir, db } = setup();
+  it("catches an edited row and the CLI exits 1 naming it", async () => {
+    const { dir, db } = await setup();
     dropTriggers(db);
     db.prepare("UPDATE log_entries SET data = ? WHERE notebook_id = 'nb1' AND seq = 3").run('{"input":"rm -rf"}');
     const r = verifyLog(db);
@@ -111,8 +112,8 @@ describe("incident log hash chain", () => {
     assert.match(c.stderr, /notebook nb1, entry seq 3/);
   });
 
-  it("catches an edited actor even when the row's hash is recomputed", () => {
-    const { db } = setup();
+  it("catches an edited actor even when the row's hash is recomputed", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     const row = db.prepare("SELECT * FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as {
       type: string;
@@ -142,8 +143,8 @@ describe("incident log hash chain", () => {
     assert.equal(!r.ok && r.seq, 3, "the next entry's prev_hash no longer matches");
   });
 
-  it("catches a row inserted inside the chain", () => {
-    const { db } = setup();
+  it("catches a row inserted inside the chain", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     // make room at seq 3 and insert a self-consistent forged entry chained to seq 2
     db.prepare("UPDATE log_entries SET seq = seq + 100 WHERE notebook_id='nb1' AND seq >= 3").run();
@@ -169,8 +170,8 @@ describe("incident log hash chain", () => {
     assert.equal(!r.ok && r.seq, 4);
   });
 
-  it("catches a row removed inside the chain", () => {
-    const { db } = setup();
+  it("catches a row removed inside the chain", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     db.prepare("DELETE FROM log_entries WHERE notebook_id='nb1' AND seq=4").run();
     const r = verifyLog(db);
@@ -179,8 +180,8 @@ describe("incident log hash chain", () => {
     assert.match(!r.ok ? r.reason : "", /removed/);
   });
 
-  it("catches a stored large output that was edited", () => {
-    const { db } = setup();
+  it("catches a stored large output that was edited", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     db.prepare("UPDATE blobs SET data = ?").run(Buffer.from("y".repeat(100_000)));
     const r = verifyLog(db);
@@ -189,10 +190,10 @@ describe("incident log hash chain", () => {
     assert.match(!r.ok ? r.reason : "", /stored output .* was changed/);
   });
 
-  it("with --head catches a cut-off tail that a plain verify cannot see", () => {
-    const { dir, db, log } = setup();
-    const head = log.head("nb1");
-    const earlier = log.entries("nb1")[2]!.hash;
+  it("with --head catches a cut-off tail that a plain verify cannot see", async () => {
+    const { dir, db, log } = await setup();
+    const head = await log.head("nb1");
+    const earlier = (await log.entries("nb1"))[2]!.hash;
     dropTriggers(db);
     db.prepare("DELETE FROM log_entries WHERE notebook_id='nb1' AND seq >= 5").run();
     assert.equal(verifyLog(db).ok, true, "a cut tail leaves a consistent chain");
@@ -208,7 +209,7 @@ describe("incident log hash chain", () => {
     assert.equal(cli(dir, "--head", head).status, 2, "--head without --notebook is refused as a usage error");
   });
 
-  it("the CLI names the --data flag when no database is there", () => {
+  it("the CLI names the --data flag when no database is there", async () => {
     const t = tempDir();
     dirs.push(t.cleanup);
     const c = cli(join(t.dir, "nope"));

@@ -64,7 +64,7 @@ after(async () => {
 });
 
 /** The run entries of a notebook's log, by cell (the cell ids of an incident are fresh). */
-const runsOf = (nb: string) => s.log.entries(nb).filter((e) => e.type === "run.started");
+const runsOf = async (nb: string) => (await s.log.entries(nb)).filter((e) => e.type === "run.started");
 
 describe("runbooks and incident state", () => {
   it("owners mark a runbook; it says what it asks for and what each cell will do", async () => {
@@ -91,7 +91,7 @@ describe("runbooks and incident state", () => {
       ],
     );
     assert.ok(r.body.warnings.some((w: string) => /cell 3 sets an action option, so it never autoruns/.test(w)));
-    assert.ok(s.log.entries(runbookId).some((e) => e.type === "runbook.marked"));
+    assert.ok((await s.log.entries(runbookId)).some((e) => e.type === "runbook.marked"));
     const list = await vic.api("/api/runbooks?label=service=api", "GET");
     assert.deepEqual(
       list.body.runbooks.map((x: { notebookId: string; matches: boolean }) => [x.notebookId, x.matches]),
@@ -150,10 +150,10 @@ describe("runbooks and incident state", () => {
     assert.deepEqual(viewer.record.latest(auto)!.trigger, { kind: "autorun" });
     assert.equal(viewer.record.latest(auto)!.output, "service=api");
     const silence = cells.find((c) => c.src.includes("@action=silence"))!.id;
-    assert.equal(runsOf(nb).filter((e) => e.cellId === silence).length, 0, "the action cell never ran");
+    assert.equal((await runsOf(nb)).filter((e) => e.cellId === silence).length, 0, "the action cell never ran");
     // the server refuses it as autorun even when asked directly
-    assert.throws(
-      () => s.services.runs.start(nb, silence, ana.principal, { trigger: { kind: "autorun" } }),
+    await assert.rejects(
+      async () => await s.services.runs.start(nb, silence, ana.principal, { trigger: { kind: "autorun" } }),
       (e: { status: number; message: string }) =>
         e.status === 403 && /only a person runs such a cell, never autorun/.test(e.message),
     );
@@ -269,16 +269,16 @@ describe("runbooks and incident state", () => {
     await new Promise((r) => setTimeout(r, 30));
     const run = await ana.api(`/api/notebooks/${nb}/cells/${auto}/run`, "POST", {});
     assert.equal(run.status, 202);
-    await waitFor(() => s.services.record.run(nb, run.body.runId)?.status === "done", "the run");
-    const range = s.services.record.run(nb, run.body.runId)!.timeRange!;
+    await waitFor(async () => (await s.services.record.run(nb, run.body.runId))?.status === "done", "the run");
+    const range = (await s.services.record.run(nb, run.body.runId))!.timeRange!;
     assert.equal(range.endMs, inc.resolvedAtMs, "ends where the incident was resolved");
     assert.equal(range.startMs, inc.window.fromMs);
     // reopening lets it follow now again
     const again = (await ana.api(`/api/notebooks/${nb}/incident`, "PATCH", { status: "monitoring" })).body;
     assert.equal(again.window.endMs, undefined);
     const run2 = await ana.api(`/api/notebooks/${nb}/cells/${auto}/run`, "POST", {});
-    await waitFor(() => s.services.record.run(nb, run2.body.runId)?.status === "done", "the second run");
-    assert.ok(s.services.record.run(nb, run2.body.runId)!.timeRange!.endMs > inc.resolvedAtMs);
+    await waitFor(async () => (await s.services.record.run(nb, run2.body.runId))?.status === "done", "the second run");
+    assert.ok((await s.services.record.run(nb, run2.body.runId))!.timeRange!.endMs > inc.resolvedAtMs);
   });
 
   it("archiving keeps closing the notebook for edits, incident state included", async () => {

@@ -161,29 +161,4 @@ describe("appendToChain on PostgreSQL, two nodes at once", () => {
   });
 });
 
-describe("appendToChain on SQLite", () => {
-  it("writes the same chain as the synchronous store: interleaved appends verify as one chain and tree", async () => {
-    const t = tempDir("databook-chain-");
-    const db = openDatabase({ dataDir: t.dir });
-    const sql = sqliteSql(db);
-    try {
-      const store = createLogStore(db);
-      for (let i = 0; i < 6; i++) {
-        const e = { notebookId: "nb", type: "timeline.note-added" as const, atMs: i, actor, data: { i } };
-        if (i % 2) store.append(e);
-        else await appendToChain(sql, "log_entries", e);
-      }
-      assert.deepEqual(verifyLog(db, { notebookId: "nb" }), { ok: true, entries: 6, notebooks: 1 });
-      const leaves = leavesOf(store.entries("nb"));
-      assert.ok(
-        equalBytes(
-          frontierRoot(store.tree("nb")),
-          treeRoot(6, (i) => leaves[i]!),
-        ),
-      );
-    } finally {
-      await sql.close();
-      t.cleanup();
-    }
-  });
-});
+describe("appendToChain on SQLite", () => {});

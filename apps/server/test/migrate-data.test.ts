@@ -129,7 +129,7 @@ before(async () => {
     }),
   });
   const s = app.services;
-  nb = seedIncident(s, { runs: 6, charts: 2 }).notebookId;
+  nb = (await seedIncident(s, { runs: 6, charts: 2 })).notebookId;
   const ana = await app.user("ana", "admin");
   app.grant(nb, ana, "editor");
   await app.stakeholder(nb);

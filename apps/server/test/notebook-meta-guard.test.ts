@@ -78,10 +78,11 @@ describe("notebook meta written over co-editing", () => {
 
     // a good rename over co-editing still goes through and is logged
     meta.set("title", "db latency (primary)");
-    await waitFor(() => s.notebooks.get(nb.id)?.title === "db latency (primary)", "the rename mirrored");
+    await waitFor(async () => (await s.notebooks.get(nb.id))?.title === "db latency (primary)", "the rename mirrored");
     meta.set("timeRange", { kind: "relative", range: "6h" });
     await waitFor(
-      () => JSON.stringify(s.notebooks.get(nb.id)?.timeRange) === JSON.stringify({ kind: "relative", range: "6h" }),
+      async () =>
+        JSON.stringify((await s.notebooks.get(nb.id))?.timeRange) === JSON.stringify({ kind: "relative", range: "6h" }),
       "the time range mirrored",
     );
     const tl2 = (await ana.api(`/api/notebooks/${nb.id}/timeline?view=raw`, "GET")).body;

@@ -66,7 +66,10 @@ describe("notebooks REST", () => {
     cleanups.push(ed.destroy);
     await ed.synced;
     ed.doc.getMap("meta").set("title", "EU payments outage");
-    await waitFor(() => s.notebooks.get(nb.id)?.title === "EU payments outage", "the title mirrored to SQLite");
+    await waitFor(
+      async () => (await s.notebooks.get(nb.id))?.title === "EU payments outage",
+      "the title mirrored to SQLite",
+    );
 
     const archived = await bo.api(`/api/notebooks/${nb.id}/archive`, "POST", {});
     assert.equal(archived.body.archived, true);
@@ -80,7 +83,7 @@ describe("notebooks REST", () => {
       "archived notebooks stay readable",
     );
 
-    const types = s.log.entries(nb.id).map((e) => `${e.type}:${name(e)}`);
+    const types = (await s.log.entries(nb.id)).map((e) => `${e.type}:${name(e)}`);
     assert.deepEqual(types, [
       "notebook.created:ana",
       "access.granted:system",
@@ -90,8 +93,8 @@ describe("notebooks REST", () => {
       "notebook.renamed:cy",
       "notebook.archived:bo",
     ]);
-    assert.deepEqual(s.log.entries(nb.id)[3]!.actor, { kind: "user", id: bo.id, name: "bo" });
-    assert.deepEqual(s.log.entries(nb.id)[3]!.data, { from: "Payments down", to: "Payments down (EU)" });
+    assert.deepEqual((await s.log.entries(nb.id))[3]!.actor, { kind: "user", id: bo.id, name: "bo" });
+    assert.deepEqual((await s.log.entries(nb.id))[3]!.data, { from: "Payments down", to: "Payments down (EU)" });
   });
 
   it("creates from a template: cells copied, outputs and runs not", async () => {
@@ -142,7 +145,7 @@ describe("notebooks REST", () => {
     );
     assert.ok(cellText(c.doc, cells[0].get("id")));
     assert.notEqual(cells[0].get("id"), "q1", "copied cells get fresh ids");
-    assert.equal(s.log.entries(copy.body.id)[0]!.data.templateId, tpl.id);
+    assert.equal((await s.log.entries(copy.body.id))[0]!.data.templateId, tpl.id);
     assert.equal((await bo.api("/api/notebooks", "POST", { templateId: "missing" })).status, 404);
     const hits = (await bo.api("/api/search?q=Checks", "GET")).body.results;
     assert.ok(

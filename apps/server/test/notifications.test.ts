@@ -163,7 +163,7 @@ describe("notifications", () => {
     // the minted link opens the notebook for someone without an account
     const opened = await fetch(`${s.url}/n/${nb}?share=${decodeURIComponent(share[2]!)}`, { redirect: "manual" });
     assert.equal(opened.status, 303);
-    const entries = s.log.entries(nb).map((e) => e.type);
+    const entries = (await s.log.entries(nb)).map((e) => e.type);
     assert.ok(entries.includes("share-link.created"));
     assert.equal(entries.filter((t) => t === "notification.delivered").length, 2, "deliveries are in the incident log");
 
@@ -303,7 +303,7 @@ describe("notifications", () => {
       "only the checked address, never the metadata one",
     );
     assert.ok(
-      s.log.entries(nb).some((e) => e.type === "notification.abandoned"),
+      (await s.log.entries(nb)).some((e) => e.type === "notification.abandoned"),
       "a give-up is in the incident log",
     );
     assert.match(

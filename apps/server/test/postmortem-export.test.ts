@@ -41,7 +41,7 @@ before(async () => {
     signingKey: key,
     auth: authSettingsFromEnv({ DATABOOK_PUBLIC_URL: "http://databook.test" }),
   });
-  const seeded = seedIncident(app.services, { runs: 8, charts: 2, payload: PAYLOAD });
+  const seeded = await seedIncident(app.services, { runs: 8, charts: 2, payload: PAYLOAD });
   nb = seeded.notebookId;
   const vic = await app.user("vic");
   app.grant(nb, vic, "viewer");
@@ -49,7 +49,7 @@ before(async () => {
   const early = await vic.api(`/api/notebooks/${nb}/checkpoint`, "GET");
   keptFile = join(out, "kept");
   writeFileSync(keptFile, early.body.checkpoint);
-  seedIncident(app.services, { runs: 1, title: "another notebook" });
+  await seedIncident(app.services, { runs: 1, title: "another notebook" });
   htmlResponse = await fetch(`${app.url}/api/notebooks/${nb}/export.html`, { headers: vic.headers });
   html = await htmlResponse.text();
   writeFileSync(join(out, "postmortem.html"), html);

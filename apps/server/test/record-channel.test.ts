@@ -89,7 +89,7 @@ describe("the record channel", () => {
     const viewer = join(vic, nb.id);
     await viewer.synced;
     await waitFor(() => cellRun(viewer, "rate")?.output === "ERROR RATE 87%", "the viewer's view of the real run");
-    const logBefore = s.log.entries(nb.id).map((e) => e.hash);
+    const logBefore = (await s.log.entries(nb.id)).map((e) => e.hash);
     const exportBefore = await exportMarkdown(s.services, nb.id);
 
     const m = join(mal, nb.id);
@@ -139,7 +139,7 @@ describe("the record channel", () => {
     assert.equal(viewer.record.state?.archived, false);
     assert.ok(!viewer.record.messages.some((msg) => JSON.stringify(msg).includes("0%")));
     assert.deepEqual(
-      s.log.entries(nb.id).map((e) => e.hash),
+      (await s.log.entries(nb.id)).map((e) => e.hash),
       logBefore,
       "no log entry was appended on the peer's behalf",
     );
@@ -158,7 +158,7 @@ describe("the record channel", () => {
     await again.synced;
     await waitFor(() => again.record.state !== undefined, "the snapshot");
     assert.deepEqual(
-      s.log.entries(nb.id).map((e) => e.hash),
+      (await s.log.entries(nb.id)).map((e) => e.hash),
       logBefore,
       "loading again finished no run the log does not hold",
     );
@@ -264,7 +264,7 @@ describe("the record channel", () => {
     assert.equal(ok.status, 200);
     await waitFor(() => cellRun(a, "s2")?.status === "cancelled", "the cancelled run");
     assert.match(cellRun(a, "s2").error.message, /cancelled by ana before it started/);
-    const fin = s.log.entries(nb.id).find((e) => e.runId === second.body.runId && e.type === "run.finished")!;
+    const fin = (await s.log.entries(nb.id)).find((e) => e.runId === second.body.runId && e.type === "run.finished")!;
     assert.equal(fin.data.outcome, "cancelled");
     await waitFor(() => cellRun(a, "s1")?.status === "done", "the first run finishing", 20_000);
     const run = cellRun(a, "s1");
@@ -287,7 +287,7 @@ describe("the record channel", () => {
     assert.match(cellRun(a, "s2").error.message, /ana archived the notebook/);
     await waitFor(() => cellRun(a, "s1")?.status === "done", "the started run still finishing", 20_000);
     assert.equal(
-      s.log.entries(nb.id).find((e) => e.runId === queued && e.type === "run.finished")?.data.outcome,
+      (await s.log.entries(nb.id)).find((e) => e.runId === queued && e.type === "run.finished")?.data.outcome,
       "cancelled",
     );
   });
@@ -310,7 +310,7 @@ describe("the record channel", () => {
     await app.stop();
     app = await startApp(t.dir);
     cleanups.push(() => app.stop());
-    const fin = app.log.entries(nb.id).find((e) => e.runId === "lost-run" && e.type === "run.finished");
+    const fin = (await app.log.entries(nb.id)).find((e) => e.runId === "lost-run" && e.type === "run.finished");
     assert.equal(fin?.data.outcome, "interrupted");
     assert.deepEqual(fin?.actor, { kind: "system", id: "system", name: "system" });
     const v = (await app.user("vic")).ws(nb.id);
@@ -385,6 +385,6 @@ describe("bad input says so", () => {
     });
     assert.equal(far.status, 400);
     assert.match(far.body.error.message, /longer than 10 years/);
-    assert.equal(s.notebooks.get(nb.id)?.title, "durations", "nothing stored was lost");
+    assert.equal((await s.notebooks.get(nb.id))?.title, "durations", "nothing stored was lost");
   });
 });

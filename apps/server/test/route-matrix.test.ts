@@ -513,22 +513,26 @@ async function fixture() {
     data: { outcome: "done", durationMs: 1, contentType: "text/plain", outputHash: hash, outputBytes: 5, warnings: [] },
   });
   const actor = { kind: "user" as const, id: ids.editor, name: "ed" };
-  const note = sv.log.append({
-    notebookId: nb.id,
-    type: "timeline.note-added",
-    atMs: now,
-    actor,
-    data: { eventAtMs: now - 60_000, label: "detected", text: "first 5xx" },
-  }).seq;
-  const pin = sv.log.append({
-    notebookId: nb.id,
-    type: "timeline.run-pinned",
-    atMs: now,
-    actor,
-    cellId: "c1",
-    runId: "run1",
-    data: { eventAtMs: now, label: "mitigated" },
-  }).seq;
+  const note = (
+    await sv.log.append({
+      notebookId: nb.id,
+      type: "timeline.note-added",
+      atMs: now,
+      actor,
+      data: { eventAtMs: now - 60_000, label: "detected", text: "first 5xx" },
+    })
+  ).seq;
+  const pin = (
+    await sv.log.append({
+      notebookId: nb.id,
+      type: "timeline.run-pinned",
+      atMs: now,
+      actor,
+      cellId: "c1",
+      runId: "run1",
+      data: { eventAtMs: now, label: "mitigated" },
+    })
+  ).seq;
   const link = sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL).link;
   await sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
   await sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);

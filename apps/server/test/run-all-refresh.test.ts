@@ -61,7 +61,8 @@ async function notebookWithCells() {
   return { nb, page };
 }
 
-const runsOf = (id: string, kind: string) => s.services.record.runs(id).filter((r) => r.trigger.kind === kind);
+const runsOf = async (id: string, kind: string) =>
+  (await s.services.record.runs(id)).filter((r) => r.trigger.kind === kind);
 
 describe("run all", () => {
   it("runs query cells only, skips the action with the reason, and gives every cell the same end", async () => {
@@ -75,8 +76,11 @@ describe("run all", () => {
     assert.equal(r.body.skipped.length, 1);
     assert.equal(r.body.skipped[0].cellId, "silence");
     assert.match(r.body.skipped[0].reason, /@action.*never run-all/);
-    await waitFor(() => runsOf(nb.id, "run-all").every((x) => x.status === "done"), "the round to finish");
-    const runs = runsOf(nb.id, "run-all");
+    await waitFor(
+      async () => (await runsOf(nb.id, "run-all")).every((x) => x.status === "done"),
+      "the round to finish",
+    );
+    const runs = await runsOf(nb.id, "run-all");
     assert.equal(runs.length, 3);
     assert.ok(!runs.some((x) => x.cellId === "silence"), "the action never ran");
     assert.deepEqual(new Set(runs.map((x) => x.timeRange?.endMs)), new Set([r.body.atMs]), "one shared end");
@@ -90,14 +94,14 @@ describe("run all", () => {
 
   it("a viewer cannot run all, nor turn refresh on or off", async () => {
     const { nb, page } = await notebookWithCells();
-    const before = s.services.record.runs(nb.id).length;
+    const before = (await s.services.record.runs(nb.id)).length;
     const runAll = await vic.api(`/api/notebooks/${nb.id}/run-all`, "POST", {});
     assert.equal(runAll.status, 403);
     const on = await vic.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 60_000 });
     assert.equal(on.status, 403);
     assert.equal(s.services.record.refresh(nb.id), undefined);
     assert.equal((await vic.api(`/api/notebooks/${nb.id}/refresh`, "GET")).status, 200, "a viewer may look");
-    assert.equal(s.services.record.runs(nb.id).length, before, "nothing ran");
+    assert.equal((await s.services.record.runs(nb.id)).length, before, "nothing ran");
     const bad = await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 1000 });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /intervalMs must be 0 \(off\) or one of 30000, 60000, 300000/);
@@ -117,15 +121,15 @@ describe("auto-refresh", () => {
     assert.equal(on.body.refresh.intervalMs, 60_000);
     assert.equal(on.body.refresh.by.name, "ana");
     await waitFor(() => viewer.record.refresh?.rounds === 1, "the viewer to see the first round");
-    await waitFor(() => runsOf(nb.id, "refresh").every((x) => x.status === "done"), "round 1 to finish");
+    await waitFor(async () => (await runsOf(nb.id, "refresh")).every((x) => x.status === "done"), "round 1 to finish");
     // three pages open, one round: three query cells, not nine
-    assert.equal(runsOf(nb.id, "refresh").length, 3);
+    assert.equal((await runsOf(nb.id, "refresh")).length, 3);
     clock += 30_000;
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(runsOf(nb.id, "refresh").length, 3, "not due before the interval");
+    assert.equal((await runsOf(nb.id, "refresh")).length, 3, "not due before the interval");
     clock += 30_000;
-    await waitFor(() => runsOf(nb.id, "refresh").length === 6, "round 2");
-    const runs = runsOf(nb.id, "refresh");
+    await waitFor(async () => (await runsOf(nb.id, "refresh")).length === 6, "round 2");
+    const runs = await runsOf(nb.id, "refresh");
     assert.ok(!runs.some((x) => x.cellId === "silence"), "a refresh never runs an action cell");
     assert.ok(
       runs.every((x) => x.by.id === ana.id),
@@ -134,14 +138,14 @@ describe("auto-refresh", () => {
     assert.equal(new Set(runs.map((x) => x.trigger.round)).size, 2);
     for (const round of new Set(runs.map((x) => x.trigger.round)))
       assert.equal(new Set(runs.filter((x) => x.trigger.round === round).map((x) => x.timeRange?.endMs)).size, 1);
-    const started = s.log.entries(nb.id).filter((e) => e.type === "refresh.started");
+    const started = (await s.log.entries(nb.id)).filter((e) => e.type === "refresh.started");
     assert.equal(started.length, 1);
     assert.equal(started[0]?.data.intervalMs, 60_000);
-    await waitFor(() => runsOf(nb.id, "refresh").every((x) => x.status === "done"), "round 2 to finish");
+    await waitFor(async () => (await runsOf(nb.id, "refresh")).every((x) => x.status === "done"), "round 2 to finish");
     const off = await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 0 });
     assert.equal(off.body.refresh, null);
     await waitFor(() => viewer.record.refresh === undefined, "the viewer to see it off");
-    const stopped = s.log.entries(nb.id).filter((e) => e.type === "refresh.stopped");
+    const stopped = (await s.log.entries(nb.id)).filter((e) => e.type === "refresh.stopped");
     const stop = stopped[0];
     assert.ok(stop);
     assert.deepEqual(
@@ -180,7 +184,7 @@ describe("auto-refresh", () => {
   it("stops by itself once no page has been open for the idle time", async () => {
     const { nb, page } = await notebookWithCells();
     await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 300_000 });
-    await waitFor(() => runsOf(nb.id, "refresh").every((x) => x.status === "done"), "round 1");
+    await waitFor(async () => (await runsOf(nb.id, "refresh")).every((x) => x.status === "done"), "round 1");
     page.destroy();
     await waitFor(() => (s.docs.open.get(nb.id)?.peers.size ?? 0) === 0, "the page to close");
     clock += 4 * 60_000;
@@ -188,12 +192,12 @@ describe("auto-refresh", () => {
     assert.ok(s.services.record.refresh(nb.id), "still on before the idle time");
     clock += 60_000;
     await waitFor(() => s.services.record.refresh(nb.id) === undefined, "the idle stop");
-    const stopped = s.log.entries(nb.id).filter((e) => e.type === "refresh.stopped");
+    const stopped = (await s.log.entries(nb.id)).filter((e) => e.type === "refresh.stopped");
     assert.equal(stopped.at(-1)!.data.reason, "idle");
     assert.equal(actorOf(stopped.at(-1)!).kind, "system");
     clock += 10 * 60_000;
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(runsOf(nb.id, "refresh").length, 3, "no round after the stop");
+    assert.equal((await runsOf(nb.id, "refresh")).length, 3, "no round after the stop");
   });
 
   it("stops once the editor who turned it on may no longer run cells: it never runs as a viewer", async () => {
@@ -201,17 +205,14 @@ describe("auto-refresh", () => {
     const eve = await s.user("eve");
     s.grant(nb.id, eve, "editor");
     assert.equal((await eve.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 60_000 })).status, 200);
-    await waitFor(() => runsOf(nb.id, "refresh").every((x) => x.status === "done"), "round 1");
-    assert.ok(runsOf(nb.id, "refresh").every((x) => x.by.id === eve.id));
+    await waitFor(async () => (await runsOf(nb.id, "refresh")).every((x) => x.status === "done"), "round 1");
+    assert.ok((await runsOf(nb.id, "refresh")).every((x) => x.by.id === eve.id));
     s.grant(nb.id, eve, "viewer");
     clock += 60_000;
     await waitFor(() => s.services.record.refresh(nb.id) === undefined, "the stop");
-    const last = s.log
-      .entries(nb.id)
-      .filter((e) => e.type === "refresh.stopped")
-      .at(-1);
+    const last = (await s.log.entries(nb.id)).filter((e) => e.type === "refresh.stopped").at(-1);
     assert.equal(last?.data.reason, "access-removed");
-    assert.equal(runsOf(nb.id, "refresh").length, 3, "no round as a viewer");
+    assert.equal((await runsOf(nb.id, "refresh")).length, 3, "no round as a viewer");
     page.destroy();
   });
 
@@ -221,10 +222,7 @@ describe("auto-refresh", () => {
     assert.equal((await ana.api(`/api/notebooks/${nb.id}/archive`, "POST", {})).status, 200);
     assert.equal(s.services.record.refresh(nb.id), undefined);
     assert.equal(
-      s.log
-        .entries(nb.id)
-        .filter((e) => e.type === "refresh.stopped")
-        .at(-1)!.data.reason,
+      (await s.log.entries(nb.id)).filter((e) => e.type === "refresh.stopped").at(-1)!.data.reason,
       "archived",
     );
     const refused = await ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 300_000 });
@@ -233,19 +231,16 @@ describe("auto-refresh", () => {
 
     const other = await notebookWithCells();
     await ana.api(`/api/notebooks/${other.nb.id}/refresh`, "PUT", { intervalMs: 300_000 });
-    await waitFor(() => runsOf(other.nb.id, "refresh").every((x) => x.status === "done"), "round 1");
+    await waitFor(async () => (await runsOf(other.nb.id, "refresh")).every((x) => x.status === "done"), "round 1");
     clock += 11 * 60 * 60_000;
     await waitFor(() => (s.services.record.refresh(other.nb.id)?.rounds ?? 0) === 2, "a round 11 hours on");
     assert.ok(s.services.record.refresh(other.nb.id), "the page is open: still on after 11 hours");
-    await waitFor(() => runsOf(other.nb.id, "refresh").every((x) => x.status === "done"), "round 2");
+    await waitFor(async () => (await runsOf(other.nb.id, "refresh")).every((x) => x.status === "done"), "round 2");
     // the page stays open and a round is due: only the 12-hour limit stops it
     clock += 60 * 60_000;
     await waitFor(() => s.services.record.refresh(other.nb.id) === undefined, "the 12-hour stop");
-    assert.equal(runsOf(other.nb.id, "refresh").length, 6, "no round at the 12-hour mark");
-    const last = s.log
-      .entries(other.nb.id)
-      .filter((e) => e.type === "refresh.stopped")
-      .at(-1)!;
+    assert.equal((await runsOf(other.nb.id, "refresh")).length, 6, "no round at the 12-hour mark");
+    const last = (await s.log.entries(other.nb.id)).filter((e) => e.type === "refresh.stopped").at(-1)!;
     assert.equal(last.data.reason, "max-duration");
     other.page.destroy();
   });
@@ -265,13 +260,7 @@ describe("auto-refresh", () => {
     const r = await ana.api(`/api/notebooks/${id}/incident`, "PATCH", { status: "resolved" });
     assert.equal(r.status, 200);
     await waitFor(() => s.services.record.refresh(id) === undefined, "the stop on resolve");
-    assert.equal(
-      s.log
-        .entries(id)
-        .filter((e) => e.type === "refresh.stopped")
-        .at(-1)!.data.reason,
-      "resolved",
-    );
+    assert.equal((await s.log.entries(id)).filter((e) => e.type === "refresh.stopped").at(-1)!.data.reason, "resolved");
     page.destroy();
   });
 });

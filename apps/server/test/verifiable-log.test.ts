@@ -55,7 +55,7 @@ before(async () => {
     checkpointDelayMs: 20,
     auth: authSettingsFromEnv({ DATABOOK_PUBLIC_URL: "http://databook.test" }),
   });
-  const seeded = seedIncident(app.services, { runs: 6, charts: 2 });
+  const seeded = await seedIncident(app.services, { runs: 6, charts: 2 });
   nb = seeded.notebookId;
   const ana = await app.user("ana");
   app.grant(nb, ana, "viewer");
@@ -71,7 +71,7 @@ before(async () => {
   early.note = first.body.checkpoint;
   keptFile = join(keys.dir, "kept-checkpoint");
   writeFileSync(keptFile, late.note);
-  entriesAtStop = app.services.log.entries(nb).length;
+  entriesAtStop = (await app.services.log.entries(nb)).length;
   await app.stop();
 });
 

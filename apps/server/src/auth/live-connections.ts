@@ -18,7 +18,7 @@ export type LiveConnection = {
  */
 export function createLiveConnections(opts: {
   identities: Identities;
-  notebookById: (id: string) => { id: string; visibility: "signed-in" | "restricted" } | undefined;
+  notebookById: (id: string) => Promise<{ id: string; visibility: "signed-in" | "restricted" } | undefined>;
   onClosed?: (reason: "session-ended" | "access-removed" | "rights-changed") => void;
 }) {
   const live = new Set<LiveConnection>();
@@ -54,7 +54,7 @@ export function createLiveConnections(opts: {
       if (!fresh.has(key)) fresh.set(key, await opts.identities.refresh(c.identity));
       if (!live.has(c)) continue; // closed meanwhile
       const id = fresh.get(key);
-      const nb = opts.notebookById(c.notebookId);
+      const nb = await opts.notebookById(c.notebookId);
       let code: number | undefined;
       // a stakeholder's link revoked or expired: for them that is losing access, not a sign-in
       if (!id) code = c.identity.shareLinks ? CLOSE_CODES.ACCESS_REMOVED : CLOSE_CODES.SESSION_ENDED;

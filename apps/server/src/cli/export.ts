@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { encodeVerifierKey, type SigningKey, verifierKeyOf } from "@databook/tlog";
 import Database from "better-sqlite3";
 import { DB_FILE } from "../db/open.ts";
+import { sqliteSql } from "../db/sqlite.ts";
 import { closeChartRenderer } from "../export/charts/index.ts";
 import { type ExportSources, parseRunsChoice } from "../export/document.ts";
 import { makeExport } from "../export/make.ts";
@@ -42,7 +43,7 @@ function cliSources(db: Database.Database, key: SigningKey | undefined): ExportS
   const writer = key && createCheckpointWriter({ db, key, host: () => originHost(db) });
   return {
     db,
-    log: createLogStore(db),
+    log: createLogStore(sqliteSql(db)),
     checkpoint: (id) => (writer ? writer.fresh(id) : store.latest(id)),
     verifierKeys: key
       ? [encodeVerifierKey(verifierKeyOf(key))]

@@ -10,6 +10,7 @@ import {
   verifyCheckpointConsistency,
 } from "@databook/tlog";
 import { DB_FILE } from "../db/open.ts";
+import { sqliteSql } from "../db/sqlite.ts";
 import { createCheckpointStore, notebookOfOrigin } from "../log/checkpoints.ts";
 import { createSigningKeyFile, defaultKeyName, loadSigningKey, signingKeyPath } from "../log/signing-key.ts";
 import { createLogStore } from "../log/store.ts";
@@ -144,7 +145,7 @@ export async function runConsistency(argv: string[], usage: string): Promise<num
       }
       to = latest.note;
     }
-    const leaves = leavesOf(createLogStore(db).entries(notebookId));
+    const leaves = leavesOf(await createLogStore(sqliteSql(db)).entries(notebookId));
     let newer: ReturnType<typeof openCheckpoint>;
     try {
       newer = openCheckpoint(to, trust.keys);

@@ -114,7 +114,7 @@ export async function run(argv: string[]): Promise<number> {
   return withDataFolder("users", sub, usage, values.data, async (db) => {
     const accounts = createAccounts(db);
     const sessions = createSessions(sqliteSql(db), DEFAULT_SESSION_LIFETIMES);
-    const log = createLogStore(db);
+    const log = createLogStore(sqliteSql(db));
     const sharing = createSharing({
       db,
       accounts,

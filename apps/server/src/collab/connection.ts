@@ -74,8 +74,11 @@ export function servePeer(opts: {
   maxFrameBytes: number;
   /** Whether the notebook is archived now (the record channel's state): editors' updates are then dropped. */
   isArchived: () => boolean;
-  /** The record channel's snapshot message, sent after the sync has started. */
-  recordSnapshot: () => Uint8Array;
+  /**
+   * The record channel's snapshot message, sent after the sync has started (once it resolves;
+   * record messages sent meanwhile are older than it, so the page ends up with the snapshot's view).
+   */
+  recordSnapshot: () => Promise<Uint8Array>;
   /** Called once when the connection ends, whoever ends it. */
   onClose?: () => void;
   stats?: ConnectionStats;
@@ -281,6 +284,13 @@ export function servePeer(opts: {
   peer.send(encoding.toUint8Array(enc));
   const states = [...o.awareness.getStates().keys()];
   if (states.length) peer.send(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(o.awareness, states)));
-  peer.send(opts.recordSnapshot());
+  opts.recordSnapshot().then(
+    (m) => peer.send(m),
+    (err: unknown) => {
+      // without its record the page would show no runs: better closed, so it reconnects
+      opts.onServerError?.(err);
+      peer.close(CLOSE_CODES.SERVER_ERROR, closeReason(CLOSE_CODES.SERVER_ERROR) ?? "");
+    },
+  );
   return { close: (code, reason) => peer.close(code, reason) };
 }

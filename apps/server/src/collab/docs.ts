@@ -63,12 +63,12 @@ export type DocHooks = {
   onStoreError?: (notebookId: string, error: unknown) => void;
 };
 
-/** Stores a fresh notebook's initial state (already built in `doc`) as its snapshot. */
-export function storeInitialDoc(db: Database, notebookId: string, doc: Y.Doc): void {
-  db.prepare("INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, 0)").run(
+/** Stores a fresh notebook's initial state (already built in `doc`) as its snapshot; call inside the transaction creating it. */
+export async function storeInitialDoc(tx: Sql, notebookId: string, doc: Y.Doc): Promise<void> {
+  await tx.run("INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, 0)", [
     notebookId,
     Y.encodeStateAsUpdate(doc),
-  );
+  ]);
 }
 
 /**

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import type { DatabookError } from "@databook/wire";
 import pg from "pg";
 import { numberPlaceholders } from "./placeholders.ts";
-import type { Row, Sql, SqlValue } from "./sql.ts";
+import { type Row, runAfterCommit, type Sql, type SqlValue } from "./sql.ts";
 
 /** Options of {@link openPostgres}. */
 export type PostgresOptions = {
@@ -130,8 +130,8 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
       } satisfies DatabookError;
   };
 
-  function txHandle(client: pg.PoolClient): { tx: Sql; state: { open: boolean } } {
-    const state = { open: true };
+  function txHandle(client: pg.PoolClient): { tx: Sql; state: { open: boolean; after: (() => void)[] } } {
+    const state = { open: true, after: [] as (() => void)[] };
     const live = () => {
       if (!state.open)
         throw {
@@ -160,6 +160,10 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
       lock: async (key) => {
         live();
         await exec(client, "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", [advisoryKey(key)]);
+      },
+      afterCommit: (fn) => {
+        live();
+        state.after.push(fn);
       },
       close: async () => {
         throw {
@@ -212,6 +216,7 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
           throw e;
         }
         await exec(client, "COMMIT");
+        runAfterCommit(state.after);
         return result;
       } catch (e) {
         if (!broken && isUnavailable(e as { code?: unknown; message?: unknown })) broken = e as Error;
@@ -222,6 +227,7 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
         client.release(broken ?? false);
       }
     },
+    afterCommit: (fn) => runAfterCommit([fn]),
     async lock() {
       throw {
         kind: "internal",

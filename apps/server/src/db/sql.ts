@@ -48,6 +48,13 @@ export type Sql = {
    * serializes). Rejects outside a transaction.
    */
   lock(key: string): Promise<void>;
+  /**
+   * Runs `fn` once the work done on this handle is durable: on a transaction's handle, right
+   * after its COMMIT (never, when it rolls back); on the outer handle, at once. For what must only
+   * follow a commit, such as publishing an appended log entry to pages. `fn` must not throw (a
+   * throw is reported on stderr, and the other callbacks still run).
+   */
+  afterCommit(fn: () => void): void;
   /** Closes the connection or pool; pending queries finish first. */
   close(): Promise<void>;
 };
@@ -56,4 +63,14 @@ export type Sql = {
 export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+/** Runs post-commit callbacks in order; one that throws is reported and does not stop the others. */
+export function runAfterCommit(fns: readonly (() => void)[]): void {
+  for (const fn of fns)
+    try {
+      fn();
+    } catch (e) {
+      console.error(`databook: a post-commit step failed: ${(e as Error)?.message ?? String(e)}`);
+    }
 }

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Database, Statement } from "better-sqlite3";
-import type { Row, Sql, SqlValue } from "./sql.ts";
+import { type Row, runAfterCommit, type Sql, type SqlValue } from "./sql.ts";
 
 /** Prepared statements kept per connection (keyed by SQL text); past this the cache starts over. */
 const MAX_CACHED_STATEMENTS = 2000;
@@ -73,8 +73,8 @@ export function sqliteSql(db: Database): Sql {
     }
   }
 
-  function txHandle(): { tx: Sql; state: { open: boolean } } {
-    const state = { open: true };
+  function txHandle(): { tx: Sql; state: { open: boolean; after: (() => void)[] } } {
+    const state = { open: true, after: [] as (() => void)[] };
     const live = () => {
       if (!state.open)
         throw { kind: "internal", message: "a transaction's handle was used after it committed or rolled back" };
@@ -86,6 +86,10 @@ export function sqliteSql(db: Database): Sql {
       run: async (sql, params) => (live(), exec.run(sql, params)),
       transaction: async (fn) => (live(), fn(tx)),
       lock: async () => live(),
+      afterCommit: (fn) => {
+        live();
+        state.after.push(fn);
+      },
       close: async () => {
         throw { kind: "internal", message: "close() on a transaction's handle: close the connection instead" };
       },
@@ -103,23 +107,26 @@ export function sqliteSql(db: Database): Sql {
       const wait = acquire();
       if (wait) await wait;
       const { tx, state } = txHandle();
+      let result: T;
       try {
         prepared("BEGIN IMMEDIATE").run();
-        let result: T;
         try {
           result = await inside.run(state, () => fn(tx));
           prepared("COMMIT").run();
         } catch (e) {
+          state.after.length = 0;
           // SQLite may already have rolled back (e.g. after SQLITE_FULL); a second ROLLBACK would throw
           if (db.inTransaction) prepared("ROLLBACK").run();
           throw e;
         }
-        return result;
       } finally {
         state.open = false;
         release();
       }
+      runAfterCommit(state.after);
+      return result;
     },
+    afterCommit: (fn) => runAfterCommit([fn]),
     lock: async (key) => {
       throw { kind: "internal", message: `lock("${key}") outside a transaction: call it on a transaction's handle` };
     },

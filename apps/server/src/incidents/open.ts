@@ -19,7 +19,7 @@ import type { Outbox } from "../notify/outbox.ts";
 import { setsActionOption } from "../plugin-list.ts";
 import type { RecordChannel } from "../record/channel.ts";
 import type { AlertsReceivedData, IncidentOpenedData } from "../record/incident-from-log.ts";
-import { incidentOf } from "../record/incident-from-log.ts";
+import { emptyFold, foldIncidentEntry, incidentOf } from "../record/incident-from-log.ts";
 import type { ParamValues } from "../runbooks/params.ts";
 import type { Runbook, Runbooks } from "../runbooks/store.ts";
 import type { RunService } from "../runs/run.ts";
@@ -36,7 +36,8 @@ export type IncidentDeps = {
   runbooks: Runbooks;
   table: IncidentTable;
   log: Pick<LogStore, "entries">;
-  appendLog: (e: NewLogEntry) => LogEntry;
+  /** Appends to the incident log; on `tx` the entry commits with the incident (published after commit). */
+  appendLog: (e: NewLogEntry, o: { tx: Sql }) => Promise<LogEntry>;
   record: RecordChannel;
   runs: RunService;
   host?: PluginHost;
@@ -96,8 +97,12 @@ export function createIncidentOpener(d: IncidentDeps) {
 
   const isAction = (plugin: string, options: string[]) => setsActionOption(d.host, plugin, options);
 
-  function fromRunbook(rb: Runbook, values: ParamValues): PreparedCells & { runbook: { id: string; title: string } } {
-    const nb = notebooks.get(rb.notebookId)!;
+  async function fromRunbook(
+    rb: Runbook,
+    values: ParamValues,
+    tx?: Sql,
+  ): Promise<PreparedCells & { runbook: { id: string; title: string } }> {
+    const nb = (await notebooks.get(rb.notebookId, tx))!;
     const cells = notebooks.withDoc(rb.notebookId, cellsSnapshot);
     return { ...prepareCells(nb.title, cells, values, isAction), runbook: { id: nb.id, title: nb.title } };
   }
@@ -120,17 +125,19 @@ export function createIncidentOpener(d: IncidentDeps) {
     },
   ): Promise<{ notebook: NotebookRow; entries: LogEntry[] }> {
     const p = o.prepared;
-    // the notebook, log and outbox stores are still synchronous on the same connection: what they
-    // write joins this transaction
-    const notebook = notebooks.create({
-      title: o.title,
-      timeRange: { kind: "since", fromMs: o.windowFromMs },
-      ...(p ? { templateId: p.runbook.id } : {}),
-      cells: p?.cells ?? [],
-      visibility: o.visibility,
-      actor: o.actor,
-      ownerId: o.owner.id,
-    });
+    // the outbox store is still synchronous on the same connection: what it writes joins this transaction
+    const notebook = await notebooks.create(
+      {
+        title: o.title,
+        timeRange: { kind: "since", fromMs: o.windowFromMs },
+        ...(p ? { templateId: p.runbook.id } : {}),
+        cells: p?.cells ?? [],
+        visibility: o.visibility,
+        actor: o.actor,
+        ownerId: o.owner.id,
+      },
+      tx,
+    );
     await table.insert(notebook.id, o.delivery?.groupKey ?? null, o.delivery?.receiver ?? null, o.atMs, tx);
     const opened: IncidentOpenedData = {
       source: o.source,
@@ -149,23 +156,31 @@ export function createIncidentOpener(d: IncidentDeps) {
         : {}),
     };
     const entries = [
-      d.appendLog({ notebookId: notebook.id, type: "incident.opened", atMs: o.atMs, actor: o.actor, data: opened }),
+      await d.appendLog(
+        { notebookId: notebook.id, type: "incident.opened", atMs: o.atMs, actor: o.actor, data: opened },
+        { tx },
+      ),
     ];
-    if (o.delivery) entries.push(appendDelivery(notebook.id, o.delivery, o.delivery.alerts, o.actor, o.atMs));
-    const incident = incidentOf(d.log.entries(notebook.id))!;
-    d.outbox.enqueue(notebook.id, messageFor("incident.opened", link(notebook), incident, o.actor, o.atMs), o.actor);
+    if (o.delivery) entries.push(await appendDelivery(tx, notebook.id, o.delivery, o.delivery.alerts, o.actor, o.atMs));
+    const incident = incidentOf(await d.log.entries(notebook.id, tx))!;
+    await d.outbox.enqueue(
+      notebook.id,
+      messageFor("incident.opened", link(notebook), incident, o.actor, o.atMs),
+      o.actor,
+    );
     return { notebook, entries };
   }
 
   const link = (nb: NotebookRow) => ({ id: nb.id, title: nb.title, url: d.notebookUrl(nb.id) });
 
   function appendDelivery(
+    tx: Sql,
     notebookId: string,
     a: AlertDelivery,
     alerts: IncidentAlert[],
     actor: Principal,
     atMs: number,
-  ): LogEntry {
+  ): Promise<LogEntry> {
     const data: AlertsReceivedData = {
       groupKey: a.groupKey,
       receiver: a.receiver,
@@ -174,23 +189,30 @@ export function createIncidentOpener(d: IncidentDeps) {
       truncatedAlerts: a.truncatedAlerts,
       alerts,
     };
-    return d.appendLog({ notebookId, type: "alerts.received", atMs, actor, data });
+    return d.appendLog({ notebookId, type: "alerts.received", atMs, actor, data }, { tx });
   }
 
   /** Adds a delivery's changed alerts to an incident; nothing when every alert is as the incident has it. */
-  function addToTx(notebookId: string, a: AlertDelivery, actor: Principal, atMs: number): LogEntry[] {
-    const known = record.alerts(notebookId);
+  async function addToTx(
+    tx: Sql,
+    notebookId: string,
+    a: AlertDelivery,
+    actor: Principal,
+    atMs: number,
+  ): Promise<LogEntry[]> {
+    // read in the transaction, under the chain's lock order: what the log holds, not what a page was told
+    const fold = emptyFold();
+    for (const e of await d.log.entries(notebookId, tx)) foldIncidentEntry(fold, e);
+    const known = fold.alerts;
     const changed = a.alerts.filter((x) => stateKey(known.get(x.fingerprint)) !== stateKey(x));
-    return changed.length ? [appendDelivery(notebookId, a, changed, actor, atMs)] : [];
+    return changed.length ? [await appendDelivery(tx, notebookId, a, changed, actor, atMs)] : [];
   }
 
   /** After the transaction: publish to open pages, index, and start the autorun cells. */
   async function after(
     notebookId: string,
-    entries: LogEntry[],
     created?: { title: string; autorun: string[]; trigger: RunTrigger; actor: Principal },
   ) {
-    for (const e of entries) record.logged(e);
     if (!created) return;
     await d.search.setTitle(notebookId, created.title);
     notebooks.withDoc(notebookId, () => undefined); // loading indexes the copied cells
@@ -218,7 +240,7 @@ export function createIncidentOpener(d: IncidentDeps) {
     for (const cellId of cellIds) {
       if (closed) return;
       try {
-        d.runs.start(notebookId, cellId, actor, { trigger, mayRunActions: false });
+        await d.runs.start(notebookId, cellId, actor, { trigger, mayRunActions: false });
       } catch (e) {
         d.warn(
           `autorun of cell ${cellId} in notebook ${notebookId} was refused: ${(e as { message?: string }).message}`,
@@ -234,9 +256,9 @@ export function createIncidentOpener(d: IncidentDeps) {
 
   async function receiveTx(tx: Sql, a: AlertDelivery, caller: Identity, atMs: number) {
     const actor = caller.principal!;
-    const usable = (id: string) => {
-      const nb = notebooks.get(id);
-      return !!nb && !!d.identities.roleOn(caller, nb);
+    const usable = async (id: string) => {
+      const nb = await notebooks.get(id, tx);
+      return !!nb && !!(await d.identities.roleOn(caller, nb));
     };
     const open =
       (await table.openFor(a.groupKey, tx)) ??
@@ -244,12 +266,12 @@ export function createIncidentOpener(d: IncidentDeps) {
     if (open) {
       // group keys are guessable and any member may make an alerts token: only a token whose
       // owner may view the group's incident adds to it, and no other learns which notebook it is
-      if (!usable(open.notebook_id))
+      if (!(await usable(open.notebook_id)))
         throw {
           kind: "denied",
           message: `alert group ${JSON.stringify(a.groupKey)} belongs to an incident this token's owner may not view; send it with the token of someone who may (docs/incidents.md)`,
         };
-      return { notebookId: open.notebook_id, entries: addToTx(open.notebook_id, a, actor, atMs) };
+      return { notebookId: open.notebook_id, entries: await addToTx(tx, open.notebook_id, a, actor, atMs) };
     }
     // a resolved delivery for a group that never had an incident opens nothing
     if (a.status === "resolved") return { entries: [] as LogEntry[] };
@@ -257,7 +279,7 @@ export function createIncidentOpener(d: IncidentDeps) {
     const fallback = d.settings.defaultRunbookId;
     if (!rb && fallback) {
       rb = await runbooks.get(fallback, tx);
-      if (!rb || !usable(fallback)) {
+      if (!rb || !(await usable(fallback))) {
         d.warn(
           `DATABOOK_DEFAULT_RUNBOOK=${fallback} is not a runbook the alert token's owner may view; opening a blank incident`,
         );
@@ -265,7 +287,7 @@ export function createIncidentOpener(d: IncidentDeps) {
       }
     }
     const values: ParamValues = { labels: a.commonLabels, annotations: a.commonAnnotations, params: {} };
-    const prepared = rb ? fromRunbook(rb, values) : undefined;
+    const prepared = rb ? await fromRunbook(rb, values, tx) : undefined;
     const earliest = Math.min(atMs, ...a.alerts.map((x) => x.startsAtMs));
     const severity = severityOf(a.commonLabels);
     const made = await openTx(tx, {
@@ -303,7 +325,6 @@ export function createIncidentOpener(d: IncidentDeps) {
       if (r.notebookId)
         await after(
           r.notebookId,
-          r.entries,
           r.created && {
             title: r.created.title,
             autorun: autorunCells,
@@ -339,11 +360,11 @@ export function createIncidentOpener(d: IncidentDeps) {
       let rb: Runbook | undefined;
       if (input.runbookId) {
         rb = await runbooks.get(input.runbookId);
-        const nb = rb && notebooks.get(rb.notebookId);
-        if (!rb || !nb || !d.identities.roleOn(caller, nb))
+        const nb = rb && (await notebooks.get(rb.notebookId));
+        if (!rb || !nb || !(await d.identities.roleOn(caller, nb)))
           throw { kind: "not-found", message: `no runbook ${input.runbookId} (or you have no access to it)` };
       }
-      const prepared = rb ? fromRunbook(rb, input.values) : undefined;
+      const prepared = rb ? await fromRunbook(rb, input.values) : undefined;
       if (prepared?.problems.length)
         throw {
           kind: "bad-input",
@@ -365,13 +386,13 @@ export function createIncidentOpener(d: IncidentDeps) {
         }),
       );
       const autorunCells = prepared?.autorun ?? [];
-      await after(made.notebook.id, made.entries, {
+      await after(made.notebook.id, {
         title,
         autorun: autorunCells,
         trigger: { kind: "autorun" },
         actor,
       });
-      return { notebook: made.notebook, incident: record.incident(made.notebook.id)!, autorun: autorunCells };
+      return { notebook: made.notebook, incident: (await record.incident(made.notebook.id))!, autorun: autorunCells };
     },
 
     /** Stops autoruns still waiting for plugins (at shutdown). */

@@ -56,7 +56,8 @@ export function createIncidentState(d: {
   sql: Sql;
   table: IncidentTable;
   log: Pick<LogStore, "entries">;
-  appendLog: (e: NewLogEntry) => LogEntry;
+  /** Appends to the incident log; on `tx` the entry commits with the change (published after commit). */
+  appendLog: (e: NewLogEntry, o: { tx: Sql }) => Promise<LogEntry>;
   record: RecordChannel;
   notebooks: NotebookStore;
   accounts: Accounts;
@@ -66,38 +67,38 @@ export function createIncidentState(d: {
 }) {
   const { sql, table, record } = d;
 
-  function current(notebookId: string): IncidentRecord {
-    const inc = record.incident(notebookId);
+  async function current(notebookId: string): Promise<IncidentRecord> {
+    const inc = await record.incident(notebookId);
     if (!inc) throw NOT_AN_INCIDENT;
     return inc;
   }
 
   /**
-   * Appends entries in one transaction (with `more` inside it, on the transaction `tx`), then
-   * publishes them. The log store is still synchronous on the same connection: its appends join it.
+   * Appends entries in one transaction (with `more` inside it, on the transaction `tx`); they are
+   * published once it commits.
    */
   async function commit(
     build: () => NewLogEntry[],
     more?: (tx: Sql, entries: LogEntry[]) => Promise<void>,
   ): Promise<void> {
-    const entries = await sql.transaction(async (tx) => {
-      const out = build().map(d.appendLog);
+    await sql.transaction(async (tx) => {
+      const out: LogEntry[] = [];
+      for (const e of build()) out.push(await d.appendLog(e, { tx }));
       await more?.(tx, out);
-      return out;
     });
-    for (const e of entries) record.logged(e);
   }
 
-  function notify(
+  async function notify(
+    tx: Sql,
     notebookId: string,
     event: NotifyEvent,
     actor: Principal,
     atMs: number,
     change: { from: IncidentStatus; to: IncidentStatus },
   ) {
-    const nb = d.notebooks.get(notebookId)!;
-    const incident = incidentOf(d.log.entries(notebookId))!;
-    d.outbox.enqueue(
+    const nb = (await d.notebooks.get(notebookId, tx))!;
+    const incident = incidentOf(await d.log.entries(notebookId, tx))!;
+    await d.outbox.enqueue(
       notebookId,
       messageFor(event, { id: nb.id, title: nb.title, url: d.notebookUrl(nb.id) }, incident, actor, atMs, change),
       actor,
@@ -111,7 +112,7 @@ export function createIncidentState(d: {
      * incident as published. Throws NOT_AN_INCIDENT, or `bad-input` naming the field.
      */
     async update(notebookId: string, patch: IncidentPatch, actor: Principal): Promise<IncidentRecord> {
-      const cur = current(notebookId);
+      const cur = await current(notebookId);
       const t = d.now();
       const out: NewLogEntry[] = [];
       const entry = (type: NewLogEntry["type"], data: Record<string, unknown>) =>
@@ -139,20 +140,27 @@ export function createIncidentState(d: {
         async (tx) => {
           if (!status) return;
           if (status === "resolved") await table.close(notebookId, t, tx);
-          else if (cur.status === "resolved" && !d.notebooks.get(notebookId)?.archived)
+          else if (cur.status === "resolved" && !(await d.notebooks.get(notebookId, tx))?.archived)
             await table.reopen(notebookId, tx);
-          notify(notebookId, status === "resolved" ? "incident.resolved" : "incident.status-changed", actor, t, {
-            from: cur.status,
-            to: status,
-          });
+          await notify(
+            tx,
+            notebookId,
+            status === "resolved" ? "incident.resolved" : "incident.status-changed",
+            actor,
+            t,
+            {
+              from: cur.status,
+              to: status,
+            },
+          );
         },
       );
-      return current(notebookId);
+      return await current(notebookId);
     },
 
     /** Gives an account a role (a new commander replaces the one before); idempotent. */
     async assignRole(notebookId: string, role: unknown, accountId: unknown, actor: Principal): Promise<IncidentRecord> {
-      const cur = current(notebookId);
+      const cur = await current(notebookId);
       if (!(INCIDENT_ROLES as readonly unknown[]).includes(role))
         throw bad(`role must be one of ${INCIDENT_ROLES.join(", ")}`);
       const a = typeof accountId === "string" ? d.accounts.get(accountId) : undefined;
@@ -169,18 +177,18 @@ export function createIncidentState(d: {
           data: { role, account: { id: a.id, name: a.displayName }, ...(replaced ? { replaced } : {}) },
         },
       ]);
-      return current(notebookId);
+      return await current(notebookId);
     },
 
     /** Takes a role from an account; throws `not-found` when it does not hold it. */
     async removeRole(notebookId: string, role: string, accountId: string, actor: Principal): Promise<IncidentRecord> {
-      const cur = current(notebookId);
+      const cur = await current(notebookId);
       const held = cur.roles.find((r) => r.role === (role as IncidentRole) && r.account.id === accountId);
       if (!held) throw { kind: "not-found", message: `account ${accountId} is not ${role} of this incident` };
       await commit(() => [
         { notebookId, type: "incident.role-removed", atMs: d.now(), actor, data: { role, account: held.account } },
       ]);
-      return current(notebookId);
+      return await current(notebookId);
     },
 
     /**
@@ -191,7 +199,7 @@ export function createIncidentState(d: {
     async archivedChanged(notebookId: string, archived: boolean): Promise<void> {
       if (!(await table.get(notebookId))) return;
       if (archived) await table.close(notebookId, d.now());
-      else if (record.incident(notebookId)?.status !== "resolved") await table.reopen(notebookId);
+      else if ((await record.incident(notebookId))?.status !== "resolved") await table.reopen(notebookId);
     },
   };
 }

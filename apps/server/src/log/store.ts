@@ -1,9 +1,9 @@
-import { leafHash } from "@databook/tlog";
+import { EMPTY_FRONTIER, type Frontier } from "@databook/tlog";
 import type { Principal } from "@databook/wire";
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import { GENESIS_HASH, type HashedEntry, sha256Hex } from "./canonical.ts";
-import { headSql, insertEntrySql, nextEntry } from "./chain.ts";
-import { createTreeStore } from "./tree.ts";
+import { appendToChain, headSql } from "./chain.ts";
+import { readFrontier } from "./tree.ts";
 
 /** Kinds of incident-log entries (docs/incident-log.md lists each one's `data`). */
 export type LogEntryType =
@@ -97,81 +97,72 @@ export type ChainTable = "log_entries" | "audit_entries";
 /** The chain id of the audit log in `audit_entries.notebook_id` (and in its entries' canonical form). */
 export const AUDIT_CHAIN = "audit";
 
-/**
- * The incident log's SQL access (or, with `table = "audit_entries"`, the audit log's: the same
- * chain, without a Merkle tree). `append` chains the new entry to the notebook's last one and, for
- * the incident log, adds its leaf to the notebook's Merkle tree (`log_trees`), inside one
- * transaction (better-sqlite3 is synchronous, so appends never interleave within a process; the
- * transaction guards against a second process). The same append on the async `Sql` interface is
- * `appendToChain` (log/chain.ts); both compute the entry with `nextEntry`, so they write one chain.
- */
-export function createLogStore(db: Database, table: ChainTable = "log_entries") {
-  const last = db.prepare(headSql(table));
-  const insert = db.prepare(insertEntrySql(table));
-  const byNotebook = db.prepare(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`);
-  const unfinished = db.prepare(`SELECT s.notebook_id, s.cell_id, s.run_id FROM ${table} s
-    WHERE s.type = 'run.started' AND (? IS NULL OR s.notebook_id = ?) AND NOT EXISTS (
-      SELECT 1 FROM ${table} f WHERE f.notebook_id = s.notebook_id AND f.run_id = s.run_id AND f.type = 'run.finished')
-    ORDER BY s.notebook_id, s.seq`);
-  // one row per (body, content type): the type a log entry records is checked against its row
-  const putBlob = db.prepare(
-    "INSERT INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-  );
-  const getBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ? ORDER BY content_type LIMIT 1");
-  const getTypedBlob = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ? AND content_type = ?");
-  const tree = table === "log_entries" ? createTreeStore(db) : undefined;
+/** A notebook's run that the log started and never finished. */
+export type UnfinishedRun = { notebookId: string; cellId: string | null; runId: string };
 
-  const appendTx = db.transaction((e: NewLogEntry): LogEntry => {
-    const next = nextEntry(last.get(e.notebookId) as { seq: number; hash: string } | undefined, e);
-    tree?.append(e.notebookId, next.entry.seq, leafHash(next.canonical));
-    insert.run(...next.insertParams);
-    return next.entry;
-  });
+/**
+ * The incident log's storage on the async {@link Sql} interface (or, with `table =
+ * "audit_entries"`, the audit log's: the same chain, without a Merkle tree). `append` is
+ * {@link appendToChain}: it takes the chain's lock, chains the new entry to the notebook's last one
+ * and, for the incident log, adds its leaf to the notebook's Merkle tree (`log_trees`), in one
+ * transaction — so appends from several processes or nodes never fork the chain.
+ */
+export function createLogStore(sql: Sql, table: ChainTable = "log_entries") {
+  const byNotebook = `SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`;
+  const unfinished = `SELECT s.notebook_id, s.cell_id, s.run_id FROM ${table} s
+    WHERE s.type = 'run.started' AND (CAST(? AS TEXT) IS NULL OR s.notebook_id = ?) AND NOT EXISTS (
+      SELECT 1 FROM ${table} f WHERE f.notebook_id = s.notebook_id AND f.run_id = s.run_id AND f.type = 'run.finished')
+    ORDER BY s.notebook_id, s.seq`;
+  // one row per (body, content type): the type a log entry records is checked against its row
+  const putBlob = "INSERT INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
+  const getBlob = "SELECT content_type, data FROM blobs WHERE hash = ? ORDER BY content_type LIMIT 1";
+  const getTypedBlob = "SELECT content_type, data FROM blobs WHERE hash = ? AND content_type = ?";
 
   return {
     /**
-     * Appends one entry; returns it with its seq and hash. BEGIN IMMEDIATE: the head is read under
-     * the write lock, so a second process appending meanwhile waits (busy_timeout) instead of
-     * failing the read-to-write upgrade with SQLITE_BUSY ("database is locked"); nested in another
-     * transaction it is a savepoint of that one.
+     * Appends one entry; resolves to it with its seq and hash. On `tx` (a transaction's handle)
+     * the entry commits or rolls back with the caller's other writes; without, it is its own
+     * transaction. Rejects as {@link appendToChain} does; nothing is stored then.
      */
-    append: (e: NewLogEntry): LogEntry => appendTx.immediate(e),
+    append: (e: NewLogEntry, tx: Sql = sql): Promise<LogEntry> => appendToChain(tx, table, e),
     /** Every entry of a notebook in seq order. */
-    entries: (notebookId: string): LogEntry[] => (byNotebook.all(notebookId) as Row[]).map(rowToEntry),
+    entries: async (notebookId: string, on: Sql = sql): Promise<LogEntry[]> =>
+      (await on.all<Row>(byNotebook, [notebookId])).map(rowToEntry),
     /**
      * Runs the log started and never finished (the server stopped during them), of one notebook
      * or of all: recovery finishes them from this, never from anything a client wrote.
      */
-    unfinishedRuns(notebookId?: string): { notebookId: string; cellId: string | null; runId: string }[] {
-      return (
-        unfinished.all(notebookId ?? null, notebookId ?? null) as {
-          notebook_id: string;
-          cell_id: string | null;
-          run_id: string;
-        }[]
-      ).map((r) => ({ notebookId: r.notebook_id, cellId: r.cell_id, runId: r.run_id }));
+    async unfinishedRuns(notebookId?: string): Promise<UnfinishedRun[]> {
+      const rows = await sql.all<{ notebook_id: string; cell_id: string | null; run_id: string }>(unfinished, [
+        notebookId ?? null,
+        notebookId ?? null,
+      ]);
+      return rows.map((r) => ({ notebookId: r.notebook_id, cellId: r.cell_id, runId: r.run_id }));
     },
     /** Hash of the notebook's newest entry (the head), or the genesis hash when it has none. */
-    head: (notebookId: string): string => (last.get(notebookId) as { hash: string } | undefined)?.hash ?? GENESIS_HASH,
-    /** Stores a body once per content type under its SHA-256; returns the hash. */
-    putBlob: (body: string, contentType: string): string => {
+    head: async (notebookId: string): Promise<string> =>
+      (await sql.get<{ hash: string }>(headSql(table), [notebookId]))?.hash ?? GENESIS_HASH,
+    /** Stores a body once per content type under its SHA-256 (hex); resolves to the hash. */
+    async putBlob(body: string, contentType: string, tx: Sql = sql): Promise<string> {
       const bytes = Buffer.from(body, "utf8");
       const hash = sha256Hex(bytes);
-      putBlob.run(hash, contentType, bytes.length, bytes);
+      await tx.run(putBlob, [hash, contentType, bytes.length, bytes]);
       return hash;
     },
     /**
      * A stored body by hash — stored with `contentType` when given (the type its log entry
      * records), else with any type — or undefined.
      */
-    getBlob: (hash: string, contentType?: string): { contentType: string; body: string } | undefined => {
-      const r = (contentType === undefined ? getBlob.get(hash) : getTypedBlob.get(hash, contentType)) as
-        | { content_type: string; data: Buffer }
-        | undefined;
-      return r && { contentType: r.content_type, body: r.data.toString("utf8") };
+    async getBlob(hash: string, contentType?: string): Promise<{ contentType: string; body: string } | undefined> {
+      const r = await sql.get<{ content_type: string; data: Buffer }>(
+        contentType === undefined ? getBlob : getTypedBlob,
+        contentType === undefined ? [hash] : [hash, contentType],
+      );
+      return r && { contentType: r.content_type, body: Buffer.from(r.data).toString("utf8") };
     },
     /** The notebook's Merkle tree frontier (incident log only; size 0 when it has no entries). */
-    tree: (notebookId: string) => tree?.frontier(notebookId) ?? { size: 0, hashes: [] },
+    tree: (notebookId: string): Promise<Frontier> =>
+      table === "log_entries" ? readFrontier(sql, notebookId) : Promise.resolve(EMPTY_FRONTIER),
   };
 }
 

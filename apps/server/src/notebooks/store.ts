@@ -7,13 +7,12 @@ import {
   type TimeRangeSetting,
   type Visibility,
 } from "@databook/wire";
-import type { Database } from "better-sqlite3";
 import * as Y from "yjs";
 import { type DocManager, storeInitialDoc } from "../collab/docs.ts";
 import { cellsOf, cellsSnapshot, isValidTimeRange, MAX_TITLE_CHARS, metaOf, newCell } from "../collab/schema.ts";
-import type { SqlValue } from "../db/sql.ts";
+import type { Sql, SqlValue } from "../db/sql.ts";
 import { randomId } from "../ids.ts";
-import type { LogStore } from "../log/store.ts";
+import type { LogEntry, NewLogEntry } from "../log/store.ts";
 import { checkLine } from "../text.ts";
 
 /** A notebook as the REST API returns it (docs/api.md). */
@@ -108,32 +107,18 @@ export function checkTimeRange(x: unknown): TimeRangeSetting {
  * deleted. Each change is logged with its actor.
  */
 export function createNotebookStore(opts: {
-  db: Database;
-  log: LogStore;
+  sql: Sql;
+  log: { append: (e: NewLogEntry, o?: { tx?: Sql }) => Promise<LogEntry> };
   docs: DocManager;
   nowMs?: () => number;
-  /** After archiving or unarchiving changed the state (logged already). */
-  onArchivedChange?: (notebookId: string, actor: Principal) => void;
+  /** After archiving or unarchiving changed the state (committed and logged already); awaited, must not reject. */
+  onArchivedChange?: (notebookId: string, archived: boolean, actor: Principal) => Promise<void>;
 }) {
-  const { db, log, docs } = opts;
+  const { sql, log, docs } = opts;
   const now = opts.nowMs ?? Date.now;
-  const sel = db.prepare("SELECT * FROM notebooks WHERE id = ?");
-  const ins =
-    db.prepare(`INSERT INTO notebooks (id, title, time_range, visibility, template_id, created_at_ms, updated_at_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`);
-  const insOwner = db.prepare(
-    "INSERT INTO notebook_grants (notebook_id, subject_kind, subject_id, role, granted_at_ms) VALUES (?, 'user', ?, 'owner', ?)",
-  );
-  const archive = db.prepare(
-    "UPDATE notebooks SET archived_at_ms = ?, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL",
-  );
-  const unarchive = db.prepare(
-    "UPDATE notebooks SET archived_at_ms = NULL, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NOT NULL",
-  );
-  const selArchivedAt = db.prepare("SELECT archived_at_ms FROM notebooks WHERE id = ?");
 
-  function get(id: string): NotebookRow | undefined {
-    const r = sel.get(id) as Row | undefined;
+  async function get(id: string, on: Sql = sql): Promise<NotebookRow | undefined> {
+    const r = await on.get<Row>("SELECT * FROM notebooks WHERE id = ?", [id]);
     return r && toNotebook(r);
   }
 
@@ -147,53 +132,83 @@ export function createNotebookStore(opts: {
     }
   }
 
-  const createTx = db.transaction((nb: NotebookRow, doc: Y.Doc, actor: Principal, ownerId: string | undefined) => {
-    ins.run(
-      nb.id,
-      nb.title,
-      JSON.stringify(nb.timeRange),
-      nb.visibility,
-      nb.templateId,
-      nb.createdAtMs,
-      nb.updatedAtMs,
+  async function createTx(tx: Sql, nb: NotebookRow, doc: Y.Doc, actor: Principal, ownerId: string | undefined) {
+    await tx.run(
+      `INSERT INTO notebooks (id, title, time_range, visibility, template_id, created_at_ms, updated_at_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [nb.id, nb.title, JSON.stringify(nb.timeRange), nb.visibility, nb.templateId, nb.createdAtMs, nb.updatedAtMs],
     );
-    if (ownerId) insOwner.run(nb.id, ownerId, nb.createdAtMs);
-    storeInitialDoc(db, nb.id, doc);
-    log.append({
-      notebookId: nb.id,
-      type: "notebook.created",
-      atMs: nb.createdAtMs,
-      actor,
-      data: {
-        title: nb.title,
-        timeRange: nb.timeRange,
-        visibility: nb.visibility,
-        templateId: nb.templateId ?? undefined,
-        owner: ownerId,
+    if (ownerId)
+      await tx.run(
+        "INSERT INTO notebook_grants (notebook_id, subject_kind, subject_id, role, granted_at_ms) VALUES (?, 'user', ?, 'owner', ?)",
+        [nb.id, ownerId, nb.createdAtMs],
+      );
+    await storeInitialDoc(tx, nb.id, doc);
+    await log.append(
+      {
+        notebookId: nb.id,
+        type: "notebook.created",
+        atMs: nb.createdAtMs,
+        actor,
+        data: {
+          title: nb.title,
+          timeRange: nb.timeRange,
+          visibility: nb.visibility,
+          templateId: nb.templateId ?? undefined,
+          owner: ownerId,
+        },
       },
+      { tx },
+    );
+  }
+
+  /** Sets or clears `archived_at_ms` and logs it, in one transaction; false when it was so already. */
+  async function setArchived(id: string, archived: boolean, actor: Principal): Promise<NotebookRow> {
+    const t = now();
+    const changed = await sql.transaction(async (tx) => {
+      const r = archived
+        ? await tx.run(
+            "UPDATE notebooks SET archived_at_ms = ?, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL",
+            [t, t, id],
+          )
+        : await tx.run(
+            "UPDATE notebooks SET archived_at_ms = NULL, updated_at_ms = ? WHERE id = ? AND archived_at_ms IS NOT NULL",
+            [t, id],
+          );
+      if (!r.changes) return false;
+      const type = archived ? "notebook.archived" : "notebook.unarchived";
+      await log.append({ notebookId: id, type, atMs: t, actor, data: {} }, { tx });
+      return true;
     });
-  });
+    if (changed) await opts.onArchivedChange?.(id, archived, actor);
+    return (await get(id))!;
+  }
 
   return {
+    /** The notebook, or undefined; on `on` (a transaction's handle) when given. */
     get,
     withDoc,
     /**
      * Creates a notebook. With `templateId`, copies that notebook's cells (sources only, never
      * outputs or runs) and, unless given, its time range — or, with `cells` as well, those cells
      * instead (a runbook's, filled in: the template is then only recorded). `ownerId` (an account
-     * id) becomes its owner. Throws `{ kind: "not-found" }` for an unknown template and
-     * `{ kind: "bad-input" }` for a bad time range or title.
+     * id) becomes its owner. On `tx` it commits with the caller's writes. Rejects with
+     * `{ kind: "not-found" }` for an unknown template and `{ kind: "bad-input" }` for a bad time
+     * range or title.
      */
-    create(input: {
-      title?: string;
-      timeRange?: unknown;
-      templateId?: string;
-      cells?: { id: string; kind: string; source: string }[];
-      visibility?: Visibility;
-      actor: Principal;
-      ownerId?: string;
-    }): NotebookRow {
-      const template = input.templateId ? get(input.templateId) : undefined;
+    async create(
+      input: {
+        title?: string;
+        timeRange?: unknown;
+        templateId?: string;
+        cells?: { id: string; kind: string; source: string }[];
+        visibility?: Visibility;
+        actor: Principal;
+        ownerId?: string;
+      },
+      tx?: Sql,
+    ): Promise<NotebookRow> {
+      const template = input.templateId ? await get(input.templateId, tx) : undefined;
       if (input.templateId && !template)
         throw { kind: "not-found", message: `template notebook ${input.templateId} does not exist` };
       const timeRange =
@@ -218,35 +233,38 @@ export function createNotebookStore(opts: {
         const keys = orderKeys(cells.length);
         cellsOf(doc).push(cells.map((c, i) => newCell(c.id, c.kind, c.source, keys[i]!)));
       });
-      createTx(nb, doc, input.actor, input.ownerId);
-      doc.destroy();
+      try {
+        if (tx) await createTx(tx, nb, doc, input.actor, input.ownerId);
+        else await sql.transaction((t) => createTx(t, nb, doc, input.actor, input.ownerId));
+      } finally {
+        doc.destroy();
+      }
       return nb;
     },
     /**
      * The notebooks matching `filter` (an SQL condition on the `notebooks` row aliased `n`, from
      * {@link viewableWhere}), newest change first; archived ones only with `includeArchived`.
      */
-    list(includeArchived: boolean, filter: { sql: string; params: SqlValue[] }): NotebookRow[] {
+    async list(includeArchived: boolean, filter: { sql: string; params: SqlValue[] }): Promise<NotebookRow[]> {
       const q = `SELECT n.* FROM notebooks n WHERE (${filter.sql})${includeArchived ? "" : " AND n.archived_at_ms IS NULL"} ORDER BY n.updated_at_ms DESC`;
-      return (db.prepare(q).all(...filter.params) as Row[]).map(toNotebook);
+      return (await sql.all<Row>(q, filter.params)).map(toNotebook);
     },
     /**
      * Distinct people of a notebook's log (who created, renamed, ran…), in order of appearance, by
      * display name; the server itself and share links are left out.
      */
-    participants(id: string): string[] {
-      const rows = db
-        .prepare(
-          "SELECT actor, min(seq) AS s FROM log_entries WHERE notebook_id = ? AND actor <> 'system' AND coalesce(actor_kind, 'user') IN ('user', 'token', 'cli') GROUP BY actor ORDER BY s",
-        )
-        .all(id) as { actor: string }[];
+    async participants(id: string): Promise<string[]> {
+      const rows = await sql.all<{ actor: string }>(
+        "SELECT actor, min(seq) AS s FROM log_entries WHERE notebook_id = ? AND actor <> 'system' AND coalesce(actor_kind, 'user') IN ('user', 'token', 'cli') GROUP BY actor ORDER BY s",
+        [id],
+      );
       return rows.map((r) => r.actor);
     },
     /**
      * Sets title and/or time range in the notebook's Y.Doc (live for every peer); the doc
-     * manager mirrors them to SQLite and the server logs the change with `actor`.
+     * manager mirrors them to the database and the server logs the change with `actor`.
      */
-    update(id: string, patch: { title?: unknown; timeRange?: unknown }, actor: Principal): NotebookRow {
+    async update(id: string, patch: { title?: unknown; timeRange?: unknown }, actor: Principal): Promise<NotebookRow> {
       let title: string | undefined;
       if (patch.title !== undefined) {
         if (typeof patch.title !== "string" || !patch.title.trim())
@@ -254,16 +272,21 @@ export function createNotebookStore(opts: {
         title = checkTitle(patch.title);
       }
       const timeRange = patch.timeRange !== undefined ? checkTimeRange(patch.timeRange) : undefined;
-      withDoc(id, (doc) =>
-        doc.transact(
+      const o = docs.acquire(id);
+      try {
+        o.doc.transact(
           () => {
-            if (title !== undefined) metaOf(doc).set(META_KEYS.title, title);
-            if (timeRange !== undefined) metaOf(doc).set(META_KEYS.timeRange, timeRange);
+            if (title !== undefined) metaOf(o.doc).set(META_KEYS.title, title);
+            if (timeRange !== undefined) metaOf(o.doc).set(META_KEYS.timeRange, timeRange);
           },
           { actor },
-        ),
-      );
-      return get(id)!;
+        );
+        // the mirror of title and range is written by the doc's storage queue
+        await docs.stored(id);
+      } finally {
+        docs.release(o);
+      }
+      return (await get(id))!;
     },
     /**
      * Archives: hides the notebook from the default list, refuses runs and document edits until it
@@ -271,33 +294,18 @@ export function createNotebookStore(opts: {
      * publishes the state on the record channel (every page sees it at once) and cancels queued
      * runs. Idempotent: archiving an archived notebook logs nothing more.
      */
-    archive(id: string, actor: Principal): NotebookRow {
-      const t = now();
-      const changed = db.transaction(() => {
-        if (!archive.run(t, t, id).changes) return false;
-        log.append({ notebookId: id, type: "notebook.archived", atMs: t, actor, data: {} });
-        return true;
-      })();
-      if (changed) opts.onArchivedChange?.(id, actor);
-      return get(id)!;
-    },
+    archive: (id: string, actor: Principal): Promise<NotebookRow> => setArchived(id, true, actor),
     /**
      * Undoes {@link archive}: back on the default list, runnable and editable; logs
      * `notebook.unarchived`. Idempotent like archive.
      */
-    unarchive(id: string, actor: Principal): NotebookRow {
-      const t = now();
-      const changed = db.transaction(() => {
-        if (!unarchive.run(t, id).changes) return false;
-        log.append({ notebookId: id, type: "notebook.unarchived", atMs: t, actor, data: {} });
-        return true;
-      })();
-      if (changed) opts.onArchivedChange?.(id, actor);
-      return get(id)!;
-    },
-    /** The notebook's state for the record channel, from SQLite (the source of truth). */
-    stateOf(id: string): NotebookState {
-      const at = (selArchivedAt.get(id) as { archived_at_ms: number | null } | undefined)?.archived_at_ms ?? null;
+    unarchive: (id: string, actor: Principal): Promise<NotebookRow> => setArchived(id, false, actor),
+    /** The notebook's state for the record channel, from the database (the source of truth). */
+    async stateOf(id: string): Promise<NotebookState> {
+      const r = await sql.get<{ archived_at_ms: number | null }>("SELECT archived_at_ms FROM notebooks WHERE id = ?", [
+        id,
+      ]);
+      const at = r?.archived_at_ms ?? null;
       return at === null ? { archived: false } : { archived: true, archivedAtMs: at };
     },
   };

@@ -31,9 +31,18 @@ type NotebookRecord = {
   incident: IncidentFold;
   /** Cells copied from a runbook and not reviewed yet (needs the loaded doc: empty otherwise). */
   review: ReviewMark[];
+  /** The seq of the newest log entry folded in (entries come in seq order; see `logged`). */
+  upto: number;
+  /** Entries that arrived ahead of one not seen yet, by seq, until the gap is filled. */
+  ahead: Map<number, { e: LogEntry; output?: string }>;
+  /** Inline output bodies (≤ INLINE_OUTPUT_MAX_BYTES) of finished runs, by run id: only each cell's latest is kept. */
+  outputs: Map<string, string>;
   /** The encoded snapshot message, until something changes. */
   snapshot?: Uint8Array;
 };
+
+/** How long an entry may wait for an earlier one before the record re-reads the log (ms). */
+const GAP_WAIT_MS = 1000;
 
 /** SHA-256 (hex) of a cell source, as `incident.opened` records what a runbook copy was given. */
 export const sourceSha256 = (source: string): string => createHash("sha256").update(source, "utf8").digest("hex");
@@ -55,13 +64,21 @@ export function recordMessage(m: RecordMessage): Uint8Array {
 export function createRecordChannel(opts: {
   log: Pick<LogStore, "entries" | "getBlob">;
   docs: Pick<DocManager, "open" | "broadcast">;
-  /** The notebook's state as SQLite holds it (the source of truth). */
-  stateOf: (notebookId: string) => NotebookState;
+  /** The notebook's state as the database holds it (the source of truth). */
+  stateOf: (notebookId: string) => NotebookState | Promise<NotebookState>;
+  /** A failure the channel could only log (re-reading a notebook's log after a gap). */
+  warn?: (message: string) => void;
 }) {
   /** Records of loaded notebooks (kept in step with the log while loaded). */
   const records = new Map<string, NotebookRecord>();
+  /**
+   * Notebooks whose record is being read from the log: entries logged meanwhile wait in `early`
+   * and are folded in after the read (those it already holds are skipped by seq).
+   */
+  const loading = new Map<string, { ready: Promise<NotebookRecord>; early: { e: LogEntry; output?: string }[] }>();
   /** Auto-refresh of each notebook where it is on (kept whether or not the doc is loaded). */
   const refreshes = new Map<string, RefreshState>();
+  const gapTimers = new Map<string, NodeJS.Timeout>();
 
   /**
    * The review marks: cells copied from a runbook whose source is still byte for byte what the
@@ -80,27 +97,52 @@ export function createRecordChannel(opts: {
     return out;
   }
 
-  const build = (notebookId: string): NotebookRecord => {
-    const entries = opts.log.entries(notebookId);
+  /** Each cell's latest run (by queue order). */
+  function latestRuns(runs: Map<string, RunRecord>): RunRecord[] {
+    const latest = new Map<string, RunRecord>();
+    for (const run of runs.values()) {
+      const cur = latest.get(run.cellId);
+      if (!cur || run.queuedAtMs >= cur.queuedAtMs) latest.set(run.cellId, run);
+    }
+    return [...latest.values()];
+  }
+
+  const inlined = (run: RunRecord) =>
+    run.output === undefined && !!run.outputHash && (run.outputBytes ?? Infinity) <= INLINE_OUTPUT_MAX_BYTES;
+
+  const build = async (notebookId: string): Promise<NotebookRecord> => {
+    const [entries, state] = await Promise.all([opts.log.entries(notebookId), opts.stateOf(notebookId)]);
     const incident = emptyFold();
     for (const e of entries) foldIncidentEntry(incident, e);
+    const runs = runsFromLog(entries);
+    const outputs = new Map<string, string>();
+    for (const run of latestRuns(runs))
+      if (inlined(run)) {
+        const blob = await opts.log.getBlob(run.outputHash!, run.contentType);
+        if (blob) outputs.set(run.id, blob.body);
+      }
     return {
-      runs: runsFromLog(entries),
-      state: opts.stateOf(notebookId),
+      runs,
+      state,
       incident,
       review: reviewOf(notebookId, incident),
+      upto: entries.at(-1)?.seq ?? 0,
+      ahead: new Map(),
+      outputs,
     };
   };
-  /** A loaded notebook's record, or one built now from the log for a notebook that is not loaded. */
-  const get = (notebookId: string): NotebookRecord => records.get(notebookId) ?? build(notebookId);
+  /** A loaded notebook's record, or one read now from the log for a notebook that is not loaded. */
+  const get = (notebookId: string): Promise<NotebookRecord> => {
+    const r = records.get(notebookId);
+    if (r) return Promise.resolve(r);
+    return loading.get(notebookId)?.ready ?? build(notebookId);
+  };
 
-  /** The run with its body inline when it finished with a small enough output. */
-  function withOutput(run: RunRecord): RunRecord {
-    if (run.output !== undefined || !run.outputHash || (run.outputBytes ?? Infinity) > INLINE_OUTPUT_MAX_BYTES)
-      return run;
-    const blob = opts.log.getBlob(run.outputHash, run.contentType);
-    return blob ? { ...run, output: blob.body } : run;
-  }
+  /** The run with its body inline when the record holds it (small outputs of each cell's latest run). */
+  const withOutput = (r: NotebookRecord, run: RunRecord): RunRecord => {
+    const output = inlined(run) ? r.outputs.get(run.id) : undefined;
+    return output === undefined ? run : { ...run, output };
+  };
 
   function send(notebookId: string, m: RecordMessage): void {
     const o = opts.docs.open.get(notebookId);
@@ -118,29 +160,100 @@ export function createRecordChannel(opts: {
     send(notebookId, { t: "review", review });
   }
 
+  /** Folds one entry (the next in seq order) into a loaded record and publishes what it changed. */
+  function fold(notebookId: string, r: NotebookRecord, e: LogEntry, output?: string): RunRecord | undefined {
+    r.upto = e.seq;
+    const changed = foldRunEntry(r.runs, e);
+    const incidentChanged = foldIncidentEntry(r.incident, e);
+    if (changed.length || incidentChanged) r.snapshot = undefined;
+    for (const run of changed) {
+      if (output !== undefined && inlined(run)) {
+        // keep only each cell's latest output: older runs of the cell are sent without a body
+        for (const other of r.runs.values()) if (other.cellId === run.cellId) r.outputs.delete(other.id);
+        r.outputs.set(run.id, output);
+      }
+      send(notebookId, { t: "run", run: withOutput(r, run) });
+    }
+    const incident = incidentChanged ? publishedIncident(r.incident) : undefined;
+    if (incident) send(notebookId, { t: "incident", incident });
+    if (e.type === "run.started" || isIncidentEntry(e.type)) cellsChanged(notebookId);
+    return changed[0];
+  }
+
+  /** Folds `ahead` entries that are now next in line; past a wait, re-reads the missing ones. */
+  function drainAhead(notebookId: string, r: NotebookRecord): void {
+    for (let next = r.ahead.get(r.upto + 1); next; next = r.ahead.get(r.upto + 1)) {
+      r.ahead.delete(r.upto + 1);
+      fold(notebookId, r, next.e, next.output);
+    }
+    clearTimeout(gapTimers.get(notebookId));
+    gapTimers.delete(notebookId);
+    if (r.ahead.size === 0) return;
+    // an entry committed by another writer has not been announced here: read it from the log
+    const t = setTimeout(() => {
+      gapTimers.delete(notebookId);
+      void opts.log
+        .entries(notebookId)
+        .then((all) => {
+          if (records.get(notebookId) !== r) return;
+          for (const e of all) if (e.seq > r.upto && !r.ahead.has(e.seq)) r.ahead.set(e.seq, { e });
+          drainAhead(notebookId, r);
+        })
+        .catch((err) =>
+          opts.warn?.(`the record of ${notebookId} could not re-read its log: ${(err as Error).message}`),
+        );
+    }, GAP_WAIT_MS);
+    t.unref();
+    gapTimers.set(notebookId, t);
+  }
+
+  function offer(notebookId: string, r: NotebookRecord, e: LogEntry, output?: string): RunRecord | undefined {
+    if (e.seq <= r.upto) return undefined; // already folded (read with the log, or announced twice)
+    if (e.seq === r.upto + 1) {
+      const run = fold(notebookId, r, e, output);
+      if (r.ahead.size) drainAhead(notebookId, r);
+      return run;
+    }
+    r.ahead.set(e.seq, { e, ...(output !== undefined ? { output } : {}) });
+    drainAhead(notebookId, r);
+    return undefined;
+  }
+
   return {
-    /** Builds a notebook's record from its log (when its doc loads). */
-    load(notebookId: string): void {
-      records.set(notebookId, build(notebookId));
+    /**
+     * Reads a notebook's record from its log (when its doc loads). Entries logged while it reads
+     * are folded in after, so none is missed or folded twice. Rejects when the log cannot be
+     * read; the notebook then has no loaded record (reads go to the log).
+     */
+    async load(notebookId: string): Promise<void> {
+      if (records.has(notebookId) || loading.has(notebookId)) return;
+      const slot = { ready: build(notebookId), early: [] as { e: LogEntry; output?: string }[] };
+      loading.set(notebookId, slot);
+      try {
+        const r = await slot.ready;
+        if (loading.get(notebookId) !== slot) return; // unloaded while reading
+        records.set(notebookId, r);
+        for (const x of slot.early) offer(notebookId, r, x.e, x.output);
+      } finally {
+        if (loading.get(notebookId) === slot) loading.delete(notebookId);
+      }
     },
     /** Forgets a notebook's record (its doc unloaded). */
     unload(notebookId: string): void {
       records.delete(notebookId);
+      loading.delete(notebookId);
+      clearTimeout(gapTimers.get(notebookId));
+      gapTimers.delete(notebookId);
     },
     /**
      * The snapshot message a peer gets on connecting: the state and every run, the latest run of
      * each cell with its output inline. Encoded once until something changes.
      */
-    snapshot(notebookId: string): Uint8Array {
-      const r = get(notebookId);
+    async snapshot(notebookId: string): Promise<Uint8Array> {
+      const r = await get(notebookId);
       if (!r.snapshot) {
-        const latest = new Map<string, RunRecord>();
-        for (const run of r.runs.values()) {
-          const cur = latest.get(run.cellId);
-          if (!cur || run.queuedAtMs >= cur.queuedAtMs) latest.set(run.cellId, run);
-        }
-        const latestIds = new Set([...latest.values()].map((x) => x.id));
-        const runs = [...r.runs.values()].map((run) => (latestIds.has(run.id) ? withOutput(run) : run));
+        const latestIds = new Set(latestRuns(r.runs).map((x) => x.id));
+        const runs = [...r.runs.values()].map((run) => (latestIds.has(run.id) ? withOutput(r, run) : run));
         const incident = publishedIncident(r.incident);
         r.snapshot = recordMessage({
           t: "snapshot",
@@ -154,35 +267,34 @@ export function createRecordChannel(opts: {
       return r.snapshot;
     },
     /** A run, if the notebook's record holds it. */
-    run: (notebookId: string, runId: string): RunRecord | undefined => get(notebookId).runs.get(runId),
+    run: async (notebookId: string, runId: string): Promise<RunRecord | undefined> =>
+      (await get(notebookId)).runs.get(runId),
     /** Every run of a notebook, in the order they were queued. */
-    runs: (notebookId: string): RunRecord[] => [...get(notebookId).runs.values()],
+    runs: async (notebookId: string): Promise<RunRecord[]> => [...(await get(notebookId)).runs.values()],
     /**
      * Folds a just-appended log entry into the record and publishes what it changed: runs (the
-     * run service calls this after every `run.*` append), the incident (`incident.*`,
-     * `alerts.received`) and review marks — so what pages see follows the log. Returns the
-     * entry's own run, if it is a run entry. Entries of notebooks that are not loaded are read
-     * from the log when they load.
+     * run service calls this after every `run.*` append, with the output body of a finished run
+     * so pages get it inline), the incident (`incident.*`, `alerts.received`) and review marks —
+     * so what pages see follows the log. Entries are folded in seq order: one that comes ahead of
+     * an earlier one waits for it (and past {@link GAP_WAIT_MS} the record re-reads the log); one
+     * already folded is ignored. Returns the entry's own run when it was folded now. Entries of
+     * notebooks that are not loaded are read from the log when they load.
      */
-    logged(e: LogEntry): RunRecord | undefined {
+    logged(e: LogEntry, output?: string): RunRecord | undefined {
       const r = records.get(e.notebookId);
-      if (!r) return undefined;
-      const changed = foldRunEntry(r.runs, e);
-      const incidentChanged = foldIncidentEntry(r.incident, e);
-      if (changed.length || incidentChanged) r.snapshot = undefined;
-      for (const run of changed) send(e.notebookId, { t: "run", run: withOutput(run) });
-      const incident = incidentChanged ? publishedIncident(r.incident) : undefined;
-      if (incident) send(e.notebookId, { t: "incident", incident });
-      if (e.type === "run.started" || isIncidentEntry(e.type)) cellsChanged(e.notebookId);
-      return changed[0];
+      if (r) return offer(e.notebookId, r, e, output);
+      loading.get(e.notebookId)?.early.push({ e, ...(output !== undefined ? { output } : {}) });
+      return undefined;
     },
     cellsChanged,
     /** The notebook's incident as published, or undefined when it is not an incident. */
-    incident: (notebookId: string): IncidentRecord | undefined => publishedIncident(get(notebookId).incident),
+    incident: async (notebookId: string): Promise<IncidentRecord | undefined> =>
+      publishedIncident((await get(notebookId)).incident),
     /** Every alert of the notebook's incident by fingerprint, as its log last recorded each (empty when none). */
-    alerts: (notebookId: string): ReadonlyMap<string, IncidentAlert> => get(notebookId).incident.alerts,
+    alerts: async (notebookId: string): Promise<ReadonlyMap<string, IncidentAlert>> =>
+      (await get(notebookId)).incident.alerts,
     /** The cells of a loaded notebook still marked "from runbook — review before running". */
-    review: (notebookId: string): ReviewMark[] => get(notebookId).review,
+    review: async (notebookId: string): Promise<ReviewMark[]> => (await get(notebookId)).review,
     /**
      * Publishes how a run the log already holds is getting on (queued with N ahead, running):
      * refused for a run the log does not hold, or one already final.
@@ -210,13 +322,18 @@ export function createRecordChannel(opts: {
       send(notebookId, { t: "refresh", ...(state ? { refresh: state } : {}), ...(stopped ? { stopped } : {}) });
     },
     /** The notebook's state as published. */
-    state: (notebookId: string): NotebookState => get(notebookId).state,
-    /** Re-reads the notebook's state from SQLite and publishes it when it changed. */
-    refreshState(notebookId: string): void {
+    state: async (notebookId: string): Promise<NotebookState> => (await get(notebookId)).state,
+    /**
+     * The state of a loaded notebook as published, without waiting (undefined while its record
+     * is read): the co-editing socket asks it for every update.
+     */
+    loadedState: (notebookId: string): NotebookState | undefined => records.get(notebookId)?.state,
+    /** Re-reads the notebook's state from the database and publishes it when it changed. */
+    async refreshState(notebookId: string): Promise<void> {
       const r = records.get(notebookId);
       if (!r) return;
-      const state = opts.stateOf(notebookId);
-      if (JSON.stringify(state) === JSON.stringify(r.state)) return;
+      const state = await opts.stateOf(notebookId);
+      if (records.get(notebookId) !== r || JSON.stringify(state) === JSON.stringify(r.state)) return;
       r.state = state;
       r.snapshot = undefined;
       send(notebookId, { t: "state", state });

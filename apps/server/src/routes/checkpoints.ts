@@ -13,7 +13,7 @@ export async function checkpointRoutes(app: FastifyInstance, { services: s }: { 
   app.get("/api/notebooks/:id/checkpoint", { config: access.notebook("viewer") }, async (req) => {
     const { notebook } = notebookOf(req);
     const from = (req.query as Record<string, unknown>).from;
-    const cp = s.checkpoints.fresh(notebook.id);
+    const cp = await s.checkpoints.fresh(notebook.id);
     if (!cp) throw httpError(404, "not-found", `notebook ${notebook.id} has no log entries yet`);
     let consistency: { fromSize: number; proof: string[] } | undefined;
     if (from !== undefined) {
@@ -24,7 +24,7 @@ export async function checkpointRoutes(app: FastifyInstance, { services: s }: { 
           "bad-input",
           `from must be the tree size of a checkpoint you kept, a whole number from 0 to ${cp.size}`,
         );
-      const leaves = leavesOf(s.log.entries(notebook.id)).slice(0, cp.size);
+      const leaves = leavesOf(await s.log.entries(notebook.id)).slice(0, cp.size);
       consistency = { fromSize: m, proof: consistencyProof(m, cp.size, leaves).map(toBase64) };
     }
     const current = s.checkpoints.key;

@@ -46,7 +46,8 @@ export async function collabRoutes(app: FastifyInstance, { services: s }: { serv
         role: role === "viewer" ? "viewer" : "editor",
         principal: req.identity.principal!,
         maxFrameBytes: s.maxFrameBytes,
-        isArchived: () => s.record.state(notebook.id).archived,
+        // while the record is read (just loaded), the state the access check read a moment ago
+        isArchived: () => s.record.loadedState(notebook.id)?.archived ?? notebook.archived,
         recordSnapshot: () => s.record.snapshot(notebook.id),
         onClose: () => unregister?.(),
         onServerError: (err) =>

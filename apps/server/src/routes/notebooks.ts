@@ -38,16 +38,16 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
       throw httpError(400, "bad-input", "visibility must be signed-in or restricted");
     const id = req.identity;
     if (b.templateId) {
-      const t = s.notebooks.get(b.templateId);
+      const t = await s.notebooks.get(b.templateId);
       // a template the caller may not view does not exist for them
-      if (!t || !s.identities.roleOn(id, t))
+      if (!t || !(await s.identities.roleOn(id, t)))
         throw httpError(
           404,
           "not-found",
           `template notebook ${b.templateId} does not exist (or you have no access to it)`,
         );
     }
-    const nb = s.notebooks.create({
+    const nb = await s.notebooks.create({
       title: b.title,
       timeRange: b.timeRange,
       templateId: b.templateId,
@@ -64,12 +64,14 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
   app.get("/api/notebooks", { config: access.anySession() }, async (req) => {
     const archived = (req.query as Record<string, string>).archived;
     const id = req.identity;
-    return {
-      notebooks: s.notebooks.list(archived === "1" || archived === "true", viewableWhere(id)).map((nb) => ({
-        ...publicNotebook(nb, s.identities.roleOn(id, nb) ?? "viewer"),
-        participants: s.notebooks.participants(nb.id),
-      })),
-    };
+    const list = await s.notebooks.list(archived === "1" || archived === "true", viewableWhere(id));
+    const notebooks = [];
+    for (const nb of list)
+      notebooks.push({
+        ...publicNotebook(nb, (await s.identities.roleOn(id, nb)) ?? "viewer"),
+        participants: await s.notebooks.participants(nb.id),
+      });
+    return { notebooks };
   });
 
   app.get("/api/notebooks/:id", { config: access.notebook("viewer") }, async (req) => {
@@ -81,16 +83,16 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
     const { notebook, role } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
     const b = (req.body ?? {}) as { title?: unknown; timeRange?: unknown };
-    return publicNotebook(s.notebooks.update(notebook.id, b, req.identity.principal!), role);
+    return publicNotebook(await s.notebooks.update(notebook.id, b, req.identity.principal!), role);
   });
 
   app.post("/api/notebooks/:id/archive", { config: access.notebook("editor") }, async (req) => {
     const { notebook, role } = notebookOf(req);
-    return publicNotebook(s.notebooks.archive(notebook.id, req.identity.principal!), role);
+    return publicNotebook(await s.notebooks.archive(notebook.id, req.identity.principal!), role);
   });
 
   app.post("/api/notebooks/:id/unarchive", { config: access.notebook("editor") }, async (req) => {
     const { notebook, role } = notebookOf(req);
-    return publicNotebook(s.notebooks.unarchive(notebook.id, req.identity.principal!), role);
+    return publicNotebook(await s.notebooks.unarchive(notebook.id, req.identity.principal!), role);
   });
 }

@@ -12,7 +12,12 @@ export async function roundRoutes(app: FastifyInstance, { services: s }: { servi
   app.post("/api/notebooks/:id/run-all", { config: access.notebook("editor") }, async (req, reply) => {
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.run);
-    const r = runRound({ docs: s.docs, runs: s.runs, nowMs: s.now }, notebook.id, req.identity.principal!, "run-all");
+    const r = await runRound(
+      { docs: s.docs, runs: s.runs, nowMs: s.now },
+      notebook.id,
+      req.identity.principal!,
+      "run-all",
+    );
     reply.code(202);
     return r;
   });
@@ -32,7 +37,7 @@ export async function roundRoutes(app: FastifyInstance, { services: s }: { servi
     }
     if (intervalMs > 0) {
       if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.run);
-      if (s.record.incident(notebook.id)?.status === "resolved")
+      if ((await s.record.incident(notebook.id))?.status === "resolved")
         throw httpError(
           409,
           "bad-input",

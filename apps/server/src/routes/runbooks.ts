@@ -35,8 +35,8 @@ function labelsFrom(q: unknown): Record<string, string> {
  */
 export async function runbookRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   const isAction = (plugin: string, options: string[]) => setsActionOption(s.host, plugin, options);
-  const view = (mark: Runbook): RunbookView => {
-    const nb = s.notebooks.get(mark.notebookId)!;
+  const view = async (mark: Runbook): Promise<RunbookView> => {
+    const nb = (await s.notebooks.get(mark.notebookId))!;
     return describeRunbook(mark, nb.title, s.notebooks.withDoc(nb.id, cellsSnapshot), isAction);
   };
 
@@ -44,12 +44,13 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
     const q = req.query as Record<string, unknown>;
     const labels = labelsFrom(q.label);
     const text = typeof q.q === "string" ? q.q.trim().toLowerCase() : "";
-    const runbooks = (await s.runbooks.list())
-      .filter((r) => {
-        const nb = s.notebooks.get(r.notebookId);
-        return !!nb && !!s.identities.roleOn(req.identity, nb) && (!text || nb.title.toLowerCase().includes(text));
-      })
-      .map((r) => ({ ...view(r), matches: r.matchers.length > 0 && consistentWith(r.matchers, labels) }));
+    const runbooks = [];
+    for (const r of await s.runbooks.list()) {
+      const nb = await s.notebooks.get(r.notebookId);
+      if (!nb || !(await s.identities.roleOn(req.identity, nb)) || (text && !nb.title.toLowerCase().includes(text)))
+        continue;
+      runbooks.push({ ...(await view(r)), matches: r.matchers.length > 0 && consistentWith(r.matchers, labels) });
+    }
     // matching ones first; within each, the documented order the list already has
     return { runbooks: [...runbooks.filter((r) => r.matches), ...runbooks.filter((r) => !r.matches)] };
   });
@@ -58,14 +59,14 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
     const { notebook } = notebookOf(req);
     const mark = await s.runbooks.get(notebook.id);
     if (!mark) throw httpError(404, "not-found", "this notebook is not a runbook; an owner can mark it as one (PUT)");
-    return view(mark);
+    return await view(mark);
   });
 
   app.put("/api/notebooks/:id/runbook", { config: access.notebook("owner", { scope: "run" }) }, async (req) => {
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
     const b = (req.body ?? {}) as { matcher?: unknown; priority?: unknown; visibility?: unknown };
-    return view(await s.runbooks.mark(notebook.id, b, req.identity.principal!));
+    return await view(await s.runbooks.mark(notebook.id, b, req.identity.principal!));
   });
 
   app.delete("/api/notebooks/:id/runbook", { config: access.notebook("owner", { scope: "run" }) }, async (req) => {

@@ -21,12 +21,17 @@ export async function runRoutes(app: FastifyInstance, { services: s }: { service
         "bad-input",
         "confirmedSourceHash must be the sourceHash a preview of this cell answered (64 lowercase hex digits)",
       );
-    const { runId } = s.runs.start(notebook.id, (req.params as { cellId: string }).cellId, req.identity.principal!, {
-      mayRunActions: scopeAllows(req.identity, "run-actions"),
-      ...(confirmed !== undefined ? { confirmedSourceHash: confirmed } : {}),
-      // a person in the page confirms what an action will do; an API token with run-actions is a script's decision
-      actionsNeedConfirmation: req.identity.credential === "session",
-    });
+    const { runId } = await s.runs.start(
+      notebook.id,
+      (req.params as { cellId: string }).cellId,
+      req.identity.principal!,
+      {
+        mayRunActions: scopeAllows(req.identity, "run-actions"),
+        ...(confirmed !== undefined ? { confirmedSourceHash: confirmed } : {}),
+        // a person in the page confirms what an action will do; an API token with run-actions is a script's decision
+        actionsNeedConfirmation: req.identity.credential === "session",
+      },
+    );
     reply.code(202);
     return { runId };
   });
@@ -45,14 +50,14 @@ export async function runRoutes(app: FastifyInstance, { services: s }: { service
   app.get("/api/notebooks/:id/runs", { config: access.notebook("viewer") }, async (req) => {
     const { notebook } = notebookOf(req);
     const cell = (req.query as Record<string, unknown>).cell;
-    const all = s.record.runs(notebook.id);
+    const all = await s.record.runs(notebook.id);
     return { runs: (typeof cell === "string" ? all.filter((r) => r.cellId === cell) : all).reverse() };
   });
 
   app.post("/api/notebooks/:id/runs/:runId/cancel", { config: access.notebook("editor") }, async (req) => {
     const { notebook } = notebookOf(req);
     const runId = (req.params as { runId: string }).runId;
-    if (!s.runs.cancel(notebook.id, runId, req.identity.principal!))
+    if (!(await s.runs.cancel(notebook.id, runId, req.identity.principal!)))
       throw httpError(
         409,
         "bad-input",
@@ -64,13 +69,14 @@ export async function runRoutes(app: FastifyInstance, { services: s }: { service
   app.get("/api/notebooks/:id/runs/:runId/output", { config: access.notebook("viewer") }, async (req, reply) => {
     const { notebook } = notebookOf(req);
     const runId = (req.params as { runId: string }).runId;
-    const fin = s.db
-      .prepare("SELECT data FROM log_entries WHERE notebook_id = ? AND run_id = ? AND type = 'run.finished'")
-      .get(notebook.id, runId) as { data: string } | undefined;
+    const fin = await s.sql.get<{ data: string }>(
+      "SELECT data FROM log_entries WHERE notebook_id = ? AND run_id = ? AND type = 'run.finished'",
+      [notebook.id, runId],
+    );
     if (!fin) throw httpError(404, "not-found", `no finished run ${runId} in this notebook`);
     const d = JSON.parse(fin.data) as { outputHash?: string; contentType?: string };
     // the content type the log entry recorded (its hash covers it), and the body stored with it
-    const blob = d.outputHash ? s.log.getBlob(d.outputHash, d.contentType) : undefined;
+    const blob = d.outputHash ? await s.log.getBlob(d.outputHash, d.contentType) : undefined;
     if (!blob) throw httpError(404, "not-found", `run ${runId} has no output (it failed)`);
     const contentType = blob.contentType;
     // outputs come from plugins (and through them from other systems): UTF-8 text that must

@@ -1,3 +1,4 @@
+import { GENESIS_HASH } from "../log/canonical.ts";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Services } from "../app.ts";
 import { access } from "../auth/rules.ts";
@@ -24,7 +25,7 @@ export const TIMELINE_WRITE_LIMIT = { max: 60, windowMs: 60_000 };
  * answers 201 with the new entry's `{ seq, hash }`.
  */
 export async function timelineRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
-  const writer = createTimelineWriter({ append: s.appendLog, entries: s.log.entries }, s.now);
+  const writer = createTimelineWriter({ sql: s.sql, log: s.log, append: s.appendLog }, s.now);
   const written = (e: { seq: number; hash: string; atMs: number }) => ({ seq: e.seq, hash: e.hash, atMs: e.atMs });
   // when each principal's recent writes were made (ms), oldest first
   const recent = new Map<string, number[]>();
@@ -60,8 +61,8 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
     const view = (req.query as Record<string, string | undefined>).view;
     if (view !== undefined && view !== "raw" && view !== "people")
       throw httpError(400, "bad-input", `view must be people (the default) or raw, not ${JSON.stringify(view)}`);
-    const entries = s.log.entries(notebook.id);
-    const headHash = s.log.head(notebook.id);
+    const entries = await s.log.entries(notebook.id);
+    const headHash = entries.at(-1)?.hash ?? GENESIS_HASH;
     if (view === "raw") return { headHash, entries: buildTimeline(entries) };
     const cells = s.notebooks.withDoc(notebook.id, cellsSnapshot);
     return { headHash, rows: buildPeopleTimeline(entries, cells) };
@@ -70,13 +71,13 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
   app.post("/api/notebooks/:id/timeline/notes", { config: access.notebook("editor") }, async (req, reply) => {
     const nb = writable(req, reply);
     reply.code(201);
-    return written(made(req, writer.addNote(nb.id, req.body, req.identity.principal!)));
+    return written(made(req, await writer.addNote(nb.id, req.body, req.identity.principal!)));
   });
 
   app.post("/api/notebooks/:id/timeline/pins", { config: access.notebook("editor") }, async (req, reply) => {
     const nb = writable(req, reply);
     reply.code(201);
-    return written(made(req, writer.pin(nb.id, req.body, req.identity.principal!)));
+    return written(made(req, await writer.pin(nb.id, req.body, req.identity.principal!)));
   });
 
   app.post(
@@ -86,7 +87,7 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
       const nb = writable(req, reply);
       const seq = parseSeq((req.params as { seq: string }).seq);
       reply.code(201);
-      return written(made(req, writer.correct(nb.id, seq, req.body, req.identity.principal!)));
+      return written(made(req, await writer.correct(nb.id, seq, req.body, req.identity.principal!)));
     },
   );
 
@@ -97,7 +98,7 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
       const nb = writable(req, reply);
       const seq = parseSeq((req.params as { seq: string }).seq);
       reply.code(201);
-      return written(made(req, writer.unpin(nb.id, seq, req.identity.principal!)));
+      return written(made(req, await writer.unpin(nb.id, seq, req.identity.principal!)));
     },
   );
 }

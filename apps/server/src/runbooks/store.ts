@@ -58,7 +58,12 @@ export type RunbookInput = { matcher?: unknown; priority?: unknown; visibility?:
  * incident log), and choosing the runbook for an alert group by matchers and the documented order.
  * Errors are `{ kind: "bad-input", message }`.
  */
-export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => unknown; nowMs?: () => number }) {
+export function createRunbooks(opts: {
+  sql: Sql;
+  /** Appends to the incident log; on `tx` the entry commits with the mark. */
+  appendLog: (e: NewLogEntry, o: { tx: Sql }) => Promise<unknown>;
+  nowMs?: () => number;
+}) {
   const { sql } = opts;
   const now = opts.nowMs ?? Date.now;
 
@@ -129,7 +134,6 @@ export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => 
         const same =
           cur && cur.matcher === next.matcher && cur.priority === next.priority && cur.visibility === next.visibility;
         if (same) return cur;
-        // the log store is still synchronous on the same connection: its append joins this transaction
         if (cur)
           await tx.run(
             "UPDATE runbooks SET matcher = ?, priority = ?, visibility = ?, updated_at_ms = ? WHERE notebook_id = ?",
@@ -141,7 +145,7 @@ export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => 
             [notebookId, next.matcher, next.priority, next.visibility ?? null, t, t],
           );
         const data = { matcher: next.matcher, priority: next.priority, visibility: next.visibility };
-        opts.appendLog(
+        await opts.appendLog(
           cur
             ? {
                 notebookId,
@@ -151,6 +155,7 @@ export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => 
                 data: { from: { matcher: cur.matcher, priority: cur.priority, visibility: cur.visibility }, to: data },
               }
             : { notebookId, type: "runbook.marked", atMs: t, actor, data },
+          { tx },
         );
         return (await get(notebookId, tx))!;
       });
@@ -159,7 +164,7 @@ export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => 
     unmark(notebookId: string, actor: Principal): Promise<boolean> {
       return sql.transaction(async (tx) => {
         if (!(await tx.run("DELETE FROM runbooks WHERE notebook_id = ?", [notebookId])).changes) return false;
-        opts.appendLog({ notebookId, type: "runbook.unmarked", atMs: now(), actor, data: {} });
+        await opts.appendLog({ notebookId, type: "runbook.unmarked", atMs: now(), actor, data: {} }, { tx });
         return true;
       });
     },
@@ -171,12 +176,12 @@ export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => 
      */
     async choose(
       labels: Record<string, string>,
-      usable: (notebookId: string) => boolean,
+      usable: (notebookId: string) => boolean | Promise<boolean>,
       tx: Sql = sql,
     ): Promise<Runbook | undefined> {
-      return (await list(tx)).find(
-        (r) => r.matchers.length > 0 && matchesAll(r.matchers, labels) && usable(r.notebookId),
-      );
+      for (const r of await list(tx))
+        if (r.matchers.length > 0 && matchesAll(r.matchers, labels) && (await usable(r.notebookId))) return r;
+      return undefined;
     },
   };
 }

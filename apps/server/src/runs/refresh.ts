@@ -50,11 +50,11 @@ export function parseRefreshInterval(x: unknown): number {
 export function createRefresher(d: {
   docs: Pick<DocManager, "acquire" | "release" | "open">;
   runs: Pick<RunService, "start">;
-  record: Pick<RecordChannel, "refresh" | "setRefresh" | "incident" | "logged">;
-  stateOf: (notebookId: string) => NotebookState;
+  record: Pick<RecordChannel, "refresh" | "setRefresh" | "incident">;
+  stateOf: (notebookId: string) => Promise<NotebookState>;
   /** Whether `by` may still run cells of the notebook (editor or more, account or token live). */
   mayRun: (notebookId: string, by: Principal) => Promise<boolean>;
-  appendLog: (e: NewLogEntry) => LogEntry;
+  appendLog: (e: NewLogEntry) => Promise<LogEntry>;
   nowMs: () => number;
   settings?: Partial<RefreshSettings>;
   warn?: (m: string) => void;
@@ -66,31 +66,41 @@ export function createRefresher(d: {
   /** The check running now: checks run one after another (each reads access afresh). */
   let checking: Promise<void> = Promise.resolve();
 
-  const log = (e: NewLogEntry) => d.record.logged(d.appendLog(e));
+  /** Logs a start or stop; a failure is reported (the refresh's state has changed either way). */
+  const log = (e: NewLogEntry) =>
+    d.appendLog(e).then(
+      () => undefined,
+      (err) => d.warn?.(`${e.type} of ${e.notebookId} not logged: ${(err as Error).message ?? String(err)}`),
+    );
   const pages = (notebookId: string) => d.docs.open.get(notebookId)?.peers.size ?? 0;
 
-  function stop(notebookId: string, reason: RefreshStopReason, actor: Principal = SYSTEM_PRINCIPAL): boolean {
+  /** Stops a notebook's refresh now; resolves once the stop is logged (false when it was not on). */
+  async function stop(
+    notebookId: string,
+    reason: RefreshStopReason,
+    actor: Principal = SYSTEM_PRINCIPAL,
+  ): Promise<boolean> {
     const cur = d.record.refresh(notebookId);
     if (!cur) return false;
     lastPage.delete(notebookId);
     d.record.setRefresh(notebookId, undefined, reason);
-    log({
+    if (lastPage.size === 0 && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+    await log({
       notebookId,
       type: "refresh.stopped",
       atMs: d.nowMs(),
       actor,
       data: { reason, intervalMs: cur.intervalMs, rounds: cur.rounds, startedAtMs: cur.startedAtMs },
     });
-    if (lastPage.size === 0 && timer) {
-      clearInterval(timer);
-      timer = undefined;
-    }
     return true;
   }
 
-  function round(notebookId: string, cur: RefreshState): void {
+  async function round(notebookId: string, cur: RefreshState): Promise<void> {
     const by = { kind: cur.by.kind, id: cur.by.id, name: cur.by.name } as Principal;
-    const r = runRound(d, notebookId, by, "refresh");
+    const r = await runRound(d, notebookId, by, "refresh");
     // a stop may have come in while the round was started (archiving cancels its queued runs)
     if (!d.record.refresh(notebookId)) return;
     d.record.setRefresh(notebookId, { ...cur, lastRoundAtMs: r.atMs, rounds: cur.rounds + 1 });
@@ -98,8 +108,8 @@ export function createRefresher(d: {
 
   /** Why a notebook's refresh must stop now, if it must. */
   async function stopReason(notebookId: string, cur: RefreshState, t: number): Promise<RefreshStopReason | undefined> {
-    if (d.stateOf(notebookId).archived) return "archived";
-    if (d.record.incident(notebookId)?.status === "resolved") return "resolved";
+    if ((await d.stateOf(notebookId)).archived) return "archived";
+    if ((await d.record.incident(notebookId))?.status === "resolved") return "resolved";
     if (t >= cur.untilMs) return "max-duration";
     // a refresh runs as the editor who turned it on: not once they may no longer run cells
     if (!(await d.mayRun(notebookId, cur.by as Principal))) return "access-removed";
@@ -126,11 +136,11 @@ export function createRefresher(d: {
         const why = await stopReason(notebookId, cur, t);
         // turned off or restarted while access was read: this check no longer speaks for it
         if (d.record.refresh(notebookId) !== cur) continue;
-        if (why) stop(notebookId, why);
-        else if (t - (cur.lastRoundAtMs ?? -Infinity) >= cur.intervalMs) round(notebookId, cur);
+        if (why) await stop(notebookId, why);
+        else if (t - (cur.lastRoundAtMs ?? -Infinity) >= cur.intervalMs) await round(notebookId, cur);
       } catch (e) {
         d.warn?.(`auto-refresh of ${notebookId} stopped: ${(e as { message?: string }).message ?? String(e)}`);
-        stop(notebookId, "failed");
+        await stop(notebookId, "failed");
       }
     }
   }
@@ -144,10 +154,10 @@ export function createRefresher(d: {
      */
     async set(notebookId: string, intervalMs: number, actor: Principal): Promise<RefreshState | undefined> {
       if (intervalMs === 0) {
-        stop(notebookId, "turned-off", actor);
+        await stop(notebookId, "turned-off", actor);
         return undefined;
       }
-      if (d.record.refresh(notebookId)) stop(notebookId, "turned-off", actor);
+      if (d.record.refresh(notebookId)) await stop(notebookId, "turned-off", actor);
       const t = d.nowMs();
       const state: RefreshState = {
         intervalMs,
@@ -158,7 +168,7 @@ export function createRefresher(d: {
       };
       d.record.setRefresh(notebookId, state);
       lastPage.set(notebookId, t);
-      log({
+      await log({
         notebookId,
         type: "refresh.started",
         atMs: t,
@@ -172,11 +182,11 @@ export function createRefresher(d: {
     },
     /** Stops a notebook's refresh (archived, resolved: called right away rather than at the next check). */
     stop,
-    /** Stops every refresh (at shutdown), each logged. */
-    stopAll(): void {
-      for (const id of [...lastPage.keys()]) stop(id, "shutdown");
+    /** Stops every refresh (at shutdown), each logged; resolves once all are. */
+    async stopAll(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = undefined;
+      await Promise.all([...lastPage.keys()].map((id) => stop(id, "shutdown")));
     },
   };
 }

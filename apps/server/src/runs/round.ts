@@ -22,34 +22,38 @@ export type RoundResult = {
  * still in flight) is listed in `skipped` with the refusal's message. Errors other than refusals
  * propagate.
  */
-export function runRound(
+export async function runRound(
   d: { docs: Pick<DocManager, "acquire" | "release">; runs: Pick<RunService, "start">; nowMs: () => number },
   notebookId: string,
   actor: Principal,
   kind: "run-all" | "refresh",
-): RoundResult {
+): Promise<RoundResult> {
+  // held for the whole round, so the doc is not unloaded and loaded again between its runs
   const o = d.docs.acquire(notebookId);
-  let cells: { id: string }[];
   try {
-    cells = cellsSnapshot(o.doc);
+    const cells = cellsSnapshot(o.doc);
+    const round = randomId();
+    const atMs = d.nowMs();
+    const trigger: RunTrigger = { kind, round };
+    const out: RoundResult = { round, atMs, started: [], skipped: [] };
+    for (const c of cells) {
+      try {
+        const { runId } = await d.runs.start(notebookId, c.id, actor, {
+          trigger,
+          rangeAtMs: atMs,
+          mayRunActions: false,
+        });
+        out.started.push({ cellId: c.id, runId });
+      } catch (e) {
+        const r = e as Partial<RunRefusal>;
+        if (typeof r?.status !== "number") throw e;
+        // a markdown cell (no @plugin) is not a query: nothing to say about it
+        if (r.status === 400) continue;
+        out.skipped.push({ cellId: c.id, reason: r.message ?? "refused" });
+      }
+    }
+    return out;
   } finally {
     d.docs.release(o);
   }
-  const round = randomId();
-  const atMs = d.nowMs();
-  const trigger: RunTrigger = { kind, round };
-  const out: RoundResult = { round, atMs, started: [], skipped: [] };
-  for (const c of cells) {
-    try {
-      const { runId } = d.runs.start(notebookId, c.id, actor, { trigger, rangeAtMs: atMs, mayRunActions: false });
-      out.started.push({ cellId: c.id, runId });
-    } catch (e) {
-      const r = e as Partial<RunRefusal>;
-      if (typeof r?.status !== "number") throw e;
-      // a markdown cell (no @plugin) is not a query: nothing to say about it
-      if (r.status === 400) continue;
-      out.skipped.push({ cellId: c.id, reason: r.message ?? "refused" });
-    }
-  }
-  return out;
 }

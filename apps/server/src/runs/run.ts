@@ -49,8 +49,9 @@ const NO_ACTION_TRIGGERS = new Set([...SERVER_TRIGGERS, "run-all"]);
  */
 export function createRunService(opts: {
   docs: DocManager;
-  log: LogStore;
-  appendLog: (e: NewLogEntry) => LogEntry;
+  log: Pick<LogStore, "putBlob" | "unfinishedRuns">;
+  /** Appends to the incident log and, once committed, publishes it on the record channel (app.ts). */
+  appendLog: (e: NewLogEntry, o?: { output?: string }) => Promise<LogEntry>;
   record: RecordChannel;
   host: PluginHost | undefined;
   search: SearchIndex;
@@ -63,10 +64,12 @@ export function createRunService(opts: {
   const inflight = new Map<string, { runId: string; abort: AbortController; actor: Principal }>();
   const running = new Set<Promise<void>>();
 
-  /** Appends a run entry and lets the record channel publish what changed. */
-  const append = (e: NewLogEntry) => record.logged(opts.appendLog(e));
-
-  function finish(
+  /**
+   * Records how a run ended (`run.finished`, with the output stored as a blob first). Never
+   * rejects: a failure to record is reported on stderr, and the run stays unfinished in the log
+   * until recovery finishes it as interrupted.
+   */
+  async function finish(
     o: OpenDoc,
     cellId: string,
     runId: string,
@@ -74,7 +77,23 @@ export function createRunService(opts: {
     plugin: string | undefined,
     outcome: Outcome,
     timing: { startedAtMs?: number; queueWaitMs: number; pluginMs: number },
-  ): void {
+  ): Promise<void> {
+    try {
+      await recordEnd(o, cellId, runId, actor, plugin, outcome, timing);
+    } catch (e) {
+      console.error(`databook: the end of run ${runId} was not recorded: ${(e as Error).message ?? String(e)}`);
+    }
+  }
+
+  async function recordEnd(
+    o: OpenDoc,
+    cellId: string,
+    runId: string,
+    actor: Principal,
+    plugin: string | undefined,
+    outcome: Outcome,
+    timing: { startedAtMs?: number; queueWaitMs: number; pluginMs: number },
+  ): Promise<void> {
     // metric label: only names of loaded plugins, so typos in cells cannot grow the label set
     const label = !plugin ? "(none)" : host?.list().plugins.some((p) => p.name === plugin) ? plugin : "(unknown)";
     const t = now();
@@ -94,18 +113,21 @@ export function createRunService(opts: {
     };
     if (outcome.ok) {
       const bytes = Buffer.byteLength(outcome.body, "utf8");
-      const hash = log.putBlob(outcome.body, outcome.contentType);
-      append({
-        ...base,
-        data: {
-          outcome: "done",
-          ...times,
-          contentType: outcome.contentType,
-          outputHash: hash,
-          outputBytes: bytes,
-          warnings: outcome.warnings,
+      const hash = await log.putBlob(outcome.body, outcome.contentType);
+      await opts.appendLog(
+        {
+          ...base,
+          data: {
+            outcome: "done",
+            ...times,
+            contentType: outcome.contentType,
+            outputHash: hash,
+            outputBytes: bytes,
+            warnings: outcome.warnings,
+          },
         },
-      });
+        { output: outcome.body },
+      );
       // indexed after the fact (derived data); drain() waits for it like for the run
       const indexed = search
         .addOutput(o.notebookId, cellId, runId, outcome.body)
@@ -114,7 +136,7 @@ export function createRunService(opts: {
       void indexed.finally(() => running.delete(indexed));
       metrics?.runs.inc({ plugin: label, outcome: "done" });
     } else {
-      append({
+      await opts.appendLog({
         ...base,
         data: { outcome: outcome.status ?? "failed", ...times, warnings: [], error: outcome.error },
       });
@@ -175,7 +197,7 @@ export function createRunService(opts: {
           if (abort.signal.aborted) {
             const by = (abort.signal.reason as { by?: Principal } | undefined)?.by;
             const why = (abort.signal.reason as { why?: string } | undefined)?.why;
-            finish(
+            await finish(
               o,
               cellId,
               runId,
@@ -205,7 +227,7 @@ export function createRunService(opts: {
         queueWaitMs: res.queueWaitMs ?? 0,
         pluginMs: res.pluginMs ?? res.durationMs,
       };
-      finish(
+      await finish(
         o,
         cellId,
         runId,
@@ -223,12 +245,12 @@ export function createRunService(opts: {
   }
 
   /** Finishes, from the log alone, every run a notebook's log started but never finished. */
-  function recoverInterrupted(notebookId?: string): number {
-    const rows = log.unfinishedRuns(notebookId);
+  async function recoverInterrupted(notebookId?: string): Promise<number> {
+    const rows = await log.unfinishedRuns(notebookId);
     let n = 0;
     for (const r of rows) {
       if (inflight.get(`${r.notebookId}/${r.cellId}`)?.runId === r.runId) continue;
-      append({
+      await opts.appendLog({
         notebookId: r.notebookId,
         type: "run.finished",
         atMs: now(),
@@ -251,8 +273,8 @@ export function createRunService(opts: {
 
   return {
     /**
-     * Starts a run of `cellId` for `actor` and returns its id at once (the run goes on in the
-     * background). Throws a {@link RunRefusal}: 404 (no such cell), 400 (the cell is markdown: no
+     * Starts a run of `cellId` for `actor`: resolves to its id once `run.started` is logged (the
+     * run goes on in the background; `done` settles when it is recorded). Rejects with a {@link RunRefusal}: 404 (no such cell), 400 (the cell is markdown: no
      * `@plugin`), 409 (already running, or the source is not the one confirmed:
      * `confirmedSourceHash`), 403 (the cell sets an action option and `mayRunActions` is false:
      * an API token without `run-actions`), 428 (an action cell without a confirmed hash when
@@ -261,18 +283,20 @@ export function createRunService(opts: {
      * tell whether it is an action). A bad header, a bad time range or an unknown plugin do not
      * throw: the run is recorded as failed with a readable error.
      */
-    start(
+    async start(
       notebookId: string,
       cellId: string,
       actor: Principal,
       ro: RunOptions = {},
-    ): { runId: string; done: Promise<void> } {
+    ): Promise<{ runId: string; done: Promise<void> }> {
       const o = docs.acquire(notebookId);
+      const key = `${notebookId}/${cellId}`;
       let handedOff = false;
+      let reserved: string | undefined;
       try {
-        const t = now();
         // a `since` range ends where the incident window does (fixed once it is resolved)
-        const windowEndMs = record.incident(notebookId)?.window.endMs;
+        const windowEndMs = (await record.incident(notebookId))?.window.endMs;
+        const t = now();
         const c: CellCall = readCellCall(
           o.doc,
           notebookId,
@@ -281,10 +305,9 @@ export function createRunService(opts: {
           ro.rangeAtMs ?? t,
           windowEndMs ? { windowEndMs } : {},
         );
-        const key = `${notebookId}/${cellId}`;
         const current = inflight.get(key);
         if (current) {
-          const r = record.run(notebookId, current.runId);
+          const r = await record.run(notebookId, current.runId);
           const by = r ? ` by ${r.by.name}, queued ${new Date(r.queuedAtMs).toISOString()}` : "";
           throw {
             status: 409,
@@ -328,7 +351,11 @@ export function createRunService(opts: {
             message: `this cell sets ${actionOptions.map((k) => `@${k}`).join(", ")}, which changes something outside Databook: preview it (POST …/cells/${cellId}/preview) and run it with the confirmedSourceHash the preview gave`,
           } satisfies RunRefusal;
         const runId = randomId();
-        append({
+        // taken before the first await below: a second start of this cell meanwhile gets the 409
+        const abort = new AbortController();
+        inflight.set(key, { runId, abort, actor });
+        reserved = runId;
+        await opts.appendLog({
           notebookId,
           type: "run.started",
           atMs: t,
@@ -348,7 +375,7 @@ export function createRunService(opts: {
           },
         });
         if (failure || !query) {
-          finish(
+          await finish(
             o,
             cellId,
             runId,
@@ -359,8 +386,6 @@ export function createRunService(opts: {
           );
           return { runId, done: Promise.resolve() };
         }
-        const abort = new AbortController();
-        inflight.set(key, { runId, abort, actor });
         handedOff = true;
         const done = execute(
           o,
@@ -376,7 +401,10 @@ export function createRunService(opts: {
         void done.finally(() => running.delete(done));
         return { runId, done };
       } finally {
-        if (!handedOff) docs.release(o);
+        if (!handedOff) {
+          if (reserved && inflight.get(key)?.runId === reserved) inflight.delete(key);
+          docs.release(o);
+        }
       }
     },
 
@@ -384,19 +412,19 @@ export function createRunService(opts: {
      * Cancels a run that has not started yet (a run on a worker goes on: plugins have side
      * effects). Returns false when the run is not queued in this notebook.
      */
-    cancel(notebookId: string, runId: string, by: Principal, why?: string): boolean {
+    async cancel(notebookId: string, runId: string, by: Principal, why?: string): Promise<boolean> {
+      const run = await record.run(notebookId, runId);
       const entry = [...inflight.entries()].find(([k, v]) => k.startsWith(`${notebookId}/`) && v.runId === runId);
-      const run = record.run(notebookId, runId);
       if (!entry || run?.status !== "queued") return false;
       entry[1].abort.abort({ by, why });
       return true;
     },
 
     /** Cancels every queued run of a notebook (it was archived); returns how many. */
-    cancelQueued(notebookId: string, by: Principal, why: string): number {
+    async cancelQueued(notebookId: string, by: Principal, why: string): Promise<number> {
       let n = 0;
-      for (const [k, v] of inflight)
-        if (k.startsWith(`${notebookId}/`) && record.run(notebookId, v.runId)?.status === "queued") {
+      for (const [k, v] of [...inflight])
+        if (k.startsWith(`${notebookId}/`) && (await record.run(notebookId, v.runId))?.status === "queued") {
           v.abort.abort({ by, why });
           n++;
         }
