@@ -23,7 +23,7 @@ try {
   const db = openDatabase({ dataDir: dir });
   const app = await createApp({ db, auth: authSettingsFromEnv({ DATABOOK_PUBLIC_URL: "http://databook.test" }) });
   const s = app.services;
-  const { notebookId, t0 } = seedIncident(s, { runs: 4, charts: 1, payload: "<img src=x onerror=alert(0)>" });
+  const { notebookId, t0 } = await seedIncident(s, { runs: 4, charts: 1, payload: "<img src=x onerror=alert(0)>" });
   const actor = { kind: "user" as const, id: "u-eve", name: XSS_PAYLOADS[1]! };
   s.notebooks.withDoc(notebookId, (doc) => {
     for (const [i, p] of XSS_PAYLOADS.entries()) addCell(doc, `md${i}`, `Payload ${i}: ${p}`, "markdown");
