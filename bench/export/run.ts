@@ -134,8 +134,9 @@ try {
   /** Appends in chunks, yielding to the event loop between them (as a server does), so timers fire. */
   async function appendRate(mode: "off" | "on" | "chain"): Promise<number> {
     const d = openDatabase({ dataDir: tmp() });
-    const log = createLogStore(sqliteSql(d), mode === "chain" ? "audit_entries" : "log_entries");
-    const writer = mode === "on" ? createCheckpointWriter({ db: d, key, host: () => "bench.test" }) : undefined;
+    const dsql = sqliteSql(d);
+    const log = createLogStore(dsql, mode === "chain" ? "audit_entries" : "log_entries");
+    const writer = mode === "on" ? createCheckpointWriter({ sql: dsql, key, host: () => "bench.test" }) : undefined;
     const start = performance.now();
     for (let i = 0; i < APPENDS; i++) {
       const e = entry(i);
@@ -144,8 +145,8 @@ try {
       if (i % 100 === 99) await new Promise((r) => setImmediate(r));
     }
     const rate = (APPENDS * 1000) / (performance.now() - start);
-    writer?.flush();
-    writer?.stop();
+    await writer?.flush();
+    await writer?.stop();
     d.close();
     return rate;
   }

@@ -136,7 +136,7 @@ function createServices(opts: AppOptions) {
   // origins name the public host; without DATABOOK_PUBLIC_URL, the address the app listens on
   let listenHost: () => string | undefined = () => undefined;
   const checkpoints = createCheckpointWriter({
-    db,
+    sql,
     key: opts.signingKey ?? defaultSigningKey(db),
     host: () => settings.publicUrl?.host ?? listenHost(),
     delayMs: opts.checkpointDelayMs,
@@ -283,14 +283,14 @@ function createServices(opts: AppOptions) {
     },
     shareUrl: (notebookId, secret) => shareUrl(settings.publicUrl, notebookId, secret, ""),
     // the notebook's signed checkpoint at sending time, so a receiver can check the log later
-    checkpointOf: (notebookId) => {
-      try {
-        return checkpoints.fresh(notebookId)?.note;
-      } catch (e) {
-        console.error(`databook: notification for ${notebookId} sent without a checkpoint: ${(e as Error).message}`);
-        return undefined;
-      }
-    },
+    checkpointOf: (notebookId) =>
+      checkpoints.fresh(notebookId).then(
+        (cp) => cp?.note,
+        (e) => {
+          console.error(`databook: notification for ${notebookId} sent without a checkpoint: ${(e as Error).message}`);
+          return undefined;
+        },
+      ),
     appendLog,
     registry: metrics.registry,
     ...(opts.notifyNet ? { net: opts.notifyNet } : {}),
@@ -544,12 +544,12 @@ export async function createApp(opts: AppOptions) {
     s.db,
     () => {
       s.accessChanged();
-      s.checkpoints.sweep();
+      void s.checkpoints.sweep();
     },
     opts.foreignWritePollMs,
   );
   // Trees not covered yet (backfilled by the upgrade, a new key or public host): once listening.
-  s.checkpoints.sweep();
+  void s.checkpoints.sweep();
 
   return {
     app,
@@ -573,8 +573,9 @@ export async function createApp(opts: AppOptions) {
       await s.flushIndex();
       await s.docs.unloadAll();
       await s.flushIndex(); // what docs that unloaded meanwhile indexed
-      s.checkpoints.flush();
-      s.checkpoints.stop();
+      // signed and stored before the caller closes the database
+      await s.checkpoints.flush();
+      await s.checkpoints.stop();
       await app.close();
     },
   };

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../src/db/open.ts";
+import { sqliteSql } from "../src/db/sqlite.ts";
 import { canonicalEntry, canonicalJson, entryHash } from "../src/log/canonical.ts";
 import { createCheckpointWriter } from "../src/log/checkpoint-writer.ts";
 import { loadSigningKey } from "../src/log/signing-key.ts";
-import { sqliteSql } from "../src/db/sqlite.ts";
 import { createLogStore } from "../src/log/store.ts";
 import { verifyLog } from "../src/log/verify.ts";
 import { tempDir } from "./helpers.ts";
@@ -22,7 +22,8 @@ async function setup(entries = 6) {
   const t = tempDir();
   dirs.push(t.cleanup);
   const db = openDatabase({ dataDir: t.dir });
-  const log = createLogStore(sqliteSql(db));
+  const sql = sqliteSql(db);
+  const log = createLogStore(sql);
   const big = "x".repeat(100_000);
   for (let i = 0; i < entries; i++) {
     const outputHash = i === 3 ? await log.putBlob(big, "text/plain") : undefined;
@@ -44,7 +45,11 @@ async function setup(entries = 6) {
     data: { title: "other" },
   });
   // signed as the server would (its key beside the database), so `databook log verify` passes
-  createCheckpointWriter({ db, key: loadSigningKey(t.dir, {}).key, host: () => "databook.test" }).sweep();
+  await createCheckpointWriter({
+    sql,
+    key: loadSigningKey(t.dir, {}).key,
+    host: () => "databook.test",
+  }).sweep();
   return { dir: t.dir, db, log };
 }
 

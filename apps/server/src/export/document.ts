@@ -80,7 +80,7 @@ export type ExportSources = {
   db: Database;
   log: Pick<LogStore, "entries" | "getBlob">;
   /** The notebook's checkpoint covering every entry it has now (signed now when needed), or the newest stored one. */
-  checkpoint: (notebookId: string) => StoredCheckpoint | undefined | Promise<StoredCheckpoint | undefined>;
+  checkpoint: (notebookId: string) => Promise<StoredCheckpoint | undefined>;
   /** Verifier key text of the key(s) that sign, written into the bundle for readers to see. */
   verifierKeys: readonly string[];
   /** Resolves once every edit the server has taken for the notebook is stored (the doc is read from `db`). */

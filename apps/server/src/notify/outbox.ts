@@ -79,8 +79,11 @@ export function createOutbox(opts: {
   /** Mints a share link for a stakeholder channel; returns its id and the URL holding the secret. */
   mintShareLink: (notebookId: string, channel: Channel, actor: Principal) => { linkId: string; secret: string };
   shareUrl: (notebookId: string, secret: string) => string;
-  /** The latest signed checkpoint of the notebook's log, when the server signs them (otherwise undefined: left out). */
-  checkpointOf?: (notebookId: string) => string | undefined;
+  /**
+   * The notebook's signed checkpoint (note text) when the server signs them; undefined leaves it
+   * out. Must not reject.
+   */
+  checkpointOf?: (notebookId: string) => Promise<string | undefined>;
   appendLog: (e: NewLogEntry) => unknown;
   registry: Registry;
   net?: NetDeps;
@@ -187,7 +190,7 @@ export function createOutbox(opts: {
       return;
     }
     const m = JSON.parse(r.payload) as NotifyMessage;
-    const checkpoint = opts.checkpointOf?.(r.notebook_id);
+    const checkpoint = await opts.checkpointOf?.(r.notebook_id);
     const body = bodyFor(ch.format, m, {
       deliveryId: r.id,
       ...(r.share_secret ? { shareUrl: opts.shareUrl(r.notebook_id, r.share_secret) } : {}),
