@@ -1,6 +1,6 @@
 import type { Principal } from "@databook/wire";
-import { httpError } from "./http-errors.ts";
 import type { Sql } from "./db/sql.ts";
+import { httpError } from "./http-errors.ts";
 import { chainLockKey } from "./log/chain.ts";
 import type { LogEntry, LogStore, NewLogEntry } from "./log/store.ts";
 import { parseCorrection, parseNote, parsePin } from "./timeline-input.ts";

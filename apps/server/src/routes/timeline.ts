@@ -1,9 +1,9 @@
-import { GENESIS_HASH } from "../log/canonical.ts";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Services } from "../app.ts";
 import { access } from "../auth/rules.ts";
 import { cellsSnapshot } from "../collab/schema.ts";
 import { httpError } from "../http-errors.ts";
+import { GENESIS_HASH } from "../log/canonical.ts";
 import { ARCHIVED_REFUSAL } from "../notebooks/store.ts";
 import { buildTimeline } from "../timeline.ts";
 import { parseSeq } from "../timeline-input.ts";
