@@ -185,7 +185,7 @@ export function createAccounts(sql: Sql, nowMs: () => number = Date.now) {
       await update(id, "password_hash = ?", [await hashPassword(password)], tx);
     },
     /** Sets the display name (checked: one line of at most {@link MAX_DISPLAY_NAME_CHARS}). */
-    setDisplayName: (id: string, name: unknown, tx: Sql = sql): Promise<Account> =>
+    setDisplayName: async (id: string, name: unknown, tx: Sql = sql): Promise<Account> =>
       update(id, "display_name = ?", [checkLine(name, "display name", MAX_DISPLAY_NAME_CHARS)], tx),
     /** Sets the instance role. */
     setRole: (id: string, role: InstanceRole, tx: Sql = sql): Promise<Account> => update(id, "role = ?", [role], tx),
