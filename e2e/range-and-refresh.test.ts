@@ -1,4 +1,5 @@
 import { expect, type Locator, type Page, test } from "@playwright/test";
+import { formatSpanIn } from "../apps/web/src/lib/time-in-zone.ts";
 import {
   addQueryCell,
   apiJson,
@@ -61,17 +62,8 @@ test("zoom sets the range for both editors, a viewer's zoom stays local, stale c
   const first = await chartCell(pa, "up");
   await chartCell(pa, "sum(up)");
   // "last 1h" shows what it resolved to, the notebook's now: the end of the latest run, in UTC
-  const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
-  // the label's rule (formatSpanIn): a bound gets its date when the span is not all today, so
-  // the expected text holds when the last hour crosses midnight UTC too
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  const spanUtc = (a: number, b: number) => {
-    const today = day(Date.now());
-    const side = (ms: number, other: number) =>
-      day(ms) === today && day(other) === today ? hhmm(ms) : `${day(ms)} ${hhmm(ms)}`;
-    const end = day(a) === day(b) && day(b) !== today ? hhmm(b) : side(b, a);
-    return `· ${side(a, b)}–${end} UTC`;
-  };
+  // the label as the page formats it: with dates when the last hour crosses midnight UTC
+  const spanUtc = (a: number, b: number) => `· ${formatSpanIn(a, b, "UTC")}`;
   const latest = (await runsOf(nb.id)).sort((a, b) => b.queuedAtMs - a.queuedAtMs)[0]?.timeRange;
   if (!latest) throw new Error("the second chart's run has no range");
   await expect(pa.getByTestId("range-resolved")).toHaveText(spanUtc(latest.startMs, latest.endMs));
