@@ -208,10 +208,10 @@ function createServices(opts: AppOptions) {
     ...(opts.completion?.cacheMs !== undefined ? { cacheMs: opts.completion.cacheMs } : {}),
     onAnswer: (source) => metrics.completions.inc({ source }),
   });
-  const accounts = createAccounts(db, now);
+  const accounts = createAccounts(sql, now);
   const sessions = createSessions(sql, settings.sessions, now);
-  const shareLinks = createShareLinks(db, now);
-  const grants = createGrants(db, now);
+  const shareLinks = createShareLinks(sql, now);
+  const grants = createGrants(sql, now);
   const tokens = createTokens(sql, now);
   const audit = createAudit(sql, now);
   const identities = createIdentities({
@@ -238,7 +238,7 @@ function createServices(opts: AppOptions) {
       return 0;
     });
   const sharing = createSharing({
-    db,
+    sql,
     accounts,
     grants,
     shareLinks,
@@ -253,15 +253,15 @@ function createServices(opts: AppOptions) {
    * asks before every round, since it runs as the editor who turned it on.
    */
   const mayStillRun = async (notebookId: string, p: Principal): Promise<boolean> => {
-    let account = p.kind === "user" ? accounts.get(p.id) : undefined;
+    let account = p.kind === "user" ? await accounts.get(p.id) : undefined;
     if (p.kind === "token") {
       const t = await tokens.get(p.id);
       if (!t || !tokens.isLive(t) || !t.scopes.includes("run")) return false;
-      account = accounts.get(t.ownerId);
+      account = await accounts.get(t.ownerId);
     }
     if (!account || account.disabled) return false;
     if (account.role === "admin") return true;
-    const role = grants.roleOf(notebookId, account.id, account.groups);
+    const role = await grants.roleOf(notebookId, account.id, account.groups);
     return role === "editor" || role === "owner";
   };
   /** The address of a notebook for links that leave the server (notifications, the webhook's answer). */
@@ -273,11 +273,12 @@ function createServices(opts: AppOptions) {
     channels: notifySettings.channels,
     retry: notifySettings.retry,
     notebookUrl,
-    mintShareLink: (notebookId, ch, actor) => {
-      const { link, secret } = sharing.createLink(
+    mintShareLink: async (notebookId, ch, actor, tx) => {
+      const { link, secret } = await sharing.createLink(
         notebookId,
         { label: `notifications: ${ch.name}`, expiresAtMs: now() + ch.shareLinkMs },
         actor,
+        tx,
       );
       return { linkId: link.id, secret };
     },

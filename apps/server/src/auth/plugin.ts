@@ -234,7 +234,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
         if (missing) return missing;
         const nbId = (req.params as Record<string, string>)[rule.param ?? "id"] ?? "";
         const nb = await opts.notebookById(nbId);
-        const role = nb ? identities.roleOn(id, nb) : undefined;
+        const role = nb ? await identities.roleOn(id, nb) : undefined;
         // the same answer for "does not exist" and "not yours": ids are not to be probed
         if (!nb || !role) return refusal(404, "not-found", `no notebook ${nbId} (or you have no access to it)`);
         req.notebookAccess = { notebook: nb, role };

@@ -167,6 +167,7 @@ export function createIncidentOpener(d: IncidentDeps) {
       notebook.id,
       messageFor("incident.opened", link(notebook), incident, o.actor, o.atMs),
       o.actor,
+      tx,
     );
     return { notebook, entries };
   }
@@ -258,7 +259,7 @@ export function createIncidentOpener(d: IncidentDeps) {
     const actor = caller.principal!;
     const usable = async (id: string) => {
       const nb = await notebooks.get(id, tx);
-      return !!nb && !!(await d.identities.roleOn(caller, nb));
+      return !!nb && !!(await d.identities.roleOn(caller, nb, tx));
     };
     const open =
       (await table.openFor(a.groupKey, tx)) ??

@@ -102,6 +102,7 @@ export function createIncidentState(d: {
       notebookId,
       messageFor(event, { id: nb.id, title: nb.title, url: d.notebookUrl(nb.id) }, incident, actor, atMs, change),
       actor,
+      tx,
     );
   }
 
@@ -163,7 +164,7 @@ export function createIncidentState(d: {
       const cur = await current(notebookId);
       if (!(INCIDENT_ROLES as readonly unknown[]).includes(role))
         throw bad(`role must be one of ${INCIDENT_ROLES.join(", ")}`);
-      const a = typeof accountId === "string" ? d.accounts.get(accountId) : undefined;
+      const a = typeof accountId === "string" ? await d.accounts.get(accountId) : undefined;
       if (!a) throw { kind: "not-found", message: `no account ${String(accountId)}` };
       if (a.disabled) throw bad(`${a.displayName}'s account is disabled`);
       if (cur.roles.some((r) => r.role === role && r.account.id === a.id)) return cur;

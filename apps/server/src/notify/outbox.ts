@@ -1,6 +1,7 @@
 import { type NotifyDelivery, type NotifyEvent, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import { Counter, Gauge, type Registry } from "prom-client";
+import type { Sql } from "../db/sql.ts";
 import { randomId } from "../ids.ts";
 import type { NewLogEntry } from "../log/store.ts";
 import type { Channel, RetrySettings } from "./config.ts";
@@ -76,8 +77,16 @@ export function createOutbox(opts: {
   retry: RetrySettings;
   /** The notebook link every message carries (`<public URL>/n/<id>`). */
   notebookUrl: (notebookId: string) => string;
-  /** Mints a share link for a stakeholder channel; returns its id and the URL holding the secret. */
-  mintShareLink: (notebookId: string, channel: Channel, actor: Principal) => { linkId: string; secret: string };
+  /**
+   * Mints a share link for a stakeholder channel, on the transaction `tx` of the change being
+   * reported; resolves to its id and secret.
+   */
+  mintShareLink: (
+    notebookId: string,
+    channel: Channel,
+    actor: Principal,
+    tx: Sql,
+  ) => Promise<{ linkId: string; secret: string }>;
   shareUrl: (notebookId: string, secret: string) => string;
   /**
    * The notebook's signed checkpoint (note text) when the server signs them; undefined leaves it
@@ -263,18 +272,19 @@ export function createOutbox(opts: {
     /** Configured channel names. */
     channels: () => [...channels.values()],
     /**
-     * Writes one message per channel that takes `message.event` (call inside the transaction of the
-     * change it reports). A stakeholder channel's first message about a notebook mints a share link
-     * for it. Returns the delivery ids.
+     * Writes one message per channel that takes `message.event`, inside the transaction `tx` of the
+     * change it reports (the outbox rows are still written on the same SQLite connection, so they
+     * join it too). A stakeholder channel's first message about a notebook mints a share link for it
+     * on `tx`. Resolves to the delivery ids.
      */
-    enqueue(notebookId: string, message: NotifyMessage, actor: Principal): string[] {
+    async enqueue(notebookId: string, message: NotifyMessage, actor: Principal, tx: Sql): Promise<string[]> {
       const ids: string[] = [];
       const t = now();
       for (const ch of channels.values()) {
         if (!ch.events.includes(message.event)) continue;
         const link =
           ch.audience === "stakeholders" && !linkCarried.get(notebookId, ch.name)
-            ? opts.mintShareLink(notebookId, ch, actor)
+            ? await opts.mintShareLink(notebookId, ch, actor, tx)
             : undefined;
         const id = randomId();
         ids.push(id);

@@ -176,7 +176,7 @@ export function createRunbooks(opts: {
      */
     async choose(
       labels: Record<string, string>,
-      usable: (notebookId: string) => boolean | Promise<boolean>,
+      usable: (notebookId: string) => Promise<boolean>,
       tx: Sql = sql,
     ): Promise<Runbook | undefined> {
       for (const r of await list(tx))
