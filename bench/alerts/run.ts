@@ -63,12 +63,12 @@ const s = server.app.services;
 const owner = await s.accounts.create({ username: "ops", role: "member" });
 const token = (await s.tokens.create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] })).secret;
 const principal = { kind: "user" as const, id: owner.id, name: owner.displayName };
-const runbook = s.notebooks.create({
+const runbook = await s.notebooks.create({
   title: "{{ labels.alertname }} on {{ labels.service }}",
   actor: principal,
   ownerId: owner.id,
 });
-s.notebooks.withDoc(runbook.id, (doc) =>
+await s.notebooks.withDoc(runbook.id, (doc) =>
   doc.transact(() =>
     CELLS.forEach((src, i) => {
       const m = new Y.Map<unknown>();
@@ -138,13 +138,13 @@ try {
       await sleep(5);
       a = arrivals.get(name);
     }
-    let runs = s.record.runs(a.notebookId);
+    let runs = await s.record.runs(a.notebookId);
     while (runs.length < CELLS.length || runs.some((x) => x.status !== "done")) {
       const bad = runs.find((x) => x.status === "failed" || x.status === "interrupted");
       if (bad) throw new Error(`an autorun cell failed: ${bad.error?.message}`);
       if (Date.now() > deadline) throw new Error(`the autorun cells of ${name} did not finish within 30 s`);
       await sleep(2);
-      runs = s.record.runs(a.notebookId);
+      runs = await s.record.runs(a.notebookId);
     }
     if (i === 0) continue; // the first round warms the plugin's instance cache
     total.push(Math.max(...runs.map((x) => x.finishedAtMs!)) - a.atMs);

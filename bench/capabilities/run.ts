@@ -84,7 +84,7 @@ try {
     ownerId: who.id,
     timeRange: { kind: "absolute", startMs: FIXTURE_START_MS, endMs: FIXTURE_END_MS },
   });
-  s.notebooks.withDoc(nb.id, (doc) =>
+  await s.notebooks.withDoc(nb.id, (doc) =>
     doc.transact(() => {
       const m = new Y.Map<unknown>();
       m.set("id", "q");

@@ -75,7 +75,7 @@ try {
   };
 
   // 2. revocation → close
-  const nb = s.notebooks.create({
+  const nb = await s.notebooks.create({
     title: "bench",
     actor: { kind: "user", id: owner.id, name: "olga" },
     ownerId: owner.id,
@@ -92,11 +92,11 @@ try {
   const inProcess: number[] = [];
   for (let i = 0; i < 30; i++) {
     const a = await s.accounts.create({ username: `m${i}`, role: "member" });
-    s.sharing.setRole(nb.id, { kind: "user", id: a.id }, "editor", { kind: "user", id: owner.id, name: "olga" });
+    await s.sharing.setRole(nb.id, { kind: "user", id: a.id }, "editor", { kind: "user", id: owner.id, name: "olga" });
     const secret = (await s.sessions.start({ userId: a.id }, "password")).secret;
     const sock = await openSocket({ cookie: `databook_session=${secret}` });
     const t0 = performance.now();
-    s.sharing.remove(nb.id, { kind: "user", id: a.id }, { kind: "user", id: owner.id, name: "olga" });
+    await s.sharing.remove(nb.id, { kind: "user", id: a.id }, { kind: "user", id: owner.id, name: "olga" });
     inProcess.push((await sock.closed) - t0);
   }
   const fromCli: number[] = [];
@@ -177,7 +177,7 @@ try {
     grpcWithoutAuth: grpcBare,
     connectAuthenticated: median(rounds.connectAuth!),
     authShareOfCallP50: round((grpcAuth.p50Ms - grpcBare.p50Ms) / grpcAuth.p50Ms, 3),
-    auditEntries: s.audit.list({ type: "grpc.call", limit: 1 }).length ? "written" : "missing",
+    auditEntries: (await s.audit.list({ type: "grpc.call", limit: 1 })).length ? "written" : "missing",
   };
   await new Promise<void>((r) => bare.close(() => r()));
 } finally {

@@ -39,10 +39,9 @@ try {
     auth: authSettingsFromEnv({ DATABOOK_PUBLIC_URL: "http://databook.bench" }),
   });
   const s = app.services;
-  const ids = Array.from(
-    { length: notebooks },
-    (_, i) => seedIncident(s, { runs: 20, title: `incident ${i}` }).notebookId,
-  );
+  const ids: string[] = [];
+  for (let i = 0; i < notebooks; i++)
+    ids.push((await seedIncident(s, { runs: 20, title: `incident ${i}` })).notebookId);
   const blobs = Math.ceil((mb * 1024) / 256);
   const actor = { kind: "user" as const, id: "u-bench", name: "Bench" };
   for (let j = 0; j < blobs; j++) {

@@ -25,7 +25,7 @@ try {
   const s = app.services;
   const { notebookId, t0 } = await seedIncident(s, { runs: 4, charts: 1, payload: "<img src=x onerror=alert(0)>" });
   const actor = { kind: "user" as const, id: "u-eve", name: XSS_PAYLOADS[1]! };
-  s.notebooks.withDoc(notebookId, (doc) => {
+  await s.notebooks.withDoc(notebookId, (doc) => {
     for (const [i, p] of XSS_PAYLOADS.entries()) addCell(doc, `md${i}`, `Payload ${i}: ${p}`, "markdown");
     addCell(doc, "hostile", `@plugin=prometheus @legend="{{code}} ${XSS_PAYLOADS[2]!.replace(/"/g, "'")}"\nup`);
   });

@@ -162,7 +162,7 @@ function createServices(opts: AppOptions) {
   };
   const search = createSearchIndex(sql);
   const hooks: DocHooks = {};
-  const docs = createDocManager({ db, sql, hooks, compactEvery: opts.compactEvery, nowMs: now });
+  const docs = createDocManager({ sql, hooks, compactEvery: opts.compactEvery, nowMs: now });
   // the record channel publishes what the log holds; runs are folded in as they are appended
   const record = createRecordChannel({
     log,

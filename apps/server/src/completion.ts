@@ -88,7 +88,7 @@ export function createCompletions(opts: {
       query: CompletionQuery,
       who: Principal,
     ): Promise<CompletionAnswer> {
-      const c = readNotebookCell(opts.docs, notebookId, cellId, opts.host, opts.nowMs());
+      const c = await readNotebookCell(opts.docs, notebookId, cellId, opts.host, opts.nowMs());
       if (c.failure || !c.query) throw fail(c.failure ?? { kind: "bad-input", message: "the cell has no query" });
       const host = opts.host;
       if (!host) throw fail({ kind: "plugin-broken", message: "this server was started without a plugins directory" });

@@ -302,7 +302,7 @@ describe("Alertmanager webhook", () => {
   it("overlapping runbooks are decided by the documented order; a runbook the token's owner cannot view is passed over", async () => {
     const mk = async (title: string, matcher: string, priority = 0, who = ops) => {
       const nb = (await who.api("/api/notebooks", "POST", { title })).body.id as string;
-      s.services.notebooks.withDoc(nb, (doc) => {
+      await s.services.notebooks.withDoc(nb, (doc) => {
         const m = new Y.Map<unknown>();
         m.set("id", "c1");
         m.set("kind", "markdown");
@@ -349,7 +349,7 @@ describe("Alertmanager webhook", () => {
     const created = (await s.services.notebooks.get(row.notebook_id))!;
     assert.equal(created.templateId, specific);
     assert.deepEqual(
-      s.services.notebooks.withDoc(created.id, (doc) =>
+      await s.services.notebooks.withDoc(created.id, (doc) =>
         doc
           .getArray<Y.Map<unknown>>("cells")
           .toArray()

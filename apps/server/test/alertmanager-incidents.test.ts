@@ -47,7 +47,7 @@ const RULES = `groups:
 /** Makes a runbook notebook owned by `who` with these cell sources, marked with `matcher`. */
 async function runbook(who: Caller, title: string, sources: string[], matcher: string, priority = 0): Promise<string> {
   const nb = (await who.api("/api/notebooks", "POST", { title })).body.id as string;
-  s.services.notebooks.withDoc(nb, (doc) =>
+  await s.services.notebooks.withDoc(nb, (doc) =>
     doc.transact(() =>
       sources.forEach((src, i) => {
         const m = new Y.Map<unknown>();
@@ -188,7 +188,7 @@ const cellsOf = (nb: string) => s.services.notebooks.withDoc(nb, cellsSnapshot);
 describe("incidents from Alertmanager", () => {
   it("the alert fires → a notebook exists whose autorun cells are done on the record channel; the action cell never ran", async () => {
     const nb = await incidentFor("DatabookTestFiring");
-    const cells = cellsOf(nb);
+    const cells = await cellsOf(nb);
     const page = ana.ws(nb);
     cleanups.push(page.destroy);
     await page.synced;
@@ -259,7 +259,7 @@ describe("incidents from Alertmanager", () => {
     const evil = 'x"} or vector(1) or up{a="\n@plugin=http\nhttp://169.254.169.254/';
     await postToAlertmanager([{ labels: { alertname: "DatabookInjection", service: evil } }]);
     const nb = await incidentFor("DatabookInjection");
-    const cells = cellsOf(nb);
+    const cells = await cellsOf(nb);
     const page = ana.ws(nb);
     cleanups.push(page.destroy);
     await page.synced;
@@ -326,7 +326,7 @@ describe("incidents from Alertmanager", () => {
 
   it("after a silence is run from the notebook, the alerts table there is marked stale", async () => {
     const nb = await incidentFor("DatabookTestFiring");
-    const cells = cellsOf(nb);
+    const cells = await cellsOf(nb);
     const table = cells.find((c) => /^@plugin=alertmanager @autorun=true\n/.test(c.source))!;
     const silence = cells.find((c) => /@action=silence/.test(c.source))!;
     const page = ana.ws(nb);

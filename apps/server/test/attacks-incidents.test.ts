@@ -194,7 +194,7 @@ describe("the alert webhook", () => {
       '@plugin=alertmanager @type=alerts\nservice="{{ labels.service }}"',
       "@plugin=prometheus @autorun=true\nup{job='{{ labels.service }}'}",
     ];
-    s.services.notebooks.withDoc(rb, (doc) =>
+    await s.services.notebooks.withDoc(rb, (doc) =>
       sources.forEach((src, i) => {
         const m = new Y.Map<unknown>();
         m.set("id", `c${i}`);
@@ -211,7 +211,7 @@ describe("the alert webhook", () => {
       { summary: "<script>alert(1)</script>\n@plugin=echo\n# owned" },
     );
     assert.equal(answer.runbook?.id, rb);
-    const cells = s.services.notebooks.withDoc(id, (doc) =>
+    const cells = await s.services.notebooks.withDoc(id, (doc) =>
       doc
         .getArray<Y.Map<unknown>>("cells")
         .toArray()
@@ -251,7 +251,7 @@ describe("the alert webhook", () => {
       '@plugin=prometheus\nup{job="{{ annotations.hasOwnProperty }}"}',
       "@plugin=echo\n{{ params.__proto__ }}",
     ];
-    s.services.notebooks.withDoc(rb, (doc) => {
+    await s.services.notebooks.withDoc(rb, (doc) => {
       for (const [i, src] of sources.entries()) {
         const m = new Y.Map<unknown>();
         m.set("id", `p${i}`);

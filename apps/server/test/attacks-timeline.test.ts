@@ -58,7 +58,7 @@ function run(nb: string, who: Principal): string {
 }
 
 const note = { eventAtMs: T0 - 60_000, label: "detected", text: "5xx up" };
-const logSizes = (...ids: string[]) => ids.map(async (id) => (await s.log.entries(id)).length);
+const logSizes = (...ids: string[]) => Promise.all(ids.map(async (id) => (await s.log.entries(id)).length));
 
 /** Two notebooks: A (ana owns, vic views) and B (bob owns), each with a note, a run and a pin. */
 async function twoNotebooks() {
@@ -83,7 +83,7 @@ describe("timeline writes under attack", () => {
     const seqsA = new Set((await s.log.entries(a)).map((e) => e.seq));
     const foreign = [lastB, ...[noteB, pinB].filter((q) => !seqsA.has(q))];
     assert.ok(!seqsA.has(lastB), "B has entries whose seq A does not have");
-    const before = logSizes(a, b);
+    const before = await logSizes(a, b);
     for (const q of foreign) {
       const c = await ana.api(`/api/notebooks/${a}/timeline/entries/${q}/corrections`, "POST", { text: "rewritten" });
       assert.equal(c.status, 404, JSON.stringify(c.body));
@@ -98,7 +98,7 @@ describe("timeline writes under attack", () => {
     assert.equal(direct.status, 404);
     const pinDirect = await ana.api(`/api/notebooks/${b}/timeline/pins`, "POST", { runId: runB, label: "x" });
     assert.equal(pinDirect.status, 404);
-    assert.deepEqual(logSizes(a, b), before, "nothing logged in either notebook");
+    assert.deepEqual(await logSizes(a, b), before, "nothing logged in either notebook");
     // a seq both notebooks have names A's own entry through A's URL, never B's
     assert.ok(
       (await s.log.entries(b)).some((e) => e.seq === noteA),
@@ -115,7 +115,7 @@ describe("timeline writes under attack", () => {
 
   it("seq values that are not entry numbers are refused with 400", async () => {
     const { a, noteA } = await twoNotebooks();
-    const before = logSizes(a);
+    const before = await logSizes(a);
     const odd = [
       "abc",
       "0",
@@ -140,7 +140,7 @@ describe("timeline writes under attack", () => {
     // a whole number that is no entry of this notebook
     const far = await ana.api(`/api/notebooks/${a}/timeline/entries/999999/corrections`, "POST", { text: "x" });
     assert.equal(far.status, 404);
-    assert.deepEqual(logSizes(a), before);
+    assert.deepEqual(await logSizes(a), before);
   });
 
   it("only notes and key events can be corrected: not a correction, an un-pin, a run or the notebook's creation", async () => {
@@ -149,7 +149,7 @@ describe("timeline writes under attack", () => {
     const fix = await ana.api(`/api/notebooks/${a}/timeline/entries/${noteA}/corrections`, "POST", { text: "b" });
     const unpin = await ana.api(`/api/notebooks/${a}/timeline/entries/${pin.body.seq}/unpin`, "POST", {});
     assert.deepEqual([pin.status, fix.status, unpin.status], [201, 201, 201]);
-    const before = logSizes(a);
+    const before = await logSizes(a);
     const runEntry = (await s.log.entries(a)).find((e) => e.runId === runA && e.type === "run.started")!.seq;
     const created = (await s.log.entries(a))[0]!.seq;
     for (const q of [fix.body.seq, unpin.body.seq, runEntry, created]) {
@@ -162,12 +162,12 @@ describe("timeline writes under attack", () => {
       const u = await ana.api(`/api/notebooks/${a}/timeline/entries/${q}/unpin`, "POST", {});
       assert.equal(u.status, 409, `${q}: ${JSON.stringify(u.body)}`);
     }
-    assert.deepEqual(logSizes(a), before);
+    assert.deepEqual(await logSizes(a), before);
   });
 
   it("huge and odd bodies are refused", async () => {
     const { a, runA, noteA } = await twoNotebooks();
-    const before = logSizes(a);
+    const before = await logSizes(a);
     const base = `/api/notebooks/${a}/timeline`;
     const bad: [string, unknown, number][] = [
       [`${base}/notes`, { ...note, text: "x".repeat(501) }, 400],
@@ -208,14 +208,14 @@ describe("timeline writes under attack", () => {
     assert.equal(await raw(JSON.stringify(note), "text/plain"), 415);
     assert.equal(await raw(JSON.stringify({ ...note, text: "x".repeat(2 * 1024 * 1024) })), 400, "2 MiB of text");
     assert.equal(await raw(JSON.stringify({ ...note, text: "x".repeat(5 * 1024 * 1024) })), 413, "over 4 MiB");
-    assert.deepEqual(logSizes(a), before);
+    assert.deepEqual(await logSizes(a), before);
   });
 
   it("an archived notebook takes no note, pin, correction or un-pin, even from its owner", async () => {
     const { a, runA, noteA } = await twoNotebooks();
     const pin = await ana.api(`/api/notebooks/${a}/timeline/pins`, "POST", { runId: runA, label: "detected" });
     assert.equal((await ana.api(`/api/notebooks/${a}/archive`, "POST", {})).status, 200);
-    const before = logSizes(a);
+    const before = await logSizes(a);
     const base = `/api/notebooks/${a}/timeline`;
     for (const [path, body] of [
       [`${base}/notes`, note],
@@ -227,7 +227,7 @@ describe("timeline writes under attack", () => {
       assert.equal(r.status, 409, `${path}: ${JSON.stringify(r.body)}`);
       assert.match(r.body.error.message, /archived/);
     }
-    assert.deepEqual(logSizes(a), before);
+    assert.deepEqual(await logSizes(a), before);
   });
 
   it("viewers, share links, strangers and tokens without the run scope (or an editor owner) write nothing", async () => {
@@ -242,7 +242,7 @@ describe("timeline writes under attack", () => {
       [`${base}/entries/${noteA}/corrections`, { text: "x" }],
       [`${base}/entries/${noteA}/unpin`, {}],
     ];
-    const before = logSizes(a);
+    const before = await logSizes(a);
     const callers: [string, (p: string, b: unknown) => ReturnType<typeof api>, number][] = [
       ["viewer", (p, b) => vic.api(p, "POST", b), 403],
       ["share link", (p, b) => link.api(p, "POST", b), 403],
@@ -280,7 +280,7 @@ describe("timeline writes under attack", () => {
         const r = await call(path, body);
         assert.equal(r.status, status, `${who} ${path}: ${JSON.stringify(r.body)}`);
       }
-    assert.deepEqual(logSizes(a), before, "nothing logged");
+    assert.deepEqual(await logSizes(a), before, "nothing logged");
     // the same token with run, owned by the notebook's owner, may write: the refusals above were the scope's
     const ok = await api(`${s.url}${base}/notes`, "POST", note, { authorization: await token(ana, ["run"]) });
     assert.equal(ok.status, 201);

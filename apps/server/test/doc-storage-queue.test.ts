@@ -94,14 +94,14 @@ describe("storing document updates through the async storage queue", () => {
     const nb = (await ana.api("/api/notebooks", "POST", { title: "let go twice" })).body as { id: string };
     // each withDoc is one holder: the first release starts the unload, the second comes while its
     // compaction is queued (before, two unload loops then kept compacting for each other for ever)
-    s.services.notebooks.withDoc(nb.id, (doc) => addCell(doc, "a", "one"));
-    s.services.notebooks.withDoc(nb.id, (doc) => addCell(doc, "b", "two"));
+    await s.services.notebooks.withDoc(nb.id, (doc) => addCell(doc, "a", "one"));
+    await s.services.notebooks.withDoc(nb.id, (doc) => addCell(doc, "b", "two"));
     await waitFor(() => !s.services.docs.open.has(nb.id), "the doc to be unloaded", 5_000);
     // an event loop that is free again runs a timer on time
     const t0 = Date.now();
     await sleep(50);
     assert.ok(Date.now() - t0 < 1_000, "no loop is left running");
-    const again = s.services.notebooks.withDoc(nb.id, (doc) => [
+    const again = await s.services.notebooks.withDoc(nb.id, (doc) => [
       cellText(doc, "a")?.toString(),
       cellText(doc, "b")?.toString(),
     ]);

@@ -50,7 +50,7 @@ export async function seedIncident(
   for (const id of chartCells) sources.set(id, `@plugin=prometheus @unit=reqps\nsum by (code) (rate(x[5m])) ${p}`);
   sources.set("alerts", `@plugin=prometheus @format=table\nALERTS ${p}`);
   sources.set("logs", `@plugin=loki\n{app="api"} ${p}`);
-  s.notebooks.withDoc(nb.id, (doc) => {
+  await s.notebooks.withDoc(nb.id, (doc) => {
     addCell(doc, "impact", `## Impact\nCheckout returned **502s** for 12 minutes. ${p}`, "markdown");
     for (const [id, src] of sources) addCell(doc, id, src);
   });

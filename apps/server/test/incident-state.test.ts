@@ -46,7 +46,7 @@ before(async () => {
   vic = await s.user("vic");
   const rb = await ana.api("/api/notebooks", "POST", { title: "{{ labels.service }} 5xx" });
   runbookId = rb.body.id;
-  s.services.notebooks.withDoc(runbookId, (doc) =>
+  await s.services.notebooks.withDoc(runbookId, (doc) =>
     doc.transact(() => {
       for (const [id, src, kind] of RUNBOOK_CELLS) {
         const m = new Y.Map<unknown>();
@@ -125,7 +125,7 @@ describe("runbooks and incident state", () => {
     assert.equal(r.body.incident.severity, "critical");
     assert.equal(r.body.incident.source, "page");
     assert.equal(r.body.autorun.length, 1);
-    const cells = s.services.notebooks.withDoc(nb, (doc) =>
+    const cells = await s.services.notebooks.withDoc(nb, (doc) =>
       doc
         .getArray<Y.Map<unknown>>("cells")
         .toArray()
@@ -170,7 +170,7 @@ describe("runbooks and incident state", () => {
   });
 
   it("editing a copied cell takes its mark away; writing anything else into the doc does not", async () => {
-    const manual = s.services.notebooks.withDoc(
+    const manual = await s.services.notebooks.withDoc(
       nb,
       (doc) =>
         doc

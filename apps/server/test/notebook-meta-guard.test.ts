@@ -103,7 +103,6 @@ describe("loading a notebook that fails", () => {
     const nb = (await ana.api("/api/notebooks", "POST", { title: "fails to load" })).body;
     let fail = true;
     const docs = createDocManager({
-      db: s.db,
       sql: s.services.sql,
       hooks: {
         onLoad: () => {
@@ -111,10 +110,10 @@ describe("loading a notebook that fails", () => {
         },
       },
     });
-    assert.throws(() => docs.acquire(nb.id), /the load hook failed/);
+    await assert.rejects(docs.acquire(nb.id), /the load hook failed/);
     assert.equal(docs.open.has(nb.id), false);
     fail = false;
-    const o = docs.acquire(nb.id);
+    const o = await docs.acquire(nb.id);
     assert.equal(o.doc.getMap("meta").get("title"), "fails to load");
     docs.release(o);
     assert.equal(docs.open.has(nb.id), false);
@@ -126,7 +125,7 @@ describe("loading a notebook that fails", () => {
     const s = await startApp(t.dir);
     const ana = await s.user("ana");
     const nb = (await ana.api("/api/notebooks", "POST", { title: "held" })).body;
-    s.docs.acquire(nb.id); // a holder that never releases
+    await s.docs.acquire(nb.id); // a holder that never releases
     assert.equal(s.docs.open.has(nb.id), true);
     await s.stop();
     assert.equal(s.docs.open.size, 0);

@@ -484,7 +484,7 @@ async function fixture() {
     { principal: { kind: "user", id: owner.id, name: owner.displayName }, account: owner, credential: "session" },
   );
   await sv.sharing.setRole(nb.id, { kind: "user", id: ids.editor }, "editor", SYSTEM_PRINCIPAL);
-  sv.notebooks.withDoc(nb.id, (doc) =>
+  await sv.notebooks.withDoc(nb.id, (doc) =>
     doc.transact(() => {
       const m = new Y.Map<unknown>();
       m.set("id", "c1");

@@ -22,7 +22,7 @@ it("a runbook loaded while an alert's incident opens is indexed again", async ()
   const sv = s.services;
   const token = (await sv.tokens.create({ ownerId: ops.id!, name: "am", scopes: ["alerts:ingest"] })).secret;
   const rb = (await ops.api("/api/notebooks", "POST", { title: "probe runbook" })).body as { id: string };
-  sv.notebooks.withDoc(rb.id, (doc) => addCell(doc, "c1", "zebracrossing checks"));
+  await sv.notebooks.withDoc(rb.id, (doc) => addCell(doc, "c1", "zebracrossing checks"));
   await sv.runbooks.mark(rb.id, { matcher: 'alertname="IndexProbe"' }, SYSTEM_PRINCIPAL);
   await waitFor(() => !s.docs.open.has(rb.id), "the runbook's doc to unload");
   // the index is derived: lose the runbook's rows, as if it had never been indexed

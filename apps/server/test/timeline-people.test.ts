@@ -37,7 +37,7 @@ async function incident() {
   ).body;
   await s.grant(nb.id, ben, "editor");
   await s.grant(nb.id, vic, "viewer");
-  s.services.notebooks.withDoc(nb.id, (doc) => {
+  await s.services.notebooks.withDoc(nb.id, (doc) => {
     addCell(doc, "c-notes", "## Checkout 5xx\nWhat we saw.", "markdown");
     addCell(doc, "c-err", "@plugin=prometheus\nsum(rate(errors[5m]))\nby (job)");
   });

@@ -51,9 +51,13 @@ const PRESENCE_BURST = 60;
 const PRESENCE_PER_SECOND = 30;
 /** Awareness client ids one connection may control (a y-websocket client has one per doc). */
 const MAX_CLIENT_IDS = 4;
+/** Messages a peer may send before its notebook has loaded (they are handled once it has). */
+const MAX_EARLY_MESSAGES = 64;
 
 /**
- * Serves one y-websocket peer on an accepted socket: sends sync step 1, the current presence and
+ * Serves one y-websocket peer on an accepted socket: once the notebook's doc has loaded (messages
+ * sent before wait, at most {@link MAX_EARLY_MESSAGES}; a notebook without a document closes with
+ * 4404, a storage failure with 4500), sends sync step 1, the current presence and
  * the record channel's snapshot (runs and the notebook's state, message type 20),
  * answers sync step 1 with step 2, applies editors' updates (the doc manager stores each one before
  * broadcasting it), drops viewers' updates (and editors' while the notebook is archived), relays presence, and cleans up on close.
@@ -85,7 +89,7 @@ export function servePeer(opts: {
   pingIntervalMs?: number;
   /** Called with a server-side failure (the notebook could not be loaded) before closing with 4500. */
   onServerError?: (err: unknown) => void;
-}): { close(code: number, reason: string): void } | undefined {
+}): { close(code: number, reason: string): void } {
   const { socket, docs, role, stats } = opts;
   let closed = false;
   const presenceUser = presenceFor(opts.principal, role);
@@ -105,29 +109,21 @@ export function servePeer(opts: {
       finish();
     },
   };
-  let o: OpenDoc;
-  try {
-    o = docs.acquire(opts.notebookId);
-  } catch (e) {
-    const notFound = (e as { kind?: string }).kind === "not-found";
-    const code = notFound ? CLOSE_CODES.NOT_FOUND : CLOSE_CODES.SERVER_ERROR;
-    if (!notFound) opts.onServerError?.(e);
-    socket.close(code, closeReason(code) ?? "");
-    opts.onClose?.();
-    return undefined;
-  }
-  o.peers.set(peer, new Set());
-  stats?.connected(role, 1);
+  // The doc loads asynchronously: until it has, what the peer sends waits here, in order.
+  let o: OpenDoc | undefined;
+  const early: Uint8Array[] = [];
 
   function finish(): void {
     if (closed) return;
     closed = true;
     clearInterval(pinger);
-    const ids = o.peers.get(peer);
-    o.peers.delete(peer);
-    stats?.connected(role, -1);
-    if (ids && ids.size > 0) awarenessProtocol.removeAwarenessStates(o.awareness, [...ids], null);
-    docs.release(o);
+    if (o) {
+      const ids = o.peers.get(peer);
+      o.peers.delete(peer);
+      stats?.connected(role, -1);
+      if (ids && ids.size > 0) awarenessProtocol.removeAwarenessStates(o.awareness, [...ids], null);
+      docs.release(o);
+    }
     opts.onClose?.();
   }
 
@@ -137,9 +133,9 @@ export function servePeer(opts: {
    * is left to apply.
    */
   function ownPresence(update: Uint8Array): Uint8Array | undefined {
-    const mine = o.peers.get(peer)!;
+    const mine = o!.peers.get(peer)!;
     const taken = new Set<number>();
-    for (const [p, ids] of o.peers) if (p !== peer) for (const id of ids) taken.add(id);
+    for (const [p, ids] of o!.peers) if (p !== peer) for (const id of ids) taken.add(id);
     const dec = decoding.createDecoder(update);
     const n = decoding.readVarUint(dec);
     const kept: [number, number, string][] = [];
@@ -176,12 +172,23 @@ export function servePeer(opts: {
     const data = Array.isArray(raw) ? Buffer.concat(raw) : raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw;
     if (data.byteLength > opts.maxFrameBytes) return refuse(CLOSE_CODES.TOO_LARGE, "too-large");
     if (!isBinary) return refuse(CLOSE_CODES.BAD_FRAME, "bad-frame");
+    const msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (!o) {
+      // a client sends a few messages on open (sync step 1, presence); a flood before the load is refused
+      if (early.length >= MAX_EARLY_MESSAGES) return refuse(CLOSE_CODES.TOO_LARGE, "too-large");
+      early.push(msg);
+      return;
+    }
+    handleSafely(msg);
+  });
+
+  function handleSafely(msg: Uint8Array): void {
     try {
-      handle(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      handle(msg, o!);
     } catch {
       refuse(CLOSE_CODES.BAD_FRAME, "bad-frame");
     }
-  });
+  }
   socket.on("close", finish);
   socket.on("error", finish);
 
@@ -203,7 +210,7 @@ export function servePeer(opts: {
   }, opts.pingIntervalMs ?? 30_000);
   pinger.unref();
 
-  function handle(msg: Uint8Array): void {
+  function handle(msg: Uint8Array, o: OpenDoc): void {
     const dec = decoding.createDecoder(msg);
     const type = decoding.readVarUint(dec);
     switch (type) {
@@ -277,19 +284,40 @@ export function servePeer(opts: {
     }
   }
 
-  // Start the sync: our state vector, then everyone's presence.
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, MSG.sync);
-  syncProtocol.writeSyncStep1(enc, o.doc);
-  peer.send(encoding.toUint8Array(enc));
-  const states = [...o.awareness.getStates().keys()];
-  if (states.length) peer.send(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(o.awareness, states)));
-  opts.recordSnapshot().then(
-    (m) => peer.send(m),
-    (err: unknown) => {
-      // without its record the page would show no runs: better closed, so it reconnects
-      opts.onServerError?.(err);
-      peer.close(CLOSE_CODES.SERVER_ERROR, closeReason(CLOSE_CODES.SERVER_ERROR) ?? "");
+  /** The doc is loaded: start the sync (our state vector, then everyone's presence), then the record. */
+  function start(loaded: OpenDoc): void {
+    o = loaded;
+    o.peers.set(peer, new Set());
+    stats?.connected(role, 1);
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, MSG.sync);
+    syncProtocol.writeSyncStep1(enc, o.doc);
+    peer.send(encoding.toUint8Array(enc));
+    const states = [...o.awareness.getStates().keys()];
+    if (states.length) peer.send(awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(o.awareness, states)));
+    opts.recordSnapshot().then(
+      (m) => peer.send(m),
+      (err: unknown) => {
+        // without its record the page would show no runs: better closed, so it reconnects
+        opts.onServerError?.(err);
+        peer.close(CLOSE_CODES.SERVER_ERROR, closeReason(CLOSE_CODES.SERVER_ERROR) ?? "");
+      },
+    );
+    for (const msg of early.splice(0)) if (!closed) handleSafely(msg);
+  }
+
+  docs.acquire(opts.notebookId).then(
+    (loaded) => {
+      if (closed)
+        docs.release(loaded); // the peer left while the notebook loaded
+      else start(loaded);
+    },
+    (e: unknown) => {
+      const notFound = (e as { kind?: string }).kind === "not-found";
+      const code = notFound ? CLOSE_CODES.NOT_FOUND : CLOSE_CODES.SERVER_ERROR;
+      if (!notFound) opts.onServerError?.(e);
+      if (socket.readyState === OPEN) socket.close(code, closeReason(code) ?? "");
+      finish();
     },
   );
   return { close: (code, reason) => peer.close(code, reason) };

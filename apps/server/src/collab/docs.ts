@@ -4,7 +4,7 @@ import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import type { Sql } from "../db/sql.ts";
+import { detached, type Sql } from "../db/sql.ts";
 import { cellsOf, isValidTimeRange, isValidTitle, metaOf, timeRangeOf, titleOf } from "./schema.ts";
 
 /**
@@ -72,20 +72,20 @@ export async function storeInitialDoc(tx: Sql, notebookId: string, doc: Y.Doc): 
 }
 
 /**
- * Keeps at most one in-memory Y.Doc per notebook. `acquire` loads synchronously from SQLite (`db`:
- * the snapshot, then every update stored after it), so a notebook is never loaded twice at once;
- * `release` unloads it when its last holder lets go (after a final compaction).
+ * Keeps at most one in-memory Y.Doc per notebook. `acquire` loads it through `sql` (the snapshot,
+ * then every update stored after it); callers acquiring a notebook while it loads share that one
+ * load, so a notebook is never loaded twice at once; `release` unloads it when its last holder
+ * lets go (after a final compaction).
  *
  * Every update to a loaded doc — from a peer or from the server — is queued on the doc's storage
  * queue in the Y.Doc `update` event and inserted into `doc_updates` through `sql` before any peer
  * is sent it; a doc's updates are stored and broadcast one at a time in arrival order, so a
  * `kill -9` never loses an update that a peer received, and peers see them in order. A store that
  * fails closes every peer with 4500 and drops the doc (nothing after it is broadcast). After
- * `compactEvery` updates, a job on the same queue folds them into the snapshot. `sql` must be the
- * handle the rest of the server uses on `db`'s connection.
+ * `compactEvery` updates, a job on the same queue folds them into the snapshot. The title and time
+ * range are mirrored to the `notebooks` row by a job on the same queue.
  */
 export function createDocManager(opts: {
-  db: Database;
   sql: Sql;
   hooks?: DocHooks;
   compactEvery?: number;
@@ -93,16 +93,14 @@ export function createDocManager(opts: {
   /** A compaction failed (the updates stay stored; the next one tries again). Default: stderr. */
   onCompactError?: (notebookId: string, error: unknown) => void;
 }) {
-  const { db, sql } = opts;
+  const { sql } = opts;
   const hooks = opts.hooks ?? {};
   const compactEvery = opts.compactEvery ?? 500;
   const now = opts.nowMs ?? Date.now;
   const open = new Map<string, OpenDoc>();
 
-  const selSnap = db.prepare("SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?");
-  const selUpdates = db.prepare("SELECT seq, data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq");
-  const mirrorTitle = db.prepare("UPDATE notebooks SET title = ?, updated_at_ms = ? WHERE id = ?");
-  const mirrorRange = db.prepare("UPDATE notebooks SET time_range = ?, updated_at_ms = ? WHERE id = ?");
+  /** Loads in progress, shared by everyone acquiring the notebook meanwhile (`holders` of them). */
+  const loading = new Map<string, { done: Promise<OpenDoc>; holders: number }>();
   const lastTouch = new Map<string, number>();
   const onCompactError =
     opts.onCompactError ??
@@ -117,7 +115,8 @@ export function createDocManager(opts: {
    */
   function enqueue<T>(o: OpenDoc, job: () => Promise<T> | T): Promise<T | undefined> {
     o.queued++;
-    const p = o.queue.then(() => (o.failed ? undefined : job())).finally(() => o.queued--);
+    // a change made inside someone's transaction is stored on its own, after it: never refused
+    const p = detached(() => o.queue.then(() => (o.failed ? undefined : job()))).finally(() => o.queued--);
     o.queue = p.catch(() => {});
     return p;
   }
@@ -201,11 +200,24 @@ export function createDocManager(opts: {
     for (const p of o.peers.keys()) if (p !== except) p.send(message);
   }
 
-  function load(notebookId: string): OpenDoc {
+  /** The stored snapshot and the updates after it, read in one transaction (a consistent pair). */
+  async function readStored(notebookId: string, on: Sql) {
+    return on.transaction(async (tx) => {
+      const snap = await tx.get<{ data: Buffer; upto_seq: number }>(
+        "SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?",
+        [notebookId],
+      );
+      if (!snap) throw { kind: "not-found", message: `notebook ${notebookId} has no stored document` };
+      const updates = await tx.all<{ data: Buffer }>(
+        "SELECT data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq",
+        [notebookId, snap.upto_seq],
+      );
+      return { snap, updates };
+    });
+  }
+
+  function build(notebookId: string, snap: { data: Buffer }, updates: { data: Buffer }[]): OpenDoc {
     const doc = new Y.Doc({ gc: true });
-    const snap = selSnap.get(notebookId) as { data: Buffer; upto_seq: number } | undefined;
-    if (!snap) throw { kind: "not-found", message: `notebook ${notebookId} has no stored document` };
-    const updates = selUpdates.all(notebookId, snap.upto_seq) as { data: Buffer }[];
     Y.applyUpdate(doc, snap.data, "load");
     for (const u of updates) Y.applyUpdate(doc, u.data, "load");
     const awareness = new awarenessProtocol.Awareness(doc);
@@ -262,6 +274,16 @@ export function createDocManager(opts: {
       },
     );
 
+    /** Mirrors a title or time range to the notebooks row (the list, search and runs read it there). */
+    const mirror = (column: "title" | "time_range", value: string, t: number) =>
+      void enqueue(o, async () => {
+        try {
+          await sql.run(`UPDATE notebooks SET ${column} = ?, updated_at_ms = ? WHERE id = ?`, [value, t, notebookId]);
+        } catch (e) {
+          failStore(o, e);
+        }
+      });
+
     metaOf(doc).observe((ev, tr) => {
       // a put-back restores what SQLite and the log already hold: nothing to mirror or log
       if (tr.origin === "load" || tr.origin === PUT_BACK_ORIGIN) return;
@@ -290,13 +312,13 @@ export function createDocManager(opts: {
         const from = ev.changes.keys.get(META_KEYS.title)?.oldValue;
         const to = titleOf(doc);
         if (from !== to) {
-          mirrorTitle.run(to, t, notebookId);
+          mirror("title", to, t);
           change.title = { from: typeof from === "string" ? from : "", to };
         }
       }
       if (ev.keysChanged.has(META_KEYS.timeRange)) {
         const to = timeRangeOf(doc);
-        if (to) mirrorRange.run(JSON.stringify(to), t, notebookId);
+        if (to) mirror("time_range", JSON.stringify(to), t);
         change.timeRange = {
           from: ev.changes.keys.get(META_KEYS.timeRange)?.oldValue as TimeRangeSetting | undefined,
           to,
@@ -312,33 +334,66 @@ export function createDocManager(opts: {
     return o;
   }
 
+  /**
+   * Makes a freshly read doc the loaded one, held by `holders` (everyone who asked while it was
+   * read: no release can unload it before they have it) — or, when another load finished first,
+   * adds them to that one and drops this copy.
+   */
+  function register(
+    notebookId: string,
+    stored: { snap: { data: Buffer }; updates: { data: Buffer }[] },
+    holders: number,
+  ): OpenDoc {
+    const loaded = open.get(notebookId);
+    if (loaded) {
+      loaded.refs += holders;
+      return loaded;
+    }
+    const o = build(notebookId, stored.snap, stored.updates);
+    o.refs = holders;
+    open.set(notebookId, o);
+    try {
+      hooks.onLoad?.(o);
+    } catch (e) {
+      // do not keep a half-loaded doc that no holder will ever release
+      open.delete(notebookId);
+      o.awareness.destroy();
+      o.doc.destroy();
+      throw e;
+    }
+    return o;
+  }
+
   return {
     /** Loaded docs by notebook id (read-only use). */
     open: open as ReadonlyMap<string, OpenDoc>,
     /**
-     * Returns the notebook's loaded doc, loading it when needed, and counts one more holder.
-     * Throws `{ kind: "not-found" }` when the notebook has no stored document, and whatever
-     * `hooks.onLoad` throws (the doc is then not kept).
+     * Resolves to the notebook's loaded doc, loading it when needed, and counts one more holder
+     * (release it once). `on`: the caller's transaction, when it loads the doc from inside one
+     * (the stored state is then read through it). Rejects with `{ kind: "not-found" }` when the
+     * notebook has no stored document, with the storage error when reading failed, and with
+     * whatever `hooks.onLoad` throws (the doc is then not kept).
      */
-    acquire(notebookId: string): OpenDoc {
-      let o = open.get(notebookId);
-      if (!o) {
-        o = load(notebookId);
-        open.set(notebookId, o);
+    async acquire(notebookId: string, on: Sql = sql): Promise<OpenDoc> {
+      const o = open.get(notebookId);
+      if (o) {
         o.refs++;
-        try {
-          hooks.onLoad?.(o);
-        } catch (e) {
-          // do not keep a half-loaded doc that no holder will ever release
-          open.delete(notebookId);
-          o.awareness.destroy();
-          o.doc.destroy();
-          throw e;
-        }
         return o;
       }
-      o.refs++;
-      return o;
+      // A caller inside a transaction reads through it, never waiting on a load that waits for
+      // its connection (on SQLite the transaction holds it); whichever load ends first is kept.
+      if (on !== sql) return register(notebookId, await readStored(notebookId, on), 1);
+      let l = loading.get(notebookId);
+      if (!l) {
+        const entry = { done: undefined as unknown as Promise<OpenDoc>, holders: 0 };
+        entry.done = readStored(notebookId, sql)
+          .then((stored) => register(notebookId, stored, entry.holders))
+          .finally(() => loading.delete(notebookId));
+        loading.set(notebookId, entry);
+        l = entry;
+      }
+      l.holders++;
+      return l.done;
     },
     /** Drops one holder; at zero the doc is compacted and unloaded (once its queue is stored). */
     release(o: OpenDoc): void {

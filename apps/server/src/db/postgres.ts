@@ -1,9 +1,8 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import type { DatabookError } from "@databook/wire";
 import pg from "pg";
 import { numberPlaceholders } from "./placeholders.ts";
-import { type Row, runAfterCommit, type Sql, type SqlValue } from "./sql.ts";
+import { type Row, refuseInsideTransaction, runAfterCommit, type Sql, type SqlValue, transactionScope } from "./sql.ts";
 
 /** Options of {@link openPostgres}. */
 export type PostgresOptions = {
@@ -78,6 +77,8 @@ function isUnavailable(e: { code?: unknown; message?: unknown }): boolean {
  * URL's password.
  */
 export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
+  /** Identifies this pool in {@link transactionScope} (its transactions, not another's). */
+  const owner = {};
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
@@ -121,17 +122,11 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
     }
   };
 
-  const inside = new AsyncLocalStorage<{ open: boolean }>();
-  const refuseInside = (what: string) => {
-    if (inside.getStore()?.open)
-      throw {
-        kind: "internal",
-        message: `${what} on the outer SQL handle inside a transaction: use the transaction's handle (tx)`,
-      } satisfies DatabookError;
-  };
-
-  function txHandle(client: pg.PoolClient): { tx: Sql; state: { open: boolean; after: (() => void)[] } } {
-    const state = { open: true, after: [] as (() => void)[] };
+  function txHandle(client: pg.PoolClient): {
+    tx: Sql;
+    state: { open: boolean; owner: object; after: (() => void)[] };
+  } {
+    const state = { open: true, owner, after: [] as (() => void)[] };
     const live = () => {
       if (!state.open)
         throw {
@@ -178,19 +173,19 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
   return {
     dialect: "postgres",
     async all<T = Row>(sql: string, params?: readonly SqlValue[]) {
-      refuseInside("all()");
+      refuseInsideTransaction(owner, "all()");
       return (await exec(pool, sql, params)).rows as T[];
     },
     async get<T = Row>(sql: string, params?: readonly SqlValue[]) {
-      refuseInside("get()");
+      refuseInsideTransaction(owner, "get()");
       return (await exec(pool, sql, params)).rows[0] as T | undefined;
     },
     async run(sql, params) {
-      refuseInside("run()");
+      refuseInsideTransaction(owner, "run()");
       return { changes: (await exec(pool, sql, params)).rowCount ?? 0 };
     },
     async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-      refuseInside("transaction()");
+      refuseInsideTransaction(owner, "transaction()");
       let client: pg.PoolClient;
       try {
         client = await pool.connect();
@@ -208,7 +203,7 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
         await exec(client, "BEGIN");
         let result: T;
         try {
-          result = await inside.run(state, () => fn(tx));
+          result = await transactionScope.run(state, () => fn(tx));
         } catch (e) {
           await client.query("ROLLBACK").catch((r: Error) => {
             broken = r; // the connection is gone (the server rolls back on its own): do not reuse it

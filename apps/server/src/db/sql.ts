@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /**
  * The one storage interface of the server: an async SQL executor with two implementations, SQLite
  * (better-sqlite3, the embedded default) and PostgreSQL (`DATABOOK_DATABASE_URL`). Stores are
@@ -73,4 +75,33 @@ export function runAfterCommit(fns: readonly (() => void)[]): void {
     } catch (e) {
       console.error(`databook: a post-commit step failed: ${(e as Error)?.message ?? String(e)}`);
     }
+}
+
+/**
+ * The transaction whose `fn` the current async context runs in, for both implementations: a query
+ * on the outer handle from there is refused (on SQLite it would wait for itself forever; on
+ * PostgreSQL it would run outside the transaction). Work *started* there inherits the context.
+ */
+export const transactionScope = new AsyncLocalStorage<{ open: boolean; owner: object }>();
+
+/**
+ * Throws `{ kind: "internal" }` when called inside an open transaction's `fn` of the connection
+ * `owner` (another connection's transaction, e.g. copying SQLite into PostgreSQL, is no conflict).
+ */
+export function refuseInsideTransaction(owner: object, what: string): void {
+  const t = transactionScope.getStore();
+  if (t?.open && t.owner === owner)
+    throw {
+      kind: "internal",
+      message: `${what} on the outer SQL handle inside a transaction: use the transaction's handle (tx)`,
+    };
+}
+
+/**
+ * Runs `fn` outside any transaction's async context: for background work that a transaction only
+ * starts and never awaits (loading a notebook's record, storing a doc update), which must use the
+ * outer handle and wait for the connection rather than be refused as a misuse.
+ */
+export function detached<T>(fn: () => T): T {
+  return transactionScope.exit(fn);
 }

@@ -1,6 +1,5 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Database, Statement } from "better-sqlite3";
-import { type Row, runAfterCommit, type Sql, type SqlValue } from "./sql.ts";
+import { type Row, refuseInsideTransaction, runAfterCommit, type Sql, type SqlValue, transactionScope } from "./sql.ts";
 
 /** Prepared statements kept per connection (keyed by SQL text); past this the cache starts over. */
 const MAX_CACHED_STATEMENTS = 2000;
@@ -20,6 +19,8 @@ const MAX_CACHED_STATEMENTS = 2000;
  * `close()` waits for the running transaction, then closes the better-sqlite3 connection.
  */
 export function sqliteSql(db: Database): Sql {
+  /** Identifies this connection in {@link transactionScope} (its transactions, not another's). */
+  const owner = {};
   const cache = new Map<string, Statement>();
   const prepared = (sql: string): Statement => {
     let s = cache.get(sql);
@@ -52,18 +53,10 @@ export function sqliteSql(db: Database): Sql {
     else held = false;
   };
   /** The transaction whose `fn` this async context is in (work it started may outlive it). */
-  const inside = new AsyncLocalStorage<{ open: boolean }>();
-  const refuseInside = (what: string) => {
-    if (inside.getStore()?.open)
-      throw {
-        kind: "internal",
-        message: `${what} on the outer SQL handle inside a transaction: use the transaction's handle (tx)`,
-      };
-  };
 
   /** Runs one synchronous query in its turn: at once when no transaction holds the connection. */
   async function outside<T>(what: string, q: () => T): Promise<T> {
-    refuseInside(what);
+    refuseInsideTransaction(owner, what);
     const wait = acquire();
     if (wait) await wait;
     try {
@@ -73,8 +66,8 @@ export function sqliteSql(db: Database): Sql {
     }
   }
 
-  function txHandle(): { tx: Sql; state: { open: boolean; after: (() => void)[] } } {
-    const state = { open: true, after: [] as (() => void)[] };
+  function txHandle(): { tx: Sql; state: { open: boolean; owner: object; after: (() => void)[] } } {
+    const state = { open: true, owner, after: [] as (() => void)[] };
     const live = () => {
       if (!state.open)
         throw { kind: "internal", message: "a transaction's handle was used after it committed or rolled back" };
@@ -103,7 +96,7 @@ export function sqliteSql(db: Database): Sql {
     get: <T = Row>(sql: string, params?: readonly SqlValue[]) => outside("get()", () => exec.get<T>(sql, params)),
     run: (sql, params) => outside("run()", () => exec.run(sql, params)),
     async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-      refuseInside("transaction()");
+      refuseInsideTransaction(owner, "transaction()");
       const wait = acquire();
       if (wait) await wait;
       const { tx, state } = txHandle();
@@ -111,7 +104,7 @@ export function sqliteSql(db: Database): Sql {
       try {
         prepared("BEGIN IMMEDIATE").run();
         try {
-          result = await inside.run(state, () => fn(tx));
+          result = await transactionScope.run(state, () => fn(tx));
           prepared("COMMIT").run();
         } catch (e) {
           state.after.length = 0;

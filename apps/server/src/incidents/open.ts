@@ -103,7 +103,7 @@ export function createIncidentOpener(d: IncidentDeps) {
     tx?: Sql,
   ): Promise<PreparedCells & { runbook: { id: string; title: string } }> {
     const nb = (await notebooks.get(rb.notebookId, tx))!;
-    const cells = notebooks.withDoc(rb.notebookId, cellsSnapshot);
+    const cells = await notebooks.withDoc(rb.notebookId, cellsSnapshot, tx);
     return { ...prepareCells(nb.title, cells, values, isAction), runbook: { id: nb.id, title: nb.title } };
   }
 
@@ -216,7 +216,7 @@ export function createIncidentOpener(d: IncidentDeps) {
   ) {
     if (!created) return;
     await d.search.setTitle(notebookId, created.title);
-    notebooks.withDoc(notebookId, () => undefined); // loading indexes the copied cells
+    await notebooks.withDoc(notebookId, () => undefined); // loading indexes the copied cells
     void autorun(notebookId, created.autorun, created.actor, created.trigger);
   }
 

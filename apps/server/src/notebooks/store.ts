@@ -122,9 +122,12 @@ export function createNotebookStore(opts: {
     return r && toNotebook(r);
   }
 
-  /** Runs `fn` with the notebook's loaded doc, loading and unloading it around the call. */
-  function withDoc<T>(id: string, fn: (doc: Y.Doc) => T): T {
-    const o = docs.acquire(id);
+  /**
+   * Runs `fn` with the notebook's loaded doc, loading and unloading it around the call (`on`: the
+   * caller's transaction, when called inside one). Rejects as {@link DocManager.acquire} does.
+   */
+  async function withDoc<T>(id: string, fn: (doc: Y.Doc) => T, on?: Sql): Promise<T> {
+    const o = await docs.acquire(id, on);
     try {
       return fn(o.doc);
     } finally {
@@ -225,7 +228,8 @@ export function createNotebookStore(opts: {
         templateId: template?.id ?? null,
       };
       const cells =
-        input.cells ?? (template ? withDoc(template.id, cellsSnapshot).map((c) => ({ ...c, id: randomId() })) : []);
+        input.cells ??
+        (template ? (await withDoc(template.id, cellsSnapshot, tx)).map((c) => ({ ...c, id: randomId() })) : []);
       const doc = new Y.Doc();
       doc.transact(() => {
         metaOf(doc).set(META_KEYS.title, nb.title);
@@ -272,7 +276,7 @@ export function createNotebookStore(opts: {
         title = checkTitle(patch.title);
       }
       const timeRange = patch.timeRange !== undefined ? checkTimeRange(patch.timeRange) : undefined;
-      const o = docs.acquire(id);
+      const o = await docs.acquire(id);
       try {
         o.doc.transact(
           () => {

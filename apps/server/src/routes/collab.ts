@@ -54,8 +54,7 @@ export async function collabRoutes(app: FastifyInstance, { services: s }: { serv
           app.log.error({ err, notebookId: notebook.id }, "loading a notebook for a peer failed; closed with 4500"),
         stats,
       });
-      if (handle)
-        unregister = s.live.add({ identity: req.identity, notebookId: notebook.id, role, close: handle.close });
+      unregister = s.live.add({ identity: req.identity, notebookId: notebook.id, role, close: handle.close });
     },
   );
 }

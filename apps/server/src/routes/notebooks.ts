@@ -56,7 +56,7 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
       ownerId: id.account!.id,
     });
     await s.search.setTitle(nb.id, nb.title);
-    if (nb.templateId) s.notebooks.withDoc(nb.id, () => undefined); // loading indexes the copied cells
+    if (nb.templateId) await s.notebooks.withDoc(nb.id, () => undefined); // loading indexes the copied cells
     reply.code(201);
     return publicNotebook(nb, "owner");
   });

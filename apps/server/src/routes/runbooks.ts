@@ -37,7 +37,7 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
   const isAction = (plugin: string, options: string[]) => setsActionOption(s.host, plugin, options);
   const view = async (mark: Runbook): Promise<RunbookView> => {
     const nb = (await s.notebooks.get(mark.notebookId))!;
-    return describeRunbook(mark, nb.title, s.notebooks.withDoc(nb.id, cellsSnapshot), isAction);
+    return describeRunbook(mark, nb.title, await s.notebooks.withDoc(nb.id, cellsSnapshot), isAction);
   };
 
   app.get("/api/runbooks", { config: access.signedIn() }, async (req) => {

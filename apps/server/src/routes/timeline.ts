@@ -64,7 +64,7 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
     const entries = await s.log.entries(notebook.id);
     const headHash = entries.at(-1)?.hash ?? GENESIS_HASH;
     if (view === "raw") return { headHash, entries: buildTimeline(entries) };
-    const cells = s.notebooks.withDoc(notebook.id, cellsSnapshot);
+    const cells = await s.notebooks.withDoc(notebook.id, cellsSnapshot);
     return { headHash, rows: buildPeopleTimeline(entries, cells) };
   });
 

@@ -107,15 +107,15 @@ export function readCellCall(
  * {@link readCellCall} on a notebook that need not be open: loads its doc for the read and lets
  * it go (previews and completion hold no doc while the plugin runs).
  */
-export function readNotebookCell(
+export async function readNotebookCell(
   docs: DocManager,
   notebookId: string,
   cellId: string,
   host: PluginHost | undefined,
   nowMs: number,
   read: ReadOptions = {},
-): CellCall {
-  const o = docs.acquire(notebookId);
+): Promise<CellCall> {
+  const o = await docs.acquire(notebookId);
   try {
     return readCellCall(o.doc, notebookId, cellId, host, nowMs, read);
   } finally {

@@ -31,7 +31,7 @@ export async function previewCell(
   cellId: string,
   actor: Principal,
 ): Promise<CellPreview> {
-  const c = readNotebookCell(deps.docs, notebookId, cellId, deps.host, deps.nowMs());
+  const c = await readNotebookCell(deps.docs, notebookId, cellId, deps.host, deps.nowMs());
   const base = {
     source: c.source,
     sourceHash: c.sourceHash,

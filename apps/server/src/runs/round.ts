@@ -29,7 +29,7 @@ export async function runRound(
   kind: "run-all" | "refresh",
 ): Promise<RoundResult> {
   // held for the whole round, so the doc is not unloaded and loaded again between its runs
-  const o = d.docs.acquire(notebookId);
+  const o = await d.docs.acquire(notebookId);
   try {
     const cells = cellsSnapshot(o.doc);
     const round = randomId();

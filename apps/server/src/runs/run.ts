@@ -289,7 +289,7 @@ export function createRunService(opts: {
       actor: Principal,
       ro: RunOptions = {},
     ): Promise<{ runId: string; done: Promise<void> }> {
-      const o = docs.acquire(notebookId);
+      const o = await docs.acquire(notebookId);
       const key = `${notebookId}/${cellId}`;
       let handedOff = false;
       let reserved: string | undefined;
