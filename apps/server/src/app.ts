@@ -269,7 +269,7 @@ function createServices(opts: AppOptions) {
   const runbooks = createRunbooks({ sql, appendLog, nowMs: now });
   const incidents_ = incidentTable(sql);
   const outbox = createOutbox({
-    db,
+    sql,
     channels: notifySettings.channels,
     retry: notifySettings.retry,
     notebookUrl,

@@ -79,10 +79,10 @@ function delivery(labels: Record<string, string> = {}, annotations: Record<strin
 const hook = (body: unknown, headers: Record<string, string>) =>
   api(`${s.url}/api/hooks/alertmanager`, "POST", body, headers);
 const count = (sql: string) => (s.db.prepare(sql).get() as { n: number }).n;
-const state = () => ({
+const state = async () => ({
   notebooks: count("SELECT count(*) AS n FROM notebooks"),
   incidents: count("SELECT count(*) AS n FROM incidents"),
-  deliveries: s.services.outbox.list().length,
+  deliveries: (await s.services.outbox.list()).length,
 });
 
 /** An incident opened by the alert token (ops owns it; vic is granted viewer). */
@@ -98,7 +98,7 @@ describe("the alert webhook", () => {
   it("takes nothing from a browser session, a share link or a token without alerts:ingest", async () => {
     const { id } = await openIncident();
     const link = await s.stakeholder(id);
-    const before = state();
+    const before = await state();
     const tok = async (owner: Caller, scopes: string[]) =>
       `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes })).secret}`;
     const disabledOwner = await s.user("gone");
@@ -135,7 +135,7 @@ describe("the alert webhook", () => {
         : await hook(delivery(), headers as Record<string, string>);
       assert.equal(r.status, status, `${who}: ${JSON.stringify(r.body)}`);
     }
-    assert.deepEqual(state(), before, "no notebook, incident or notification made");
+    assert.deepEqual(await state(), before, "no notebook, incident or notification made");
   });
 
   it("a token whose owner cannot view a group's incident cannot add to it, resolve its alerts, or learn its id", async () => {
@@ -154,7 +154,7 @@ describe("the alert webhook", () => {
     const before = {
       log: (await s.log.entries(id)).length,
       incident: await s.services.record.incident(id),
-      ...state(),
+      ...(await state()),
     };
     const forged = (status: "firing" | "resolved") => ({
       ...first,
@@ -175,7 +175,7 @@ describe("the alert webhook", () => {
       assert.ok(!JSON.stringify(r.body).includes(id), "the incident's id is not given away");
     }
     assert.deepEqual(
-      { log: (await s.log.entries(id)).length, incident: await s.services.record.incident(id), ...state() },
+      { log: (await s.log.entries(id)).length, incident: await s.services.record.incident(id), ...(await state()) },
       before,
       "no alert added, none resolved, nothing else made",
     );
@@ -294,7 +294,7 @@ describe("incident state", () => {
     const before = {
       log: (await s.log.entries(id)).length,
       incident: await s.services.record.incident(id),
-      ...state(),
+      ...(await state()),
     };
     const tok = async (owner: Caller, scopes: string[]) =>
       `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes })).secret}`;
@@ -322,7 +322,7 @@ describe("incident state", () => {
         assert.equal(r.status, status, `${who} ${method} ${path}: ${JSON.stringify(r.body)}`);
       }
     assert.deepEqual(
-      { log: (await s.log.entries(id)).length, incident: await s.services.record.incident(id), ...state() },
+      { log: (await s.log.entries(id)).length, incident: await s.services.record.incident(id), ...(await state()) },
       before,
       "no entry, no state change, no notification",
     );
@@ -363,12 +363,12 @@ describe("incident state", () => {
     const rb = (await ops.api("/api/notebooks", "POST", { title: "secret runbook", visibility: "restricted" })).body
       .id as string;
     assert.equal((await ops.api(`/api/notebooks/${rb}/runbook`, "PUT", { matcher: 'team="x"' })).status, 200);
-    const before = state();
+    const before = await state();
     const r = await bob.api("/api/incidents", "POST", { title: "mine", runbookId: rb });
     assert.equal(r.status, 404, JSON.stringify(r.body));
     const listed = await bob.api("/api/runbooks", "GET");
     assert.ok(!listed.body.runbooks.some((x: { id: string }) => x.id === rb), "not even listed");
-    assert.deepEqual(state(), before);
+    assert.deepEqual(await state(), before);
   });
 
   it("an archived runbook is closed for changes: it can be neither re-marked nor unmarked", async () => {
@@ -388,10 +388,10 @@ describe("notification retries", () => {
   it("only an admin (or an admin's admin-scoped token) may retry an abandoned delivery", async () => {
     const { id } = await openIncident();
     await waitFor(
-      () => s.services.outbox.list({ notebookId: id, state: "abandoned" }).length === 1,
+      async () => (await s.services.outbox.list({ notebookId: id, state: "abandoned" })).length === 1,
       "the delivery to be abandoned",
     );
-    const d = s.services.outbox.list({ notebookId: id, state: "abandoned" })[0]!;
+    const d = (await s.services.outbox.list({ notebookId: id, state: "abandoned" }))[0]!;
     const link = await s.stakeholder(id);
     const tok = async (owner: Caller, scopes: string[]) =>
       `Bearer ${(await s.services.tokens.create({ ownerId: owner.id!, name: "t", scopes })).secret}`;
@@ -416,7 +416,7 @@ describe("notification retries", () => {
       assert.ok(list.status === 401 || list.status === 403, `${who} lists deliveries: ${list.status}`);
     }
     await new Promise((r) => setTimeout(r, 150));
-    assert.deepEqual(s.services.outbox.get(d.id), d, "the delivery is as it was");
+    assert.deepEqual(await s.services.outbox.get(d.id), d, "the delivery is as it was");
     assert.equal(receiver.requests.length, sent, "nothing was sent again");
     // the refusals were the callers': an admin may
     const ok = await root.api(path, "POST", {});

@@ -151,10 +151,14 @@ describe("notifications", () => {
     assert.match(text, /disk &lt;b&gt;97%&lt;\/b&gt; &amp; rising/, "alert text cannot become markup or a mention");
     const share = /<(http:\/\/databook\.test\/n\/[^|?]+\?share=(dbs_[^|>]+))\|/.exec(text);
     assert.ok(share, text);
-    await waitFor(() => s.services.outbox.list({ notebookId: nb }).every((d) => d.state === "delivered"), "delivered");
-    const rows = s.db
-      .prepare("SELECT share_secret, share_link_id FROM notification_outbox WHERE notebook_id = ?")
-      .all(nb) as { share_secret: string | null; share_link_id: string | null }[];
+    await waitFor(
+      async () => (await s.services.outbox.list({ notebookId: nb })).every((d) => d.state === "delivered"),
+      "delivered",
+    );
+    const rows = await s.services.sql.all<{ share_secret: string | null; share_link_id: string | null }>(
+      "SELECT share_secret, share_link_id FROM notification_outbox WHERE notebook_id = ?",
+      [nb],
+    );
     assert.ok(
       rows.every((r) => r.share_secret === null),
       "the secret leaves the outbox once delivered",
@@ -240,7 +244,7 @@ describe("notifications", () => {
     s = await server();
     cleanups.push(() => s.stop());
     await waitFor(
-      () => s.services.outbox.list({ notebookId: nb, state: "delivered" }).length === 2,
+      async () => (await s.services.outbox.list({ notebookId: nb, state: "delivered" })).length === 2,
       "delivered after the restart",
       15_000,
     );
@@ -284,12 +288,12 @@ describe("notifications", () => {
     const ana = await s.user("ana");
     const nb = await openIncident(s, ana, '{}:{alertname="Rules"}');
     await waitFor(
-      () => s.services.outbox.list({ notebookId: nb }).every((d) => d.state !== "pending"),
+      async () => (await s.services.outbox.list({ notebookId: nb })).every((d) => d.state !== "pending"),
       "both settled",
       10_000,
     );
     const byChannel: Record<string, any> = Object.fromEntries(
-      s.services.outbox.list({ notebookId: nb }).map((d) => [d.channel, d]),
+      (await s.services.outbox.list({ notebookId: nb })).map((d) => [d.channel, d]),
     );
     assert.equal(byChannel.meta.state, "abandoned");
     assert.match(

@@ -39,12 +39,12 @@ async function originHost(sql: Sql): Promise<string> {
  * What the CLI exports from: with the signing key at hand, a checkpoint signed now (stored like
  * the server's); without it, the newest stored one (the server signs within 5 s of an append).
  */
-async function cliSources(db: Database.Database, sql: Sql, key: SigningKey | undefined): Promise<ExportSources> {
+async function cliSources(sql: Sql, key: SigningKey | undefined): Promise<ExportSources> {
   const store = createCheckpointStore(sql);
   const host = await originHost(sql);
   const writer = key && createCheckpointWriter({ sql, key, host: () => host });
   return {
-    db,
+    sql,
     log: createLogStore(sql),
     checkpoint: (id) => (writer ? writer.fresh(id) : store.latest(id)),
     verifierKeys: key
@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
   db.pragma("busy_timeout = 5000");
   const sql = sqliteSql(db);
   try {
-    const files = await makeExport(await cliSources(db, sql, key), id, { format, runs, nowMs: Date.now() });
+    const files = await makeExport(await cliSources(sql, key), id, { format, runs, nowMs: Date.now() });
     if (!files) {
       console.error(`databook export: no notebook '${id}' with log entries in ${dataDir}`);
       return 1;

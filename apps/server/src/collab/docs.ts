@@ -475,18 +475,25 @@ export function awarenessMessage(update: Uint8Array): Uint8Array {
 
 /**
  * Builds a notebook's Y.Doc from storage without loading it into a doc manager (read-only use:
- * `databook export` next to a running server). Undefined when the notebook has no document.
+ * `databook export`, next to a running server or on another node). Resolves to undefined when the
+ * notebook has no document; rejects with the storage's error.
+ *
+ * The snapshot and the updates after it are read in one statement, so they are one consistent
+ * view on PostgreSQL too: a compaction committing between two reads would leave an old snapshot
+ * and only the updates after the new one (edits in between lost from the export).
  */
-export function readStoredDoc(db: Database, notebookId: string): Y.Doc | undefined {
-  const snap = db.prepare("SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?").get(notebookId) as
-    | { data: Buffer; upto_seq: number }
-    | undefined;
-  if (!snap) return undefined;
+export async function readStoredDoc(sql: Sql, notebookId: string): Promise<Y.Doc | undefined> {
+  const parts = await sql.all<{ part: number; data: Uint8Array }>(
+    `SELECT 0 AS part, 0 AS seq, s.data AS data FROM doc_snapshots s WHERE s.notebook_id = ?
+     UNION ALL
+     SELECT 1 AS part, u.seq AS seq, u.data AS data FROM doc_updates u
+       JOIN doc_snapshots s ON s.notebook_id = u.notebook_id
+       WHERE u.notebook_id = ? AND u.seq > s.upto_seq
+     ORDER BY part, seq`,
+    [notebookId, notebookId],
+  );
+  if (parts[0]?.part !== 0) return undefined;
   const doc = new Y.Doc();
-  Y.applyUpdate(doc, snap.data);
-  for (const u of db
-    .prepare("SELECT data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq")
-    .all(notebookId, snap.upto_seq) as { data: Buffer }[])
-    Y.applyUpdate(doc, u.data);
+  for (const p of parts) Y.applyUpdate(doc, p.data);
   return doc;
 }

@@ -1,7 +1,7 @@
 import { type BundleOutput, buildBundle, isDatabookError, type ProofBundle } from "@databook/tlog";
-import type { Database } from "better-sqlite3";
 import { readStoredDoc } from "../collab/docs.ts";
 import { cellsSnapshot } from "../collab/schema.ts";
+import type { Sql } from "../db/sql.ts";
 import { canonicalEntry } from "../log/canonical.ts";
 import type { StoredCheckpoint } from "../log/checkpoints.ts";
 import type { LogEntry, LogStore } from "../log/store.ts";
@@ -77,13 +77,14 @@ export function chosenRuns(entries: LogEntry[], runs: RunsChoice, pinnedRunIds: 
 
 /** What {@link buildExportDocument} reads. */
 export type ExportSources = {
-  db: Database;
+  /** Where the notebook's document is read from (snapshot and updates). */
+  sql: Sql;
   log: Pick<LogStore, "entries" | "getBlob">;
   /** The notebook's checkpoint covering every entry it has now (signed now when needed), or the newest stored one. */
   checkpoint: (notebookId: string) => Promise<StoredCheckpoint | undefined>;
   /** Verifier key text of the key(s) that sign, written into the bundle for readers to see. */
   verifierKeys: readonly string[];
-  /** Resolves once every edit the server has taken for the notebook is stored (the doc is read from `db`). */
+  /** Resolves once every edit the server has taken for the notebook is stored (the doc is read from `sql`). */
   stored?: (notebookId: string) => Promise<void>;
 };
 
@@ -115,7 +116,7 @@ export async function buildExportDocument(
     const body = withBody ? (await src.log.getBlob(outputHash, contentType))?.body : undefined;
     outputs.set(key, { sha256: outputHash, contentType, ...(body === undefined ? {} : { body }) });
   }
-  const doc = readStoredDoc(src.db, notebookId);
+  const doc = await readStoredDoc(src.sql, notebookId);
   const cells = doc ? cellsSnapshot(doc).map((c) => ({ id: c.id, kind: c.kind, source: c.source })) : [];
   doc?.destroy();
   let bundle: ProofBundle;

@@ -125,7 +125,6 @@ export function createIncidentOpener(d: IncidentDeps) {
     },
   ): Promise<{ notebook: NotebookRow; entries: LogEntry[] }> {
     const p = o.prepared;
-    // the outbox store is still synchronous on the same connection: what it writes joins this transaction
     const notebook = await notebooks.create(
       {
         title: o.title,

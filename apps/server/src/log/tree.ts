@@ -65,25 +65,11 @@ export async function readFrontier(sql: Sql, notebookId: string): Promise<Fronti
   return frontierOfRow(await sql.get<{ size: number; frontier: Buffer }>(getTreeSql, [notebookId]));
 }
 
-/** The `log_trees` table over better-sqlite3: one frontier per notebook. */
-export function createTreeStore(db: Database) {
-  const get = db.prepare(getTreeSql);
-  const put = db.prepare(putTreeSql);
-  const frontier = (notebookId: string): Frontier =>
-    frontierOfRow(get.get(notebookId) as { size: number; frontier: Buffer } | undefined);
-  return {
-    /** The notebook's stored frontier (size 0 for a notebook without entries). */
-    frontier,
-    /**
-     * Adds entry `seq`'s leaf hash; call inside the transaction that inserts the entry. Throws
-     * `{ kind: "internal" }` when the stored tree does not end at `seq - 1` (see {@link appendTreeLeaf}).
-     */
-    append(notebookId: string, seq: number, leaf: Uint8Array): Frontier {
-      const next = extendFrontier(notebookId, frontier(notebookId), seq, leaf);
-      put.run(notebookId, next.size, frontierToBytes(next));
-      return next;
-    },
-  };
+/**
+ * The notebook's stored frontier read straight from a better-sqlite3 connection (size 0 without
+ * entries): for `databook log verify`, which checks a SQLite file synchronously. Everything else
+ * reads it with {@link readFrontier}.
+ */
+export function readFrontierSync(db: Database, notebookId: string): Frontier {
+  return frontierOfRow(db.prepare(getTreeSql).get(notebookId) as { size: number; frontier: Buffer } | undefined);
 }
-
-export type TreeStore = ReturnType<typeof createTreeStore>;

@@ -11,7 +11,7 @@ import {
 import type { Database } from "better-sqlite3";
 import { notebookOfOrigin } from "./checkpoints.ts";
 import { rowToEntry } from "./store.ts";
-import { createTreeStore, leavesOf } from "./tree.ts";
+import { leavesOf, readFrontierSync } from "./tree.ts";
 
 /** The result of {@link verifyTrees}. */
 export type TreeVerifyResult =
@@ -76,7 +76,6 @@ export function verifyTrees(db: Database, opts: TreeVerifyOptions): TreeVerifyRe
       ).filter((id) => id !== "");
   const rows = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
   const stored = db.prepare("SELECT note, signed_at_ms FROM log_checkpoints WHERE notebook_id = ? ORDER BY size");
-  const trees = createTreeStore(db);
   let entries = 0;
   let checkpoints = 0;
   let untrusted = 0;
@@ -139,7 +138,7 @@ export function verifyTrees(db: Database, opts: TreeVerifyOptions): TreeVerifyRe
         covered + 1,
         `entries seq ${covered + 1}..${n} are not covered by a checkpoint signed with a configured key: they were added without the key, or are newer than the server's last checkpoint (it signs within 5 s: run verify again)`,
       );
-    const tree = trees.frontier(id);
+    const tree = readFrontierSync(db, id);
     if (tree.size !== n)
       return fail(
         null,

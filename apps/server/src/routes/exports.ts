@@ -11,7 +11,7 @@ import { notebookOf } from "./notebooks.ts";
 /** What the exports are made from on a running server: its log, and a checkpoint signed now. */
 export function exportSources(s: Services): ExportSources {
   return {
-    db: s.db,
+    sql: s.sql,
     log: s.log,
     checkpoint: (id) => s.checkpoints.fresh(id),
     verifierKeys: [encodeVerifierKey(verifierKeyOf(s.checkpoints.key))],

@@ -24,7 +24,7 @@ export async function notificationRoutes(app: FastifyInstance, { services: s }: 
         audience: c.audience,
         events: c.events,
       })),
-      deliveries: s.outbox.list({
+      deliveries: await s.outbox.list({
         ...(q.state ? { state: q.state as Delivery["state"] } : {}),
         ...(typeof q.notebook === "string" ? { notebookId: q.notebook } : {}),
       }),
@@ -33,9 +33,9 @@ export async function notificationRoutes(app: FastifyInstance, { services: s }: 
 
   app.post("/api/admin/notifications/:deliveryId/retry", { config: access.admin() }, async (req) => {
     const id = (req.params as { deliveryId: string }).deliveryId;
-    if (!s.outbox.get(id)) throw httpError(404, "not-found", `no notification ${id}`);
-    if (!s.outbox.retry(id))
+    if (!(await s.outbox.get(id))) throw httpError(404, "not-found", `no notification ${id}`);
+    if (!(await s.outbox.retry(id)))
       throw httpError(409, "bad-input", `notification ${id} was not abandoned: it is delivered or still being tried`);
-    return { delivery: s.outbox.get(id) };
+    return { delivery: await s.outbox.get(id) };
   });
 }
