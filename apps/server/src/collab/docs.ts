@@ -47,7 +47,7 @@ export type OpenDoc = {
 export type DocHooks = {
   /** After an update is stored (before it is broadcast); `bytes` is its size. */
   onStored?: (notebookId: string, bytes: number) => void;
-  /** The title or time range changed (already mirrored to SQLite). */
+  /** The title or time range changed (the mirror to the notebooks row is queued). Runs outside any caller's transaction. */
   onMetaChange?: (
     notebookId: string,
     change: { title?: { from: string; to: string }; timeRange?: { from?: TimeRangeSetting; to?: TimeRangeSetting } },
@@ -324,12 +324,13 @@ export function createDocManager(opts: {
           to,
         };
       }
-      if (change.title || change.timeRange) hooks.onMetaChange?.(notebookId, change, actor);
+      // hooks start their own storage work: never inside the transaction of whoever changed the doc
+      if (change.title || change.timeRange) detached(() => hooks.onMetaChange?.(notebookId, change, actor));
     });
 
     cellsOf(doc).observeDeep((_events, tr) => {
       if (tr.origin === "load") return;
-      hooks.onCellsChange?.(o);
+      detached(() => hooks.onCellsChange?.(o));
     });
     return o;
   }
@@ -353,7 +354,7 @@ export function createDocManager(opts: {
     o.refs = holders;
     open.set(notebookId, o);
     try {
-      hooks.onLoad?.(o);
+      detached(() => hooks.onLoad?.(o));
     } catch (e) {
       // do not keep a half-loaded doc that no holder will ever release
       open.delete(notebookId);
