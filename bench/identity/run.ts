@@ -110,7 +110,7 @@ try {
     await new Promise<void>((r) =>
       execFile(process.execPath, [BIN, "users", "disable", `c${i}`, "--data", dataDir], () => r()),
     );
-    const committed = s.db.prepare("SELECT disabled_at_ms FROM users WHERE id = ?").pluck().get(a.id) as number;
+    const committed = s.db!.prepare("SELECT disabled_at_ms FROM users WHERE id = ?").pluck().get(a.id) as number;
     fromCli.push((await closedAt) - committed);
   }
   results.revocation = {

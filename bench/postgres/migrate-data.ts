@@ -51,8 +51,8 @@ try {
       line: `blob ${j} line ${k} ${"x".repeat(80)}`,
     }));
     const body = JSON.stringify({ lines });
-    const outputHash = s.log.putBlob(body, CONTENT_TYPES.logs);
-    s.appendLog({
+    const outputHash = await s.log.putBlob(body, CONTENT_TYPES.logs);
+    await s.appendLog({
       notebookId: ids[j % ids.length]!,
       type: "run.finished",
       atMs: Date.now(),

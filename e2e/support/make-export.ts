@@ -47,10 +47,10 @@ try {
     [CONTENT_TYPES.markdown, XSS_PAYLOADS.join("\n\n")],
     ["text/html", XSS_PAYLOADS.join("\n")],
   ];
-  outputs.forEach(([contentType, body], i) => {
+  for (const [i, [contentType, body]] of outputs.entries()) {
     const runId = `hostile-${i}`;
     const source = `@plugin=prometheus @legend="{{code}} x"\nup ${XSS_PAYLOADS[i]}`;
-    s.appendLog({
+    await s.appendLog({
       notebookId,
       type: "run.started",
       atMs: t0 + 7_200_000 + i,
@@ -59,8 +59,8 @@ try {
       runId,
       data: { plugin: XSS_PAYLOADS[3], source, input: XSS_PAYLOADS[4], options: [], action: false, actionOptions: [] },
     });
-    const outputHash = s.log.putBlob(body, contentType);
-    s.appendLog({
+    const outputHash = await s.log.putBlob(body, contentType);
+    await s.appendLog({
       notebookId,
       type: "run.finished",
       atMs: t0 + 7_200_000 + i + 1,
@@ -69,7 +69,7 @@ try {
       runId,
       data: { outcome: "done", durationMs: 1, contentType, outputHash, outputBytes: body.length, warnings: [] },
     });
-  });
+  }
   const files = await makeExport(exportSources(s), notebookId, { format: "html", runs: "all", nowMs: t0 + 7_300_000 });
   writeFileSync(out, files![0]!.text);
   await app.shutdown();

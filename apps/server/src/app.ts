@@ -72,7 +72,12 @@ export { BODY_LIMIT_BYTES } from "./http-errors.ts";
 
 /** Options of {@link createApp}. Sizes in bytes, times in ms. */
 export type AppOptions = {
-  db: Database;
+  /**
+   * The storage: an open SQLite database (the embedded default), or `sql` — the async interface
+   * over PostgreSQL (`DATABOOK_DATABASE_URL`), migrated already. Exactly one of the two.
+   */
+  db?: Database;
+  sql?: Sql;
   /** The plugin host runs go through; without one, runs fail with `plugin-broken`. */
   host?: PluginHost;
   /** Folder of the web app's static build (served at `/` with an SPA fallback) when it exists. */
@@ -121,8 +126,9 @@ export type AppOptions = {
  */
 function createServices(opts: AppOptions) {
   const { db } = opts;
-  // the async storage interface the converted stores use, on the same connection as the rest
-  const sql = sqliteSql(db);
+  if (!db === !opts.sql)
+    throw { kind: "internal", message: "createApp needs exactly one storage: db (SQLite) or sql (PostgreSQL)" };
+  const sql = opts.sql ?? sqliteSql(db!);
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
   const metrics = createMetrics();
@@ -460,7 +466,12 @@ function createServices(opts: AppOptions) {
  * The signing key beside the database file (`<data>/signing-key`, created when missing); a
  * throwaway key for an in-memory database.
  */
-function defaultSigningKey(db: Database): SigningKey {
+function defaultSigningKey(db: Database | undefined): SigningKey {
+  if (!db)
+    throw {
+      kind: "bad-input",
+      message: "a PostgreSQL database has no data folder to keep the signing key in: pass signingKey",
+    };
   if (db.memory || !db.name || db.name === ":memory:") return generateSigningKey("databook");
   return loadSigningKey(dataDirOf(db.name), {}).key;
 }
@@ -541,14 +552,17 @@ export async function createApp(opts: AppOptions) {
   s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,
   // and entries it appended get signed.
-  const foreign = watchForeignWrites(
-    s.db,
-    () => {
-      s.accessChanged();
-      void s.checkpoints.sweep();
-    },
-    opts.foreignWritePollMs,
-  );
+  // (SQLite only: on PostgreSQL the CLI does not write, and several nodes share through Redis)
+  const foreign = s.db
+    ? watchForeignWrites(
+        s.db,
+        () => {
+          void s.accessChanged();
+          void s.checkpoints.sweep();
+        },
+        opts.foreignWritePollMs,
+      )
+    : undefined;
   // Trees not covered yet (backfilled by the upgrade, a new key or public host): once listening.
   void s.checkpoints.sweep();
 
@@ -563,10 +577,10 @@ export async function createApp(opts: AppOptions) {
     metrics: s.metrics,
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
-      foreign.stop();
+      foreign?.stop();
       s.incidents.close();
       await s.outbox.stop();
-      s.refresher.stopAll();
+      await s.refresher.stopAll();
       await s.runs.drain();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])

@@ -8,6 +8,8 @@ import type { PluginHost } from "@databook/plugin-host";
 import { type AppOptions, createApp } from "./app.ts";
 import { authSettingsFromEnv } from "./auth/config.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
+import { openPostgres } from "./db/postgres.ts";
+import { migratePostgres } from "./db/postgres-migrate.ts";
 import { addressContext } from "./grpc/auth.ts";
 import { incidentSettingsFromEnv } from "./incidents/config.ts";
 import { loadSigningKey } from "./log/signing-key.ts";
@@ -25,7 +27,7 @@ export type ServerOptions = {
   port: number;
   /** gRPC (HTTP/2 cleartext) port; 0 picks a free one; `false` serves no gRPC port. */
   grpcPort: number | false;
-  /** Folder holding databook.db. */
+  /** Folder holding databook.db (and the signing key, unless DATABOOK_SIGNING_KEY_FILE says otherwise). */
   dataDir: string;
   /** Folder of plugin folders; undefined starts without plugins. */
   pluginsDir?: string;
@@ -41,7 +43,8 @@ export type ServerOptions = {
 };
 
 /**
- * Starts Databook: opens (and migrates) the database, starts loading the plugins, and listens on
+ * Starts Databook: opens (and migrates) the database — PostgreSQL at `DATABOOK_DATABASE_URL` when
+ * set, else SQLite in the data folder — starts loading the plugins, and listens on
  * the web port and the gRPC port at once (plugins become available as they load: `pluginsReady`). Returns the bound URLs and `close()`, which stops accepting, waits for
  * runs, stores every open document and closes the database and plugin host.
  * Throws when a port is taken or the database cannot be opened.
@@ -53,8 +56,7 @@ export async function startServer(opts: ServerOptions) {
   const signing = loadSigningKey(opts.dataDir, env);
   const incidents = incidentSettingsFromEnv(env);
   const notify = notifySettingsFromEnv(env);
-  const db = openDatabase({ dataDir: opts.dataDir });
-  const checkpoints = startBackgroundCheckpoints(db);
+  const storage = await openStorage(opts.dataDir, env);
   let host: PluginHost | undefined;
   try {
     if (opts.pluginsDir) {
@@ -70,7 +72,7 @@ export async function startServer(opts: ServerOptions) {
     }
     const webDir = opts.webDir ?? (existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : undefined);
     const a = await createApp({
-      db,
+      ...storage.app,
       host,
       webDir,
       logger: opts.logger,
@@ -112,7 +114,10 @@ export async function startServer(opts: ServerOptions) {
       /** The one-time link that makes whoever opens it the first admin (only while there are no accounts). */
       firstAdminUrl: firstAdmin ? `${auth.publicUrl?.origin ?? url}/auth/link/${firstAdmin}` : undefined,
       app: a,
-      db,
+      /** The SQLite database; undefined on PostgreSQL. */
+      db: storage.app.db,
+      /** Which storage serves this server: "sqlite" (the data folder) or "postgres" (DATABOOK_DATABASE_URL). */
+      storage: storage.kind,
       /** The checkpoint signing key and where it was read from (or created). */
       signing,
       /** Loaded, broken and still-loading plugins (empty without a plugins directory). */
@@ -123,16 +128,47 @@ export async function startServer(opts: ServerOptions) {
         if (grpc) await new Promise<void>((res) => grpc!.close(() => res()));
         await a.shutdown();
         await host?.close();
-        await checkpoints.stop();
-        db.close();
+        await storage.close();
       },
     };
   } catch (e) {
     await host?.close();
-    await checkpoints.stop();
-    db.close();
+    await storage.close();
     throw e;
   }
+}
+
+/**
+ * The server's storage: PostgreSQL when `DATABOOK_DATABASE_URL` is set (migrated first; a pool of
+ * `DATABOOK_DATABASE_POOL` connections, default 10), else `<dataDir>/databook.db` (SQLite, WAL
+ * checkpoints off the event loop). `close()` ends it after the app has shut down.
+ * @throws `{ kind: "upstream" }` when PostgreSQL cannot be reached, `{ kind: "bad-input" }` for a
+ *   database a newer Databook migrated or a bad pool size; better-sqlite3's error for a file that
+ *   cannot be opened.
+ */
+async function openStorage(dataDir: string, env: Record<string, string | undefined>) {
+  const url = env.DATABOOK_DATABASE_URL?.trim();
+  if (url) {
+    const max = env.DATABOOK_DATABASE_POOL ? Number(env.DATABOOK_DATABASE_POOL) : 10;
+    if (!Number.isInteger(max) || max < 2 || max > 1000)
+      throw {
+        kind: "bad-input",
+        message: `DATABOOK_DATABASE_POOL=${env.DATABOOK_DATABASE_POOL} must be a whole number of connections from 2 to 1000`,
+      };
+    await migratePostgres(url);
+    const sql = openPostgres(url, { max });
+    return { kind: "postgres" as const, app: { sql } as AppOptions, close: () => sql.close() };
+  }
+  const db = openDatabase({ dataDir });
+  const checkpoints = startBackgroundCheckpoints(db);
+  return {
+    kind: "sqlite" as const,
+    app: { db } as AppOptions,
+    close: async () => {
+      await checkpoints.stop();
+      db.close();
+    },
+  };
 }
 
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;

@@ -266,13 +266,13 @@ describe("API tokens on every entry point", () => {
     assert.ok((await s.audit.list({ type: "token.first-use" })).length > 0);
     assert.ok((await s.audit.list({ type: "token.revoked" })).length >= 1);
     assert.ok((await s.audit.list({ type: "auth.failed" })).length >= 1, "the calls without a token are recorded");
-    assert.equal(verifyLog(s.db, { table: "audit_entries", notebookId: AUDIT_CHAIN }).ok, true);
+    assert.equal(verifyLog(s.db!, { table: "audit_entries", notebookId: AUDIT_CHAIN }).ok, true);
     const ok = await databook(["audit", "verify", "--data", dataDir]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /chain intact/);
 
-    s.db.exec("DROP TRIGGER audit_entries_no_update");
-    s.db
+    s.db!.exec("DROP TRIGGER audit_entries_no_update");
+    s.db!
       .prepare(
         "UPDATE audit_entries SET data = replace(data, '\"ok\"', '\"denied\"') WHERE seq = (SELECT min(seq) FROM audit_entries WHERE type = 'grpc.call' AND data LIKE '%\"ok\"%')",
       )
@@ -285,9 +285,9 @@ describe("API tokens on every entry point", () => {
   it("no token secret appears in the audit log, the incident log or any export", async () => {
     const s = server.app.services;
     const haystack = [
-      JSON.stringify(s.db.prepare("SELECT * FROM audit_entries").all()),
-      JSON.stringify(s.db.prepare("SELECT * FROM log_entries").all()),
-      JSON.stringify(s.db.prepare("SELECT * FROM api_tokens").all()),
+      JSON.stringify(s.db!.prepare("SELECT * FROM audit_entries").all()),
+      JSON.stringify(s.db!.prepare("SELECT * FROM log_entries").all()),
+      JSON.stringify(s.db!.prepare("SELECT * FROM api_tokens").all()),
     ].join("\n");
     assert.ok(secrets.length > 10);
     for (const secret of secrets) assert.equal(haystack.includes(secret), false, "a token secret was stored");

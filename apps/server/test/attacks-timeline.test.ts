@@ -35,9 +35,9 @@ async function notebook(owner: Caller, title: string): Promise<string> {
 
 let runCounter = 0;
 /** A finished run of cell `c` in `nb`, logged as the run service logs it. */
-function run(nb: string, who: Principal): string {
+async function run(nb: string, who: Principal): Promise<string> {
   const runId = `attack-run-${++runCounter}`;
-  s.services.appendLog({
+  await s.services.appendLog({
     notebookId: nb,
     type: "run.started",
     atMs: now,
@@ -65,8 +65,8 @@ async function twoNotebooks() {
   const a = await notebook(ana, "A");
   const b = await notebook(bob, "B");
   await s.grant(a, vic, "viewer");
-  const runA = run(a, ana.principal);
-  const runB = run(b, bob.principal);
+  const runA = await run(a, ana.principal);
+  const runB = await run(b, bob.principal);
   const noteA = await ana.api(`/api/notebooks/${a}/timeline/notes`, "POST", note);
   const noteB = await bob.api(`/api/notebooks/${b}/timeline/notes`, "POST", note);
   const pinB = await bob.api(`/api/notebooks/${b}/timeline/pins`, "POST", { runId: runB, label: "mitigated" });

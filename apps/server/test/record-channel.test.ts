@@ -298,7 +298,7 @@ describe("the record channel", () => {
     let app = await startApp(t.dir);
     const owner = await app.user("olga");
     const nb = (await owner.api("/api/notebooks", "POST", { title: "crash" })).body as { id: string };
-    app.services.appendLog({
+    await app.services.appendLog({
       notebookId: nb.id,
       type: "run.started",
       atMs: Date.now(),

@@ -493,8 +493,8 @@ async function fixture() {
       doc.getArray("cells").push([m]);
     }),
   );
-  const hash = sv.log.putBlob("hello", "text/plain");
-  sv.log.append({
+  const hash = await sv.log.putBlob("hello", "text/plain");
+  await sv.log.append({
     notebookId: nb.id,
     type: "run.finished",
     atMs: now,
@@ -503,7 +503,7 @@ async function fixture() {
     runId: "run1",
     data: { outcome: "done", durationMs: 1, contentType: "text/plain", outputHash: hash, outputBytes: 5, warnings: [] },
   });
-  sv.log.append({
+  await sv.log.append({
     notebookId: nb.id,
     type: "run.finished",
     atMs: now,

@@ -46,10 +46,10 @@ async function incident() {
 
 let runCounter = 0;
 /** One finished run of `cellId` by `who`, queued at `atMs`, over [startMs, endMs]. */
-function run(nb: string, cellId: string, who: Principal, atMs: number, input: string, range: [number, number]) {
+async function run(nb: string, cellId: string, who: Principal, atMs: number, input: string, range: [number, number]) {
   const runId = `run-${++runCounter}`;
   const log = s.services.appendLog;
-  log({
+  await log({
     notebookId: nb,
     type: "run.started",
     atMs,
@@ -67,8 +67,8 @@ function run(nb: string, cellId: string, who: Principal, atMs: number, input: st
       trigger: { kind: "user" },
     },
   });
-  const hash = s.services.log.putBlob("1", "text/plain");
-  log({
+  const hash = await s.services.log.putBlob("1", "text/plain");
+  await log({
     notebookId: nb,
     type: "run.finished",
     atMs: atMs + 40,
@@ -100,7 +100,7 @@ describe("timeline notes and key events", () => {
   it("editors write a backdated note, pin a run, correct and un-pin; each is a new entry ordered by event time", async () => {
     now = T0;
     const nb = await incident();
-    const r1 = run(nb, "c-up", ana.principal, T0 + 2 * MIN, "up", [T0 - 58 * MIN, T0 + 2 * MIN]);
+    const r1 = await run(nb, "c-up", ana.principal, T0 + 2 * MIN, "up", [T0 - 58 * MIN, T0 + 2 * MIN]);
     now = T0 + 20 * MIN;
     const note = await ben.api(`/api/notebooks/${nb}/timeline/notes`, "POST", {
       eventAtMs: T0 - 5 * MIN,
@@ -161,7 +161,7 @@ describe("timeline notes and key events", () => {
   it("a viewer and a share link cannot pin, note, correct or un-pin (server-enforced)", async () => {
     now = T0;
     const nb = await incident();
-    const r1 = run(nb, "c1", ana.principal, T0, "up", [T0 - 60 * MIN, T0]);
+    const r1 = await run(nb, "c1", ana.principal, T0, "up", [T0 - 60 * MIN, T0]);
     const note = await ana.api(`/api/notebooks/${nb}/timeline/notes`, "POST", { eventAtMs: T0, label: "x", text: "y" });
     const pin = await ana.api(`/api/notebooks/${nb}/timeline/pins`, "POST", { runId: r1, label: "resolved" });
     const link = await s.stakeholder(nb);
@@ -190,7 +190,7 @@ describe("timeline notes and key events", () => {
   it("refuses bad input with a message saying what to change", async () => {
     now = T0;
     const nb = await incident();
-    const r1 = run(nb, "c1", ana.principal, T0, "up", [T0 - 60 * MIN, T0]);
+    const r1 = await run(nb, "c1", ana.principal, T0, "up", [T0 - 60 * MIN, T0]);
     const note = (body: unknown) => ben.api(`/api/notebooks/${nb}/timeline/notes`, "POST", body);
     const cases: [unknown, RegExp][] = [
       [{ eventAtMs: T0 + 10 * MIN, label: "detected", text: "x" }, /is in the future .*already happened/],
@@ -250,11 +250,11 @@ describe("the people's view", () => {
     now = T0 + MIN;
     await ana.api(`/api/notebooks/${nb}`, "PATCH", { timeRange: { kind: "relative", range: "15m" } });
     await ana.api(`/api/notebooks/${nb}`, "PATCH", { title: "api 502s on checkout" });
-    run(nb, "c-err", ben.principal, T0 + 2 * MIN, 'sum(rate(http_requests_total{code=~"5.."}[5m]))\nby (job)', [
+    await run(nb, "c-err", ben.principal, T0 + 2 * MIN, 'sum(rate(http_requests_total{code=~"5.."}[5m]))\nby (job)', [
       T0 - 13 * MIN,
       T0 + 2 * MIN,
     ]);
-    run(nb, "c-gone", ben.principal, T0 + 2 * MIN + 1, "# p99 latency\nhistogram_quantile(0.99, x)", [T0, T0 + MIN]);
+    await run(nb, "c-gone", ben.principal, T0 + 2 * MIN + 1, "# p99 latency\nhistogram_quantile(0.99, x)", [T0, T0 + MIN]);
     now = T0 + 3 * MIN;
     await ana.api(`/api/notebooks/${nb}/archive`, "POST", {});
     const late = await ana.api(`/api/notebooks/${nb}/timeline/notes`, "POST", { eventAtMs: T0, label: "x", text: "y" });
@@ -284,7 +284,7 @@ describe("the people's view", () => {
   it("the Markdown export's key events and timeline come from the people's view (UTC, full queries, both times)", async () => {
     now = T0;
     const nb = await incident();
-    const r1 = run(nb, "c-err", ben.principal, T0 + 2 * MIN, "sum(rate(errors[5m]))\nby (job)", [
+    const r1 = await run(nb, "c-err", ben.principal, T0 + 2 * MIN, "sum(rate(errors[5m]))\nby (job)", [
       T0 - 13 * MIN,
       T0 + 2 * MIN,
     ]);

@@ -63,7 +63,7 @@ before(async () => {
   const first = await ana.api(`/api/notebooks/${nb}/checkpoint`, "GET");
   assert.equal(first.status, 200, JSON.stringify(first.body));
   early = first.body;
-  seedRuns(app.services, nb, 5);
+  await seedRuns(app.services, nb, 5);
   await waitFor(() => app.services.checkpoints.backlog().entries === 0, "the checkpoint writer");
   const second = await ana.api(`/api/notebooks/${nb}/checkpoint?from=${early.size}`, "GET");
   assert.equal(second.status, 200);
@@ -76,12 +76,12 @@ before(async () => {
 });
 
 /** More runs of the seeded notebook's first chart cell. */
-function seedRuns(s: Parameters<typeof seedIncident>[0], id: string, n: number) {
+async function seedRuns(s: Parameters<typeof seedIncident>[0], id: string, n: number) {
   const actor = { kind: "user" as const, id: "u-bo", name: "Bo" };
   for (let i = 0; i < n; i++) {
     const runId = `later-${i}`;
-    s.appendLog({ notebookId: id, type: "run.started", atMs: 1, actor, cellId: "chart0", runId, data: { input: "x" } });
-    s.appendLog({
+    await s.appendLog({ notebookId: id, type: "run.started", atMs: 1, actor, cellId: "chart0", runId, data: { input: "x" } });
+    await s.appendLog({
       notebookId: id,
       type: "run.finished",
       atMs: 2,

@@ -1,0 +1,60 @@
+import { after } from "node:test";
+import { type RunningPostgres, startPostgres } from "@databook/test-services";
+import { generateSigningKey } from "@databook/tlog";
+import type { Database } from "better-sqlite3";
+import type { AppOptions } from "../src/app.ts";
+import { openDatabase } from "../src/db/open.ts";
+import { openPostgres } from "../src/db/postgres.ts";
+import { migratedDatabases } from "./postgres-databases.ts";
+
+/**
+ * Which storage the server tests' apps run on: SQLite files in each test's data folder (the
+ * default), or — with `DATABOOK_TEST_DATABASE=postgres` — a fresh, migrated PostgreSQL database
+ * per app, all on one throwaway cluster per test file (Debian's binaries, stopped after the file).
+ */
+export const TEST_DATABASE: "sqlite" | "postgres" =
+  process.env.DATABOOK_TEST_DATABASE === "postgres" ? "postgres" : "sqlite";
+
+/** Why a test that reads or writes the SQLite file itself does not run on PostgreSQL (node:test `skip`). */
+export const SQLITE_ONLY =
+  TEST_DATABASE === "postgres" && "reads the SQLite data folder directly (or runs the CLI on it): SQLite only";
+
+let cluster: Promise<{ pg: RunningPostgres; next: () => Promise<string> }> | undefined;
+if (TEST_DATABASE === "postgres")
+  after(async () => {
+    const c = await cluster?.catch(() => undefined);
+    await c?.pg.stop();
+  });
+
+/** The storage half of {@link AppOptions} for one app, and how to close it after the app. */
+export type TestStorage = {
+  app: Pick<AppOptions, "db" | "sql" | "signingKey">;
+  /** The SQLite connection; on PostgreSQL, touching it throws (the test is SQLite-only). */
+  db: Database;
+  close(): Promise<void>;
+};
+
+/**
+ * Opens the storage one test app runs on (see {@link TEST_DATABASE}): `<dataDir>/databook.db`, or
+ * a new PostgreSQL database (with a throwaway signing key: there is no data folder key on it).
+ */
+export async function openTestStorage(dataDir: string): Promise<TestStorage> {
+  if (TEST_DATABASE === "sqlite") {
+    const db = openDatabase({ dataDir });
+    return {
+      app: { db },
+      db,
+      close: async () => {
+        db.close();
+      },
+    };
+  }
+  cluster ??= startPostgres().then((pg) => ({ pg, next: migratedDatabases(pg, "app") }));
+  const sql = openPostgres(await (await cluster).next());
+  const noDb = new Proxy({} as Database, {
+    get() {
+      throw new Error(`this test uses the SQLite connection, but DATABOOK_TEST_DATABASE=postgres: ${SQLITE_ONLY}`);
+    },
+  });
+  return { app: { sql, signingKey: generateSigningKey("databook-test") }, db: noDb, close: () => sql.close() };
+}
