@@ -25,9 +25,7 @@ timed "build (turbo)" "$DATABOOK_BUILD_SECONDS"
 passed=0 failed=0 broken=()
 log_dir="$(mktemp -d)"
 started=$SECONDS
-# Every node --test run below appends "<seconds>\t<file>" per test file here (scripts/test-file-times.mjs).
-export DATABOOK_TEST_TIMES="$log_dir/file-times.tsv"
-node_test_reporters="--test-reporter=spec --test-reporter-destination=stdout --test-reporter=$PWD/scripts/test-file-times.mjs --test-reporter-destination=stdout"
+file_times="$log_dir/file-times.tsv" # "<seconds>\t<file>" per test file, from every runner
 
 stage() { # stage NAME COMMAND...: runs a check that is not a test runner (counts as one test)
   local name="$1" t=$SECONDS; shift
@@ -53,11 +51,39 @@ count() { # count NAME LOGFILE STATUS: adds a test runner's own pass/fail counts
   fi
 }
 
+check_names=() check_cmds=()
+queue_check() { check_names+=("$1"); check_cmds+=("$2"); } # queue_check NAME "COMMAND LINE"
+
+run_checks() { # runs the queued checks two at a time (each uses one core), then reports them in order
+  local i t=$SECONDS rc secs running=0
+  for i in "${!check_names[@]}"; do
+    if [ "$running" -ge 2 ]; then wait -n; running=$((running - 1)); fi
+    (
+      t=$SECONDS
+      eval "${check_cmds[$i]}" >"$log_dir/check-$i.log" 2>&1
+      echo "$? $((SECONDS - t))" >"$log_dir/check-$i.status"
+    ) &
+    running=$((running + 1))
+  done
+  wait
+  for i in "${!check_names[@]}"; do # whole outputs, so two checks' lines never interleave
+    echo "── ${check_names[$i]}" >&2
+    cat "$log_dir/check-$i.log" >&2
+    read -r rc secs <"$log_dir/check-$i.status" || { rc=1 secs=0; }
+    if [ "$rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); broken+=("${check_names[$i]}"); fi
+    timed "${check_names[$i]}" "$secs"
+  done
+  timed "type checks (wall time, 2 at a time)" $((SECONDS - t))
+}
+
 stage "lint (biome)" npx biome ci --reporter=summary .
-for ws in $(node -e 'for (const w of require("./package.json").workspaces) for (const d of require("node:fs").globSync(w)) console.log(d)'); do
-  [ -f "$ws/tsconfig.json" ] && stage "typecheck $ws" npx tsc -p "$ws" --noEmit
+# The apps' checks take longest: queued first, so the small ones fill the other slot around them.
+[ -f apps/web/package.json ] && grep -q '"check"' apps/web/package.json &&
+  queue_check "svelte-check apps/web" "npm run -s check -w apps/web"
+for ws in $(node -e 'for (const w of require("./package.json").workspaces) for (const d of require("node:fs").globSync(w)) console.log(d)' | tac); do
+  [ -f "$ws/tsconfig.json" ] && queue_check "typecheck $ws" "npx tsc -p $ws --noEmit"
 done
-[ -f apps/web/package.json ] && grep -q '"check"' apps/web/package.json && stage "svelte-check apps/web" npm run -s check -w apps/web
+run_checks
 
 for ws in $(node -e 'for (const w of require("./package.json").workspaces) for (const d of require("node:fs").globSync(w)) console.log(d)'); do
   node -e 'process.exit(require("./'"$ws"'/package.json").scripts?.test ? 0 : 1)' || continue
@@ -65,9 +91,12 @@ for ws in $(node -e 'for (const w of require("./package.json").workspaces) for (
   log="$log_dir/$(echo "$ws" | tr / _).log" t=$SECONDS
   # The reporters go through NODE_OPTIONS so each workspace's own `node --test` arguments stay as
   # they are; a test that starts a fresh `node --test` must drop NODE_OPTIONS (new-plugin.test.ts).
-  (cd "$ws" && NODE_OPTIONS="${NODE_OPTIONS:-} $node_test_reporters" npm run -s test) 2>&1 | tee "$log"
+  reporters="--test-reporter=spec --test-reporter-destination=stdout"
+  reporters+=" --test-reporter=$PWD/scripts/test-file-times.mjs --test-reporter-destination=$log.times"
+  (cd "$ws" && NODE_OPTIONS="${NODE_OPTIONS:-} $reporters" npm run -s test) 2>&1 | tee "$log"
   count "tests $ws" "$log" "${PIPESTATUS[0]}"
   timed "tests $ws" $((SECONDS - t))
+  cat "$log.times" >>"$file_times" 2>/dev/null
 done
 
 if [ -f playwright.config.ts ]; then
@@ -83,15 +112,15 @@ if [ -f playwright.config.ts ]; then
       d = substr($0, RSTART + 1, RLENGTH - 2); u = d; gsub(/[0-9.]/, "", u); v = d + 0
       secs[f] += u == "ms" ? v / 1000 : u == "m" ? v * 60 : v
     }
-    END { for (f in secs) printf "%.1f\t%s (tests only)\n", secs[f], f }' >>"$DATABOOK_TEST_TIMES"
+    END { for (f in secs) printf "%.1f\t%s (tests only)\n", secs[f], f }' >>"$file_times"
 fi
 
 echo "databook: stage times (seconds)" >&2
 for i in "${!stage_names[@]}"; do printf '  %6s  %s\n' "${stage_secs[$i]}" "${stage_names[$i]}" >&2; done
 printf '  %6s  %s\n' "$((SECONDS))" "total" >&2
-if [ -s "$DATABOOK_TEST_TIMES" ]; then
+if [ -s "$file_times" ]; then
   echo "databook: slowest test files (seconds)" >&2
-  sort -rn "$DATABOOK_TEST_TIMES" | head -15 | sed "s|$PWD/||; s/^/  /" >&2
+  sort -rn "$file_times" | head -15 | sed "s|$PWD/||; s/^/  /" >&2
 fi
 echo "databook: test run took $(( SECONDS - started ))s; logs in $log_dir" >&2
 [ ${#broken[@]} -gt 0 ] && printf 'databook: failing: %s\n' "${broken[@]}" >&2
