@@ -1,4 +1,5 @@
 import { expect, type Locator, type Page, test } from "@playwright/test";
+import { formatSpanIn } from "../apps/web/src/lib/time-in-zone.ts";
 import {
   addQueryCell,
   apiJson,
@@ -61,10 +62,11 @@ test("zoom sets the range for both editors, a viewer's zoom stays local, stale c
   const first = await chartCell(pa, "up");
   await chartCell(pa, "sum(up)");
   // "last 1h" shows what it resolved to, the notebook's now: the end of the latest run, in UTC
-  const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+  // the label as the page formats it: with dates when the last hour crosses midnight UTC
+  const spanUtc = (a: number, b: number) => `· ${formatSpanIn(a, b, "UTC")}`;
   const latest = (await runsOf(nb.id)).sort((a, b) => b.queuedAtMs - a.queuedAtMs)[0]?.timeRange;
   if (!latest) throw new Error("the second chart's run has no range");
-  await expect(pa.getByTestId("range-resolved")).toHaveText(`· ${hhmm(latest.startMs)}–${hhmm(latest.endMs)} UTC`);
+  await expect(pa.getByTestId("range-resolved")).toHaveText(spanUtc(latest.startMs, latest.endMs));
   const pb = await openNotebook(bob, nb.url);
   const pv = await openNotebook(victor, nb.url);
   await chartData(cell(pv, 0));
@@ -104,7 +106,7 @@ test("zoom sets the range for both editors, a viewer's zoom stays local, stale c
   await pa.getByTestId("zoom-back").click();
   await expect(pb.getByTestId("time-range")).toHaveText("last 1h");
   // back on last 1h, the notebook's now is again the end of the latest run drawn for an hour
-  await expect(pb.getByTestId("range-resolved")).toHaveText(`· ${hhmm(latest.startMs)}–${hhmm(latest.endMs)} UTC`);
+  await expect(pb.getByTestId("range-resolved")).toHaveText(spanUtc(latest.startMs, latest.endMs));
   for (const c of [alice, bob, victor]) await c.close();
 });
 

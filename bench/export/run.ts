@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { createApp } from "../../apps/server/src/app.ts";
 import { authSettingsFromEnv } from "../../apps/server/src/auth/config.ts";
 import { openDatabase } from "../../apps/server/src/db/open.ts";
+import { sqliteSql } from "../../apps/server/src/db/sqlite.ts";
 import { closeChartRenderer } from "../../apps/server/src/export/charts/index.ts";
 import { makeExport } from "../../apps/server/src/export/make.ts";
 import { verifyExport } from "../../apps/server/src/export/verify.ts";
@@ -134,7 +135,8 @@ try {
   async function appendRate(mode: "off" | "on" | "chain"): Promise<number> {
     const d = openDatabase({ dataDir: tmp() });
     const log = createLogStore(d, mode === "chain" ? "audit_entries" : "log_entries");
-    const writer = mode === "on" ? createCheckpointWriter({ db: d, key, host: () => "bench.test" }) : undefined;
+    const writer =
+      mode === "on" ? createCheckpointWriter({ sql: sqliteSql(d), key, host: () => "bench.test" }) : undefined;
     const start = performance.now();
     for (let i = 0; i < APPENDS; i++) {
       const e = entry(i);
@@ -143,8 +145,8 @@ try {
       if (i % 100 === 99) await new Promise((r) => setImmediate(r));
     }
     const rate = (APPENDS * 1000) / (performance.now() - start);
-    writer?.flush();
-    writer?.stop();
+    await writer?.flush();
+    await writer?.stop();
     d.close();
     return rate;
   }

@@ -135,7 +135,7 @@ function createServices(opts: AppOptions) {
   // origins name the public host; without DATABOOK_PUBLIC_URL, the address the app listens on
   let listenHost: () => string | undefined = () => undefined;
   const checkpoints = createCheckpointWriter({
-    db,
+    sql,
     key: opts.signingKey ?? defaultSigningKey(db),
     host: () => settings.publicUrl?.host ?? listenHost(),
     delayMs: opts.checkpointDelayMs,
@@ -190,10 +190,10 @@ function createServices(opts: AppOptions) {
     ...(opts.completion?.cacheMs !== undefined ? { cacheMs: opts.completion.cacheMs } : {}),
     onAnswer: (source) => metrics.completions.inc({ source }),
   });
-  const accounts = createAccounts(db, now);
+  const accounts = createAccounts(sql, now);
   const sessions = createSessions(sql, settings.sessions, now);
-  const shareLinks = createShareLinks(db, now);
-  const grants = createGrants(db, now);
+  const shareLinks = createShareLinks(sql, now);
+  const grants = createGrants(sql, now);
   const tokens = createTokens(sql, now);
   const audit = createAudit(sql, now);
   const identities = createIdentities({
@@ -220,11 +220,13 @@ function createServices(opts: AppOptions) {
       return 0;
     });
   const sharing = createSharing({
-    db,
+    sql,
     accounts,
     grants,
     shareLinks,
-    appendLog,
+    // the log store is still synchronous on the same connection: inside the sharing transaction
+    // its append joins it (a savepoint), so the entry commits with the change
+    appendLog: async (e) => appendLog(e),
     onAccessChanged: accessChanged,
     nowMs: now,
   });
@@ -235,15 +237,15 @@ function createServices(opts: AppOptions) {
    * asks before every round, since it runs as the editor who turned it on.
    */
   const mayStillRun = async (notebookId: string, p: Principal): Promise<boolean> => {
-    let account = p.kind === "user" ? accounts.get(p.id) : undefined;
+    let account = p.kind === "user" ? await accounts.get(p.id) : undefined;
     if (p.kind === "token") {
       const t = await tokens.get(p.id);
       if (!t || !tokens.isLive(t) || !t.scopes.includes("run")) return false;
-      account = accounts.get(t.ownerId);
+      account = await accounts.get(t.ownerId);
     }
     if (!account || account.disabled) return false;
     if (account.role === "admin") return true;
-    const role = grants.roleOf(notebookId, account.id, account.groups);
+    const role = await grants.roleOf(notebookId, account.id, account.groups);
     return role === "editor" || role === "owner";
   };
   /** The address of a notebook for links that leave the server (notifications, the webhook's answer). */
@@ -255,24 +257,25 @@ function createServices(opts: AppOptions) {
     channels: notifySettings.channels,
     retry: notifySettings.retry,
     notebookUrl,
-    mintShareLink: (notebookId, ch, actor) => {
-      const { link, secret } = sharing.createLink(
+    mintShareLink: async (notebookId, ch, actor, tx) => {
+      const { link, secret } = await sharing.createLink(
         notebookId,
         { label: `notifications: ${ch.name}`, expiresAtMs: now() + ch.shareLinkMs },
         actor,
+        tx,
       );
       return { linkId: link.id, secret };
     },
     shareUrl: (notebookId, secret) => shareUrl(settings.publicUrl, notebookId, secret, ""),
     // the notebook's signed checkpoint at sending time, so a receiver can check the log later
-    checkpointOf: (notebookId) => {
-      try {
-        return checkpoints.fresh(notebookId)?.note;
-      } catch (e) {
-        console.error(`databook: notification for ${notebookId} sent without a checkpoint: ${(e as Error).message}`);
-        return undefined;
-      }
-    },
+    checkpointOf: (notebookId) =>
+      checkpoints.fresh(notebookId).then(
+        (cp) => cp?.note,
+        (e) => {
+          console.error(`databook: notification for ${notebookId} sent without a checkpoint: ${(e as Error).message}`);
+          return undefined;
+        },
+      ),
     appendLog,
     registry: metrics.registry,
     ...(opts.notifyNet ? { net: opts.notifyNet } : {}),
@@ -519,12 +522,12 @@ export async function createApp(opts: AppOptions) {
     s.db,
     () => {
       s.accessChanged();
-      s.checkpoints.sweep();
+      void s.checkpoints.sweep();
     },
     opts.foreignWritePollMs,
   );
   // Trees not covered yet (backfilled by the upgrade, a new key or public host): once listening.
-  s.checkpoints.sweep();
+  void s.checkpoints.sweep();
 
   return {
     app,
@@ -548,8 +551,9 @@ export async function createApp(opts: AppOptions) {
       await s.flushIndex();
       await s.docs.unloadAll();
       await s.flushIndex(); // what docs that unloaded meanwhile indexed
-      s.checkpoints.flush();
-      s.checkpoints.stop();
+      // signed and stored before the caller closes the database
+      await s.checkpoints.flush();
+      await s.checkpoints.stop();
       await app.close();
     },
   };

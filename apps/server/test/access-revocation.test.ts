@@ -51,7 +51,7 @@ describe("revocation reaches live connections", () => {
   it("a removed member's socket closes with ACCESS_REMOVED and their next request is refused", async () => {
     const nb = await newNotebook("removed member");
     const mia = await s.user("mia");
-    s.grant(nb.id, mia, "editor");
+    await s.grant(nb.id, mia, "editor");
     const f = await follow(nb.id, mia.headers);
     const r = await owner.api(`/api/notebooks/${nb.id}/access/members/user/${mia.id}`, "DELETE");
     assert.equal(r.status, 200);
@@ -62,7 +62,7 @@ describe("revocation reaches live connections", () => {
   it("a lowered role reconnects with RIGHTS_CHANGED, and after reconnecting the edits are dropped", async () => {
     const nb = await newNotebook("lowered role");
     const ned = await s.user("ned");
-    s.grant(nb.id, ned, "editor");
+    await s.grant(nb.id, ned, "editor");
     const ed = owner.ws(nb.id);
     const c = ned.ws(nb.id);
     cleanups.push(ed.destroy, c.destroy);

@@ -59,7 +59,7 @@ before(async () => {
   ana = await s.user("ana");
   bob = await s.user("bob");
   nb = (await ana.api("/api/notebooks", "POST", { title: "api latency" })).body;
-  s.grant(nb.id, bob, "editor");
+  await s.grant(nb.id, bob, "editor");
   anaWs = ana.ws(nb.id);
   bobWs = bob.ws(nb.id);
   cleanups.push(anaWs.destroy, bobWs.destroy);
@@ -119,7 +119,7 @@ describe("action previews and confirmed runs", () => {
 
   it("who may preview: editors and run tokens; not viewers, share links or read tokens", async () => {
     const vic = await s.user("vic");
-    s.grant(nb.id, vic, "viewer");
+    await s.grant(nb.id, vic, "viewer");
     assert.equal((await preview("s1", vic)).status, 403);
     assert.equal((await preview("s1", await s.stakeholder(nb.id))).status, 403);
     const token = async (scopes: string[]) =>

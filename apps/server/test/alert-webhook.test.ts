@@ -192,7 +192,7 @@ describe("Alertmanager webhook", () => {
     );
     for (const e of entries)
       assert.deepEqual(e.actor, { kind: "token", id: tokenId, name: "alertmanager (token of ops)" });
-    assert.equal(s.services.grants.get(nb.id, { kind: "user", id: ops.id! })?.role, "owner");
+    assert.equal((await s.services.grants.get(nb.id, { kind: "user", id: ops.id! }))?.role, "owner");
     const inc = s.services.record.incident(nb.id)!;
     assert.equal(inc.status, "investigating");
     assert.equal(inc.severity, "critical");

@@ -109,10 +109,10 @@ before(async () => {
   cleanups.push(t.cleanup);
   // the alert token exists before Alertmanager starts: it reads it from credentials_file
   const db = openDatabase({ dataDir: t.dir });
-  const owner = await createAccounts(db).create({ username: "ana", role: "member" });
-  const token = (
-    await createTokens(sqliteSql(db)).create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] })
-  ).secret;
+  const sql = sqliteSql(db);
+  const owner = await createAccounts(sql).create({ username: "ana", role: "member" });
+  const token = (await createTokens(sql).create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] }))
+    .secret;
   db.close();
   // a relay that records Alertmanager's exact bodies on their way to Databook; it answers 503
   // (Alertmanager retries) until the runbooks are in place

@@ -41,7 +41,7 @@ before(async () => {
   cleanups.push(() => s.stop());
   people = { ana: await s.user("ana"), bo: await s.user("bo"), cy: await s.user("cy") };
   nb = (await people.ana.api("/api/notebooks", "POST", { title: "payments outage" })).body;
-  s.grant(nb.id, people.bo, "editor");
+  await s.grant(nb.id, people.bo, "editor");
   ana = people.ana.ws(nb.id);
   bo = people.bo.ws(nb.id);
   cleanups.push(ana.destroy, bo.destroy);

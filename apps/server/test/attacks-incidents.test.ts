@@ -90,7 +90,7 @@ async function openIncident(labels: Record<string, string> = {}, annotations: Re
   const r = await hook(delivery(labels, annotations), { authorization: `Bearer ${alertToken}` });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const id = r.body.notebookId as string;
-  s.grant(id, vic, "viewer");
+  await s.grant(id, vic, "viewer");
   return { id, answer: r.body };
 }
 
@@ -107,7 +107,7 @@ describe("the alert webhook", () => {
       name: "am",
       scopes: ["alerts:ingest"],
     });
-    s.services.accounts.setDisabled(disabledOwner.id!, true);
+    await s.services.accounts.setDisabled(disabledOwner.id!, true);
     const revoked = await s.services.tokens.create({ ownerId: ops.id!, name: "old am", scopes: ["alerts:ingest"] });
     await s.services.tokens.revoke(revoked.token.id);
     const attempts: [string, Record<string, string>, number][] = [
@@ -333,7 +333,7 @@ describe("incident state", () => {
     // and nobody odd can be given a role
     const before = s.log.entries(id).length;
     const gone = await s.user("gone-commander");
-    s.services.accounts.setDisabled(gone.id!, true);
+    await s.services.accounts.setDisabled(gone.id!, true);
     for (const [accountId, status] of [
       [gone.id, 400],
       ["nobody", 404],

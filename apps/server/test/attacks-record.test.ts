@@ -85,8 +85,8 @@ async function incidentNotebook() {
   const r = await ana.api("/api/incidents", "POST", { title: "checkout down", visibility: "restricted" });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const id = r.body.notebook.id as string;
-  s.grant(id, mal, "editor");
-  s.grant(id, vic, "viewer");
+  await s.grant(id, mal, "editor");
+  await s.grant(id, vic, "viewer");
   const page = await join(ana, id);
   addCell(page.doc, "c1", "# what we know");
   await waitFor(() => serverDoc(id).getArray("cells").length === 1, "the cell at the server");

@@ -46,7 +46,7 @@ after(async () => {
 async function notebookWith(cells: [string, string, string?][]) {
   const nb = (await ana.api("/api/notebooks", "POST", { title: "rounds under attack", visibility: "restricted" }))
     .body as { id: string };
-  s.grant(nb.id, vic, "viewer");
+  await s.grant(nb.id, vic, "viewer");
   const page = ana.ws(nb.id);
   cleanups.push(page.destroy);
   await page.synced;
@@ -252,7 +252,7 @@ describe("a refresh does not outlive its starter's access", () => {
   it("a disabled account", async () => {
     const eve = await s.user("eve-disabled");
     const nb = await notebookWith([["a", "@plugin=echo\na"]]);
-    s.grant(nb.id, eve, "editor");
+    await s.grant(nb.id, eve, "editor");
     await stopsAfter(nb.id, eve.api, () => s.services.accounts.setDisabled(eve.id!, true));
     nb.page.destroy();
   });
@@ -260,7 +260,7 @@ describe("a refresh does not outlive its starter's access", () => {
   it("an editor whose grant is removed, an admin made a member", async () => {
     const eve = await s.user("eve-removed");
     const nb = await notebookWith([["a", "@plugin=echo\na"]]);
-    s.grant(nb.id, eve, "editor");
+    await s.grant(nb.id, eve, "editor");
     await stopsAfter(nb.id, eve.api, () =>
       s.services.sharing.remove(nb.id, { kind: "user", id: eve.id! }, ana.principal),
     );
@@ -296,7 +296,7 @@ describe("a refresh does not outlive its starter's access", () => {
 
     const eve = await s.user("eve-token");
     const c = await notebookWith([["a", "@plugin=echo\na"]]);
-    s.grant(c.id, eve, "editor");
+    await s.grant(c.id, eve, "editor");
     const t = (await s.services.tokens.create({ ownerId: eve.id!, name: "eve's", scopes: ["run"] })).secret;
     const call = (p: string, m: string, b?: unknown) => api(`${s.url}${p}`, m, b, { authorization: `Bearer ${t}` });
     await stopsAfter(c.id, call, () => s.grant(c.id, eve, "viewer"));

@@ -64,7 +64,7 @@ const logSizes = (...ids: string[]) => ids.map((id) => s.log.entries(id).length)
 async function twoNotebooks() {
   const a = await notebook(ana, "A");
   const b = await notebook(bob, "B");
-  s.grant(a, vic, "viewer");
+  await s.grant(a, vic, "viewer");
   const runA = run(a, ana.principal);
   const runB = run(b, bob.principal);
   const noteA = await ana.api(`/api/notebooks/${a}/timeline/notes`, "POST", note);
@@ -293,7 +293,7 @@ describe("timeline write budget", () => {
     const spammer = await s.user("spam");
     const other = await s.user("calm");
     const id = await notebook(spammer, "spam");
-    s.grant(id, other, "editor");
+    await s.grant(id, other, "editor");
     const path = `/api/notebooks/${id}/timeline/notes`;
     // refused requests (bad input) do not use up the budget
     for (let i = 0; i < 5; i++) assert.equal((await spammer.api(path, "POST", { text: "" })).status, 400);

@@ -16,7 +16,7 @@ async function setup(extra = {}) {
   const ana = await s.user("ana");
   const bo = await s.user("bo");
   const nb = (await ana.api("/api/notebooks", "POST", { title: "db latency" })).body;
-  s.grant(nb.id, bo, "editor");
+  await s.grant(nb.id, bo, "editor");
   return { t, s, nb, ana, bo };
 }
 
@@ -151,7 +151,7 @@ describe("co-editing over y-websocket", () => {
     await Promise.all([a.synced, b.synced]);
     const url = `${s.wsBase}/${nb.id}?v=${PROTOCOL_VERSION}&name=mallory`;
     const mallory = (await s.user("mallory")).headers;
-    s.grant(nb.id, { id: s.services.accounts.byUsername("mallory")!.id } as Caller, "editor");
+    await s.grant(nb.id, { id: (await s.services.accounts.byUsername("mallory"))!.id } as Caller, "editor");
 
     const garbage = rawSocket(url, mallory);
     await garbage.opened;

@@ -105,7 +105,7 @@ describe("editor completion", () => {
   it("who may complete: editors and run tokens; not viewers, share links, read tokens or anonymous callers", async () => {
     const q = { kind: "label-names", metric: MADE_UP_SERIES.metric };
     const vic = await s.user("vic");
-    s.grant(nb.id, vic, "viewer");
+    await s.grant(nb.id, vic, "viewer");
     assert.equal((await complete(q, vic)).status, 403);
     assert.equal((await complete(q, await s.stakeholder(nb.id))).status, 403);
     const asToken = async (scopes: string[]) =>
@@ -140,8 +140,8 @@ describe("editor completion", () => {
   it(`the rate limit answers 429 after ${LIMIT} requests a minute, per principal`, async () => {
     const eve = await s.user("eve");
     const ed = await s.user("ed");
-    s.grant(nb.id, eve, "editor");
-    s.grant(nb.id, ed, "editor");
+    await s.grant(nb.id, eve, "editor");
+    await s.grant(nb.id, ed, "editor");
     const statuses: number[] = [];
     for (let i = 0; i <= LIMIT; i++)
       statuses.push((await complete({ kind: "metric-names", prefix: `fixture_${i % 2}` }, eve)).status);

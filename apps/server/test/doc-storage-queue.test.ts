@@ -19,7 +19,7 @@ async function setup() {
   const ana = await s.user("ana");
   const bo = await s.user("bo");
   const nb = (await ana.api("/api/notebooks", "POST", { title: "queue" })).body as { id: string };
-  s.grant(nb.id, bo, "editor");
+  await s.grant(nb.id, bo, "editor");
   const client = (who: Caller) => {
     const c = who.ws(nb.id);
     cleanups.push(c.destroy);

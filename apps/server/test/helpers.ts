@@ -112,17 +112,17 @@ export function people(url: string, s: Services) {
   return {
     /** Signs in as `username`, creating the account (without a password) on first use. */
     async user(username: string, role: "admin" | "member" = "member"): Promise<Caller> {
-      const account = s.accounts.byUsername(username) ?? (await s.accounts.create({ username, role }));
+      const account = (await s.accounts.byUsername(username)) ?? (await s.accounts.create({ username, role }));
       const { secret } = await s.sessions.start({ userId: account.id }, "password");
       return callerAt(url, { kind: "user", id: account.id, name: account.displayName }, secret, account.id);
     },
     /** Gives `who` a role on a notebook (logged as the server's own change). */
-    grant(notebookId: string, who: Pick<Caller, "id">, role: "viewer" | "editor" | "owner"): void {
-      s.sharing.setRole(notebookId, { kind: "user", id: who.id! }, role, SYSTEM_PRINCIPAL);
+    async grant(notebookId: string, who: Pick<Caller, "id">, role: "viewer" | "editor" | "owner"): Promise<void> {
+      await s.sharing.setRole(notebookId, { kind: "user", id: who.id! }, role, SYSTEM_PRINCIPAL);
     },
     /** A stakeholder who opened a new share link of the notebook. */
     async stakeholder(notebookId: string, label = "stakeholders"): Promise<Caller & { linkId: string }> {
-      const { link } = s.sharing.createLink(notebookId, { label }, SYSTEM_PRINCIPAL);
+      const { link } = await s.sharing.createLink(notebookId, { label }, SYSTEM_PRINCIPAL);
       const { secret } = await s.sessions.start({ shareLinkId: link.id }, "share-link");
       return { ...callerAt(url, { kind: "share-link", id: link.id, name: link.label }, secret), linkId: link.id };
     },

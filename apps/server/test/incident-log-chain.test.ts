@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../src/db/open.ts";
+import { sqliteSql } from "../src/db/sqlite.ts";
 import { canonicalEntry, canonicalJson, entryHash } from "../src/log/canonical.ts";
 import { createCheckpointWriter } from "../src/log/checkpoint-writer.ts";
 import { loadSigningKey } from "../src/log/signing-key.ts";
@@ -17,7 +18,7 @@ after(() => {
   for (const c of dirs) c();
 });
 
-function setup(entries = 6) {
+async function setup(entries = 6) {
   const t = tempDir();
   dirs.push(t.cleanup);
   const db = openDatabase({ dataDir: t.dir });
@@ -43,7 +44,11 @@ function setup(entries = 6) {
     data: { title: "other" },
   });
   // signed as the server would (its key beside the database), so `databook log verify` passes
-  createCheckpointWriter({ db, key: loadSigningKey(t.dir, {}).key, host: () => "databook.test" }).sweep();
+  await createCheckpointWriter({
+    sql: sqliteSql(db),
+    key: loadSigningKey(t.dir, {}).key,
+    host: () => "databook.test",
+  }).sweep();
   return { dir: t.dir, db, log };
 }
 
@@ -76,8 +81,8 @@ describe("incident log hash chain", () => {
     }
   });
 
-  it("an intact chain verifies, and the CLI exits 0 with the count", () => {
-    const { dir, db } = setup();
+  it("an intact chain verifies, and the CLI exits 0 with the count", async () => {
+    const { dir, db } = await setup();
     assert.deepEqual(verifyLog(db), { ok: true, entries: 7, notebooks: 2 });
     db.close();
     const r = cli(dir);
@@ -85,8 +90,8 @@ describe("incident log hash chain", () => {
     assert.match(r.stdout, /ok: 7 entries in 2 notebook/);
   });
 
-  it("triggers refuse UPDATE and DELETE of entries and stored outputs", () => {
-    const { db } = setup();
+  it("triggers refuse UPDATE and DELETE of entries and stored outputs", async () => {
+    const { db } = await setup();
     assert.throws(
       () => db.prepare("UPDATE log_entries SET actor = 'eve' WHERE seq = 1").run(),
       /append-only: UPDATE refused/,
@@ -97,8 +102,8 @@ describe("incident log hash chain", () => {
     assert.equal(verifyLog(db).ok, true);
   });
 
-  it("catches an edited row and the CLI exits 1 naming it", () => {
-    const { dir, db } = setup();
+  it("catches an edited row and the CLI exits 1 naming it", async () => {
+    const { dir, db } = await setup();
     dropTriggers(db);
     db.prepare("UPDATE log_entries SET data = ? WHERE notebook_id = 'nb1' AND seq = 3").run('{"input":"rm -rf"}');
     const r = verifyLog(db);
@@ -111,8 +116,8 @@ describe("incident log hash chain", () => {
     assert.match(c.stderr, /notebook nb1, entry seq 3/);
   });
 
-  it("catches an edited actor even when the row's hash is recomputed", () => {
-    const { db } = setup();
+  it("catches an edited actor even when the row's hash is recomputed", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     const row = db.prepare("SELECT * FROM log_entries WHERE notebook_id='nb1' AND seq=2").get() as {
       type: string;
@@ -142,8 +147,8 @@ describe("incident log hash chain", () => {
     assert.equal(!r.ok && r.seq, 3, "the next entry's prev_hash no longer matches");
   });
 
-  it("catches a row inserted inside the chain", () => {
-    const { db } = setup();
+  it("catches a row inserted inside the chain", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     // make room at seq 3 and insert a self-consistent forged entry chained to seq 2
     db.prepare("UPDATE log_entries SET seq = seq + 100 WHERE notebook_id='nb1' AND seq >= 3").run();
@@ -169,8 +174,8 @@ describe("incident log hash chain", () => {
     assert.equal(!r.ok && r.seq, 4);
   });
 
-  it("catches a row removed inside the chain", () => {
-    const { db } = setup();
+  it("catches a row removed inside the chain", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     db.prepare("DELETE FROM log_entries WHERE notebook_id='nb1' AND seq=4").run();
     const r = verifyLog(db);
@@ -179,8 +184,8 @@ describe("incident log hash chain", () => {
     assert.match(!r.ok ? r.reason : "", /removed/);
   });
 
-  it("catches a stored large output that was edited", () => {
-    const { db } = setup();
+  it("catches a stored large output that was edited", async () => {
+    const { db } = await setup();
     dropTriggers(db);
     db.prepare("UPDATE blobs SET data = ?").run(Buffer.from("y".repeat(100_000)));
     const r = verifyLog(db);
@@ -189,8 +194,8 @@ describe("incident log hash chain", () => {
     assert.match(!r.ok ? r.reason : "", /stored output .* was changed/);
   });
 
-  it("with --head catches a cut-off tail that a plain verify cannot see", () => {
-    const { dir, db, log } = setup();
+  it("with --head catches a cut-off tail that a plain verify cannot see", async () => {
+    const { dir, db, log } = await setup();
     const head = log.head("nb1");
     const earlier = log.entries("nb1")[2]!.hash;
     dropTriggers(db);

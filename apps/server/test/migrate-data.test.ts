@@ -131,7 +131,7 @@ before(async () => {
   const s = app.services;
   nb = seedIncident(s, { runs: 6, charts: 2 }).notebookId;
   const ana = await app.user("ana", "admin");
-  app.grant(nb, ana, "editor");
+  await app.grant(nb, ana, "editor");
   await app.stakeholder(nb);
   const rb = (await ana.api("/api/notebooks", "POST", { title: "Runbook: disk full" })).body.id as string;
   assert.equal((await ana.api(`/api/notebooks/${rb}/runbook`, "PUT", { matcher: 'alertname="DiskFull"' })).status, 200);

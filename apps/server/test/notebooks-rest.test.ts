@@ -32,8 +32,8 @@ describe("notebooks REST", () => {
     assert.equal(nb.title, "Payments down");
     assert.equal(nb.role, "owner");
     assert.equal(nb.editToken, undefined, "no tokens: access comes from accounts and roles");
-    s.grant(nb.id, bo, "editor");
-    s.grant(nb.id, cy, "editor");
+    await s.grant(nb.id, bo, "editor");
+    await s.grant(nb.id, cy, "editor");
 
     const vic = await s.user("vic");
     const asViewer = await vic.api(`/api/notebooks/${nb.id}`, "GET");

@@ -119,7 +119,7 @@ describe("OpenID Connect sign-in against a real provider", () => {
       },
     );
     assert.deepEqual(m.body.principal, { kind: "user", id: m.body.account.id, name: "Ann Example" });
-    assert.equal(db.services.accounts.byOidc(idp.issuer, "ann")?.id, m.body.account.id);
+    assert.equal((await db.services.accounts.byOidc(idp.issuer, "ann"))?.id, m.body.account.id);
     const session = await db.services.sessions.lookup(b.cookie(db.url, SESSION)!);
     assert.equal(session?.via, "oidc");
 
@@ -159,7 +159,7 @@ describe("OpenID Connect sign-in against a real provider", () => {
     assert.deepEqual([demoted.id, demoted.role, demoted.groups], [id, "member", ["sre"]]);
     // the session of the earlier sign-in follows the account as it is now
     assert.equal((await me(db.url, first)).body.account.role, "member");
-    assert.equal(db.services.accounts.list().filter((a) => a.oidc?.subject === "bea").length, 1);
+    assert.equal((await db.services.accounts.list()).filter((a) => a.oidc?.subject === "bea").length, 1);
 
     const changes = (await db.services.audit.list({ type: "account.changed" }))
       .filter((e) => e.data.accountId === id)
@@ -175,7 +175,7 @@ describe("OpenID Connect sign-in against a real provider", () => {
     assert.equal(problemOf(landedAt), "oidc-not-allowed");
     assert.match(OIDC_PROBLEMS["oidc-not-allowed"], /not in a group allowed/);
     assert.equal(b.cookie(db.url, SESSION), undefined);
-    assert.equal(db.services.accounts.byOidc(idp.issuer, "olaf"), undefined);
+    assert.equal(await db.services.accounts.byOidc(idp.issuer, "olaf"), undefined);
     assert.equal((await me(db.url, b)).status, 401);
     const failed = (await db.services.audit.list({ type: "auth.failed" })).find(
       (e) => e.data.problem === "oidc-not-allowed",
@@ -194,7 +194,7 @@ describe("OpenID Connect sign-in against a real provider", () => {
   it("a group grant on a notebook gives its members that role; leaving the group closes their live connection", async () => {
     const owner = await db.user("owner-local");
     const nb = (await owner.api("/api/notebooks", "POST", { title: "payments outage", visibility: "restricted" })).body;
-    db.services.sharing.setRole(nb.id, { kind: "group", id: "payments" }, "editor", SYSTEM_PRINCIPAL);
+    await db.services.sharing.setRole(nb.id, { kind: "group", id: "payments" }, "editor", SYSTEM_PRINCIPAL);
 
     people.dan = { name: "Dan", groups: ["sre", "payments"] };
     people.eve = { name: "Eve", groups: ["sre"] };
@@ -251,7 +251,7 @@ describe("OpenID Connect sign-in against a real provider", () => {
   it("a disabled account is refused", async () => {
     people.finn = { name: "Finn", groups: ["sre"] };
     await signIn(browser(), "finn");
-    db.services.accounts.setDisabled(db.services.accounts.byOidc(idp.issuer, "finn")!.id, true);
+    await db.services.accounts.setDisabled((await db.services.accounts.byOidc(idp.issuer, "finn"))!.id, true);
     const b = browser();
     assert.equal(problemOf((await signIn(b, "finn")).landedAt), "oidc-disabled");
     assert.equal(b.cookie(db.url, SESSION), undefined);
@@ -275,9 +275,8 @@ describe("OpenID Connect sign-in against a real provider", () => {
     const replay = await b.request(callback.href);
     assert.equal(problemOf(new URL(replay.location!)), "oidc-expired");
     assert.equal(replay.response.headers.getSetCookie().length, 0, "the replay sets no cookie");
-    const sessions = db.db
-      .prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?")
-      .get(db.services.accounts.byOidc(idp.issuer, "gus")!.id) as { n: number };
+    const gus = (await db.services.accounts.byOidc(idp.issuer, "gus"))!;
+    const sessions = db.db.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?").get(gus.id) as { n: number };
     assert.equal(sessions.n, 1);
   });
 

@@ -44,7 +44,7 @@ before(async () => {
   const seeded = seedIncident(app.services, { runs: 8, charts: 2, payload: PAYLOAD });
   nb = seeded.notebookId;
   const vic = await app.user("vic");
-  app.grant(nb, vic, "viewer");
+  await app.grant(nb, vic, "viewer");
   // a checkpoint kept by a reader before the last runs
   const early = await vic.api(`/api/notebooks/${nb}/checkpoint`, "GET");
   keptFile = join(out, "kept");

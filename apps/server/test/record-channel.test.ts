@@ -72,7 +72,7 @@ const cellsAtServer = (id: string) => s.docs.open.get(id)?.doc.getArray("cells")
 
 async function notebookWithRun() {
   const nb = (await ana.api("/api/notebooks", "POST", { title: "error rate" })).body as { id: string };
-  s.grant(nb.id, mal, "editor");
+  await s.grant(nb.id, mal, "editor");
   const a = join(ana, nb.id);
   await a.synced;
   addCell(a.doc, "rate", "@plugin=echo\nERROR RATE 87%");
@@ -325,7 +325,7 @@ describe("the record channel", () => {
 describe("cell order", () => {
   it("moving a cell is one field change: a concurrent edit inside it survives", async () => {
     const nb = (await ana.api("/api/notebooks", "POST", { title: "moves" })).body as { id: string };
-    s.grant(nb.id, mal, "editor");
+    await s.grant(nb.id, mal, "editor");
     const a = join(ana, nb.id);
     const b = join(mal, nb.id);
     await Promise.all([a.synced, b.synced]);

@@ -477,13 +477,13 @@ before(async () => {
 /** A fresh notebook (owner olga, editor ed, viewers by visibility) with a cell, a finished run and a share link. */
 async function fixture() {
   const sv = s.services;
-  const owner = sv.accounts.get(ids.owner)!;
+  const owner = (await sv.accounts.get(ids.owner))!;
   // an incident opened from the page by olga (so the incident routes have one), also marked as a runbook below
   const { notebook: nb } = await sv.incidents.fromPage(
     { title: "payments outage", values: { labels: {}, annotations: {}, params: {} } },
     { principal: { kind: "user", id: owner.id, name: owner.displayName }, account: owner, credential: "session" },
   );
-  sv.sharing.setRole(nb.id, { kind: "user", id: ids.editor }, "editor", SYSTEM_PRINCIPAL);
+  await sv.sharing.setRole(nb.id, { kind: "user", id: ids.editor }, "editor", SYSTEM_PRINCIPAL);
   sv.notebooks.withDoc(nb.id, (doc) =>
     doc.transact(() => {
       const m = new Y.Map<unknown>();
@@ -529,7 +529,7 @@ async function fixture() {
     runId: "run1",
     data: { eventAtMs: now, label: "mitigated" },
   }).seq;
-  const link = sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL).link;
+  const { link } = await sv.sharing.createLink(nb.id, { label: "execs" }, SYSTEM_PRINCIPAL);
   await sv.runbooks.mark(nb.id, { matcher: 'alertname="Matrix"' }, SYSTEM_PRINCIPAL);
   await sv.incidentState.assignRole(nb.id, "commander", owner.id, SYSTEM_PRINCIPAL);
   return { nb: nb.id, link: link.id, note, pin };
@@ -547,7 +547,7 @@ async function headersFor(who: CallerName, nb: string): Promise<Record<string, s
     case "anonymous":
       return {};
     case "link": {
-      const l = sv.sharing.createLink(nb, { label: "stakeholders" }, SYSTEM_PRINCIPAL).link;
+      const l = (await sv.sharing.createLink(nb, { label: "stakeholders" }, SYSTEM_PRINCIPAL)).link;
       return {
         cookie: `databook_session=${(await sv.sessions.start({ shareLinkId: l.id }, "share-link")).secret}`,
         origin,
@@ -567,7 +567,7 @@ async function headersFor(who: CallerName, nb: string): Promise<Record<string, s
       return { cookie: `databook_session=${started.secret}`, origin };
     }
     case "expired-link": {
-      const l = sv.sharing.createLink(nb, { label: "short", expiresAtMs: now + 1000 }, SYSTEM_PRINCIPAL).link;
+      const l = (await sv.sharing.createLink(nb, { label: "short", expiresAtMs: now + 1000 }, SYSTEM_PRINCIPAL)).link;
       const cookie = `databook_session=${(await sv.sessions.start({ shareLinkId: l.id }, "share-link")).secret}`;
       now += 2000; // the link's expiry passes (the session itself is still young)
       return { cookie, origin };

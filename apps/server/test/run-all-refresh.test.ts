@@ -45,7 +45,7 @@ async function notebookWithCells() {
   const nb = (
     await ana.api("/api/notebooks", "POST", { title: "rounds", timeRange: { kind: "relative", range: "15m" } })
   ).body as { id: string };
-  s.grant(nb.id, vic, "viewer");
+  await s.grant(nb.id, vic, "viewer");
   const page = ana.ws(nb.id);
   cleanups.push(page.destroy);
   await page.synced;
@@ -199,11 +199,11 @@ describe("auto-refresh", () => {
   it("stops once the editor who turned it on may no longer run cells: it never runs as a viewer", async () => {
     const { nb, page } = await notebookWithCells();
     const eve = await s.user("eve");
-    s.grant(nb.id, eve, "editor");
+    await s.grant(nb.id, eve, "editor");
     assert.equal((await eve.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 60_000 })).status, 200);
     await waitFor(() => runsOf(nb.id, "refresh").every((x) => x.status === "done"), "round 1");
     assert.ok(runsOf(nb.id, "refresh").every((x) => x.by.id === eve.id));
-    s.grant(nb.id, eve, "viewer");
+    await s.grant(nb.id, eve, "viewer");
     clock += 60_000;
     await waitFor(() => s.services.record.refresh(nb.id) === undefined, "the stop");
     const last = s.log

@@ -35,8 +35,8 @@ async function incident() {
   const nb = (
     await ana.api("/api/notebooks", "POST", { title: "api 502s", timeRange: { kind: "relative", range: "1h" } })
   ).body;
-  s.grant(nb.id, ben, "editor");
-  s.grant(nb.id, vic, "viewer");
+  await s.grant(nb.id, ben, "editor");
+  await s.grant(nb.id, vic, "viewer");
   s.services.notebooks.withDoc(nb.id, (doc) => {
     addCell(doc, "c-notes", "## Checkout 5xx\nWhat we saw.", "markdown");
     addCell(doc, "c-err", "@plugin=prometheus\nsum(rate(errors[5m]))\nby (job)");

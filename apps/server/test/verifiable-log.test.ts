@@ -58,7 +58,7 @@ before(async () => {
   const seeded = seedIncident(app.services, { runs: 6, charts: 2 });
   nb = seeded.notebookId;
   const ana = await app.user("ana");
-  app.grant(nb, ana, "viewer");
+  await app.grant(nb, ana, "viewer");
   await waitFor(() => app.services.checkpoints.backlog().entries === 0, "the checkpoint writer");
   const first = await ana.api(`/api/notebooks/${nb}/checkpoint`, "GET");
   assert.equal(first.status, 200, JSON.stringify(first.body));

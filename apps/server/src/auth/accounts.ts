@@ -1,5 +1,5 @@
 import type { InstanceRole, Principal } from "@databook/wire";
-import type { Database } from "better-sqlite3";
+import { isUniqueViolation, type Sql, type SqlValue } from "../db/sql.ts";
 import { randomId } from "../ids.ts";
 import { checkLine } from "../text.ts";
 import { hashPassword, passwordProblem } from "./passwords.ts";
@@ -84,65 +84,65 @@ export type NewAccount = {
 /**
  * The accounts table (`users`). Nothing is ever deleted: an account is disabled, which ends its
  * sessions and tokens (the caller closes its live connections). Throws `{ kind: "bad-input" }` for a
- * bad name or password and `{ kind: "conflict" }`-like `bad-input` for a taken username.
+ * bad name or password and for a taken username (also when another writer took it first: the
+ * unique key decides). Every method runs on `sql`, or on the transaction `tx` passed last.
  */
-export function createAccounts(db: Database, nowMs: () => number = Date.now) {
-  const byId = db.prepare("SELECT * FROM users WHERE id = ?");
-  const byUsername = db.prepare("SELECT * FROM users WHERE username = ?");
-  const byOidc = db.prepare("SELECT * FROM users WHERE oidc_issuer = ? AND oidc_subject = ?");
-  const ins = db.prepare(`INSERT INTO users
-    (id, username, display_name, email, password_hash, role, oidc_issuer, oidc_subject, oidc_groups, created_at_ms, updated_at_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const hashOf = db.prepare("SELECT password_hash FROM users WHERE username = ?");
-
-  const get = (id: string): Account | undefined => {
-    const r = byId.get(id) as Row | undefined;
+export function createAccounts(sql: Sql, nowMs: () => number = Date.now) {
+  const get = async (id: string, tx: Sql = sql): Promise<Account | undefined> => {
+    const r = await tx.get<Row>("SELECT * FROM users WHERE id = ?", [id]);
     return r && toAccount(r);
+  };
+  const byUsername = async (username: string, tx: Sql = sql): Promise<Account | undefined> => {
+    const r = await tx.get<Row>("SELECT * FROM users WHERE username = ?", [username.trim().toLowerCase()]);
+    return r && toAccount(r);
+  };
+  const taken = (username: string) => ({
+    kind: "bad-input",
+    message: `the username '${username}' is taken; pick another`,
+  });
+  /** Runs an UPDATE of one account and resolves to the account as it is after it. */
+  const update = async (id: string, set: string, params: SqlValue[], tx: Sql): Promise<Account> => {
+    await tx.run(`UPDATE users SET ${set}, updated_at_ms = ? WHERE id = ?`, [...params, nowMs(), id]);
+    return (await get(id, tx))!;
   };
 
   return {
+    /** The account with this id, or undefined. */
     get,
     /** The account with this local sign-in name (any letter case), or undefined. */
-    byUsername(username: string): Account | undefined {
-      const r = byUsername.get(username.trim().toLowerCase()) as Row | undefined;
-      return r && toAccount(r);
-    },
+    byUsername,
     /** The account linked to an OpenID Connect identity, or undefined. */
-    byOidc(issuer: string, subject: string): Account | undefined {
-      const r = byOidc.get(issuer, subject) as Row | undefined;
+    async byOidc(issuer: string, subject: string, tx: Sql = sql): Promise<Account | undefined> {
+      const r = await tx.get<Row>("SELECT * FROM users WHERE oidc_issuer = ? AND oidc_subject = ?", [issuer, subject]);
       return r && toAccount(r);
     },
     /** The stored password hash of a local account (undefined when none): for sign-in only. */
-    passwordHashOf(username: string): string | undefined {
-      return (
-        (hashOf.get(username.trim().toLowerCase()) as { password_hash: string | null } | undefined)?.password_hash ??
-        undefined
-      );
+    async passwordHashOf(username: string, tx: Sql = sql): Promise<string | undefined> {
+      const r = await tx.get<{ password_hash: string | null }>("SELECT password_hash FROM users WHERE username = ?", [
+        username.trim().toLowerCase(),
+      ]);
+      return r?.password_hash ?? undefined;
     },
     /** Every account, admins first, then by display name. */
-    list(): Account[] {
-      return (db.prepare("SELECT * FROM users ORDER BY role = 'admin' DESC, display_name").all() as Row[]).map(
+    list: async (tx: Sql = sql): Promise<Account[]> =>
+      (await tx.all<Row>("SELECT * FROM users ORDER BY CASE WHEN role = 'admin' THEN 0 ELSE 1 END, display_name")).map(
         toAccount,
-      );
-    },
+      ),
     /** How many accounts exist (0 before the first admin). */
-    count: (): number => (db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n,
+    count: async (tx: Sql = sql): Promise<number> =>
+      (await tx.get<{ n: number }>("SELECT count(*) AS n FROM users"))!.n,
     /** How many enabled admins exist. */
-    adminCount: (): number =>
-      (
-        db.prepare("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at_ms IS NULL").get() as {
-          n: number;
-        }
-      ).n,
+    adminCount: async (tx: Sql = sql): Promise<number> =>
+      (await tx.get<{ n: number }>("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at_ms IS NULL"))!
+        .n,
     /**
      * Creates an account. A local account needs a username; its password is optional (without one
      * it signs in only through a one-time link or OpenID Connect). Throws `bad-input` for a taken
      * username, a bad name or a weak password.
      */
-    async create(input: NewAccount): Promise<Account> {
+    async create(input: NewAccount, tx: Sql = sql): Promise<Account> {
       const username = input.username !== undefined ? checkUsername(input.username) : undefined;
-      if (username && byUsername.get(username))
-        throw { kind: "bad-input", message: `the username '${username}' is taken; pick another` };
+      if (username && (await byUsername(username, tx))) throw taken(username);
       if (!username && !input.oidc)
         throw { kind: "bad-input", message: "an account needs a username (or an OpenID Connect identity)" };
       const displayName = checkLine(input.displayName ?? username ?? "", "display name", MAX_DISPLAY_NAME_CHARS);
@@ -151,60 +151,61 @@ export function createAccounts(db: Database, nowMs: () => number = Date.now) {
         if (p) throw { kind: "bad-input", message: p };
       }
       const hash = input.password !== undefined ? await hashPassword(input.password) : null;
-      // the name may have been taken while the password was hashed
-      if (username && byUsername.get(username))
-        throw { kind: "bad-input", message: `the username '${username}' is taken; pick another` };
-      const id = randomId();
       const t = nowMs();
-      ins.run(
-        id,
-        username ?? null,
-        displayName,
-        input.email ?? null,
-        hash,
-        input.role,
-        input.oidc?.issuer ?? null,
-        input.oidc?.subject ?? null,
-        JSON.stringify(input.oidc?.groups ?? []),
-        t,
-        t,
-      );
-      return get(id)!;
+      try {
+        const r = await tx.get<Row>(
+          `INSERT INTO users
+            (id, username, display_name, email, password_hash, role, oidc_issuer, oidc_subject, oidc_groups, created_at_ms, updated_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          [
+            randomId(),
+            username ?? null,
+            displayName,
+            input.email ?? null,
+            hash,
+            input.role,
+            input.oidc?.issuer ?? null,
+            input.oidc?.subject ?? null,
+            JSON.stringify(input.oidc?.groups ?? []),
+            t,
+            t,
+          ],
+        );
+        return toAccount(r!);
+      } catch (e) {
+        // the name may have been taken while the password was hashed
+        if (username && isUniqueViolation(e)) throw taken(username);
+        throw e;
+      }
     },
     /** Sets a new password (checked like at creation). */
-    async setPassword(id: string, password: string): Promise<void> {
+    async setPassword(id: string, password: string, tx: Sql = sql): Promise<void> {
       const p = passwordProblem(password);
       if (p) throw { kind: "bad-input", message: p };
-      const hash = await hashPassword(password);
-      db.prepare("UPDATE users SET password_hash = ?, updated_at_ms = ? WHERE id = ?").run(hash, nowMs(), id);
+      await update(id, "password_hash = ?", [await hashPassword(password)], tx);
     },
-    setDisplayName(id: string, name: unknown): Account {
-      const n = checkLine(name, "display name", MAX_DISPLAY_NAME_CHARS);
-      db.prepare("UPDATE users SET display_name = ?, updated_at_ms = ? WHERE id = ?").run(n, nowMs(), id);
-      return get(id)!;
-    },
-    setRole(id: string, role: InstanceRole): Account {
-      db.prepare("UPDATE users SET role = ?, updated_at_ms = ? WHERE id = ?").run(role, nowMs(), id);
-      return get(id)!;
-    },
+    /** Sets the display name (checked: one line of at most {@link MAX_DISPLAY_NAME_CHARS}). */
+    setDisplayName: async (id: string, name: unknown, tx: Sql = sql): Promise<Account> =>
+      update(id, "display_name = ?", [checkLine(name, "display name", MAX_DISPLAY_NAME_CHARS)], tx),
+    /** Sets the instance role. */
+    setRole: (id: string, role: InstanceRole, tx: Sql = sql): Promise<Account> => update(id, "role = ?", [role], tx),
     /** Disables (`true`) or re-enables an account; sessions of a disabled account stop working at once. */
-    setDisabled(id: string, disabled: boolean): Account {
-      const t = nowMs();
-      db.prepare("UPDATE users SET disabled_at_ms = ?, updated_at_ms = ? WHERE id = ?").run(disabled ? t : null, t, id);
-      return get(id)!;
-    },
+    setDisabled: (id: string, disabled: boolean, tx: Sql = sql): Promise<Account> =>
+      update(id, "disabled_at_ms = ?", [disabled ? nowMs() : null], tx),
     /** Records what an OpenID Connect sign-in said about the person (name, email, groups). */
-    updateFromOidc(id: string, p: { displayName?: string; email?: string; groups: string[] }): Account {
-      const cur = get(id)!;
+    async updateFromOidc(
+      id: string,
+      p: { displayName?: string; email?: string; groups: string[] },
+      tx: Sql = sql,
+    ): Promise<Account> {
+      const cur = (await get(id, tx))!;
       const name = p.displayName ? checkLine(p.displayName, "display name", MAX_DISPLAY_NAME_CHARS) : cur.displayName;
-      db.prepare("UPDATE users SET display_name = ?, email = ?, oidc_groups = ?, updated_at_ms = ? WHERE id = ?").run(
-        name,
-        p.email ?? cur.email ?? null,
-        JSON.stringify(p.groups),
-        nowMs(),
+      return update(
         id,
+        "display_name = ?, email = ?, oidc_groups = ?",
+        [name, p.email ?? cur.email ?? null, JSON.stringify(p.groups)],
+        tx,
       );
-      return get(id)!;
     },
   };
 }

@@ -45,23 +45,27 @@ export const ANONYMOUS: Identity = { credential: "none" };
 /** What a caller presented: the session cookie's secret and/or an `Authorization: Bearer` value. */
 export type Credentials = { sessionSecret?: string; bearer?: string };
 
+/** `IN (?, ?, …)` for a list, bound one value a placeholder (both dialects; `IN ()` is no SQL). */
+const inList = (column: string, values: string[]): string =>
+  values.length ? `${column} IN (${values.map(() => "?").join(", ")})` : "0 = 1";
+
 /**
  * The SQL condition (on a `notebooks` row aliased `n`) for "this identity may view it" — the same
  * decision as `roleOn` (keep the two in step), for listing and searching without loading every row.
+ * Runs on SQLite and PostgreSQL alike.
  */
 export function viewableWhere(id: Identity): { sql: string; params: SqlValue[] } {
   if (id.account?.role === "admin") return { sql: "1 = 1", params: [] };
   if (id.account)
     return {
       sql: `n.visibility = 'signed-in' OR n.id IN (SELECT g.notebook_id FROM notebook_grants g WHERE
-        (g.subject_kind = 'user' AND g.subject_id = ?) OR (g.subject_kind = 'group' AND g.subject_id IN (SELECT value FROM json_each(?))))`,
-      params: [id.account.id, JSON.stringify(id.account.groups)],
+        (g.subject_kind = 'user' AND g.subject_id = ?) OR (g.subject_kind = 'group' AND ${inList("g.subject_id", id.account.groups)}))`,
+      params: [id.account.id, ...id.account.groups],
     };
-  if (id.shareLinks?.length)
-    return {
-      sql: "n.id IN (SELECT value FROM json_each(?))",
-      params: [JSON.stringify(id.shareLinks.map((l) => l.notebookId))],
-    };
+  if (id.shareLinks?.length) {
+    const ids = id.shareLinks.map((l) => l.notebookId);
+    return { sql: inList("n.id", ids), params: ids };
+  }
   return { sql: "0 = 1", params: [] };
 }
 
@@ -104,23 +108,27 @@ export function createIdentities(opts: {
 }) {
   const { accounts, sessions, shareLinks, grants, tokens } = opts;
 
-  function fromToken(t: ApiToken): Identity | string {
+  async function fromToken(t: ApiToken): Promise<Identity | string> {
     if (!tokens.isLive(t))
       return (t as ApiToken).revokedAtMs ? "this API token was revoked" : "this API token has expired";
-    const owner = accounts.get(t.ownerId);
+    const owner = await accounts.get(t.ownerId);
     if (!owner || owner.disabled) return "this API token's owner is disabled";
     return { principal: tokenPrincipal(t, owner), account: owner, token: t, credential: "token" };
   }
   const retired = (bearer: string) =>
     opts.sql.get("SELECT notebook_id FROM retired_tokens WHERE token_hash = ?", [secretHash(bearer)]);
 
-  function fromSession(s: Session): Identity | string {
+  async function fromSession(s: Session): Promise<Identity | string> {
     if (s.userId) {
-      const a = accounts.get(s.userId);
+      const a = await accounts.get(s.userId);
       if (!a || a.disabled) return "this account is disabled; ask an admin";
       return { principal: userPrincipal(a), account: a, session: s, credential: "session" };
     }
-    const live = (s.shareLinkIds ?? []).map((id) => shareLinks.get(id)).filter((l) => shareLinks.isLive(l));
+    const live: ShareLink[] = [];
+    for (const id of s.shareLinkIds ?? []) {
+      const l = await shareLinks.get(id);
+      if (shareLinks.isLive(l)) live.push(l);
+    }
     if (live.length === 0) return "the share link was revoked or has expired; ask for a new one";
     return { principal: linkPrincipal(live[0]!), shareLinks: live, session: s, credential: "share-link" };
   }
@@ -135,13 +143,13 @@ export function createIdentities(opts: {
         if (c.bearer.startsWith(TOKEN_PREFIX)) {
           const used = await tokens.use(c.bearer);
           if (!used) return { credential: "none", refused: "the API token is not valid (check it was copied whole)" };
-          const id = fromToken(used.token);
+          const id = await fromToken(used.token);
           if (typeof id === "string") return { credential: "none", refused: id };
           if (used.firstUse) await opts.onTokenFirstUse?.(used.token, id.principal!);
           return id;
         }
         if (await retired(c.bearer)) return { credential: "none", refused: RETIRED_EDITOR_LINK };
-        if (shareLinks.bySecret(c.bearer))
+        if (await shareLinks.bySecret(c.bearer))
           return {
             credential: "none",
             refused: "a share link works only when opened in a browser; for scripts, ask an admin for an API token",
@@ -151,7 +159,7 @@ export function createIdentities(opts: {
       if (c.sessionSecret) {
         const s = await sessions.lookup(c.sessionSecret);
         if (!s) return { credential: "none", refused: "your session has ended: sign in again" };
-        const id = fromSession(s);
+        const id = await fromSession(s);
         return typeof id === "string" ? { credential: "none", refused: id } : id;
       }
       return ANONYMOUS;
@@ -163,22 +171,27 @@ export function createIdentities(opts: {
     async refresh(id: Identity): Promise<Identity | undefined> {
       if (id.token) {
         const t = await tokens.get(id.token.id);
-        const fresh = t ? fromToken(t) : undefined;
+        const fresh = t ? await fromToken(t) : undefined;
         return typeof fresh === "object" ? fresh : undefined;
       }
       if (!id.session || !(await sessions.isLive(id.session.idHash))) return undefined;
-      const fresh = fromSession(id.session);
+      const fresh = await fromSession(id.session);
       return typeof fresh === "string" ? undefined : fresh;
     },
     /**
      * The role `id` has on a notebook: an admin owns every notebook; a person has the strongest of
      * their own grant, their groups' grants, and `viewer` when the notebook is visible to every
      * signed-in account; a stakeholder is a viewer through a live share link of that notebook.
+     * Reads the grants on `tx` when given (a caller's transaction), else on the shared handle.
      */
-    roleOn(id: Identity, nb: { id: string; visibility: Visibility }): NotebookRole | undefined {
+    async roleOn(
+      id: Identity,
+      nb: { id: string; visibility: Visibility },
+      tx?: Sql,
+    ): Promise<NotebookRole | undefined> {
       if (id.account) {
         if (id.account.role === "admin") return "owner";
-        const own = grants.roleOf(nb.id, id.account.id, id.account.groups);
+        const own = await grants.roleOf(nb.id, id.account.id, id.account.groups, tx);
         return own ?? (nb.visibility === "signed-in" ? "viewer" : undefined);
       }
       if (id.shareLinks?.some((l) => l.notebookId === nb.id)) return "viewer";

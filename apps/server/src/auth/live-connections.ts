@@ -59,7 +59,7 @@ export function createLiveConnections(opts: {
       // a stakeholder's link revoked or expired: for them that is losing access, not a sign-in
       if (!id) code = c.identity.shareLinks ? CLOSE_CODES.ACCESS_REMOVED : CLOSE_CODES.SESSION_ENDED;
       else {
-        const role = nb ? opts.identities.roleOn(id, nb) : undefined;
+        const role = nb ? await opts.identities.roleOn(id, nb) : undefined;
         if (!role) code = CLOSE_CODES.ACCESS_REMOVED;
         else if (role !== c.role) code = CLOSE_CODES.RIGHTS_CHANGED;
       }

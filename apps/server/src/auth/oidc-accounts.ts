@@ -52,7 +52,7 @@ export async function accountFromOidc(
   profile: OidcProfile,
 ): Promise<OidcAccountResult> {
   const { accounts, audit } = deps;
-  const existing = accounts.byOidc(profile.issuer, profile.subject);
+  const existing = await accounts.byOidc(profile.issuer, profile.subject);
   const byGroups = roleFromGroups(settings, profile.groups);
   if (settings.allowedGroups.length && !inAny(profile.groups, settings.allowedGroups) && byGroups !== "admin")
     return { ok: false, problem: "oidc-not-allowed", ...(existing ? { accountId: existing.id } : {}) };
@@ -67,20 +67,20 @@ export async function accountFromOidc(
       oidc: { issuer: profile.issuer, subject: profile.subject, groups: profile.groups },
     });
     await audit.record("account.created", SYSTEM_PRINCIPAL, { accountId: account.id, role, via: "oidc" });
-    if (role === "admin") deps.sharing.adoptOrphans(account);
+    if (role === "admin") await deps.sharing.adoptOrphans(account);
     return { ok: true, account, created: true };
   }
   if (existing.disabled) return { ok: false, problem: "oidc-disabled", accountId: existing.id };
 
-  let account = accounts.updateFromOidc(existing.id, {
+  let account = await accounts.updateFromOidc(existing.id, {
     displayName,
     ...(profile.email ? { email: profile.email } : {}),
     groups: profile.groups,
   });
   const roleChanged = byGroups !== undefined && byGroups !== existing.role;
   if (roleChanged) {
-    account = accounts.setRole(existing.id, byGroups);
-    if (byGroups === "admin") deps.sharing.adoptOrphans(account);
+    account = await accounts.setRole(existing.id, byGroups);
+    if (byGroups === "admin") await deps.sharing.adoptOrphans(account);
   }
   const sameGroups = (a: string[], b: string[]) => a.length === b.length && a.every((g) => b.includes(g));
   const groupsChanged = !sameGroups(existing.groups, account.groups);

@@ -165,7 +165,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
         refusal(403, "denied", "a signed-in browser request that changes something must carry an Origin header"),
       );
     if (!rule) return; // no route matched: the not-found handler answers
-    const denied = check(rule, req);
+    const denied = await check(rule, req);
     if (!denied) return;
     if (socket) {
       const code = denied.status === 404 ? 4404 : denied.status === 401 ? 4401 : 4403;
@@ -192,13 +192,13 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
   }
 
   /** Undefined when `rule` lets the request through (and notebookAccess is set); the refusal otherwise. */
-  function check(rule: AccessRule, req: FastifyRequest): Refusal | undefined {
-    const denied = checkRole(rule, req);
+  async function check(rule: AccessRule, req: FastifyRequest): Promise<Refusal | undefined> {
+    const denied = await checkRole(rule, req);
     if (denied || !req.identity.token) return denied;
     return tokenRefusal(req.identity, scopeOf(rule));
   }
 
-  function checkRole(rule: AccessRule, req: FastifyRequest): Refusal | undefined {
+  async function checkRole(rule: AccessRule, req: FastifyRequest): Promise<Refusal | undefined> {
     const id = req.identity;
     switch (rule.kind) {
       case "public":
@@ -234,7 +234,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
         if (missing) return missing;
         const nbId = (req.params as Record<string, string>)[rule.param ?? "id"] ?? "";
         const nb = opts.notebookById(nbId);
-        const role = nb ? identities.roleOn(id, nb) : undefined;
+        const role = nb ? await identities.roleOn(id, nb) : undefined;
         // the same answer for "does not exist" and "not yours": ids are not to be probed
         if (!nb || !role) return refusal(404, "not-found", `no notebook ${nbId} (or you have no access to it)`);
         req.notebookAccess = { notebook: nb, role };

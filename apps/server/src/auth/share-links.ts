@@ -1,5 +1,5 @@
 import type { Principal } from "@databook/wire";
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import { randomId } from "../ids.ts";
 import { newSecret, secretHash } from "./secrets.ts";
 
@@ -48,52 +48,60 @@ export const linkPrincipal = (l: Pick<ShareLink, "id" | "label">): Principal => 
 
 /**
  * Share links (`share_links` table): viewer rights on one notebook for people without an account.
- * The secret is stored as its SHA-256 only; a link is live until revoked or past its expiry.
+ * The secret is stored as its SHA-256 only; a link is live until revoked or past its expiry. Every
+ * method runs on `sql`, or on the transaction `tx` passed last.
  */
-export function createShareLinks(db: Database, nowMs: () => number = Date.now) {
-  const ins = db.prepare(`INSERT INTO share_links
-    (id, notebook_id, secret_hash, label, created_by_kind, created_by_id, created_by_name, created_at_ms, expires_at_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const byId = db.prepare("SELECT * FROM share_links WHERE id = ?");
-  const byHash = db.prepare("SELECT * FROM share_links WHERE secret_hash = ?");
-  const byNotebook = db.prepare("SELECT * FROM share_links WHERE notebook_id = ? ORDER BY created_at_ms DESC");
-  const revoke = db.prepare("UPDATE share_links SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL");
-
+export function createShareLinks(sql: Sql, nowMs: () => number = Date.now) {
   const isLive = (l: ShareLink | undefined, t = nowMs()): l is ShareLink =>
     !!l && l.revokedAtMs === undefined && (l.expiresAtMs === undefined || l.expiresAtMs > t);
 
   return {
     isLive,
-    /** Creates a link; returns it with its secret (shown once). */
-    create(notebookId: string, opts: { label: string; expiresAtMs?: number }, by: Principal) {
-      const id = randomId();
+    /** Creates a link; resolves to it with its secret (shown once). */
+    async create(
+      notebookId: string,
+      opts: { label: string; expiresAtMs?: number },
+      by: Principal,
+      tx: Sql = sql,
+    ): Promise<{ link: ShareLink; secret: string }> {
       const secret = newSecret(SHARE_SECRET_PREFIX);
-      ins.run(
-        id,
-        notebookId,
-        secretHash(secret),
-        opts.label,
-        by.kind,
-        by.id,
-        by.name,
-        nowMs(),
-        opts.expiresAtMs ?? null,
+      const r = await tx.get<Row>(
+        `INSERT INTO share_links
+          (id, notebook_id, secret_hash, label, created_by_kind, created_by_id, created_by_name, created_at_ms, expires_at_ms)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        [
+          randomId(),
+          notebookId,
+          secretHash(secret),
+          opts.label,
+          by.kind,
+          by.id,
+          by.name,
+          nowMs(),
+          opts.expiresAtMs ?? null,
+        ],
       );
-      return { link: toLink(byId.get(id) as Row), secret };
+      return { link: toLink(r!), secret };
     },
-    get(id: string): ShareLink | undefined {
-      const r = byId.get(id) as Row | undefined;
+    /** The link with this id, live or not; undefined if unknown. */
+    async get(id: string, tx: Sql = sql): Promise<ShareLink | undefined> {
+      const r = await tx.get<Row>("SELECT * FROM share_links WHERE id = ?", [id]);
       return r && toLink(r);
     },
     /** The link a secret opens, live or not (the caller says why a dead one is refused); undefined if unknown. */
-    bySecret(secret: string): ShareLink | undefined {
-      const r = byHash.get(secretHash(secret)) as Row | undefined;
+    async bySecret(secret: string, tx: Sql = sql): Promise<ShareLink | undefined> {
+      const r = await tx.get<Row>("SELECT * FROM share_links WHERE secret_hash = ?", [secretHash(secret)]);
       return r && toLink(r);
     },
     /** A notebook's links, newest first, revoked and expired ones included. */
-    list: (notebookId: string): ShareLink[] => (byNotebook.all(notebookId) as Row[]).map(toLink),
+    list: async (notebookId: string, tx: Sql = sql): Promise<ShareLink[]> =>
+      (
+        await tx.all<Row>("SELECT * FROM share_links WHERE notebook_id = ? ORDER BY created_at_ms DESC", [notebookId])
+      ).map(toLink),
     /** Revokes a link; false when it was already revoked. */
-    revoke: (id: string): boolean => revoke.run(nowMs(), id).changes > 0,
+    revoke: async (id: string, tx: Sql = sql): Promise<boolean> =>
+      (await tx.run("UPDATE share_links SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL", [nowMs(), id]))
+        .changes > 0,
   };
 }
 

@@ -16,7 +16,7 @@ export function createSignInLinks(sql: Sql, accounts: Accounts, nowMs: () => num
   return {
     /** Resolves to a new first-admin link secret when no account exists yet (valid {@link FIRST_ADMIN_LINK_MS}); else undefined. */
     async issueFirstAdmin(): Promise<string | undefined> {
-      if (accounts.count() > 0) return undefined;
+      if ((await accounts.count()) > 0) return undefined;
       const secret = newSecret("", 24);
       const t = nowMs();
       await sql.run(
@@ -38,14 +38,14 @@ export function createSignInLinks(sql: Sql, accounts: Accounts, nowMs: () => num
       if (!r) return "unknown";
       if (r.used_at_ms !== null) return "used";
       if (r.expires_at_ms <= nowMs()) return "expired";
-      if (accounts.count() > 0) return "not-needed";
+      if ((await accounts.count()) > 0) return "not-needed";
       // mark it used first: a second click racing this one must not make a second admin
       const used = await sql.run(
         "UPDATE sign_in_links SET used_at_ms = ?, used_by = ? WHERE id_hash = ? AND used_at_ms IS NULL",
         [nowMs(), "admin", h],
       );
       if (used.changes === 0) return "used";
-      const username = accounts.byUsername("admin") ? `admin-${Math.floor(Math.random() * 1e6)}` : "admin";
+      const username = (await accounts.byUsername("admin")) ? `admin-${Math.floor(Math.random() * 1e6)}` : "admin";
       return accounts.create({ username, displayName: "Admin", role: "admin" });
     },
   };

@@ -3,6 +3,8 @@ import { join, resolve } from "node:path";
 import { encodeVerifierKey, type SigningKey, verifierKeyOf } from "@databook/tlog";
 import Database from "better-sqlite3";
 import { DB_FILE } from "../db/open.ts";
+import type { Sql } from "../db/sql.ts";
+import { sqliteSql } from "../db/sqlite.ts";
 import { closeChartRenderer } from "../export/charts/index.ts";
 import { type ExportSources, parseRunsChoice } from "../export/document.ts";
 import { makeExport } from "../export/make.ts";
@@ -21,7 +23,7 @@ export const usage = `  export ID [--format md|html] [--runs pinned,last|all] [-
  * The host the CLI names in a checkpoint's origin: the public URL's, else the one the server last
  * signed with (its listen address), else `localhost`.
  */
-function originHost(db: Database.Database): string {
+async function originHost(sql: Sql): Promise<string> {
   const url = process.env.DATABOOK_PUBLIC_URL;
   if (url) {
     try {
@@ -30,26 +32,24 @@ function originHost(db: Database.Database): string {
       // config.ts reports a bad DATABOOK_PUBLIC_URL when the server starts
     }
   }
-  return createCheckpointStore(db).lastHost() ?? "localhost";
+  return (await createCheckpointStore(sql).lastHost()) ?? "localhost";
 }
 
 /**
  * What the CLI exports from: with the signing key at hand, a checkpoint signed now (stored like
  * the server's); without it, the newest stored one (the server signs within 5 s of an append).
  */
-function cliSources(db: Database.Database, key: SigningKey | undefined): ExportSources {
-  const store = createCheckpointStore(db);
-  const writer = key && createCheckpointWriter({ db, key, host: () => originHost(db) });
+async function cliSources(db: Database.Database, sql: Sql, key: SigningKey | undefined): Promise<ExportSources> {
+  const store = createCheckpointStore(sql);
+  const host = await originHost(sql);
+  const writer = key && createCheckpointWriter({ sql, key, host: () => host });
   return {
     db,
     log: createLogStore(db),
     checkpoint: (id) => (writer ? writer.fresh(id) : store.latest(id)),
     verifierKeys: key
       ? [encodeVerifierKey(verifierKeyOf(key))]
-      : store
-          .keys()
-          .slice(-1)
-          .map((k) => k.verifierKey),
+      : (await store.keys()).slice(-1).map((k) => k.verifierKey),
   };
 }
 
@@ -117,8 +117,9 @@ export async function run(argv: string[]): Promise<number> {
   // read-write: a checkpoint signed for the export is stored like the server's (append-only)
   const db = new Database(dbFile, { fileMustExist: true });
   db.pragma("busy_timeout = 5000");
+  const sql = sqliteSql(db);
   try {
-    const files = await makeExport(cliSources(db, key), id, { format, runs, nowMs: Date.now() });
+    const files = await makeExport(await cliSources(db, sql, key), id, { format, runs, nowMs: Date.now() });
     if (!files) {
       console.error(`databook export: no notebook '${id}' with log entries in ${dataDir}`);
       return 1;
@@ -144,7 +145,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`databook export: ${describeError(e)}`);
     return 1;
   } finally {
-    db.close();
+    await sql.close();
     await closeChartRenderer();
   }
 }

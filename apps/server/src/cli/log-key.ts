@@ -10,6 +10,7 @@ import {
   verifyCheckpointConsistency,
 } from "@databook/tlog";
 import { DB_FILE } from "../db/open.ts";
+import { sqliteSql } from "../db/sqlite.ts";
 import { createCheckpointStore, notebookOfOrigin } from "../log/checkpoints.ts";
 import { createSigningKeyFile, defaultKeyName, loadSigningKey, signingKeyPath } from "../log/signing-key.ts";
 import { createLogStore } from "../log/store.ts";
@@ -71,9 +72,7 @@ export async function runKey(argv: string[], usage: string): Promise<number> {
   if (!existsSync(join(resolve(dataDir), DB_FILE))) return 0;
   const db = openExisting(dataDir);
   try {
-    const retired = createCheckpointStore(db)
-      .keys()
-      .filter((k) => k.keyId !== current.key.keyId);
+    const retired = (await createCheckpointStore(sqliteSql(db)).keys()).filter((k) => k.keyId !== current.key.keyId);
     if (retired.length) {
       console.log("retired keys (as this database recorded them: trust one only if you kept it yourself):");
       for (const k of retired) console.log(`  ${k.verifierKey}  first used ${iso(k.firstUsedMs)}`);
@@ -132,8 +131,7 @@ export async function runConsistency(argv: string[], usage: string): Promise<num
   const db = openExisting(dataDir);
   try {
     if (to === undefined) {
-      const latest = createCheckpointStore(db)
-        .all(notebookId)
+      const latest = (await createCheckpointStore(sqliteSql(db)).all(notebookId))
         .filter((c) => trust.keys.some((k) => k.keyId === c.keyId))
         .at(-1);
       if (!latest) {

@@ -39,20 +39,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   return withDataFolder("tokens", sub, usage, values.data, async (db) => {
-    const accounts = createAccounts(db);
     const sql = sqliteSql(db);
+    const accounts = createAccounts(sql);
     const tokens = createTokens(sql);
     const audit = createAudit(sql);
     const services = { tokens, audit, accounts };
-    const owner = (username: string | undefined) => {
-      const a = username ? accounts.byUsername(username) : undefined;
+    const owner = async (username: string | undefined) => {
+      const a = username ? await accounts.byUsername(username) : undefined;
       if (!a)
         throw { kind: "usage", message: `--user names no account ('${username ?? ""}'; see: databook users list)` };
       return a;
     };
     switch (sub) {
       case "create": {
-        const o = owner(values.user);
+        const o = await owner(values.user);
         if (!values.name) throw { kind: "usage", message: "give the token a --name (what it is for)" };
         if (!values.scopes) throw { kind: "usage", message: "give --scopes, e.g. --scopes read,run" };
         const expiresAtMs = values.expires ? Date.now() + parseDuration(values.expires, "--expires") : undefined;
@@ -67,8 +67,10 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "list": {
-        const list = (await tokens.list(values.user ? owner(values.user).id : undefined)).map((t) =>
-          publicToken(services, t),
+        const list = await Promise.all(
+          (await tokens.list(values.user ? (await owner(values.user)).id : undefined)).map((t) =>
+            publicToken(services, t),
+          ),
         );
         if (values.json) console.log(JSON.stringify(list, null, 2));
         else

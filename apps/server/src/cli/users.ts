@@ -85,8 +85,8 @@ function readStdin(): string {
   return readFileSync(0, "utf8").replace(/\r?\n$/, "");
 }
 
-function find(accounts: Accounts, username: string | undefined): Account {
-  const a = username ? accounts.byUsername(username) : undefined;
+async function find(accounts: Accounts, username: string | undefined): Promise<Account> {
+  const a = username ? await accounts.byUsername(username) : undefined;
   if (!a) throw { kind: "bad-input", message: `no account named '${username ?? ""}' (see: databook users list)` };
   return a;
 }
@@ -112,19 +112,21 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   return withDataFolder("users", sub, usage, values.data, async (db) => {
-    const accounts = createAccounts(db);
-    const sessions = createSessions(sqliteSql(db), DEFAULT_SESSION_LIFETIMES);
+    const sql = sqliteSql(db);
+    const accounts = createAccounts(sql);
+    const sessions = createSessions(sql, DEFAULT_SESSION_LIFETIMES);
     const log = createLogStore(db);
     const sharing = createSharing({
-      db,
+      sql,
       accounts,
-      grants: createGrants(db),
-      shareLinks: createShareLinks(db),
-      appendLog: (e) => log.append(e),
+      grants: createGrants(sql),
+      shareLinks: createShareLinks(sql),
+      // the log store is still synchronous on the same connection: its append joins the transaction
+      appendLog: async (e) => log.append(e),
       onAccessChanged: () => {},
     });
     const me = cliPrincipal();
-    const audit = createAudit(sqliteSql(db));
+    const audit = createAudit(sql);
     switch (sub) {
       case "add": {
         const [username] = positionals;
@@ -136,7 +138,7 @@ export async function run(argv: string[]): Promise<number> {
           password,
           role: values.admin ? "admin" : "member",
         });
-        const adopted = a.role === "admin" ? sharing.adoptOrphans(a, me) : 0;
+        const adopted = a.role === "admin" ? await sharing.adoptOrphans(a, me) : 0;
         await audit.record("account.created", me, { accountId: a.id, username: a.username, role: a.role });
         console.log(`created ${a.username} (${a.displayName}, ${a.role})`);
         if (!values["password-stdin"]) console.log(`password (shown once; change it under Account): ${password}`);
@@ -144,7 +146,7 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "list": {
-        const list = accounts.list();
+        const list = await accounts.list();
         if (values.json) console.log(JSON.stringify(list, null, 2));
         else
           for (const a of list)
@@ -155,15 +157,15 @@ export async function run(argv: string[]): Promise<number> {
       }
       case "disable":
       case "enable": {
-        const a = find(accounts, positionals[0]);
-        accounts.setDisabled(a.id, sub === "disable");
+        const a = await find(accounts, positionals[0]);
+        await accounts.setDisabled(a.id, sub === "disable");
         if (sub === "disable") await sessions.endAllFor(a.id);
         await audit.record("account.changed", me, { accountId: a.id, disabled: sub === "disable" });
         console.log(`${sub === "disable" ? "disabled" : "enabled"} ${a.username}`);
         return 0;
       }
       case "reset-password": {
-        const a = find(accounts, positionals[0]);
+        const a = await find(accounts, positionals[0]);
         const password = values["password-stdin"] ? readStdin() : newPassword();
         await accounts.setPassword(a.id, password);
         const ended = await sessions.endAllFor(a.id);
@@ -173,12 +175,12 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "set-role": {
-        const a = find(accounts, positionals[0]);
+        const a = await find(accounts, positionals[0]);
         const role = positionals[1];
         if (role !== "admin" && role !== "member") throw { kind: "usage", message: "the role is admin or member" };
-        accounts.setRole(a.id, role);
+        const changed = await accounts.setRole(a.id, role);
         await audit.record("account.changed", me, { accountId: a.id, role });
-        if (role === "admin") sharing.adoptOrphans(accounts.get(a.id)!, me);
+        if (role === "admin") await sharing.adoptOrphans(changed, me);
         console.log(`${a.username} is now ${role}`);
         return 0;
       }
@@ -192,7 +194,7 @@ export async function run(argv: string[]): Promise<number> {
               kind: "bad-input",
               message: `account ${r.username}: role must be admin or member, not '${r.role}'`,
             };
-          if (accounts.byUsername(r.username)) {
+          if (await accounts.byUsername(r.username)) {
             console.log(`${r.username}: exists, left as it is`);
             continue;
           }
@@ -204,7 +206,7 @@ export async function run(argv: string[]): Promise<number> {
             password,
             role: (r.role as "admin" | "member" | undefined) ?? "member",
           });
-          if (a.role === "admin") sharing.adoptOrphans(a, me);
+          if (a.role === "admin") await sharing.adoptOrphans(a, me);
           await audit.record("account.created", me, {
             accountId: a.id,
             username: a.username,

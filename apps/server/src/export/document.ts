@@ -80,7 +80,7 @@ export type ExportSources = {
   db: Database;
   log: Pick<LogStore, "entries" | "getBlob">;
   /** The notebook's checkpoint covering every entry it has now (signed now when needed), or the newest stored one. */
-  checkpoint: (notebookId: string) => StoredCheckpoint | undefined;
+  checkpoint: (notebookId: string) => Promise<StoredCheckpoint | undefined>;
   /** Verifier key text of the key(s) that sign, written into the bundle for readers to see. */
   verifierKeys: readonly string[];
   /** Resolves once every edit the server has taken for the notebook is stored (the doc is read from `db`). */
@@ -94,12 +94,12 @@ export type ExportSources = {
  * log no longer matches its signed checkpoint (the database was changed: `databook log verify`
  * says where), and `{ kind: "bad-input" }` for a bad `runs`.
  */
-export function buildExportDocument(
+export async function buildExportDocument(
   src: ExportSources,
   notebookId: string,
   opts: { runs?: RunsChoice; nowMs: number },
-): ExportDocument | undefined {
-  const cp = src.checkpoint(notebookId);
+): Promise<ExportDocument | undefined> {
+  const cp = await src.checkpoint(notebookId);
   if (!cp) return undefined;
   const runs = opts.runs ?? DEFAULT_RUNS;
   const entries = src.log.entries(notebookId).slice(0, cp.size);

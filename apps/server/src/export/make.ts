@@ -22,7 +22,7 @@ export async function makeExport(
   opts: { format: ExportFormat; runs?: RunsChoice; nowMs: number },
 ): Promise<ExportFile[] | undefined> {
   await src.stored?.(notebookId);
-  const doc = buildExportDocument(src, notebookId, opts);
+  const doc = await buildExportDocument(src, notebookId, opts);
   if (!doc) return undefined;
   const name = exportFileName(notebookId, opts.format);
   const { text } = await renderExport(doc, opts.format);

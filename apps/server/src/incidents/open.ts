@@ -153,7 +153,12 @@ export function createIncidentOpener(d: IncidentDeps) {
     ];
     if (o.delivery) entries.push(appendDelivery(notebook.id, o.delivery, o.delivery.alerts, o.actor, o.atMs));
     const incident = incidentOf(d.log.entries(notebook.id))!;
-    d.outbox.enqueue(notebook.id, messageFor("incident.opened", link(notebook), incident, o.actor, o.atMs), o.actor);
+    await d.outbox.enqueue(
+      notebook.id,
+      messageFor("incident.opened", link(notebook), incident, o.actor, o.atMs),
+      o.actor,
+      tx,
+    );
     return { notebook, entries };
   }
 
@@ -234,9 +239,9 @@ export function createIncidentOpener(d: IncidentDeps) {
 
   async function receiveTx(tx: Sql, a: AlertDelivery, caller: Identity, atMs: number) {
     const actor = caller.principal!;
-    const usable = (id: string) => {
+    const usable = async (id: string) => {
       const nb = notebooks.get(id);
-      return !!nb && !!d.identities.roleOn(caller, nb);
+      return !!nb && !!(await d.identities.roleOn(caller, nb, tx));
     };
     const open =
       (await table.openFor(a.groupKey, tx)) ??
@@ -244,7 +249,7 @@ export function createIncidentOpener(d: IncidentDeps) {
     if (open) {
       // group keys are guessable and any member may make an alerts token: only a token whose
       // owner may view the group's incident adds to it, and no other learns which notebook it is
-      if (!usable(open.notebook_id))
+      if (!(await usable(open.notebook_id)))
         throw {
           kind: "denied",
           message: `alert group ${JSON.stringify(a.groupKey)} belongs to an incident this token's owner may not view; send it with the token of someone who may (docs/incidents.md)`,
@@ -257,7 +262,7 @@ export function createIncidentOpener(d: IncidentDeps) {
     const fallback = d.settings.defaultRunbookId;
     if (!rb && fallback) {
       rb = await runbooks.get(fallback, tx);
-      if (!rb || !usable(fallback)) {
+      if (!rb || !(await usable(fallback))) {
         d.warn(
           `DATABOOK_DEFAULT_RUNBOOK=${fallback} is not a runbook the alert token's owner may view; opening a blank incident`,
         );
@@ -340,7 +345,7 @@ export function createIncidentOpener(d: IncidentDeps) {
       if (input.runbookId) {
         rb = await runbooks.get(input.runbookId);
         const nb = rb && notebooks.get(rb.notebookId);
-        if (!rb || !nb || !d.identities.roleOn(caller, nb))
+        if (!rb || !nb || !(await d.identities.roleOn(caller, nb)))
           throw { kind: "not-found", message: `no runbook ${input.runbookId} (or you have no access to it)` };
       }
       const prepared = rb ? fromRunbook(rb, input.values) : undefined;

@@ -88,7 +88,8 @@ export function createIncidentState(d: {
     for (const e of entries) record.logged(e);
   }
 
-  function notify(
+  async function notify(
+    tx: Sql,
     notebookId: string,
     event: NotifyEvent,
     actor: Principal,
@@ -97,10 +98,11 @@ export function createIncidentState(d: {
   ) {
     const nb = d.notebooks.get(notebookId)!;
     const incident = incidentOf(d.log.entries(notebookId))!;
-    d.outbox.enqueue(
+    await d.outbox.enqueue(
       notebookId,
       messageFor(event, { id: nb.id, title: nb.title, url: d.notebookUrl(nb.id) }, incident, actor, atMs, change),
       actor,
+      tx,
     );
   }
 
@@ -141,10 +143,17 @@ export function createIncidentState(d: {
           if (status === "resolved") await table.close(notebookId, t, tx);
           else if (cur.status === "resolved" && !d.notebooks.get(notebookId)?.archived)
             await table.reopen(notebookId, tx);
-          notify(notebookId, status === "resolved" ? "incident.resolved" : "incident.status-changed", actor, t, {
-            from: cur.status,
-            to: status,
-          });
+          await notify(
+            tx,
+            notebookId,
+            status === "resolved" ? "incident.resolved" : "incident.status-changed",
+            actor,
+            t,
+            {
+              from: cur.status,
+              to: status,
+            },
+          );
         },
       );
       return current(notebookId);
@@ -155,7 +164,7 @@ export function createIncidentState(d: {
       const cur = current(notebookId);
       if (!(INCIDENT_ROLES as readonly unknown[]).includes(role))
         throw bad(`role must be one of ${INCIDENT_ROLES.join(", ")}`);
-      const a = typeof accountId === "string" ? d.accounts.get(accountId) : undefined;
+      const a = typeof accountId === "string" ? await d.accounts.get(accountId) : undefined;
       if (!a) throw { kind: "not-found", message: `no account ${String(accountId)}` };
       if (a.disabled) throw bad(`${a.displayName}'s account is disabled`);
       if (cur.roles.some((r) => r.role === role && r.account.id === a.id)) return cur;

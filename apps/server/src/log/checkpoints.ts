@@ -7,7 +7,7 @@ import {
   toBase64,
   verifierKeyOf,
 } from "@databook/tlog";
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 
 /**
  * Signed checkpoints of the notebooks' Merkle trees (docs/incident-log.md, "Checkpoints"): C2SP
@@ -58,61 +58,75 @@ const toCheckpoint = (r: Row): StoredCheckpoint => ({
   signedAtMs: r.signed_at_ms,
 });
 
-/** SQL access to `log_checkpoints` and `signing_keys`. */
-export function createCheckpointStore(db: Database) {
-  const insert = db.prepare(`INSERT INTO log_checkpoints
+const insertSql = `INSERT INTO log_checkpoints
     (notebook_id, size, origin, key_id, root_hash, note, signed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO NOTHING`);
-  const latestByKey = db.prepare(
-    "SELECT * FROM log_checkpoints WHERE notebook_id = ? AND key_id = ? ORDER BY size DESC, signed_at_ms DESC LIMIT 1",
-  );
-  const latestAny = db.prepare(
-    "SELECT * FROM log_checkpoints WHERE notebook_id = ? ORDER BY size DESC, signed_at_ms DESC LIMIT 1",
-  );
-  const bySize = db.prepare("SELECT * FROM log_checkpoints WHERE notebook_id = ? AND size = ? ORDER BY signed_at_ms");
-  const all = db.prepare("SELECT * FROM log_checkpoints WHERE notebook_id = ? ORDER BY size, signed_at_ms");
-  const uncovered = db.prepare(`SELECT t.notebook_id AS id FROM log_trees t
+    ON CONFLICT DO NOTHING`;
+const latestByKeySql =
+  "SELECT * FROM log_checkpoints WHERE notebook_id = ? AND key_id = ? ORDER BY size DESC, signed_at_ms DESC LIMIT 1";
+const latestAnySql =
+  "SELECT * FROM log_checkpoints WHERE notebook_id = ? ORDER BY size DESC, signed_at_ms DESC LIMIT 1";
+// CAST: PostgreSQL cannot infer the type of a bare parameter in `? || '/n/'`
+const uncoveredSql = `SELECT t.notebook_id AS id FROM log_trees t
     WHERE t.size > COALESCE((SELECT MAX(c.size) FROM log_checkpoints c
-      WHERE c.notebook_id = t.notebook_id AND c.key_id = ? AND c.origin = ? || '/n/' || t.notebook_id), 0)`);
-  const addKey = db.prepare(
-    "INSERT INTO signing_keys (key_id, verifier_key, first_used_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-  );
-  const keys = db.prepare("SELECT key_id, verifier_key, first_used_ms FROM signing_keys ORDER BY first_used_ms");
-  const lastOrigin = db.prepare("SELECT origin FROM log_checkpoints ORDER BY signed_at_ms DESC LIMIT 1");
+      WHERE c.notebook_id = t.notebook_id AND c.key_id = ? AND c.origin = CAST(? AS TEXT) || '/n/' || t.notebook_id), 0)
+    ORDER BY t.notebook_id`;
+
+/**
+ * `log_checkpoints` and `signing_keys` on the async {@link Sql} interface (SQLite or PostgreSQL).
+ * The writes and `latest` take an optional `tx` to run inside the caller's transaction (the
+ * checkpoint writer reads the latest and adds the next one under one lock).
+ */
+export function createCheckpointStore(sql: Sql) {
   return {
     /** Stores a checkpoint (a second copy of the same one is ignored). */
-    add(c: StoredCheckpoint): void {
-      insert.run(c.notebookId, c.size, c.origin, c.keyId, c.rootHash, c.note, c.signedAtMs);
+    async add(c: StoredCheckpoint, tx: Sql = sql): Promise<void> {
+      await tx.run(insertSql, [c.notebookId, c.size, c.origin, c.keyId, c.rootHash, c.note, c.signedAtMs]);
     },
     /** The notebook's largest checkpoint (signed by `keyId` when given), or undefined. */
-    latest(notebookId: string, keyId?: string): StoredCheckpoint | undefined {
-      const r = (keyId === undefined ? latestAny.get(notebookId) : latestByKey.get(notebookId, keyId)) as
-        | Row
-        | undefined;
+    async latest(notebookId: string, keyId?: string, tx: Sql = sql): Promise<StoredCheckpoint | undefined> {
+      const r =
+        keyId === undefined
+          ? await tx.get<Row>(latestAnySql, [notebookId])
+          : await tx.get<Row>(latestByKeySql, [notebookId, keyId]);
       return r && toCheckpoint(r);
     },
     /** The notebook's checkpoints of tree size `size`, oldest first. */
-    ofSize: (notebookId: string, size: number): StoredCheckpoint[] =>
-      (bySize.all(notebookId, size) as Row[]).map(toCheckpoint),
+    ofSize: async (notebookId: string, size: number): Promise<StoredCheckpoint[]> =>
+      (
+        await sql.all<Row>("SELECT * FROM log_checkpoints WHERE notebook_id = ? AND size = ? ORDER BY signed_at_ms", [
+          notebookId,
+          size,
+        ])
+      ).map(toCheckpoint),
     /** Every checkpoint of the notebook, smallest tree first. */
-    all: (notebookId: string): StoredCheckpoint[] => (all.all(notebookId) as Row[]).map(toCheckpoint),
+    all: async (notebookId: string): Promise<StoredCheckpoint[]> =>
+      (
+        await sql.all<Row>("SELECT * FROM log_checkpoints WHERE notebook_id = ? ORDER BY size, signed_at_ms", [
+          notebookId,
+        ])
+      ).map(toCheckpoint),
     /** Notebooks whose tree has entries no checkpoint by `keyId` for origin host `host` covers. */
-    uncovered: (keyId: string, host: string): string[] =>
-      (uncovered.all(keyId, host) as { id: string }[]).map((r) => r.id),
-    /** Remembers a key's public half (first use). */
-    recordKey(key: SigningKey, atMs: number): void {
-      addKey.run(key.keyId, encodeVerifierKey(verifierKeyOf(key)), atMs);
+    uncovered: async (keyId: string, host: string): Promise<string[]> =>
+      (await sql.all<{ id: string }>(uncoveredSql, [keyId, host])).map((r) => r.id),
+    /** Remembers a key's public half (first use; later calls change nothing). */
+    async recordKey(key: SigningKey, atMs: number, tx: Sql = sql): Promise<void> {
+      await tx.run(
+        "INSERT INTO signing_keys (key_id, verifier_key, first_used_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [key.keyId, encodeVerifierKey(verifierKeyOf(key)), atMs],
+      );
     },
     /** Every key that signed here, oldest first (public halves). */
-    keys: (): KnownKey[] =>
-      (keys.all() as { key_id: string; verifier_key: string; first_used_ms: number }[]).map((r) => ({
-        keyId: r.key_id,
-        verifierKey: r.verifier_key,
-        firstUsedMs: r.first_used_ms,
-      })),
+    keys: async (): Promise<KnownKey[]> =>
+      (
+        await sql.all<{ key_id: string; verifier_key: string; first_used_ms: number }>(
+          "SELECT key_id, verifier_key, first_used_ms FROM signing_keys ORDER BY first_used_ms, key_id",
+        )
+      ).map((r) => ({ keyId: r.key_id, verifierKey: r.verifier_key, firstUsedMs: r.first_used_ms })),
     /** The host part of the origin of the newest checkpoint (what the server last called itself), or undefined. */
-    lastHost(): string | undefined {
-      const o = (lastOrigin.get() as { origin: string } | undefined)?.origin;
+    async lastHost(): Promise<string | undefined> {
+      const o = (
+        await sql.get<{ origin: string }>("SELECT origin FROM log_checkpoints ORDER BY signed_at_ms DESC LIMIT 1")
+      )?.origin;
       return o === undefined ? undefined : o.slice(0, o.lastIndexOf("/n/"));
     },
   };

@@ -1,6 +1,7 @@
 import { type NotifyDelivery, type NotifyEvent, type Principal, SYSTEM_PRINCIPAL } from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import { Counter, Gauge, type Registry } from "prom-client";
+import type { Sql } from "../db/sql.ts";
 import { randomId } from "../ids.ts";
 import type { NewLogEntry } from "../log/store.ts";
 import type { Channel, RetrySettings } from "./config.ts";
@@ -76,11 +77,22 @@ export function createOutbox(opts: {
   retry: RetrySettings;
   /** The notebook link every message carries (`<public URL>/n/<id>`). */
   notebookUrl: (notebookId: string) => string;
-  /** Mints a share link for a stakeholder channel; returns its id and the URL holding the secret. */
-  mintShareLink: (notebookId: string, channel: Channel, actor: Principal) => { linkId: string; secret: string };
+  /**
+   * Mints a share link for a stakeholder channel, on the transaction `tx` of the change being
+   * reported; resolves to its id and secret.
+   */
+  mintShareLink: (
+    notebookId: string,
+    channel: Channel,
+    actor: Principal,
+    tx: Sql,
+  ) => Promise<{ linkId: string; secret: string }>;
   shareUrl: (notebookId: string, secret: string) => string;
-  /** The latest signed checkpoint of the notebook's log, when the server signs them (otherwise undefined: left out). */
-  checkpointOf?: (notebookId: string) => string | undefined;
+  /**
+   * The notebook's signed checkpoint (note text) when the server signs them; undefined leaves it
+   * out. Must not reject.
+   */
+  checkpointOf?: (notebookId: string) => Promise<string | undefined>;
   appendLog: (e: NewLogEntry) => unknown;
   registry: Registry;
   net?: NetDeps;
@@ -187,7 +199,7 @@ export function createOutbox(opts: {
       return;
     }
     const m = JSON.parse(r.payload) as NotifyMessage;
-    const checkpoint = opts.checkpointOf?.(r.notebook_id);
+    const checkpoint = await opts.checkpointOf?.(r.notebook_id);
     const body = bodyFor(ch.format, m, {
       deliveryId: r.id,
       ...(r.share_secret ? { shareUrl: opts.shareUrl(r.notebook_id, r.share_secret) } : {}),
@@ -260,18 +272,19 @@ export function createOutbox(opts: {
     /** Configured channel names. */
     channels: () => [...channels.values()],
     /**
-     * Writes one message per channel that takes `message.event` (call inside the transaction of the
-     * change it reports). A stakeholder channel's first message about a notebook mints a share link
-     * for it. Returns the delivery ids.
+     * Writes one message per channel that takes `message.event`, inside the transaction `tx` of the
+     * change it reports (the outbox rows are still written on the same SQLite connection, so they
+     * join it too). A stakeholder channel's first message about a notebook mints a share link for it
+     * on `tx`. Resolves to the delivery ids.
      */
-    enqueue(notebookId: string, message: NotifyMessage, actor: Principal): string[] {
+    async enqueue(notebookId: string, message: NotifyMessage, actor: Principal, tx: Sql): Promise<string[]> {
       const ids: string[] = [];
       const t = now();
       for (const ch of channels.values()) {
         if (!ch.events.includes(message.event)) continue;
         const link =
           ch.audience === "stakeholders" && !linkCarried.get(notebookId, ch.name)
-            ? opts.mintShareLink(notebookId, ch, actor)
+            ? await opts.mintShareLink(notebookId, ch, actor, tx)
             : undefined;
         const id = randomId();
         ids.push(id);

@@ -113,7 +113,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
     async () => ({
       localSignIn: s.settings.localSignIn,
       ...(s.settings.oidc ? { oidc: { label: s.settings.oidc.label, startUrl: "/auth/oidc/start" } } : {}),
-      needsFirstAdmin: s.accounts.count() === 0,
+      needsFirstAdmin: (await s.accounts.count()) === 0,
     }),
   );
 
@@ -126,15 +126,15 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
       const b = (req.body ?? {}) as { username?: unknown; password?: unknown };
       if (typeof b.username !== "string" || typeof b.password !== "string")
         throw httpError(400, "bad-input", "send { username, password } as JSON strings");
-      const ok = await verifyPassword(b.password, s.accounts.passwordHashOf(b.username));
-      const account = ok ? s.accounts.byUsername(b.username) : undefined;
+      const ok = await verifyPassword(b.password, await s.accounts.passwordHashOf(b.username));
+      const account = ok ? await s.accounts.byUsername(b.username) : undefined;
       if (!account) {
         s.metrics.signInFailures.inc({ via: "password" });
         // the typed name is recorded only when it is an account's: a password typed into the
         // name field must never reach the audit log
         await s.audit.failure(req.ip, {
           via: "password",
-          username: s.accounts.byUsername(b.username) ? b.username.trim().toLowerCase() : "(unknown)",
+          username: (await s.accounts.byUsername(b.username)) ? b.username.trim().toLowerCase() : "(unknown)",
         });
         // one answer for an unknown name and a wrong password
         throw httpError(401, "denied", "wrong username or password");
@@ -178,15 +178,17 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
       // a stolen session cookie must not be enough to take the account over
       if (a.hasPassword) {
         const cur = typeof b.currentPassword === "string" ? b.currentPassword : "";
-        if (!(await verifyPassword(cur, s.accounts.passwordHashOf(a.username ?? "")))) {
+        if (!(await verifyPassword(cur, await s.accounts.passwordHashOf(a.username ?? "")))) {
           s.metrics.signInFailures.inc({ via: "password" });
           throw httpError(403, "denied", "the current password is wrong");
         }
       }
       await s.accounts.setPassword(a.id, b.password);
     }
-    let next = s.accounts.get(a.id)!;
-    if (b.displayName !== undefined) next = s.accounts.setDisplayName(a.id, b.displayName);
+    const next =
+      b.displayName !== undefined
+        ? await s.accounts.setDisplayName(a.id, b.displayName)
+        : (await s.accounts.get(a.id))!;
     return { account: publicAccount(next) };
   });
 
@@ -200,7 +202,7 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
         await s.audit.failure(req.ip, { via: "first-admin-link", reason: r });
         return reply.redirect(`/signin?problem=link-${r}`, 303);
       }
-      s.sharing.adoptOrphans(r);
+      await s.sharing.adoptOrphans(r);
       await s.audit.record("account.created", SYSTEM_PRINCIPAL, {
         accountId: r.id,
         username: r.username,

@@ -9,11 +9,11 @@ import { notebookOf } from "./notebooks.ts";
 
 /** The notebook log's signed checkpoint and the key that signs it (docs/api.md, docs/incident-log.md). */
 export async function checkpointRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
-  const store = createCheckpointStore(s.db);
+  const store = createCheckpointStore(s.sql);
   app.get("/api/notebooks/:id/checkpoint", { config: access.notebook("viewer") }, async (req) => {
     const { notebook } = notebookOf(req);
     const from = (req.query as Record<string, unknown>).from;
-    const cp = s.checkpoints.fresh(notebook.id);
+    const cp = await s.checkpoints.fresh(notebook.id);
     if (!cp) throw httpError(404, "not-found", `notebook ${notebook.id} has no log entries yet`);
     let consistency: { fromSize: number; proof: string[] } | undefined;
     if (from !== undefined) {
@@ -36,8 +36,7 @@ export async function checkpointRoutes(app: FastifyInstance, { services: s }: { 
       keyId: cp.keyId,
       signedAtMs: cp.signedAtMs,
       verifierKey: encodeVerifierKey(verifierKeyOf(current)),
-      retiredKeys: store
-        .keys()
+      retiredKeys: (await store.keys())
         .filter((k) => k.keyId !== current.keyId)
         .map((k) => ({ verifierKey: k.verifierKey, firstUsedMs: k.firstUsedMs })),
       ...(consistency ? { consistency } : {}),

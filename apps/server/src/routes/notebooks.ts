@@ -40,7 +40,7 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
     if (b.templateId) {
       const t = s.notebooks.get(b.templateId);
       // a template the caller may not view does not exist for them
-      if (!t || !s.identities.roleOn(id, t))
+      if (!t || !(await s.identities.roleOn(id, t)))
         throw httpError(
           404,
           "not-found",
@@ -65,10 +65,12 @@ export async function notebookRoutes(app: FastifyInstance, { services: s }: { se
     const archived = (req.query as Record<string, string>).archived;
     const id = req.identity;
     return {
-      notebooks: s.notebooks.list(archived === "1" || archived === "true", viewableWhere(id)).map((nb) => ({
-        ...publicNotebook(nb, s.identities.roleOn(id, nb) ?? "viewer"),
-        participants: s.notebooks.participants(nb.id),
-      })),
+      notebooks: await Promise.all(
+        s.notebooks.list(archived === "1" || archived === "true", viewableWhere(id)).map(async (nb) => ({
+          ...publicNotebook(nb, (await s.identities.roleOn(id, nb)) ?? "viewer"),
+          participants: s.notebooks.participants(nb.id),
+        })),
+      ),
     };
   });
 

@@ -44,12 +44,16 @@ export async function runbookRoutes(app: FastifyInstance, { services: s }: { ser
     const q = req.query as Record<string, unknown>;
     const labels = labelsFrom(q.label);
     const text = typeof q.q === "string" ? q.q.trim().toLowerCase() : "";
-    const runbooks = (await s.runbooks.list())
-      .filter((r) => {
-        const nb = s.notebooks.get(r.notebookId);
-        return !!nb && !!s.identities.roleOn(req.identity, nb) && (!text || nb.title.toLowerCase().includes(text));
-      })
-      .map((r) => ({ ...view(r), matches: r.matchers.length > 0 && consistentWith(r.matchers, labels) }));
+    const visible = [];
+    for (const r of await s.runbooks.list()) {
+      const nb = s.notebooks.get(r.notebookId);
+      if (nb && (await s.identities.roleOn(req.identity, nb)) && (!text || nb.title.toLowerCase().includes(text)))
+        visible.push(r);
+    }
+    const runbooks = visible.map((r) => ({
+      ...view(r),
+      matches: r.matchers.length > 0 && consistentWith(r.matchers, labels),
+    }));
     // matching ones first; within each, the documented order the list already has
     return { runbooks: [...runbooks.filter((r) => r.matches), ...runbooks.filter((r) => !r.matches)] };
   });

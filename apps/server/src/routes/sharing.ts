@@ -24,8 +24,8 @@ export async function sharingRoutes(app: FastifyInstance, { services: s }: { ser
     return {
       visibility: notebook.visibility,
       yourRole: role,
-      members: s.sharing.members(notebook.id),
-      shareLinks: s.sharing.links(notebook.id).map((l) => ({ ...l, live: s.shareLinks.isLive(l) })),
+      members: await s.sharing.members(notebook.id),
+      shareLinks: (await s.sharing.links(notebook.id)).map((l) => ({ ...l, live: s.shareLinks.isLive(l) })),
     };
   });
 
@@ -41,7 +41,7 @@ export async function sharingRoutes(app: FastifyInstance, { services: s }: { ser
     async (req) => {
       const { notebook } = notebookOf(req);
       const p = req.params as { kind: string; subjectId: string };
-      s.sharing.remove(notebook.id, { kind: p.kind, id: p.subjectId }, req.identity.principal!);
+      await s.sharing.remove(notebook.id, { kind: p.kind, id: p.subjectId }, req.identity.principal!);
       return { ok: true };
     },
   );
@@ -49,13 +49,13 @@ export async function sharingRoutes(app: FastifyInstance, { services: s }: { ser
   app.patch("/api/notebooks/:id/access", { config: access.notebook("owner") }, async (req) => {
     const { notebook } = notebookOf(req);
     const b = (req.body ?? {}) as { visibility?: unknown };
-    return { visibility: s.sharing.setVisibility(notebook.id, b.visibility, req.identity.principal!) };
+    return { visibility: await s.sharing.setVisibility(notebook.id, b.visibility, req.identity.principal!) };
   });
 
   app.post("/api/notebooks/:id/share-links", { config: access.notebook("editor") }, async (req, reply) => {
     const { notebook } = notebookOf(req);
     const b = (req.body ?? {}) as { label?: unknown; expiresAtMs?: unknown };
-    const { link, secret } = s.sharing.createLink(notebook.id, b, req.identity.principal!);
+    const { link, secret } = await s.sharing.createLink(notebook.id, b, req.identity.principal!);
     reply.code(201);
     const origin = `${req.protocol}://${req.headers.host ?? "localhost"}`;
     return { link: { ...link, live: true }, url: shareUrl(s.settings.publicUrl, notebook.id, secret, origin) };
@@ -63,7 +63,11 @@ export async function sharingRoutes(app: FastifyInstance, { services: s }: { ser
 
   app.delete("/api/notebooks/:id/share-links/:linkId", { config: access.notebook("editor") }, async (req) => {
     const { notebook } = notebookOf(req);
-    const link = s.sharing.revokeLink(notebook.id, (req.params as { linkId: string }).linkId, req.identity.principal!);
+    const link = await s.sharing.revokeLink(
+      notebook.id,
+      (req.params as { linkId: string }).linkId,
+      req.identity.principal!,
+    );
     return { link: { ...link, live: false } };
   });
 
@@ -72,8 +76,7 @@ export async function sharingRoutes(app: FastifyInstance, { services: s }: { ser
       .trim()
       .toLowerCase();
     if (q.length > 100) throw httpError(400, "bad-input", "the search text is over 100 characters");
-    const users = s.accounts
-      .list()
+    const users = (await s.accounts.list())
       .filter((a) => !a.disabled)
       .filter((a) => !q || a.displayName.toLowerCase().includes(q) || (a.username ?? "").includes(q))
       .slice(0, 50)

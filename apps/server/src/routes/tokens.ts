@@ -6,9 +6,9 @@ import { access } from "../auth/rules.ts";
 import type { ApiToken } from "../auth/tokens.ts";
 import { httpError } from "../http-errors.ts";
 
-/** A token as its owner and admins see it (never its secret or hash). */
-export function publicToken(s: Pick<Services, "tokens" | "accounts">, t: ApiToken) {
-  return { ...t, live: s.tokens.isLive(t), owner: s.accounts.get(t.ownerId)?.displayName ?? t.ownerId };
+/** A token as its owner and admins see it (never its secret or hash), with its owner's display name. */
+export async function publicToken(s: Pick<Services, "tokens" | "accounts">, t: ApiToken) {
+  return { ...t, live: s.tokens.isLive(t), owner: (await s.accounts.get(t.ownerId))?.displayName ?? t.ownerId };
 }
 
 /**
@@ -52,7 +52,7 @@ export async function createToken(
 /** API tokens: your own (Account page) and, for admins, everyone's (docs/api.md). */
 export async function tokenRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   app.get("/api/tokens", { config: access.signedIn("none") }, async (req) => ({
-    tokens: (await s.tokens.list(req.identity.account!.id)).map((t) => publicToken(s, t)),
+    tokens: await Promise.all((await s.tokens.list(req.identity.account!.id)).map((t) => publicToken(s, t))),
   }));
 
   app.post("/api/tokens", { config: access.signedIn("none") }, async (req, reply) => {
@@ -61,7 +61,7 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
     let owner = me;
     if (b.ownerId !== undefined && b.ownerId !== me.id) {
       if (me.role !== "admin") throw httpError(403, "denied", "only an admin may create tokens for someone else");
-      const o = typeof b.ownerId === "string" ? s.accounts.get(b.ownerId) : undefined;
+      const o = typeof b.ownerId === "string" ? await s.accounts.get(b.ownerId) : undefined;
       if (!o) throw httpError(404, "not-found", `no account ${String(b.ownerId)}`);
       owner = o;
     }
@@ -72,7 +72,7 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
       req.identity.principal!,
     );
     reply.code(201);
-    return { token: publicToken(s, token), secret };
+    return { token: await publicToken(s, token), secret };
   });
 
   app.delete("/api/tokens/:tokenId", { config: access.signedIn("none") }, async (req) => {
@@ -87,11 +87,11 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
       });
       await s.accessChanged();
     }
-    return { token: publicToken(s, (await s.tokens.get(t.id))!) };
+    return { token: await publicToken(s, (await s.tokens.get(t.id))!) };
   });
 
   app.get("/api/admin/tokens", { config: access.admin() }, async () => ({
-    tokens: (await s.tokens.list()).map((t) => publicToken(s, t)),
+    tokens: await Promise.all((await s.tokens.list()).map((t) => publicToken(s, t))),
   }));
 
   app.get("/api/admin/audit", { config: access.admin() }, async (req) => {

@@ -98,7 +98,7 @@ export async function webRoutes(
       const r = await s.identities.resolve({ bearer: secret });
       if (r.refused?.startsWith("editor links were retired"))
         return reply.redirect(`/signin?problem=editor-link-retired&${back}`, 303);
-      const link = s.shareLinks.bySecret(secret);
+      const link = await s.shareLinks.bySecret(secret);
       if (!link || link.notebookId !== id) {
         s.metrics.signInFailures.inc({ via: "share-link" });
         return reply.redirect(`/signin?problem=link-unknown&${back}`, 303);

@@ -171,12 +171,12 @@ export function createRunbooks(opts: { sql: Sql; appendLog: (e: NewLogEntry) => 
      */
     async choose(
       labels: Record<string, string>,
-      usable: (notebookId: string) => boolean,
+      usable: (notebookId: string) => Promise<boolean>,
       tx: Sql = sql,
     ): Promise<Runbook | undefined> {
-      return (await list(tx)).find(
-        (r) => r.matchers.length > 0 && matchesAll(r.matchers, labels) && usable(r.notebookId),
-      );
+      for (const r of await list(tx))
+        if (r.matchers.length > 0 && matchesAll(r.matchers, labels) && (await usable(r.notebookId))) return r;
+      return undefined;
     },
   };
 }
