@@ -5,7 +5,6 @@ import { equalBytes, frontierRoot, treeRoot } from "@databook/tlog";
 import type { Principal } from "@databook/wire";
 import { openDatabase } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
-import { migratePostgres } from "../src/db/postgres-migrate.ts";
 import type { Sql } from "../src/db/sql.ts";
 import { sqliteSql } from "../src/db/sqlite.ts";
 import { appendToChain } from "../src/log/chain.ts";
@@ -13,6 +12,7 @@ import { AUDIT_CHAIN, type ChainTable, createLogStore, rowToEntry } from "../src
 import { leavesOf, readFrontier } from "../src/log/tree.ts";
 import { checkChain, verifyLog } from "../src/log/verify.ts";
 import { tempDir } from "./helpers.ts";
+import { migratedDatabases } from "./postgres-databases.ts";
 
 // The hash chains' append on the async Sql interface (log/chain.ts). On PostgreSQL several nodes
 // append at once; the chain's lock (`log:<notebook id>`, `audit`) is what keeps them from both
@@ -24,11 +24,12 @@ const actor: Principal = { kind: "user", id: "u1", name: "Ada" };
 const APPENDS_PER_NODE = 40;
 
 let pg: RunningPostgres;
-let dbCount = 0;
+let freshDb: () => Promise<string>;
 const cleanups: (() => unknown)[] = [];
 
 before(async () => {
   pg = await startPostgres();
+  freshDb = migratedDatabases(pg, "chain");
   cleanups.push(() => pg.stop());
 });
 after(async () => {
@@ -37,8 +38,7 @@ after(async () => {
 
 /** Two Sql handles (two pools, as two nodes have) on one freshly migrated database. */
 async function twoNodes(): Promise<[Sql, Sql]> {
-  const url = await pg.createDatabase(`chain_${++dbCount}`);
-  await migratePostgres(url);
+  const url = await freshDb();
   const nodes: [Sql, Sql] = [openPostgres(url), openPostgres(url)];
   for (const n of nodes) cleanups.push(() => n.close());
   return nodes;

@@ -38,8 +38,9 @@ describe("new-plugin", () => {
     const built = await buildPlugin({ dir });
     assert.ok(built.bytes > 1_000_000, `plugin.wasm is ${built.bytes} bytes`);
 
-    // A fresh test run: without NODE_TEST_CONTEXT the child reports on its own instead of to us.
-    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    // A fresh test run: without NODE_TEST_CONTEXT the child reports on its own instead of to us, and
+    // without NODE_OPTIONS it does not add the reporters scripts/test.sh gives us to its own.
+    const { NODE_TEST_CONTEXT: _, NODE_OPTIONS: __, ...env } = process.env;
     const tests = spawnSync(
       process.execPath,
       ["--test", "--test-reporter=tap", "src/**/*.test.ts", "test/**/*.test.ts"],

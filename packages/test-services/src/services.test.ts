@@ -79,6 +79,25 @@ describe("startPostgres", () => {
     assert.equal(existsSync(pg.dataDir), false);
   });
 
+  it("gives two clusters started from the one cached initdb their own data, and copies a template database", async () => {
+    const [a, b] = await Promise.all([startPostgres(), startPostgres()]);
+    try {
+      assert.notEqual(a.dataDir, b.dataDir);
+      await psqlAt(a.url, "CREATE TABLE only_in_a (x BIGINT); INSERT INTO only_in_a VALUES (7)");
+      assert.equal(await b.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_a'", "databook"), "0\n");
+      const copy = await a.createDatabase("copy_of_a", { template: "databook" });
+      assert.equal(await psqlAt(copy, "SELECT x FROM only_in_a"), "7");
+      assert.equal(await psqlAt(copy, "SELECT current_database() || ' ' || current_user"), "copy_of_a databook");
+      await psqlAt(copy, "INSERT INTO only_in_a VALUES (8)"); // the app role owns the copy's tables too
+      assert.equal(await psqlAt(a.url, "SELECT count(*) FROM only_in_a"), "1", "the template is unchanged");
+      await assert.rejects(a.createDatabase("x; DROP DATABASE databook", {}), /must match/);
+      await assert.rejects(a.createDatabase("y", { template: "databook; DROP DATABASE databook" }), /must match/);
+      await assert.rejects(a.createDatabase("z", { template: "no_such_db" }), /does not exist/);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it("says which Debian package to install when the binaries are missing", async () => {
     await assert.rejects(
       startPostgres({ binDir: "/nonexistent/postgresql/bin" }),
