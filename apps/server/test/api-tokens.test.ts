@@ -272,11 +272,9 @@ describe("API tokens on every entry point", () => {
     assert.match(ok.stdout, /chain intact/);
 
     s.db!.exec("DROP TRIGGER audit_entries_no_update");
-    s.db!
-      .prepare(
-        "UPDATE audit_entries SET data = replace(data, '\"ok\"', '\"denied\"') WHERE seq = (SELECT min(seq) FROM audit_entries WHERE type = 'grpc.call' AND data LIKE '%\"ok\"%')",
-      )
-      .run();
+    s.db!.prepare(
+      "UPDATE audit_entries SET data = replace(data, '\"ok\"', '\"denied\"') WHERE seq = (SELECT min(seq) FROM audit_entries WHERE type = 'grpc.call' AND data LIKE '%\"ok\"%')",
+    ).run();
     const bad = await databook(["audit", "verify", "--data", dataDir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /entry seq \d+: its content does not match its hash/);

@@ -1,6 +1,6 @@
 import { after } from "node:test";
 import { type RunningPostgres, startPostgres } from "@databook/test-services";
-import { generateSigningKey } from "@databook/tlog";
+import { generateSigningKey, type SigningKey } from "@databook/tlog";
 import type { Database } from "better-sqlite3";
 import type { AppOptions } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
@@ -20,6 +20,7 @@ export const SQLITE_ONLY =
   TEST_DATABASE === "postgres" && "reads the SQLite data folder directly (or runs the CLI on it): SQLite only";
 
 let cluster: Promise<{ pg: RunningPostgres; next: () => Promise<string> }> | undefined;
+const byDataDir = new Map<string, { url: string; key: SigningKey }>();
 if (TEST_DATABASE === "postgres")
   after(async () => {
     const c = await cluster?.catch(() => undefined);
@@ -36,7 +37,8 @@ export type TestStorage = {
 
 /**
  * Opens the storage one test app runs on (see {@link TEST_DATABASE}): `<dataDir>/databook.db`, or
- * a new PostgreSQL database (with a throwaway signing key: there is no data folder key on it).
+ * the PostgreSQL database of `dataDir` — a new one the first time, the same one when an app is
+ * started again on that folder — with a signing key kept for it the same way.
  */
 export async function openTestStorage(dataDir: string): Promise<TestStorage> {
   if (TEST_DATABASE === "sqlite") {
@@ -50,11 +52,17 @@ export async function openTestStorage(dataDir: string): Promise<TestStorage> {
     };
   }
   cluster ??= startPostgres().then((pg) => ({ pg, next: migratedDatabases(pg, "app") }));
-  const sql = openPostgres(await (await cluster).next());
+  // an app started again on the same data folder (a restart) finds the same database and key
+  let db = byDataDir.get(dataDir);
+  if (!db) {
+    db = { url: await (await cluster).next(), key: generateSigningKey("databook-test") };
+    byDataDir.set(dataDir, db);
+  }
+  const sql = openPostgres(db.url);
   const noDb = new Proxy({} as Database, {
     get() {
       throw new Error(`this test uses the SQLite connection, but DATABOOK_TEST_DATABASE=postgres: ${SQLITE_ONLY}`);
     },
   });
-  return { app: { sql, signingKey: generateSigningKey("databook-test") }, db: noDb, close: () => sql.close() };
+  return { app: { sql, signingKey: db.key }, db: noDb, close: () => sql.close() };
 }

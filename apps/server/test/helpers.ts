@@ -21,9 +21,9 @@ import { WebSocket } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { type AppOptions, createApp, type Services } from "../src/app.ts";
-import { openDatabase } from "../src/db/open.ts";
 import { makeExport } from "../src/export/make.ts";
 import { exportSources } from "../src/routes/exports.ts";
+import { openTestStorage } from "./app-storage.ts";
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = "databook-test-"): { dir: string; cleanup: () => void } {
@@ -130,12 +130,13 @@ export function people(url: string, s: Services) {
 }
 
 /**
- * An in-process server on 127.0.0.1 with a real SQLite file in `dataDir`, on `port` (default 0:
+ * An in-process server on 127.0.0.1 with a real SQLite file in `dataDir` (or its PostgreSQL
+ * database under `DATABOOK_TEST_DATABASE=postgres`: see app-storage.ts), on `port` (default 0:
  * a free one; a fixed one when the settings must name the server's own URL, as OIDC's do).
  */
 export async function startApp(dataDir: string, extra: Partial<AppOptions> = {}, port = 0) {
-  const db = openDatabase({ dataDir });
-  const a = await createApp({ db, foreignWritePollMs: 50, ...extra });
+  const storage = await openTestStorage(dataDir);
+  const a = await createApp({ ...storage.app, foreignWritePollMs: 50, ...extra });
   await a.app.listen({ host: "127.0.0.1", port });
   const bound = (a.app.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${bound}`;
@@ -143,14 +144,15 @@ export async function startApp(dataDir: string, extra: Partial<AppOptions> = {},
   const s = a.services;
   return {
     ...a,
-    db,
+    /** The SQLite connection (throws on PostgreSQL: see app-storage.ts). */
+    db: storage.db,
     port: bound,
     url,
     wsBase,
     ...people(url, s),
     async stop() {
       await a.shutdown();
-      db.close();
+      await storage.close();
     },
   };
 }

@@ -254,7 +254,10 @@ describe("the people's view", () => {
       T0 - 13 * MIN,
       T0 + 2 * MIN,
     ]);
-    await run(nb, "c-gone", ben.principal, T0 + 2 * MIN + 1, "# p99 latency\nhistogram_quantile(0.99, x)", [T0, T0 + MIN]);
+    await run(nb, "c-gone", ben.principal, T0 + 2 * MIN + 1, "# p99 latency\nhistogram_quantile(0.99, x)", [
+      T0,
+      T0 + MIN,
+    ]);
     now = T0 + 3 * MIN;
     await ana.api(`/api/notebooks/${nb}/archive`, "POST", {});
     const late = await ana.api(`/api/notebooks/${nb}/timeline/notes`, "POST", { eventAtMs: T0, label: "x", text: "y" });

@@ -80,7 +80,15 @@ async function seedRuns(s: Parameters<typeof seedIncident>[0], id: string, n: nu
   const actor = { kind: "user" as const, id: "u-bo", name: "Bo" };
   for (let i = 0; i < n; i++) {
     const runId = `later-${i}`;
-    await s.appendLog({ notebookId: id, type: "run.started", atMs: 1, actor, cellId: "chart0", runId, data: { input: "x" } });
+    await s.appendLog({
+      notebookId: id,
+      type: "run.started",
+      atMs: 1,
+      actor,
+      cellId: "chart0",
+      runId,
+      data: { input: "x" },
+    });
     await s.appendLog({
       notebookId: id,
       type: "run.finished",
