@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as Y from "yjs";
+import { isUniqueViolation, type SqlValue } from "../src/db/sql.ts";
 import { DEFAULT_INCIDENT_SETTINGS } from "../src/incidents/config.ts";
 import { api, type Caller, startApp, tempDir } from "./helpers.ts";
 
@@ -59,12 +60,12 @@ function payload(
 const post = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }) =>
   api(`${s.url}/api/hooks/alertmanager`, "POST", body, headers);
 
-const count = (sql: string, ...params: unknown[]) => (s.db.prepare(sql).get(...params) as { n: number }).n;
+const count = async (sql: string, ...params: SqlValue[]) => (await s.services.sql.get<{ n: number }>(sql, params))!.n;
 const notebooks = () => count("SELECT count(*) AS n FROM notebooks");
 
 describe("Alertmanager webhook", () => {
   it("refuses callers that are not an API token with alerts:ingest, and creates nothing", async () => {
-    const before = notebooks();
+    const before = await notebooks();
     const anon = await post(payload('{}:{a="1"}'), {});
     assert.equal(anon.status, 401);
     assert.match(
@@ -81,12 +82,12 @@ describe("Alertmanager webhook", () => {
     assert.match(wrong.body.error.message, /lacks the 'alerts:ingest' scope/);
     const bogus = await post(payload('{}:{a="1"}'), { authorization: "Bearer dbk_not-a-token" });
     assert.equal(bogus.status, 401);
-    assert.equal(notebooks(), before);
+    assert.equal(await notebooks(), before);
   });
 
   it("each malformed payload gets its own clear 400, and creates nothing", async () => {
-    const before = notebooks();
-    const logBefore = count("SELECT count(*) AS n FROM log_entries");
+    const before = await notebooks();
+    const logBefore = await count("SELECT count(*) AS n FROM log_entries");
     const ok = payload('{}:{bad="1"}');
     const alert = ok.alerts[0]!;
     const cases: [string, unknown, RegExp][] = [
@@ -168,11 +169,11 @@ describe("Alertmanager webhook", () => {
     const huge = await raw(JSON.stringify({ ...ok, pad: "x".repeat(1024 * 1024) }), "application/json");
     assert.equal(huge.status, 413);
     assert.match(huge.body.error.message, /over the 1 MiB limit/);
-    assert.equal(notebooks(), before, "no notebook");
-    assert.equal(count("SELECT count(*) AS n FROM log_entries"), logBefore, "no log entry");
+    assert.equal(await notebooks(), before, "no notebook");
+    assert.equal(await count("SELECT count(*) AS n FROM log_entries"), logBefore, "no log entry");
     assert.equal(
-      count("SELECT count(*) AS n FROM incidents"),
-      count("SELECT count(*) AS n FROM incidents WHERE group_key <> ?", '{}:{bad="1"}'),
+      await count("SELECT count(*) AS n FROM incidents"),
+      await count("SELECT count(*) AS n FROM incidents WHERE group_key <> ?", '{}:{bad="1"}'),
     );
   });
 
@@ -210,14 +211,14 @@ describe("Alertmanager webhook", () => {
   it("a repeat of a delivery changes nothing; a new alert in the group is added to the same incident", async () => {
     const key = '{}:{alertname="Repeat"}';
     const first = await post(payload(key));
-    const n = notebooks();
+    const n = await notebooks();
     const again = await post(payload(key));
     assert.equal(again.status, 200);
     assert.deepEqual(
       [again.body.created, again.body.recorded, again.body.notebookId],
       [false, false, first.body.notebookId],
     );
-    assert.equal(notebooks(), n);
+    assert.equal(await notebooks(), n);
     const more = await post(payload(key, [{}, { fp: "f9" }]));
     assert.deepEqual([more.body.created, more.body.recorded], [false, true]);
     const received = (await s.log.entries(first.body.notebookId)).filter((e) => e.type === "alerts.received");
@@ -231,20 +232,20 @@ describe("Alertmanager webhook", () => {
 
   it("two identical deliveries at the same moment (an HA pair) open one incident", async () => {
     const key = '{}:{alertname="HaPair"}';
-    const n = notebooks();
+    const n = await notebooks();
     const [a, b] = await Promise.all([post(payload(key)), post(payload(key))]);
     assert.deepEqual([a.status, b.status].sort(), [200, 201]);
     assert.equal(a.body.notebookId, b.body.notebookId);
-    assert.equal(notebooks(), n + 1);
-    assert.equal(count("SELECT count(*) AS n FROM incidents WHERE group_key = ?", key), 1);
+    assert.equal(await notebooks(), n + 1);
+    assert.equal(await count("SELECT count(*) AS n FROM incidents WHERE group_key = ?", key), 1);
     assert.equal((await s.log.entries(a.body.notebookId)).filter((e) => e.type === "alerts.received").length, 1);
     // the unique index is what guards it across processes: a second open row for the group is refused
-    assert.throws(
-      () =>
-        s.db
-          .prepare("INSERT INTO incidents (notebook_id, group_key, opened_at_ms) VALUES (?, ?, 0)")
-          .run(a.body.notebookId.slice(0, 5), key),
-      /UNIQUE constraint failed/,
+    await assert.rejects(
+      s.services.sql.run("INSERT INTO incidents (notebook_id, group_key, opened_at_ms) VALUES (?, ?, 0)", [
+        a.body.notebookId.slice(0, 5),
+        key,
+      ]),
+      (e) => isUniqueViolation(e),
     );
   });
 
@@ -343,9 +344,10 @@ describe("Alertmanager webhook", () => {
       undefined,
       "no match and no default: a blank incident",
     );
-    const row = s.db.prepare("SELECT notebook_id FROM incidents WHERE group_key = ?").get("{}:{o=2}") as {
-      notebook_id: string;
-    };
+    const row = (await s.services.sql.get<{ notebook_id: string }>(
+      "SELECT notebook_id FROM incidents WHERE group_key = ?",
+      ["{}:{o=2}"],
+    ))!;
     const created = (await s.services.notebooks.get(row.notebook_id))!;
     assert.equal(created.templateId, specific);
     assert.deepEqual(

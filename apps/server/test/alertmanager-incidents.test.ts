@@ -68,10 +68,11 @@ async function runbook(who: Caller, title: string, sources: string[], matcher: s
 async function incidentFor(alertname: string, timeoutMs = 30_000): Promise<string> {
   let id: string | undefined;
   await waitFor(
-    () => {
-      const row = s.db.prepare("SELECT notebook_id FROM incidents WHERE group_key LIKE ?").get(`%${alertname}%`) as
-        | { notebook_id: string }
-        | undefined;
+    async () => {
+      const row = await s.services.sql.get<{ notebook_id: string }>(
+        "SELECT notebook_id FROM incidents WHERE group_key LIKE ?",
+        [`%${alertname}%`],
+      );
       id = row?.notebook_id;
       return !!id;
     },
@@ -232,7 +233,7 @@ describe("incidents from Alertmanager", () => {
     const nb = await incidentFor("DatabookTestFiring");
     const delivered = relay.requests.find((r) => r.body.includes("DatabookTestFiring"))!;
     const before = {
-      notebooks: (s.db.prepare("SELECT count(*) AS n FROM notebooks").get() as { n: number }).n,
+      notebooks: (await s.services.sql.get<{ n: number }>("SELECT count(*) AS n FROM notebooks"))!.n,
       entries: (await s.log.entries(nb)).length,
     };
     const again = () =>
@@ -246,7 +247,7 @@ describe("incidents from Alertmanager", () => {
     );
     // and Alertmanager itself keeps sending nothing new for the group while nothing changes
     await new Promise((r) => setTimeout(r, 2500));
-    assert.equal((s.db.prepare("SELECT count(*) AS n FROM notebooks").get() as { n: number }).n, before.notebooks);
+    assert.equal((await s.services.sql.get<{ n: number }>("SELECT count(*) AS n FROM notebooks"))!.n, before.notebooks);
     assert.equal(
       (await s.log.entries(nb)).filter((e) => e.type.startsWith("alerts.") || e.type === "incident.opened").length,
       2,

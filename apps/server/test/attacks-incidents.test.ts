@@ -78,10 +78,10 @@ function delivery(labels: Record<string, string> = {}, annotations: Record<strin
 
 const hook = (body: unknown, headers: Record<string, string>) =>
   api(`${s.url}/api/hooks/alertmanager`, "POST", body, headers);
-const count = (sql: string) => (s.db.prepare(sql).get() as { n: number }).n;
+const count = async (sql: string) => (await s.services.sql.get<{ n: number }>(sql))!.n;
 const state = async () => ({
-  notebooks: count("SELECT count(*) AS n FROM notebooks"),
-  incidents: count("SELECT count(*) AS n FROM incidents"),
+  notebooks: await count("SELECT count(*) AS n FROM notebooks"),
+  incidents: await count("SELECT count(*) AS n FROM incidents"),
   deliveries: (await s.services.outbox.list()).length,
 });
 

@@ -78,8 +78,8 @@ const forgedRecords = (nbId: string) => [
 
 const serverDoc = (id: string) => s.docs.open.get(id)!.doc;
 const docState = (id: string) => Buffer.from(Y.encodeStateVector(serverDoc(id))).toString("hex");
-const stored = (id: string) =>
-  (s.db.prepare("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?").get(id) as { n: number }).n;
+const stored = async (id: string) =>
+  (await s.services.sql.get<{ n: number }>("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?", [id]))!.n;
 
 async function incidentNotebook() {
   const r = await ana.api("/api/incidents", "POST", { title: "checkout down", visibility: "restricted" });
@@ -99,7 +99,7 @@ describe("the co-editing socket under attack", () => {
     const link = await s.stakeholder(id);
     const before = {
       doc: docState(id),
-      stored: stored(id),
+      stored: await stored(id),
       log: (await s.log.entries(id)).length,
       incident: page.record.incident,
       title: (await s.services.notebooks.get(id))!.title,
@@ -121,7 +121,7 @@ describe("the co-editing socket under attack", () => {
     assert.deepEqual(
       {
         doc: docState(id),
-        stored: stored(id),
+        stored: await stored(id),
         log: (await s.log.entries(id)).length,
         incident: page.record.incident,
         title: (await s.services.notebooks.get(id))!.title,

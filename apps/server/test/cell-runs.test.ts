@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { verifyLog } from "../src/log/verify.ts";
+import { TEST_DATABASE } from "./app-storage.ts";
 import {
   addCell,
   api,
@@ -231,7 +232,7 @@ describe("cell runs", () => {
       "the second run",
     );
     assert.equal(
-      s.db.prepare("SELECT count(*) FROM blobs WHERE hash = ?").pluck().get(run.outputHash),
+      (await s.services.sql.get<{ n: number }>("SELECT count(*) AS n FROM blobs WHERE hash = ?", [run.outputHash]))!.n,
       1,
       "stored once",
     );
@@ -284,11 +285,13 @@ describe("cell runs", () => {
       title.map((r: any) => r.where),
       ["title"],
     );
-    assert.deepEqual(verifyLog(s.db), {
-      ok: true,
-      entries: s.db.prepare("SELECT count(*) AS n FROM log_entries").pluck().get(),
-      notebooks: 1,
-    });
+    // the chain verifier reads SQLite files (a PostgreSQL log is verified by migrate-data --verify-only)
+    if (TEST_DATABASE === "sqlite")
+      assert.deepEqual(verifyLog(s.db), {
+        ok: true,
+        entries: s.db.prepare("SELECT count(*) AS n FROM log_entries").pluck().get(),
+        notebooks: 1,
+      });
   });
 
   it("databook export prints the same postmortem from the database while the server runs", async () => {

@@ -103,9 +103,10 @@ describe("co-editing over y-websocket", () => {
     assert.equal(cellText(b.doc, "c")?.toString(), expected);
     assert.equal(b.doc.getMap("meta").get("title"), "restart me");
     // the last peer leaving compacted every stored update into the snapshot
-    const left = s.db.prepare("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?").get(nb.id) as {
-      n: number;
-    };
+    const left = (await s.services.sql.get<{ n: number }>(
+      "SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?",
+      [nb.id],
+    ))!;
     assert.equal(left.n, 0);
   });
 

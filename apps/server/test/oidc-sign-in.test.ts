@@ -276,7 +276,9 @@ describe("OpenID Connect sign-in against a real provider", () => {
     assert.equal(problemOf(new URL(replay.location!)), "oidc-expired");
     assert.equal(replay.response.headers.getSetCookie().length, 0, "the replay sets no cookie");
     const gus = (await db.services.accounts.byOidc(idp.issuer, "gus"))!;
-    const sessions = db.db.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?").get(gus.id) as { n: number };
+    const sessions = (await db.services.sql.get<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE user_id = ?", [
+      gus.id,
+    ]))!;
     assert.equal(sessions.n, 1);
   });
 

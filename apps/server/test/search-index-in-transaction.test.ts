@@ -26,7 +26,7 @@ it("a runbook loaded while an alert's incident opens is indexed again", async ()
   await sv.runbooks.mark(rb.id, { matcher: 'alertname="IndexProbe"' }, SYSTEM_PRINCIPAL);
   await waitFor(() => !s.docs.open.has(rb.id), "the runbook's doc to unload");
   // the index is derived: lose the runbook's rows, as if it had never been indexed
-  s.db.prepare("DELETE FROM search_index WHERE notebook_id = ?").run(rb.id);
+  await s.services.sql.run("DELETE FROM search_index WHERE notebook_id = ?", [rb.id]);
   assert.equal((await sv.search.search("zebracrossing", ALL)).length, 0);
 
   const at = new Date().toISOString();
