@@ -1,4 +1,3 @@
-import { after } from "node:test";
 import { type RunningPostgres, startPostgres } from "@databook/test-services";
 import { generateSigningKey, type SigningKey } from "@databook/tlog";
 import type { Database } from "better-sqlite3";
@@ -10,7 +9,9 @@ import { migratedDatabases } from "./postgres-databases.ts";
 /**
  * Which storage the server tests' apps run on: SQLite files in each test's data folder (the
  * default), or — with `DATABOOK_TEST_DATABASE=postgres` — a fresh, migrated PostgreSQL database
- * per app, all on one throwaway cluster per test file (Debian's binaries, stopped after the file).
+ * per app, all on one throwaway cluster per test file (Debian's binaries). The cluster lives as long
+ * as the test process: an `after` hook could stop it before the file's own hooks have closed their
+ * apps, so test-services stops it and removes its folder when the process exits.
  */
 export const TEST_DATABASE: "sqlite" | "postgres" =
   process.env.DATABOOK_TEST_DATABASE === "postgres" ? "postgres" : "sqlite";
@@ -21,11 +22,6 @@ export const SQLITE_ONLY =
 
 let cluster: Promise<{ pg: RunningPostgres; next: () => Promise<string> }> | undefined;
 const byDataDir = new Map<string, { url: string; key: SigningKey }>();
-if (TEST_DATABASE === "postgres")
-  after(async () => {
-    const c = await cluster?.catch(() => undefined);
-    await c?.pg.stop();
-  });
 
 /** The storage half of {@link AppOptions} for one app, and how to close it after the app. */
 export type TestStorage = {

@@ -191,7 +191,7 @@ export function connectClient(wsBase: string, notebookId: string, cookie: string
     disableBc: true,
     maxBackoffTime: 200,
   });
-  const synced = new Promise<void>((resolve) => {
+  const docSynced = new Promise<void>((resolve) => {
     if (provider.synced) resolve();
     provider.on("sync", (s: boolean) => s && resolve());
   });
@@ -199,7 +199,8 @@ export function connectClient(wsBase: string, notebookId: string, cookie: string
   return {
     doc,
     provider,
-    synced,
+    /** The doc is synced and the record's first snapshot is in: the page as a person first sees it. */
+    synced: Promise.all([docSynced, record.snapshotted]).then(() => undefined),
     record,
     destroy: () => {
       provider.destroy();
@@ -219,6 +220,8 @@ export function followRecord(provider: WebsocketProvider) {
   let incident: IncidentRecord | undefined;
   let review: ReviewMark[] = [];
   let refresh: RefreshState | undefined;
+  let snapshotIn = () => {};
+  const snapshotted = new Promise<void>((r) => (snapshotIn = r));
   (provider as unknown as { messageHandlers: unknown[] }).messageHandlers[RECORD_MESSAGE] = (
     _enc: unknown,
     dec: decoding.Decoder,
@@ -232,6 +235,7 @@ export function followRecord(provider: WebsocketProvider) {
       incident = m.incident;
       review = m.review;
       refresh = m.refresh;
+      snapshotIn();
     } else if (m.t === "run") runs.set(m.run.id, { ...runs.get(m.run.id), ...m.run });
     else if (m.t === "incident") incident = m.incident;
     else if (m.t === "review") review = m.review;
@@ -241,6 +245,8 @@ export function followRecord(provider: WebsocketProvider) {
   return {
     runs,
     messages,
+    /** Resolves when the first snapshot has arrived (the record is read asynchronously after the load). */
+    snapshotted,
     get state() {
       return state;
     },

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -190,12 +191,14 @@ export async function startPostgres(opts: { fsync?: boolean; binDir?: string } =
     if (!exitHookInstalled) {
       exitHookInstalled = true;
       process.on("exit", () => {
-        for (const p of running.values()) {
+        for (const [dir, p] of running) {
           try {
             process.kill(p, "SIGQUIT"); // immediate shutdown: the test process is going away
           } catch {
             // already gone
           }
+          // a cluster is a copy of initdb's output (tens of MB): never left behind in the temp folder
+          rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
         }
       });
     }
