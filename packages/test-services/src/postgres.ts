@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -197,8 +196,12 @@ export async function startPostgres(opts: { fsync?: boolean; binDir?: string } =
           } catch {
             // already gone
           }
-          // a cluster is a copy of initdb's output (tens of MB): never left behind in the temp folder
-          rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+          // a cluster is a copy of initdb's output (tens of MB): never left behind in the temp folder.
+          // The postmaster takes a moment to stop its children; a detached shell waits, then removes it.
+          spawn("sh", ["-c", `while kill -0 ${p} 2>/dev/null; do sleep 0.2; done; rm -rf '${dir}'`], {
+            detached: true,
+            stdio: "ignore",
+          }).unref();
         }
       });
     }

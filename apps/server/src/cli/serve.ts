@@ -1,4 +1,5 @@
 import { encodeVerifierKey, verifierKeyOf } from "@databook/tlog";
+import { describeTarget } from "../db/postgres.ts";
 import { startServer } from "../server.ts";
 import { DEFAULT_DATA_DIR, describeError, parseFlags, pluginsDirProblem } from "./common.ts";
 
@@ -82,8 +83,13 @@ export async function run(argv: string[]): Promise<number> {
       if (f) console.error(`databook serve: the OpenID provider is not usable yet (sign-in will retry): ${f.message}`);
     });
   }
+  // the storage, never the URL's password
+  const data =
+    server.storage === "postgres"
+      ? `PostgreSQL ${describeTarget(process.env.DATABOOK_DATABASE_URL ?? "")} (folder ${opts.dataDir})`
+      : opts.dataDir;
   console.log(
-    `data: ${opts.dataDir}   plugins: ${opts.pluginsDir ?? "(none: pass --plugins DIR)"} (${plugins.length} loaded${broken.length ? `, ${broken.length} broken` : ""})`,
+    `data: ${data}   plugins: ${opts.pluginsDir ?? "(none: pass --plugins DIR)"} (${plugins.length} loaded${broken.length ? `, ${broken.length} broken` : ""})`,
   );
   for (const b of broken) console.log(`  broken plugin ${b.dir}: ${b.reason}`);
   const { signing } = server;
