@@ -17,6 +17,7 @@ import { createTokens } from "../src/auth/tokens.ts";
 import { cellsSnapshot } from "../src/collab/schema.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { sqliteSql } from "../src/db/sqlite.ts";
+import { openTestStorage } from "./app-storage.ts";
 import { api, type Caller, pluginsDirWith, startApp, tempDir, waitFor } from "./helpers.ts";
 
 // Real components end to end: Debian's Prometheus evaluates an alerting rule every second and sends
@@ -109,12 +110,13 @@ before(async () => {
   const t = tempDir();
   cleanups.push(t.cleanup);
   // the alert token exists before Alertmanager starts: it reads it from credentials_file
-  const db = openDatabase({ dataDir: t.dir });
-  const sql = sqliteSql(db);
+  // (in the storage the app will open on this data folder: see app-storage.ts)
+  const storage = await openTestStorage(t.dir);
+  const sql = storage.app.sql ?? sqliteSql(storage.db);
   const owner = await createAccounts(sql).create({ username: "ana", role: "member" });
   const token = (await createTokens(sql).create({ ownerId: owner.id, name: "alertmanager", scopes: ["alerts:ingest"] }))
     .secret;
-  db.close();
+  await storage.close();
   // a relay that records Alertmanager's exact bodies on their way to Databook; it answers 503
   // (Alertmanager retries) until the runbooks are in place
   relay = await startHttpServer(async (req, body, res) => {

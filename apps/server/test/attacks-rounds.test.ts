@@ -251,7 +251,11 @@ describe("a refresh does not outlive its starter's access", () => {
     await waitFor(async () => (await runs(nbId)).length === 1 && (await runs(nbId))[0]!.status === "done", "round 1");
     await revoke();
     clock += 60_000;
-    await waitFor(() => s.services.record.refresh(nbId) === undefined, "the stop");
+    await waitFor(
+      async () =>
+        s.services.record.refresh(nbId) === undefined && (await s.log.entries(nbId)).at(-1)?.type === "refresh.stopped",
+      "the stop (the refresh off, and logged)",
+    );
     const stop = (await s.log.entries(nbId)).filter((e) => e.type === "refresh.stopped").at(-1);
     assert.equal(stop?.data.reason, "access-removed");
     clock += 60_000;

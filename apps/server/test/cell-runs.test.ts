@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { verifyLog } from "../src/log/verify.ts";
-import { TEST_DATABASE } from "./app-storage.ts";
+import { SQLITE_ONLY, TEST_DATABASE } from "./app-storage.ts";
 import {
   addCell,
   api,
@@ -294,7 +294,9 @@ describe("cell runs", () => {
       });
   });
 
-  it("databook export prints the same postmortem from the database while the server runs", async () => {
+  it("databook export prints the same postmortem from the database while the server runs", {
+    skip: SQLITE_ONLY,
+  }, async () => {
     const bin = new URL("../bin/databook.js", import.meta.url).pathname;
     const { stdout } = await promisify(execFile)(process.execPath, [bin, "export", nb.id, "--data", dataDir], {
       encoding: "utf8",

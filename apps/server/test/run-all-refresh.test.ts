@@ -191,7 +191,12 @@ describe("auto-refresh", () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(s.services.record.refresh(nb.id), "still on before the idle time");
     clock += 60_000;
-    await waitFor(() => s.services.record.refresh(nb.id) === undefined, "the idle stop");
+    await waitFor(
+      async () =>
+        s.services.record.refresh(nb.id) === undefined &&
+        (await s.log.entries(nb.id)).at(-1)?.type === "refresh.stopped",
+      "the idle stop (the refresh off, and logged)",
+    );
     const stopped = (await s.log.entries(nb.id)).filter((e) => e.type === "refresh.stopped");
     assert.equal(stopped.at(-1)!.data.reason, "idle");
     assert.equal(actorOf(stopped.at(-1)!).kind, "system");
@@ -209,7 +214,12 @@ describe("auto-refresh", () => {
     assert.ok((await runsOf(nb.id, "refresh")).every((x) => x.by.id === eve.id));
     await s.grant(nb.id, eve, "viewer");
     clock += 60_000;
-    await waitFor(() => s.services.record.refresh(nb.id) === undefined, "the stop");
+    await waitFor(
+      async () =>
+        s.services.record.refresh(nb.id) === undefined &&
+        (await s.log.entries(nb.id)).at(-1)?.type === "refresh.stopped",
+      "the stop (the refresh off, and logged)",
+    );
     const last = (await s.log.entries(nb.id)).filter((e) => e.type === "refresh.stopped").at(-1);
     assert.equal(last?.data.reason, "access-removed");
     assert.equal((await runsOf(nb.id, "refresh")).length, 3, "no round as a viewer");
@@ -238,7 +248,12 @@ describe("auto-refresh", () => {
     await waitFor(async () => (await runsOf(other.nb.id, "refresh")).every((x) => x.status === "done"), "round 2");
     // the page stays open and a round is due: only the 12-hour limit stops it
     clock += 60 * 60_000;
-    await waitFor(() => s.services.record.refresh(other.nb.id) === undefined, "the 12-hour stop");
+    await waitFor(
+      async () =>
+        s.services.record.refresh(other.nb.id) === undefined &&
+        (await s.log.entries(other.nb.id)).at(-1)?.type === "refresh.stopped",
+      "the 12-hour stop (the refresh off, and logged)",
+    );
     assert.equal((await runsOf(other.nb.id, "refresh")).length, 6, "no round at the 12-hour mark");
     const last = (await s.log.entries(other.nb.id)).filter((e) => e.type === "refresh.stopped").at(-1)!;
     assert.equal(last.data.reason, "max-duration");
@@ -259,7 +274,11 @@ describe("auto-refresh", () => {
     assert.ok(s.services.record.refresh(id));
     const r = await ana.api(`/api/notebooks/${id}/incident`, "PATCH", { status: "resolved" });
     assert.equal(r.status, 200);
-    await waitFor(() => s.services.record.refresh(id) === undefined, "the stop on resolve");
+    await waitFor(
+      async () =>
+        s.services.record.refresh(id) === undefined && (await s.log.entries(id)).at(-1)?.type === "refresh.stopped",
+      "the stop on resolve (the refresh off, and logged)",
+    );
     assert.equal((await s.log.entries(id)).filter((e) => e.type === "refresh.stopped").at(-1)!.data.reason, "resolved");
     page.destroy();
   });

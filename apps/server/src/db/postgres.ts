@@ -79,6 +79,7 @@ function isUnavailable(e: { code?: unknown; message?: unknown }): boolean {
 export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
   /** Identifies this pool in {@link transactionScope} (its transactions, not another's). */
   const owner = {};
+  let ended: Promise<void> | undefined;
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
@@ -229,8 +230,10 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
         message: "lock() outside a transaction: call it on a transaction's handle (tx.lock)",
       } satisfies DatabookError;
     },
-    async close() {
-      await pool.end();
+    // idempotent, as SQLite's close is: a second call waits for the first
+    close() {
+      ended ??= pool.end();
+      return ended;
     },
   };
 }
