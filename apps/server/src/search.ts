@@ -1,3 +1,4 @@
+import { rankSql, SEARCH_ORDER, snippetHint, snippetSql, tsQuerySql } from "./db/postgres-search.ts";
 import type { Sql, SqlValue } from "./db/sql.ts";
 
 /** One search hit (docs/api.md): snippet is HTML-escaped with hits wrapped in `<mark>`…`</mark>`. */
@@ -16,13 +17,23 @@ export const MAX_INDEXED_OUTPUT_CHARS = 200_000;
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
+ * The words of what a user typed, as both engines search for them: runs of letters, combining
+ * marks, digits and `_` (so `हिन्दी` or a decomposed `é` stays one word); anything else only
+ * separates. Each engine's tokenizer then splits a word further where it splits indexed text
+ * (`http_requests_total` is a phrase of three tokens on both).
+ */
+export function searchWords(q: string): string[] {
+  return q.match(/[\p{L}\p{M}\p{N}_]+/gu) ?? [];
+}
+
+/**
  * Turns what a user typed into an FTS5 query that cannot be a syntax error: every word becomes a
  * quoted term (all must match), the last one a prefix so results appear while typing.
  * Returns undefined when there is no word to search for.
  */
 export function toFtsQuery(q: string): string | undefined {
-  const words = q.match(/[\p{L}\p{N}_]+/gu);
-  if (!words) return undefined;
+  const words = searchWords(q);
+  if (!words.length) return undefined;
   return words.map((w, i) => `"${w}"${i === words.length - 1 ? "*" : ""}`).join(" ");
 }
 
@@ -39,8 +50,9 @@ type Hit = {
 type SearchQuery = { q: string; filter: { sql: string; params: SqlValue[] }; limit: number };
 
 /**
- * SQLite's search: FTS5 `MATCH` over the `search_index` virtual table, best rank first, snippets
- * marked with \u0001…\u0002 (turned into `<mark>` by the caller).
+ * SQLite's search: FTS5 `MATCH` over the `search_index` virtual table, best first by FTS5's `rank`
+ * (bm25), equal ranks in the order the rows were indexed (`rowid`); snippets of 12 tokens marked
+ * with \u0001…\u0002 (turned into `<mark>` by the caller).
  */
 async function sqliteSearch(sql: Sql, { q, filter, limit }: SearchQuery): Promise<Hit[]> {
   const fts = toFtsQuery(q);
@@ -49,19 +61,38 @@ async function sqliteSearch(sql: Sql, { q, filter, limit }: SearchQuery): Promis
     `SELECT s.notebook_id, s.kind, s.cell_id, s.run_id, n.title,
         snippet(search_index, 4, char(1), char(2), '…', 12) AS snip
       FROM search_index s JOIN notebooks n ON n.id = s.notebook_id
-      WHERE search_index MATCH ? AND (${filter.sql}) ORDER BY rank LIMIT ?`,
+      WHERE search_index MATCH ? AND (${filter.sql}) ORDER BY rank, s.rowid LIMIT ?`,
     [fts, ...filter.params, limit],
   );
 }
 
 /**
- * PostgreSQL's search, to be served by the Postgres migrations' `search_index.tsv` column (a
- * `tsvector` with a GIN index) through `websearch_to_tsquery`, with the same result sets as
- * {@link sqliteSearch} on the shared query corpus and a documented order. Not written yet: until
- * that schema lands and can be tested, it refuses rather than guess.
+ * PostgreSQL's search over `search_index.body_tsv` (GIN index): the rows whose tsvector matches
+ * {@link tsQuerySql} of the typed words — the same rows as {@link sqliteSearch} finds, bar the
+ * tokenizer differences of docs/operations.md "Search". Order ({@link SEARCH_ORDER}): best
+ * `ts_rank(body_tsv, q, 1)` first (frequency of the words over 1 + ln(length)), equal ranks in the
+ * order the rows were indexed (`rowid`); it can differ from FTS5's bm25 order between rows of
+ * close rank. Snippets from {@link snippetSql} (ts_headline, about 12 words), only for the rows
+ * returned.
  */
-async function postgresSearch(_sql: Sql, _query: SearchQuery): Promise<Hit[]> {
-  throw { kind: "internal", message: "full-text search is not yet on PostgreSQL" };
+async function postgresSearch(sql: Sql, { q, filter, limit }: SearchQuery): Promise<Hit[]> {
+  const words = searchWords(q);
+  if (!words.length) return [];
+  const tsq = tsQuerySql(words);
+  return sql.all<Hit>(
+    `SELECT h.notebook_id, h.kind, h.cell_id, h.run_id, h.title, ${snippetSql("h.body", "h.body_tsv", "h.q")} AS snip
+      FROM (
+        SELECT s.rowid, s.notebook_id, s.kind, s.cell_id, s.run_id, s.body, s.body_tsv, n.title, w.q, ${rankSql("s", "w.q")} AS rank
+          FROM (SELECT ${tsq.sql} AS q) w
+          JOIN search_index s ON s.body_tsv @@ w.q
+          JOIN notebooks n ON n.id = s.notebook_id
+          WHERE (${filter.sql})
+          ORDER BY ${SEARCH_ORDER} LIMIT ?
+      ) h
+      ORDER BY ${SEARCH_ORDER}`,
+    // in the order of their `?`s in the text: the snippet's comes first
+    [snippetHint(words), ...tsq.params, ...filter.params, limit],
+  );
 }
 
 /**

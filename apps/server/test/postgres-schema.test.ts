@@ -8,16 +8,14 @@ import { readMigrations } from "../src/db/migrate.ts";
 import { DEFAULT_MIGRATIONS_DIR, openDatabase } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import { migratePostgres, readPostgresMigrations } from "../src/db/postgres-migrate.ts";
-import { SEARCH_CONFIG, SEARCH_ORDER, toTsQuery } from "../src/db/postgres-search.ts";
 import type { Sql } from "../src/db/sql.ts";
-import { toFtsQuery } from "../src/search.ts";
 import { tempDir } from "./helpers.ts";
 
 // The PostgreSQL schema (migrations/postgres) against the SQLite one it twins: every table,
 // column, key, index and trigger of a fully migrated SQLite database exists on PostgreSQL with a
 // compatible type; the record is append-only (triggers, and grants for an app role); the runner
-// migrates once with several nodes starting together and refuses a newer database; search finds
-// what FTS5 finds.
+// migrates once with several nodes starting together and refuses a newer database. (Search, on
+// both engines' schemas: search-engines.test.ts.)
 
 let pg: RunningPostgres;
 let sql: Sql;
@@ -343,80 +341,5 @@ describe("migratePostgres", () => {
         return true;
       },
     );
-  });
-});
-
-describe("search on PostgreSQL", () => {
-  // the same rows in both engines' search_index; every query must find the same (notebook, kind, cell)
-  const corpus: [string, string, string | null, string][] = [
-    ["s1", "title", null, "Disk full on db-1"],
-    ["s1", "cell", "c1", 'node_filesystem_avail_bytes{mountpoint="/var"} / 1e9'],
-    ["s1", "output", "c1", "instance=api-1.example.com:9090 value=0.42 Déjà vu"],
-    ["s2", "title", null, "Café latency spike"],
-    ["s2", "cell", "c2", "histogram_quantile(0.99, rate(http_request_duration_seconds_bucket[5m]))"],
-    ["s3", "title", null, "disk disk disk: a short title about disks"],
-    ["s3", "output", "c3", `${"filler words without the term ".repeat(200)} disk`],
-  ];
-  const queries = [
-    "disk",
-    "dis",
-    "DISK full",
-    "cafe",
-    "déjà",
-    "example",
-    "api 1",
-    "filesystem_avail",
-    "9090",
-    "quantile",
-    "nothing here",
-    "_",
-    "rate(http",
-  ];
-
-  before(async () => {
-    for (const [nb, kind, cell, body] of corpus) {
-      await sql.run("INSERT INTO search_index (notebook_id, kind, cell_id, run_id, body) VALUES (?, ?, ?, NULL, ?)", [
-        nb,
-        kind,
-        cell,
-        body,
-      ]);
-      sqlite
-        .prepare("INSERT INTO search_index (notebook_id, kind, cell_id, run_id, body) VALUES (?, ?, ?, NULL, ?)")
-        .run(nb, kind, cell, body);
-    }
-  });
-
-  it("finds what FTS5 finds for the same words", async () => {
-    let found = 0;
-    for (const q of queries) {
-      const fts = toFtsQuery(q);
-      const ts = toTsQuery(q);
-      const lite = fts
-        ? (sqlite
-            .prepare("SELECT notebook_id, kind, cell_id FROM search_index WHERE search_index MATCH ?")
-            .all(fts) as Record<string, unknown>[])
-        : [];
-      const post = ts
-        ? await sql.all(
-            `SELECT s.notebook_id, s.kind, s.cell_id FROM search_index s, to_tsquery('${SEARCH_CONFIG}', ?) q WHERE s.body_tsv @@ q`,
-            [ts],
-          )
-        : [];
-      const key = (r: Record<string, unknown>) => `${r.notebook_id}/${r.kind}/${r.cell_id ?? ""}`;
-      assert.deepEqual(post.map(key).sort(), lite.map(key).sort(), `query ${JSON.stringify(q)} (${ts})`);
-      if (post.length) found++;
-    }
-    assert.equal(found, queries.length - 2); // all but "nothing here" and "_"
-  });
-
-  it("ranks by length-normalized ts_rank: many hits in a short title before one in a long output", async () => {
-    const rows = await sql.all<{ notebook_id: string; kind: string }>(
-      `SELECT s.notebook_id, s.kind FROM search_index s, to_tsquery('${SEARCH_CONFIG}', ?) q
-       WHERE s.body_tsv @@ q ORDER BY ${SEARCH_ORDER}`,
-      [toTsQuery("disk") as string],
-    );
-    assert.deepEqual(rows[0], { notebook_id: "s3", kind: "title" });
-    assert.deepEqual(rows.at(-1), { notebook_id: "s3", kind: "output" });
   });
 });
