@@ -453,6 +453,8 @@ function createServices(opts: AppOptions) {
     incidentState,
     notebookUrl,
     maxFrameBytes: opts.maxFrameBytes ?? 16 * 1024 * 1024,
+    /** Set when shutdown starts: `/readyz` then answers 503 so a balancer stops sending traffic. */
+    lifecycle: { shuttingDown: false },
     /** Flushes pending search indexing and waits for the writes in flight (at shutdown). */
     async flushIndex(): Promise<void> {
       for (const t of indexTimers.values()) clearTimeout(t);
@@ -577,6 +579,7 @@ export async function createApp(opts: AppOptions) {
     metrics: s.metrics,
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
+      s.lifecycle.shuttingDown = true;
       foreign?.stop();
       s.incidents.close();
       await s.outbox.stop();

@@ -118,7 +118,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
     req.identity = ANONYMOUS;
     const rule = req.routeOptions.config?.access;
     const path = req.url.split("?")[0]!;
-    if (path !== "/healthz" && !hostAllowed(req.headers.host, settings))
+    if (path !== "/healthz" && path !== "/readyz" && !hostAllowed(req.headers.host, settings))
       throw refuse(
         "host",
         refusal(
