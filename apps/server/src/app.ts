@@ -18,6 +18,9 @@ import { createSessions } from "./auth/sessions.ts";
 import { createShareLinks } from "./auth/share-links.ts";
 import { createSignInLinks } from "./auth/sign-in-links.ts";
 import { createTokens } from "./auth/tokens.ts";
+import type { Revocation } from "./cluster/bus-message.ts";
+import { registerBusMetrics } from "./cluster/metrics.ts";
+import { createNodeLink } from "./cluster/node-link.ts";
 import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
@@ -116,6 +119,12 @@ export type AppOptions = {
   notifyNet?: NetDeps;
   /** Auto-refresh timings (idle stop, longest refresh, check period; ms); tests make them short. */
   refresh?: Partial<RefreshSettings>;
+  /**
+   * Cluster mode (`DATABOOK_REDIS_URL`, docs/operations.md "Redis"): the Redis this node shares
+   * with the others; document updates, presence, the record channel and revocations travel
+   * through it. Needs `sql` (PostgreSQL) and `signingKey` (every node signs with one key).
+   */
+  redisUrl?: string;
   nowMs?: () => number;
 };
 
@@ -129,6 +138,21 @@ function createServices(opts: AppOptions) {
   if (!db === !opts.sql)
     throw { kind: "internal", message: "createApp needs exactly one storage: db (SQLite) or sql (PostgreSQL)" };
   const sql = opts.sql ?? sqliteSql(db!);
+  if (opts.redisUrl && db)
+    throw {
+      kind: "bad-input",
+      message:
+        "DATABOOK_REDIS_URL needs DATABOOK_DATABASE_URL: several nodes share one PostgreSQL database, a SQLite file belongs to one node",
+    };
+  if (opts.redisUrl && !opts.signingKey)
+    throw {
+      kind: "bad-input",
+      message:
+        "DATABOOK_REDIS_URL needs DATABOOK_SIGNING_KEY_FILE: every node signs the notebooks' checkpoints with one key",
+    };
+  const link = opts.redisUrl
+    ? createNodeLink({ redisUrl: opts.redisUrl, warn: (m) => console.error(`databook: ${m}`) })
+    : undefined;
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
   const metrics = createMetrics();
@@ -150,6 +174,7 @@ function createServices(opts: AppOptions) {
     onFailure: () => metrics.checkpointFailures.inc(),
   });
   metrics.watchCheckpoints(() => checkpoints.backlog());
+  if (link) registerBusMetrics(metrics.registry, link.bus);
   /**
    * Appends to the incident log. On `o.tx` (a transaction's handle) the entry commits with the
    * caller's other writes; once it is committed it is counted, marked for the next checkpoint and
@@ -163,12 +188,19 @@ function createServices(opts: AppOptions) {
       metrics.logEntries.inc({ type: e.type });
       checkpoints.noted(e.notebookId);
       record.logged(r, o.output);
+      link?.logged(r, o.output);
     });
     return r;
   };
   const search = createSearchIndex(sql);
   const hooks: DocHooks = {};
-  const docs = createDocManager({ sql, hooks, compactEvery: opts.compactEvery, nowMs: now });
+  const docs = createDocManager({
+    sql,
+    hooks,
+    compactEvery: opts.compactEvery,
+    nowMs: now,
+    ...(link ? { cluster: link.docs } : {}),
+  });
   // the record channel publishes what the log holds; runs are folded in as they are appended
   const record = createRecordChannel({
     log,
@@ -234,22 +266,28 @@ function createServices(opts: AppOptions) {
     notebookById: (id) => notebooks.get(id),
     onClosed: (reason) => metrics.revocations.inc({ reason }),
   });
-  /**
-   * Re-decides every open connection's rights now (after any change to accounts, roles or links);
-   * resolves to how many were closed. Never rejects: callers fire it and go on.
-   */
-  const accessChanged = () =>
+  const recheck = () =>
     live.recheck().catch((e) => {
       console.error(`databook: re-checking open connections failed: ${(e as Error).message}`);
       return 0;
     });
+  /**
+   * Re-decides every open connection's rights now (after any change to accounts, roles or links);
+   * resolves to how many were closed here. `changed` names what changed: in cluster mode it is
+   * published, and every other node re-checks its own connections. Never rejects: callers fire it
+   * and go on.
+   */
+  const accessChanged = (changed?: Revocation) => {
+    if (changed) link?.revoked(changed);
+    return recheck();
+  };
   const sharing = createSharing({
     sql,
     accounts,
     grants,
     shareLinks,
     appendLog,
-    onAccessChanged: accessChanged,
+    onAccessChanged: (notebookId) => void accessChanged({ notebookIds: [notebookId] }),
     nowMs: now,
   });
   const signInLinks = createSignInLinks(sql, accounts, now);
@@ -363,7 +401,8 @@ function createServices(opts: AppOptions) {
     void record
       .load(id)
       // a run this process does not have in flight and the log never finished: the server stopped
-      .then(() => runs.recoverInterrupted(id))
+      // (not in cluster mode: it may be in flight on another node; the notebook's lease will decide)
+      .then(() => (link ? undefined : runs.recoverInterrupted(id)))
       .catch((e) => console.error(`databook: the record of ${id} was not read: ${(e as Error).message}`));
     // the index is derived and debounced: bring it up to date with what was stored
     indexCells(o.notebookId, o.doc);
@@ -412,10 +451,14 @@ function createServices(opts: AppOptions) {
       });
   };
 
+  link?.attach({ docs, record, log, recheck });
+
   return {
     db,
     sql,
     now,
+    /** Cluster mode: this node's link to the others (undefined on a single node). */
+    link,
     settings,
     metrics,
     log,
@@ -549,7 +592,8 @@ export async function createApp(opts: AppOptions) {
   await app.register(webRoutes, { services: s, webDir: opts.webDir });
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
-  await s.runs.recoverInterrupted();
+  // Not in cluster mode: another node may be running them (recovery there waits for leases).
+  if (!s.link) await s.runs.recoverInterrupted();
   // Notifications a previous process left pending are sent now.
   s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,
@@ -595,6 +639,7 @@ export async function createApp(opts: AppOptions) {
       await s.checkpoints.flush();
       await s.checkpoints.stop();
       await app.close();
+      await s.link?.close();
     },
   };
 }

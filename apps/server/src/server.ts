@@ -54,6 +54,7 @@ export async function startServer(opts: ServerOptions) {
   const auth = authSettingsFromEnv(env);
   // before the database: a key that cannot be read stops the start with its reason
   const signing = loadSigningKey(opts.dataDir, env);
+  const redisUrl = clusterRedisUrl(env);
   const incidents = incidentSettingsFromEnv(env);
   const notify = notifySettingsFromEnv(env);
   const storage = await openStorage(opts.dataDir, env);
@@ -83,6 +84,7 @@ export async function startServer(opts: ServerOptions) {
       notify,
       refresh: refreshSettingsFromEnv(env),
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
+      ...(redisUrl ? { redisUrl } : {}),
     });
     // the same routes and authorization as the web port's Connect routes
     const { routes, interceptors } = pluginServiceHandlers(a.services);
@@ -169,6 +171,32 @@ async function openStorage(dataDir: string, env: Record<string, string | undefin
       db.close();
     },
   };
+}
+
+/**
+ * `DATABOOK_REDIS_URL` when this node runs in a cluster (docs/operations.md, "Redis"), undefined
+ * on a single node.
+ * @throws `{ kind: "bad-input" }` when it is set without `DATABOOK_DATABASE_URL` (several nodes
+ *   share one PostgreSQL database) or without `DATABOOK_SIGNING_KEY_FILE` (every node must sign
+ *   checkpoints with the same key; a key each node created in its own data folder would not verify
+ *   on the others).
+ */
+export function clusterRedisUrl(env: Record<string, string | undefined>): string | undefined {
+  const url = env.DATABOOK_REDIS_URL?.trim();
+  if (!url) return undefined;
+  if (!env.DATABOOK_DATABASE_URL?.trim())
+    throw {
+      kind: "bad-input",
+      message:
+        "DATABOOK_REDIS_URL is set but DATABOOK_DATABASE_URL is not: several nodes must share one PostgreSQL database (SQLite serves one node); set DATABOOK_DATABASE_URL=postgres://… or unset DATABOOK_REDIS_URL",
+    };
+  if (!env.DATABOOK_SIGNING_KEY_FILE?.trim())
+    throw {
+      kind: "bad-input",
+      message:
+        "DATABOOK_REDIS_URL is set but DATABOOK_SIGNING_KEY_FILE is not: every node must sign checkpoints with one key; put the same key file on every node and set DATABOOK_SIGNING_KEY_FILE to it",
+    };
+  return url;
 }
 
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;

@@ -47,7 +47,12 @@ export function roleFromGroups(settings: OidcSettings, groups: string[]): Instan
  * person's open connections (a group grant may have been gained or lost).
  */
 export async function accountFromOidc(
-  deps: { accounts: Accounts; audit: Audit; sharing: Pick<Sharing, "adoptOrphans">; accessChanged: () => void },
+  deps: {
+    accounts: Accounts;
+    audit: Audit;
+    sharing: Pick<Sharing, "adoptOrphans">;
+    accessChanged: (changed: { userIds: string[] }) => void;
+  },
   settings: OidcSettings,
   profile: OidcProfile,
 ): Promise<OidcAccountResult> {
@@ -91,6 +96,6 @@ export async function accountFromOidc(
       ...(roleChanged ? { role: byGroups, reason: "admin groups at sign-in" } : {}),
       ...(account.displayName !== existing.displayName ? { displayName: account.displayName } : {}),
     });
-  if (roleChanged || groupsChanged) deps.accessChanged();
+  if (roleChanged || groupsChanged) deps.accessChanged({ userIds: [existing.id] });
   return { ok: true, account, created: false };
 }

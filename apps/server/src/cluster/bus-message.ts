@@ -14,16 +14,18 @@ export type NotebookKind = (typeof NOTEBOOK_KINDS)[number];
 /**
  * Access that ended somewhere in the cluster: every node closes the matching sockets (by
  * re-deciding them from the database, as auth/live-connections.ts `recheck` does). Ids are the
- * database's: user ids, session id hashes, share-link ids, token ids.
+ * database's: user ids, session id hashes, share-link ids, token ids, notebook ids.
  */
 export type Revocation = {
   userIds?: string[];
   sessionIdHashes?: string[];
   shareLinkIds?: string[];
   tokenIds?: string[];
+  /** Notebooks whose members, roles or visibility changed. */
+  notebookIds?: string[];
 };
 
-const REVOCATION_KEYS = ["userIds", "sessionIdHashes", "shareLinkIds", "tokenIds"] as const;
+const REVOCATION_KEYS = ["userIds", "sessionIdHashes", "shareLinkIds", "tokenIds", "notebookIds"] as const;
 /** Ids one revocation may name (a disabled account's sessions and tokens fit many times over). */
 export const MAX_REVOCATION_IDS = 10_000;
 /** Longest node id accepted from the bus (ours are 22 characters). */

@@ -43,6 +43,23 @@ export type OpenDoc = {
   failed: boolean;
 };
 
+/**
+ * The doc manager's side of the bus between nodes (cluster mode, cluster/bus.ts): it subscribes to
+ * a notebook's stream before reading the notebook, publishes each update once it is stored and
+ * each presence change of its own peers, and unsubscribes when the doc unloads. Never rejects.
+ */
+export type DocCluster = {
+  subscribe(notebookId: string): Promise<unknown>;
+  unsubscribe(notebookId: string): void;
+  publish(kind: "update" | "awareness", notebookId: string, data: Uint8Array): void;
+};
+
+/**
+ * Transaction origin of what another node stored and sent over the bus (or what a resync read back
+ * from the database): applied and broadcast to this node's peers, never stored or published again.
+ */
+export const BUS_ORIGIN: ChangeOrigin = { actor: SYSTEM_PRINCIPAL, server: true };
+
 /** What the doc manager tells the rest of the server about. All optional. */
 export type DocHooks = {
   /** After an update is stored (before it is broadcast); `bytes` is its size. */
@@ -92,8 +109,10 @@ export function createDocManager(opts: {
   nowMs?: () => number;
   /** A compaction failed (the updates stay stored; the next one tries again). Default: stderr. */
   onCompactError?: (notebookId: string, error: unknown) => void;
+  /** Cluster mode: the bus to other nodes (see {@link DocCluster}, "Several nodes" below). */
+  cluster?: DocCluster;
 }) {
-  const { sql } = opts;
+  const { sql, cluster } = opts;
   const hooks = opts.hooks ?? {};
   const compactEvery = opts.compactEvery ?? 500;
   const now = opts.nowMs ?? Date.now;
@@ -105,6 +124,11 @@ export function createDocManager(opts: {
   const onCompactError =
     opts.onCompactError ??
     ((id: string, e: unknown) => console.error(`databook: compacting notebook ${id} failed: ${(e as Error).message}`));
+  /**
+   * Cluster mode: notebooks being subscribed and read (their count of such loads), with the
+   * updates that came over the bus meanwhile, applied once the doc is built.
+   */
+  const subscribing = new Map<string, { loads: number; early: Uint8Array[] }>();
   /** Unloads waiting for their doc's queue (shutdown waits for them). */
   const unloading = new Set<Promise<void>>();
   const unloadingDocs = new WeakSet<OpenDoc>();
@@ -133,8 +157,19 @@ export function createDocManager(opts: {
    * Folds stored updates into the snapshot, as a job on the doc's queue: the state is taken now,
    * and every update in it was queued before, so it is stored when the job runs and the snapshot
    * covers exactly the rows it deletes.
+   *
+   * Several nodes: other nodes store updates of the notebook too, and this node may not have
+   * applied one yet (it is still on its way over the bus), so a snapshot of the in-memory doc could
+   * delete a row it does not hold. The snapshot is then built from the rows themselves, inside the
+   * transaction, under the notebook's `doc:<id>` lock — which every node's insert of an update also
+   * takes, so no insert with a lower seq can commit after the rows were read.
    */
   function compact(o: OpenDoc): Promise<void> {
+    if (cluster)
+      return enqueue(o, async () => {
+        await compactFromRows(o.notebookId);
+        o.pending = 0;
+      }).then(() => undefined);
     const state = Y.encodeStateAsUpdate(o.doc);
     return enqueue(o, () =>
       sql.transaction(async (tx) => {
@@ -144,20 +179,59 @@ export function createDocManager(opts: {
         ))!.s;
         o.pending = 0;
         if (upto === null) return;
-        await tx.run(
-          "INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, ?) ON CONFLICT (notebook_id) DO UPDATE SET data = excluded.data, upto_seq = excluded.upto_seq",
-          [o.notebookId, state, upto],
-        );
-        await tx.run("DELETE FROM doc_updates WHERE notebook_id = ? AND seq <= ?", [o.notebookId, upto]);
+        await writeSnapshot(tx, o.notebookId, state, upto);
       }),
     ).then(() => undefined);
   }
+
+  /** Replaces the snapshot with `state` covering every update up to `upto`, and deletes those updates. */
+  async function writeSnapshot(tx: Sql, notebookId: string, state: Uint8Array, upto: number): Promise<void> {
+    await tx.run(
+      "INSERT INTO doc_snapshots (notebook_id, data, upto_seq) VALUES (?, ?, ?) ON CONFLICT (notebook_id) DO UPDATE SET data = excluded.data, upto_seq = excluded.upto_seq",
+      [notebookId, state, upto],
+    );
+    await tx.run("DELETE FROM doc_updates WHERE notebook_id = ? AND seq <= ?", [notebookId, upto]);
+  }
+
+  /** Cluster compaction: snapshot + stored updates, merged and written back under the notebook's lock. */
+  function compactFromRows(notebookId: string): Promise<void> {
+    return sql.transaction(async (tx) => {
+      await tx.lock(docLock(notebookId));
+      const stored = await readStored(notebookId, tx);
+      const upto = stored.updates.at(-1)?.seq;
+      if (upto === undefined) return;
+      const doc = new Y.Doc({ gc: true });
+      try {
+        Y.applyUpdate(doc, stored.snap.data);
+        for (const u of stored.updates) Y.applyUpdate(doc, u.data);
+        await writeSnapshot(tx, notebookId, Y.encodeStateAsUpdate(doc), upto);
+      } finally {
+        doc.destroy();
+      }
+    });
+  }
+
+  /** Stores one update; in cluster mode under the notebook's lock (see {@link compact}). */
+  const insertUpdate = (notebookId: string, update: Uint8Array) =>
+    cluster
+      ? sql.transaction(async (tx) => {
+          await tx.lock(docLock(notebookId));
+          await tx.run("INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?)", [notebookId, update]);
+        })
+      : sql.run("INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?)", [notebookId, update]);
 
   /** Drops the doc from memory (its presence timer with it). */
   function drop(o: OpenDoc): void {
     if (open.get(o.notebookId) === o) open.delete(o.notebookId);
     o.awareness.destroy();
     o.doc.destroy();
+    stopFollowing(o.notebookId);
+  }
+
+  /** Unsubscribes from the notebook's stream unless it is loaded (or being loaded) again. */
+  function stopFollowing(notebookId: string): void {
+    if (cluster && !open.has(notebookId) && !loading.has(notebookId) && !subscribing.has(notebookId))
+      cluster.unsubscribe(notebookId);
   }
 
   /**
@@ -200,20 +274,14 @@ export function createDocManager(opts: {
     for (const p of o.peers.keys()) if (p !== except) p.send(message);
   }
 
-  /** The stored snapshot and the updates after it, read in one transaction (a consistent pair). */
+  /**
+   * The stored snapshot and the updates after it, read in one statement: one consistent view on
+   * PostgreSQL too, where another node's compaction may commit between two statements.
+   */
   async function readStored(notebookId: string, on: Sql) {
-    return on.transaction(async (tx) => {
-      const snap = await tx.get<{ data: Buffer; upto_seq: number }>(
-        "SELECT data, upto_seq FROM doc_snapshots WHERE notebook_id = ?",
-        [notebookId],
-      );
-      if (!snap) throw { kind: "not-found", message: `notebook ${notebookId} has no stored document` };
-      const updates = await tx.all<{ data: Buffer }>(
-        "SELECT data FROM doc_updates WHERE notebook_id = ? AND seq > ? ORDER BY seq",
-        [notebookId, snap.upto_seq],
-      );
-      return { snap, updates };
-    });
+    const parts = await on.all<{ part: number; seq: number; data: Buffer }>(STORED_DOC_SQL, [notebookId, notebookId]);
+    if (parts[0]?.part !== 0) throw { kind: "not-found", message: `notebook ${notebookId} has no stored document` };
+    return { snap: parts[0], updates: parts.slice(1) };
   }
 
   function build(notebookId: string, snap: { data: Buffer }, updates: { data: Buffer }[]): OpenDoc {
@@ -236,14 +304,20 @@ export function createDocManager(opts: {
 
     doc.on("update", (update: Uint8Array, origin: unknown) => {
       if (o.failed) return;
+      // stored by the node it came from: this node's peers get it, after what is queued before it
+      if (origin === BUS_ORIGIN) {
+        void enqueue(o, () => broadcast(o, syncUpdateMessage(update)));
+        return;
+      }
       void enqueue(o, async () => {
         try {
-          await sql.run("INSERT INTO doc_updates (notebook_id, data) VALUES (?, ?)", [notebookId, update]);
+          await insertUpdate(notebookId, update);
         } catch (e) {
           failStore(o, e);
           return;
         }
         hooks.onStored?.(notebookId, update.length);
+        cluster?.publish("update", notebookId, update);
         broadcast(o, syncUpdateMessage(update), origin);
         if (++o.pending >= compactEvery)
           setImmediate(() => {
@@ -270,7 +344,9 @@ export function createDocManager(opts: {
           for (const id of added) ctl.add(id);
           for (const id of removed) ctl.delete(id);
         }
-        broadcast(o, awarenessMessage(awarenessProtocol.encodeAwarenessUpdate(awareness, changed)));
+        const encoded = awarenessProtocol.encodeAwarenessUpdate(awareness, changed);
+        if (origin !== BUS_ORIGIN) cluster?.publish("awareness", notebookId, encoded);
+        broadcast(o, awarenessMessage(encoded));
       },
     );
 
@@ -285,8 +361,9 @@ export function createDocManager(opts: {
       });
 
     metaOf(doc).observe((ev, tr) => {
-      // a put-back restores what SQLite and the log already hold: nothing to mirror or log
-      if (tr.origin === "load" || tr.origin === PUT_BACK_ORIGIN) return;
+      // a put-back restores what SQLite and the log already hold: nothing to mirror or log; what
+      // came over the bus was mirrored and logged by the node that stored it
+      if (tr.origin === "load" || tr.origin === PUT_BACK_ORIGIN || tr.origin === BUS_ORIGIN) return;
       const origin = tr.origin as ChangeOrigin | null;
       const actor = origin?.actor ?? SYSTEM_PRINCIPAL;
       const change: Parameters<NonNullable<DocHooks["onMetaChange"]>>[1] = {};
@@ -353,6 +430,8 @@ export function createDocManager(opts: {
     const o = build(notebookId, stored.snap, stored.updates);
     o.refs = holders;
     open.set(notebookId, o);
+    const early = subscribing.get(notebookId)?.early.splice(0) ?? [];
+    for (const u of early) applyRemote(o, u);
     try {
       detached(() => hooks.onLoad?.(o));
     } catch (e) {
@@ -363,6 +442,34 @@ export function createDocManager(opts: {
       throw e;
     }
     return o;
+  }
+
+  /**
+   * Subscribes to the notebook's stream before `read` reads it (cluster mode), keeping what arrives
+   * meanwhile for the doc; unsubscribes again when the read fails and nothing else holds it.
+   */
+  async function subscribedThen<T>(notebookId: string, read: () => Promise<T>): Promise<T> {
+    if (!cluster) return read();
+    const s = subscribing.get(notebookId) ?? { loads: 0, early: [] };
+    subscribing.set(notebookId, s);
+    s.loads++;
+    try {
+      await cluster.subscribe(notebookId);
+      return await read();
+    } finally {
+      if (--s.loads === 0 && subscribing.get(notebookId) === s) subscribing.delete(notebookId);
+      stopFollowing(notebookId);
+    }
+  }
+
+  /** Applies an update another node stored (it is broadcast here, not stored again). */
+  function applyRemote(o: OpenDoc, update: Uint8Array): void {
+    if (o.failed) return;
+    try {
+      Y.applyUpdate(o.doc, update, BUS_ORIGIN);
+    } catch (e) {
+      onCompactError(o.notebookId, e);
+    }
   }
 
   return {
@@ -383,13 +490,17 @@ export function createDocManager(opts: {
       }
       // A caller inside a transaction reads through it, never waiting on a load that waits for
       // its connection (on SQLite the transaction holds it); whichever load ends first is kept.
-      if (on !== sql) return register(notebookId, await readStored(notebookId, on), 1);
+      if (on !== sql)
+        return subscribedThen(notebookId, async () => register(notebookId, await readStored(notebookId, on), 1));
       let l = loading.get(notebookId);
       if (!l) {
         const entry = { done: undefined as unknown as Promise<OpenDoc>, holders: 0 };
-        entry.done = readStored(notebookId, sql)
-          .then((stored) => register(notebookId, stored, entry.holders))
-          .finally(() => loading.delete(notebookId));
+        entry.done = subscribedThen(notebookId, async () =>
+          register(notebookId, await readStored(notebookId, sql), entry.holders),
+        ).finally(() => {
+          loading.delete(notebookId);
+          stopFollowing(notebookId);
+        });
         loading.set(notebookId, entry);
         l = entry;
       }
@@ -408,6 +519,45 @@ export function createDocManager(opts: {
     },
     compact,
     broadcast,
+    /**
+     * Cluster mode, from the bus: an update another node stored (applied with {@link BUS_ORIGIN}:
+     * broadcast to this node's peers, not stored or published again). Kept for a doc being
+     * loaded; ignored for a notebook this node has not loaded.
+     */
+    remoteUpdate(notebookId: string, update: Uint8Array): void {
+      const o = open.get(notebookId);
+      if (o) applyRemote(o, update);
+      else subscribing.get(notebookId)?.early.push(update);
+    },
+    /** Cluster mode, from the bus: presence of another node's peers (broadcast here, not published again). */
+    remoteAwareness(notebookId: string, update: Uint8Array): void {
+      const o = open.get(notebookId);
+      if (!o) return;
+      try {
+        awarenessProtocol.applyAwarenessUpdate(o.awareness, update, BUS_ORIGIN);
+      } catch (e) {
+        onCompactError(notebookId, e);
+      }
+    },
+    /**
+     * Cluster mode, after a gap on the bus: re-reads the stored doc (snapshot + updates) and
+     * applies it to the loaded one (Yjs skips what it has; what is new reaches this node's peers).
+     * `"*"`: every loaded doc. Rejects when the database cannot be read.
+     */
+    async resync(notebookId: string): Promise<void> {
+      const ids = notebookId === "*" ? [...open.keys(), ...loading.keys()] : [notebookId];
+      await Promise.all(
+        ids.map(async (id) => {
+          await loading.get(id)?.done.catch(() => {});
+          const o = open.get(id);
+          if (!o) return;
+          const stored = await readStored(id, sql);
+          if (open.get(id) !== o) return;
+          applyRemote(o, stored.snap.data);
+          for (const u of stored.updates) applyRemote(o, u.data);
+        }),
+      );
+    },
     /**
      * Runs `fn` once every update the doc has received so far is stored (e.g. a sync reply whose
      * state was taken now: it must not reach a peer before what it holds is stored). Skipped when
@@ -484,17 +634,23 @@ export function awarenessMessage(update: Uint8Array): Uint8Array {
  * and only the updates after the new one (edits in between lost from the export).
  */
 export async function readStoredDoc(sql: Sql, notebookId: string): Promise<Y.Doc | undefined> {
-  const parts = await sql.all<{ part: number; data: Uint8Array }>(
-    `SELECT 0 AS part, 0 AS seq, s.data AS data FROM doc_snapshots s WHERE s.notebook_id = ?
-     UNION ALL
-     SELECT 1 AS part, u.seq AS seq, u.data AS data FROM doc_updates u
-       JOIN doc_snapshots s ON s.notebook_id = u.notebook_id
-       WHERE u.notebook_id = ? AND u.seq > s.upto_seq
-     ORDER BY part, seq`,
-    [notebookId, notebookId],
-  );
+  const parts = await sql.all<{ part: number; data: Uint8Array }>(STORED_DOC_SQL, [notebookId, notebookId]);
   if (parts[0]?.part !== 0) return undefined;
   const doc = new Y.Doc();
   for (const p of parts) Y.applyUpdate(doc, p.data);
   return doc;
 }
+
+/**
+ * A notebook's snapshot (part 0) then the updates stored after it (part 1, by seq), in one
+ * statement; bind the notebook id twice.
+ */
+const STORED_DOC_SQL = `SELECT 0 AS part, 0 AS seq, s.data AS data FROM doc_snapshots s WHERE s.notebook_id = ?
+     UNION ALL
+     SELECT 1 AS part, u.seq AS seq, u.data AS data FROM doc_updates u
+       JOIN doc_snapshots s ON s.notebook_id = u.notebook_id
+       WHERE u.notebook_id = ? AND u.seq > s.upto_seq
+     ORDER BY part, seq`;
+
+/** The lock every node takes to store or compact a notebook's updates (cluster mode). */
+const docLock = (notebookId: string) => `doc:${notebookId}`;

@@ -38,7 +38,8 @@ export function createSharing(opts: {
   shareLinks: ShareLinks;
   /** Appends to the incident log inside `o.tx`, so the entry commits with the change or not at all. */
   appendLog: (e: NewLogEntry, o: { tx: Sql }) => Promise<LogEntry>;
-  onAccessChanged: () => void;
+  /** Access to `notebookId` changed (members, roles, visibility or links). */
+  onAccessChanged: (notebookId: string) => void;
   nowMs?: () => number;
 }) {
   const { sql, accounts, grants, shareLinks, appendLog } = opts;
@@ -113,7 +114,7 @@ export function createSharing(opts: {
         const after = (await grants.get(notebookId, s, tx))!;
         return { member: { subject: s, name, role: r, grantedAtMs: after.grantedAtMs }, changed: true };
       });
-      if (changed) opts.onAccessChanged();
+      if (changed) opts.onAccessChanged(notebookId);
       return member;
     },
     /** Removes a person's or group's role; refuses to remove the last owner. */
@@ -136,7 +137,7 @@ export function createSharing(opts: {
           { tx },
         );
       });
-      opts.onAccessChanged();
+      opts.onAccessChanged(notebookId);
     },
     /** Sets who may view besides the members (`signed-in` or `restricted`). */
     async setVisibility(notebookId: string, visibility: unknown, by: Principal): Promise<Visibility> {
@@ -156,7 +157,7 @@ export function createSharing(opts: {
         );
         return true;
       });
-      if (changed) opts.onAccessChanged();
+      if (changed) opts.onAccessChanged(notebookId);
       return v;
     },
     /** The notebook's share links, newest first (never their secrets). */
@@ -210,7 +211,7 @@ export function createSharing(opts: {
         );
         return { link: (await shareLinks.get(linkId, tx))!, revoked: true };
       });
-      if (revoked) opts.onAccessChanged();
+      if (revoked) opts.onAccessChanged(notebookId);
       return link;
     },
     /**

@@ -287,6 +287,24 @@ export function createRecordChannel(opts: {
       return undefined;
     },
     cellsChanged,
+    /**
+     * Reads the log of a loaded notebook again and folds in what the record does not hold yet
+     * (cluster mode, after a gap on the bus: entries another node appended may never have been
+     * announced here). `"*"`: every loaded notebook. Rejects when the log cannot be read.
+     */
+    async reread(notebookId: string): Promise<void> {
+      const ids = notebookId === "*" ? [...records.keys()] : [notebookId];
+      await Promise.all(
+        ids.map(async (id) => {
+          const r = records.get(id);
+          if (!r) return;
+          const all = await opts.log.entries(id);
+          if (records.get(id) !== r) return;
+          for (const e of all) if (e.seq > r.upto && !r.ahead.has(e.seq)) r.ahead.set(e.seq, { e });
+          drainAhead(id, r);
+        }),
+      );
+    },
     /** The notebook's incident as published, or undefined when it is not an incident. */
     incident: async (notebookId: string): Promise<IncidentRecord | undefined> =>
       publishedIncident((await get(notebookId)).incident),

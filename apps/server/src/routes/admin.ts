@@ -64,7 +64,7 @@ export async function adminRoutes(app: FastifyInstance, { services: s }: { servi
       ...(b.displayName !== undefined ? { displayName: after.displayName } : {}),
       ...(b.password !== undefined ? { passwordReset: true } : {}),
     });
-    await s.accessChanged();
+    await s.accessChanged({ userIds: [a.id] });
     return { account: publicAccount(after) };
   });
 }

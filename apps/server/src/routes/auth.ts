@@ -148,14 +148,14 @@ export async function authRoutes(app: FastifyInstance, { services: s }: { servic
   app.post("/api/auth/signout", { config: access.anySession("none") }, async (req, reply) => {
     await s.sessions.end(req.identity.session!.idHash);
     clearSession(s, reply);
-    await s.accessChanged();
+    await s.accessChanged({ sessionIdHashes: [req.identity.session!.idHash] });
     return { ok: true };
   });
 
   app.post("/api/auth/signout-everywhere", { config: access.signedIn("none") }, async (req, reply) => {
     const ended = await s.sessions.endAllFor(req.identity.account!.id);
     clearSession(s, reply);
-    await s.accessChanged();
+    await s.accessChanged({ userIds: [req.identity.account!.id] });
     return { ok: true, sessionsEnded: ended };
   });
 

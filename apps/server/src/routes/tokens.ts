@@ -85,7 +85,7 @@ export async function tokenRoutes(app: FastifyInstance, { services: s }: { servi
         name: t.name,
         ownerId: t.ownerId,
       });
-      await s.accessChanged();
+      await s.accessChanged({ tokenIds: [t.id] });
     }
     return { token: await publicToken(s, (await s.tokens.get(t.id))!) };
   });
