@@ -25,6 +25,7 @@ it("a runbook loaded while an alert's incident opens is indexed again", async ()
   await sv.notebooks.withDoc(rb.id, (doc) => addCell(doc, "c1", "zebracrossing checks"));
   await sv.runbooks.mark(rb.id, { matcher: 'alertname="IndexProbe"' }, SYSTEM_PRINCIPAL);
   await waitFor(() => !s.docs.open.has(rb.id), "the runbook's doc to unload");
+  await s.services.flushIndex(); // the unload's own indexing may still be writing
   // the index is derived: lose the runbook's rows, as if it had never been indexed
   await s.services.sql.run("DELETE FROM search_index WHERE notebook_id = ?", [rb.id]);
   assert.equal((await sv.search.search("zebracrossing", ALL)).length, 0);
