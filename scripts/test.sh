@@ -85,15 +85,15 @@ for ws in $(node -e 'for (const w of require("./package.json").workspaces) for (
 done
 run_checks
 
-run_tests() { # run_tests NAME WORKSPACE [VAR=VALUE…]: one workspace's `npm test`, counted and timed
-  local name="$1" ws="$2" log t=$SECONDS reporters; shift 2
+run_tests() { # run_tests NAME WORKSPACE [SCRIPT]: one workspace's `npm run SCRIPT` (default test), counted and timed
+  local name="$1" ws="$2" script="${3:-test}" log t=$SECONDS reporters
   echo "── $name" >&2
   log="$log_dir/$(echo "$name" | tr -c 'a-zA-Z0-9\n' _).log"
   # The reporters go through NODE_OPTIONS so each workspace's own `node --test` arguments stay as
   # they are; a test that starts a fresh `node --test` must drop NODE_OPTIONS (new-plugin.test.ts).
   reporters="--test-reporter=spec --test-reporter-destination=stdout"
   reporters+=" --test-reporter=$PWD/scripts/test-file-times.mjs --test-reporter-destination=$log.times"
-  (cd "$ws" && env "$@" NODE_OPTIONS="${NODE_OPTIONS:-} $reporters" npm run -s test) 2>&1 | tee "$log"
+  (cd "$ws" && NODE_OPTIONS="${NODE_OPTIONS:-} $reporters" npm run -s "$script") 2>&1 | tee "$log"
   count "$name" "$log" "${PIPESTATUS[0]}"
   timed "$name" $((SECONDS - t))
   sed "s/\t/\t[$name] /" "$log.times" >>"$file_times" 2>/dev/null
@@ -104,8 +104,12 @@ for ws in $(node -e 'for (const w of require("./package.json").workspaces) for (
   run_tests "tests $ws" "$ws"
 done
 # The server suite once more with every app on PostgreSQL (issue 16: the whole suite passes with
-# either storage); tests that work on the SQLite file itself are skipped there, saying why.
-run_tests "tests apps/server on PostgreSQL" apps/server DATABOOK_TEST_DATABASE=postgres
+# either storage): `test:postgres` runs the files whose apps start through the test storage
+# (startApp, openTestStorage); the others never read DATABOOK_TEST_DATABASE (unit tests, the
+# PostgreSQL and cluster tests, servers started as `databook serve` on a data folder) and would
+# only run again as they just did. Tests that work on the SQLite file itself are skipped there,
+# saying why.
+run_tests "tests apps/server on PostgreSQL" apps/server test:postgres
 
 if [ -f playwright.config.ts ]; then
   echo "── end-to-end (Playwright, Debian Chromium)" >&2
