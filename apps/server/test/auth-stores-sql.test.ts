@@ -8,14 +8,11 @@ import { createIdentities, type Identity, viewableWhere } from "../src/auth/iden
 import { createSessions, DEFAULT_SESSION_LIFETIMES } from "../src/auth/sessions.ts";
 import { createShareLinks } from "../src/auth/share-links.ts";
 import { createTokens } from "../src/auth/tokens.ts";
-import { openDatabase } from "../src/db/open.ts";
-import { openPostgres } from "../src/db/postgres.ts";
-import { migratePostgres } from "../src/db/postgres-migrate.ts";
 import type { Sql } from "../src/db/sql.ts";
-import { sqliteSql } from "../src/db/sqlite.ts";
 import { appendToChain } from "../src/log/chain.ts";
 import { createSharing } from "../src/notebooks/sharing.ts";
 import { tempDir } from "./helpers.ts";
+import { storeEngines } from "./postgres-databases.ts";
 
 // Accounts, grants, share links and sharing on the async Sql interface, one test body run on a
 // migrated SQLite file and on a migrated PostgreSQL database: the same answers, the same errors,
@@ -34,21 +31,6 @@ after(async () => {
 });
 
 const T0 = 1_790_000_000_000;
-
-async function onSqlite(): Promise<Sql> {
-  const t = tempDir("databook-auth-stores-");
-  const db = openDatabase({ dataDir: t.dir });
-  cleanups.push(t.cleanup, () => db.close());
-  return sqliteSql(db);
-}
-
-async function onPostgres(): Promise<Sql> {
-  const url = await pg.createDatabase("auth_stores");
-  await migratePostgres(url);
-  const sql = openPostgres(url);
-  cleanups.push(() => sql.close());
-  return sql;
-}
 
 /** Rejects with `{ kind, message }` of this kind and a message matching `re`. */
 async function refused(p: Promise<unknown>, kind: string, re: RegExp): Promise<void> {
@@ -265,10 +247,11 @@ async function rolesAndLinksBehave(sql: Sql) {
   assert.equal(await s.sharing.adoptOrphans(admin), 0);
 }
 
-for (const [name, open] of [
-  ["SQLite", onSqlite],
-  ["PostgreSQL", onPostgres],
-] as const) {
+for (const [name, open] of storeEngines(
+  () => pg,
+  "auth_stores",
+  (c) => cleanups.push(c),
+)) {
   describe(`accounts, grants and share links on ${name}`, () => {
     let sql: Sql;
     before(async () => {

@@ -3,12 +3,8 @@ import { after, before, describe, it } from "node:test";
 import { type RunningPostgres, startPostgres } from "@databook/test-services";
 import * as Y from "yjs";
 import { readStoredDoc } from "../src/collab/docs.ts";
-import { openDatabase } from "../src/db/open.ts";
-import { openPostgres } from "../src/db/postgres.ts";
-import { migratePostgres } from "../src/db/postgres-migrate.ts";
 import type { Sql } from "../src/db/sql.ts";
-import { sqliteSql } from "../src/db/sqlite.ts";
-import { tempDir } from "./helpers.ts";
+import { storeEngines } from "./postgres-databases.ts";
 
 // readStoredDoc (what exports read the cells from) on a migrated SQLite file and a migrated
 // PostgreSQL database: the snapshot plus exactly the updates stored after it; an update row the
@@ -27,27 +23,11 @@ after(async () => {
 
 const T0 = 1_790_000_000_000;
 
-const engines: [string, () => Promise<Sql>][] = [
-  [
-    "SQLite",
-    async () => {
-      const t = tempDir("databook-stored-doc-");
-      const sql = sqliteSql(openDatabase({ dataDir: t.dir }));
-      cleanups.push(t.cleanup, () => sql.close());
-      return sql;
-    },
-  ],
-  [
-    "PostgreSQL",
-    async () => {
-      const url = await pg.createDatabase("stored_doc");
-      await migratePostgres(url);
-      const sql = openPostgres(url);
-      cleanups.push(() => sql.close());
-      return sql;
-    },
-  ],
-];
+const engines = storeEngines(
+  () => pg,
+  "stored_doc",
+  (c) => cleanups.push(c),
+);
 
 /** The update `change` makes to `doc`. */
 function updateOf(doc: Y.Doc, change: (m: Y.Map<number>) => void): Uint8Array {
