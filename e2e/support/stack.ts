@@ -117,6 +117,90 @@ function waitForStart(child: ChildProcess, output: () => string, timeoutMs: numb
   });
 }
 
+/** A `databook serve` process started by {@link spawnServe}. */
+export type ServeProcess = {
+  /** The web origin it printed, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  port: number;
+  /** The first-admin link it printed (only when the database had no accounts). */
+  firstAdminUrl?: string;
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output: () => string;
+  /** SIGTERM (a clean shutdown), SIGKILL after 10 s; resolves once it has exited. */
+  stop: () => Promise<void>;
+  /** SIGKILL at once (`kill -9`: no shutdown, nothing flushed); resolves once it has exited. */
+  kill: () => Promise<void>;
+};
+
+/**
+ * Starts the real `databook serve` on 127.0.0.1 (gRPC on a free port) with `dataDir`, the
+ * plugins folder `plugins` (none when undefined), the web app's static build, and `env` added to
+ * this process's environment; resolves once it has printed its URL.
+ * @throws Error with its output when it exits or prints no URL within 60 s.
+ */
+export async function spawnServe(opts: {
+  dataDir: string;
+  plugins?: string;
+  env?: Record<string, string>;
+  port?: number;
+}): Promise<ServeProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, "apps", "server", "bin", "databook.js"),
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(opts.port ?? 0),
+      "--grpc-port",
+      "0",
+      "--data",
+      opts.dataDir,
+      ...(opts.plugins ? ["--plugins", opts.plugins] : []),
+      "--web",
+      WEB_BUILD,
+    ],
+    { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once("exit", () => done());
+  });
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.kill(signal);
+    await exited;
+    clearTimeout(kill);
+  };
+  try {
+    const started = await waitForStart(child, () => out, 60_000);
+    const url = /Databook is running at (http:\/\/[^\s/]+)/.exec(started)?.[1] as string;
+    const firstAdminUrl = /Sign in as the first admin \(one use, valid 15 minutes\): (\S+)/.exec(started)?.[1];
+    return {
+      url,
+      port: Number(new URL(url).port),
+      ...(firstAdminUrl ? { firstAdminUrl } : {}),
+      child,
+      output: () => out,
+      stop: () => end("SIGTERM"),
+      kill: () => end("SIGKILL"),
+    };
+  } catch (err) {
+    await end("SIGKILL");
+    throw err;
+  }
+}
+
 /**
  * Starts the stack. `prometheus`/`alertmanager` (default true) start those services and pass
  * their URLs to the plugins through PROMETHEUS_URL / ALERTMANAGER_URL. `users` are added with the
@@ -162,58 +246,19 @@ export async function startStack(
       stops.push(async () => rmSync(pluginsParent, { recursive: true, force: true }));
       plugins = pluginsFolder(pluginsParent, opts.fixturePlugins);
     }
-    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+    const env: Record<string, string> = { ...opts.env };
     if (prom) env.PROMETHEUS_URL = prom.url;
     if (am) env.ALERTMANAGER_URL = am.url;
-    const child = spawn(
-      process.execPath,
-      [
-        join(ROOT, "apps", "server", "bin", "databook.js"),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(opts.port ?? 0),
-        "--grpc-port",
-        "0",
-        "--data",
-        dataDir,
-        "--plugins",
-        plugins,
-        "--web",
-        WEB_BUILD,
-      ],
-      { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    stops.push(
-      () =>
-        new Promise<void>((done) => {
-          if (child.exitCode !== null) return done();
-          const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          child.once("exit", () => {
-            clearTimeout(kill);
-            done();
-          });
-          child.kill("SIGTERM");
-        }),
-    );
-    const started = await waitForStart(child, () => out, 60_000);
-    const url = /Databook is running at (http:\/\/[^\s/]+)/.exec(started)?.[1] as string;
-    const firstAdminUrl = /Sign in as the first admin \(one use, valid 15 minutes\): (\S+)/.exec(started)?.[1];
+    const server = await spawnServe({ dataDir, plugins, env, port: opts.port });
+    stops.push(server.stop);
+    const { url, firstAdminUrl } = server;
     return {
       url,
       ...(firstAdminUrl ? { firstAdminUrl } : {}),
       prometheusUrl: prom?.url,
       alertmanagerUrl: am?.url,
       dataDir,
-      serverOutput: () => out,
+      serverOutput: server.output,
       stop: stopAll,
     };
   } catch (err) {

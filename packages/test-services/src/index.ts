@@ -1,9 +1,10 @@
 /**
  * @databook/test-services — real servers for tests: Debian's Prometheus (loaded with a
  * deterministic OpenMetrics fixture), Alertmanager, PostgreSQL and redis-server on loopback, plus small
- * HTTP servers.
+ * HTTP servers, a TCP proxy that can be cut and a balancer in front of several servers.
  */
 export { ALERTMANAGER_BIN, type RunningAlertmanager, startAlertmanager } from "./alertmanager.ts";
+export { type Balancer, startBalancer } from "./balancer.ts";
 export {
   MADE_UP_GAUGE,
   MADE_UP_SERIES,

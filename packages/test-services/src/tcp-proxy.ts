@@ -12,6 +12,24 @@ export type TcpProxy = {
   close: () => Promise<void>;
 };
 
+/**
+ * Pipes `a` and `b` into each other: an end on one side ends the other (once what it was sent is
+ * written), an error on either destroys both. Both stay in `sockets` until they close, so their
+ * owner can cut them.
+ */
+export function joinSockets(a: Socket, b: Socket, sockets: Set<Socket>): void {
+  for (const sock of [a, b]) {
+    sockets.add(sock);
+    sock.once("close", () => sockets.delete(sock));
+    sock.on("error", () => {
+      a.destroy();
+      b.destroy();
+    });
+  }
+  a.pipe(b);
+  b.pipe(a);
+}
+
 /** Starts a {@link TcpProxy} on a free loopback port, forwarding to `targetPort` on 127.0.0.1. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
@@ -19,19 +37,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let port = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      const s = createServer((client) => {
-        const upstream = connect({ host: "127.0.0.1", port: targetPort });
-        for (const sock of [client, upstream]) {
-          sockets.add(sock);
-          sock.once("close", () => sockets.delete(sock));
-          sock.on("error", () => {
-            client.destroy();
-            upstream.destroy();
-          });
-        }
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
+      const s = createServer((client) =>
+        joinSockets(client, connect({ host: "127.0.0.1", port: targetPort }), sockets),
+      );
       s.once("error", reject);
       s.listen(port, "127.0.0.1", () => {
         const a = s.address();
