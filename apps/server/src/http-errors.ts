@@ -1,5 +1,6 @@
 import { type DatabookError, isErrorKind } from "@databook/wire";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isStorageUnavailable } from "./db/sql.ts";
 
 /** A failure with the HTTP status to answer with; the body is `{ error: { kind, message } }`. */
 export type HttpError = DatabookError & { status: number };
@@ -35,12 +36,30 @@ const FRAMEWORK_HINTS: Record<string, (req: FastifyRequest) => string> = {
 const INTERNAL = { kind: "internal", message: "internal server error; the server log has the details" } as const;
 
 /**
- * The one error handler: `{ status?, kind, message }` objects answer with their status (or the
- * kind's), Fastify's own 4xx errors get a plain message, anything else is a 500 whose details go
- * to the server log only — never a stack trace to the caller.
+ * The answer while the database is unavailable (PostgreSQL down): 503, and the words a page shows.
+ * Where the database is (host, port) stays in the server's log.
+ */
+export const STORAGE_UNAVAILABLE = {
+  kind: "upstream",
+  message: "the server's database is unavailable right now, so this could not be done: try again in a moment",
+} as const;
+
+/** Seconds a client is told to wait (`Retry-After`) while the database is unavailable. */
+const STORAGE_RETRY_AFTER_S = 5;
+
+/**
+ * The one error handler: the database being unavailable is a 503 {@link STORAGE_UNAVAILABLE} with
+ * `Retry-After`; `{ status?, kind, message }` objects answer with their status (or the kind's),
+ * Fastify's own 4xx errors get a plain message, anything else is a 500 whose details go to the
+ * server log only — never a stack trace to the caller.
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    if (isStorageUnavailable(err)) {
+      app.log.warn({ why: (err as { message?: string }).message }, "the database is unavailable: answered 503");
+      reply.header("retry-after", String(STORAGE_RETRY_AFTER_S));
+      return reply.code(503).send({ error: STORAGE_UNAVAILABLE });
+    }
     const e = err as Partial<HttpError> & { statusCode?: number; code?: string };
     if (e.status && e.kind && isErrorKind(e.kind))
       return reply.code(e.status).send({ error: { kind: e.kind, message: e.message } });

@@ -16,6 +16,11 @@ export const CLOSE_CODES = {
   /** The page runs an older script than the server speaks: reload. Final. */
   UPGRADED: 4426,
   SERVER_ERROR: 4500,
+  /**
+   * The server's database is unavailable (PostgreSQL down or unreachable): nothing can be loaded
+   * or stored. Not final: the page keeps what is typed and reconnects until it is back.
+   */
+  STORAGE_UNAVAILABLE: 4503,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
@@ -29,6 +34,7 @@ const REASONS: Record<CloseCode, string> = {
   4413: "message too large",
   4426: "Databook was upgraded: reload the page",
   4500: "the server could not load or store the notebook",
+  4503: "the server's database is unavailable: nothing can be saved until it is back",
 };
 
 /** The human reason for a close code (≤ 123 bytes, the WebSocket limit); undefined for other codes. */

@@ -11,7 +11,7 @@ import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { awarenessMessage, type DocManager, MSG, type OpenDoc, type Peer } from "./docs.ts";
+import { awarenessMessage, type DocManager, MSG, type OpenDoc, type Peer, storageCloseCode } from "./docs.ts";
 
 /** The WebSocket surface a peer needs (the `ws` package's socket satisfies it). */
 export type SocketLike = {
@@ -57,7 +57,8 @@ const MAX_EARLY_MESSAGES = 64;
 /**
  * Serves one y-websocket peer on an accepted socket: once the notebook's doc has loaded (messages
  * sent before wait, at most {@link MAX_EARLY_MESSAGES}; a notebook without a document closes with
- * 4404, a storage failure with 4500), sends sync step 1, the current presence and
+ * 4404, a storage failure with 4503 when the database is unavailable and 4500 otherwise:
+ * {@link storageCloseCode}), sends sync step 1, the current presence and
  * the record channel's snapshot (runs and the notebook's state, message type 20),
  * answers sync step 1 with step 2, applies editors' updates (the doc manager stores each one before
  * broadcasting it), drops viewers' updates (and editors' while the notebook is archived), relays presence, and cleans up on close.
@@ -87,7 +88,7 @@ export function servePeer(opts: {
   onClose?: () => void;
   stats?: ConnectionStats;
   pingIntervalMs?: number;
-  /** Called with a server-side failure (the notebook could not be loaded) before closing with 4500. */
+  /** Called with a server-side failure (the notebook or its record could not be loaded) before closing (4500 or 4503). */
   onServerError?: (err: unknown) => void;
 }): { close(code: number, reason: string): void } {
   const { socket, docs, role, stats } = opts;
@@ -300,7 +301,8 @@ export function servePeer(opts: {
       (err: unknown) => {
         // without its record the page would show no runs: better closed, so it reconnects
         opts.onServerError?.(err);
-        peer.close(CLOSE_CODES.SERVER_ERROR, closeReason(CLOSE_CODES.SERVER_ERROR) ?? "");
+        const code = storageCloseCode(err);
+        peer.close(code, closeReason(code) ?? "");
       },
     );
     for (const msg of early.splice(0)) if (!closed) handleSafely(msg);
@@ -314,7 +316,7 @@ export function servePeer(opts: {
     },
     (e: unknown) => {
       const notFound = (e as { kind?: string }).kind === "not-found";
-      const code = notFound ? CLOSE_CODES.NOT_FOUND : CLOSE_CODES.SERVER_ERROR;
+      const code = notFound ? CLOSE_CODES.NOT_FOUND : storageCloseCode(e);
       if (!notFound) opts.onServerError?.(e);
       if (socket.readyState === OPEN) socket.close(code, closeReason(code) ?? "");
       finish();

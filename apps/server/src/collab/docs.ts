@@ -1,10 +1,17 @@
-import { META_KEYS, type Principal, SYSTEM_PRINCIPAL, type TimeRangeSetting } from "@databook/wire";
+import {
+  CLOSE_CODES,
+  closeReason,
+  META_KEYS,
+  type Principal,
+  SYSTEM_PRINCIPAL,
+  type TimeRangeSetting,
+} from "@databook/wire";
 import type { Database } from "better-sqlite3";
 import * as encoding from "lib0/encoding";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { detached, type Sql } from "../db/sql.ts";
+import { detached, isStorageUnavailable, type Sql } from "../db/sql.ts";
 import { cellsOf, isValidTimeRange, isValidTitle, metaOf, timeRangeOf, titleOf } from "./schema.ts";
 
 /**
@@ -76,7 +83,7 @@ export type DocHooks = {
   onLoad?: (open: OpenDoc) => void;
   /** The doc is about to be unloaded (last holder left). */
   onUnload?: (open: OpenDoc) => void;
-  /** Storing an update failed: every peer has been closed with 4500. */
+  /** Storing an update failed: every peer has been closed ({@link storageCloseCode}). */
   onStoreError?: (notebookId: string, error: unknown) => void;
 };
 
@@ -98,7 +105,9 @@ export async function storeInitialDoc(tx: Sql, notebookId: string, doc: Y.Doc): 
  * queue in the Y.Doc `update` event and inserted into `doc_updates` through `sql` before any peer
  * is sent it; a doc's updates are stored and broadcast one at a time in arrival order, so a
  * `kill -9` never loses an update that a peer received, and peers see them in order. A store that
- * fails closes every peer with 4500 and drops the doc (nothing after it is broadcast). After
+ * fails closes every peer — with STORAGE_UNAVAILABLE (4503) when the database could not be
+ * reached, SERVER_ERROR (4500) otherwise — and drops the doc (nothing after it is broadcast); the
+ * pages keep the update and send it again when they reconnect and the doc loads anew. After
  * `compactEvery` updates, a job on the same queue folds them into the snapshot. The title and time
  * range are mirrored to the `notebooks` row by a job on the same queue.
  */
@@ -148,7 +157,8 @@ export function createDocManager(opts: {
   /** Never broadcast what was not stored: drop every peer and the in-memory copy. */
   function failStore(o: OpenDoc, e: unknown): void {
     o.failed = true;
-    for (const p of o.peers.keys()) p.close(4500, "the server could not store the notebook");
+    const code = storageCloseCode(e);
+    for (const p of o.peers.keys()) p.close(code, closeReason(code) ?? "");
     if (open.get(o.notebookId) === o) open.delete(o.notebookId);
     hooks.onStoreError?.(o.notebookId, e);
   }
@@ -604,6 +614,15 @@ export const SERVER_ORIGIN: ChangeOrigin = { actor: SYSTEM_PRINCIPAL, server: tr
 
 /** Origin of the server undoing a peer's unusable meta write (not mirrored, not logged). */
 const PUT_BACK_ORIGIN: ChangeOrigin = { actor: SYSTEM_PRINCIPAL, server: true };
+
+/**
+ * The close code for peers of a doc that could not be loaded or stored because of `e`:
+ * STORAGE_UNAVAILABLE when the database could not be used at all (the page waits for it and says
+ * so), SERVER_ERROR for anything else.
+ */
+export function storageCloseCode(e: unknown): number {
+  return isStorageUnavailable(e) ? CLOSE_CODES.STORAGE_UNAVAILABLE : CLOSE_CODES.SERVER_ERROR;
+}
 
 /** y-websocket message type numbers (the protocol's first varuint). */
 export const MSG = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;

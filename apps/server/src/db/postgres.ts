@@ -19,10 +19,11 @@ export type PostgresOptions = {
 /**
  * A storage error that is not an SQL error: PostgreSQL unreachable, refusing the sign-in, shutting
  * down or cutting the connection. `kind` is always `upstream` (the database is a system the server
- * depends on; gRPC maps it to UNAVAILABLE); `code` is the driver's (`ECONNREFUSED`, SQLSTATE
- * `57P01`…) when there was one. The message names host, port and database, never the password.
+ * depends on; gRPC maps it to UNAVAILABLE) and `unavailable` is true ({@link isStorageUnavailable}
+ * reads it); `code` is the driver's (`ECONNREFUSED`, SQLSTATE `57P01`…) when there was one. The
+ * message names host, port and database, never the password: for the server's log, not for pages.
  */
-export type StorageUnavailable = DatabookError & { kind: "upstream"; code?: string };
+export type StorageUnavailable = DatabookError & { kind: "upstream"; unavailable: true; code?: string };
 
 /** Node socket errors and pg's own connection messages that mean "the server is not there". */
 const NET_CODES = new Set([
@@ -299,6 +300,7 @@ export function toStorageError(e: unknown, url: string): unknown {
     return {
       kind: "upstream",
       message: `PostgreSQL at ${describeTarget(url)} is unavailable: ${message}`,
+      unavailable: true,
       ...(code ? { code } : {}),
     } satisfies StorageUnavailable;
   }

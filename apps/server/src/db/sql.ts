@@ -19,6 +19,17 @@ export type SqlValue = string | number | bigint | Uint8Array | null;
  */
 export type Row = Record<string, unknown>;
 
+/**
+ * True for an error saying the database could not be used at all — PostgreSQL stopped,
+ * unreachable, restarting or refusing the sign-in (`StorageUnavailable` from `openPostgres`) — as
+ * opposed to a statement it refused. The request or store did nothing and may succeed once the
+ * database is back: pages are told so (HTTP 503, close code STORAGE_UNAVAILABLE), not "internal error".
+ */
+export function isStorageUnavailable(e: unknown): boolean {
+  const err = e as { kind?: unknown; unavailable?: unknown } | null;
+  return !!err && typeof err === "object" && err.kind === "upstream" && err.unavailable === true;
+}
+
 /** Which engine answers; stores branch on it only where the SQL must differ. */
 export type SqlDialect = "sqlite" | "postgres";
 

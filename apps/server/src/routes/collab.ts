@@ -51,7 +51,10 @@ export async function collabRoutes(app: FastifyInstance, { services: s }: { serv
         recordSnapshot: () => s.record.snapshot(notebook.id),
         onClose: () => unregister?.(),
         onServerError: (err) =>
-          app.log.error({ err, notebookId: notebook.id }, "loading a notebook for a peer failed; closed with 4500"),
+          app.log.error(
+            { err, notebookId: notebook.id },
+            "loading a notebook for a peer failed; its socket was closed",
+          ),
         stats,
       });
       unregister = s.live.add({ identity: req.identity, notebookId: notebook.id, role, close: handle.close });

@@ -10,6 +10,7 @@
 import {
   CELL_KEYS,
   type CellKind,
+  CLOSE_CODES,
   closeReason,
   compareCells,
   isPermanentClose,
@@ -132,6 +133,15 @@ export class NotebookSession {
   closedReason = $state<string | undefined>(undefined);
   /** The close code that ended the connection for good (a final code from CLOSE_CODES). */
   closedCode = $state<number | undefined>(undefined);
+  /**
+   * The server closed the connection because it could not load or store the notebook
+   * (STORAGE_UNAVAILABLE: its database is down; SERVER_ERROR: anything else): what is typed is
+   * not saved until the page has reconnected and synced, which clears it. Leaving the page
+   * meanwhile asks first.
+   */
+  storageProblem = $state<typeof CLOSE_CODES.STORAGE_UNAVAILABLE | typeof CLOSE_CODES.SERVER_ERROR | undefined>(
+    undefined,
+  );
   peers = $state.raw<Peer[]>([]);
   /** Bumped whenever a run or the notebook's metadata changes: the timeline refetches on it. */
   logVersion = $state(0);
@@ -195,6 +205,8 @@ export class NotebookSession {
       // Marks for the page-load benchmark (bench/web): visible in the browser's performance timeline.
       if (isSynced && !this.synced) performance.mark("databook:synced");
       this.synced = isSynced;
+      // synced: the server holds everything this page has (the sync sent it what it lacked)
+      if (isSynced) this.storageProblem = undefined;
     });
     this.provider.on("connection-close", (event: CloseEvent | null) => {
       if (event && isPermanentClose(event.code)) {
@@ -202,7 +214,15 @@ export class NotebookSession {
         this.closedCode = event.code;
         this.closedReason = closeReason(event.code) ?? `closed with code ${event.code}`;
       }
+      if (event?.code === CLOSE_CODES.STORAGE_UNAVAILABLE || event?.code === CLOSE_CODES.SERVER_ERROR)
+        this.storageProblem = event.code;
     });
+    // what the server could not store lives only in this page until it reconnects: ask before leaving
+    const beforeUnload = (e: BeforeUnloadEvent) => {
+      if (this.storageProblem !== undefined && this.status !== "closed") e.preventDefault();
+    };
+    window.addEventListener("beforeunload", beforeUnload);
+    this.#cleanup.push(() => window.removeEventListener("beforeunload", beforeUnload));
     const awareness = this.provider.awareness;
     const onAwareness = () => this.#rebuildPeers();
     awareness.on("change", onAwareness);
