@@ -71,6 +71,17 @@ test("with PostgreSQL down an edit and a run are refused in words; once it is ba
   expect(await refusal.textContent()).not.toContain(String(pg.port));
   expect((await fetch(`${stack.url}/readyz`)).status, "a balancer would stop sending new connections").toBe(503);
 
+  // leaving now would lose what is not saved: the page asks first (staying keeps the page)
+  const asked = new Promise<string>((resolve) =>
+    page.once("dialog", (d) => {
+      resolve(d.type());
+      void d.dismiss();
+    }),
+  );
+  await page.close({ runBeforeUnload: true });
+  expect(await asked).toBe("beforeunload");
+  expect(page.isClosed()).toBe(false);
+
   await pg.start();
   await expect(connection).toHaveText("Live", { timeout: 20_000 });
   await expect(problem).toBeHidden();

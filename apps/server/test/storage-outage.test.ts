@@ -68,6 +68,12 @@ describe("PostgreSQL briefly down under a running node", () => {
     const body = (await r.json()) as { error: { kind: string; message: string } };
     assert.deepEqual(body.error, STORAGE_UNAVAILABLE);
     assert.ok(!body.error.message.includes(String(pg.port)) && !/PostgreSQL|127\.0\.0\.1/.test(body.error.message));
+    const signIn = await fetch(`${url}/api/auth/signin`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: url },
+      body: JSON.stringify({ username: "ana", password: "whatever-it-is" }),
+    });
+    assert.equal(signIn.status, 503, "a sign-in is not refused as a wrong password");
     // a socket opened meanwhile is refused at the upgrade with the same 503 (the page keeps its banner)
     const late = rawSocket(`${url.replace(/^http/, "ws")}/ws/notebooks/${nb.id}?v=${PROTOCOL_VERSION}`, ana.headers);
     assert.equal(await late.refused, 503);
