@@ -6,6 +6,11 @@
 #   databook    Databook itself, persistence on (every update in SQLite before it is broadcast)
 #   ywebsocket  @y/websocket-server, no persistence
 #   hocuspocus  @hocuspocus/server, default configuration, no persistence
+# and, for several nodes (issue 16), Databook on PostgreSQL + Redis (peers/databook-cluster.ts):
+#   databook-1  one node alone (PostgreSQL, fsync on, and Redis, but nothing crosses it)
+#   databook-3  three nodes on one port (SO_REUSEPORT): the followers spread over them, and those
+#               not on the editor's node get each edit through Redis
+#   PEERS="ywebsocket databook-1 databook-3" HARNESS=/tmp/harness bash run.sh
 # The client side is a y-websocket fan-out harness (bench.mjs: 1 editor + N followers, latency
 # from the editor's send to each follower's observe, CPU of a given server pid), passed as HARNESS:
 # a writable folder holding bench.mjs with its npm dependencies installed.
@@ -56,16 +61,18 @@ run_one() { # peer n rep
   local peer=$1 n=$2 rep=$3 tag="$1-n$2-r$3" info port pid url proto=y-websocket extra=() busy
   case "$peer" in
     databook) node peers/databook.ts > "$OUT/$tag.peer.out" 2> "$OUT/$tag.peer.err" & ;;
+    databook-[0-9]) node peers/databook-cluster.ts --nodes "${peer#databook-}" > "$OUT/$tag.peer.out" 2> "$OUT/$tag.peer.err" & ;;
     *) node "peers/$peer.mjs" > "$OUT/$tag.peer.out" 2> "$OUT/$tag.peer.err" & ;;
   esac
   PEER_PID=$!
-  for _ in $(seq 1 300); do [ -s "$OUT/$tag.peer.out" ] && break; sleep 0.1; done
+  # a cluster peer starts PostgreSQL and Redis first: give it a minute
+  for _ in $(seq 1 600); do [ -s "$OUT/$tag.peer.out" ] && break; sleep 0.1; done
   info=$(head -1 "$OUT/$tag.peer.out" || true)
   if [ -z "$info" ]; then echo "peer $peer did not start (see $OUT/$tag.peer.err)" >&2; stop_peer; return 1; fi
   port=$(node -p 'JSON.parse(process.argv[1]).port' "$info")
   pid=$(node -p 'JSON.parse(process.argv[1]).pid' "$info")
   url="ws://127.0.0.1:$port/{room}"
-  if [ "$peer" = databook ]; then
+  if [[ "$peer" == databook* ]]; then
     # signed in, as a browser: the session cookie and the page's Origin on the upgrade
     url="ws://127.0.0.1:$port/ws/notebooks/{room}?v=2"
     extra=("--room=$(node -p 'JSON.parse(process.argv[1]).room' "$info")"
@@ -81,9 +88,14 @@ run_one() { # peer n rep
     --follower-procs "$FOLLOWER_PROCS" --server-pid "$pid" --label "$tag" --quiet \
     > "$OUT/$tag.json" 2> "$OUT/$tag.bench.err" || echo "   bench exited non-zero (see $OUT/$tag.bench.err)" >&2
   stop_peer
+  # a cluster peer says how the kernel spread the sockets over its nodes
+  local spread
+  spread=$(sed -n 's/^sockets per node: //p' "$OUT/$tag.peer.err" | tail -1)
+  [ -n "$spread" ] && echo "   sockets per node: $spread" >&2
   if [ -s "$OUT/$tag.json" ]; then
-    node -e 'const r = JSON.parse(process.argv[1]); r.peer = process.argv[2]; r.machine_busy_before_pct = Number(process.argv[3]); console.log(JSON.stringify(r))' \
-      "$(tail -1 "$OUT/$tag.json")" "$peer" "$busy" >> "$RUNS"
+    node -e 'const r = JSON.parse(process.argv[1]); r.peer = process.argv[2]; r.machine_busy_before_pct = Number(process.argv[3]);
+      if (process.argv[4]) r.sockets_per_node = process.argv[4].split(",").map(Number); console.log(JSON.stringify(r))' \
+      "$(tail -1 "$OUT/$tag.json")" "$peer" "$busy" "$spread" >> "$RUNS"
     node -e 'const r = JSON.parse(process.argv[1]); const l = r.latency_ms || {};
       console.error(`   synced ${r.connected?.followers_synced}/${r.followers}  p50 ${l.p50}  p99 ${l.p99} ms  lost ${r.lost}  server ${r.cpu?.server_pct}%  others ${r.cpu?.others_pct}%` + (r.error ? `  ERROR ${r.error}` : ""))' "$(tail -1 "$OUT/$tag.json")"
   fi

@@ -22,7 +22,7 @@ const median = (xs) => {
   return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 };
 const f = (x, d = 1) => (x == null ? "-" : Number(x).toFixed(d));
-const order = ["floor", "databook", "ywebsocket", "hocuspocus"];
+const order = ["floor", "databook", "databook-1", "databook-3", "ywebsocket", "hocuspocus"];
 const pick = cleanMax === undefined ? runs : runs.filter((r) => (r.cpu?.others_pct ?? 0) <= cleanMax);
 const groups = new Map();
 for (const r of pick) {
