@@ -11,11 +11,12 @@ import { type Cluster, startCluster, storedCells } from "./support/cluster.ts";
 import { cell, editorOf, sourceOf } from "./support/notebook.ts";
 
 let cluster: Cluster;
-test.beforeAll(async () => {
+// each run gets its own (a run kills what it stands on): --repeat-each works
+test.beforeEach(async () => {
   test.setTimeout(120_000);
   cluster = await startCluster({ nodes: 2 });
 });
-test.afterAll(async () => {
+test.afterEach(async () => {
   await cluster?.stop();
 });
 
@@ -25,7 +26,6 @@ const wordsText = (n: number) => Array.from({ length: n }, (_, i) => `w${i.toStr
 test("kill -9 of the editor's node: the page reconnects to another node and every typed character is stored once", async ({
   browser,
 }) => {
-  test.setTimeout(60_000);
   const [A, B] = cluster.nodes as [Cluster["nodes"][0], Cluster["nodes"][0]];
   const context = await browser.newContext({ baseURL: cluster.balancer.url });
   const page = await context.newPage();

@@ -12,12 +12,13 @@ import { type Stack, startStack } from "./support/stack.ts";
 
 let pg: RunningPostgres;
 let stack: Stack;
-test.beforeAll(async () => {
+// each run gets its own (a run kills what it stands on): --repeat-each works
+test.beforeEach(async () => {
   test.setTimeout(120_000);
   pg = await startPostgres();
   stack = await startStack({ alertmanager: false, env: { DATABOOK_DATABASE_URL: pg.url } });
 });
-test.afterAll(async () => {
+test.afterEach(async () => {
   await stack?.stop();
   await pg?.stop();
 });
@@ -28,7 +29,6 @@ const rows = async (sql: string) => (await pg.psql(sql, "databook")).trim().spli
 test("with PostgreSQL down an edit and a run are refused in words; once it is back the page recovers and stores the edit", async ({
   browser,
 }) => {
-  test.setTimeout(90_000);
   const context = await browser.newContext({ baseURL: stack.url });
   const page = await context.newPage();
   await page.goto(new URL(stack.firstAdminUrl!).pathname);
