@@ -43,7 +43,7 @@ import { createNotebookStore } from "./notebooks/store.ts";
 import { DEFAULT_RETRY, type NotifySettings } from "./notify/config.ts";
 import { createOutbox } from "./notify/outbox.ts";
 import type { NetDeps } from "./notify/send.ts";
-import { createRecordChannel } from "./record/channel.ts";
+import { createRecordChannel, type RecordNote } from "./record/channel.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -207,6 +207,7 @@ function createServices(opts: AppOptions) {
     docs,
     stateOf: (id) => notebooks.stateOf(id),
     warn: (m) => console.error(`databook: ${m}`),
+    ...(link ? { share: (id: string, note: RecordNote) => link.noted(id, note) } : {}),
   });
   const notebooks = createNotebookStore({
     sql,

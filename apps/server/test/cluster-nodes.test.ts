@@ -152,6 +152,67 @@ describe("three nodes behind one Redis", () => {
     assert.equal(entries.filter((e) => e.type === "run.finished").length, 1);
   });
 
+  it("a run's progress, the auto-refresh and the archived state reach every node's pages; B refuses edits once A archived", async () => {
+    const [ana, onlyB, onlyC] = await onEveryNode("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "notes" })).body as { id: string };
+    const editor = ana.ws(nb.id);
+    const onB = onlyB.ws(nb.id);
+    const onC = onlyC.ws(nb.id);
+    cleanups.push(editor.destroy, onB.destroy, onC.destroy);
+    await Promise.all([editor.synced, onB.synced, onC.synced]);
+    addCell(editor.doc, "q", "@plugin=echo\nprogress");
+    await waitFor(() => textOf(onB, "q") === "@plugin=echo\nprogress", "the cell on B");
+    await waitFor(
+      () => !!B.app.docs.open.get(nb.id) && !!cellText(B.app.docs.open.get(nb.id)!.doc, "q"),
+      "q on B's doc",
+    );
+
+    // "running" is no log entry: only B's run service knows it, and it crosses as a note
+    const r = await onlyB.api(`/api/notebooks/${nb.id}/cells/q/run`, "POST", {});
+    assert.equal(r.status, 202);
+    for (const [page, where] of [
+      [editor, "A"],
+      [onC, "C"],
+    ] as const) {
+      await waitFor(() => cellRun(page, "q")?.status === "done", `the run done on ${where}`);
+      const seen = page.record.messages.flatMap((m) =>
+        m.t === "run" && m.run.id === r.body.runId ? [m.run.status] : [],
+      );
+      assert.deepEqual(seen, ["queued", "running", "done"], `the run's steps as ${where}'s page saw them`);
+    }
+
+    // auto-refresh turned on through C: A's page shows it on, then off with the reason
+    const on = await onlyC.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 300_000 });
+    assert.equal(on.status, 200);
+    await waitFor(() => editor.record.refresh?.intervalMs === 300_000, "refresh on, on A's page");
+    assert.equal(editor.record.refresh?.by.name, "ana");
+    const off = await onlyC.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 0 });
+    assert.equal(off.status, 200);
+    await waitFor(() => editor.record.refresh === undefined, "refresh off, on A's page");
+    assert.ok(
+      editor.record.messages.some((m) => m.t === "refresh" && m.stopped === "turned-off"),
+      "A's page was told why it stopped",
+    );
+
+    // archived on A: B's page shows it, and B's socket drops its editor's updates from then on
+    const archived = await ana.api(`/api/notebooks/${nb.id}/archive`, "POST", {});
+    assert.equal(archived.status, 200);
+    await waitFor(() => onB.record.state?.archived === true, "archived on B's page");
+    const row = await B.app.notebooks.stateOf(nb.id);
+    assert.deepEqual(onB.record.state, row, "B's page shows the state the database holds");
+    const dropped = async () =>
+      Number(
+        /databook_ws_dropped_total\{reason="archived-update"\} (\d+)/.exec(
+          await (await fetch(`${B.url}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    const droppedBefore = await dropped();
+    cellText(onB.doc, "q")!.insert(0, "EDIT ");
+    await waitFor(async () => (await dropped()) > droppedBefore, "B to drop its editor's update");
+    assert.equal(cellText(B.app.docs.open.get(nb.id)!.doc, "q")?.toString(), "@plugin=echo\nprogress");
+    assert.equal(cellText((await readStoredDoc(A.sql, nb.id))!, "q")?.toString(), "@plugin=echo\nprogress");
+  });
+
   it("a compaction on A keeps an update B stored that A has not applied yet", async () => {
     const [ana, bob] = await onEveryNode("ana");
     const nb = (await ana.api("/api/notebooks", "POST", { title: "compaction" })).body as { id: string };

@@ -41,6 +41,16 @@ type NotebookRecord = {
   snapshot?: Uint8Array;
 };
 
+/**
+ * What the record channel tells the notebook's other nodes besides log entries (cluster mode): how
+ * a run in flight here is getting on, and this node's auto-refresh of the notebook. Log entries
+ * travel on their own (the app publishes each after it commits); the archived state is folded
+ * from them (`notebook.archived` / `notebook.unarchived`).
+ */
+export type RecordNote =
+  | { progress: { runId: string } & Pick<RunRecord, "status" | "ahead" | "startedAtMs"> }
+  | { refresh: { state?: RefreshState; stopped?: RefreshStopReason } };
+
 /** How long an entry may wait for an earlier one before the record re-reads the log (ms). */
 const GAP_WAIT_MS = 1000;
 
@@ -68,6 +78,8 @@ export function createRecordChannel(opts: {
   stateOf: (notebookId: string) => NotebookState | Promise<NotebookState>;
   /** A failure the channel could only log (re-reading a notebook's log after a gap). */
   warn?: (message: string) => void;
+  /** Cluster mode: hands a {@link RecordNote} made here to the notebook's other nodes. */
+  share?: (notebookId: string, note: RecordNote) => void;
 }) {
   /** Records of loaded notebooks (kept in step with the log while loaded). */
   const records = new Map<string, NotebookRecord>();
@@ -166,6 +178,13 @@ export function createRecordChannel(opts: {
     const changed = foldRunEntry(r.runs, e);
     const incidentChanged = foldIncidentEntry(r.incident, e);
     if (changed.length || incidentChanged) r.snapshot = undefined;
+    // the state follows the log on every node (the row is set in the entry's transaction, at its atMs)
+    const state = stateAfter(r.state, e);
+    if (state) {
+      r.state = state;
+      r.snapshot = undefined;
+      send(notebookId, { t: "state", state });
+    }
     for (const run of changed) {
       if (output !== undefined && inlined(run)) {
         // keep only each cell's latest output: older runs of the cell are sent without a body
@@ -217,6 +236,28 @@ export function createRecordChannel(opts: {
     r.ahead.set(e.seq, { e, ...(output !== undefined ? { output } : {}) });
     drainAhead(notebookId, r);
     return undefined;
+  }
+
+  function progressHere(
+    notebookId: string,
+    runId: string,
+    patch: Pick<RunRecord, "status" | "ahead" | "startedAtMs">,
+  ): void {
+    const r = records.get(notebookId);
+    const cur = r?.runs.get(runId);
+    if (!r || !cur || (cur.status !== "queued" && cur.status !== "running")) return;
+    const run = { ...cur, ...patch };
+    r.runs.set(runId, run);
+    r.snapshot = undefined;
+    send(notebookId, { t: "run", run });
+  }
+
+  function setRefreshHere(notebookId: string, state: RefreshState | undefined, stopped?: RefreshStopReason): void {
+    if (state) refreshes.set(notebookId, state);
+    else refreshes.delete(notebookId);
+    const r = records.get(notebookId);
+    if (r) r.snapshot = undefined;
+    send(notebookId, { t: "refresh", ...(state ? { refresh: state } : {}), ...(stopped ? { stopped } : {}) });
   }
 
   return {
@@ -315,29 +356,31 @@ export function createRecordChannel(opts: {
     review: async (notebookId: string): Promise<ReviewMark[]> => (await get(notebookId)).review,
     /**
      * Publishes how a run the log already holds is getting on (queued with N ahead, running):
-     * refused for a run the log does not hold, or one already final.
+     * refused for a run the log does not hold, or one already final. Shared with other nodes.
      */
     progress(notebookId: string, runId: string, patch: Pick<RunRecord, "status" | "ahead" | "startedAtMs">): void {
-      const r = records.get(notebookId);
-      const cur = r?.runs.get(runId);
-      if (!r || !cur || (cur.status !== "queued" && cur.status !== "running")) return;
-      const run = { ...cur, ...patch };
-      r.runs.set(runId, run);
-      r.snapshot = undefined;
-      send(notebookId, { t: "run", run });
+      progressHere(notebookId, runId, patch);
+      opts.share?.(notebookId, { progress: { runId, ...patch } });
     },
     /** The notebook's auto-refresh, when it is on. */
     refresh: (notebookId: string): RefreshState | undefined => refreshes.get(notebookId),
     /**
      * Publishes a notebook's auto-refresh (the refresher in runs/refresh.ts is its only writer):
-     * `state` while on, undefined with the reason once it stopped.
+     * `state` while on, undefined with the reason once it stopped. Shared with other nodes.
      */
     setRefresh(notebookId: string, state: RefreshState | undefined, stopped?: RefreshStopReason): void {
-      if (state) refreshes.set(notebookId, state);
-      else refreshes.delete(notebookId);
-      const r = records.get(notebookId);
-      if (r) r.snapshot = undefined;
-      send(notebookId, { t: "refresh", ...(state ? { refresh: state } : {}), ...(stopped ? { stopped } : {}) });
+      setRefreshHere(notebookId, state, stopped);
+      opts.share?.(notebookId, { refresh: { ...(state ? { state } : {}), ...(stopped ? { stopped } : {}) } });
+    },
+    /**
+     * Applies a note another node shared (cluster mode; checked by cluster/record-note.ts), to
+     * this node's pages only.
+     */
+    noted(notebookId: string, note: RecordNote): void {
+      if ("progress" in note) {
+        const { runId, ...patch } = note.progress;
+        progressHere(notebookId, runId, patch);
+      } else setRefreshHere(notebookId, note.refresh.state, note.refresh.stopped);
     },
     /** The notebook's state as published. */
     state: async (notebookId: string): Promise<NotebookState> => (await get(notebookId)).state,
@@ -360,3 +403,10 @@ export function createRecordChannel(opts: {
 }
 
 export type RecordChannel = ReturnType<typeof createRecordChannel>;
+
+/** The state after `e` when `e` archives or unarchives the notebook (as the row was set, at `e.atMs`); else undefined. */
+function stateAfter(cur: NotebookState, e: LogEntry): NotebookState | undefined {
+  if (e.type === "notebook.archived" && !cur.archived) return { archived: true, archivedAtMs: e.atMs };
+  if (e.type === "notebook.unarchived" && cur.archived) return { archived: false };
+  return undefined;
+}
