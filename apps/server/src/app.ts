@@ -20,6 +20,7 @@ import { createSignInLinks } from "./auth/sign-in-links.ts";
 import { createTokens } from "./auth/tokens.ts";
 import type { Revocation } from "./cluster/bus-message.ts";
 import { registerBusMetrics } from "./cluster/metrics.ts";
+import { type NodeDuties, startNodeDuties } from "./cluster/node-duties.ts";
 import { createNodeLink } from "./cluster/node-link.ts";
 import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
@@ -36,6 +37,7 @@ import { jsonObjectBodies } from "./json-bodies.ts";
 import { createCheckpointWriter } from "./log/checkpoint-writer.ts";
 import { dataDirOf, loadSigningKey } from "./log/signing-key.ts";
 import { createLogStore, type LogEntry, type NewLogEntry } from "./log/store.ts";
+import { chainLockKey } from "./log/chain.ts";
 import { redactedRequest } from "./log-redaction.ts";
 import { createMetrics } from "./metrics.ts";
 import { createSharing } from "./notebooks/sharing.ts";
@@ -125,6 +127,12 @@ export type AppOptions = {
    * through it. Needs `sql` (PostgreSQL) and `signingKey` (every node signs with one key).
    */
   redisUrl?: string;
+  /**
+   * Cluster mode: how long a node's leases live without renewal (ms, default 30 s;
+   * `DATABOOK_CLUSTER_LEASE_MS`). A node that dies is taken for dead after this long, and its runs
+   * in flight are recorded interrupted within about twice this.
+   */
+  leaseTtlMs?: number;
   nowMs?: () => number;
 };
 
@@ -151,7 +159,11 @@ function createServices(opts: AppOptions) {
         "DATABOOK_REDIS_URL needs DATABOOK_SIGNING_KEY_FILE: every node signs the notebooks' checkpoints with one key",
     };
   const link = opts.redisUrl
-    ? createNodeLink({ redisUrl: opts.redisUrl, warn: (m) => console.error(`databook: ${m}`) })
+    ? createNodeLink({
+        redisUrl: opts.redisUrl,
+        warn: (m) => console.error(`databook: ${m}`),
+        ...(opts.leaseTtlMs ? { leaseTtlMs: opts.leaseTtlMs } : {}),
+      })
     : undefined;
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
@@ -192,6 +204,17 @@ function createServices(opts: AppOptions) {
     });
     return r;
   };
+  /**
+   * Appends a run's `run.finished` unless the log already holds one (undefined then), checked
+   * under the notebook's chain lock so two nodes (one silent past its lease, one recovering its
+   * runs) never both finish a run.
+   */
+  const finishRun = (e: NewLogEntry, o: { output?: string } = {}): Promise<LogEntry | undefined> =>
+    sql.transaction(async (tx) => {
+      await tx.lock(chainLockKey("log_entries", e.notebookId));
+      if (e.runId && (await log.runFinished(e.notebookId, e.runId, tx))) return undefined;
+      return appendLog(e, { ...o, tx });
+    });
   const search = createSearchIndex(sql);
   const hooks: DocHooks = {};
   const docs = createDocManager({
@@ -228,7 +251,18 @@ function createServices(opts: AppOptions) {
         ]);
     },
   });
-  const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
+  const runs = createRunService({
+    docs,
+    log,
+    appendLog,
+    finishRun,
+    record,
+    host: opts.host,
+    search,
+    metrics,
+    nowMs: now,
+    ...(link ? { nodeId: link.bus.nodeId } : {}),
+  });
   const refresher = createRefresher({
     docs,
     runs,
@@ -453,6 +487,15 @@ function createServices(opts: AppOptions) {
   };
 
   link?.attach({ docs, record, log, recheck });
+  const duties = link
+    ? startNodeDuties({
+        leases: link.leases,
+        redis: link.state,
+        nodeId: link.bus.nodeId,
+        recover: (alive) => runs.recoverInterrupted(undefined, { alive }),
+        warn: (m) => console.error(`databook: ${m}`),
+      })
+    : undefined;
 
   return {
     db,
@@ -460,10 +503,13 @@ function createServices(opts: AppOptions) {
     now,
     /** Cluster mode: this node's link to the others (undefined on a single node). */
     link,
+    /** Cluster mode: this node's liveness and its share of recovery (cluster/node-duties.ts). */
+    duties,
     settings,
     metrics,
     log,
     appendLog,
+    finishRun,
     checkpoints,
     /** Tells the checkpoint writer where the app listens (the origin's host without a public URL). */
     useListenHost(fn: () => string | undefined): void {
@@ -594,7 +640,9 @@ export async function createApp(opts: AppOptions) {
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
   // Not in cluster mode: another node may be running them (recovery there waits for leases).
+  // In cluster mode the holder of the recovery lease does it for every node (cluster/node-duties.ts).
   if (!s.link) await s.runs.recoverInterrupted();
+  else await waitForLiveness(s.duties!, s.link.leases.ttlMs);
   // Notifications a previous process left pending are sent now.
   s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,
@@ -630,6 +678,8 @@ export async function createApp(opts: AppOptions) {
       await s.outbox.stop();
       await s.refresher.stopAll();
       await s.runs.drain();
+      // after the drain: until then this node's runs are in flight, and its liveness lease says so
+      await s.duties?.stop();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])
         for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
@@ -646,3 +696,21 @@ export async function createApp(opts: AppOptions) {
 }
 
 export type App = Awaited<ReturnType<typeof createApp>>;
+
+/**
+ * Waits (at most one lease TTL) until this node holds its liveness lease, so another node's
+ * recovery never takes this node's first runs for a dead node's. Past that (Redis unreachable at
+ * start) it serves anyway and says so: the campaign keeps trying.
+ */
+async function waitForLiveness(duties: NodeDuties, ttlMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), ttlMs);
+  });
+  const live = await Promise.race([duties.live.then(() => true), late]);
+  clearTimeout(timer);
+  if (!live)
+    console.error(
+      `databook: cluster: no liveness lease within ${ttlMs} ms (is Redis reachable?); serving anyway, still trying`,
+    );
+}

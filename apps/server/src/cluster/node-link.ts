@@ -4,6 +4,7 @@ import type { LogEntry, LogStore } from "../log/store.ts";
 import type { RecordChannel, RecordNote } from "../record/channel.ts";
 import { createBus, type Delivered } from "./bus.ts";
 import type { Revocation } from "./bus-message.ts";
+import { createLeases } from "./lease.ts";
 import { parseRecordNote } from "./record-note.ts";
 import { redisClient } from "./redis-client.ts";
 
@@ -27,9 +28,16 @@ const RECORD_INLINE_BYTES = 60 * 1024;
  * - a revocation → `recheck()` of every live connection on this node;
  * - a gap → the doc re-read from the database, the record's log re-read, and (for `"*"`) every
  *   live connection re-checked.
- * `close()` stops reading and quits both Redis connections.
+ * It also holds this node's leases (`leases`, on a third connection). `close()` stops reading and
+ * quits the connections.
  */
-export function createNodeLink(opts: { redisUrl: string; warn: (m: string) => void; nodeId?: string }) {
+export function createNodeLink(opts: {
+  redisUrl: string;
+  warn: (m: string) => void;
+  nodeId?: string;
+  /** Lease lifetime (ms, default 30 s: `DATABOOK_CLUSTER_LEASE_MS`); see lease.ts and node-duties.ts. */
+  leaseTtlMs?: number;
+}) {
   let services:
     | {
         docs: Pick<DocManager, "remoteUpdate" | "remoteAwareness" | "resync">;
@@ -94,6 +102,14 @@ export function createNodeLink(opts: { redisUrl: string; warn: (m: string) => vo
     ...(opts.nodeId ? { nodeId: opts.nodeId } : {}),
   });
 
+  const state = redisClient(opts.redisUrl, "state", opts.warn);
+  const leases = createLeases({
+    redis: state,
+    nodeId: bus.nodeId,
+    log: opts.warn,
+    ...(opts.leaseTtlMs ? { ttlMs: opts.leaseTtlMs } : {}),
+  });
+
   const docs: DocCluster = {
     subscribe: (id) => bus.subscribe(id),
     unsubscribe: (id) => bus.unsubscribe(id),
@@ -103,6 +119,10 @@ export function createNodeLink(opts: { redisUrl: string; warn: (m: string) => vo
   return {
     bus,
     docs,
+    /** Leases on this node's `state` connection (node-duties.ts). */
+    leases,
+    /** That connection (node-duties.ts keeps the set of nodes on it). */
+    state,
     /** Gives the link the services what arrives is handed to (before the app serves). */
     attach(s: NonNullable<typeof services>): void {
       services = s;
@@ -123,7 +143,10 @@ export function createNodeLink(opts: { redisUrl: string; warn: (m: string) => vo
     revoked(r: Revocation): void {
       void bus.publish({ kind: "revoke", revoke: r });
     },
-    close: () => bus.close(),
+    async close(): Promise<void> {
+      await bus.close();
+      await state.quit().catch(() => state.disconnect());
+    },
   };
 }
 
