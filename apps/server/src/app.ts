@@ -22,6 +22,7 @@ import type { Revocation } from "./cluster/bus-message.ts";
 import { registerBusMetrics } from "./cluster/metrics.ts";
 import { type NodeDuties, startNodeDuties } from "./cluster/node-duties.ts";
 import { createNodeLink } from "./cluster/node-link.ts";
+import { refreshCluster } from "./cluster/refresh-cluster.ts";
 import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
@@ -69,7 +70,7 @@ import { timelineRoutes } from "./routes/timeline.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
 import { createRunbooks } from "./runbooks/store.ts";
-import { createRefresher, type RefreshSettings } from "./runs/refresh.ts";
+import { createRefresher, DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from "./runs/refresh.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
 
@@ -230,7 +231,13 @@ function createServices(opts: AppOptions) {
     docs,
     stateOf: (id) => notebooks.stateOf(id),
     warn: (m) => console.error(`databook: ${m}`),
-    ...(link ? { share: (id: string, note: RecordNote) => link.noted(id, note) } : {}),
+    ...(link
+      ? {
+          share: (id: string, note: RecordNote) => link.noted(id, note),
+          onRefreshNote: (id: string, handover: boolean) => (handover ? refresher.handover(id) : refresher.learned()),
+          refreshFromLog: true,
+        }
+      : {}),
   });
   const notebooks = createNotebookStore({
     sql,
@@ -273,6 +280,17 @@ function createServices(opts: AppOptions) {
     nowMs: now,
     ...(opts.refresh ? { settings: opts.refresh } : {}),
     warn: (m) => console.error(`databook: ${m}`),
+    ...(link
+      ? {
+          cluster: refreshCluster({
+            leases: link.leases,
+            redis: link.state,
+            ask: (id) => link.noted(id, { handover: "refresh" }),
+            idleMs: { ...DEFAULT_REFRESH_SETTINGS, ...opts.refresh }.idleMs,
+          }),
+          known: () => record.refreshing(),
+        }
+      : {}),
   });
   const completions = createCompletions({
     docs,

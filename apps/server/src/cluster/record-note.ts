@@ -36,7 +36,8 @@ function refreshState(v: unknown): RefreshState | string {
 export function parseRecordNote(v: unknown): RecordNote | string {
   if (!v || typeof v !== "object" || Array.isArray(v)) return "not an object";
   const o = v as Record<string, unknown>;
-  if (Object.keys(o).length !== 1) return "not exactly one of progress, refresh";
+  if (Object.keys(o).length !== 1) return "not exactly one of progress, refresh, handover";
+  if ("handover" in o) return o.handover === "refresh" ? { handover: "refresh" } : 'handover is not "refresh"';
   if ("progress" in o) {
     const p = o.progress as Record<string, unknown> | null;
     if (!p || typeof p !== "object") return "progress is not an object";
@@ -60,5 +61,5 @@ export function parseRecordNote(v: unknown): RecordNote | string {
     const state = refreshState(r.state);
     return typeof state === "string" ? state : { refresh: { state } };
   }
-  return "not exactly one of progress, refresh";
+  return "not exactly one of progress, refresh, handover";
 }

@@ -49,7 +49,9 @@ type NotebookRecord = {
  */
 export type RecordNote =
   | { progress: { runId: string } & Pick<RunRecord, "status" | "ahead" | "startedAtMs"> }
-  | { refresh: { state?: RefreshState; stopped?: RefreshStopReason } };
+  | { refresh: { state?: RefreshState; stopped?: RefreshStopReason } }
+  /** "Let go of this notebook's refresh lease": a person set its refresh through the sender. */
+  | { handover: "refresh" };
 
 /** How long an entry may wait for an earlier one before the record re-reads the log (ms). */
 const GAP_WAIT_MS = 1000;
@@ -80,6 +82,14 @@ export function createRecordChannel(opts: {
   warn?: (message: string) => void;
   /** Cluster mode: hands a {@link RecordNote} made here to the notebook's other nodes. */
   share?: (notebookId: string, note: RecordNote) => void;
+  /** Cluster mode: another node's refresh note arrived (`handover`: it asks for the refresh lease). */
+  onRefreshNote?: (notebookId: string, handover: boolean) => void;
+  /**
+   * Cluster mode: a notebook loaded here takes its auto-refresh from the log (the last
+   * `refresh.started` not followed by `refresh.stopped`) when no node told this one of it, so the
+   * node that runs it can die and another carry it on.
+   */
+  refreshFromLog?: boolean;
 }) {
   /** Records of loaded notebooks (kept in step with the log while loaded). */
   const records = new Map<string, NotebookRecord>();
@@ -127,6 +137,13 @@ export function createRecordChannel(opts: {
     const incident = emptyFold();
     for (const e of entries) foldIncidentEntry(incident, e);
     const runs = runsFromLog(entries);
+    if (opts.refreshFromLog && !refreshes.has(notebookId)) {
+      const state = refreshFromEntries(entries);
+      if (state) {
+        refreshes.set(notebookId, state);
+        opts.onRefreshNote?.(notebookId, false);
+      }
+    }
     const outputs = new Map<string, string>();
     for (const run of latestRuns(runs))
       if (inlined(run)) {
@@ -380,8 +397,14 @@ export function createRecordChannel(opts: {
       if ("progress" in note) {
         const { runId, ...patch } = note.progress;
         progressHere(notebookId, runId, patch);
-      } else setRefreshHere(notebookId, note.refresh.state, note.refresh.stopped);
+      } else if ("handover" in note) opts.onRefreshNote?.(notebookId, true);
+      else {
+        setRefreshHere(notebookId, note.refresh.state, note.refresh.stopped);
+        opts.onRefreshNote?.(notebookId, false);
+      }
     },
+    /** The notebooks whose auto-refresh is on, as this node knows. */
+    refreshing: (): string[] => [...refreshes.keys()],
     /** The notebook's state as published. */
     state: async (notebookId: string): Promise<NotebookState> => (await get(notebookId)).state,
     /**
@@ -403,6 +426,43 @@ export function createRecordChannel(opts: {
 }
 
 export type RecordChannel = ReturnType<typeof createRecordChannel>;
+
+/**
+ * The auto-refresh the log says is on: the last `refresh.started` (its `intervalMs`, `untilMs`,
+ * actor and time) when no `refresh.stopped` follows it, with the rounds its `refresh` runs made
+ * since; else undefined.
+ */
+export function refreshFromEntries(entries: LogEntry[]): RefreshState | undefined {
+  let at = -1;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const t = entries[i]!.type;
+    if (t === "refresh.stopped") return undefined;
+    if (t === "refresh.started") {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) return undefined;
+  const e = entries[at]!;
+  const d = e.data as { intervalMs?: unknown; untilMs?: unknown };
+  const actor = e.actor as { kind?: unknown; id?: unknown; name?: unknown };
+  if (typeof d.intervalMs !== "number" || typeof d.untilMs !== "number" || typeof actor !== "object") return undefined;
+  const rounds = new Map<string, number>();
+  for (const r of entries.slice(at + 1)) {
+    const trigger = (r.data as { trigger?: { kind?: unknown; round?: unknown } }).trigger;
+    if (r.type === "run.started" && trigger?.kind === "refresh" && typeof trigger.round === "string")
+      rounds.set(trigger.round, Math.min(rounds.get(trigger.round) ?? Infinity, r.atMs));
+  }
+  const last = Math.max(-Infinity, ...rounds.values());
+  return {
+    intervalMs: d.intervalMs,
+    by: { kind: actor.kind, id: actor.id, name: actor.name } as RefreshState["by"],
+    startedAtMs: e.atMs,
+    untilMs: d.untilMs,
+    rounds: rounds.size,
+    ...(rounds.size ? { lastRoundAtMs: last } : {}),
+  };
+}
 
 /** The state after `e` when `e` archives or unarchives the notebook (as the row was set, at `e.atMs`); else undefined. */
 function stateAfter(cur: NotebookState, e: LogEntry): NotebookState | undefined {
