@@ -6,10 +6,10 @@ import {
   type RefreshStopReason,
   SYSTEM_PRINCIPAL,
 } from "@databook/wire";
+import type { Lease } from "../cluster/lease.ts";
 import type { DocManager } from "../collab/docs.ts";
 import type { LogEntry, NewLogEntry } from "../log/store.ts";
 import type { RecordChannel } from "../record/channel.ts";
-import type { Lease } from "../cluster/lease.ts";
 import { runRound } from "./round.ts";
 import type { RunService } from "./run.ts";
 
