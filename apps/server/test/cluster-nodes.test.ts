@@ -239,6 +239,37 @@ describe("three nodes behind one Redis", () => {
     assert.equal(cellText(stored, "a")?.toString(), "from A");
   });
 
+  it("compaction is done by one node at a time (the notebook's compaction lease), counting updates other nodes stored", async () => {
+    const [ana, onB] = await onEveryNode("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "compaction lease" })).body as { id: string };
+    const pageA = ana.ws(nb.id);
+    const pageB = onB.ws(nb.id);
+    cleanups.push(pageA.destroy, pageB.destroy);
+    await Promise.all([pageA.synced, pageB.synced]);
+    const rows = async () =>
+      (await A.sql.get<{ n: number }>("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?", [nb.id]))!.n;
+    // C holds the lease (as if it were compacting): A and B, both past compactEvery, leave the rows
+    const held = await C.app.services.link!.leases.acquire(`compact:${nb.id}`);
+    assert.ok(held);
+    const text = addCell(pageA.doc, "t", "");
+    for (let i = 0; i < 30; i++) {
+      text.insert(text.length, "x");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(() => textOf(pageB, "t")?.length === 30, "B has every update");
+    assert.ok(await B.app.docs.compact(B.app.docs.open.get(nb.id)!).then(() => true));
+    assert.ok((await rows()) >= 30, "nobody compacted while C held the lease");
+    await held!.release();
+    // B counts what A stored: once the lease is free, typing on A alone gets the rows folded
+    for (let i = 0; i < 25; i++) {
+      text.insert(text.length, "y");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(async () => (await rows()) < 20, "a compaction once the lease was free");
+    const want = `${"x".repeat(30)}${"y".repeat(25)}`;
+    await waitFor(async () => cellText((await readStoredDoc(C.sql, nb.id))!, "t")?.toString() === want, "all stored");
+  });
+
   it("a grant removed on A closes that user's socket on C", async () => {
     const [olga] = await onEveryNode("olga");
     const nb = (await olga.api("/api/notebooks", "POST", { title: "restricted", visibility: "restricted" })).body as {

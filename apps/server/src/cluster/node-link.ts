@@ -114,6 +114,16 @@ export function createNodeLink(opts: {
     subscribe: (id) => bus.subscribe(id),
     unsubscribe: (id) => bus.unsubscribe(id),
     publish: (kind, notebookId, data) => void bus.publish({ kind, notebookId, data }),
+    async exclusive(name, fn) {
+      const lease = await leases.acquire(name);
+      if (!lease) return false;
+      try {
+        await fn();
+        return true;
+      } finally {
+        await lease.release().catch(() => false);
+      }
+    },
   };
 
   return {
