@@ -11,6 +11,7 @@ import { readStoredDoc } from "../src/collab/docs.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import type { Sql } from "../src/db/sql.ts";
+import { checkChain } from "../src/log/verify.ts";
 import {
   addCell,
   type Caller,
@@ -211,6 +212,45 @@ describe("three nodes behind one Redis", () => {
     await waitFor(async () => (await dropped()) > droppedBefore, "B to drop its editor's update");
     assert.equal(cellText(B.app.docs.open.get(nb.id)!.doc, "q")?.toString(), "@plugin=echo\nprogress");
     assert.equal(cellText((await readStoredDoc(A.sql, nb.id))!, "q")?.toString(), "@plugin=echo\nprogress");
+  });
+
+  it("runs of one notebook started on A and B at once leave one valid chain, each run logged once", async () => {
+    const [ana, onB] = await onEveryNode("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "two runners" })).body as { id: string };
+    const page = ana.ws(nb.id);
+    const pageB = onB.ws(nb.id);
+    cleanups.push(page.destroy, pageB.destroy);
+    await Promise.all([page.synced, pageB.synced]);
+    const cells = ["a1", "a2", "b1", "b2"];
+    for (const c of cells) addCell(page.doc, c, `@plugin=echo\n${c}`);
+    for (const n of [A, B])
+      await waitFor(() => n.app.docs.open.get(nb.id)?.doc.getArray("cells").length === 4, "the cells on A and B");
+    const runIds: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const started = await Promise.all(
+        cells.map((c) => (c.startsWith("a") ? ana : onB).api(`/api/notebooks/${nb.id}/cells/${c}/run`, "POST", {})),
+      );
+      for (const r of started) assert.equal(r.status, 202, JSON.stringify(r.body));
+      runIds.push(...started.map((r) => r.body.runId as string));
+      await waitFor(
+        () => cells.every((c) => ["done", "failed"].includes(cellRun(page, c)?.status)),
+        `round ${round} done on A's page`,
+      );
+    }
+    const rows = await A.sql.all<Parameters<typeof checkChain>[1] extends Iterable<infer R> ? R : never>(
+      "SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq",
+      [nb.id],
+    );
+    const blobs = await A.sql.all<{ hash: string; content_type: string; data: Buffer }>("SELECT * FROM blobs");
+    const result = checkChain(nb.id, rows, (h) => blobs.filter((b) => b.hash === h));
+    assert.equal(result.ok, true, JSON.stringify(result));
+    const entries = await A.app.log.entries(nb.id);
+    for (const id of runIds) {
+      assert.equal(entries.filter((e) => e.runId === id && e.type === "run.started").length, 1);
+      assert.equal(entries.filter((e) => e.runId === id && e.type === "run.finished").length, 1);
+    }
+    const byNode = new Set(entries.filter((e) => e.type === "run.started").map((e) => e.data.node));
+    assert.equal(byNode.size, 2, "the runs ran on both nodes");
   });
 
   it("a compaction on A keeps an update B stored that A has not applied yet", async () => {
