@@ -20,7 +20,9 @@ import { createSignInLinks } from "./auth/sign-in-links.ts";
 import { createTokens } from "./auth/tokens.ts";
 import type { Revocation } from "./cluster/bus-message.ts";
 import { registerBusMetrics } from "./cluster/metrics.ts";
+import { type NodeDuties, startNodeDuties } from "./cluster/node-duties.ts";
 import { createNodeLink } from "./cluster/node-link.ts";
+import { refreshCluster } from "./cluster/refresh-cluster.ts";
 import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
@@ -33,6 +35,7 @@ import { createIncidentOpener } from "./incidents/open.ts";
 import { createIncidentState } from "./incidents/state.ts";
 import { incidentTable } from "./incidents/table.ts";
 import { jsonObjectBodies } from "./json-bodies.ts";
+import { chainLockKey } from "./log/chain.ts";
 import { createCheckpointWriter } from "./log/checkpoint-writer.ts";
 import { dataDirOf, loadSigningKey } from "./log/signing-key.ts";
 import { createLogStore, type LogEntry, type NewLogEntry } from "./log/store.ts";
@@ -43,7 +46,7 @@ import { createNotebookStore } from "./notebooks/store.ts";
 import { DEFAULT_RETRY, type NotifySettings } from "./notify/config.ts";
 import { createOutbox } from "./notify/outbox.ts";
 import type { NetDeps } from "./notify/send.ts";
-import { createRecordChannel } from "./record/channel.ts";
+import { createRecordChannel, type RecordNote } from "./record/channel.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -67,7 +70,7 @@ import { timelineRoutes } from "./routes/timeline.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders, webRoutes } from "./routes/web.ts";
 import { createRunbooks } from "./runbooks/store.ts";
-import { createRefresher, type RefreshSettings } from "./runs/refresh.ts";
+import { createRefresher, DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from "./runs/refresh.ts";
 import { createRunService } from "./runs/run.ts";
 import { createSearchIndex } from "./search.ts";
 
@@ -125,6 +128,12 @@ export type AppOptions = {
    * through it. Needs `sql` (PostgreSQL) and `signingKey` (every node signs with one key).
    */
   redisUrl?: string;
+  /**
+   * Cluster mode: how long a node's leases live without renewal (ms, default 30 s;
+   * `DATABOOK_CLUSTER_LEASE_MS`). A node that dies is taken for dead after this long, and its runs
+   * in flight are recorded interrupted within about twice this.
+   */
+  leaseTtlMs?: number;
   nowMs?: () => number;
 };
 
@@ -151,7 +160,11 @@ function createServices(opts: AppOptions) {
         "DATABOOK_REDIS_URL needs DATABOOK_SIGNING_KEY_FILE: every node signs the notebooks' checkpoints with one key",
     };
   const link = opts.redisUrl
-    ? createNodeLink({ redisUrl: opts.redisUrl, warn: (m) => console.error(`databook: ${m}`) })
+    ? createNodeLink({
+        redisUrl: opts.redisUrl,
+        warn: (m) => console.error(`databook: ${m}`),
+        ...(opts.leaseTtlMs ? { leaseTtlMs: opts.leaseTtlMs } : {}),
+      })
     : undefined;
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
@@ -192,6 +205,17 @@ function createServices(opts: AppOptions) {
     });
     return r;
   };
+  /**
+   * Appends a run's `run.finished` unless the log already holds one (undefined then), checked
+   * under the notebook's chain lock so two nodes (one silent past its lease, one recovering its
+   * runs) never both finish a run.
+   */
+  const finishRun = (e: NewLogEntry, o: { output?: string } = {}): Promise<LogEntry | undefined> =>
+    sql.transaction(async (tx) => {
+      await tx.lock(chainLockKey("log_entries", e.notebookId));
+      if (e.runId && (await log.runFinished(e.notebookId, e.runId, tx))) return undefined;
+      return appendLog(e, { ...o, tx });
+    });
   const search = createSearchIndex(sql);
   const hooks: DocHooks = {};
   const docs = createDocManager({
@@ -207,6 +231,13 @@ function createServices(opts: AppOptions) {
     docs,
     stateOf: (id) => notebooks.stateOf(id),
     warn: (m) => console.error(`databook: ${m}`),
+    ...(link
+      ? {
+          share: (id: string, note: RecordNote) => link.noted(id, note),
+          onRefreshNote: (id: string, handover: boolean) => (handover ? refresher.handover(id) : refresher.learned()),
+          refreshFromLog: true,
+        }
+      : {}),
   });
   const notebooks = createNotebookStore({
     sql,
@@ -227,7 +258,18 @@ function createServices(opts: AppOptions) {
         ]);
     },
   });
-  const runs = createRunService({ docs, log, appendLog, record, host: opts.host, search, metrics, nowMs: now });
+  const runs = createRunService({
+    docs,
+    log,
+    appendLog,
+    finishRun,
+    record,
+    host: opts.host,
+    search,
+    metrics,
+    nowMs: now,
+    ...(link ? { nodeId: link.bus.nodeId } : {}),
+  });
   const refresher = createRefresher({
     docs,
     runs,
@@ -238,6 +280,17 @@ function createServices(opts: AppOptions) {
     nowMs: now,
     ...(opts.refresh ? { settings: opts.refresh } : {}),
     warn: (m) => console.error(`databook: ${m}`),
+    ...(link
+      ? {
+          cluster: refreshCluster({
+            leases: link.leases,
+            redis: link.state,
+            ask: (id) => link.noted(id, { handover: "refresh" }),
+            idleMs: { ...DEFAULT_REFRESH_SETTINGS, ...opts.refresh }.idleMs,
+          }),
+          known: () => record.refreshing(),
+        }
+      : {}),
   });
   const completions = createCompletions({
     docs,
@@ -452,6 +505,15 @@ function createServices(opts: AppOptions) {
   };
 
   link?.attach({ docs, record, log, recheck });
+  const duties = link
+    ? startNodeDuties({
+        leases: link.leases,
+        redis: link.state,
+        nodeId: link.bus.nodeId,
+        recover: (alive) => runs.recoverInterrupted(undefined, { alive }),
+        warn: (m) => console.error(`databook: ${m}`),
+      })
+    : undefined;
 
   return {
     db,
@@ -459,10 +521,13 @@ function createServices(opts: AppOptions) {
     now,
     /** Cluster mode: this node's link to the others (undefined on a single node). */
     link,
+    /** Cluster mode: this node's liveness and its share of recovery (cluster/node-duties.ts). */
+    duties,
     settings,
     metrics,
     log,
     appendLog,
+    finishRun,
     checkpoints,
     /** Tells the checkpoint writer where the app listens (the origin's host without a public URL). */
     useListenHost(fn: () => string | undefined): void {
@@ -593,7 +658,9 @@ export async function createApp(opts: AppOptions) {
 
   // Runs the server was in the middle of when it last stopped: finished from the log as interrupted.
   // Not in cluster mode: another node may be running them (recovery there waits for leases).
+  // In cluster mode the holder of the recovery lease does it for every node (cluster/node-duties.ts).
   if (!s.link) await s.runs.recoverInterrupted();
+  else await waitForLiveness(s.duties!, s.link.leases.ttlMs);
   // Notifications a previous process left pending are sent now.
   s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,
@@ -629,6 +696,8 @@ export async function createApp(opts: AppOptions) {
       await s.outbox.stop();
       await s.refresher.stopAll();
       await s.runs.drain();
+      // after the drain: until then this node's runs are in flight, and its liveness lease says so
+      await s.duties?.stop();
       // Close peers ourselves so each doc unloads (indexed, compacted) while the database is open.
       for (const o of [...s.docs.open.values()])
         for (const p of [...o.peers.keys()]) p.close(1001, "the server is shutting down");
@@ -645,3 +714,21 @@ export async function createApp(opts: AppOptions) {
 }
 
 export type App = Awaited<ReturnType<typeof createApp>>;
+
+/**
+ * Waits (at most one lease TTL) until this node holds its liveness lease, so another node's
+ * recovery never takes this node's first runs for a dead node's. Past that (Redis unreachable at
+ * start) it serves anyway and says so: the campaign keeps trying.
+ */
+async function waitForLiveness(duties: NodeDuties, ttlMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), ttlMs);
+  });
+  const live = await Promise.race([duties.live.then(() => true), late]);
+  clearTimeout(timer);
+  if (!live)
+    console.error(
+      `databook: cluster: no liveness lease within ${ttlMs} ms (is Redis reachable?); serving anyway, still trying`,
+    );
+}

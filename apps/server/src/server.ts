@@ -55,6 +55,7 @@ export async function startServer(opts: ServerOptions) {
   // before the database: a key that cannot be read stops the start with its reason
   const signing = loadSigningKey(opts.dataDir, env);
   const redisUrl = clusterRedisUrl(env);
+  const leaseTtlMs = clusterLeaseMs(env);
   const incidents = incidentSettingsFromEnv(env);
   const notify = notifySettingsFromEnv(env);
   const storage = await openStorage(opts.dataDir, env);
@@ -85,6 +86,7 @@ export async function startServer(opts: ServerOptions) {
       refresh: refreshSettingsFromEnv(env),
       trustProxy: trustProxyFrom(env.DATABOOK_TRUST_PROXY) as AppOptions["trustProxy"],
       ...(redisUrl ? { redisUrl } : {}),
+      ...(leaseTtlMs ? { leaseTtlMs } : {}),
     });
     // the same routes and authorization as the web port's Connect routes
     const { routes, interceptors } = pluginServiceHandlers(a.services);
@@ -197,6 +199,23 @@ export function clusterRedisUrl(env: Record<string, string | undefined>): string
         "DATABOOK_REDIS_URL is set but DATABOOK_SIGNING_KEY_FILE is not: every node must sign checkpoints with one key; put the same key file on every node and set DATABOOK_SIGNING_KEY_FILE to it",
     };
   return url;
+}
+
+/**
+ * `DATABOOK_CLUSTER_LEASE_MS` (cluster mode; default 30 000 when unset): how long a node's leases
+ * live without renewal, so how soon a dead node's runs are recorded interrupted (about twice this).
+ * @throws `{ kind: "bad-input" }` when it is not a whole number from 1 000 to 600 000.
+ */
+export function clusterLeaseMs(env: Record<string, string | undefined>): number | undefined {
+  const v = env.DATABOOK_CLUSTER_LEASE_MS?.trim();
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 1000 || n > 600_000)
+    throw {
+      kind: "bad-input",
+      message: `DATABOOK_CLUSTER_LEASE_MS must be a whole number of milliseconds from 1000 to 600000 (default 30000); got ${JSON.stringify(v)}`,
+    };
+  return n;
 }
 
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;

@@ -11,6 +11,7 @@ import { readStoredDoc } from "../src/collab/docs.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import type { Sql } from "../src/db/sql.ts";
+import { checkChain } from "../src/log/verify.ts";
 import {
   addCell,
   type Caller,
@@ -152,6 +153,106 @@ describe("three nodes behind one Redis", () => {
     assert.equal(entries.filter((e) => e.type === "run.finished").length, 1);
   });
 
+  it("a run's progress, the auto-refresh and the archived state reach every node's pages; B refuses edits once A archived", async () => {
+    const [ana, onlyB, onlyC] = await onEveryNode("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "notes" })).body as { id: string };
+    const editor = ana.ws(nb.id);
+    const onB = onlyB.ws(nb.id);
+    const onC = onlyC.ws(nb.id);
+    cleanups.push(editor.destroy, onB.destroy, onC.destroy);
+    await Promise.all([editor.synced, onB.synced, onC.synced]);
+    addCell(editor.doc, "q", "@plugin=echo\nprogress");
+    await waitFor(() => textOf(onB, "q") === "@plugin=echo\nprogress", "the cell on B");
+    await waitFor(
+      () => !!B.app.docs.open.get(nb.id) && !!cellText(B.app.docs.open.get(nb.id)!.doc, "q"),
+      "q on B's doc",
+    );
+
+    // "running" is no log entry: only B's run service knows it, and it crosses as a note
+    const r = await onlyB.api(`/api/notebooks/${nb.id}/cells/q/run`, "POST", {});
+    assert.equal(r.status, 202);
+    for (const [page, where] of [
+      [editor, "A"],
+      [onC, "C"],
+    ] as const) {
+      await waitFor(() => cellRun(page, "q")?.status === "done", `the run done on ${where}`);
+      const seen = page.record.messages.flatMap((m) =>
+        m.t === "run" && m.run.id === r.body.runId ? [m.run.status] : [],
+      );
+      assert.deepEqual(seen, ["queued", "running", "done"], `the run's steps as ${where}'s page saw them`);
+    }
+
+    // auto-refresh turned on through C: A's page shows it on, then off with the reason
+    const on = await onlyC.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 300_000 });
+    assert.equal(on.status, 200);
+    await waitFor(() => editor.record.refresh?.intervalMs === 300_000, "refresh on, on A's page");
+    assert.equal(editor.record.refresh?.by.name, "ana");
+    const off = await onlyC.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 0 });
+    assert.equal(off.status, 200);
+    await waitFor(() => editor.record.refresh === undefined, "refresh off, on A's page");
+    assert.ok(
+      editor.record.messages.some((m) => m.t === "refresh" && m.stopped === "turned-off"),
+      "A's page was told why it stopped",
+    );
+
+    // archived on A: B's page shows it, and B's socket drops its editor's updates from then on
+    const archived = await ana.api(`/api/notebooks/${nb.id}/archive`, "POST", {});
+    assert.equal(archived.status, 200);
+    await waitFor(() => onB.record.state?.archived === true, "archived on B's page");
+    const row = await B.app.notebooks.stateOf(nb.id);
+    assert.deepEqual(onB.record.state, row, "B's page shows the state the database holds");
+    const dropped = async () =>
+      Number(
+        /databook_ws_dropped_total\{reason="archived-update"\} (\d+)/.exec(
+          await (await fetch(`${B.url}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    const droppedBefore = await dropped();
+    cellText(onB.doc, "q")!.insert(0, "EDIT ");
+    await waitFor(async () => (await dropped()) > droppedBefore, "B to drop its editor's update");
+    assert.equal(cellText(B.app.docs.open.get(nb.id)!.doc, "q")?.toString(), "@plugin=echo\nprogress");
+    assert.equal(cellText((await readStoredDoc(A.sql, nb.id))!, "q")?.toString(), "@plugin=echo\nprogress");
+  });
+
+  it("runs of one notebook started on A and B at once leave one valid chain, each run logged once", async () => {
+    const [ana, onB] = await onEveryNode("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "two runners" })).body as { id: string };
+    const page = ana.ws(nb.id);
+    const pageB = onB.ws(nb.id);
+    cleanups.push(page.destroy, pageB.destroy);
+    await Promise.all([page.synced, pageB.synced]);
+    const cells = ["a1", "a2", "b1", "b2"];
+    for (const c of cells) addCell(page.doc, c, `@plugin=echo\n${c}`);
+    for (const n of [A, B])
+      await waitFor(() => n.app.docs.open.get(nb.id)?.doc.getArray("cells").length === 4, "the cells on A and B");
+    const runIds: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const started = await Promise.all(
+        cells.map((c) => (c.startsWith("a") ? ana : onB).api(`/api/notebooks/${nb.id}/cells/${c}/run`, "POST", {})),
+      );
+      for (const r of started) assert.equal(r.status, 202, JSON.stringify(r.body));
+      runIds.push(...started.map((r) => r.body.runId as string));
+      await waitFor(
+        () => cells.every((c) => ["done", "failed"].includes(cellRun(page, c)?.status)),
+        `round ${round} done on A's page`,
+      );
+    }
+    const rows = await A.sql.all<Parameters<typeof checkChain>[1] extends Iterable<infer R> ? R : never>(
+      "SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq",
+      [nb.id],
+    );
+    const blobs = await A.sql.all<{ hash: string; content_type: string; data: Buffer }>("SELECT * FROM blobs");
+    const result = checkChain(nb.id, rows, (h) => blobs.filter((b) => b.hash === h));
+    assert.equal(result.ok, true, JSON.stringify(result));
+    const entries = await A.app.log.entries(nb.id);
+    for (const id of runIds) {
+      assert.equal(entries.filter((e) => e.runId === id && e.type === "run.started").length, 1);
+      assert.equal(entries.filter((e) => e.runId === id && e.type === "run.finished").length, 1);
+    }
+    const byNode = new Set(entries.filter((e) => e.type === "run.started").map((e) => e.data.node));
+    assert.equal(byNode.size, 2, "the runs ran on both nodes");
+  });
+
   it("a compaction on A keeps an update B stored that A has not applied yet", async () => {
     const [ana, bob] = await onEveryNode("ana");
     const nb = (await ana.api("/api/notebooks", "POST", { title: "compaction" })).body as { id: string };
@@ -176,6 +277,37 @@ describe("three nodes behind one Redis", () => {
     const stored = (await readStoredDoc(A.sql, nb.id))!;
     assert.equal(cellText(stored, "b")?.toString(), "from B, not on A", "the snapshot holds B's update");
     assert.equal(cellText(stored, "a")?.toString(), "from A");
+  });
+
+  it("compaction is done by one node at a time (the notebook's compaction lease), counting updates other nodes stored", async () => {
+    const [ana, onB] = await onEveryNode("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "compaction lease" })).body as { id: string };
+    const pageA = ana.ws(nb.id);
+    const pageB = onB.ws(nb.id);
+    cleanups.push(pageA.destroy, pageB.destroy);
+    await Promise.all([pageA.synced, pageB.synced]);
+    const rows = async () =>
+      (await A.sql.get<{ n: number }>("SELECT count(*) AS n FROM doc_updates WHERE notebook_id = ?", [nb.id]))!.n;
+    // C holds the lease (as if it were compacting): A and B, both past compactEvery, leave the rows
+    const held = await C.app.services.link!.leases.acquire(`compact:${nb.id}`);
+    assert.ok(held);
+    const text = addCell(pageA.doc, "t", "");
+    for (let i = 0; i < 30; i++) {
+      text.insert(text.length, "x");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(() => textOf(pageB, "t")?.length === 30, "B has every update");
+    assert.ok(await B.app.docs.compact(B.app.docs.open.get(nb.id)!).then(() => true));
+    assert.ok((await rows()) >= 30, "nobody compacted while C held the lease");
+    await held!.release();
+    // B counts what A stored: once the lease is free, typing on A alone gets the rows folded
+    for (let i = 0; i < 25; i++) {
+      text.insert(text.length, "y");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(async () => (await rows()) < 20, "a compaction once the lease was free");
+    const want = `${"x".repeat(30)}${"y".repeat(25)}`;
+    await waitFor(async () => cellText((await readStoredDoc(C.sql, nb.id))!, "t")?.toString() === want, "all stored");
   });
 
   it("a grant removed on A closes that user's socket on C", async () => {

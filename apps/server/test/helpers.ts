@@ -301,12 +301,16 @@ export function cellRun(client: { record: ReturnType<typeof followRecord> }, id:
   return client.record.latest(id);
 }
 
-/** `databook serve` as a child process on free ports with `dataDir`; resolves once it listens. */
-export async function spawnServer(dataDir: string, extra: string[] = []) {
+/**
+ * `databook serve` as a child process on free ports with `dataDir` (and `env` on top of this
+ * process's environment); resolves once it listens.
+ */
+export async function spawnServer(dataDir: string, extra: string[] = [], env: Record<string, string> = {}) {
   const { spawn } = await import("node:child_process");
   const bin = new URL("../bin/databook.js", import.meta.url).pathname;
   const proc = spawn(process.execPath, [bin, "serve", "--port", "0", "--grpc-port", "0", "--data", dataDir, ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let out = "";
   let err = "";

@@ -59,6 +59,11 @@ export type DocCluster = {
   subscribe(notebookId: string): Promise<unknown>;
   unsubscribe(notebookId: string): void;
   publish(kind: "update" | "awareness", notebookId: string, data: Uint8Array): void;
+  /**
+   * Runs `fn` while this node holds the lease `name` (cluster/lease.ts); resolves false without
+   * running it when another node holds it. Rejects as `fn` does, or when Redis cannot be asked.
+   */
+  exclusive(name: string, fn: () => Promise<void>): Promise<boolean>;
 };
 
 /**
@@ -177,8 +182,10 @@ export function createDocManager(opts: {
   function compact(o: OpenDoc): Promise<void> {
     if (cluster)
       return enqueue(o, async () => {
-        await compactFromRows(o.notebookId);
+        // one node at a time: the holder of the notebook's compaction lease; the others skip it
+        // (whoever holds it is folding every stored row, theirs included)
         o.pending = 0;
+        await cluster.exclusive(`compact:${o.notebookId}`, () => compactFromRows(o.notebookId));
       }).then(() => undefined);
     const state = Y.encodeStateAsUpdate(o.doc);
     return enqueue(o, () =>
@@ -479,7 +486,14 @@ export function createDocManager(opts: {
       Y.applyUpdate(o.doc, update, BUS_ORIGIN);
     } catch (e) {
       onCompactError(o.notebookId, e);
+      return;
     }
+    // another node stored it: counted here too, so whichever node compacts sees every update
+    if (++o.pending >= compactEvery)
+      setImmediate(() => {
+        if (open.get(o.notebookId) === o && o.pending >= compactEvery)
+          compact(o).catch((e) => onCompactError(o.notebookId, e));
+      });
   }
 
   return {

@@ -97,8 +97,11 @@ export type ChainTable = "log_entries" | "audit_entries";
 /** The chain id of the audit log in `audit_entries.notebook_id` (and in its entries' canonical form). */
 export const AUDIT_CHAIN = "audit";
 
-/** A notebook's run that the log started and never finished. */
-export type UnfinishedRun = { notebookId: string; cellId: string | null; runId: string };
+/**
+ * A notebook's run that the log started and never finished. `node`: the cluster node that ran it
+ * (`run.started`'s `data.node`; absent for runs of a single node).
+ */
+export type UnfinishedRun = { notebookId: string; cellId: string | null; runId: string; node?: string };
 
 /**
  * The incident log's storage on the async {@link Sql} interface (or, with `table =
@@ -109,10 +112,11 @@ export type UnfinishedRun = { notebookId: string; cellId: string | null; runId: 
  */
 export function createLogStore(sql: Sql, table: ChainTable = "log_entries") {
   const byNotebook = `SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`;
-  const unfinished = `SELECT s.notebook_id, s.cell_id, s.run_id FROM ${table} s
+  const unfinished = `SELECT s.notebook_id, s.cell_id, s.run_id, s.data FROM ${table} s
     WHERE s.type = 'run.started' AND (CAST(? AS TEXT) IS NULL OR s.notebook_id = ?) AND NOT EXISTS (
       SELECT 1 FROM ${table} f WHERE f.notebook_id = s.notebook_id AND f.run_id = s.run_id AND f.type = 'run.finished')
     ORDER BY s.notebook_id, s.seq`;
+  const finishedSql = `SELECT 1 AS x FROM ${table} WHERE notebook_id = ? AND run_id = ? AND type = 'run.finished' LIMIT 1`;
   // one row per (body, content type): the type a log entry records is checked against its row
   const putBlob = "INSERT INTO blobs (hash, content_type, bytes, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
   const getBlob = "SELECT content_type, data FROM blobs WHERE hash = ? ORDER BY content_type LIMIT 1";
@@ -133,12 +137,23 @@ export function createLogStore(sql: Sql, table: ChainTable = "log_entries") {
      * or of all: recovery finishes them from this, never from anything a client wrote.
      */
     async unfinishedRuns(notebookId?: string): Promise<UnfinishedRun[]> {
-      const rows = await sql.all<{ notebook_id: string; cell_id: string | null; run_id: string }>(unfinished, [
-        notebookId ?? null,
-        notebookId ?? null,
-      ]);
-      return rows.map((r) => ({ notebookId: r.notebook_id, cellId: r.cell_id, runId: r.run_id }));
+      const rows = await sql.all<{ notebook_id: string; cell_id: string | null; run_id: string; data: string }>(
+        unfinished,
+        [notebookId ?? null, notebookId ?? null],
+      );
+      return rows.map((r) => {
+        const node = (JSON.parse(r.data) as { node?: unknown }).node;
+        return {
+          notebookId: r.notebook_id,
+          cellId: r.cell_id,
+          runId: r.run_id,
+          ...(typeof node === "string" ? { node } : {}),
+        };
+      });
     },
+    /** Whether the log holds a `run.finished` for run `runId` of the notebook (read on `on`, e.g. a transaction). */
+    runFinished: async (notebookId: string, runId: string, on: Sql = sql): Promise<boolean> =>
+      !!(await on.get(finishedSql, [notebookId, runId])),
     /** Hash of the notebook's newest entry (the head), or the genesis hash when it has none. */
     head: async (notebookId: string): Promise<string> =>
       (await sql.get<{ hash: string }>(headSql(table), [notebookId]))?.hash ?? GENESIS_HASH,

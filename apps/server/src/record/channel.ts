@@ -41,6 +41,18 @@ type NotebookRecord = {
   snapshot?: Uint8Array;
 };
 
+/**
+ * What the record channel tells the notebook's other nodes besides log entries (cluster mode): how
+ * a run in flight here is getting on, and this node's auto-refresh of the notebook. Log entries
+ * travel on their own (the app publishes each after it commits); the archived state is folded
+ * from them (`notebook.archived` / `notebook.unarchived`).
+ */
+export type RecordNote =
+  | { progress: { runId: string } & Pick<RunRecord, "status" | "ahead" | "startedAtMs"> }
+  | { refresh: { state?: RefreshState; stopped?: RefreshStopReason } }
+  /** "Let go of this notebook's refresh lease": a person set its refresh through the sender. */
+  | { handover: "refresh" };
+
 /** How long an entry may wait for an earlier one before the record re-reads the log (ms). */
 const GAP_WAIT_MS = 1000;
 
@@ -68,6 +80,16 @@ export function createRecordChannel(opts: {
   stateOf: (notebookId: string) => NotebookState | Promise<NotebookState>;
   /** A failure the channel could only log (re-reading a notebook's log after a gap). */
   warn?: (message: string) => void;
+  /** Cluster mode: hands a {@link RecordNote} made here to the notebook's other nodes. */
+  share?: (notebookId: string, note: RecordNote) => void;
+  /** Cluster mode: another node's refresh note arrived (`handover`: it asks for the refresh lease). */
+  onRefreshNote?: (notebookId: string, handover: boolean) => void;
+  /**
+   * Cluster mode: a notebook loaded here takes its auto-refresh from the log (the last
+   * `refresh.started` not followed by `refresh.stopped`) when no node told this one of it, so the
+   * node that runs it can die and another carry it on.
+   */
+  refreshFromLog?: boolean;
 }) {
   /** Records of loaded notebooks (kept in step with the log while loaded). */
   const records = new Map<string, NotebookRecord>();
@@ -115,6 +137,13 @@ export function createRecordChannel(opts: {
     const incident = emptyFold();
     for (const e of entries) foldIncidentEntry(incident, e);
     const runs = runsFromLog(entries);
+    if (opts.refreshFromLog && !refreshes.has(notebookId)) {
+      const state = refreshFromEntries(entries);
+      if (state) {
+        refreshes.set(notebookId, state);
+        opts.onRefreshNote?.(notebookId, false);
+      }
+    }
     const outputs = new Map<string, string>();
     for (const run of latestRuns(runs))
       if (inlined(run)) {
@@ -166,6 +195,13 @@ export function createRecordChannel(opts: {
     const changed = foldRunEntry(r.runs, e);
     const incidentChanged = foldIncidentEntry(r.incident, e);
     if (changed.length || incidentChanged) r.snapshot = undefined;
+    // the state follows the log on every node (the row is set in the entry's transaction, at its atMs)
+    const state = stateAfter(r.state, e);
+    if (state) {
+      r.state = state;
+      r.snapshot = undefined;
+      send(notebookId, { t: "state", state });
+    }
     for (const run of changed) {
       if (output !== undefined && inlined(run)) {
         // keep only each cell's latest output: older runs of the cell are sent without a body
@@ -217,6 +253,28 @@ export function createRecordChannel(opts: {
     r.ahead.set(e.seq, { e, ...(output !== undefined ? { output } : {}) });
     drainAhead(notebookId, r);
     return undefined;
+  }
+
+  function progressHere(
+    notebookId: string,
+    runId: string,
+    patch: Pick<RunRecord, "status" | "ahead" | "startedAtMs">,
+  ): void {
+    const r = records.get(notebookId);
+    const cur = r?.runs.get(runId);
+    if (!r || !cur || (cur.status !== "queued" && cur.status !== "running")) return;
+    const run = { ...cur, ...patch };
+    r.runs.set(runId, run);
+    r.snapshot = undefined;
+    send(notebookId, { t: "run", run });
+  }
+
+  function setRefreshHere(notebookId: string, state: RefreshState | undefined, stopped?: RefreshStopReason): void {
+    if (state) refreshes.set(notebookId, state);
+    else refreshes.delete(notebookId);
+    const r = records.get(notebookId);
+    if (r) r.snapshot = undefined;
+    send(notebookId, { t: "refresh", ...(state ? { refresh: state } : {}), ...(stopped ? { stopped } : {}) });
   }
 
   return {
@@ -315,30 +373,38 @@ export function createRecordChannel(opts: {
     review: async (notebookId: string): Promise<ReviewMark[]> => (await get(notebookId)).review,
     /**
      * Publishes how a run the log already holds is getting on (queued with N ahead, running):
-     * refused for a run the log does not hold, or one already final.
+     * refused for a run the log does not hold, or one already final. Shared with other nodes.
      */
     progress(notebookId: string, runId: string, patch: Pick<RunRecord, "status" | "ahead" | "startedAtMs">): void {
-      const r = records.get(notebookId);
-      const cur = r?.runs.get(runId);
-      if (!r || !cur || (cur.status !== "queued" && cur.status !== "running")) return;
-      const run = { ...cur, ...patch };
-      r.runs.set(runId, run);
-      r.snapshot = undefined;
-      send(notebookId, { t: "run", run });
+      progressHere(notebookId, runId, patch);
+      opts.share?.(notebookId, { progress: { runId, ...patch } });
     },
     /** The notebook's auto-refresh, when it is on. */
     refresh: (notebookId: string): RefreshState | undefined => refreshes.get(notebookId),
     /**
      * Publishes a notebook's auto-refresh (the refresher in runs/refresh.ts is its only writer):
-     * `state` while on, undefined with the reason once it stopped.
+     * `state` while on, undefined with the reason once it stopped. Shared with other nodes.
      */
     setRefresh(notebookId: string, state: RefreshState | undefined, stopped?: RefreshStopReason): void {
-      if (state) refreshes.set(notebookId, state);
-      else refreshes.delete(notebookId);
-      const r = records.get(notebookId);
-      if (r) r.snapshot = undefined;
-      send(notebookId, { t: "refresh", ...(state ? { refresh: state } : {}), ...(stopped ? { stopped } : {}) });
+      setRefreshHere(notebookId, state, stopped);
+      opts.share?.(notebookId, { refresh: { ...(state ? { state } : {}), ...(stopped ? { stopped } : {}) } });
     },
+    /**
+     * Applies a note another node shared (cluster mode; checked by cluster/record-note.ts), to
+     * this node's pages only.
+     */
+    noted(notebookId: string, note: RecordNote): void {
+      if ("progress" in note) {
+        const { runId, ...patch } = note.progress;
+        progressHere(notebookId, runId, patch);
+      } else if ("handover" in note) opts.onRefreshNote?.(notebookId, true);
+      else {
+        setRefreshHere(notebookId, note.refresh.state, note.refresh.stopped);
+        opts.onRefreshNote?.(notebookId, false);
+      }
+    },
+    /** The notebooks whose auto-refresh is on, as this node knows. */
+    refreshing: (): string[] => [...refreshes.keys()],
     /** The notebook's state as published. */
     state: async (notebookId: string): Promise<NotebookState> => (await get(notebookId)).state,
     /**
@@ -360,3 +426,47 @@ export function createRecordChannel(opts: {
 }
 
 export type RecordChannel = ReturnType<typeof createRecordChannel>;
+
+/**
+ * The auto-refresh the log says is on: the last `refresh.started` (its `intervalMs`, `untilMs`,
+ * actor and time) when no `refresh.stopped` follows it, with the rounds its `refresh` runs made
+ * since; else undefined.
+ */
+export function refreshFromEntries(entries: LogEntry[]): RefreshState | undefined {
+  let at = -1;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const t = entries[i]!.type;
+    if (t === "refresh.stopped") return undefined;
+    if (t === "refresh.started") {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) return undefined;
+  const e = entries[at]!;
+  const d = e.data as { intervalMs?: unknown; untilMs?: unknown };
+  const actor = e.actor as { kind?: unknown; id?: unknown; name?: unknown };
+  if (typeof d.intervalMs !== "number" || typeof d.untilMs !== "number" || typeof actor !== "object") return undefined;
+  const rounds = new Map<string, number>();
+  for (const r of entries.slice(at + 1)) {
+    const trigger = (r.data as { trigger?: { kind?: unknown; round?: unknown } }).trigger;
+    if (r.type === "run.started" && trigger?.kind === "refresh" && typeof trigger.round === "string")
+      rounds.set(trigger.round, Math.min(rounds.get(trigger.round) ?? Infinity, r.atMs));
+  }
+  const last = Math.max(-Infinity, ...rounds.values());
+  return {
+    intervalMs: d.intervalMs,
+    by: { kind: actor.kind, id: actor.id, name: actor.name } as RefreshState["by"],
+    startedAtMs: e.atMs,
+    untilMs: d.untilMs,
+    rounds: rounds.size,
+    ...(rounds.size ? { lastRoundAtMs: last } : {}),
+  };
+}
+
+/** The state after `e` when `e` archives or unarchives the notebook (as the row was set, at `e.atMs`); else undefined. */
+function stateAfter(cur: NotebookState, e: LogEntry): NotebookState | undefined {
+  if (e.type === "notebook.archived" && !cur.archived) return { archived: true, archivedAtMs: e.atMs };
+  if (e.type === "notebook.unarchived" && cur.archived) return { archived: false };
+  return undefined;
+}

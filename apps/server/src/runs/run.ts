@@ -52,6 +52,13 @@ export function createRunService(opts: {
   log: Pick<LogStore, "putBlob" | "unfinishedRuns">;
   /** Appends to the incident log and, once committed, publishes it on the record channel (app.ts). */
   appendLog: (e: NewLogEntry, o?: { output?: string }) => Promise<LogEntry>;
+  /**
+   * Appends a `run.finished` unless the log already finished that run (undefined then): another
+   * node may have recorded it interrupted while this one was silent past its lease.
+   */
+  finishRun: (e: NewLogEntry, o?: { output?: string }) => Promise<LogEntry | undefined>;
+  /** Cluster mode: this node's id, recorded in `run.started` (`data.node`) so recovery knows whose run it is. */
+  nodeId?: string;
   record: RecordChannel;
   host: PluginHost | undefined;
   search: SearchIndex;
@@ -114,7 +121,7 @@ export function createRunService(opts: {
     if (outcome.ok) {
       const bytes = Buffer.byteLength(outcome.body, "utf8");
       const hash = await log.putBlob(outcome.body, outcome.contentType);
-      await opts.appendLog(
+      const logged = await opts.finishRun(
         {
           ...base,
           data: {
@@ -128,6 +135,7 @@ export function createRunService(opts: {
         },
         { output: outcome.body },
       );
+      if (!logged) return alreadyFinished(runId);
       // indexed after the fact (derived data); drain() waits for it like for the run
       const indexed = search
         .addOutput(o.notebookId, cellId, runId, outcome.body)
@@ -136,13 +144,21 @@ export function createRunService(opts: {
       void indexed.finally(() => running.delete(indexed));
       metrics?.runs.inc({ plugin: label, outcome: "done" });
     } else {
-      await opts.appendLog({
+      const logged = await opts.finishRun({
         ...base,
         data: { outcome: outcome.status ?? "failed", ...times, warnings: [], error: outcome.error },
       });
+      if (!logged) return alreadyFinished(runId);
       metrics?.runs.inc({ plugin: label, outcome: outcome.status === "cancelled" ? "cancelled" : outcome.error.kind });
     }
     metrics?.runDuration.observe({ plugin: label }, timing.pluginMs / 1000);
+  }
+
+  /** A run's end that came after the log had finished it (recorded interrupted by another node). */
+  function alreadyFinished(runId: string): void {
+    console.error(
+      `databook: run ${runId} ended here after another node had recorded it interrupted (this node was silent past its lease); the log keeps the first end`,
+    );
   }
 
   async function execute(
@@ -244,13 +260,23 @@ export function createRunService(opts: {
     }
   }
 
-  /** Finishes, from the log alone, every run a notebook's log started but never finished. */
-  async function recoverInterrupted(notebookId?: string): Promise<number> {
+  /**
+   * Finishes as interrupted, from the log alone, every run a notebook's log (or, without
+   * `notebookId`, every notebook's) started but never finished, except runs in flight here and
+   * runs of a node `o.alive` says is still up (cluster mode: it answers for runs on other nodes).
+   * Resolves to how many it recorded. Rejects when the log cannot be read or written.
+   */
+  async function recoverInterrupted(
+    notebookId?: string,
+    o: { alive?: (node: string) => Promise<boolean> } = {},
+  ): Promise<number> {
     const rows = await log.unfinishedRuns(notebookId);
     let n = 0;
     for (const r of rows) {
       if (inflight.get(`${r.notebookId}/${r.cellId}`)?.runId === r.runId) continue;
-      await opts.appendLog({
+      const elsewhere = r.node !== undefined && r.node !== opts.nodeId;
+      if (elsewhere && o.alive && (await o.alive(r.node!))) continue;
+      const logged = await opts.finishRun({
         notebookId: r.notebookId,
         type: "run.finished",
         atMs: now(),
@@ -263,10 +289,15 @@ export function createRunService(opts: {
           durationMs: 0,
           queueWaitMs: 0,
           warnings: [],
-          error: { kind: "internal", message: "the server stopped during this run; run the cell again" },
+          error: {
+            kind: "internal",
+            message: elsewhere
+              ? "the server node running it stopped answering; run the cell again"
+              : "the server stopped during this run; run the cell again",
+          },
         },
       });
-      n++;
+      if (logged) n++;
     }
     return n;
   }
@@ -372,6 +403,7 @@ export function createRunService(opts: {
             actionOptions,
             trigger,
             ...(ro.confirmedSourceHash !== undefined ? { confirmedSourceHash: ro.confirmedSourceHash } : {}),
+            ...(opts.nodeId ? { node: opts.nodeId } : {}),
           },
         });
         if (failure || !query) {
