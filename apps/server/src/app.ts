@@ -12,13 +12,14 @@ import { createGrants } from "./auth/grants.ts";
 import { createIdentities } from "./auth/identity.ts";
 import { createLiveConnections } from "./auth/live-connections.ts";
 import { createOidcClient, oidcRedirectUri } from "./auth/oidc.ts";
-import { createPendingSignIns } from "./auth/pending-sign-ins.ts";
+import { createPendingSignIns, createSharedPendingSignIns } from "./auth/pending-sign-ins.ts";
 import { authentication } from "./auth/plugin.ts";
 import { createSessions } from "./auth/sessions.ts";
 import { createShareLinks } from "./auth/share-links.ts";
 import { createSignInLinks } from "./auth/sign-in-links.ts";
 import { createTokens } from "./auth/tokens.ts";
 import type { Revocation } from "./cluster/bus-message.ts";
+import { createClusterState } from "./cluster/cluster-state.ts";
 import { registerBusMetrics } from "./cluster/metrics.ts";
 import { createNodeLink } from "./cluster/node-link.ts";
 import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
@@ -152,6 +153,10 @@ function createServices(opts: AppOptions) {
     };
   const link = opts.redisUrl
     ? createNodeLink({ redisUrl: opts.redisUrl, warn: (m) => console.error(`databook: ${m}`) })
+    : undefined;
+  // single sign-on attempts and rate limits shared by every node (exactly once across the cluster)
+  const clusterState = opts.redisUrl
+    ? createClusterState({ redisUrl: opts.redisUrl, warn: (m) => console.error(`databook: ${m}`) })
     : undefined;
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
@@ -367,7 +372,7 @@ function createServices(opts: AppOptions) {
     settings.oidc && settings.publicUrl
       ? createOidcClient(settings.oidc, { redirectUri: oidcRedirectUri(settings.publicUrl) })
       : undefined;
-  const oidcPending = createPendingSignIns(now);
+  const oidcPending = clusterState ? createSharedPendingSignIns(clusterState.shared, now) : createPendingSignIns(now);
 
   // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads. Writes
   // in flight are kept so shutdown can wait for them before the database closes. A write starts
@@ -459,6 +464,8 @@ function createServices(opts: AppOptions) {
     now,
     /** Cluster mode: this node's link to the others (undefined on a single node). */
     link,
+    /** Cluster mode: single-use state and rate-limit counters in Redis (undefined on a single node). */
+    clusterState,
     settings,
     metrics,
     log,
@@ -550,7 +557,9 @@ export async function createApp(opts: AppOptions) {
     app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
   installErrorHandler(app);
   await app.register(jsonObjectBodies);
-  await app.register(fastifyRateLimit, { global: false });
+  // in cluster mode every limit counts across the nodes (its counters in Redis; open while Redis is down)
+  await s.clusterState?.ready();
+  await app.register(fastifyRateLimit, { global: false, ...s.clusterState?.rateLimit });
   // before the auth plugin: its onRequest hook marks upgrade requests, so a refused upgrade's
   // socket is closed after the HTTP answer instead of left open
   await app.register(fastifyWebsocket, { options: { maxPayload: s.maxFrameBytes * 4 } });
@@ -640,6 +649,7 @@ export async function createApp(opts: AppOptions) {
       await s.checkpoints.stop();
       await app.close();
       await s.link?.close();
+      await s.clusterState?.close();
     },
   };
 }
