@@ -25,7 +25,7 @@ import { createNodeLink } from "./cluster/node-link.ts";
 import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
-import { watchForeignWrites } from "./db/change-watch.ts";
+import { watchOtherWriters } from "./db/change-watch.ts";
 import type { Sql } from "./db/sql.ts";
 import { sqliteSql } from "./db/sqlite.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
@@ -98,7 +98,7 @@ export type AppOptions = {
   auth?: AuthSettings;
   /** Fastify's `trustProxy` (docs/security.md): set behind a reverse proxy so rate limits see client addresses. */
   trustProxy?: FastifyServerOptions["trustProxy"];
-  /** How often to look for database writes by another process (the CLI), ms. Default 200. */
+  /** How often to look for SQLite writes by another process (the CLI), ms. Default 200 (PostgreSQL: LISTEN). */
   foreignWritePollMs?: number;
   /**
    * The key checkpoints are signed with (docs/incident-log.md, "The signing key"); default: the
@@ -606,18 +606,19 @@ export async function createApp(opts: AppOptions) {
   // Notifications a previous process left pending are sent now.
   s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,
-  // and entries it appended get signed.
-  // (SQLite only: on PostgreSQL the CLI does not write, and several nodes share through Redis)
-  const foreign = s.db
-    ? watchForeignWrites(
-        s.db,
-        () => {
-          void s.accessChanged();
-          void s.checkpoints.sweep();
-        },
-        opts.foreignWritePollMs,
-      )
-    : undefined;
+  // and entries it appended get signed: SQLite is polled, PostgreSQL LISTENs (every node itself,
+  // so nothing is published on the bus for it)
+  const foreign = watchOtherWriters({
+    ...(s.db ? { db: s.db } : {}),
+    sql: s.sql,
+    onChange: (kinds) => {
+      if (kinds.includes("access")) void s.accessChanged();
+      if (kinds.includes("log")) void s.checkpoints.sweep();
+    },
+    pollMs: opts.foreignWritePollMs,
+    warn: (m) => console.error(`databook: ${m}`),
+  });
+  await foreign.ready;
   // Trees not covered yet (backfilled by the upgrade, a new key or public host): once listening.
   void s.checkpoints.sweep();
 
@@ -633,7 +634,7 @@ export async function createApp(opts: AppOptions) {
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
       s.lifecycle.shuttingDown = true;
-      foreign?.stop();
+      await foreign.stop();
       s.incidents.close();
       await s.outbox.stop();
       await s.refresher.stopAll();

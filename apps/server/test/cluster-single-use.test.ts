@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   freePort,
@@ -12,14 +11,12 @@ import {
   startRedis,
 } from "@databook/test-services";
 import { generateSigningKey, type SigningKey } from "@databook/tlog";
-import { type App, createApp } from "../src/app.ts";
 import { authSettingsFromEnv } from "../src/auth/config.ts";
-import { openPostgres } from "../src/db/postgres.ts";
-import type { Sql } from "../src/db/sql.ts";
 import { SIGN_IN_LIMITS } from "../src/routes/auth.ts";
 import { TIMELINE_WRITE_LIMIT } from "../src/routes/timeline.ts";
 import { type CookieBrowser, cookieBrowser, signInAtProvider } from "./cookie-browser.ts";
-import { api, people } from "./helpers.ts";
+import { api } from "./helpers.ts";
+import { type PgNode, startPgNode } from "./pg-node.ts";
 import { migratedDatabases } from "./postgres-databases.ts";
 
 // Exactly once across nodes (issue 16, "Exactly-once where it matters"): two Databook nodes on one
@@ -33,30 +30,21 @@ let idp: RunningOidcProvider;
 let nextDb: () => Promise<string>;
 const idpPeople: Record<string, OidcTestPerson> = {};
 const cleanups: (() => unknown)[] = [];
-type Node = { app: App; sql: Sql; url: string; people: ReturnType<typeof people> };
+type Node = PgNode;
 let A: Node;
 let B: Node;
 /** The public URL both nodes name (A's address: the balancer a browser talks to). */
 let publicPort: number;
 
 /** One node on `dbUrl` in cluster mode, trusting X-Forwarded-For (each test browser is its own address). */
-async function startNode(dbUrl: string, key: SigningKey, port = 0): Promise<Node> {
-  const sql = openPostgres(dbUrl);
+function startNode(dbUrl: string, key: SigningKey, port = 0): Promise<Node> {
   const auth = authSettingsFromEnv({
     DATABOOK_PUBLIC_URL: `http://127.0.0.1:${publicPort}`,
     DATABOOK_OIDC_ISSUER: idp.issuer,
     DATABOOK_OIDC_CLIENT_ID: idp.clientId,
     DATABOOK_OIDC_CLIENT_SECRET: idp.clientSecret,
   });
-  const app = await createApp({ sql, signingKey: key, redisUrl: redis.url, auth, trustProxy: true });
-  await app.app.listen({ host: "127.0.0.1", port });
-  const url = `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}`;
-  cleanups.push(async () => {
-    await app.shutdown();
-    await sql.close();
-  });
-  await app.services.link!.bus.ready();
-  return { app, sql, url, people: people(url, app.services) };
+  return startPgNode({ dbUrl, key, cleanups, redisUrl: redis.url, port, app: { auth, trustProxy: true } });
 }
 
 before(async () => {
