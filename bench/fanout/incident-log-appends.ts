@@ -53,7 +53,7 @@ try {
   }
   const finishedPerSec = n / ((performance.now() - t) / 1000);
   t = performance.now();
-  const v = verifyLog(db);
+  const v = await verifyLog(sqliteSql(db));
   const verifyPerSec = (v.ok ? v.entries : 0) / ((performance.now() - t) / 1000);
   db.close();
   console.log(

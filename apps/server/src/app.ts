@@ -12,13 +12,14 @@ import { createGrants } from "./auth/grants.ts";
 import { createIdentities } from "./auth/identity.ts";
 import { createLiveConnections } from "./auth/live-connections.ts";
 import { createOidcClient, oidcRedirectUri } from "./auth/oidc.ts";
-import { createPendingSignIns } from "./auth/pending-sign-ins.ts";
+import { createPendingSignIns, createSharedPendingSignIns } from "./auth/pending-sign-ins.ts";
 import { authentication } from "./auth/plugin.ts";
 import { createSessions } from "./auth/sessions.ts";
 import { createShareLinks } from "./auth/share-links.ts";
 import { createSignInLinks } from "./auth/sign-in-links.ts";
 import { createTokens } from "./auth/tokens.ts";
 import type { Revocation } from "./cluster/bus-message.ts";
+import { createClusterState } from "./cluster/cluster-state.ts";
 import { registerBusMetrics } from "./cluster/metrics.ts";
 import { type NodeDuties, startNodeDuties } from "./cluster/node-duties.ts";
 import { createNodeLink } from "./cluster/node-link.ts";
@@ -26,7 +27,7 @@ import { refreshCluster } from "./cluster/refresh-cluster.ts";
 import { createDocManager, type DocHooks, type OpenDoc } from "./collab/docs.ts";
 import { cellsSnapshot } from "./collab/schema.ts";
 import { createCompletions } from "./completion.ts";
-import { watchForeignWrites } from "./db/change-watch.ts";
+import { watchOtherWriters } from "./db/change-watch.ts";
 import type { Sql } from "./db/sql.ts";
 import { sqliteSql } from "./db/sqlite.ts";
 import { BODY_LIMIT_BYTES, frameworkErrors, installErrorHandler } from "./http-errors.ts";
@@ -100,7 +101,7 @@ export type AppOptions = {
   auth?: AuthSettings;
   /** Fastify's `trustProxy` (docs/security.md): set behind a reverse proxy so rate limits see client addresses. */
   trustProxy?: FastifyServerOptions["trustProxy"];
-  /** How often to look for database writes by another process (the CLI), ms. Default 200. */
+  /** How often to look for SQLite writes by another process (the CLI), ms. Default 200 (PostgreSQL: LISTEN). */
   foreignWritePollMs?: number;
   /**
    * The key checkpoints are signed with (docs/incident-log.md, "The signing key"); default: the
@@ -166,6 +167,11 @@ function createServices(opts: AppOptions) {
         ...(opts.leaseTtlMs ? { leaseTtlMs: opts.leaseTtlMs } : {}),
       })
     : undefined;
+  // single sign-on attempts and rate limits shared by every node (exactly once across the cluster)
+  const clusterState =
+    opts.redisUrl && link
+      ? createClusterState({ redisUrl: opts.redisUrl, state: link.state, warn: (m) => console.error(`databook: ${m}`) })
+      : undefined;
   const now = opts.nowMs ?? Date.now;
   const settings = opts.auth ?? authSettingsFromEnv({});
   const metrics = createMetrics();
@@ -420,7 +426,7 @@ function createServices(opts: AppOptions) {
     settings.oidc && settings.publicUrl
       ? createOidcClient(settings.oidc, { redirectUri: oidcRedirectUri(settings.publicUrl) })
       : undefined;
-  const oidcPending = createPendingSignIns(now);
+  const oidcPending = clusterState ? createSharedPendingSignIns(clusterState.shared, now) : createPendingSignIns(now);
 
   // Search indexing of cell sources: debounced per notebook, flushed when the doc unloads. Writes
   // in flight are kept so shutdown can wait for them before the database closes. A write starts
@@ -523,6 +529,8 @@ function createServices(opts: AppOptions) {
     link,
     /** Cluster mode: this node's liveness and its share of recovery (cluster/node-duties.ts). */
     duties,
+    /** Cluster mode: single-use state and rate-limit counters in Redis (undefined on a single node). */
+    clusterState,
     settings,
     metrics,
     log,
@@ -615,7 +623,9 @@ export async function createApp(opts: AppOptions) {
     app.log.error({ err: e, notebookId }, "storing a document update failed; peers disconnected");
   installErrorHandler(app);
   await app.register(jsonObjectBodies);
-  await app.register(fastifyRateLimit, { global: false });
+  // in cluster mode every limit counts across the nodes (its counters in Redis; open while Redis is down)
+  await s.clusterState?.ready();
+  await app.register(fastifyRateLimit, { global: false, ...s.clusterState?.rateLimit });
   // before the auth plugin: its onRequest hook marks upgrade requests, so a refused upgrade's
   // socket is closed after the HTTP answer instead of left open
   await app.register(fastifyWebsocket, { options: { maxPayload: s.maxFrameBytes * 4 } });
@@ -664,18 +674,19 @@ export async function createApp(opts: AppOptions) {
   // Notifications a previous process left pending are sent now.
   s.outbox.start();
   // Accounts, roles and links changed by another process (the CLI) reach open connections too,
-  // and entries it appended get signed.
-  // (SQLite only: on PostgreSQL the CLI does not write, and several nodes share through Redis)
-  const foreign = s.db
-    ? watchForeignWrites(
-        s.db,
-        () => {
-          void s.accessChanged();
-          void s.checkpoints.sweep();
-        },
-        opts.foreignWritePollMs,
-      )
-    : undefined;
+  // and entries it appended get signed: SQLite is polled, PostgreSQL LISTENs (every node itself,
+  // so nothing is published on the bus for it)
+  const foreign = watchOtherWriters({
+    ...(s.db ? { db: s.db } : {}),
+    sql: s.sql,
+    onChange: (kinds) => {
+      if (kinds.includes("access")) void s.accessChanged();
+      if (kinds.includes("log")) void s.checkpoints.sweep();
+    },
+    pollMs: opts.foreignWritePollMs,
+    warn: (m) => console.error(`databook: ${m}`),
+  });
+  await foreign.ready;
   // Trees not covered yet (backfilled by the upgrade, a new key or public host): once listening.
   void s.checkpoints.sweep();
 
@@ -691,7 +702,7 @@ export async function createApp(opts: AppOptions) {
     /** Waits for runs in flight, closes sockets and the app, and compacts every loaded doc. */
     async shutdown(): Promise<void> {
       s.lifecycle.shuttingDown = true;
-      foreign?.stop();
+      await foreign.stop();
       s.incidents.close();
       await s.outbox.stop();
       await s.refresher.stopAll();
@@ -709,6 +720,7 @@ export async function createApp(opts: AppOptions) {
       await s.checkpoints.stop();
       await app.close();
       await s.link?.close();
+      await s.clusterState?.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import { authSettingsFromEnv } from "./auth/config.ts";
 import { openDatabase, startBackgroundCheckpoints } from "./db/open.ts";
 import { openPostgres } from "./db/postgres.ts";
 import { migratePostgres } from "./db/postgres-migrate.ts";
+import { postgresFromEnv } from "./db/storage-env.ts";
 import { addressContext } from "./grpc/auth.ts";
 import { incidentSettingsFromEnv } from "./incidents/config.ts";
 import { loadSigningKey } from "./log/signing-key.ts";
@@ -151,16 +152,10 @@ export async function startServer(opts: ServerOptions) {
  *   cannot be opened.
  */
 async function openStorage(dataDir: string, env: Record<string, string | undefined>) {
-  const url = env.DATABOOK_DATABASE_URL?.trim();
-  if (url) {
-    const max = env.DATABOOK_DATABASE_POOL ? Number(env.DATABOOK_DATABASE_POOL) : 10;
-    if (!Number.isInteger(max) || max < 2 || max > 1000)
-      throw {
-        kind: "bad-input",
-        message: `DATABOOK_DATABASE_POOL=${env.DATABOOK_DATABASE_POOL} must be a whole number of connections from 2 to 1000`,
-      };
-    await migratePostgres(url);
-    const sql = openPostgres(url, { max });
+  const pg = postgresFromEnv(env);
+  if (pg) {
+    await migratePostgres(pg.url);
+    const sql = openPostgres(pg.url, { max: pg.pool });
     return { kind: "postgres" as const, app: { sql } as AppOptions, close: () => sql.close() };
   }
   const db = openDatabase({ dataDir });

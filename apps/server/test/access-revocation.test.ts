@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CLOSE_CODES, PROTOCOL_VERSION } from "@databook/wire";
-import { SQLITE_ONLY } from "./app-storage.ts";
+import { cliEnvFor } from "./app-storage.ts";
 import { addCell, type Caller, cellText, databook, rawSocket, startApp, tempDir, waitFor } from "./helpers.ts";
 
 // Taking access away reaches open pages at once: each kind of change closes (or reconnects) the
@@ -96,25 +96,21 @@ describe("revocation reaches live connections", () => {
     assert.match(again.body.error.message, /revoked or has expired/);
   });
 
-  it("an account disabled from the CLI (another process) is signed out everywhere at once", {
-    skip: SQLITE_ONLY,
-  }, async () => {
+  it("an account disabled from the CLI (another process) is signed out everywhere at once", async () => {
     const nb = await newNotebook("disabled by cli", "signed-in");
     const dan = await s.user("dan");
     const f = await follow(nb.id, dan.headers);
-    const r = await databook(["users", "disable", "dan", "--data", dataDir]);
+    const r = await databook(["users", "disable", "dan", "--data", dataDir], undefined, cliEnvFor(dataDir));
     assert.equal(r.code, 0, r.stderr);
     await closesWithin(f.closed, CLOSE_CODES.SESSION_ENDED, "the disabled account's socket");
     assert.equal((await dan.api("/api/notebooks", "GET")).status, 401);
   });
 
-  it("a token revoked from the CLI closes its sockets and is refused on the next call", {
-    skip: SQLITE_ONLY,
-  }, async () => {
+  it("a token revoked from the CLI closes its sockets and is refused on the next call", async () => {
     const nb = await newNotebook("token revoked", "signed-in");
     const { token, secret } = await s.services.tokens.create({ ownerId: owner.id!, name: "robot", scopes: ["read"] });
     const f = await follow(nb.id, { authorization: `Bearer ${secret}` });
-    const r = await databook(["tokens", "revoke", token.id, "--data", dataDir]);
+    const r = await databook(["tokens", "revoke", token.id, "--data", dataDir], undefined, cliEnvFor(dataDir));
     assert.equal(r.code, 0, r.stderr);
     await closesWithin(f.closed, CLOSE_CODES.SESSION_ENDED, "the token's socket");
     const again = await fetch(`${s.url}/api/notebooks`, { headers: { authorization: `Bearer ${secret}` } });

@@ -266,7 +266,7 @@ describe("API tokens on every entry point", () => {
     assert.ok((await s.audit.list({ type: "token.first-use" })).length > 0);
     assert.ok((await s.audit.list({ type: "token.revoked" })).length >= 1);
     assert.ok((await s.audit.list({ type: "auth.failed" })).length >= 1, "the calls without a token are recorded");
-    assert.equal(verifyLog(s.db!, { table: "audit_entries", notebookId: AUDIT_CHAIN }).ok, true);
+    assert.equal((await verifyLog(s.sql, { table: "audit_entries", notebookId: AUDIT_CHAIN })).ok, true);
     const ok = await databook(["audit", "verify", "--data", dataDir]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /chain intact/);

@@ -1,9 +1,11 @@
+import { mkdirSync } from "node:fs";
 import { type RunningPostgres, startPostgres } from "@databook/test-services";
-import { generateSigningKey, type SigningKey } from "@databook/tlog";
+import type { SigningKey } from "@databook/tlog";
 import type { Database } from "better-sqlite3";
 import type { AppOptions } from "../src/app.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { openPostgres } from "../src/db/postgres.ts";
+import { loadSigningKey } from "../src/log/signing-key.ts";
 import { migratedDatabases } from "./postgres-databases.ts";
 
 /**
@@ -23,6 +25,18 @@ export const SQLITE_ONLY =
 let cluster: Promise<{ pg: RunningPostgres; next: () => Promise<string> }> | undefined;
 const byDataDir = new Map<string, { url: string; key: SigningKey }>();
 
+/**
+ * The environment a `databook` command needs to work on the same database as the app started on
+ * `dataDir` (with `--data dataDir`): nothing on SQLite, `DATABOOK_DATABASE_URL` on PostgreSQL.
+ * Call after the app was started.
+ */
+export function cliEnvFor(dataDir: string): Record<string, string> {
+  if (TEST_DATABASE === "sqlite") return {};
+  const db = byDataDir.get(dataDir);
+  if (!db) throw new Error(`no app was started on ${dataDir} yet`);
+  return { DATABOOK_DATABASE_URL: db.url };
+}
+
 /** The storage half of {@link AppOptions} for one app, and how to close it after the app. */
 export type TestStorage = {
   app: Pick<AppOptions, "db" | "sql" | "signingKey">;
@@ -34,7 +48,7 @@ export type TestStorage = {
 /**
  * Opens the storage one test app runs on (see {@link TEST_DATABASE}): `<dataDir>/databook.db`, or
  * the PostgreSQL database of `dataDir` — a new one the first time, the same one when an app is
- * started again on that folder — with a signing key kept for it the same way.
+ * started again on that folder — with the signing key in `<dataDir>/signing-key` (as on SQLite).
  */
 export async function openTestStorage(dataDir: string): Promise<TestStorage> {
   if (TEST_DATABASE === "sqlite") {
@@ -51,7 +65,9 @@ export async function openTestStorage(dataDir: string): Promise<TestStorage> {
   // an app started again on the same data folder (a restart) finds the same database and key
   let db = byDataDir.get(dataDir);
   if (!db) {
-    db = { url: await (await cluster).next(), key: generateSigningKey("databook-test") };
+    // the key beside the (otherwise unused) data folder, as on SQLite: the CLI finds it with --data
+    mkdirSync(dataDir, { recursive: true });
+    db = { url: await (await cluster).next(), key: loadSigningKey(dataDir, {}).key };
     byDataDir.set(dataDir, db);
   }
   const sql = openPostgres(db.url);

@@ -47,7 +47,7 @@ describe("audit log", () => {
     assert.equal(summaries.length, 1);
     assert.deepEqual(summaries[0]?.data, { address: "198.51.100.7", count: extra, sinceMs: now - 60_000 });
     assert.equal((await audit.list({ type: "auth.failed" })).length, FAILURES_LOGGED_PER_MINUTE + 2);
-    assert.deepEqual(verifyLog(db, { table: "audit_entries", notebookId: AUDIT_CHAIN }), {
+    assert.deepEqual(await verifyLog(sql, { table: "audit_entries", notebookId: AUDIT_CHAIN }), {
       ok: true,
       entries: FAILURES_LOGGED_PER_MINUTE + 3,
       notebooks: 1,
@@ -85,6 +85,6 @@ describe("audit log", () => {
     assert.equal(await count(), before);
     await sql.transaction((tx) => audit.record("account.changed", SYSTEM_PRINCIPAL, { accountId: "a1" }, tx));
     assert.equal(await count(), before + 1);
-    assert.equal(verifyLog(db, { table: "audit_entries", notebookId: AUDIT_CHAIN }).ok, true);
+    assert.equal((await verifyLog(sql, { table: "audit_entries", notebookId: AUDIT_CHAIN })).ok, true);
   });
 });

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { createPluginHost, type PluginHost } from "@databook/plugin-host";
 import { verifyLog } from "../src/log/verify.ts";
-import { SQLITE_ONLY, TEST_DATABASE } from "./app-storage.ts";
+import { cliEnvFor } from "./app-storage.ts";
 import {
   addCell,
   api,
@@ -285,21 +285,18 @@ describe("cell runs", () => {
       title.map((r: any) => r.where),
       ["title"],
     );
-    // the chain verifier reads SQLite files (a PostgreSQL log is verified by migrate-data --verify-only)
-    if (TEST_DATABASE === "sqlite")
-      assert.deepEqual(verifyLog(s.db), {
-        ok: true,
-        entries: s.db.prepare("SELECT count(*) AS n FROM log_entries").pluck().get(),
-        notebooks: 1,
-      });
+    assert.deepEqual(await verifyLog(s.services.sql), {
+      ok: true,
+      entries: (await s.services.sql.get<{ n: number }>("SELECT count(*) AS n FROM log_entries"))!.n,
+      notebooks: 1,
+    });
   });
 
-  it("databook export prints the same postmortem from the database while the server runs", {
-    skip: SQLITE_ONLY,
-  }, async () => {
+  it("databook export prints the same postmortem from the database while the server runs", async () => {
     const bin = new URL("../bin/databook.js", import.meta.url).pathname;
     const { stdout } = await promisify(execFile)(process.execPath, [bin, "export", nb.id, "--data", dataDir], {
       encoding: "utf8",
+      env: { ...process.env, ...cliEnvFor(dataDir) },
     });
     const viaApi = await (await fetch(`${s.url}/api/notebooks/${nb.id}/export.md`, { headers: stake.headers })).text();
     assert.equal(stdout, viaApi);

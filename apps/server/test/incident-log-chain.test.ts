@@ -84,7 +84,7 @@ describe("incident log hash chain", () => {
 
   it("an intact chain verifies, and the CLI exits 0 with the count", async () => {
     const { dir, db } = await setup();
-    assert.deepEqual(verifyLog(db), { ok: true, entries: 7, notebooks: 2 });
+    assert.deepEqual(await verifyLog(sqliteSql(db)), { ok: true, entries: 7, notebooks: 2 });
     db.close();
     const r = cli(dir);
     assert.equal(r.status, 0, r.stderr);
@@ -100,14 +100,14 @@ describe("incident log hash chain", () => {
     assert.throws(() => db.prepare("DELETE FROM log_entries WHERE seq = 1").run(), /append-only: DELETE refused/);
     assert.throws(() => db.prepare("UPDATE blobs SET data = x'00'").run(), /immutable: UPDATE refused/);
     assert.throws(() => db.prepare("DELETE FROM blobs").run(), /immutable: DELETE refused/);
-    assert.equal(verifyLog(db).ok, true);
+    assert.equal((await verifyLog(sqliteSql(db))).ok, true);
   });
 
   it("catches an edited row and the CLI exits 1 naming it", async () => {
     const { dir, db } = await setup();
     dropTriggers(db);
     db.prepare("UPDATE log_entries SET data = ? WHERE notebook_id = 'nb1' AND seq = 3").run('{"input":"rm -rf"}');
-    const r = verifyLog(db);
+    const r = await verifyLog(sqliteSql(db));
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 3);
     assert.match(!r.ok ? r.reason : "", /changed/);
@@ -143,7 +143,7 @@ describe("incident log hash chain", () => {
     db.prepare("UPDATE log_entries SET actor='mallory', hash=? WHERE notebook_id='nb1' AND seq=2").run(
       entryHash(forged),
     );
-    const r = verifyLog(db, { notebookId: "nb1" });
+    const r = await verifyLog(sqliteSql(db), { notebookId: "nb1" });
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 3, "the next entry's prev_hash no longer matches");
   });
@@ -170,7 +170,7 @@ describe("incident log hash chain", () => {
     db.prepare(
       "INSERT INTO log_entries (notebook_id, seq, type, at_ms, actor, cell_id, run_id, data, prev_hash, hash, v, actor_kind, actor_id) VALUES ('nb1', 3, 'run.started', 5, 'eve', NULL, NULL, ?, ?, ?, 2, 'user', 'u-eve')",
     ).run(canonicalJson(forged.data), prev.hash, entryHash(forged));
-    const r = verifyLog(db, { notebookId: "nb1" });
+    const r = await verifyLog(sqliteSql(db), { notebookId: "nb1" });
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 4);
   });
@@ -179,7 +179,7 @@ describe("incident log hash chain", () => {
     const { db } = await setup();
     dropTriggers(db);
     db.prepare("DELETE FROM log_entries WHERE notebook_id='nb1' AND seq=4").run();
-    const r = verifyLog(db);
+    const r = await verifyLog(sqliteSql(db));
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 5);
     assert.match(!r.ok ? r.reason : "", /removed/);
@@ -189,7 +189,7 @@ describe("incident log hash chain", () => {
     const { db } = await setup();
     dropTriggers(db);
     db.prepare("UPDATE blobs SET data = ?").run(Buffer.from("y".repeat(100_000)));
-    const r = verifyLog(db);
+    const r = await verifyLog(sqliteSql(db));
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.seq, 4);
     assert.match(!r.ok ? r.reason : "", /stored output .* was changed/);
@@ -201,11 +201,11 @@ describe("incident log hash chain", () => {
     const earlier = (await log.entries("nb1"))[2]!.hash;
     dropTriggers(db);
     db.prepare("DELETE FROM log_entries WHERE notebook_id='nb1' AND seq >= 5").run();
-    assert.equal(verifyLog(db).ok, true, "a cut tail leaves a consistent chain");
-    const r = verifyLog(db, { notebookId: "nb1", head });
+    assert.equal((await verifyLog(sqliteSql(db))).ok, true, "a cut tail leaves a consistent chain");
+    const r = await verifyLog(sqliteSql(db), { notebookId: "nb1", head });
     assert.equal(r.ok, false);
     assert.match(!r.ok ? r.reason : "", /tail was cut off/);
-    const older = verifyLog(db, { notebookId: "nb1", head: earlier });
+    const older = await verifyLog(sqliteSql(db), { notebookId: "nb1", head: earlier });
     assert.deepEqual(older, { ok: true, entries: 4, notebooks: 1, head: { notebookId: "nb1", seq: 3, later: 1 } });
     db.close();
     const c = cli(dir, "--notebook", "nb1", "--head", head);

@@ -149,29 +149,29 @@ describe("where a sign-in may send the browser next", () => {
 describe("sign-in attempts under way", () => {
   const attempt = (state: string) => ({ state, nonce: "n", codeVerifier: "v", next: "/" });
 
-  it("are taken once, by the browser that started them, within 10 minutes", () => {
+  it("are taken once, by the browser that started them, within 10 minutes", async () => {
     let now = 1_000_000;
     const p = createPendingSignIns(() => now);
-    p.add(attempt("a"), "browser-1");
-    p.add(attempt("b"), "browser-1");
-    p.add(attempt("c"), "browser-1");
-    assert.equal(p.take("a", "browser-1").ok, true);
-    assert.deepEqual(p.take("a", "browser-1"), { ok: false, why: "unknown" });
-    assert.deepEqual(p.take("b", "browser-2"), { ok: false, why: "other-browser" });
-    assert.deepEqual(p.take("b", "browser-1"), { ok: false, why: "unknown" }, "spent by the wrong browser");
-    assert.deepEqual(p.take("c", undefined), { ok: false, why: "other-browser" });
-    p.add(attempt("d"), "browser-1");
+    await p.add(attempt("a"), "browser-1");
+    await p.add(attempt("b"), "browser-1");
+    await p.add(attempt("c"), "browser-1");
+    assert.equal((await p.take("a", "browser-1")).ok, true);
+    assert.deepEqual(await p.take("a", "browser-1"), { ok: false, why: "unknown" });
+    assert.deepEqual(await p.take("b", "browser-2"), { ok: false, why: "other-browser" });
+    assert.deepEqual(await p.take("b", "browser-1"), { ok: false, why: "unknown" }, "spent by the wrong browser");
+    assert.deepEqual(await p.take("c", undefined), { ok: false, why: "other-browser" });
+    await p.add(attempt("d"), "browser-1");
     now += PENDING_SIGN_IN_TTL_MS;
-    assert.deepEqual(p.take("d", "browser-1"), { ok: false, why: "unknown" });
+    assert.deepEqual(await p.take("d", "browser-1"), { ok: false, why: "unknown" });
     assert.equal(p.size, 0);
   });
 
-  it("are bounded in number: the oldest go first", () => {
+  it("are bounded in number: the oldest go first", async () => {
     const p = createPendingSignIns(() => 0);
-    for (let i = 0; i <= MAX_PENDING_SIGN_INS; i++) p.add(attempt(`s${i}`), "b");
+    for (let i = 0; i <= MAX_PENDING_SIGN_INS; i++) await p.add(attempt(`s${i}`), "b");
     assert.equal(p.size, MAX_PENDING_SIGN_INS);
-    assert.equal(p.take("s0", "b").ok, false);
-    assert.equal(p.take(`s${MAX_PENDING_SIGN_INS}`, "b").ok, true);
+    assert.equal((await p.take("s0", "b")).ok, false);
+    assert.equal((await p.take(`s${MAX_PENDING_SIGN_INS}`, "b")).ok, true);
   });
 });
 

@@ -7,7 +7,7 @@ import { authSettingsFromEnv } from "../src/auth/config.ts";
 import { closeChartRenderer } from "../src/export/charts/index.ts";
 import { parseRunsChoice } from "../src/export/document.ts";
 import { createSigningKeyFile } from "../src/log/signing-key.ts";
-import { SQLITE_ONLY } from "./app-storage.ts";
+import { cliEnvFor } from "./app-storage.ts";
 import { databook, startApp, tempDir, waitFor } from "./helpers.ts";
 import { seedIncident } from "./incident-fixture.ts";
 
@@ -31,7 +31,6 @@ let htmlResponse: Response;
 let keptFile: string;
 
 before(async () => {
-  if (SQLITE_ONLY) return; // every test here exports with the CLI from the data folder
   const data = tempDir();
   const files = tempDir("databook-export-");
   cleanups.push(files.cleanup, data.cleanup);
@@ -65,17 +64,13 @@ before(async () => {
   const cli = await databook(
     ["export", nb, "--format", "html", "--data", data.dir, "--out", join(out, "cli.html")],
     undefined,
-    {
-      DATABOOK_SIGNING_KEY_FILE: keyFile,
-    },
+    { DATABOOK_SIGNING_KEY_FILE: keyFile, ...cliEnvFor(data.dir) },
   );
   assert.equal(cli.code, 0, cli.stderr);
   const cliMd = await databook(
     ["export", nb, "--data", data.dir, "--runs", "last", "--out", join(out, "cli.md")],
     undefined,
-    {
-      DATABOOK_SIGNING_KEY_FILE: keyFile,
-    },
+    { DATABOOK_SIGNING_KEY_FILE: keyFile, ...cliEnvFor(data.dir) },
   );
   assert.equal(cliMd.code, 0, cliMd.stderr);
   rmSync(data.dir, { recursive: true, force: true });
@@ -93,7 +88,7 @@ function edited(file: string, name: string, change: (text: string) => string): s
   return name;
 }
 
-describe("the postmortem export", { skip: SQLITE_ONLY }, () => {
+describe("the postmortem export", () => {
   it("is served as a download with a sandboxing CSP, and the HTML has its own CSP without scripts", () => {
     assert.equal(htmlResponse.status, 200);
     assert.match(htmlResponse.headers.get("content-disposition") ?? "", /^attachment; filename="postmortem-.+\.html"$/);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type * as Y from "yjs";
+import { sqliteSql } from "../src/db/sqlite.ts";
 import { verifyLog } from "../src/log/verify.ts";
 import { callerAt, databook, signIn, spawnServer, tempDir, waitFor } from "./helpers.ts";
 
@@ -152,10 +153,10 @@ describe("upgrading a data folder from before accounts", () => {
     const { openExisting } = await import("../src/cli/common.ts");
     const db = openExisting(dataDir);
     try {
-      const v = verifyLog(db, { notebookId: NB, head: OLD_HEAD });
+      const v = await verifyLog(sqliteSql(db), { notebookId: NB, head: OLD_HEAD });
       assert.equal(v.ok, true, JSON.stringify(v));
       assert.equal(v.ok && v.head?.seq, 14);
-      assert.equal(verifyLog(db).ok, true);
+      assert.equal((await verifyLog(sqliteSql(db))).ok, true);
       const v2 = db.prepare("SELECT count(*) AS n FROM log_entries WHERE v = 2").get() as { n: number };
       assert.ok(v2.n >= 3, "entries after the upgrade are canonical form v2");
     } finally {

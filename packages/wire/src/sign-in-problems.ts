@@ -8,6 +8,8 @@ export const OIDC_PROBLEMS = {
   "oidc-unavailable":
     "The sign-in provider could not be reached. Try again in a minute; if it keeps failing, tell an admin.",
   "oidc-denied": "Sign-in was cancelled at the provider, so you are not signed in.",
+  "oidc-busy":
+    "Databook could not keep track of your sign-in just now. Try again in a minute; if it keeps failing, tell an admin.",
   "oidc-expired":
     "That sign-in attempt is no longer valid: it took over 10 minutes, was already used, or the server restarted. Start again.",
   "oidc-state":

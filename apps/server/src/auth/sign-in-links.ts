@@ -28,25 +28,36 @@ export function createSignInLinks(sql: Sql, accounts: Accounts, nowMs: () => num
     /**
      * Uses a first-admin link: creates the admin account `admin` (display name "Admin", no
      * password yet) and marks the link used. Returns the account, or why it did not work.
+     *
+     * Exactly once across every node of one database: in one transaction under the lock
+     * `first-admin` (PostgreSQL: an advisory lock; SQLite: its write lock), the link is marked
+     * used by a conditional UPDATE (`used_at_ms IS NULL`: a second click on it, here or on another
+     * node, finds it used) and the account count is read, so two links printed by two nodes and
+     * opened at once make one admin (the other finds an account: `not-needed`). Nothing stays
+     * marked when the account cannot be created.
      */
     async redeemFirstAdmin(secret: string): Promise<Account | LinkProblem> {
       const h = secretHash(secret);
-      const r = await sql.get<{ used_at_ms: number | null; expires_at_ms: number }>(
-        "SELECT * FROM sign_in_links WHERE id_hash = ?",
-        [h],
-      );
-      if (!r) return "unknown";
-      if (r.used_at_ms !== null) return "used";
-      if (r.expires_at_ms <= nowMs()) return "expired";
-      if ((await accounts.count()) > 0) return "not-needed";
-      // mark it used first: a second click racing this one must not make a second admin
-      const used = await sql.run(
-        "UPDATE sign_in_links SET used_at_ms = ?, used_by = ? WHERE id_hash = ? AND used_at_ms IS NULL",
-        [nowMs(), "admin", h],
-      );
-      if (used.changes === 0) return "used";
-      const username = (await accounts.byUsername("admin")) ? `admin-${Math.floor(Math.random() * 1e6)}` : "admin";
-      return accounts.create({ username, displayName: "Admin", role: "admin" });
+      return sql.transaction(async (tx) => {
+        await tx.lock("first-admin");
+        const r = await tx.get<{ used_at_ms: number | null; expires_at_ms: number }>(
+          "SELECT * FROM sign_in_links WHERE id_hash = ?",
+          [h],
+        );
+        if (!r) return "unknown";
+        if (r.used_at_ms !== null) return "used";
+        if (r.expires_at_ms <= nowMs()) return "expired";
+        if ((await accounts.count(tx)) > 0) return "not-needed";
+        const used = await tx.run(
+          "UPDATE sign_in_links SET used_at_ms = ?, used_by = ? WHERE id_hash = ? AND used_at_ms IS NULL",
+          [nowMs(), "admin", h],
+        );
+        if (used.changes === 0) return "used";
+        const username = (await accounts.byUsername("admin", tx))
+          ? `admin-${Math.floor(Math.random() * 1e6)}`
+          : "admin";
+        return accounts.create({ username, displayName: "Admin", role: "admin" }, tx);
+      });
     },
   };
 }

@@ -97,15 +97,24 @@ export function createTokens(sql: Sql, nowMs: () => number = Date.now) {
     /** The token with this id, live or not. */
     get: byId,
     /**
-     * The token a secret names (live or not), marking it used; `firstUse` is true the first time
-     * it is ever used (for the audit log).
+     * The token a secret names (live or not), marking it used; `firstUse` is true for exactly one
+     * call, the first ever use of a live token (for the audit log): it is the call whose
+     * conditional UPDATE (`last_used_ms IS NULL`) changed the row, so two first calls racing on
+     * two nodes of one database record one first use.
      */
     async use(secret: string): Promise<{ token: ApiToken; firstUse: boolean } | undefined> {
       const r = await sql.get<Row>("SELECT * FROM api_tokens WHERE secret_hash = ?", [secretHash(secret)]);
       if (!r) return undefined;
       const t = nowMs();
-      const firstUse = r.last_used_ms === null;
-      if (isLive(toToken(r), t) && (firstUse || t - r.last_used_ms! > TOUCH_EVERY_MS)) {
+      let firstUse = false;
+      if (isLive(toToken(r), t) && r.last_used_ms === null) {
+        const marked = await sql.run("UPDATE api_tokens SET last_used_ms = ? WHERE id = ? AND last_used_ms IS NULL", [
+          t,
+          r.id,
+        ]);
+        firstUse = marked.changes > 0;
+        r.last_used_ms = t;
+      } else if (isLive(toToken(r), t) && t - r.last_used_ms! > TOUCH_EVERY_MS) {
         await sql.run("UPDATE api_tokens SET last_used_ms = ? WHERE id = ?", [t, r.id]);
         r.last_used_ms = t;
       }

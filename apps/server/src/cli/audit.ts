@@ -1,7 +1,6 @@
-import type Database from "better-sqlite3";
 import { AUDIT_CHAIN } from "../log/store.ts";
 import { verifyLog } from "../log/verify.ts";
-import { DEFAULT_DATA_DIR, describeError, openExisting, parseFlags } from "./common.ts";
+import { type CliStorage, describeError, openCliStorage, parseFlags } from "./common.ts";
 
 export const usage = `  audit verify [--data DIR]
                      check the audit log's hash chain (gRPC/Connect calls, tokens, account changes)`;
@@ -16,15 +15,16 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  let db: Database.Database;
+  let storage: CliStorage;
   try {
-    db = openExisting(parsed.values.data ?? DEFAULT_DATA_DIR);
+    storage = await openCliStorage(parsed.values.data, "read-only");
   } catch (e) {
     console.error(`databook audit verify: ${describeError(e)}`);
-    return 2;
+    return (e as { kind?: string }).kind === "upstream" ? 1 : 2;
   }
+  console.error(`databook audit verify: using ${storage.where}`);
   try {
-    const r = verifyLog(db, { table: "audit_entries", notebookId: AUDIT_CHAIN });
+    const r = await verifyLog(storage.sql, { table: "audit_entries", notebookId: AUDIT_CHAIN });
     if (r.ok) {
       console.log(`ok: ${r.entries} audit entries, chain intact`);
       return 0;
@@ -33,7 +33,10 @@ export async function run(argv: string[]): Promise<number> {
       `audit verify failed: entry seq ${r.seq ?? "?"}: ${r.reason} (${r.entries} entries checked before it)`,
     );
     return 1;
+  } catch (e) {
+    console.error(`databook audit verify: ${describeError(e)}`);
+    return 1;
   } finally {
-    db.close();
+    await storage.close();
   }
 }

@@ -1,10 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { encodeVerifierKey, type SigningKey, verifierKeyOf } from "@databook/tlog";
-import Database from "better-sqlite3";
-import { DB_FILE } from "../db/open.ts";
 import type { Sql } from "../db/sql.ts";
-import { sqliteSql } from "../db/sqlite.ts";
 import { closeChartRenderer } from "../export/charts/index.ts";
 import { type ExportSources, parseRunsChoice } from "../export/document.ts";
 import { makeExport } from "../export/make.ts";
@@ -12,10 +8,11 @@ import { createCheckpointWriter } from "../log/checkpoint-writer.ts";
 import { createCheckpointStore } from "../log/checkpoints.ts";
 import { readSigningKey, signingKeyPath } from "../log/signing-key.ts";
 import { createLogStore } from "../log/store.ts";
-import { DEFAULT_DATA_DIR, describeError, parseFlags } from "./common.ts";
+import { type CliStorage, DEFAULT_DATA_DIR, describeError, openCliStorage, parseFlags } from "./common.ts";
 
 export const usage = `  export ID [--format md|html] [--runs pinned,last|all] [--data DIR] [--out FILE]
-                     write notebook ID as a postmortem (title, window, participants, key events,
+                     write notebook ID (from the data folder, or PostgreSQL at DATABOOK_DATABASE_URL)
+                     as a postmortem (title, window, participants, key events,
                      timeline, every cell with the runs chosen, charts in HTML, the verification
                      block); HTML carries its proof, Markdown writes FILE.proof.json beside FILE`;
 
@@ -107,21 +104,20 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`databook export: ${describeError(e)}`);
     return 2;
   }
-  const dbFile = join(resolve(dataDir), DB_FILE);
-  if (!existsSync(dbFile)) {
-    console.error(
-      `databook export: no Databook database at ${dbFile}; pass --data DIR (the folder given to 'databook serve --data')`,
-    );
-    return 2;
-  }
   // read-write: a checkpoint signed for the export is stored like the server's (append-only)
-  const db = new Database(dbFile, { fileMustExist: true });
-  db.pragma("busy_timeout = 5000");
-  const sql = sqliteSql(db);
+  let storage: CliStorage;
+  try {
+    storage = await openCliStorage(dataDir, "existing");
+  } catch (e) {
+    console.error(`databook export: ${describeError(e)}`);
+    return (e as { kind?: string }).kind === "upstream" ? 1 : 2;
+  }
+  console.error(`databook export: using ${storage.where}`);
+  const sql = storage.sql;
   try {
     const files = await makeExport(await cliSources(sql, key), id, { format, runs, nowMs: Date.now() });
     if (!files) {
-      console.error(`databook export: no notebook '${id}' with log entries in ${dataDir}`);
+      console.error(`databook export: no notebook '${id}' with log entries in ${storage.where}`);
       return 1;
     }
     if (!key)
@@ -145,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`databook export: ${describeError(e)}`);
     return 1;
   } finally {
-    await sql.close();
+    await storage.close();
     await closeChartRenderer();
   }
 }

@@ -10,12 +10,12 @@ import {
   verifyCheckpointConsistency,
 } from "@databook/tlog";
 import { DB_FILE } from "../db/open.ts";
-import { sqliteSql } from "../db/sqlite.ts";
+import { postgresFromEnv } from "../db/storage-env.ts";
 import { createCheckpointStore, notebookOfOrigin } from "../log/checkpoints.ts";
 import { createSigningKeyFile, defaultKeyName, loadSigningKey, signingKeyPath } from "../log/signing-key.ts";
 import { createLogStore } from "../log/store.ts";
 import { leavesOf } from "../log/tree.ts";
-import { DEFAULT_DATA_DIR, describeError, openExisting, parseFlags } from "./common.ts";
+import { type CliStorage, DEFAULT_DATA_DIR, describeError, openCliStorage, parseFlags } from "./common.ts";
 import { trustedKeys } from "./keys.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -69,16 +69,23 @@ export async function runKey(argv: string[], usage: string): Promise<number> {
     `secret key: ${file}${current.insideDataDir ? " (inside the data folder: whoever holds the folder or a backup of it can sign; set DATABOOK_SIGNING_KEY_FILE to keep it elsewhere)" : ""}`,
   );
   if (current.warning) console.log(`warning: ${current.warning}`);
-  if (!existsSync(join(resolve(dataDir), DB_FILE))) return 0;
-  const db = openExisting(dataDir);
+  // no database yet (a new SQLite folder): no retired keys to list
+  if (!postgresFromEnv(process.env) && !existsSync(join(resolve(dataDir), DB_FILE))) return 0;
+  let storage: CliStorage;
   try {
-    const retired = (await createCheckpointStore(sqliteSql(db)).keys()).filter((k) => k.keyId !== current.key.keyId);
+    storage = await openCliStorage(dataDir, "read-only");
+  } catch (e) {
+    console.error(`databook log key: the retired keys cannot be read: ${describeError(e)}`);
+    return 1;
+  }
+  try {
+    const retired = (await createCheckpointStore(storage.sql).keys()).filter((k) => k.keyId !== current.key.keyId);
     if (retired.length) {
       console.log("retired keys (as this database recorded them: trust one only if you kept it yourself):");
       for (const k of retired) console.log(`  ${k.verifierKey}  first used ${iso(k.firstUsedMs)}`);
     } else console.log("retired keys: none");
   } finally {
-    db.close();
+    await storage.close();
   }
   return 0;
 }
@@ -128,10 +135,17 @@ export async function runConsistency(argv: string[], usage: string): Promise<num
     return 1;
   }
   const notebookId = notebookOfOrigin(older.origin) ?? "";
-  const db = openExisting(dataDir);
+  let storage: CliStorage;
+  try {
+    storage = await openCliStorage(dataDir, "read-only");
+  } catch (e) {
+    console.error(`databook log consistency: ${describeError(e)}`);
+    return (e as { kind?: string }).kind === "upstream" ? 1 : 2;
+  }
+  const sql = storage.sql;
   try {
     if (to === undefined) {
-      const latest = (await createCheckpointStore(sqliteSql(db)).all(notebookId))
+      const latest = (await createCheckpointStore(sql).all(notebookId))
         .filter((c) => trust.keys.some((k) => k.keyId === c.keyId))
         .at(-1);
       if (!latest) {
@@ -142,7 +156,7 @@ export async function runConsistency(argv: string[], usage: string): Promise<num
       }
       to = latest.note;
     }
-    const leaves = leavesOf(await createLogStore(sqliteSql(db)).entries(notebookId));
+    const leaves = leavesOf(await createLogStore(sql).entries(notebookId));
     let newer: ReturnType<typeof openCheckpoint>;
     try {
       newer = openCheckpoint(to, trust.keys);
@@ -181,7 +195,7 @@ export async function runConsistency(argv: string[], usage: string): Promise<num
     console.log(`newer checkpoint:\n${to}`);
     return 0;
   } finally {
-    db.close();
+    await storage.close();
   }
 }
 

@@ -1,13 +1,13 @@
-import type Database from "better-sqlite3";
 import { verifyLog } from "../log/verify.ts";
 import { verifyTrees } from "../log/verify-tree.ts";
-import { DEFAULT_DATA_DIR, describeError, openExisting, parseFlags } from "./common.ts";
+import { type CliStorage, DEFAULT_DATA_DIR, describeError, openCliStorage, parseFlags } from "./common.ts";
 import { trustedKeys } from "./keys.ts";
 import { runConsistency, runKey } from "./log-key.ts";
 import { readCheckpointFiles, verifyExportCommand } from "./log-verify-export.ts";
 
 export const usage = `  log verify [--notebook ID] [--head HASH] [--key PUBKEY]… [--checkpoint FILE]… [--data DIR]
-                     check the incident log: the hash chain, the Merkle tree, and that every entry is
+                     check the incident log (in the data folder, or PostgreSQL at
+                     DATABOOK_DATABASE_URL): the hash chain, the Merkle tree, and that every entry is
                      covered by a checkpoint signed with the key (--key, default the server's own);
                      --checkpoint: checkpoints you kept must still match; exit 0 ok, 1 naming the first
                      bad entry
@@ -60,29 +60,30 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = values.data ?? DEFAULT_DATA_DIR;
-  let db: Database.Database;
+  let storage: CliStorage;
   let trust: ReturnType<typeof trustedKeys>;
   let kept: string[];
   try {
-    db = openExisting(dataDir);
+    storage = await openCliStorage(dataDir, "read-only");
   } catch (e) {
     console.error(`databook log verify: ${describeError(e)}`);
-    return 2;
+    return (e as { kind?: string }).kind === "upstream" ? 1 : 2;
   }
   try {
     trust = trustedKeys(values.key, dataDir);
     kept = readCheckpointFiles(values.checkpoint ?? []);
   } catch (e) {
-    db.close();
+    await storage.close();
     console.error(`databook log verify: ${describeError(e)}`);
     return 2;
   }
+  console.error(`databook log verify: using ${storage.where}`);
   try {
-    const r = verifyLog(db, { notebookId: values.notebook, head: values.head });
+    const r = await verifyLog(storage.sql, { notebookId: values.notebook, head: values.head });
     if (r.ok && values.notebook && r.entries === 0) {
-      // an id with no entries is a typo or a notebook from another data folder, not a clean chain
+      // an id with no entries is a typo or a notebook from another database, not a clean chain
       console.error(
-        `log verify failed: no incident-log entries for notebook ${values.notebook} in ${dataDir}; check the id (the part after /n/ in its link) and --data`,
+        `log verify failed: no incident-log entries for notebook ${values.notebook} in ${storage.where}; check the id (the part after /n/ in its link), --data and DATABOOK_DATABASE_URL`,
       );
       return 1;
     }
@@ -92,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    const t = verifyTrees(db, { notebookId: values.notebook, keys: trust.keys, olderCheckpoints: kept });
+    const t = await verifyTrees(storage.sql, { notebookId: values.notebook, keys: trust.keys, olderCheckpoints: kept });
     if (!t.ok) {
       const where = t.notebookId ? `notebook ${t.notebookId}${t.seq === null ? "" : `, entry seq ${t.seq}`}: ` : "";
       console.error(`log verify failed: ${where}${t.reason}`);
@@ -109,7 +110,10 @@ export async function run(argv: string[]): Promise<number> {
     );
     console.log(`  ${trust.note}`);
     return 0;
+  } catch (e) {
+    console.error(`databook log verify: ${describeError(e)}`);
+    return 1;
   } finally {
-    db.close();
+    await storage.close();
   }
 }

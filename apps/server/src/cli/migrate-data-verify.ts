@@ -2,6 +2,7 @@ import type { VerifierKey } from "@databook/tlog";
 import Database from "better-sqlite3";
 import { compareRow, quoteIdent, startComparison, type TableComparison } from "../db/copy-tables.ts";
 import type { Row, Sql } from "../db/sql.ts";
+import { sqliteSql } from "../db/sqlite.ts";
 import { type VerifyResult, verifyLog } from "../log/verify.ts";
 import { type TreeVerifyResult, verifyTrees } from "../log/verify-tree.ts";
 import type { TablePlan } from "./migrate-data-copy.ts";
@@ -96,6 +97,8 @@ export async function verifyCopiedLogs(
   keys: readonly VerifierKey[],
 ): Promise<LogCheck> {
   const scratch = new Database(":memory:");
+  // the checks read through the Sql interface; these wrappers are never closed (the handles are)
+  const [scratchSql, folderSql] = [sqliteSql(scratch), sqliteSql(db)];
   try {
     for (const t of LOG_TABLES) {
       const ddl = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(t);
@@ -142,14 +145,14 @@ export async function verifyCopiedLogs(
         );
         continue;
       }
-      const chain = verifyLog(scratch, { notebookId: id });
+      const chain = await verifyLog(scratchSql, { notebookId: id });
       if (!chain.ok) {
-        out.failures.push(describeFailure(id, chain, verifyLog(db, { notebookId: id })));
+        out.failures.push(describeFailure(id, chain, await verifyLog(folderSql, { notebookId: id })));
         continue;
       }
-      const tree = verifyTrees(scratch, { notebookId: id, keys });
+      const tree = await verifyTrees(scratchSql, { notebookId: id, keys });
       if (!tree.ok) {
-        const before = verifyTrees(db, { notebookId: id, keys });
+        const before = await verifyTrees(folderSql, { notebookId: id, keys });
         if (/not covered by a checkpoint/.test(tree.reason) && !before.ok && before.reason === tree.reason)
           out.notes.push(`notebook ${id}: ${tree.reason.replace(/ \(it signs.*$/, "")} (as in the folder)`);
         else out.failures.push(describeFailure(id, tree, before));
@@ -163,9 +166,11 @@ export async function verifyCopiedLogs(
     const audit = await pg.all<Row>("SELECT * FROM audit_entries ORDER BY notebook_id, seq");
     load("audit_entries", audit);
     out.auditEntries = audit.length;
-    const a = verifyLog(scratch, { table: "audit_entries" });
+    const a = await verifyLog(scratchSql, { table: "audit_entries" });
     if (!a.ok)
-      out.failures.push(describeFailure(`audit log ${a.notebookId}`, a, verifyLog(db, { table: "audit_entries" })));
+      out.failures.push(
+        describeFailure(`audit log ${a.notebookId}`, a, await verifyLog(folderSql, { table: "audit_entries" })),
+      );
     return out;
   } finally {
     scratch.close();

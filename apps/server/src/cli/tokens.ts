@@ -1,21 +1,23 @@
 /**
- * `databook tokens …`: API tokens, written straight into the data folder's SQLite file; a running
- * server notices within a fraction of a second, so a revocation from here closes the token's open
- * connections at once. Every change goes to the audit log as `cli:<os user>`.
+ * `databook tokens …`: API tokens, written straight into the database (the data folder's SQLite
+ * file, or PostgreSQL at `DATABOOK_DATABASE_URL`); running servers notice within a fraction of a
+ * second (users.ts says how), so a revocation from here closes the token's open connections at
+ * once. Every change goes to the audit log as `cli:<os user>`.
  */
 import { parseDuration } from "@databook/cell-syntax";
 import { createAudit } from "../audit.ts";
 import { createAccounts } from "../auth/accounts.ts";
 import { createTokens } from "../auth/tokens.ts";
-import { sqliteSql } from "../db/sqlite.ts";
+import type { ChangeKind } from "../db/change-notices.ts";
 import { createToken, publicToken } from "../routes/tokens.ts";
-import { parseFlags, withDataFolder } from "./common.ts";
+import { parseFlags, withStorage } from "./common.ts";
 import { cliPrincipal } from "./users.ts";
 
 export const usage = `  tokens create --user USERNAME --name NAME --scopes read,run[,run-actions,alerts:ingest,admin] [--expires 90d] [--data DIR]
   tokens list [--user USERNAME] [--json] [--data DIR]
   tokens revoke TOKEN_ID [--data DIR]
-                     API tokens for scripts, gRPC callers and Alertmanager (the secret is printed once)`;
+                     API tokens for scripts, gRPC callers and Alertmanager (the secret is printed once;
+                     in PostgreSQL when DATABOOK_DATABASE_URL is set)`;
 
 /** `databook tokens …`: exit 0 on success, 1 when the change failed, 2 on a usage error. */
 export async function run(argv: string[]): Promise<number> {
@@ -38,8 +40,9 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  return withDataFolder("tokens", sub, usage, values.data, async (db) => {
-    const sql = sqliteSql(db);
+  // a new token changes no open connection; a revoked one ends its connections
+  const writes: ChangeKind[] = sub === "revoke" ? ["access"] : [];
+  return withStorage("tokens", sub, usage, values.data, writes, async (sql) => {
     const accounts = createAccounts(sql);
     const tokens = createTokens(sql);
     const audit = createAudit(sql);

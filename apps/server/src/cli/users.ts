@@ -1,8 +1,10 @@
 /**
- * `databook users …`: manages accounts by writing the data folder's SQLite file directly. A running
- * server notices within a fraction of a second (it watches `PRAGMA data_version`) and closes the
- * connections of a disabled account at once. Works before the first start too (the database is
- * created and migrated), so a team can be set up ahead of an upgrade.
+ * `databook users …`: manages accounts by writing the database directly — the data folder's
+ * SQLite file, or PostgreSQL at `DATABOOK_DATABASE_URL` as `databook serve` uses it. Running
+ * servers notice within a fraction of a second (SQLite: they watch `PRAGMA data_version`;
+ * PostgreSQL: the command sends a NOTIFY every server LISTENs for) and close the connections of a
+ * disabled account at once. Works before the first start too (the database is created and
+ * migrated), so a team can be set up ahead of an upgrade.
  */
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
@@ -13,10 +15,10 @@ import { createGrants } from "../auth/grants.ts";
 import { newSecret } from "../auth/secrets.ts";
 import { createSessions, DEFAULT_SESSION_LIFETIMES } from "../auth/sessions.ts";
 import { createShareLinks } from "../auth/share-links.ts";
-import { sqliteSql } from "../db/sqlite.ts";
+import type { ChangeKind } from "../db/change-notices.ts";
 import { createLogStore } from "../log/store.ts";
 import { createSharing } from "../notebooks/sharing.ts";
-import { parseFlags, withDataFolder } from "./common.ts";
+import { parseFlags, withStorage } from "./common.ts";
 
 export const usage = `  users add USERNAME [--name "Display Name"] [--admin] [--password-stdin] [--data DIR]
   users list [--json] [--data DIR]
@@ -24,11 +26,12 @@ export const usage = `  users add USERNAME [--name "Display Name"] [--admin] [--
   users reset-password USERNAME [--password-stdin] [--data DIR]
   users set-role USERNAME admin|member [--data DIR]
   users import FILE [--data DIR]
-                     manage accounts (without --password-stdin a random password is printed once);
+                     manage accounts in the data folder, or in PostgreSQL when DATABOOK_DATABASE_URL
+                     is set (without --password-stdin a random password is printed once);
                      import reads a JSON array or a CSV with a header row:
                      username,name,role,email (role admin or member)`;
 
-/** The principal of a CLI command that writes the data folder itself: `cli:<os user>`. */
+/** The principal of a CLI command that writes the database itself: `cli:<os user>`. */
 export function cliPrincipal(): Principal {
   let name = "unknown";
   try {
@@ -91,6 +94,19 @@ async function find(accounts: Accounts, username: string | undefined): Promise<A
   return a;
 }
 
+/**
+ * What each subcommand may change, for running servers on PostgreSQL: access (they re-check live
+ * connections), and the log (an admin adopts the notebooks made before accounts).
+ */
+const USER_WRITES: Record<string, ChangeKind[]> = {
+  add: ["access", "log"],
+  disable: ["access"],
+  enable: ["access"],
+  "reset-password": ["access"],
+  "set-role": ["access", "log"],
+  import: ["access", "log"],
+};
+
 /** `databook users …`: exit 0 on success, 1 when the change failed, 2 on a usage error. */
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -111,8 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  return withDataFolder("users", sub, usage, values.data, async (db) => {
-    const sql = sqliteSql(db);
+  return withStorage("users", sub, usage, values.data, USER_WRITES[sub] ?? [], async (sql) => {
     const accounts = createAccounts(sql);
     const sessions = createSessions(sql, DEFAULT_SESSION_LIFETIMES);
     const log = createLogStore(sql);

@@ -5,13 +5,13 @@ import type { Redis } from "ioredis";
  * - single-use markers (`consumeOnce`): the first node to consume an id wins, every other gets
  *   false — a first-admin or sign-in link, a share-link redemption, a replayed callback;
  * - single-use values (`put` / `take`): a value stored by one node and taken once by whichever node
- *   the next request lands on (single sign-on attempts between `/auth/oidc/start` and the callback,
- *   kept in memory by auth/pending-sign-ins.ts on one node today).
+ *   the next request lands on (single sign-on attempts between `/auth/oidc/start` and the callback:
+ *   auth/pending-sign-ins.ts `createSharedPendingSignIns`).
  * Every key has a TTL, so Redis memory stays bounded by what is live.
  */
 
 /** Longest `kind` or `id` accepted (ids are hashes and random ids, far shorter). */
-const MAX_PART = 200;
+export const MAX_PART = 200;
 
 function part(what: string, v: string): string {
   if (typeof v !== "string" || v.length === 0 || v.length > MAX_PART)

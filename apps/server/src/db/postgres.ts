@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { DatabookError } from "@databook/wire";
 import pg from "pg";
 import { numberPlaceholders } from "./placeholders.ts";
+import { listenPostgres } from "./postgres-listen.ts";
 import { type Row, refuseInsideTransaction, runAfterCommit, type Sql, type SqlValue, transactionScope } from "./sql.ts";
 
 /** Options of {@link openPostgres}. */
@@ -231,6 +232,7 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Sql {
         message: "lock() outside a transaction: call it on a transaction's handle (tx.lock)",
       } satisfies DatabookError;
     },
+    listen: (channel, h) => listenPostgres(url, channel, h),
     // idempotent, as SQLite's close is: a second call waits for the first
     close() {
       ended ??= pool.end();

@@ -70,6 +70,34 @@ export type Sql = {
   afterCommit(fn: () => void): void;
   /** Closes the connection or pool; pending queries finish first. */
   close(): Promise<void>;
+  /**
+   * PostgreSQL only (undefined on SQLite): LISTENs on `channel` on a connection of its own, made
+   * again whenever it is lost (db/postgres-listen.ts). Stop it before closing.
+   */
+  listen?(channel: string, h: ListenHandlers): Listener;
+};
+
+/** What a {@link Sql.listen} connection hands on. */
+export type ListenHandlers = {
+  /** A notification on the channel (`payload` as sent; "" for a bare NOTIFY). */
+  onNotice: (payload: string) => void;
+  /**
+   * The connection listens again after it was lost (or after the first attempt failed):
+   * notifications sent meanwhile were missed, so the caller re-checks whatever they would have said.
+   */
+  onReconnect: () => void;
+  /** One line for the server log: the connection was lost or could not be made (never the password). */
+  warn: (m: string) => void;
+};
+
+/** A running {@link Sql.listen}. */
+export type Listener = {
+  /** Resolves after the first attempt to listen, whether it worked or not (it keeps trying). */
+  ready: Promise<void>;
+  /** Connections made, how many of them were reconnections, and whether it listens now. */
+  stats: () => { connects: number; reconnects: number; listening: boolean };
+  /** Stops listening and closes the connection. */
+  stop: () => Promise<void>;
 };
 
 /** True when `e` is a unique/primary-key violation from either engine. */

@@ -6,7 +6,6 @@ import {
   frontierToBytes,
   leafHash,
 } from "@databook/tlog";
-import type { Database } from "better-sqlite3";
 import type { Sql } from "../db/sql.ts";
 import { canonicalEntry, type HashedEntry } from "./canonical.ts";
 
@@ -63,13 +62,4 @@ export async function appendTreeLeaf(tx: Sql, notebookId: string, seq: number, l
 /** The notebook's stored frontier on the async {@link Sql} interface (size 0 without entries). */
 export async function readFrontier(sql: Sql, notebookId: string): Promise<Frontier> {
   return frontierOfRow(await sql.get<{ size: number; frontier: Buffer }>(getTreeSql, [notebookId]));
-}
-
-/**
- * The notebook's stored frontier read straight from a better-sqlite3 connection (size 0 without
- * entries): for `databook log verify`, which checks a SQLite file synchronously. Everything else
- * reads it with {@link readFrontier}.
- */
-export function readFrontierSync(db: Database, notebookId: string): Frontier {
-  return frontierOfRow(db.prepare(getTreeSql).get(notebookId) as { size: number; frontier: Buffer } | undefined);
 }

@@ -8,10 +8,10 @@ import {
   treeRoot,
   type VerifierKey,
 } from "@databook/tlog";
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import { notebookOfOrigin } from "./checkpoints.ts";
 import { rowToEntry } from "./store.ts";
-import { leavesOf, readFrontierSync } from "./tree.ts";
+import { leavesOf, readFrontier } from "./tree.ts";
 
 /** The result of {@link verifyTrees}. */
 export type TreeVerifyResult =
@@ -52,7 +52,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * signature by a trusted key that does not verify fails. Run after the chain check (`verifyLog`);
  * stops at the first failure.
  */
-export function verifyTrees(db: Database, opts: TreeVerifyOptions): TreeVerifyResult {
+export async function verifyTrees(sql: Sql, opts: TreeVerifyOptions): Promise<TreeVerifyResult> {
   const kept = (opts.olderCheckpoints ?? []).map((note, i) => {
     try {
       return openCheckpoint(note, opts.keys);
@@ -64,32 +64,39 @@ export function verifyTrees(db: Database, opts: TreeVerifyOptions): TreeVerifyRe
   const badKept = kept.find((k): k is { error: string } => "error" in k);
   if (badKept) return { ok: false, notebookId: "", seq: null, reason: badKept.error };
 
+  // sorted here, not by the engine: both engines then check (and report) in one order
   const ids = opts.notebookId
     ? [opts.notebookId]
     : (
-        db
-          .prepare(
-            "SELECT notebook_id FROM log_entries UNION SELECT notebook_id FROM log_checkpoints UNION SELECT notebook_id FROM log_trees ORDER BY 1",
-          )
-          .pluck()
-          .all() as string[]
-      ).filter((id) => id !== "");
-  const rows = db.prepare("SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq");
-  const stored = db.prepare("SELECT note, signed_at_ms FROM log_checkpoints WHERE notebook_id = ? ORDER BY size");
+        await sql.all<{ notebook_id: string }>(
+          "SELECT notebook_id FROM log_entries UNION SELECT notebook_id FROM log_checkpoints UNION SELECT notebook_id FROM log_trees",
+        )
+      )
+        .map((r) => r.notebook_id)
+        .filter((id) => id !== "")
+        .sort();
   let entries = 0;
   let checkpoints = 0;
   let untrusted = 0;
   let keptUsed = 0;
 
   for (const id of ids) {
-    const leaves = leavesOf((rows.all(id) as Parameters<typeof rowToEntry>[0][]).map(rowToEntry));
+    const rows = await sql.all<Parameters<typeof rowToEntry>[0]>(
+      "SELECT * FROM log_entries WHERE notebook_id = ? ORDER BY seq",
+      [id],
+    );
+    const leaves = leavesOf(rows.map(rowToEntry));
     const n = leaves.length;
     const cache: SubtreeCache = new Map();
     const fail = (seq: number | null, reason: string) => ({ ok: false as const, notebookId: id, seq, reason });
 
     // every trusted checkpoint of this notebook: the stored ones and the reader's own
     const signed: { cp: OpenedCheckpoint; what: string }[] = [];
-    for (const r of stored.all(id) as { note: string; signed_at_ms: number }[]) {
+    const stored = await sql.all<{ note: string; signed_at_ms: number }>(
+      "SELECT note, signed_at_ms FROM log_checkpoints WHERE notebook_id = ? ORDER BY size",
+      [id],
+    );
+    for (const r of stored) {
       let cp: OpenedCheckpoint;
       try {
         cp = openCheckpoint(r.note, opts.keys);
@@ -138,7 +145,7 @@ export function verifyTrees(db: Database, opts: TreeVerifyOptions): TreeVerifyRe
         covered + 1,
         `entries seq ${covered + 1}..${n} are not covered by a checkpoint signed with a configured key: they were added without the key, or are newer than the server's last checkpoint (it signs within 5 s: run verify again)`,
       );
-    const tree = readFrontierSync(db, id);
+    const tree = await readFrontier(sql, id);
     if (tree.size !== n)
       return fail(
         null,

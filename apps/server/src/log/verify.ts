@@ -1,4 +1,4 @@
-import type { Database } from "better-sqlite3";
+import type { Sql } from "../db/sql.ts";
 import { entryHash, GENESIS_HASH, sha256Hex } from "./canonical.ts";
 import { type ChainTable, rowToEntry } from "./store.ts";
 
@@ -13,12 +13,13 @@ export type VerifyResult =
  * of the entry's canonical form, and each output it references (`data.outputHash`) is stored with
  * that SHA-256 and the content type the entry records. With `head` (a hash kept elsewhere, shown by the timeline and the export) the
  * chain must contain that hash: otherwise its tail was cut off or the whole chain was rewritten.
- * `head` needs `notebookId`. Stops at the first bad entry.
+ * `head` needs `notebookId`. Stops at the first bad entry. Reads one notebook's entries (and the
+ * outputs they reference) at a time, on either engine.
  */
-export function verifyLog(
-  db: Database,
+export async function verifyLog(
+  sql: Sql,
   opts: { notebookId?: string; head?: string; table?: ChainTable } = {},
-): VerifyResult {
+): Promise<VerifyResult> {
   const table = opts.table ?? "log_entries";
   if (opts.head && !opts.notebookId) {
     return {
@@ -29,17 +30,16 @@ export function verifyLog(
       entries: 0,
     };
   }
+  // sorted here, not by the engine: both engines then check (and report) in one order
   const ids = opts.notebookId
     ? [opts.notebookId]
-    : (db.prepare(`SELECT DISTINCT notebook_id AS id FROM ${table} ORDER BY id`).all() as { id: string }[]).map(
-        (r) => r.id,
-      );
-  const rows = db.prepare(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`);
-  const blobs = db.prepare("SELECT content_type, data FROM blobs WHERE hash = ?");
+    : (await sql.all<{ id: string }>(`SELECT DISTINCT notebook_id AS id FROM ${table}`)).map((r) => r.id).sort();
   let count = 0;
   let headAt: { notebookId: string; seq: number; later: number } | undefined;
   for (const id of ids) {
-    const r = checkChain(id, rows.iterate(id) as Iterable<ChainRow>, (ref) => blobs.all(ref) as BlobRow[], opts.head);
+    const rows = await sql.all<ChainRow>(`SELECT * FROM ${table} WHERE notebook_id = ? ORDER BY seq`, [id]);
+    const blobs = await referencedBlobs(sql, rows);
+    const r = checkChain(id, rows, (ref) => blobs.get(ref) ?? [], opts.head);
     count += r.entries;
     if (!r.ok) return { ...r, entries: count };
     if (r.head) headAt = r.head;
@@ -56,6 +56,36 @@ export function verifyLog(
   return headAt
     ? { ok: true, entries: count, notebooks: ids.length, head: headAt }
     : { ok: true, entries: count, notebooks: ids.length };
+}
+
+/** Most hashes asked for in one `IN (…)` (well under both engines' limits on bound values). */
+const BLOBS_PER_QUERY = 500;
+
+/**
+ * The `blobs` rows under every output hash `rows` reference (`data.outputHash`), by hash. A row
+ * whose data column is not JSON references nothing here: {@link checkChain} names it.
+ */
+async function referencedBlobs(sql: Sql, rows: readonly ChainRow[]): Promise<Map<string, BlobRow[]>> {
+  const hashes = new Set<string>();
+  for (const r of rows) {
+    try {
+      const ref = (JSON.parse(String(r.data)) as { outputHash?: unknown } | null)?.outputHash;
+      if (typeof ref === "string") hashes.add(ref);
+    } catch {
+      // checkChain reports the broken entry
+    }
+  }
+  const list = [...hashes];
+  const out = new Map<string, BlobRow[]>();
+  for (let i = 0; i < list.length; i += BLOBS_PER_QUERY) {
+    const part = list.slice(i, i + BLOBS_PER_QUERY);
+    const found = await sql.all<BlobRow & { hash: string }>(
+      `SELECT hash, content_type, data FROM blobs WHERE hash IN (${part.map(() => "?").join(", ")})`,
+      part,
+    );
+    for (const b of found) out.set(b.hash, [...(out.get(b.hash) ?? []), b]);
+  }
+  return out;
 }
 
 type ChainRow = Parameters<typeof rowToEntry>[0];

@@ -46,7 +46,11 @@ export async function oidcRoutes(app: FastifyInstance, { services: s }: { servic
       }
       // one binding per browser, kept while it lasts, so sign-ins started in two tabs both work
       const binding = req.cookies[bindingCookie] || newSecret();
-      s.oidcPending.add({ ...started.checks, next }, binding);
+      try {
+        await s.oidcPending.add({ ...started.checks, next }, binding);
+      } catch (e) {
+        return refused(req, reply, "oidc-busy", `the sign-in attempt was not stored: ${(e as Error)?.message ?? e}`);
+      }
       reply.setCookie(bindingCookie, binding, {
         httpOnly: true,
         sameSite: "lax", // sent on the provider's top-level redirect back to the callback
@@ -66,7 +70,13 @@ export async function oidcRoutes(app: FastifyInstance, { services: s }: { servic
       const state = (req.query as { state?: unknown }).state;
       if (typeof state !== "string" || !state)
         return refused(req, reply, "oidc-state", "the callback carries no state");
-      const taken = s.oidcPending.take(state, req.cookies[bindingCookie]);
+      let taken: Awaited<ReturnType<typeof s.oidcPending.take>>;
+      try {
+        taken = await s.oidcPending.take(state, req.cookies[bindingCookie]);
+      } catch (e) {
+        // the attempt may still be stored: it stays single-use (taking it later succeeds once)
+        return refused(req, reply, "oidc-busy", `the sign-in attempt could not be read: ${(e as Error)?.message ?? e}`);
+      }
       if (!taken.ok)
         return taken.why === "unknown"
           ? refused(req, reply, "oidc-expired", "no sign-in under way with this state (used, expired or never started)")

@@ -15,7 +15,8 @@ import { notebookOf } from "./notebooks.ts";
  * Timeline writes per principal (notes, pins, corrections and un-pins together): each is a log
  * entry kept forever, so an editor's script must not grow the log at will; a person writing
  * notes during an incident stays far below it. Only writes that were made count, so refused
- * requests (bad input, archived) never use it up.
+ * requests (bad input, archived) never use it up. A fixed window from the first counted write
+ * (@fastify/rate-limit's), shared by every node in cluster mode.
  */
 export const TIMELINE_WRITE_LIMIT = { max: 60, windowMs: 60_000 };
 
@@ -27,19 +28,23 @@ export const TIMELINE_WRITE_LIMIT = { max: 60, windowMs: 60_000 };
 export async function timelineRoutes(app: FastifyInstance, { services: s }: { services: Services }) {
   const writer = createTimelineWriter({ sql: s.sql, log: s.log, append: s.appendLog }, s.now);
   const written = (e: { seq: number; hash: string; atMs: number }) => ({ seq: e.seq, hash: e.hash, atMs: e.atMs });
-  // when each principal's recent writes were made (ms), oldest first
-  const recent = new Map<string, number[]>();
-  const writable = (req: Parameters<typeof notebookOf>[0], reply: FastifyReply) => {
+  // counted by @fastify/rate-limit (in Redis in cluster mode: one budget across the nodes); a
+  // write is checked without counting, and counted once it is made
+  const budget = app.createRateLimit({
+    max: TIMELINE_WRITE_LIMIT.max,
+    timeWindow: TIMELINE_WRITE_LIMIT.windowMs,
+    keyGenerator: (req) => {
+      const p = req.identity.principal!;
+      return `timeline|${p.kind}:${p.id}`;
+    },
+  });
+  const writable = async (req: Parameters<typeof notebookOf>[0], reply: FastifyReply) => {
     const { notebook } = notebookOf(req);
     if (notebook.archived) throw httpError(409, "bad-input", ARCHIVED_REFUSAL.change);
-    const p = req.identity.principal!;
-    const key = `${p.kind}:${p.id}`;
-    const t = s.now();
-    const times = (recent.get(key) ?? []).filter((at) => at > t - TIMELINE_WRITE_LIMIT.windowMs);
-    recent.set(key, times);
-    if (times.length >= TIMELINE_WRITE_LIMIT.max) {
+    const r = await budget(req, { increment: false });
+    if (!r.isAllowed && r.remaining === 0) {
       s.metrics.rateLimited.inc({ group: "timeline" });
-      const waitS = Math.ceil((times[0]! + TIMELINE_WRITE_LIMIT.windowMs - t) / 1000);
+      const waitS = Math.max(1, r.ttlInSeconds);
       reply.header("retry-after", String(waitS));
       throw httpError(
         429,
@@ -50,9 +55,8 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
     return notebook;
   };
   /** Counts a write that was made against its principal's budget. */
-  const made = <E>(req: Parameters<typeof notebookOf>[0], e: E): E => {
-    const p = req.identity.principal!;
-    recent.get(`${p.kind}:${p.id}`)?.push(s.now());
+  const made = async <E>(req: Parameters<typeof notebookOf>[0], e: E): Promise<E> => {
+    await budget(req);
     return e;
   };
 
@@ -69,25 +73,25 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
   });
 
   app.post("/api/notebooks/:id/timeline/notes", { config: access.notebook("editor") }, async (req, reply) => {
-    const nb = writable(req, reply);
+    const nb = await writable(req, reply);
     reply.code(201);
-    return written(made(req, await writer.addNote(nb.id, req.body, req.identity.principal!)));
+    return written(await made(req, await writer.addNote(nb.id, req.body, req.identity.principal!)));
   });
 
   app.post("/api/notebooks/:id/timeline/pins", { config: access.notebook("editor") }, async (req, reply) => {
-    const nb = writable(req, reply);
+    const nb = await writable(req, reply);
     reply.code(201);
-    return written(made(req, await writer.pin(nb.id, req.body, req.identity.principal!)));
+    return written(await made(req, await writer.pin(nb.id, req.body, req.identity.principal!)));
   });
 
   app.post(
     "/api/notebooks/:id/timeline/entries/:seq/corrections",
     { config: access.notebook("editor") },
     async (req, reply) => {
-      const nb = writable(req, reply);
+      const nb = await writable(req, reply);
       const seq = parseSeq((req.params as { seq: string }).seq);
       reply.code(201);
-      return written(made(req, await writer.correct(nb.id, seq, req.body, req.identity.principal!)));
+      return written(await made(req, await writer.correct(nb.id, seq, req.body, req.identity.principal!)));
     },
   );
 
@@ -95,10 +99,10 @@ export async function timelineRoutes(app: FastifyInstance, { services: s }: { se
     "/api/notebooks/:id/timeline/entries/:seq/unpin",
     { config: access.notebook("editor") },
     async (req, reply) => {
-      const nb = writable(req, reply);
+      const nb = await writable(req, reply);
       const seq = parseSeq((req.params as { seq: string }).seq);
       reply.code(201);
-      return written(made(req, await writer.unpin(nb.id, seq, req.identity.principal!)));
+      return written(await made(req, await writer.unpin(nb.id, seq, req.identity.principal!)));
     },
   );
 }
