@@ -164,4 +164,61 @@ describe("attacks on the cluster's leases", () => {
     await waitFor(async () => (await attacker.exists(`databook:lease:node:${B.id}`)) === 1, "B live again");
     await waitFor(async () => (await attacker.smembers("databook:nodes")).includes(B.id), "B in the set again");
   });
+
+  it("two nodes turning refresh on at the same instant: one refresh runs, on the lease holder, and the log agrees", async () => {
+    const ana = await people(A.url, A.app.services).user("ana");
+    const anaOnB = await people(B.url, A.app.services).user("ana");
+    const nb = (await ana.api("/api/notebooks", "POST", { title: "refresh race" })).body as { id: string };
+    const page = ana.ws(nb.id);
+    const pageOnB = anaOnB.ws(nb.id);
+    cleanups.push(page.destroy, pageOnB.destroy);
+    await Promise.all([page.synced, pageOnB.synced]);
+    addCell(page.doc, "c", "@plugin=slow\nS10");
+    for (const n of [A, B])
+      await waitFor(() => n.app.docs.open.get(nb.id)?.doc.getArray("cells").length === 1, "the cell on both nodes");
+    const both = await Promise.all([
+      ana.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 60_000 }),
+      anaOnB.api(`/api/notebooks/${nb.id}/refresh`, "PUT", { intervalMs: 300_000 }),
+    ]);
+    assert.deepEqual(
+      both.map((r) => r.status),
+      [200, 200],
+      JSON.stringify(both.map((r) => r.body)),
+    );
+    const holderId = async () => (await A.app.services.link!.leases.holder(`refresh:${nb.id}`))?.nodeId;
+    await waitFor(async () => (await holderId()) !== undefined, "a holder");
+    await sleep(1500);
+    const h = await holderId();
+    const entries = await A.app.log.entries(nb.id);
+    const refresh = entries.filter((e) => e.type.startsWith("refresh."));
+    const started = refresh.filter((e) => e.type === "refresh.started");
+    const stopped = refresh.filter((e) => e.type === "refresh.stopped");
+    assert.equal(started.length - stopped.length, 1, `one refresh on: ${refresh.map((e) => e.type).join(", ")}`);
+    assert.equal(refresh.at(-1)!.type, "refresh.started");
+    // exactly one node thinks it runs it, the holder, and it runs the interval the log ends with
+    const last = refresh.at(-1)!.data.intervalMs;
+    for (const n of [A, B]) assert.equal(n.app.services.record.refresh(nb.id)?.intervalMs, last, "every node agrees");
+    const refreshRuns = entries.filter(
+      (e) => e.type === "run.started" && (e.data.trigger as { kind?: string })?.kind === "refresh",
+    );
+    assert.ok(refreshRuns.length >= 1 && refreshRuns.length <= started.length, `${refreshRuns.length} rounds`);
+    assert.equal(refreshRuns.at(-1)!.data.node, h, "the last round ran on the holder");
+    for (const p of [page, pageOnB]) await waitFor(() => p.record.refresh?.intervalMs === last, "pages show it");
+  });
+
+  it("Redis emptied (restarted without persistence) while a run is in flight: not recorded interrupted", async () => {
+    const { nb, page, pageOnB } = await runOnB("redis emptied", "@plugin=slow\nS6000");
+    await attacker.flushall();
+    // every lease is gone at once: the new recovery holder waits a TTL, B takes its key again first
+    await waitFor(() => cellRun(page, "c")?.status === "done", "the run ends done on A's page", 30_000);
+    await waitFor(() => cellRun(pageOnB, "c")?.status === "done", "and on B's");
+    assert.deepEqual(
+      (await endsOf(nb, "c")).map((e) => e.data.outcome),
+      ["done"],
+    );
+    await waitFor(
+      async () => (await attacker.smembers("databook:nodes")).sort().join() === [A.id, B.id].sort().join(),
+      "both nodes in the set again",
+    );
+  });
 });
