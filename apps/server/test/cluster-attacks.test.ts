@@ -6,6 +6,7 @@ import { type RunningPostgres, type RunningRedis, startPostgres, startRedis } fr
 import { generateSigningKey } from "@databook/tlog";
 import { Redis } from "ioredis";
 import { type App, createApp } from "../src/app.ts";
+import { refreshCluster } from "../src/cluster/refresh-cluster.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import type { Sql } from "../src/db/sql.ts";
 import { addCell, addFixturePlugin, cellRun, people, tempDir, waitFor } from "./helpers.ts";
@@ -220,5 +221,16 @@ describe("attacks on the cluster's leases", () => {
       async () => (await attacker.smembers("databook:nodes")).sort().join() === [A.id, B.id].sort().join(),
       "both nodes in the set again",
     );
+  });
+
+  it("a garbage pages: key does not stop other nodes noting their pages (nor a refresh going idle under them)", async () => {
+    const c = refreshCluster({ leases: A.app.services.link!.leases, redis: attacker, ask: () => {}, idleMs: 60_000 });
+    await attacker.set("databook:pages:nb-garbage", "not a time");
+    assert.equal(await c.pagesSeenAt("nb-garbage"), undefined, "a garbage value is no sighting");
+    await c.sawPages("nb-garbage", 1_000);
+    assert.equal(await c.pagesSeenAt("nb-garbage"), 1_000, "the next sighting replaces it");
+    assert.ok((await attacker.pttl("databook:pages:nb-garbage")) > 0, "and expires with the idle time");
+    await c.sawPages("nb-garbage", 500);
+    assert.equal(await c.pagesSeenAt("nb-garbage"), 1_000, "an older sighting does not move it back");
   });
 });
