@@ -90,7 +90,9 @@ export async function startServer(opts: ServerOptions) {
       ...(leaseTtlMs ? { leaseTtlMs } : {}),
     });
     // the same routes and authorization as the web port's Connect routes
-    const { routes, interceptors } = pluginServiceHandlers(a.services);
+    const { routes, interceptors } = pluginServiceHandlers(a.services, (why) =>
+      a.app.log.warn({ why }, "the database is unavailable: answered UNAVAILABLE"),
+    );
     await a.app.listen({ host: opts.host, port: opts.port });
     const port = (a.app.server.address() as AddressInfo).port;
     const hostForUrl = opts.host.includes(":") ? `[${opts.host}]` : opts.host;

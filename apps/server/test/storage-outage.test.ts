@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type RunningPostgres, startPostgres } from "@databook/test-services";
 import { generateSigningKey } from "@databook/tlog";
 import { CLOSE_CODES, closeReason, PROTOCOL_VERSION } from "@databook/wire";
@@ -8,7 +11,10 @@ import { type App, createApp } from "../src/app.ts";
 import { readStoredDoc } from "../src/collab/docs.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import type { Sql } from "../src/db/sql.ts";
+import { pluginClient } from "../src/grpc/client.ts";
+import { ERROR_KIND_HEADER } from "../src/grpc/errors.ts";
 import { STORAGE_UNAVAILABLE } from "../src/http-errors.ts";
+import { pluginServiceHandlers } from "../src/routes/connect.ts";
 import { addCell, type Caller, cellText, people, rawSocket, waitFor } from "./helpers.ts";
 import { migratedDatabases } from "./postgres-databases.ts";
 
@@ -22,6 +28,9 @@ let app: App;
 let sql: Sql;
 let url: string;
 let ana: Caller;
+let grpcServer: http2.Http2Server;
+let grpcUrl: string;
+const outageLog: string[] = [];
 
 before(async () => {
   pg = await startPostgres();
@@ -30,8 +39,14 @@ before(async () => {
   await app.app.listen({ host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}`;
   ana = await people(url, app.services).user("ana");
+  // the gRPC port as server.ts serves it: a bare HTTP/2 server with the same handlers
+  const { routes, interceptors } = pluginServiceHandlers(app.services, (why) => outageLog.push(why));
+  grpcServer = http2.createServer(connectNodeAdapter({ routes, interceptors }));
+  await new Promise<void>((r) => grpcServer.listen(0, "127.0.0.1", r));
+  grpcUrl = `http://127.0.0.1:${(grpcServer.address() as AddressInfo).port}`;
 });
 after(async () => {
+  grpcServer?.close();
   await app?.shutdown();
   await sql?.close();
   await pg?.stop();
@@ -50,6 +65,13 @@ describe("PostgreSQL briefly down under a running node", () => {
       return stored && cellText(stored, "c1")?.toString();
     };
     await waitFor(async () => (await storedText()) === "@plugin=echo\nbefore", "the first edit stored");
+
+    const anaId = (await app.services.accounts.byUsername("ana"))!.id;
+    const token = (await app.services.tokens.create({ ownerId: anaId, name: "outage", scopes: ["read"] })).secret;
+    const connect = pluginClient(url, "connect", token);
+    const grpc = pluginClient(grpcUrl, "grpc", token);
+    await connect.listPlugins({});
+    await grpc.listPlugins({});
 
     await pg.kill();
     text.insert(text.length, " typed while down");
@@ -77,6 +99,29 @@ describe("PostgreSQL briefly down under a running node", () => {
     // a socket opened meanwhile is refused at the upgrade with the same 503 (the page keeps its banner)
     const late = rawSocket(`${url.replace(/^http/, "ws")}/ws/notebooks/${nb.id}?v=${PROTOCOL_VERSION}`, ana.headers);
     assert.equal(await late.refused, 503);
+
+    // the gRPC port (no Fastify hook in front): UNAVAILABLE, kind upstream, REST's words — not
+    // where the database is. (The web port's Connect route is refused by the REST 503 above, in
+    // its auth hook, before Connect runs: a Connect client reads that as UNAVAILABLE too.)
+    for (const [client, viaGrpc] of [
+      [grpc, true],
+      [connect, false],
+    ] as const) {
+      const failed = await client.listPlugins({}).then(
+        () => assert.fail("ListPlugins answered while the database was down"),
+        (e) => ConnectError.from(e),
+      );
+      assert.equal(failed.code, Code.Unavailable);
+      assert.ok(!failed.message.includes(String(pg.port)) && !/PostgreSQL|127\.0\.0\.1/.test(failed.message));
+      if (viaGrpc) {
+        assert.equal(failed.metadata.get(ERROR_KIND_HEADER), "upstream");
+        assert.equal(failed.rawMessage, STORAGE_UNAVAILABLE.message);
+      }
+    }
+    assert.ok(
+      outageLog.some((l) => l.includes(String(pg.port))),
+      "where the database is goes to the server log",
+    );
 
     await pg.start();
     await waitFor(async () => editor.provider.synced && editor.provider.wsconnected, "reconnected and synced", 20_000);

@@ -6,11 +6,12 @@ import type { Leases } from "./lease.ts";
  * - **liveness**: every node holds `node:<its id>` for as long as it is up. A node killed with
  *   `kill -9`, or cut off from Redis, stops renewing it and it expires after the lease TTL.
  * - **recovery**: the holder of `recovery` (one node at a time) looks every TTL/3 at the nodes
- *   that said they are up (the set `<prefix>nodes`). When one no longer holds its liveness lease,
- *   it reads the runs the log started and never finished and records as interrupted those whose
+ *   that said they are up (the set `<prefix>nodes`). When one has not held its liveness lease for
+ *   a whole TTL (seen missing at looks one TTL apart: a key that vanished under a live node, say
+ *   evicted by Redis, is taken again within TTL/3), it reads the runs the log started and never finished and records as interrupted those whose
  *   node is not live (and runs without a node, from before cluster mode), then forgets that node.
  *   It also does that read once when it takes the lease. So a run in flight on a node that died
- *   is finished in the timeline within about two TTLs, whether or not anyone opens the notebook,
+ *   is finished in the timeline within about three TTLs, whether or not anyone opens the notebook,
  *   and the log is only scanned when a node is gone.
  *
  * A new holder of `recovery` waits one TTL before its first look: after a Redis restart every
@@ -50,20 +51,44 @@ export function startNodeDuties(o: {
 
   let timer: NodeJS.Timeout | undefined;
   let looking: Promise<void> = Promise.resolve();
-  /** Nodes gone since the last look (dead ones are forgotten only after their runs are recorded). */
+  /**
+   * When each member of the set was first seen without its liveness lease (performance.now() ms).
+   * A live node whose key vanished (evicted by a `volatile-*` maxmemory policy, deleted by hand)
+   * takes it again within TTL/3; only a node missing for a whole TTL is taken for dead.
+   */
+  const missingSince = new Map<string, number>();
+  /** Nodes missing for at least one TTL (dead ones are forgotten only after their runs are recorded). */
   const gone = async (): Promise<string[]> => {
     const out: string[] = [];
-    for (const n of await o.redis.smembers(nodesKey)) if (!(await alive(n))) out.push(n);
+    const members = await o.redis.smembers(nodesKey);
+    for (const n of missingSince.keys()) if (!members.includes(n)) missingSince.delete(n);
+    for (const n of members) {
+      if (await alive(n)) {
+        missingSince.delete(n);
+        continue;
+      }
+      const since = missingSince.get(n) ?? performance.now();
+      missingSince.set(n, since);
+      if (performance.now() - since >= ttl) out.push(n);
+    }
     return out;
+  };
+  /** {@link alive}, but a member missing for less than a TTL still counts as live. */
+  const aliveForRecovery = async (node: string) => {
+    const since = missingSince.get(node);
+    return (since !== undefined && performance.now() - since < ttl) || (await alive(node));
   };
   const look = (lease: { held(): boolean }, first: boolean) => {
     if (!lease.held()) return;
     looking = (async () => {
       const dead = await gone();
       if (!first && dead.length === 0) return;
-      const n = await o.recover(alive);
+      const n = await o.recover(aliveForRecovery);
       if (n) o.warn(`cluster: recorded ${n} run(s) of stopped nodes as interrupted`);
-      if (dead.length) await o.redis.srem(nodesKey, ...dead);
+      if (dead.length) {
+        await o.redis.srem(nodesKey, ...dead);
+        for (const n of dead) missingSince.delete(n);
+      }
     })()
       .catch(failed("recovering interrupted runs"))
       .finally(() => {

@@ -23,9 +23,11 @@ export function refreshCluster(o: {
     held: async (id) => (await o.leases.holder(`refresh:${id}`)) !== undefined,
     askHandover: o.ask,
     async sawPages(id, atMs) {
-      // only ever moves forward: a node whose clock lags must not hide a later sighting
+      // only ever moves forward: a node whose clock lags must not hide a later sighting. A value
+      // that is not a number (written by hand or by anything else with Redis access) counts as 0:
+      // comparing with nil would fail every sighting, and the holder would stop a watched refresh as idle
       await o.redis.eval(
-        "local v = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 1",
+        "local v = tonumber(redis.call('GET', KEYS[1]) or '0') or 0 if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 1",
         1,
         pagesKey(id),
         String(atMs),

@@ -5,6 +5,7 @@ import { randomId } from "../ids.ts";
 import type { NewLogEntry } from "../log/store.ts";
 import type { Channel, RetrySettings } from "./config.ts";
 import { bodyFor, type NotifyMessage } from "./messages.ts";
+import { repeatedFailureLog } from "./repeated-failure.ts";
 import { type NetDeps, postChecked } from "./send.ts";
 import { signedHeaders } from "./sign.ts";
 
@@ -316,6 +317,13 @@ export function createOutbox(opts: {
     });
   }
 
+  // a database outage fails every look (once per POLL_MS): log it once per REPEAT_EVERY_MS
+  const lookFailures = repeatedFailureLog({
+    what: "the notification outbox",
+    log: (line) => opts.onError?.(line),
+    nowMs: now,
+  });
+
   /** Sends what is due (up to {@link CONCURRENCY} at once) and sets the timer for the next due row. */
   async function look(): Promise<void> {
     try {
@@ -336,8 +344,9 @@ export function createOutbox(opts: {
       }
       const t = (await sql.get<{ t: number | null }>(NEXT_DUE))?.t ?? null;
       schedule(t === null ? POLL_MS : t - now());
+      lookFailures.ok();
     } catch (e) {
-      opts.onError?.(`the notification outbox failed: ${(e as Error).message ?? String(e)}`);
+      lookFailures.failed((e as Error).message ?? String(e));
       schedule(POLL_MS);
     }
   }
