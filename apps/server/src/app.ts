@@ -132,7 +132,7 @@ export type AppOptions = {
   /**
    * Cluster mode: how long a node's leases live without renewal (ms, default 30 s;
    * `DATABOOK_CLUSTER_LEASE_MS`). A node that dies is taken for dead after this long, and its runs
-   * in flight are recorded interrupted within about twice this.
+   * in flight are recorded interrupted within about three times this.
    */
   leaseTtlMs?: number;
   nowMs?: () => number;

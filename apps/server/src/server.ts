@@ -200,7 +200,7 @@ export function clusterRedisUrl(env: Record<string, string | undefined>): string
 
 /**
  * `DATABOOK_CLUSTER_LEASE_MS` (cluster mode; default 30 000 when unset): how long a node's leases
- * live without renewal, so how soon a dead node's runs are recorded interrupted (about twice this).
+ * live without renewal, so how soon a dead node's runs are recorded interrupted (about three times this).
  * @throws `{ kind: "bad-input" }` when it is not a whole number from 1 000 to 600 000.
  */
 export function clusterLeaseMs(env: Record<string, string | undefined>): number | undefined {
