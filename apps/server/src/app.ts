@@ -294,7 +294,6 @@ function createServices(opts: AppOptions) {
             ask: (id) => link.noted(id, { handover: "refresh" }),
             idleMs: { ...DEFAULT_REFRESH_SETTINGS, ...opts.refresh }.idleMs,
           }),
-          known: () => record.refreshing(),
         }
       : {}),
   });

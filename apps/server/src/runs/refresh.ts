@@ -74,7 +74,7 @@ export type RefreshCluster = {
 export function createRefresher(d: {
   docs: Pick<DocManager, "acquire" | "release" | "open">;
   runs: Pick<RunService, "start">;
-  record: Pick<RecordChannel, "refresh" | "setRefresh" | "incident">;
+  record: Pick<RecordChannel, "refresh" | "setRefresh" | "incident" | "refreshing">;
   stateOf: (notebookId: string) => Promise<NotebookState>;
   /** Whether `by` may still run cells of the notebook (editor or more, account or token live). */
   mayRun: (notebookId: string, by: Principal) => Promise<boolean>;
@@ -83,8 +83,6 @@ export function createRefresher(d: {
   settings?: Partial<RefreshSettings>;
   warn?: (m: string) => void;
   cluster?: RefreshCluster;
-  /** Cluster mode: the notebooks whose refresh this node knows of (the record's). */
-  known?: () => string[];
 }) {
   const s = { ...DEFAULT_REFRESH_SETTINGS, ...d.settings };
   /** notebookId → when a page was last seen open on it (ms): the notebooks this node runs the refresh of. */
@@ -117,14 +115,20 @@ export function createRefresher(d: {
     if (l) void l.release().catch(() => false);
   }
 
+  /** Cluster mode: one attempt at the notebook's refresh lease; losing it later lets the refresh go here. */
+  async function holdLease(notebookId: string): Promise<Lease | undefined> {
+    const l = await d.cluster!.hold(notebookId, () => {
+      if (leases.get(notebookId) === l) letGo(notebookId);
+    });
+    return l;
+  }
+
   /** Cluster mode: takes the notebook's refresh lease, asking its holder to hand it over (≈ 2 s); else a 503 refusal. */
   async function takeLease(notebookId: string): Promise<void> {
     const c = d.cluster!;
     if (leases.get(notebookId)?.held()) return;
     for (let i = 0; i < 20; i++) {
-      const l = await c.hold(notebookId, () => {
-        if (leases.get(notebookId) === l) letGo(notebookId);
-      });
+      const l = await holdLease(notebookId);
       if (l) {
         leases.set(notebookId, l);
         return;
@@ -210,7 +214,7 @@ export function createRefresher(d: {
    */
   async function clusterDuties(t: number): Promise<void> {
     const c = d.cluster!;
-    for (const notebookId of d.known?.() ?? []) {
+    for (const notebookId of d.record.refreshing()) {
       try {
         if (pages(notebookId) > 0 && t - (noted.get(notebookId) ?? -Infinity) >= Math.min(5000, s.idleMs / 10)) {
           noted.set(notebookId, t);
@@ -229,9 +233,7 @@ export function createRefresher(d: {
         }
         if (Date.now() - since < Math.max(1000, 2 * s.checkMs)) continue;
         orphaned.delete(notebookId);
-        const l = await c.hold(notebookId, () => {
-          if (leases.get(notebookId) === l) letGo(notebookId);
-        });
+        const l = await holdLease(notebookId);
         if (!l) continue;
         if (!d.record.refresh(notebookId)) {
           await l.release();
