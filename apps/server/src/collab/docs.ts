@@ -336,11 +336,7 @@ export function createDocManager(opts: {
         hooks.onStored?.(notebookId, update.length);
         cluster?.publish("update", notebookId, update);
         broadcast(o, syncUpdateMessage(update), origin);
-        if (++o.pending >= compactEvery)
-          setImmediate(() => {
-            if (open.get(notebookId) === o && o.pending >= compactEvery)
-              compact(o).catch((e) => onCompactError(notebookId, e));
-          });
+        countForCompaction(o);
         const t = now();
         if (t - (lastTouch.get(notebookId) ?? 0) > 1000) {
           lastTouch.set(notebookId, t);
@@ -489,6 +485,11 @@ export function createDocManager(opts: {
       return;
     }
     // another node stored it: counted here too, so whichever node compacts sees every update
+    countForCompaction(o);
+  }
+
+  /** Counts one more stored update of `o`; at `compactEvery`, compacts it soon (once, if still loaded). */
+  function countForCompaction(o: OpenDoc): void {
     if (++o.pending >= compactEvery)
       setImmediate(() => {
         if (open.get(o.notebookId) === o && o.pending >= compactEvery)
