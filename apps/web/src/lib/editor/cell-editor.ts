@@ -59,6 +59,8 @@ export type CellEditorOptions = {
   placeholderText?: string;
   /** Asks the server for names from the cell's Prometheus (editors only); unset: functions and keywords only. */
   complete?: CompleteFn;
+  /** Calls `load` when the page may load PromQL's language (Startup.whenSettled); at once when unset. */
+  later?: (load: () => void) => void;
 };
 
 /** The editor and a way to switch its language when the cell's `@plugin` changes. */
@@ -365,8 +367,10 @@ export function createCellEditor(
     };
     if (promqlKit || currentPlugin !== "prometheus") apply();
     else
-      loadPromQL().then(apply, (e: Error) => {
-        console.warn("databook: PromQL highlighting and completion could not load", e);
+      (opts.later ?? ((load) => load()))(() => {
+        loadPromQL().then(apply, (e: Error) => {
+          console.warn("databook: PromQL highlighting and completion could not load", e);
+        });
       });
   };
   if (initialPlugin === "prometheus" && !promqlKit) withPromQL();
