@@ -18,6 +18,25 @@ const SMALL_QUERY = `@plugin=prometheus ${RANGE}\nrate(fixture_requests_total[5m
 export const BIG_CELL = 25;
 
 /**
+ * Creates the benchmark notebook ("Bench: 50 cells", `POST /api/notebooks` with the session
+ * `cookie` header value) on the server at origin `url` and writes and runs its cells
+ * (`buildNotebook`). @throws Error when the server refuses the notebook or a run fails.
+ */
+export async function createBenchNotebook(
+  url: string,
+  cookie: string,
+): Promise<{ id: string; ids: string[]; runIds: Map<number, string> }> {
+  const res = await fetch(`${url}/api/notebooks`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, origin: url },
+    body: JSON.stringify({ title: "Bench: 50 cells" }),
+  });
+  if (res.status !== 201) throw new Error(`creating the notebook answered ${res.status}: ${await res.text()}`);
+  const { id } = (await res.json()) as { id: string };
+  return { id, ...(await buildNotebook(url, id, cookie)) };
+}
+
+/**
  * Writes the 50 cells into notebook `id` (server origin `url`, as the editor whose session
  * `cookie` header value is given) and runs its query cells; resolves when every run is done.
  * Returns the cell ids in order and run ids by cell index.

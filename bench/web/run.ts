@@ -21,37 +21,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { chromium, type Page } from "playwright-core";
+import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../e2e/support/chromium.ts";
 import { sessionCookieFrom, signedInContext } from "../../e2e/support/sign-in.ts";
 import { ROOT, startStack } from "../../e2e/support/stack.ts";
 import type { TestUser } from "../../e2e/support/users.ts";
-import { BIG_CELL, buildNotebook } from "./notebook.ts";
-
-type Stats = { runs: number; medianMs: number; minMs: number; maxMs: number };
-function stats(xs: number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-  const r = (n: number) => Math.round(n * 10) / 10;
-  return { runs: s.length, medianMs: r(median), minMs: r(s[0] as number), maxMs: r(s[s.length - 1] as number) };
-}
-
-/** Waits (checking every animation frame) for the first cell's editor, then clicks inside it. */
-async function clickFirstEditor(page: Page): Promise<void> {
-  const handle = await page.waitForFunction(
-    () => {
-      // the start of the editor's last line: the cell's tools sit over the right end of its first
-      const lines = document.querySelector("section.cell .cm-content")?.querySelectorAll(".cm-line");
-      const r = lines?.[lines.length - 1]?.getBoundingClientRect();
-      return r && r.width > 0 ? { x: r.x + 4, y: r.y + r.height / 2 } : null;
-    },
-    undefined,
-    { polling: "raf" },
-  );
-  const at = (await handle.jsonValue()) as { x: number; y: number };
-  await page.mouse.click(at.x, at.y);
-}
+import { BIG_CELL, createBenchNotebook } from "./notebook.ts";
+import { clickFirstEditor, openAndType, type Stats, stats } from "./page-load.ts";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
@@ -64,14 +40,8 @@ async function main(): Promise<void> {
     const storageState = join(stateDir, "bench.json");
     await (await signedInContext(browser, stack.url, bench, storageState)).close();
     const cookie = sessionCookieFrom(storageState);
-    const res = await fetch(`${stack.url}/api/notebooks`, {
-      method: "POST",
-      headers: { "content-type": "application/json", cookie, origin: stack.url },
-      body: JSON.stringify({ title: "Bench: 50 cells" }),
-    });
-    if (res.status !== 201) throw new Error(`creating the notebook answered ${res.status}: ${await res.text()}`);
-    const created = (await res.json()) as { id: string };
-    const { runIds } = await buildNotebook(stack.url, created.id, cookie);
+    const created = await createBenchNotebook(stack.url, cookie);
+    const { runIds } = created;
     const bigRunId = runIds.get(BIG_CELL) as string;
     const bigBody = await (
       await fetch(`${stack.url}/api/notebooks/${created.id}/runs/${bigRunId}/output`, { headers: { cookie } })
@@ -82,53 +52,17 @@ async function main(): Promise<void> {
     const usable: number[] = [];
     const draw: number[] = [];
     const firstEditor: number[] = [];
+    const firstChart: number[] = [];
     const harness: number[] = [];
     const dcl: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, storageState });
-      await context.addInitScript(() => {
-        const lt: number[][] = [];
-        (window as unknown as { __longTasks: number[][] }).__longTasks = lt;
-        new PerformanceObserver((list) => {
-          for (const e of list.getEntries()) lt.push([Math.round(e.startTime), Math.round(e.duration)]);
-        }).observe({ type: "longtask", buffered: true });
-        // Note the moment the first cell's editor shows the typed "§" (page clock: ms since navigation).
-        const seen = () => {
-          const el = document.querySelector("section.cell .cm-content");
-          const w = window as unknown as { __editorAt?: number };
-          if (el && w.__editorAt === undefined) w.__editorAt = performance.now();
-          if (el?.textContent?.includes("§")) {
-            (window as unknown as { __typedAt: number }).__typedAt = performance.now();
-            return true;
-          }
-          return false;
-        };
-        new MutationObserver((_m, obs) => seen() && obs.disconnect()).observe(document, {
-          subtree: true,
-          childList: true,
-          characterData: true,
-        });
-      });
-      const page = await context.newPage();
-      await page.goto(`${stack.url}/n/${created.id}`, { waitUntil: "commit" });
-      // Poll every frame (not Playwright's back-off) and click where the first editor is.
-      await clickFirstEditor(page);
-      await page.keyboard.press("ControlOrMeta+End");
-      await page.keyboard.type("§");
-      await page.waitForFunction(() => (window as unknown as { __typedAt?: number }).__typedAt !== undefined);
-      usable.push(await page.evaluate(() => (window as unknown as { __typedAt: number }).__typedAt));
-      const phases = await page.evaluate(() => {
-        const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
-        const w = window as unknown as { __editorAt: number };
-        const marks = Object.fromEntries(
-          performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime)]),
-        );
-        const longTasks = (window as unknown as { __longTasks: number[][] }).__longTasks;
-        return { domContentLoaded: nav.domContentLoadedEventEnd, firstEditor: w.__editorAt, marks, longTasks };
-      });
-      firstEditor.push(phases.firstEditor);
-      if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ ...phases, usable: usable.at(-1) }));
-      dcl.push(phases.domContentLoaded);
+      const opened = await openAndType(browser, storageState, `${stack.url}/n/${created.id}`);
+      const { page, ...phases } = opened;
+      usable.push(opened.usable);
+      firstChart.push(opened.firstChart);
+      firstEditor.push(opened.firstEditor);
+      if (process.env.BENCH_VERBOSE) console.error(JSON.stringify(phases));
+      dcl.push(opened.domContentLoaded);
       await page.keyboard.press("Backspace");
       const chart = page.locator(`#cell-bench${String(BIG_CELL).padStart(3, "0")} .ts`);
       await chart.locator("canvas").waitFor();
@@ -160,7 +94,7 @@ async function main(): Promise<void> {
       harness.push(
         (await page.evaluate(() => (window as unknown as { __typedAgain: number }).__typedAgain)) - startedAt,
       );
-      await context.close();
+      await page.context().close();
     }
 
     // References: the same data on a blank page.
@@ -263,6 +197,7 @@ async function main(): Promise<void> {
       notebook: { cells: 50, bigChart: { series: big.series.length, points } },
       pageUsable: stats(usable),
       pagePhases: { domContentLoaded: stats(dcl), firstEditorInDom: stats(firstEditor) },
+      firstScreenChartDrawn: stats(firstChart),
       harnessClickAndTypeOnSettledPage: stats(harness),
       databookChartDrawn: stats(draw),
       references: Object.fromEntries(Object.entries(refs).map(([k, v]) => [k, stats(v)])),
@@ -282,6 +217,7 @@ async function main(): Promise<void> {
     console.log(row("page usable (navigation → first editor took a keystroke)", result.pageUsable));
     console.log(row("… of which: DOMContentLoaded", result.pagePhases.domContentLoaded));
     console.log(row("… of which: first editor in the DOM", result.pagePhases.firstEditorInDom));
+    console.log(row("first screen's chart drawn (navigation → drawn)", result.firstScreenChartDrawn));
     console.log(row("harness: the same click + type on the settled page", result.harnessClickAndTypeOnSettledPage));
     console.log(row("Databook chart drawn (data ready → drawn)", result.databookChartDrawn));
     for (const [k, v] of Object.entries(result.references)) console.log(row(`reference: ${k}`, v));

@@ -144,6 +144,8 @@ export async function spawnServe(opts: {
   plugins?: string;
   env?: Record<string, string>;
   port?: number;
+  /** The web app's static build to serve (default apps/web/build; a benchmark compares two). */
+  web?: string;
 }): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
@@ -160,7 +162,7 @@ export async function spawnServe(opts: {
       opts.dataDir,
       ...(opts.plugins ? ["--plugins", opts.plugins] : []),
       "--web",
-      WEB_BUILD,
+      opts.web ?? WEB_BUILD,
     ],
     { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -219,6 +221,8 @@ export async function startStack(
     env?: Record<string, string>;
     port?: number;
     fixturePlugins?: Record<string, string>;
+    /** See spawnServe. */
+    web?: string;
   } = {},
 ): Promise<Stack> {
   ensureWebBuild();
@@ -249,7 +253,7 @@ export async function startStack(
     const env: Record<string, string> = { ...opts.env };
     if (prom) env.PROMETHEUS_URL = prom.url;
     if (am) env.ALERTMANAGER_URL = am.url;
-    const server = await spawnServe({ dataDir, plugins, env, port: opts.port });
+    const server = await spawnServe({ dataDir, plugins, env, port: opts.port, web: opts.web });
     stops.push(server.stop);
     const { url, firstAdminUrl } = server;
     return {
