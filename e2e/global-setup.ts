@@ -14,7 +14,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   // `raw` returns the output its input names (content type, then body): the page must survive any
   const stack = await startStack({
     users: Object.values(USERS),
-    fixturePlugins: { raw: "raw-output-wat" },
+    fixturePlugins: { raw: "raw-output-wat", slow: "hostile-wat" },
     // auto-refresh stops 3 s after its last page closed (10 minutes in production): a test watches it stop
     env: { DATABOOK_REFRESH_IDLE_MS: "3000" },
   });
