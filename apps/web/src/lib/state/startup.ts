@@ -86,15 +86,13 @@ export function whenNear(
   idleTimeoutMs = 300,
 ): () => void {
   let cancel: (() => void) | undefined;
+  // disconnected in the callback that sees the element first: no later callback comes
   const io = new IntersectionObserver(
     (entries) => {
-      if (!entries.some((e) => e.isIntersecting) || cancel) return;
+      if (!entries.some((e) => e.isIntersecting)) return;
       io.disconnect();
       if (startup) cancel = startup.whenSettled(fn, idleTimeoutMs);
-      else {
-        cancel = () => {};
-        fn();
-      }
+      else fn();
     },
     { rootMargin },
   );
